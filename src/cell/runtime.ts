@@ -1,0 +1,105 @@
+// The cell runtime: opens the cell's database, mounts a built-in app, adds /health and /metrics,
+// listens, and on TERM stops taking requests, finishes the ones in flight, and closes the database.
+import type Database from 'better-sqlite3';
+import http from 'node:http';
+import type { Logger } from 'pino';
+import { Gauge, Registry } from 'prom-client';
+import type { BuiltinApp } from '../templates/template.js';
+import type { CellApp } from './apps/app.js';
+import { createBasicApp } from './apps/basic.js';
+import { createEcommerceApp } from './apps/ecommerce.js';
+import { openCellDatabase } from './datadb.js';
+import { createRequestListener, type RouteDef } from '../shared/http.js';
+
+export interface CellOptions {
+  cellId: string;
+  port: number;
+  host: string;
+  dbFile: string;
+  app: BuiltinApp;
+  schemaVersion: number | null;
+  log: Logger;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface RunningCell {
+  server: http.Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+const APPS: Record<BuiltinApp, (ctx: Parameters<typeof createBasicApp>[0]) => CellApp> = {
+  basic: createBasicApp,
+  ecommerce: createEcommerceApp,
+};
+
+export function healthRoute(cellId: string, app: CellApp): RouteDef {
+  return {
+    method: 'GET',
+    path: '/health',
+    handler: () => {
+      const checks = app.checks();
+      const healthy = checks.every((check) => check.ok);
+      return { status: healthy ? 200 : 503, body: { status: healthy ? 'ok' : 'unhealthy', cell: cellId, checks } };
+    },
+  };
+}
+
+function metricsRoute(cellId: string, app: CellApp): RouteDef {
+  const registry = new Registry();
+  registry.setDefaultLabels({ cell: cellId });
+  const names = Object.keys(app.metrics());
+  let latest: Record<string, number> = {};
+  for (const name of names) {
+    new Gauge({
+      name: `cell_${name}`,
+      help: `${name.replace(/_/g, ' ')} in this cell`,
+      registers: [registry],
+      collect() {
+        this.set(latest[name] ?? 0);
+      },
+    });
+  }
+  return {
+    method: 'GET',
+    path: '/metrics',
+    handler: async ({ req, query }) => {
+      latest = app.metrics();
+      const wantsText = query.get('format') === 'prometheus' || (req.headers.accept ?? '').includes('text/plain');
+      if (!wantsText) return { status: 200, body: { cell: cellId, timestamp: new Date().toISOString(), ...latest } };
+      return { status: 200, text: await registry.metrics(), headers: { 'content-type': registry.contentType } };
+    },
+  };
+}
+
+export async function startCell(options: CellOptions): Promise<RunningCell> {
+  const db: Database.Database = openCellDatabase(options.dbFile, options.schemaVersion);
+  const app = APPS[options.app]({ db, cellId: options.cellId, log: options.log, env: options.env });
+  const listener = createRequestListener(
+    [healthRoute(options.cellId, app), metricsRoute(options.cellId, app), ...app.routes],
+    (error) => options.log.error({ err: error }, 'request failed'),
+  );
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, listener);
+  server.headersTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await app.close();
+      db.close();
+    })();
+    return closing;
+  };
+  return { server, port, close };
+}
+

@@ -1,0 +1,27 @@
+// cellctl create: provision a cell from a template. Missing arguments are asked for on a terminal.
+import { listTemplateDirs } from '../../templates/catalog.js';
+import { CELL_NAME, checkCellName, parsePort, parsePositiveInt } from '../../shared/names.js';
+import { createCell, templatesOf } from '../../workspace/cells.js';
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { printJson, say, sayDone } from '../output.js';
+import { askChoice, askText } from '../prompt.js';
+
+export async function run(input: CommandInput): Promise<void> {
+  const portFlag = flag.string(input.opts, 'port');
+  const capacityFlag = flag.string(input.opts, 'capacity');
+  // Flags are checked before anything is asked or written.
+  const port = portFlag === undefined ? undefined : parsePort(portFlag);
+  const capacity = capacityFlag === undefined ? undefined : parsePositiveInt(capacityFlag, '--capacity');
+  if (input.args[0] !== undefined) checkCellName(input.args[0]);
+
+  await withWorkspace(input, async (ws) => {
+    const name =
+      input.args[0] ?? (await askText('Cell name', '<cell> argument', (value) => (CELL_NAME.test(value) ? true : 'lower-case letters, digits and "-", starting with a letter')));
+    const template =
+      flag.string(input.opts, 'template') ?? (await askChoice('Template', '--template', [...listTemplateDirs(templatesOf(ws)).keys()].sort()));
+    const cell = await createCell(ws, { name, template, port, capacity });
+    if (flag.bool(input.opts, 'json')) return printJson(cell);
+    sayDone(`cell ${cell.id} created from template ${cell.template} on port ${cell.port} (capacity ${cell.capacity})`);
+    say(`start it with: cellctl start ${cell.id}`);
+  });
+}

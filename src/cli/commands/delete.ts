@@ -1,0 +1,26 @@
+// cellctl delete: remove a cell. Refuses while customers are mapped to it, unless --force.
+import { failure } from '../../shared/errors.js';
+import { removeCell, requireCell } from '../../workspace/cells.js';
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { say, sayDone } from '../output.js';
+import { confirmAction } from '../prompt.js';
+import { ensureCellNotRunning } from '../processes.js';
+
+export async function run(input: CommandInput): Promise<void> {
+  const force = flag.bool(input.opts, 'force');
+  await withWorkspace(input, async (ws) => {
+    const cell = requireCell(ws, input.args[0]!);
+    const customers = ws.store.customerCounts().get(cell.id) ?? 0;
+    if (customers > 0 && !force) {
+      throw failure(
+        `cell ${cell.id} holds ${customers} customer(s): move them first with "cellctl drain ${cell.id}", or pass --force to delete them with the cell`,
+      );
+    }
+    await ensureCellNotRunning(ws, cell.id);
+    const what = customers > 0 ? `delete cell ${cell.id} and the data of its ${customers} customer(s)` : `delete cell ${cell.id}`;
+    if (!(await confirmAction(what, flag.bool(input.opts, 'yes')))) return say('nothing deleted');
+    removeCell(ws, cell.id);
+    ws.store.addEvent('cli', 'cell.deleted', cell.id, customers > 0 ? `deleted with ${customers} customers (--force)` : 'deleted');
+    sayDone(`cell ${cell.id} deleted`);
+  });
+}

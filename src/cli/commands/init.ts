@@ -1,0 +1,16 @@
+// cellctl init: create a workspace, or say that one is already there.
+import { parsePort } from '../../shared/names.js';
+import { initWorkspace } from '../../workspace/workspace.js';
+import { type CommandInput, flag, homeOf } from '../context.js';
+import { say, sayDone } from '../output.js';
+
+export function run(input: CommandInput): void {
+  const home = homeOf(input);
+  const routerPort = parsePort(flag.string(input.opts, 'routerPort') ?? '8000', '--router-port');
+  if (initWorkspace(home, routerPort)) {
+    sayDone(`workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1})`);
+    say(`next: cellctl${input.opts.home ? ` --home ${home}` : ''} create cell-1 --template basic`);
+  } else {
+    say(`workspace already exists at ${home}; nothing changed`);
+  }
+}

@@ -1,0 +1,18 @@
+// cellctl list: the cells of the workspace, with their customers against capacity.
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { printJson, printLine, renderTable, say } from '../output.js';
+
+export async function run(input: CommandInput): Promise<void> {
+  await withWorkspace(input, (ws) => {
+    const counts = ws.store.customerCounts();
+    const cells = ws.store.listCells().map((cell) => ({ ...cell, customers: counts.get(cell.id) ?? 0 }));
+    if (flag.bool(input.opts, 'json')) return printJson(cells);
+    if (cells.length === 0) return say('no cells yet: create one with "cellctl create cell-1 --template basic"');
+    printLine(
+      renderTable(
+        ['cell', 'template', 'schema', 'port', 'customers', 'status', 'created'],
+        cells.map((cell) => [cell.id, cell.template, `v${cell.schemaVersion}`, cell.port, `${cell.customers}/${cell.capacity}`, cell.status, cell.createdAt]),
+      ),
+    );
+  });
+}

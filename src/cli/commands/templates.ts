@@ -1,0 +1,54 @@
+// cellctl templates: list the templates a workspace (or, without one, cellctl itself) can use.
+import { BUILTIN_TEMPLATES_DIR, listTemplateDirs, loadTemplate, templateSearchPath } from '../../templates/catalog.js';
+import { describeError } from '../../shared/errors.js';
+import { isWorkspace, readSettings } from '../../workspace/workspace.js';
+import { type CommandInput, flag, homeOf } from '../context.js';
+import { printJson, printLine, renderTable } from '../output.js';
+
+interface TemplateRow {
+  name: string;
+  description: string;
+  run: string;
+  schemaVersion: number | null;
+  capacity: number | null;
+  customerTables: string[];
+  referenceTables: string[];
+  dir: string;
+  error: string | null;
+}
+
+export function run(input: CommandInput): void {
+  const home = homeOf(input);
+  const searchPath = isWorkspace(home) ? templateSearchPath(home, readSettings(home).templatePaths) : [BUILTIN_TEMPLATES_DIR];
+  const rows: TemplateRow[] = [...listTemplateDirs(searchPath)].sort(([a], [b]) => a.localeCompare(b)).map(([name, dir]) => describe(name, dir));
+  if (flag.bool(input.opts, 'json')) return printJson(rows);
+  printLine(
+    renderTable(
+      ['template', 'runs', 'schema', 'capacity', 'customer tables', 'description'],
+      rows.map((row) =>
+        row.error
+          ? [row.name, '-', '-', '-', '-', `INVALID: ${row.error}`]
+          : [row.name, row.run, `v${row.schemaVersion}`, row.capacity ?? '-', row.customerTables.join(', '), row.description],
+      ),
+    ),
+  );
+}
+
+function describe(name: string, dir: string): TemplateRow {
+  try {
+    const template = loadTemplate(dir);
+    return {
+      name,
+      description: template.description,
+      run: 'app' in template.run ? `built-in app "${template.run.app}"` : template.run.command.join(' '),
+      schemaVersion: template.schema.version,
+      capacity: template.capacity,
+      customerTables: template.customerTables.map((table) => table.table),
+      referenceTables: template.referenceTables,
+      dir,
+      error: null,
+    };
+  } catch (error) {
+    return { name, description: '', run: '', schemaVersion: null, capacity: null, customerTables: [], referenceTables: [], dir, error: describeError(error) };
+  }
+}

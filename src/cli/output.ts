@@ -1,0 +1,81 @@
+// Rendering and terminal conventions for every command: data to stdout (a table for people, JSON for
+// scripts), messages to stderr; colour and spinners only on a terminal and never with NO_COLOR.
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import ora, { type Ora } from 'ora';
+
+const noColorRequested = (): boolean => process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
+
+export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return Boolean(stream.isTTY) && !noColorRequested() && process.env.TERM !== 'dumb';
+}
+
+/** Colours for stdout; a no-op painter when colour is off. */
+export const paint: ChalkInstance = new Chalk({ level: colorEnabled() ? 1 : 0 });
+/** Colours for stderr messages. */
+const paintErr: ChalkInstance = new Chalk({ level: colorEnabled(process.stderr) ? 1 : 0 });
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function printLine(text = ''): void {
+  process.stdout.write(text + '\n');
+}
+
+/** A message for the person at the terminal: stderr, so stdout stays data. */
+export function say(text: string): void {
+  process.stderr.write(text + '\n');
+}
+
+export function sayWarning(text: string): void {
+  process.stderr.write(paintErr.yellow('warning: ') + text + '\n');
+}
+
+export function sayError(text: string): void {
+  process.stderr.write(paintErr.red('error: ') + text + '\n');
+}
+
+export function sayDone(text: string): void {
+  process.stderr.write(paintErr.green('✔ ') + text + '\n');
+}
+
+export function renderTable(head: string[], rows: (string | number)[][]): string {
+  const table = new Table({
+    head: head.map((title) => paint.bold(title)),
+    style: { head: [], border: [] },
+    chars: colorEnabled() ? {} : { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
+  table.push(...rows.map((row) => row.map((cell) => String(cell))));
+  return table.toString();
+}
+
+/** A spinner on a terminal; plain lines on stderr elsewhere (CI logs stay readable). */
+export interface Progress {
+  update(text: string): void;
+  succeed(text: string): void;
+  fail(text: string): void;
+}
+
+export function startProgress(text: string, quiet = false): Progress {
+  if (quiet) return { update() {}, succeed() {}, fail() {} };
+  if (process.stderr.isTTY && !noColorRequested()) {
+    const spinner: Ora = ora({ text, stream: process.stderr }).start();
+    return {
+      update: (next) => (spinner.text = next),
+      succeed: (done) => spinner.succeed(done),
+      fail: (done) => spinner.fail(done),
+    };
+  }
+  say(text);
+  return { update() {}, succeed: (done) => sayDone(done), fail: (done) => sayError(done) };
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+}

@@ -1,0 +1,81 @@
+// control.db's schema. Triggers bump `mapping_version` on every change to cells or customers, so the
+// router can tell by one read whether its in-memory mapping is stale, and load only what changed.
+
+export const CONTROL_SCHEMA_VERSION = 1;
+
+export const CONTROL_SCHEMA = `
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+CREATE TABLE cells (
+  id             TEXT PRIMARY KEY,
+  template       TEXT NOT NULL,
+  template_dir   TEXT NOT NULL,
+  schema_version INTEGER NOT NULL,
+  port           INTEGER NOT NULL UNIQUE,
+  capacity       INTEGER NOT NULL CHECK (capacity > 0),
+  health_path    TEXT NOT NULL DEFAULT '/health',
+  status         TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'draining')),
+  created_at     TEXT NOT NULL
+);
+
+CREATE TABLE customers (
+  id         TEXT PRIMARY KEY,
+  cell_id    TEXT NOT NULL REFERENCES cells(id),
+  created_at TEXT NOT NULL,
+  rev        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX customers_by_cell ON customers(cell_id);
+CREATE INDEX customers_by_rev ON customers(rev);
+
+CREATE TABLE migrations (
+  id                INTEGER PRIMARY KEY AUTOINCREMENT,
+  customer_id       TEXT NOT NULL,
+  source_cell       TEXT NOT NULL,
+  target_cell       TEXT NOT NULL,
+  step              TEXT NOT NULL,
+  state             TEXT NOT NULL CHECK (state IN ('running', 'done', 'aborted', 'failed')),
+  keep_source_until TEXT,
+  batch             TEXT,
+  detail            TEXT NOT NULL DEFAULT '{}',
+  error             TEXT,
+  started_at        TEXT NOT NULL,
+  updated_at        TEXT NOT NULL
+);
+-- One migration per customer at a time, enforced by the database itself.
+CREATE UNIQUE INDEX one_running_migration_per_customer ON migrations(customer_id) WHERE state = 'running';
+CREATE INDEX migrations_by_state ON migrations(state);
+
+CREATE TABLE events (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  at      TEXT NOT NULL,
+  source  TEXT NOT NULL,
+  kind    TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX events_by_subject ON events(subject, id);
+
+CREATE TRIGGER customers_inserted AFTER INSERT ON customers BEGIN
+  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'mapping_version';
+  UPDATE customers SET rev = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mapping_version') WHERE id = NEW.id;
+END;
+CREATE TRIGGER customers_moved AFTER UPDATE OF cell_id ON customers BEGIN
+  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'mapping_version';
+  UPDATE customers SET rev = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'mapping_version') WHERE id = NEW.id;
+END;
+CREATE TRIGGER customers_deleted AFTER DELETE ON customers BEGIN
+  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'mapping_version';
+END;
+CREATE TRIGGER cells_inserted AFTER INSERT ON cells BEGIN
+  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'mapping_version';
+END;
+CREATE TRIGGER cells_updated AFTER UPDATE ON cells BEGIN
+  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'mapping_version';
+END;
+CREATE TRIGGER cells_deleted AFTER DELETE ON cells BEGIN
+  UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'mapping_version';
+END;
+`;

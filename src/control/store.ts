@@ -1,0 +1,370 @@
+// The control plane store: the only module that reads or writes control.db (cells, the customer
+// mapping, the migration journal, events). Every method is one short statement or transaction.
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import { describeError, failure } from '../shared/errors.js';
+import { CONTROL_SCHEMA, CONTROL_SCHEMA_VERSION } from './schema.js';
+
+export type CellStatus = 'active' | 'draining';
+
+export interface CellRecord {
+  id: string;
+  template: string;
+  templateDir: string;
+  schemaVersion: number;
+  port: number;
+  capacity: number;
+  healthPath: string;
+  status: CellStatus;
+  createdAt: string;
+}
+
+export interface CustomerRecord {
+  id: string;
+  cellId: string;
+  createdAt: string;
+  rev: number;
+}
+
+export interface EventRecord {
+  id: number;
+  at: string;
+  source: string;
+  kind: string;
+  subject: string;
+  message: string;
+}
+
+export type MigrationState = 'running' | 'done' | 'aborted' | 'failed';
+
+export interface MigrationRecord {
+  id: number;
+  customerId: string;
+  sourceCell: string;
+  targetCell: string;
+  step: string;
+  state: MigrationState;
+  keepSourceUntil: string | null;
+  batch: string | null;
+  detail: Record<string, unknown>;
+  error: string | null;
+  startedAt: string;
+  updatedAt: string;
+}
+
+interface CellRow {
+  id: string;
+  template: string;
+  template_dir: string;
+  schema_version: number;
+  port: number;
+  capacity: number;
+  health_path: string;
+  status: CellStatus;
+  created_at: string;
+}
+
+interface CustomerRow {
+  id: string;
+  cell_id: string;
+  created_at: string;
+  rev: number;
+}
+
+interface MigrationRow {
+  id: number;
+  customer_id: string;
+  source_cell: string;
+  target_cell: string;
+  step: string;
+  state: MigrationState;
+  keep_source_until: string | null;
+  batch: string | null;
+  detail: string;
+  error: string | null;
+  started_at: string;
+  updated_at: string;
+}
+
+const toCell = (row: CellRow): CellRecord => ({
+  id: row.id,
+  template: row.template,
+  templateDir: row.template_dir,
+  schemaVersion: row.schema_version,
+  port: row.port,
+  capacity: row.capacity,
+  healthPath: row.health_path,
+  status: row.status,
+  createdAt: row.created_at,
+});
+
+const toCustomer = (row: CustomerRow): CustomerRecord => ({
+  id: row.id,
+  cellId: row.cell_id,
+  createdAt: row.created_at,
+  rev: row.rev,
+});
+
+const toMigration = (row: MigrationRow): MigrationRecord => ({
+  id: row.id,
+  customerId: row.customer_id,
+  sourceCell: row.source_cell,
+  targetCell: row.target_cell,
+  step: row.step,
+  state: row.state,
+  keepSourceUntil: row.keep_source_until,
+  batch: row.batch,
+  detail: JSON.parse(row.detail) as Record<string, unknown>,
+  error: row.error,
+  startedAt: row.started_at,
+  updatedAt: row.updated_at,
+});
+
+const now = (): string => new Date().toISOString();
+
+export interface OpenOptions {
+  readonly?: boolean;
+}
+
+export class ControlStore {
+  private constructor(readonly db: Database.Database) {}
+
+  /** Creates control.db with its schema. Fails if the file exists. */
+  static create(file: string): ControlStore {
+    if (fs.existsSync(file)) throw failure(`${file} already exists`);
+    const db = new Database(file);
+    try {
+      configure(db);
+      db.exec('BEGIN');
+      db.exec(CONTROL_SCHEMA);
+      const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      setMeta.run('schema_version', String(CONTROL_SCHEMA_VERSION));
+      setMeta.run('mapping_version', '0');
+      db.exec('COMMIT');
+    } catch (error) {
+      db.close();
+      fs.rmSync(file, { force: true });
+      throw error;
+    }
+    return new ControlStore(db);
+  }
+
+  /** Opens an existing control.db and checks that it is one, of a schema version this build knows. */
+  static open(file: string, options: OpenOptions = {}): ControlStore {
+    if (!fs.existsSync(file)) {
+      throw failure(`${file} is missing: this is not an initialised workspace; run "cellctl init" first`);
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: true });
+      if (!options.readonly) configure(db);
+      else db.pragma('busy_timeout = 5000');
+      const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+      if (!row) throw new Error('no schema_version in meta');
+      const version = Number(row.value);
+      if (version !== CONTROL_SCHEMA_VERSION) {
+        db.close();
+        throw failure(
+          `${file} has control schema version ${version}, this cellctl reads version ${CONTROL_SCHEMA_VERSION}: use the cellctl release that made it`,
+        );
+      }
+    } catch (error) {
+      if (error instanceof Error && error.name === 'CellctlError') throw error;
+      throw failure(`cannot read ${file} (${describeError(error)}): it is not a cellctl control database or it is damaged; restore it from a backup`);
+    }
+    return new ControlStore(db);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // --- cells ---------------------------------------------------------------------------------
+
+  listCells(): CellRecord[] {
+    return (this.db.prepare('SELECT * FROM cells ORDER BY id').all() as CellRow[]).map(toCell);
+  }
+
+  getCell(id: string): CellRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM cells WHERE id = ?').get(id) as CellRow | undefined;
+    return row && toCell(row);
+  }
+
+  insertCell(cell: Omit<CellRecord, 'createdAt' | 'status'>): CellRecord {
+    const createdAt = now();
+    this.db
+      .prepare(
+        `INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, health_path, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
+      )
+      .run(cell.id, cell.template, cell.templateDir, cell.schemaVersion, cell.port, cell.capacity, cell.healthPath, createdAt);
+    return { ...cell, status: 'active', createdAt };
+  }
+
+  /** Deletes a cell and the mapping rows that point at it, in one transaction. */
+  deleteCell(id: string): number {
+    return this.db.transaction(() => {
+      const removed = this.db.prepare('DELETE FROM customers WHERE cell_id = ?').run(id).changes;
+      this.db.prepare('DELETE FROM cells WHERE id = ?').run(id);
+      return removed;
+    })();
+  }
+
+  setCellStatus(id: string, status: CellStatus): void {
+    this.db.prepare('UPDATE cells SET status = ? WHERE id = ?').run(status, id);
+  }
+
+  /** Customers mapped to each cell (cells with none are absent). */
+  customerCounts(): Map<string, number> {
+    const rows = this.db.prepare('SELECT cell_id, COUNT(*) AS n FROM customers GROUP BY cell_id').all() as {
+      cell_id: string;
+      n: number;
+    }[];
+    return new Map(rows.map((row) => [row.cell_id, row.n]));
+  }
+
+  // --- the mapping ---------------------------------------------------------------------------
+
+  mappingVersion(): number {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'mapping_version'").get() as { value: string };
+    return Number(row.value);
+  }
+
+  getCustomer(id: string): CustomerRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM customers WHERE id = ?').get(id) as CustomerRow | undefined;
+    return row && toCustomer(row);
+  }
+
+  listCustomers(cellId?: string): CustomerRecord[] {
+    const rows = cellId
+      ? this.db.prepare('SELECT * FROM customers WHERE cell_id = ? ORDER BY id').all(cellId)
+      : this.db.prepare('SELECT * FROM customers ORDER BY id').all();
+    return (rows as CustomerRow[]).map(toCustomer);
+  }
+
+  /** Mapping rows changed after `rev`, for the router's incremental refresh. */
+  customersChangedSince(rev: number): { id: string; cellId: string; rev: number }[] {
+    return (
+      this.db.prepare('SELECT id, cell_id, rev FROM customers WHERE rev > ?').all(rev) as {
+        id: string;
+        cell_id: string;
+        rev: number;
+      }[]
+    ).map((row) => ({ id: row.id, cellId: row.cell_id, rev: row.rev }));
+  }
+
+  customerCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM customers').get() as { n: number }).n;
+  }
+
+  /**
+   * Pins customers to cells, keeping any row that already exists (a pin never moves a customer).
+   * Returns the ids that were newly pinned.
+   */
+  pinCustomers(pins: { customerId: string; cellId: string }[]): string[] {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO customers (id, cell_id, created_at) VALUES (?, ?, ?)');
+    return this.db.transaction(() => {
+      const at = now();
+      return pins.filter((pin) => insert.run(pin.customerId, pin.cellId, at).changes === 1).map((pin) => pin.customerId);
+    })();
+  }
+
+  /** Moves a customer's mapping row only if it still points at `from`. Returns whether it moved. */
+  moveCustomer(customerId: string, from: string, to: string): boolean {
+    return (
+      this.db.prepare('UPDATE customers SET cell_id = ? WHERE id = ? AND cell_id = ?').run(to, customerId, from).changes ===
+      1
+    );
+  }
+
+  // --- events --------------------------------------------------------------------------------
+
+  addEvent(source: string, kind: string, subject: string, message: string): void {
+    this.db
+      .prepare('INSERT INTO events (at, source, kind, subject, message) VALUES (?, ?, ?, ?, ?)')
+      .run(now(), source, kind, subject, message);
+  }
+
+  listEvents(options: { subject?: string; limit: number }): EventRecord[] {
+    const rows = options.subject
+      ? this.db.prepare('SELECT * FROM events WHERE subject = ? ORDER BY id DESC LIMIT ?').all(options.subject, options.limit)
+      : this.db.prepare('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(options.limit);
+    return (rows as EventRecord[]).reverse();
+  }
+
+  // --- the migration journal -----------------------------------------------------------------
+
+  startMigration(input: {
+    customerId: string;
+    sourceCell: string;
+    targetCell: string;
+    keepSourceUntil: string | null;
+    batch: string | null;
+    step: string;
+  }): MigrationRecord {
+    const at = now();
+    try {
+      const info = this.db
+        .prepare(
+          `INSERT INTO migrations (customer_id, source_cell, target_cell, step, state, keep_source_until, batch, started_at, updated_at)
+           VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)`,
+        )
+        .run(input.customerId, input.sourceCell, input.targetCell, input.step, input.keepSourceUntil, input.batch, at, at);
+      return this.getMigration(Number(info.lastInsertRowid))!;
+    } catch (error) {
+      if (describeError(error).includes('UNIQUE constraint failed')) {
+        const running = this.runningMigrationFor(input.customerId);
+        throw failure(
+          `customer ${input.customerId} already has migration ${running?.id ?? '?'} running: finish it with "cellctl migrate resume ${running?.id ?? '<id>'}" or roll it back with "cellctl migrate abort ${running?.id ?? '<id>'}"`,
+          'E_MIGRATION_RUNNING',
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Records that `step` is complete. Later steps may rely on this row alone after a crash. */
+  recordMigrationStep(id: number, step: string, detail?: Record<string, unknown>): void {
+    if (detail) {
+      this.db
+        .prepare("UPDATE migrations SET step = ?, detail = json_patch(detail, ?), updated_at = ? WHERE id = ?")
+        .run(step, JSON.stringify(detail), now(), id);
+    } else {
+      this.db.prepare('UPDATE migrations SET step = ?, updated_at = ? WHERE id = ?').run(step, now(), id);
+    }
+  }
+
+  endMigration(id: number, state: Exclude<MigrationState, 'running'>, error: string | null = null): void {
+    this.db.prepare('UPDATE migrations SET state = ?, error = ?, updated_at = ? WHERE id = ?').run(state, error, now(), id);
+  }
+
+  getMigration(id: number): MigrationRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM migrations WHERE id = ?').get(id) as MigrationRow | undefined;
+    return row && toMigration(row);
+  }
+
+  runningMigrationFor(customerId: string): MigrationRecord | undefined {
+    const row = this.db
+      .prepare("SELECT * FROM migrations WHERE customer_id = ? AND state = 'running'")
+      .get(customerId) as MigrationRow | undefined;
+    return row && toMigration(row);
+  }
+
+  listMigrations(options: { state?: MigrationState; limit: number }): MigrationRecord[] {
+    const rows = options.state
+      ? this.db.prepare('SELECT * FROM migrations WHERE state = ? ORDER BY id DESC LIMIT ?').all(options.state, options.limit)
+      : this.db.prepare('SELECT * FROM migrations ORDER BY id DESC LIMIT ?').all(options.limit);
+    return (rows as MigrationRow[]).map(toMigration).reverse();
+  }
+
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+}
+
+function configure(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+}

@@ -1,0 +1,48 @@
+// JWT mode: the customer a request acts for comes from an HS256 token's `customer_id` claim (jose).
+// Verified tokens are remembered until they expire, so a client's repeated token costs one lookup.
+import { jwtVerify, SignJWT } from 'jose';
+
+export type AuthResult = { ok: true; customerId: string } | { ok: false; status: 401; message: string };
+
+interface Remembered {
+  customerId: string;
+  expiresAt: number;
+}
+
+const CACHE_LIMIT = 10_000;
+
+export class TokenVerifier {
+  private readonly cache = new Map<string, Remembered>();
+
+  constructor(private readonly key: Uint8Array) {}
+
+  async verify(authorization: string | undefined, now: number): Promise<AuthResult> {
+    if (!authorization?.startsWith('Bearer ')) {
+      return { ok: false, status: 401, message: 'missing bearer token: send "Authorization: Bearer <token>" (cellctl token <customer> makes one)' };
+    }
+    const token = authorization.slice(7).trim();
+    const known = this.cache.get(token);
+    if (known && known.expiresAt > now) return { ok: true, customerId: known.customerId };
+    try {
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      const customerId = payload.customer_id;
+      if (typeof customerId !== 'string' || customerId === '') {
+        return { ok: false, status: 401, message: 'token has no customer_id claim' };
+      }
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(token, { customerId, expiresAt: payload.exp ? payload.exp * 1000 : now + 60_000 });
+      return { ok: true, customerId };
+    } catch (error) {
+      return { ok: false, status: 401, message: `invalid token: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  }
+}
+
+export async function signCustomerToken(key: Uint8Array, customerId: string, ttlSeconds: number): Promise<string> {
+  return new SignJWT({ customer_id: customerId })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .setIssuer('cellctl')
+    .sign(key);
+}

@@ -1,0 +1,34 @@
+// Entry point of the router process (started by the supervisor with CELLCTL_HOME set).
+import { processLogger } from '../shared/log.js';
+import { readAdminToken, readJwtKey } from '../workspace/secrets.js';
+import { openWorkspace } from '../workspace/workspace.js';
+import { startRouter } from './router.js';
+
+const home = process.env.CELLCTL_HOME;
+if (!home) {
+  process.stderr.write('router: CELLCTL_HOME is not set; start it with "cellctl start"\n');
+  process.exit(2);
+}
+const log = processLogger('router');
+try {
+  const ws = openWorkspace(home);
+  const router = await startRouter({ settings: ws.settings, store: ws.store, adminToken: readAdminToken(home), jwtKey: readJwtKey(home), log });
+  log.info({ port: router.publicPort, adminPort: router.adminPort, auth: ws.settings.auth }, 'router listening');
+  const stop = (signal: string) => {
+    log.info({ signal }, 'router stopping');
+    setTimeout(() => process.exit(1), 10_000).unref();
+    router.close().then(
+      () => {
+        ws.store.close();
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+} catch (error) {
+  log.fatal({ err: error }, 'router failed to start');
+  process.stderr.write(`router: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

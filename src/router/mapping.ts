@@ -1,0 +1,105 @@
+// The router's in-memory copy of the mapping (customer → cell) and of the cells, refreshed from
+// control.db incrementally by mapping version. Lookups never touch the database.
+import type { CellRecord, ControlStore } from '../control/store.js';
+import { type PlacementCell, type PlacementPolicy, placeCustomer } from './placement.js';
+
+export type RouteRule = 'mapping' | 'placement';
+
+export interface Route {
+  cellId: string;
+  rule: RouteRule;
+}
+
+export class MappingTable {
+  private readonly customers = new Map<string, string>();
+  private readonly counts = new Map<string, number>();
+  private cells = new Map<string, CellRecord>();
+  private version = -1;
+  private maxRev = 0;
+  private placementCells: PlacementCell[] = [];
+  private placementById = new Map<string, PlacementCell>();
+
+  constructor(private readonly policy: PlacementPolicy) {}
+
+  get mappingVersion(): number {
+    return this.version;
+  }
+
+  get size(): number {
+    return this.customers.size;
+  }
+
+  cell(id: string): CellRecord | undefined {
+    return this.cells.get(id);
+  }
+
+  allCells(): CellRecord[] {
+    return [...this.cells.values()];
+  }
+
+  customersIn(cellId: string): number {
+    return this.counts.get(cellId) ?? 0;
+  }
+
+  /** Brings the table up to date. Returns true when anything changed. */
+  refresh(store: ControlStore): boolean {
+    const version = store.mappingVersion();
+    if (version === this.version) return false;
+    this.cells = new Map(store.listCells().map((cell) => [cell.id, cell]));
+    const changed = store.customersChangedSince(this.maxRev);
+    for (const row of changed) {
+      this.assign(row.id, row.cellId);
+      if (row.rev > this.maxRev) this.maxRev = row.rev;
+    }
+    // Deletions leave no changed row behind: when the sizes disagree, reload everything.
+    if (store.customerCount() !== this.customers.size) this.reloadAll(store);
+    this.version = version;
+    this.rebuildPlacementCells();
+    return true;
+  }
+
+  private reloadAll(store: ControlStore): void {
+    this.customers.clear();
+    this.counts.clear();
+    this.maxRev = 0;
+    for (const row of store.customersChangedSince(0)) {
+      this.assign(row.id, row.cellId);
+      if (row.rev > this.maxRev) this.maxRev = row.rev;
+    }
+  }
+
+  /** Records a mapping row in memory (after a refresh, or a pin the router made itself). */
+  assign(customerId: string, cellId: string): void {
+    const previous = this.customers.get(customerId);
+    if (previous === cellId) return;
+    if (previous !== undefined) this.counts.set(previous, (this.counts.get(previous) ?? 1) - 1);
+    this.customers.set(customerId, cellId);
+    this.counts.set(cellId, (this.counts.get(cellId) ?? 0) + 1);
+    const placement = this.placementById.get(cellId);
+    if (placement) placement.customers = this.counts.get(cellId) ?? 0;
+    const old = previous === undefined ? undefined : this.placementById.get(previous);
+    if (old) old.customers = this.counts.get(old.id) ?? 0;
+  }
+
+  isMapped(customerId: string): boolean {
+    return this.customers.has(customerId);
+  }
+
+  /** Which cell serves a customer: its mapping row, else the placement policy. Null: no cell can. */
+  lookup(customerId: string): Route | null {
+    const mapped = this.customers.get(customerId);
+    if (mapped !== undefined) return { cellId: mapped, rule: 'mapping' };
+    const placed = placeCustomer(customerId, this.placementCells, this.policy);
+    return placed === null ? null : { cellId: placed, rule: 'placement' };
+  }
+
+  private rebuildPlacementCells(): void {
+    this.placementCells = [...this.cells.values()].map((cell) => ({
+      id: cell.id,
+      capacity: cell.capacity,
+      customers: this.counts.get(cell.id) ?? 0,
+      active: cell.status === 'active',
+    }));
+    this.placementById = new Map(this.placementCells.map((cell) => [cell.id, cell]));
+  }
+}

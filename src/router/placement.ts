@@ -1,0 +1,65 @@
+// Where an unmapped customer goes. Pure functions over plain data.
+//
+// Rendezvous (highest-random-weight) hashing: each customer ranks every cell by hash(customer, cell)
+// and takes the best one that can take it. Adding a cell moves only the customers that now rank it
+// first (about 1/n of the unmapped ones); removing one moves only its own.
+
+export interface PlacementCell {
+  id: string;
+  capacity: number;
+  customers: number;
+  /** Only active cells receive new customers (a draining cell is being emptied). */
+  active: boolean;
+}
+
+export type PlacementPolicy = 'hash' | 'least-loaded';
+
+/** 32-bit FNV-1a over a string, then a murmur3 finaliser to spread the bits. */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The cell rendezvous hashing picks for a customer among `cells`, or null if there are none. */
+export function rendezvousCell(customerId: string, cellIds: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestScore = -1;
+  for (const id of cellIds) {
+    const score = hash32(`${customerId}\u0000${id}`);
+    if (score > bestScore || (score === bestScore && best !== null && id < best)) {
+      best = id;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+export function hasRoom(cell: PlacementCell): boolean {
+  return cell.active && cell.customers < cell.capacity;
+}
+
+/**
+ * The cell a new customer should be placed in under `policy`, respecting capacity; null when every
+ * active cell is full.
+ */
+export function placeCustomer(customerId: string, cells: readonly PlacementCell[], policy: PlacementPolicy): string | null {
+  const open = cells.filter(hasRoom);
+  if (open.length === 0) return null;
+  if (policy === 'hash') return rendezvousCell(customerId, open.map((cell) => cell.id));
+  let best = open[0]!;
+  for (const cell of open) {
+    const load = cell.customers / cell.capacity;
+    const bestLoad = best.customers / best.capacity;
+    if (load < bestLoad || (load === bestLoad && cell.id < best.id)) best = cell;
+  }
+  return best.id;
+}

@@ -1,0 +1,424 @@
+// The router: one public port that sends each request to the cell owning its customer, and an admin
+// API on 127.0.0.1 for cellctl (reload, fence, unfence, stats, metrics). Built apart from main.ts
+// so tests can start one in-process.
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { ControlStore } from '../control/store.js';
+import { createRequestListener, HttpError, parseWith, sendJson } from '../shared/http.js';
+import type { Settings } from '../workspace/settings.js';
+import { TokenVerifier } from './auth.js';
+import { FenceBook } from './fences.js';
+import { MappingTable } from './mapping.js';
+import { RouterMetrics } from './metrics.js';
+import { classifyPath } from './paths.js';
+import { RateLimiter } from './ratelimit.js';
+import { type Upstream, Upstreams } from './upstreams.js';
+
+export interface RouterOptions {
+  settings: Settings;
+  store: ControlStore;
+  adminToken: string;
+  jwtKey: Uint8Array;
+  log: Logger;
+  host?: string;
+  publicPort?: number;
+  adminPort?: number;
+  mappingPollMs?: number;
+  cellHealthIntervalMs?: number;
+}
+
+export interface RunningRouter {
+  publicPort: number;
+  adminPort: number;
+  close(): Promise<void>;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'content-length']);
+
+function requestHeaders(headers: IncomingHttpHeaders, remote: string | undefined): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  }
+  out['x-forwarded-for'] = remote ?? '';
+  return out;
+}
+
+function responseHeaders(headers: Record<string, string | string[] | undefined>, cellId: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = { 'x-cellctl-cell': cellId };
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && name !== 'connection' && name !== 'keep-alive' && name !== 'transfer-encoding') out[name] = value;
+  }
+  return out;
+}
+
+function reject(res: ServerResponse, status: number, error: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void {
+  sendJson(res, status, { error, message, ...extra }, headers);
+}
+
+class BodyTooLarge extends Error {}
+
+function readLimitedBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const declared = req.headers['content-length'];
+  if (declared === undefined && req.headers['transfer-encoding'] === undefined) return Promise.resolve(null);
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(new BodyTooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
+  const { settings, store, log } = options;
+  const limits = settings.limits;
+  const mapping = new MappingTable(settings.placement);
+  const upstreams = new Upstreams(64);
+  const fences = new FenceBook({ holdMs: limits.fenceHoldMs, queueLimit: limits.fenceQueueLimit });
+  const limiter = new RateLimiter(limits.rateLimitPerSecond, limits.rateLimitBurst);
+  const metrics = new RouterMetrics();
+  const verifier = settings.auth === 'jwt' ? new TokenVerifier(options.jwtKey) : null;
+  let controlPlaneError: string | null = null;
+  let pendingPins: { customerId: string; cellId: string }[] = [];
+  let pinFlushQueued = false;
+  let referenceTurn = 0;
+
+  const refreshMapping = (): void => {
+    try {
+      if (mapping.refresh(store)) upstreams.sync(mapping.allCells());
+      if (controlPlaneError) log.info('control.db readable again');
+      controlPlaneError = null;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (controlPlaneError === null) log.warn({ err: error }, 'control.db unreadable; serving from the mapping in memory');
+      controlPlaneError = message;
+    }
+  };
+
+  const flushPins = (): void => {
+    pinFlushQueued = false;
+    if (pendingPins.length === 0) return;
+    const batch = pendingPins;
+    pendingPins = [];
+    try {
+      store.pinCustomers(batch);
+    } catch (error) {
+      // Keep them in memory and try again later: the mapping row is written once the store is back.
+      log.warn({ err: error, count: batch.length }, 'could not pin customers; will retry');
+      pendingPins = batch.concat(pendingPins);
+    }
+  };
+
+  const pin = (customerId: string, cellId: string): void => {
+    mapping.assign(customerId, cellId);
+    pendingPins.push({ customerId, cellId });
+    if (!pinFlushQueued) {
+      pinFlushQueued = true;
+      setImmediate(flushPins);
+    }
+  };
+
+  const forward = async (
+    upstream: Upstream,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | null,
+    started: number,
+  ): Promise<number> => {
+    let status = 0;
+    try {
+      await upstream.pool.stream(
+        {
+          path: req.url ?? '/',
+          method: req.method as 'GET',
+          headers: requestHeaders(req.headers, req.socket.remoteAddress),
+          body,
+          headersTimeout: limits.upstreamTimeoutMs,
+          bodyTimeout: limits.upstreamTimeoutMs,
+        },
+        ({ statusCode, headers }) => {
+          status = statusCode;
+          res.writeHead(statusCode, responseHeaders(headers, upstream.cellId));
+          return res;
+        },
+      );
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (res.headersSent) {
+        res.destroy();
+        return status;
+      }
+      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+        status = 504;
+        reject(res, 504, 'cell_timeout', `cell ${upstream.cellId} did not answer within ${limits.upstreamTimeoutMs} ms`, { cell: upstream.cellId });
+      } else {
+        status = 503;
+        upstreams.markDown(upstream, code || (error instanceof Error ? error.message : String(error)));
+        reject(res, 503, 'cell_unavailable', `cell ${upstream.cellId} is unavailable; only its customers are affected`, { cell: upstream.cellId }, { 'retry-after': '1' });
+      }
+    }
+    metrics.recordForwarded(upstream.cellId, status, (performance.now() - started) / 1000);
+    return status;
+  };
+
+  const unavailable = (res: ServerResponse, cellId: string, reason: string): void => {
+    metrics.recordRejected('cell_unavailable', cellId);
+    reject(res, 503, 'cell_unavailable', `cell ${cellId} is unavailable (${reason}); only its customers are affected`, { cell: cellId }, { 'retry-after': '1' });
+  };
+
+  const handleCustomer = async (customerId: string, isCreate: boolean, req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number) => {
+    const rate = limiter.take(customerId, Date.now());
+    if (!rate.allowed) {
+      metrics.recordRejected('rate_limited');
+      return reject(res, 429, 'rate_limited', `customer ${customerId} sent too many requests; retry after ${rate.retryAfterSeconds} s`, {}, { 'retry-after': String(rate.retryAfterSeconds) });
+    }
+    // No await between the fence check and fences.begin: a fence that goes up sees this request.
+    while (fences.isFenced(customerId, Date.now())) {
+      const outcome = await fences.hold(customerId);
+      if (outcome === 'queue-full' || outcome === 'timeout') {
+        metrics.recordRejected('fenced');
+        return reject(res, 503, 'customer_moving', `customer ${customerId} is being moved between cells; retry shortly`, {}, { 'retry-after': '1' });
+      }
+    }
+    const route = mapping.lookup(customerId);
+    if (!route) {
+      metrics.recordRejected('no_cell');
+      return reject(res, 503, 'no_cell', 'no active cell has room for this customer: add a cell ("cellctl create") or raise a capacity');
+    }
+    const upstream = upstreams.get(route.cellId);
+    if (!upstream) return unavailable(res, route.cellId, 'not known to the router yet');
+    if (!upstream.healthy) return unavailable(res, route.cellId, upstream.lastError ?? 'failing health checks');
+    fences.begin(customerId);
+    let status: number;
+    try {
+      status = await forward(upstream, req, res, body, started);
+    } finally {
+      fences.end(customerId);
+    }
+    if (isCreate && status === 201 && route.rule === 'placement') pin(customerId, route.cellId);
+  };
+
+  const handleReference = async (req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number) => {
+    const healthy = upstreams.all().filter((upstream) => upstream.healthy);
+    if (healthy.length === 0) {
+      metrics.recordRejected('no_cell');
+      return reject(res, 503, 'no_cell', 'no healthy cell can answer this request');
+    }
+    referenceTurn = (referenceTurn + 1) % healthy.length;
+    await forward(healthy[referenceTurn]!, req, res, body, started);
+  };
+
+  const handlePublic = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const target = classifyPath(req.method ?? 'GET', req.url ?? '/');
+    if (target.kind === 'health') {
+      req.resume();
+      return sendJson(res, 200, routerHealth());
+    }
+    if (target.kind === 'not-found') {
+      req.resume();
+      metrics.recordRejected('not_found');
+      return reject(res, 404, 'not_found', `the router has no route for ${req.method} ${req.url}; customer requests go to /api/customers/<id>/...`);
+    }
+    if (target.kind === 'bad-customer-id') {
+      req.resume();
+      metrics.recordRejected('bad_customer_id');
+      return reject(res, 400, 'bad_customer_id', 'customer ids are 1-64 characters from A-Z, a-z, 0-9, "_" and "-"');
+    }
+    if (verifier) {
+      const auth = await verifier.verify(req.headers.authorization, Date.now());
+      if (!auth.ok) {
+        req.resume();
+        metrics.recordRejected('unauthorized');
+        return reject(res, 401, 'unauthorized', auth.message, {}, { 'www-authenticate': 'Bearer' });
+      }
+      if (target.kind === 'customer' && auth.customerId !== target.customerId) {
+        req.resume();
+        metrics.recordRejected('forbidden');
+        return reject(res, 403, 'forbidden', 'this token is for another customer');
+      }
+    }
+    let body: Buffer | null;
+    try {
+      body = await readLimitedBody(req, limits.maxBodyBytes);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      metrics.recordRejected('body_too_large');
+      return reject(res, 413, 'body_too_large', `request body is larger than ${limits.maxBodyBytes} bytes`, {}, { connection: 'close' });
+    }
+    if (target.kind === 'reference') return handleReference(req, res, body, started);
+    return handleCustomer(target.customerId, target.isCreate, req, res, body, started);
+  };
+
+  const routerHealth = () => ({
+    status: 'ok',
+    mappingVersion: mapping.mappingVersion,
+    customersMapped: mapping.size,
+    controlPlane: controlPlaneError ? { ok: false, error: controlPlaneError } : { ok: true },
+    cells: Object.fromEntries(upstreams.all().map((upstream) => [upstream.cellId, { healthy: upstream.healthy, lastError: upstream.lastError }])),
+  });
+
+  const fenceBody = z.strictObject({
+    customerId: z.string().min(1),
+    leaseMs: z.number().int().positive().optional(),
+    drainTimeoutMs: z.number().int().positive().optional(),
+  });
+  const customerBody = z.strictObject({ customerId: z.string().min(1) });
+
+  const adminListener = createRequestListener(
+    [
+      { method: 'GET', path: '/admin/health', handler: () => ({ status: 200, body: routerHealth() }) },
+      {
+        method: 'GET',
+        path: '/admin/metrics',
+        handler: async () => ({ status: 200, text: await metrics.registry.metrics(), headers: { 'content-type': metrics.registry.contentType } }),
+      },
+      {
+        method: 'GET',
+        path: '/admin/stats',
+        handler: () => ({
+          status: 200,
+          body: {
+            pid: process.pid,
+            uptimeSeconds: Math.round(process.uptime()),
+            mappingVersion: mapping.mappingVersion,
+            customersMapped: mapping.size,
+            memoryRssBytes: process.memoryUsage().rss,
+            cells: Object.fromEntries(
+              mapping.allCells().map((cell) => {
+                const upstream = upstreams.get(cell.id);
+                return [cell.id, { ...metrics.cellCounters(cell.id), healthy: upstream?.healthy ?? null, customers: mapping.customersIn(cell.id) }];
+              }),
+            ),
+            fences: fences.fencedCustomers(),
+          },
+        }),
+      },
+      {
+        method: 'POST',
+        path: '/admin/reload',
+        handler: () => {
+          refreshMapping();
+          if (controlPlaneError) throw new HttpError(503, `control.db unreadable: ${controlPlaneError}`, 'control_plane_unavailable');
+          return { status: 200, body: { mappingVersion: mapping.mappingVersion, customersMapped: mapping.size } };
+        },
+      },
+      {
+        method: 'GET',
+        path: '/admin/route/:customerId',
+        handler: ({ params }) => {
+          const customerId = params.customerId!;
+          return { status: 200, body: { customerId, route: mapping.lookup(customerId), fenced: fences.isFenced(customerId, Date.now()) } };
+        },
+      },
+      {
+        method: 'POST',
+        path: '/admin/fence',
+        handler: async ({ body }) => {
+          const input = parseWith(fenceBody, await body());
+          const startedAt = performance.now();
+          const result = await fences.fence(input.customerId, input.leaseMs ?? limits.fenceLeaseMs, input.drainTimeoutMs ?? limits.upstreamTimeoutMs);
+          if (!result.drained) {
+            fences.release(input.customerId);
+            throw new HttpError(409, `customer ${input.customerId} still has ${result.inFlight} request(s) in flight; fence lifted`, 'not_drained');
+          }
+          return { status: 200, body: { fenced: true, waitedMs: performance.now() - startedAt } };
+        },
+      },
+      {
+        method: 'POST',
+        path: '/admin/unfence',
+        handler: async ({ body }) => {
+          const input = parseWith(customerBody, await body());
+          // Read the new mapping first, so held requests go to the customer's new cell.
+          refreshMapping();
+          return { status: 200, body: { released: fences.release(input.customerId), mappingVersion: mapping.mappingVersion } };
+        },
+      },
+    ],
+    (error) => log.error({ err: error }, 'admin request failed'),
+  );
+
+  refreshMapping();
+  if (controlPlaneError) throw new Error(`cannot read control.db: ${controlPlaneError}`);
+
+  const publicServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    handlePublic(req, res).catch((error: unknown) => {
+      log.error({ err: error }, 'request failed');
+      if (!res.headersSent) reject(res, 500, 'internal', 'router error; see the router log');
+      else res.destroy();
+    });
+  });
+  const adminServer = http.createServer((req, res) => {
+    if (req.headers.authorization !== `Bearer ${options.adminToken}`) {
+      req.resume();
+      return reject(res, 401, 'unauthorized', 'admin API needs "Authorization: Bearer <secrets/admin-token>"');
+    }
+    adminListener(req, res);
+  });
+
+  const listen = (server: http.Server, port: number, host: string) =>
+    new Promise<number>((resolve, rejectListen) => {
+      server.once('error', rejectListen);
+      server.listen(port, host, () => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  const publicPort = await listen(publicServer, options.publicPort ?? settings.routerPort, options.host ?? '0.0.0.0');
+  const adminPort = await listen(adminServer, options.adminPort ?? settings.routerAdminPort, '127.0.0.1').catch(async (error) => {
+    publicServer.close();
+    throw error;
+  });
+
+  const healthInterval = options.cellHealthIntervalMs ?? 1_000;
+  const timers = [
+    setInterval(refreshMapping, options.mappingPollMs ?? 1_000),
+    setInterval(() => {
+      for (const upstream of upstreams.all()) {
+        const cell = mapping.cell(upstream.cellId);
+        if (cell) void upstreams.check(upstream, cell.healthPath);
+      }
+    }, healthInterval),
+    setInterval(() => {
+      limiter.sweep(Date.now());
+      if (pendingPins.length > 0) flushPins();
+    }, 5_000),
+  ];
+  for (const upstream of upstreams.all()) {
+    const cell = mapping.cell(upstream.cellId);
+    if (cell) void upstreams.check(upstream, cell.healthPath);
+  }
+
+  return {
+    publicPort,
+    adminPort,
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      flushPins();
+      await Promise.all(
+        [publicServer, adminServer].map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeIdleConnections();
+            }),
+        ),
+      );
+      await upstreams.close();
+    },
+  };
+}

@@ -1,0 +1,153 @@
+// The small JSON-over-HTTP layer the built-in cells and the supervisor's control API share: a route
+// table, JSON bodies with a size limit, and one error type that becomes a JSON error answer.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import { formatIssues } from '../workspace/settings.js';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code = 'error',
+  ) {
+    super(message);
+  }
+}
+
+export interface Reply {
+  status: number;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as is, for the few answers that are not JSON (Prometheus text). */
+  text?: string;
+  headers?: Record<string, string>;
+}
+
+export interface RequestContext {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  req: IncomingMessage;
+  body: () => Promise<unknown>;
+}
+
+export type RouteHandler = (ctx: RequestContext) => Reply | Promise<Reply>;
+
+export interface RouteDef {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  handler: RouteHandler;
+}
+
+interface CompiledRoute extends RouteDef {
+  pattern: RegExp;
+  keys: string[];
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+function compile(route: RouteDef): CompiledRoute {
+  const keys: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((part) => {
+      if (!part.startsWith(':')) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      keys.push(part.slice(1));
+      return '([^/]+)';
+    })
+    .join('/');
+  return { ...route, keys, pattern: new RegExp(`^${source}/?$`) };
+}
+
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new HttpError(413, `request body is larger than ${limit} bytes`, 'body_too_large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const raw = await readBody(req);
+  if (raw.length === 0) throw new HttpError(400, 'request body is empty: send a JSON object', 'invalid_body');
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'request body is not valid JSON', 'invalid_body');
+  }
+}
+
+/** Parses a body with a zod schema; a mismatch is a 400 that names the field. */
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new HttpError(400, formatIssues(parsed.error), 'invalid_body');
+  return parsed.data;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (body === undefined) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    ...headers,
+  });
+  res.end(payload);
+}
+
+function sendReply(res: ServerResponse, reply: Reply): void {
+  if (reply.text === undefined) {
+    sendJson(res, reply.status, reply.body, reply.headers);
+    return;
+  }
+  res.writeHead(reply.status, { 'content-length': Buffer.byteLength(reply.text), ...reply.headers });
+  res.end(reply.text);
+}
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Builds a request listener from routes; unknown paths are 404, known paths with another method 405. */
+export function createRequestListener(routes: RouteDef[], onError: (error: unknown) => void): RequestListener {
+  const compiled = routes.map(compile);
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://cell');
+    let pathMatched = false;
+    for (const route of compiled) {
+      const match = route.pattern.exec(url.pathname);
+      if (!match) continue;
+      pathMatched = true;
+      if (route.method !== req.method) continue;
+      const params: Record<string, string> = {};
+      route.keys.forEach((key, index) => (params[key] = decodeURIComponent(match[index + 1] ?? '')));
+      const ctx: RequestContext = { params, query: url.searchParams, req, body: () => readJson(req) };
+      Promise.resolve()
+        .then(() => route.handler(ctx))
+        .then((reply) => sendReply(res, reply))
+        .catch((error: unknown) => {
+          if (error instanceof HttpError) {
+            sendJson(res, error.status, { error: error.code, message: error.message });
+          } else {
+            onError(error);
+            if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'internal error; see the cell log' });
+          }
+        });
+      return;
+    }
+    req.resume();
+    if (pathMatched) sendJson(res, 405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${url.pathname}` });
+    else sendJson(res, 404, { error: 'not_found', message: `no route ${req.method} ${url.pathname}` });
+  };
+}

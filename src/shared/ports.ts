@@ -1,0 +1,32 @@
+// Port checks: is a TCP port free on this machine, and which is the next free one.
+import net from 'node:net';
+
+export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** The first port from `start` that no cell has claimed and nothing listens on. */
+export async function nextFreePort(start: number, claimed: ReadonlySet<number>): Promise<number> {
+  for (let port = start; port <= 65535; port += 1) {
+    if (!claimed.has(port) && (await isPortFree(port))) return port;
+  }
+  throw new Error(`no free port from ${start} upward`);
+}
+
+/** Asks the OS for a free port (used by tests and by processes that pick their own admin port). */
+export function ephemeralPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,38 @@
+// The restart policy, as a pure function: after a crash, restart after an exponentially growing
+// delay, reset once a process has stayed up for a stable period, and give up (crash loop) after too
+// many crashes in a window.
+import type { SupervisorSettings } from '../workspace/settings.js';
+
+export interface CrashRecord {
+  /** When the crashed run started and ended (ms since epoch). */
+  startedAt: number;
+  endedAt: number;
+}
+
+export type RestartDecision =
+  | { action: 'restart'; delayMs: number; consecutive: number }
+  | { action: 'give-up'; crashesInWindow: number };
+
+export type BackoffPolicy = Pick<
+  SupervisorSettings,
+  'backoffInitialMs' | 'backoffMaxMs' | 'stableAfterMs' | 'crashLoopLimit' | 'crashLoopWindowMs'
+>;
+
+/**
+ * `previousConsecutive` is the count of fast crashes before this one; `recentCrashEnds` the end times
+ * of earlier crashes (any order). Returns what to do about `crash`.
+ */
+export function planRestart(
+  crash: CrashRecord,
+  previousConsecutive: number,
+  recentCrashEnds: readonly number[],
+  policy: BackoffPolicy,
+): RestartDecision {
+  const ranStably = crash.endedAt - crash.startedAt >= policy.stableAfterMs;
+  const consecutive = ranStably ? 1 : previousConsecutive + 1;
+  const windowStart = crash.endedAt - policy.crashLoopWindowMs;
+  const crashesInWindow = recentCrashEnds.filter((at) => at >= windowStart).length + 1;
+  if (!ranStably && crashesInWindow >= policy.crashLoopLimit) return { action: 'give-up', crashesInWindow };
+  const delayMs = Math.min(policy.backoffInitialMs * 2 ** (consecutive - 1), policy.backoffMaxMs);
+  return { action: 'restart', delayMs, consecutive };
+}

@@ -1,0 +1,103 @@
+// Entry point of the supervisor process (started detached by `cellctl start`). It holds the
+// supervisor pid file as a lock, serves its control API on 127.0.0.1 (bearer admin token), and on
+// TERM stops everything it started before it exits.
+import fs from 'node:fs';
+import http from 'node:http';
+import { z } from 'zod';
+import { createRequestListener, parseWith } from '../shared/http.js';
+import { processLogger } from '../shared/log.js';
+import { processPaths, workspacePaths } from '../workspace/paths.js';
+import { readAdminToken } from '../workspace/secrets.js';
+import { openWorkspace } from '../workspace/workspace.js';
+import { livePid } from './procfs.js';
+import type { SupervisorEndpoint, SupervisorStatus } from './protocol.js';
+import { Supervisor } from './supervisor.js';
+
+const home = process.env.CELLCTL_HOME;
+if (!home) {
+  process.stderr.write('supervisor: CELLCTL_HOME is not set; start it with "cellctl start"\n');
+  process.exit(2);
+}
+const log = processLogger('supervisor');
+const paths = workspacePaths(home);
+const pidFile = processPaths(home, 'supervisor').pidFile;
+
+function takeLock(): boolean {
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      fs.writeFileSync(pidFile, `${process.pid}\n`, { flag: 'wx' });
+      return true;
+    } catch {
+      // livePid removes a stale file, so the second attempt can take it.
+      if (livePid(pidFile, home!, 'supervisor') !== null) return false;
+    }
+  }
+  return false;
+}
+
+fs.mkdirSync(paths.supervisorDir, { recursive: true });
+if (!takeLock()) {
+  log.info('another supervisor already runs for this workspace; exiting');
+  process.exit(0);
+}
+
+const ws = openWorkspace(home);
+const token = readAdminToken(home);
+const supervisor = new Supervisor(home, ws.settings, ws.store, log);
+const startedAt = new Date().toISOString();
+const namesBody = z.strictObject({ names: z.array(z.string().min(1)).min(1) });
+
+let shuttingDown: Promise<void> | null = null;
+function shutdown(reason: string): Promise<void> {
+  shuttingDown ??= (async () => {
+    log.info({ reason }, 'supervisor stopping everything');
+    await supervisor.stopAll();
+    ws.store.addEvent('supervisor', 'supervisor.stopped', 'supervisor', reason);
+    ws.store.close();
+    fs.rmSync(paths.supervisorState, { force: true });
+    fs.rmSync(pidFile, { force: true });
+    server.close();
+    process.exit(0);
+  })();
+  return shuttingDown;
+}
+
+const listener = createRequestListener(
+  [
+    { method: 'GET', path: '/status', handler: () => ({ status: 200, body: { pid: process.pid, startedAt, processes: supervisor.status() } satisfies SupervisorStatus }) },
+    { method: 'POST', path: '/start', handler: async ({ body }) => ({ status: 200, body: await supervisor.start(parseWith(namesBody, await body()).names) }) },
+    { method: 'POST', path: '/stop', handler: async ({ body }) => ({ status: 200, body: { stopped: await supervisor.stop(parseWith(namesBody, await body()).names) } }) },
+    {
+      method: 'POST',
+      path: '/shutdown',
+      handler: () => {
+        setImmediate(() => void shutdown('shutdown requested'));
+        return { status: 202, body: { stopping: true } };
+      },
+    },
+  ],
+  (error) => log.error({ err: error }, 'control request failed'),
+);
+
+const server = http.createServer((req, res) => {
+  if (req.headers.authorization !== `Bearer ${token}`) {
+    req.resume();
+    res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
+    return;
+  }
+  listener(req, res);
+});
+
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));
+
+await supervisor.begin();
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  const endpoint: SupervisorEndpoint = { pid: process.pid, port: typeof address === 'object' && address ? address.port : 0, startedAt };
+  const temp = `${paths.supervisorState}.tmp`;
+  fs.writeFileSync(temp, JSON.stringify(endpoint) + '\n');
+  fs.renameSync(temp, paths.supervisorState);
+  ws.store.addEvent('supervisor', 'supervisor.started', 'supervisor', `pid ${process.pid}`);
+  log.info({ port: endpoint.port }, 'supervisor listening');
+});

@@ -1,0 +1,97 @@
+// What the operating system says about a process: is it alive, is it really ours (not a reused pid),
+// and who listens on a port. Linux answers from /proc; elsewhere only liveness is known.
+import fs from 'node:fs';
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * True when `pid` is alive and was started by this workspace for `name`: every process cellctl
+ * starts carries CELLCTL_HOME and CELLCTL_PROC in its environment, so a reused pid is not mistaken.
+ */
+export function isOurProcess(pid: number, home: string, name: string): boolean {
+  if (!isAlive(pid)) return false;
+  let environ: string;
+  try {
+    environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+  } catch {
+    // No /proc (or no permission to read it): liveness is all we can tell.
+    return !fs.existsSync('/proc/self/environ');
+  }
+  const vars = new Set(environ.split('\0'));
+  return vars.has(`CELLCTL_HOME=${home}`) && vars.has(`CELLCTL_PROC=${name}`);
+}
+
+export function readPidFile(file: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The pid in `file` if that process is ours and alive; a stale file is removed. */
+export function livePid(file: string, home: string, name: string): number | null {
+  const pid = readPidFile(file);
+  if (pid === null) return null;
+  if (isOurProcess(pid, home, name)) return pid;
+  fs.rmSync(file, { force: true });
+  return null;
+}
+
+/** Which process listens on a TCP port, e.g. "pid 4242 (nginx)", or null if unknown. */
+export function portOwner(port: number): string | null {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1];
+      // State 0A is LISTEN.
+      if (local && fields[3] === '0A' && parseInt(local.split(':')[1] ?? '', 16) === port && fields[9]) inodes.add(fields[9]);
+    }
+  }
+  if (inodes.size === 0) return null;
+  for (const entry of safeReaddir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    for (const fd of safeReaddir(`/proc/${entry}/fd`)) {
+      let target: string;
+      try {
+        target = fs.readlinkSync(`/proc/${entry}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode && inodes.has(inode)) {
+        let comm = '?';
+        try {
+          comm = fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+        } catch {
+          // the process ended meanwhile
+        }
+        return `pid ${entry} (${comm})`;
+      }
+    }
+  }
+  return null;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,112 @@
+// Provisioning: making a cell (folder, cell.json, data.db, control row) and removing one. Either the
+// whole cell exists afterwards or nothing of it does.
+import fs from 'node:fs';
+import { createCellDatabase } from '../cell/datadb.js';
+import type { CellRecord } from '../control/store.js';
+import { failure, usageError } from '../shared/errors.js';
+import { checkCellName } from '../shared/names.js';
+import { isPortFree, nextFreePort } from '../shared/ports.js';
+import { findTemplate, readTemplateSql, templateSearchPath } from '../templates/catalog.js';
+import type { Template } from '../templates/template.js';
+import { cellPaths } from './paths.js';
+import type { Workspace } from './workspace.js';
+
+export interface CellRequest {
+  name: string;
+  template: string;
+  port?: number;
+  capacity?: number;
+}
+
+export interface CellDescriptor {
+  id: string;
+  template: string;
+  templateDir: string;
+  schemaVersion: number;
+  port: number;
+  capacity: number;
+  healthPath: string;
+}
+
+export function templatesOf(ws: Workspace): string[] {
+  return templateSearchPath(ws.home, ws.settings.templatePaths);
+}
+
+export function loadCellTemplate(ws: Workspace, name: string): Template {
+  return findTemplate(name, templatesOf(ws));
+}
+
+/** Checks everything before any file is written, then provisions. */
+export async function createCell(ws: Workspace, request: CellRequest): Promise<CellRecord> {
+  const name = checkCellName(request.name);
+  if (ws.store.getCell(name)) throw usageError(`cell "${name}" already exists: choose another name or "cellctl delete ${name}" first`);
+  const paths = cellPaths(ws.home, name);
+  if (fs.existsSync(paths.dir)) {
+    throw failure(`${paths.dir} exists but is not a registered cell: move it away or choose another name`);
+  }
+  const template = loadCellTemplate(ws, request.template);
+  const cells = ws.store.listCells();
+  const reserved = new Set([ws.settings.routerPort, ws.settings.routerAdminPort, ...cells.map((cell) => cell.port)]);
+  const port = await choosePort(request.port, reserved, ws.settings.cellPortBase, cells);
+  const capacity = request.capacity ?? template.capacity;
+  const sql = readTemplateSql(template);
+
+  fs.mkdirSync(paths.logsDir, { recursive: true });
+  try {
+    createCellDatabase(paths.dataDb, sql, template.schema.version);
+    const descriptor: CellDescriptor = {
+      id: name,
+      template: template.name,
+      templateDir: template.dir,
+      schemaVersion: template.schema.version,
+      port,
+      capacity,
+      healthPath: template.healthPath,
+    };
+    fs.writeFileSync(paths.descriptor, JSON.stringify(descriptor, null, 2) + '\n');
+    return ws.store.insertCell({
+      id: name,
+      template: template.name,
+      templateDir: template.dir,
+      schemaVersion: template.schema.version,
+      port,
+      capacity,
+      healthPath: template.healthPath,
+    });
+  } catch (error) {
+    fs.rmSync(paths.dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function choosePort(
+  requested: number | undefined,
+  reserved: ReadonlySet<number>,
+  base: number,
+  cells: readonly CellRecord[],
+): Promise<number> {
+  if (requested === undefined) return nextFreePort(base, reserved);
+  const owner = cells.find((cell) => cell.port === requested);
+  if (owner) throw usageError(`port ${requested} is already taken by cell "${owner.id}": choose another --port or leave it out`);
+  if (reserved.has(requested)) throw usageError(`port ${requested} is the router's: choose another --port`);
+  if (!(await isPortFree(requested))) {
+    throw usageError(`port ${requested} is already in use by another program: choose another --port or leave it out`);
+  }
+  return requested;
+}
+
+/** Removes a cell's row, mapping rows and folder. The caller has checked that it may. */
+export function removeCell(ws: Workspace, name: string): { customersUnmapped: number } {
+  const customersUnmapped = ws.store.deleteCell(name);
+  fs.rmSync(cellPaths(ws.home, name).dir, { recursive: true, force: true });
+  return { customersUnmapped };
+}
+
+export function requireCell(ws: Workspace, name: string): CellRecord {
+  const cell = ws.store.getCell(name);
+  if (!cell) {
+    const known = ws.store.listCells().map((c) => c.id);
+    throw usageError(`no cell named "${name}" (cells: ${known.join(', ') || 'none'}); "cellctl list" shows them`);
+  }
+  return cell;
+}

@@ -1,0 +1,66 @@
+// Every path inside a workspace comes from here, so the layout in DESIGN.md lives in one place.
+import path from 'node:path';
+
+export interface WorkspacePaths {
+  home: string;
+  settings: string;
+  controlDb: string;
+  secretsDir: string;
+  adminToken: string;
+  jwtKey: string;
+  routerDir: string;
+  supervisorDir: string;
+  supervisorState: string;
+  supervisorLock: string;
+}
+
+export interface CellPaths {
+  dir: string;
+  descriptor: string;
+  dataDb: string;
+  pidFile: string;
+  logsDir: string;
+}
+
+export function workspacePaths(home: string): WorkspacePaths {
+  const root = path.resolve(home);
+  const secretsDir = path.join(root, 'secrets');
+  const supervisorDir = path.join(root, 'supervisor');
+  return {
+    home: root,
+    settings: path.join(root, 'cellctl.json'),
+    controlDb: path.join(root, 'control.db'),
+    secretsDir,
+    adminToken: path.join(secretsDir, 'admin-token'),
+    jwtKey: path.join(secretsDir, 'jwt-key'),
+    routerDir: path.join(root, 'router'),
+    supervisorDir,
+    supervisorState: path.join(supervisorDir, 'supervisor.json'),
+    supervisorLock: path.join(supervisorDir, 'start.lock'),
+  };
+}
+
+export function cellPaths(home: string, cellId: string): CellPaths {
+  const dir = path.join(path.resolve(home), cellId);
+  return {
+    dir,
+    descriptor: path.join(dir, 'cell.json'),
+    dataDb: path.join(dir, 'data.db'),
+    pidFile: path.join(dir, 'pid'),
+    logsDir: path.join(dir, 'logs'),
+  };
+}
+
+/** Where a supervised process (the router or a cell) keeps its pid file and logs. */
+export function processPaths(home: string, name: string): { pidFile: string; logFile: string; logsDir: string } {
+  if (name === 'router') {
+    const dir = workspacePaths(home).routerDir;
+    return { pidFile: path.join(dir, 'pid'), logsDir: dir, logFile: path.join(dir, 'router.log') };
+  }
+  if (name === 'supervisor') {
+    const dir = workspacePaths(home).supervisorDir;
+    return { pidFile: path.join(dir, 'pid'), logsDir: dir, logFile: path.join(dir, 'supervisor.log') };
+  }
+  const cell = cellPaths(home, name);
+  return { pidFile: cell.pidFile, logsDir: cell.logsDir, logFile: path.join(cell.logsDir, 'cell.log') };
+}

@@ -1,0 +1,36 @@
+// The workspace's secrets: a router admin token and a JWT signing key, made at init, mode 0600.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { failure } from '../shared/errors.js';
+import { workspacePaths } from './paths.js';
+
+export function createSecrets(home: string): void {
+  const paths = workspacePaths(home);
+  fs.mkdirSync(paths.secretsDir, { recursive: true, mode: 0o700 });
+  writeSecret(paths.adminToken, randomBytes(32).toString('base64url'));
+  writeSecret(paths.jwtKey, randomBytes(32).toString('base64url'));
+}
+
+function writeSecret(file: string, value: string): void {
+  // 'wx' never overwrites an existing secret: tokens already handed out keep working.
+  fs.writeFileSync(file, value + '\n', { mode: 0o600, flag: 'wx' });
+}
+
+function readSecret(file: string, what: string): string {
+  let value: string;
+  try {
+    value = fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    throw failure(`cannot read the ${what} at ${file}: the workspace is incomplete; run "cellctl init" on a new --home or restore the file`);
+  }
+  if (value.length < 16) throw failure(`the ${what} at ${file} is too short: restore it from a backup or re-create the workspace`);
+  return value;
+}
+
+export function readAdminToken(home: string): string {
+  return readSecret(workspacePaths(home).adminToken, 'router admin token');
+}
+
+export function readJwtKey(home: string): Uint8Array {
+  return new TextEncoder().encode(readSecret(workspacePaths(home).jwtKey, 'JWT signing key'));
+}

@@ -1,0 +1,65 @@
+// cellctl.json: the workspace's settings. Parsed once, at the edge, into a typed value.
+import { z } from 'zod';
+
+export const SETTINGS_FORMAT = 'cellctl-workspace/1';
+
+const limitsSchema = z.strictObject({
+  /** Sustained requests per second allowed per customer at the router. */
+  rateLimitPerSecond: z.number().positive().default(200),
+  /** Bucket size: how many requests a customer may send in one burst. */
+  rateLimitBurst: z.number().int().positive().default(400),
+  maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+  upstreamTimeoutMs: z.number().int().positive().default(10_000),
+  /** How long the router holds a fenced customer's request before answering 503. */
+  fenceHoldMs: z.number().int().positive().default(5_000),
+  /** How many requests per fenced customer the router holds before answering 503. */
+  fenceQueueLimit: z.number().int().positive().default(1_000),
+  /** How long a fence lives without renewal: a dead CLI cannot hold a customer for ever. */
+  fenceLeaseMs: z.number().int().positive().default(10_000),
+});
+
+const supervisorSchema = z.strictObject({
+  backoffInitialMs: z.number().int().positive().default(250),
+  backoffMaxMs: z.number().int().positive().default(15_000),
+  /** A process that stays up this long has its backoff reset. */
+  stableAfterMs: z.number().int().positive().default(10_000),
+  /** This many crashes within crashLoopWindowMs leaves the process in the crash-loop state. */
+  crashLoopLimit: z.number().int().positive().default(5),
+  crashLoopWindowMs: z.number().int().positive().default(60_000),
+  stopTimeoutMs: z.number().int().positive().default(5_000),
+  healthIntervalMs: z.number().int().positive().default(2_000),
+});
+
+export const settingsSchema = z.strictObject({
+  format: z.literal(SETTINGS_FORMAT),
+  routerPort: z.number().int().min(1024).max(65535),
+  routerAdminPort: z.number().int().min(1024).max(65535),
+  /** The first port tried for a new cell when `create` is not given --port. */
+  cellPortBase: z.number().int().min(1024).max(65535),
+  auth: z.enum(['none', 'jwt']).default('none'),
+  placement: z.enum(['hash', 'least-loaded']).default('hash'),
+  /** Extra folders searched for templates, before the built-in ones. */
+  templatePaths: z.array(z.string()).default([]),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+  supervisor: supervisorSchema.default(supervisorSchema.parse({})),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+export type Limits = Settings['limits'];
+export type SupervisorSettings = Settings['supervisor'];
+
+export function defaultSettings(routerPort: number): Settings {
+  return settingsSchema.parse({
+    format: SETTINGS_FORMAT,
+    routerPort,
+    routerAdminPort: routerPort + 1,
+    cellPortBase: routerPort + 100,
+  });
+}
+
+/** Turns zod's issues into one line that names the field, e.g. `limits.maxBodyBytes: expected number`. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`)
+    .join('; ');
+}

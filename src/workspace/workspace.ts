@@ -1,0 +1,101 @@
+// Opening and initialising a workspace. Every command that works on an existing workspace goes
+// through openWorkspace, which validates it and says what is wrong with a broken one.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ControlStore } from '../control/store.js';
+import { describeError, failure, usageError } from '../shared/errors.js';
+import { workspacePaths, type WorkspacePaths } from './paths.js';
+import { createSecrets } from './secrets.js';
+import { defaultSettings, formatIssues, type Settings, settingsSchema } from './settings.js';
+
+export const DEFAULT_HOME = 'cells';
+export const DEFAULT_ROUTER_PORT = 8000;
+
+export interface Workspace {
+  home: string;
+  paths: WorkspacePaths;
+  settings: Settings;
+  store: ControlStore;
+}
+
+export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = flag ?? env.CELLCTL_HOME ?? DEFAULT_HOME;
+  if (chosen.trim() === '') throw usageError('--home (or CELLCTL_HOME) is empty: give a folder path');
+  return path.resolve(chosen);
+}
+
+/** Files a workspace may hold before init: the repository's own placeholders. */
+const IGNORABLE = new Set(['.gitkeep', '.gitignore', 'README.md']);
+
+export function isWorkspace(home: string): boolean {
+  return fs.existsSync(workspacePaths(home).settings);
+}
+
+/** Creates a workspace. Returns false (and changes nothing) when `home` already is one. */
+export function initWorkspace(home: string, routerPort: number): boolean {
+  const paths = workspacePaths(home);
+  if (isWorkspace(home)) return false;
+  if (fs.existsSync(home)) {
+    if (!fs.statSync(home).isDirectory()) throw usageError(`${home} is a file, not a folder: choose another --home`);
+    const foreign = fs.readdirSync(home).filter((name) => !IGNORABLE.has(name));
+    if (foreign.length > 0) {
+      throw usageError(
+        `${home} is not empty and is not a cellctl workspace (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}): choose an empty or new --home`,
+      );
+    }
+  }
+  const settings = defaultSettings(routerPort);
+  if (settings.routerAdminPort > 65535) throw usageError(`--router-port ${routerPort} leaves no room for the admin port (port + 1): choose a lower one`);
+  fs.mkdirSync(home, { recursive: true });
+  const made: string[] = [];
+  try {
+    createSecrets(home);
+    made.push(paths.secretsDir);
+    ControlStore.create(paths.controlDb).close();
+    made.push(paths.controlDb, paths.controlDb + '-wal', paths.controlDb + '-shm');
+    // cellctl.json is written last: its presence is what marks a finished workspace.
+    fs.writeFileSync(paths.settings, JSON.stringify(settings, null, 2) + '\n');
+  } catch (error) {
+    for (const file of made) fs.rmSync(file, { recursive: true, force: true });
+    throw error;
+  }
+  return true;
+}
+
+export function readSettings(home: string): Settings {
+  const file = workspacePaths(home).settings;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw failure(`cannot parse ${file}: ${describeError(error)}; fix the JSON (or restore the file) and run the command again`);
+  }
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw failure(`${file} is invalid: ${formatIssues(parsed.error)}; fix the field and run the command again`);
+  }
+  if (parsed.data.routerPort === parsed.data.routerAdminPort) {
+    throw failure(`${file}: routerPort and routerAdminPort must differ`);
+  }
+  return parsed.data;
+}
+
+export function openWorkspace(home: string): Workspace {
+  if (!fs.existsSync(home)) {
+    throw usageError(`no workspace at ${home}: run "cellctl init --home ${home}" first (or "cellctl up")`);
+  }
+  if (!isWorkspace(home)) {
+    throw usageError(`${home} is not a cellctl workspace (no cellctl.json): run "cellctl init --home ${home}" or pass the right --home`);
+  }
+  const settings = readSettings(home);
+  const paths = workspacePaths(home);
+  const store = ControlStore.open(paths.controlDb);
+  return { home, paths, settings, store };
+}
+
+export function saveSettings(home: string, settings: Settings): void {
+  const file = workspacePaths(home).settings;
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, JSON.stringify(settings, null, 2) + '\n');
+  fs.renameSync(temp, file);
+}
