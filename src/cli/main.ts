@@ -91,6 +91,93 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .addHelpText('after', examples('CELL_ID=dev PORT=9100 CELL_DB=/tmp/dev.db CELL_HOME=/tmp cellctl serve --template ecommerce'))
     .action(lazy(() => import('./commands/serve.js')));
 
+  program
+    .command('up')
+    .summary('init, create cells, start everything and add sample customers')
+    .description("The newcomer's one command: init the workspace if needed, create cell-1..cell-N, start the router and cells, create sample customers through the router, and print the status.")
+    .option('--cells <n>', 'number of cells', '3')
+    .option('-t, --template <name>', 'template for new cells', 'ecommerce')
+    .option('--customers <n>', 'sample customers to create through the router', '20')
+    .option('--router-port <port>', 'router port for a new workspace', '8000')
+    .option('--timeout <seconds>', 'how long to wait for processes to become healthy', '60')
+    .option('--json', 'print the final status as JSON')
+    .addHelpText('after', examples('cellctl up', 'cellctl up --cells 5 --template basic --customers 200'))
+    .action(lazy(() => import('./commands/up.js')));
+
+  program
+    .command('start')
+    .summary('start the router and cells (all, or the ones named) and wait until healthy')
+    .argument('[cell...]', 'cells to start (default: all)')
+    .option('--timeout <seconds>', 'how long to wait for health', '30')
+    .addHelpText('after', examples('cellctl start', 'cellctl start cell-2 --timeout 10'))
+    .action(lazy(() => import('./commands/start.js')));
+
+  program
+    .command('stop')
+    .summary('stop cells, or everything (TERM, wait, KILL)')
+    .argument('[name...]', 'cells (or "router") to stop (default: everything, supervisor included)')
+    .option('--timeout <seconds>', 'how long to wait after TERM before KILL', '10')
+    .addHelpText('after', examples('cellctl stop', 'cellctl stop cell-2'))
+    .action(lazy(() => import('./commands/stop.js')));
+
+  program
+    .command('restart')
+    .summary('restart cells (or everything) and wait until healthy')
+    .argument('[name...]', 'cells (or "router") to restart (default: everything)')
+    .option('--timeout <seconds>', 'how long to wait for each step', '30')
+    .addHelpText('after', examples('cellctl restart', 'cellctl restart cell-1'))
+    .action(lazy(() => import('./commands/restart.js')));
+
+  program
+    .command('status')
+    .summary('one table: supervisor, router and every cell')
+    .option('--json', 'print JSON')
+    .option('-w, --watch', 'refresh every 2 seconds')
+    .addHelpText('after', examples('cellctl status', 'cellctl status --json | jq .cells'))
+    .action(lazy(() => import('./commands/status.js')));
+
+  program
+    .command('health')
+    .summary('exit 0 only when the router and every started cell are healthy')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl health && echo ok'))
+    .action(lazy(() => import('./commands/health.js')));
+
+  program
+    .command('metrics')
+    .summary('per-cell and router figures')
+    .argument('[cell]', 'one cell (default: all)')
+    .option('--json', 'print JSON')
+    .option('--prometheus', 'print Prometheus text')
+    .addHelpText('after', examples('cellctl metrics', 'cellctl metrics cell-1 --json', 'cellctl metrics --prometheus'))
+    .action(lazy(() => import('./commands/metrics.js')));
+
+  program
+    .command('logs')
+    .summary('show a log: a cell, "router" or "supervisor"')
+    .argument('<name>', 'cell name, router or supervisor')
+    .option('-n, --lines <n>', 'lines to show', '50')
+    .option('-f, --follow', 'keep printing new lines')
+    .addHelpText('after', examples('cellctl logs router -n 100', 'cellctl logs cell-1 -f'))
+    .action(lazy(() => import('./commands/logs.js')));
+
+  program
+    .command('events')
+    .summary('what happened: restarts, crashes, moves (from control.db)')
+    .option('--subject <name>', 'only events about this cell, customer or process')
+    .option('-n, --lines <n>', 'how many of the latest events', '50')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl events', 'cellctl events --subject cell-1 --json'))
+    .action(lazy(() => import('./commands/events.js')));
+
+  program
+    .command('token')
+    .summary('print a JWT for a customer (JWT auth mode)')
+    .argument('<customer>', 'customer id')
+    .option('--ttl <seconds>', 'lifetime', '3600')
+    .addHelpText('after', examples('curl -H "Authorization: Bearer $(cellctl token c-0001)" http://127.0.0.1:8000/api/customers/c-0001'))
+    .action(lazy(() => import('./commands/token.js')));
+
   return program;
 }
 

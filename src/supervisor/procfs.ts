@@ -95,3 +95,15 @@ function safeReaddir(dir: string): string[] {
     return [];
   }
 }
+
+/** Signals a process group (every process cellctl starts leads its own), or the lone process. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, signal);
+      return;
+    } catch {
+      // not a group leader, or already gone
+    }
+  }
+}

@@ -14,7 +14,7 @@ import { cellPaths, processPaths } from '../workspace/paths.js';
 import type { Settings } from '../workspace/settings.js';
 import { planRestart } from './backoff.js';
 import { openLogFd, rotateIfLarge } from './logfile.js';
-import { isOurProcess, livePid, portOwner } from './procfs.js';
+import { isOurProcess, livePid, portOwner, signalGroup } from './procfs.js';
 import { type ProcessKind, type ProcessState, type ProcessStatus, ROUTER } from './protocol.js';
 
 const DIST = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -355,18 +355,6 @@ export class Supervisor {
       this.store.addEvent('supervisor', kind, subject, message);
     } catch (error) {
       this.log.warn({ err: error }, 'could not record event');
-    }
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
     }
   }
 }

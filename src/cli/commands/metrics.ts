@@ -1,0 +1,51 @@
+// cellctl metrics: figures per cell (from each cell) and per router (its admin API), as a table,
+// JSON, or Prometheus text.
+import { fetchCellMetrics } from '../../cell/client.js';
+import { RouterAdmin, type RouterStats } from '../../router/client.js';
+import { requireCell } from '../../workspace/cells.js';
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { printJson, printLine, renderTable } from '../output.js';
+import { usageError } from '../../shared/errors.js';
+import axios from 'axios';
+
+export async function run(input: CommandInput): Promise<void> {
+  const asJson = flag.bool(input.opts, 'json');
+  const asPrometheus = flag.bool(input.opts, 'prometheus');
+  if (asJson && asPrometheus) throw usageError('choose one of --json and --prometheus');
+  await withWorkspace(input, async (ws) => {
+    const cells = input.args[0] ? [requireCell(ws, input.args[0])] : ws.store.listCells();
+    const router = RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000);
+    if (asPrometheus) {
+      const texts = await Promise.all([
+        input.args[0] ? Promise.resolve('') : router.metricsText().catch(() => '# router not running\n'),
+        ...cells.map((cell) =>
+          axios
+            .get<string>(`http://127.0.0.1:${cell.port}/metrics?format=prometheus`, { timeout: 2_000, responseType: 'text' })
+            .then((response) => response.data)
+            .catch(() => `# cell ${cell.id} not running\n`),
+        ),
+      ]);
+      return void process.stdout.write(texts.join(''));
+    }
+    const [stats, ...perCell] = await Promise.all([router.stats().catch((): RouterStats | null => null), ...cells.map((cell) => fetchCellMetrics(cell.port))]);
+    const report = {
+      router: stats,
+      cells: Object.fromEntries(cells.map((cell, index) => [cell.id, { ...(perCell[index] ?? { running: false }), routed: stats?.cells[cell.id] ?? null }])),
+    };
+    if (asJson) return printJson(report);
+    const keys = [...new Set(perCell.flatMap((metrics) => Object.keys(metrics ?? {})).filter((key) => key !== 'cell' && key !== 'timestamp'))];
+    printLine(
+      renderTable(
+        ['cell', ...keys, 'routed requests', 'routed errors'],
+        cells.map((cell, index) => [
+          cell.id,
+          ...keys.map((key) => String(perCell[index]?.[key] ?? '-')),
+          stats?.cells[cell.id]?.requests ?? '-',
+          stats?.cells[cell.id]?.errors ?? '-',
+        ]),
+      ),
+    );
+    if (stats) printLine(`router: ${stats.customersMapped} customers mapped, mapping v${stats.mappingVersion}, ${(stats.memoryRssBytes / 1048576).toFixed(0)} MiB RSS`);
+    else printLine('router: not running');
+  });
+}

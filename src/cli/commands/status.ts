@@ -1,0 +1,24 @@
+// cellctl status: one table (or --json) with the supervisor, the router and every cell.
+import { collectStatus } from '../../status/collect.js';
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { printJson, printLine } from '../output.js';
+import { renderStatus } from '../views/status.js';
+
+export async function run(input: CommandInput): Promise<void> {
+  const json = flag.bool(input.opts, 'json');
+  const watch = flag.bool(input.opts, 'watch');
+  await withWorkspace(input, async (ws) => {
+    if (!watch) {
+      const report = await collectStatus(ws);
+      return json ? printJson(report) : printLine(renderStatus(report));
+    }
+    let stopped = false;
+    process.once('SIGINT', () => (stopped = true));
+    while (!stopped) {
+      const report = await collectStatus(ws);
+      if (json) process.stdout.write(JSON.stringify(report) + '\n');
+      else process.stdout.write(`\x1b[2J\x1b[H${renderStatus(report)}\n(refreshing every 2 s; Ctrl-C to quit)\n`);
+      for (let waited = 0; waited < 2000 && !stopped; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
+}

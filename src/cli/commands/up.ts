@@ -1,0 +1,58 @@
+// cellctl up: the newcomer's one command — init if needed, create N cells, start everything, create
+// sample customers through the router, and show the status and what to try next.
+import { ExitCode, failure } from '../../shared/errors.js';
+import { parsePort, parsePositiveInt, parseSeconds } from '../../shared/names.js';
+import { collectStatus } from '../../status/collect.js';
+import { createCell, loadCellTemplate } from '../../workspace/cells.js';
+import { readJwtKey } from '../../workspace/secrets.js';
+import { initWorkspace, openWorkspace } from '../../workspace/workspace.js';
+import { CustomerClient, createSampleCustomers } from '../../workload/customers.js';
+import { type CommandInput, flag, homeOf } from '../context.js';
+import { processNames, startProcesses } from '../lifecycle.js';
+import { printJson, printLine, say, sayDone } from '../output.js';
+import { renderStatus } from '../views/status.js';
+
+export async function run(input: CommandInput): Promise<void> {
+  const home = homeOf(input);
+  const cellCount = parsePositiveInt(flag.string(input.opts, 'cells') ?? '3', '--cells', 100);
+  const customerCount = parsePositiveInt(flag.string(input.opts, 'customers') ?? '20', '--customers', 100_000);
+  const templateName = flag.string(input.opts, 'template') ?? 'ecommerce';
+  const routerPort = parsePort(flag.string(input.opts, 'routerPort') ?? '8000', '--router-port');
+  const timeoutMs = parseSeconds(flag.string(input.opts, 'timeout') ?? '60', '--timeout') * 1000;
+  const json = flag.bool(input.opts, 'json');
+
+  if (initWorkspace(home, routerPort)) say(`workspace created at ${home}`);
+  const ws = openWorkspace(home);
+  try {
+    const template = loadCellTemplate(ws, templateName);
+    const existing = new Set(ws.store.listCells().map((cell) => cell.id));
+    for (let index = 1; index <= cellCount; index += 1) {
+      const name = `cell-${index}`;
+      if (existing.has(name)) continue;
+      const cell = await createCell(ws, { name, template: template.name });
+      say(`created ${cell.id} (${cell.template}) on port ${cell.port}`);
+    }
+    await startProcesses(ws, processNames(ws, []), timeoutMs, json);
+    const client = new CustomerClient({ routerPort: ws.settings.routerPort, jwtKey: ws.settings.auth === 'jwt' ? readJwtKey(home) : null });
+    const seeded = await createSampleCustomers(client, customerCount, template.name === 'ecommerce').finally(() => client.close());
+    if (seeded.failed.length > 0) {
+      const first = seeded.failed[0]!;
+      throw failure(`${seeded.failed.length} customer(s) could not be created through the router; first: ${first.id} got ${first.status} ${first.message}`);
+    }
+    sayDone(`customers through the router: ${seeded.created.length} created, ${seeded.existing.length} already there`);
+    const report = await collectStatus(ws);
+    if (json) return printJson(report);
+    printLine(renderStatus(report));
+    const flagHome = input.opts.home ? ` --home ${home}` : '';
+    say(`
+Try next:
+  curl http://127.0.0.1:${ws.settings.routerPort}/api/customers/c-0001
+  cellctl${flagHome} route c-0001
+  cellctl${flagHome} migrate customer c-0001 --to cell-2
+  cellctl${flagHome} drill kill cell-1 --duration 5
+  cellctl${flagHome} stop`);
+    if (report.cells.some((cell) => cell.state !== 'running')) process.exitCode = ExitCode.failure;
+  } finally {
+    ws.store.close();
+  }
+}

@@ -1,0 +1,93 @@
+// Starting and stopping the system for the start, stop, restart and up commands: ask the supervisor,
+// then wait until every named process is healthy (or gone), with a spinner on a terminal.
+import { failure } from '../shared/errors.js';
+import { ensureSupervisor, findSupervisor } from '../supervisor/client.js';
+import { tailLines } from '../supervisor/logfile.js';
+import { isOurProcess, livePid, signalGroup } from '../supervisor/procfs.js';
+import { type ProcessStatus, ROUTER } from '../supervisor/protocol.js';
+import { processPaths } from '../workspace/paths.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { requireCell } from '../workspace/cells.js';
+import { formatDuration, startProgress } from './output.js';
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Cell names given on the command line (checked), or every cell; the router always comes along. */
+export function processNames(ws: Workspace, cells: string[]): string[] {
+  const named = cells.filter((name) => name !== ROUTER);
+  const chosen = named.length > 0 ? named.map((name) => requireCell(ws, name).id) : ws.store.listCells().map((cell) => cell.id);
+  return [ROUTER, ...chosen];
+}
+
+export interface StartResult {
+  started: string[];
+  alreadyRunning: string[];
+  elapsedMs: number;
+}
+
+export async function startProcesses(ws: Workspace, names: string[], timeoutMs: number, quiet = false): Promise<StartResult> {
+  const begun = Date.now();
+  const progress = startProgress(`starting ${names.join(', ')}`, quiet);
+  try {
+    const supervisor = await ensureSupervisor(ws.home);
+    const { started, alreadyRunning } = await supervisor.start(names);
+    const deadline = begun + timeoutMs;
+    let last: ProcessStatus[] = [];
+    while (Date.now() < deadline) {
+      last = (await supervisor.status()).processes.filter((proc) => names.includes(proc.name));
+      const failed = last.find((proc) => proc.state === 'failed' || proc.state === 'crashed');
+      if (failed) throw startFailure(ws, failed, `${failed.name} ${failed.state === 'failed' ? 'could not start' : 'keeps crashing'}`);
+      const waiting = last.filter((proc) => proc.state !== 'running');
+      if (waiting.length === 0) {
+        progress.succeed(`${names.length} process(es) running and healthy (${formatDuration(Date.now() - begun)})`);
+        return { started, alreadyRunning, elapsedMs: Date.now() - begun };
+      }
+      progress.update(`waiting for ${waiting.map((proc) => `${proc.name} (${proc.state})`).join(', ')}`);
+      await delay(50);
+    }
+    const slow = last.find((proc) => proc.state !== 'running') ?? last[0]!;
+    throw startFailure(ws, slow, `${slow.name} was not healthy within ${formatDuration(timeoutMs)} (state ${slow.state})`);
+  } catch (error) {
+    progress.fail('start failed');
+    throw error;
+  }
+}
+
+function startFailure(ws: Workspace, proc: ProcessStatus, headline: string) {
+  const log = processPaths(ws.home, proc.name).logFile;
+  const tail = tailLines(log, 12);
+  return failure(
+    `${headline}${proc.lastError ? `: ${proc.lastError}` : ''}\nlast lines of ${log}:\n${tail.length ? tail.map((line) => `  ${line}`).join('\n') : '  (empty)'}\nsee "cellctl logs ${proc.name}" and "cellctl events --subject ${proc.name}"`,
+  );
+}
+
+/** Stops named processes, or (names = null) everything including the supervisor. */
+export async function stopProcesses(ws: Workspace, names: string[] | null, timeoutMs: number, quiet = false): Promise<string[]> {
+  const supervisor = findSupervisor(ws.home);
+  if (names !== null) {
+    if (!supervisor) return [];
+    return supervisor.stop(names);
+  }
+  const progress = startProgress('stopping everything', quiet);
+  const everything = [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
+  const supervisorPid = livePid(processPaths(ws.home, 'supervisor').pidFile, ws.home, 'supervisor');
+  if (supervisor) await supervisor.shutdown();
+  else if (supervisorPid !== null) process.kill(supervisorPid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (supervisorPid !== null && isOurProcess(supervisorPid, ws.home, 'supervisor') && Date.now() < deadline) await delay(50);
+  // Whatever is still alive now (a supervisor that was killed, or one that hung) is stopped by pid.
+  const leftovers = everything.flatMap((name) => {
+    const pid = livePid(processPaths(ws.home, name).pidFile, ws.home, name);
+    return pid === null ? [] : [{ name, pid }];
+  });
+  if (supervisorPid !== null && isOurProcess(supervisorPid, ws.home, 'supervisor')) leftovers.push({ name: 'supervisor', pid: supervisorPid });
+  for (const { pid } of leftovers) signalGroup(pid, 'SIGTERM');
+  const killDeadline = Date.now() + timeoutMs;
+  while (leftovers.some(({ name, pid }) => isOurProcess(pid, ws.home, name)) && Date.now() < killDeadline) await delay(50);
+  for (const { name, pid } of leftovers) {
+    if (isOurProcess(pid, ws.home, name)) signalGroup(pid, 'SIGKILL');
+  }
+  progress.succeed(supervisor || supervisorPid !== null || leftovers.length ? 'stopped' : 'nothing was running');
+  return everything;
+}
+

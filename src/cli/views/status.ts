@@ -1,0 +1,72 @@
+// The status table: one row per process, coloured by state.
+import type { ProcessRow, ShownState, StatusReport } from '../../status/model.js';
+import { formatDuration, paint, renderTable } from '../output.js';
+
+const STATE_LABEL: Record<ShownState, string> = {
+  running: 'running',
+  starting: 'starting',
+  stopping: 'stopping',
+  stopped: 'stopped',
+  backoff: 'backing off',
+  crashed: 'crash-loop',
+  failed: 'failed',
+  orphaned: 'orphaned',
+};
+
+function stateCell(state: ShownState): string {
+  const label = STATE_LABEL[state];
+  if (state === 'running') return paint.green(label);
+  if (state === 'starting' || state === 'backoff' || state === 'stopping') return paint.yellow(label);
+  if (state === 'stopped') return paint.gray(label);
+  return paint.red(label);
+}
+
+function healthCell(row: ProcessRow): string {
+  if (row.healthy === null) return paint.gray('-');
+  return row.healthy ? paint.green('healthy') : paint.red('unhealthy');
+}
+
+const orDash = (value: number | string | null): string | number => (value === null ? '-' : value);
+const uptimeCell = (seconds: number | null) => (seconds === null ? '-' : formatDuration(seconds * 1000));
+
+export function renderStatus(report: StatusReport): string {
+  const head = ['name', 'state', 'pid', 'port', 'uptime', 'restarts', 'health', 'customers', 'requests', 'errors'];
+  const rows: (string | number)[][] = [
+    ['supervisor', stateCell(report.supervisor.state), orDash(report.supervisor.pid), '-', uptimeCell(report.supervisor.uptimeSeconds), '-', '-', '-', '-', '-'],
+    [
+      'router',
+      stateCell(report.router.state),
+      orDash(report.router.pid),
+      report.router.port ?? '-',
+      uptimeCell(report.router.uptimeSeconds),
+      report.router.restarts,
+      healthCell(report.router),
+      orDash(report.router.customersMapped),
+      '-',
+      '-',
+    ],
+    ...report.cells.map((cell) => [
+      `${cell.id} (${cell.template}${cell.status === 'active' ? '' : `, ${cell.status}`})`,
+      stateCell(cell.state),
+      orDash(cell.pid),
+      orDash(cell.port),
+      uptimeCell(cell.uptimeSeconds),
+      cell.restarts,
+      healthCell(cell),
+      `${cell.customers}/${cell.capacity}`,
+      orDash(cell.requests),
+      cell.errors ? paint.red(String(cell.errors)) : orDash(cell.errors),
+    ]),
+  ];
+  const lines = [renderTable(head, rows)];
+  const troubled = report.cells.filter((cell) => cell.lastError && cell.state !== 'running' && cell.state !== 'stopped');
+  for (const cell of troubled) lines.push(paint.red(`${cell.id}: ${cell.lastError}`));
+  for (const migration of report.migrationsNeedingAttention) {
+    lines.push(
+      paint.yellow(
+        `migration ${migration.id} of ${migration.customerId} (${migration.from} → ${migration.to}) stopped after step "${migration.step}": run "cellctl migrate resume ${migration.id}" or "cellctl migrate abort ${migration.id}"`,
+      ),
+    );
+  }
+  return lines.join('\n');
+}

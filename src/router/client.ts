@@ -1,0 +1,62 @@
+// The router's admin API as cellctl calls it (127.0.0.1 only, bearer admin token).
+import axios, { type AxiosInstance, isAxiosError } from 'axios';
+import { readAdminToken } from '../workspace/secrets.js';
+import type { Settings } from '../workspace/settings.js';
+
+export interface RouterStats {
+  pid: number;
+  uptimeSeconds: number;
+  mappingVersion: number;
+  customersMapped: number;
+  memoryRssBytes: number;
+  cells: Record<string, { requests: number; errors: number; healthy: boolean | null; customers: number }>;
+  fences: { customerId: string; held: number; leaseUntil: number }[];
+}
+
+export class RouterAdmin {
+  private readonly http: AxiosInstance;
+
+  constructor(port: number, token: string, timeoutMs = 5_000) {
+    this.http = axios.create({ baseURL: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs });
+  }
+
+  static forWorkspace(home: string, settings: Settings, timeoutMs?: number): RouterAdmin {
+    return new RouterAdmin(settings.routerAdminPort, readAdminToken(home), timeoutMs);
+  }
+
+  async stats(): Promise<RouterStats> {
+    return (await this.http.get<RouterStats>('/admin/stats')).data;
+  }
+
+  async metricsText(): Promise<string> {
+    return (await this.http.get<string>('/admin/metrics', { responseType: 'text' })).data;
+  }
+
+  async reload(): Promise<void> {
+    await this.http.post('/admin/reload');
+  }
+
+  async fence(customerId: string, leaseMs: number): Promise<{ waitedMs: number }> {
+    return (await this.http.post('/admin/fence', { customerId, leaseMs })).data;
+  }
+
+  async unfence(customerId: string): Promise<{ released: number }> {
+    return (await this.http.post('/admin/unfence', { customerId })).data;
+  }
+}
+
+/** True when the error means nothing listens on the admin port (the router is not running). */
+export function isRouterDown(error: unknown): boolean {
+  return isAxiosError(error) && (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.response === undefined);
+}
+
+/** Tells a running router to re-read the mapping now. Returns false when no router runs. */
+export async function notifyRouter(home: string, settings: Settings): Promise<boolean> {
+  try {
+    await RouterAdmin.forWorkspace(home, settings, 2_000).reload();
+    return true;
+  } catch (error) {
+    if (isRouterDown(error)) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,49 @@
+// Gathers what status needs from the live system: control.db, the supervisor, the router's admin
+// API and each running cell's health endpoint, all in parallel with short timeouts.
+import { probeCellHealth } from '../cell/client.js';
+import { RouterAdmin, type RouterStats } from '../router/client.js';
+import { findSupervisor } from '../supervisor/client.js';
+import { livePid } from '../supervisor/procfs.js';
+import { ROUTER, type SupervisorStatus } from '../supervisor/protocol.js';
+import { processPaths } from '../workspace/paths.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { buildStatus, type StatusReport } from './model.js';
+
+export async function collectStatus(ws: Workspace): Promise<StatusReport> {
+  const cells = ws.store.listCells();
+  const client = findSupervisor(ws.home);
+  const supervisor: SupervisorStatus | null = client ? await client.status().catch(() => null) : null;
+  const orphanPids = new Map<string, number>();
+  if (!supervisor) {
+    for (const name of [ROUTER, ...cells.map((cell) => cell.id)]) {
+      const pid = livePid(processPaths(ws.home, name).pidFile, ws.home, name);
+      if (pid !== null) orphanPids.set(name, pid);
+    }
+  }
+  const isUp = (name: string) =>
+    orphanPids.has(name) || supervisor?.processes.some((proc) => proc.name === name && (proc.state === 'running' || proc.state === 'starting'));
+  const health = new Map<string, boolean>();
+  const probes = cells
+    .filter((cell) => isUp(cell.id))
+    .map(async (cell) => health.set(cell.id, (await probeCellHealth(cell.port, cell.healthPath)).healthy));
+  const routerUp = isUp(ROUTER);
+  const routerProbe = routerUp ? probeCellHealth(ws.settings.routerPort, '/health').then((result) => health.set(ROUTER, result.healthy)) : null;
+  const stats: Promise<RouterStats | null> = routerUp
+    ? RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000).stats().catch(() => null)
+    : Promise.resolve(null);
+  const [routerStats] = await Promise.all([stats, routerProbe, ...probes]);
+  return buildStatus({
+    home: ws.home,
+    now: Date.now(),
+    cells,
+    customerCounts: ws.store.customerCounts(),
+    supervisor,
+    orphanPids,
+    health,
+    routerStats,
+    routerPort: ws.settings.routerPort,
+    routerAdminPort: ws.settings.routerAdminPort,
+    auth: ws.settings.auth,
+    runningMigrations: ws.store.listMigrations({ state: 'running', limit: 100 }),
+  });
+}
