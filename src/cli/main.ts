@@ -178,6 +178,106 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .addHelpText('after', examples('curl -H "Authorization: Bearer $(cellctl token c-0001)" http://127.0.0.1:8000/api/customers/c-0001'))
     .action(lazy(() => import('./commands/token.js')));
 
+  program
+    .command('customers')
+    .summary('list the mapping: customer → cell')
+    .option('--cell <cell>', 'only customers of this cell')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl customers --cell cell-1'))
+    .action(lazy(() => import('./commands/customers.js')));
+
+  program
+    .command('assign')
+    .summary('pin a customer to a cell: assign customer <id> [--cell C]')
+    .argument('<what>', 'the word "customer"')
+    .argument('<id>', 'customer id')
+    .option('--cell <cell>', 'cell to pin to (default: the placement policy decides)')
+    .option('--force', 'pin even past the cell capacity')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl assign customer acme --cell cell-2', 'cellctl assign customer acme'))
+    .action(lazy(() => import('./commands/assign.js')));
+
+  program
+    .command('route')
+    .summary('which cell serves a customer, and by which rule')
+    .argument('<customer>', 'customer id')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl route c-0001', 'cellctl route new-customer --json'))
+    .action(lazy(() => import('./commands/route.js')));
+
+  const migrate = program.command('migrate').summary('move customers between cells; inspect, resume or abort moves');
+  migrate
+    .command('customer')
+    .summary('move one customer: check, fence, copy, verify, switch, release, purge')
+    .argument('<id>', 'customer id')
+    .option('--to <cell>', 'target cell')
+    .option('--dry-run', 'print the plan (tables, row counts) and change nothing')
+    .option('--keep-source [duration]', 'keep the source rows for a while (default 24h) instead of purging them')
+    .option('--force', 'move even if the target is at capacity')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl migrate customer c-0001 --to cell-2', 'cellctl migrate customer c-0001 --to cell-2 --dry-run'))
+    .action(lazy(() => import('./commands/migrate-customer.js')));
+  const admin = (pick: (m: typeof import('./commands/migrate-admin.js')) => CommandModule['run']) => lazy(() => import('./commands/migrate-admin.js').then((m) => ({ run: pick(m) })));
+  migrate
+    .command('list')
+    .summary('the migration journal')
+    .option('--state <state>', 'running, done, aborted or failed')
+    .option('-n, --lines <n>', 'how many of the latest', '50')
+    .option('--json', 'print JSON')
+    .action(admin((m) => m.list));
+  migrate.command('show').summary('one migration, with its journal detail').argument('<id>').option('--json', 'print JSON').action(admin((m) => m.show));
+  migrate
+    .command('resume')
+    .summary('finish an interrupted migration (customer ends in the target)')
+    .argument('<id>')
+    .option('--json', 'print JSON')
+    .action(admin((m) => m.resume));
+  migrate
+    .command('abort')
+    .summary('roll an interrupted migration back (customer ends in the source)')
+    .argument('<id>')
+    .option('--json', 'print JSON')
+    .action(admin((m) => m.abort));
+  migrate
+    .command('purge')
+    .summary('delete source rows kept by --keep-source once their time has come')
+    .option('--all', 'purge every kept source now')
+    .option('--json', 'print JSON')
+    .action(admin((m) => m.purge));
+
+  program
+    .command('drain')
+    .summary('move every customer out of a cell, in batches')
+    .argument('<cell>', 'cell to empty')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--batch-size <n>', 'customers per batch', '100')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl drain cell-3 --dry-run', 'cellctl drain cell-3'))
+    .action(lazy(() => import('./commands/drain.js')));
+
+  program
+    .command('activate')
+    .summary('re-open a drained cell to new customers')
+    .argument('<cell>', 'cell name')
+    .action(lazy(() => import('./commands/activate.js')));
+
+  program
+    .command('rebalance')
+    .summary('even out load against capacity by moving customers')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--max-moves <n>', 'at most this many moves', '1000')
+    .option('--batch-size <n>', 'customers per batch', '100')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl rebalance --dry-run', 'cellctl rebalance --max-moves 200'))
+    .action(lazy(() => import('./commands/rebalance.js')));
+
+  program
+    .command('audit')
+    .summary('find customers whose rows are misplaced, duplicated or missing (exit 4 if any)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl audit', 'cellctl audit --json'))
+    .action(lazy(() => import('./commands/audit.js')));
+
   return program;
 }
 

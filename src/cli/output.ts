@@ -79,3 +79,35 @@ export function formatDuration(ms: number): string {
   if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 }
+
+/** A progress bar with rate and ETA on a terminal; a line per tenth elsewhere. */
+export function startBar(label: string, total: number, quiet = false): { tick(done: number): void; finish(): void } {
+  const started = Date.now();
+  let lastDecile = -1;
+  const tty = process.stderr.isTTY && !quiet;
+  const line = (done: number) => {
+    const elapsed = (Date.now() - started) / 1000;
+    const rate = elapsed > 0 ? done / elapsed : 0;
+    const eta = rate > 0 ? formatDuration(((total - done) / rate) * 1000) : '?';
+    return `${label} ${done}/${total} (${rate.toFixed(0)}/s, ETA ${eta})`;
+  };
+  return {
+    tick(done) {
+      if (quiet) return;
+      if (tty) {
+        const width = 30;
+        const filled = total === 0 ? width : Math.round((done / total) * width);
+        process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${line(done)}   `);
+        return;
+      }
+      const decile = total === 0 ? 10 : Math.floor((done / total) * 10);
+      if (decile !== lastDecile) {
+        lastDecile = decile;
+        say(line(done));
+      }
+    },
+    finish() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}

@@ -36,12 +36,18 @@ export class RouterAdmin {
     await this.http.post('/admin/reload');
   }
 
-  async fence(customerId: string, leaseMs: number): Promise<{ waitedMs: number }> {
-    return (await this.http.post('/admin/fence', { customerId, leaseMs })).data;
+  async fence(customerIds: string[], fenceId: string, leaseMs: number): Promise<{ waitedMs: number }> {
+    return (await this.http.post('/admin/fence', { customerIds, fenceId, leaseMs })).data;
   }
 
-  async unfence(customerId: string): Promise<{ released: number }> {
-    return (await this.http.post('/admin/unfence', { customerId })).data;
+  /** Resolves true when the fence was held without a break (and extends it), false when it was lost. */
+  async confirmFence(customerIds: string[], fenceId: string, leaseMs: number): Promise<boolean> {
+    const response = await this.http.post('/admin/fence/confirm', { customerIds, fenceId, leaseMs }, { validateStatus: (status) => status === 200 || status === 409 });
+    return response.status === 200;
+  }
+
+  async unfence(customerIds: string[]): Promise<{ released: number }> {
+    return (await this.http.post('/admin/unfence', { customerIds })).data;
   }
 }
 

@@ -1,13 +1,14 @@
 // Fences: while a customer is being moved, the router holds that customer's new requests (a bounded
-// queue, for a bounded time) and lets the ones already in flight finish. A fence has a lease, so a
-// migration that dies cannot hold a customer for ever.
+// queue, for a bounded time) and lets the ones already in flight finish. A fence has an id and a
+// lease: a mover that dies cannot hold a customer for ever, and a mover can tell, before it switches
+// the mapping, whether its fence was held without a break (same id, lease never lapsed).
 
 export type HoldOutcome = 'released' | 'timeout' | 'queue-full';
 
 interface Fence {
+  id: string;
   leaseUntil: number;
   waiters: Set<(outcome: HoldOutcome) => void>;
-  drained: Set<() => void>;
 }
 
 export interface FenceLimits {
@@ -18,6 +19,7 @@ export interface FenceLimits {
 export class FenceBook {
   private readonly fences = new Map<string, Fence>();
   private readonly inFlight = new Map<string, number>();
+  private readonly drainWaiters = new Map<string, Set<() => void>>();
 
   constructor(private readonly limits: FenceLimits) {}
 
@@ -25,7 +27,7 @@ export class FenceBook {
     const fence = this.fences.get(customerId);
     if (!fence) return false;
     if (fence.leaseUntil > now) return true;
-    this.release(customerId); // lease expired: the mover is gone; let traffic through
+    this.release(customerId); // lease lapsed: the mover is gone; let traffic through
     return false;
   }
 
@@ -33,25 +35,48 @@ export class FenceBook {
     return [...this.fences].map(([customerId, fence]) => ({ customerId, held: fence.waiters.size, leaseUntil: fence.leaseUntil }));
   }
 
-  /** Puts up (or renews) a fence and resolves once the customer has nothing in flight. */
-  async fence(customerId: string, leaseMs: number, drainTimeoutMs: number): Promise<{ drained: boolean; inFlight: number }> {
-    const existing = this.fences.get(customerId);
-    const fence: Fence = existing ?? { leaseUntil: 0, waiters: new Set(), drained: new Set() };
-    fence.leaseUntil = Date.now() + leaseMs;
-    this.fences.set(customerId, fence);
-    if ((this.inFlight.get(customerId) ?? 0) === 0) return { drained: true, inFlight: 0 };
+  /** Puts up fences with the given id, then resolves once none of the customers has a request in flight. */
+  async fence(customerIds: readonly string[], fenceId: string, leaseMs: number, drainTimeoutMs: number): Promise<{ drained: boolean; inFlight: number }> {
+    const leaseUntil = Date.now() + leaseMs;
+    for (const customerId of customerIds) {
+      const existing = this.fences.get(customerId);
+      if (existing) {
+        existing.id = fenceId;
+        existing.leaseUntil = leaseUntil;
+      } else this.fences.set(customerId, { id: fenceId, leaseUntil, waiters: new Set() });
+    }
+    const busy = customerIds.filter((customerId) => (this.inFlight.get(customerId) ?? 0) > 0);
+    if (busy.length === 0) return { drained: true, inFlight: 0 };
     const drained = await new Promise<boolean>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
+      let left = busy.length;
       const timer = setTimeout(() => {
-        fence.drained.delete(done);
+        for (const customerId of busy) this.drainWaiters.get(customerId)?.delete(done);
         resolve(false);
       }, drainTimeoutMs);
-      fence.drained.add(done);
+      function done() {
+        left -= 1;
+        if (left === 0) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      }
+      for (const customerId of busy) {
+        let waiters = this.drainWaiters.get(customerId);
+        if (!waiters) this.drainWaiters.set(customerId, (waiters = new Set()));
+        waiters.add(done);
+      }
     });
-    return { drained, inFlight: this.inFlight.get(customerId) ?? 0 };
+    return { drained, inFlight: customerIds.reduce((sum, customerId) => sum + (this.inFlight.get(customerId) ?? 0), 0) };
+  }
+
+  /** True when every customer still holds the fence `fenceId` unbroken; extends their leases. */
+  confirm(customerIds: readonly string[], fenceId: string, leaseMs: number, now: number): boolean {
+    const held = customerIds.every((customerId) => {
+      const fence = this.fences.get(customerId);
+      return fence !== undefined && fence.id === fenceId && fence.leaseUntil > now;
+    });
+    if (held) for (const customerId of customerIds) this.fences.get(customerId)!.leaseUntil = now + leaseMs;
+    return held;
   }
 
   /** Lifts a fence; held requests continue (they look their cell up again). Returns how many. */
@@ -95,14 +120,10 @@ export class FenceBook {
       return;
     }
     this.inFlight.delete(customerId);
-    const fence = this.fences.get(customerId);
-    if (fence) {
-      for (const done of fence.drained) done();
-      fence.drained.clear();
+    const waiters = this.drainWaiters.get(customerId);
+    if (waiters) {
+      this.drainWaiters.delete(customerId);
+      for (const done of waiters) done();
     }
-  }
-
-  inFlightFor(customerId: string): number {
-    return this.inFlight.get(customerId) ?? 0;
   }
 }

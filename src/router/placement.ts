@@ -4,6 +4,8 @@
 // and takes the best one that can take it. Adding a cell moves only the customers that now rank it
 // first (about 1/n of the unmapped ones); removing one moves only its own.
 
+import { hash32 } from '../shared/hash.js';
+
 export interface PlacementCell {
   id: string;
   capacity: number;
@@ -13,21 +15,6 @@ export interface PlacementCell {
 }
 
 export type PlacementPolicy = 'hash' | 'least-loaded';
-
-/** 32-bit FNV-1a over a string, then a murmur3 finaliser to spread the bits. */
-export function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i += 1) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** The cell rendezvous hashing picks for a customer among `cells`, or null if there are none. */
 export function rendezvousCell(customerId: string, cellIds: readonly string[]): string | null {

@@ -271,12 +271,15 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     cells: Object.fromEntries(upstreams.all().map((upstream) => [upstream.cellId, { healthy: upstream.healthy, lastError: upstream.lastError }])),
   });
 
+  const customerIds = z.array(z.string().min(1)).min(1);
   const fenceBody = z.strictObject({
-    customerId: z.string().min(1),
+    customerIds,
+    fenceId: z.string().min(1),
     leaseMs: z.number().int().positive().optional(),
     drainTimeoutMs: z.number().int().positive().optional(),
   });
-  const customerBody = z.strictObject({ customerId: z.string().min(1) });
+  const confirmBody = z.strictObject({ customerIds, fenceId: z.string().min(1), leaseMs: z.number().int().positive().optional() });
+  const unfenceBody = z.strictObject({ customerIds });
 
   const adminListener = createRequestListener(
     [
@@ -330,22 +333,34 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         handler: async ({ body }) => {
           const input = parseWith(fenceBody, await body());
           const startedAt = performance.now();
-          const result = await fences.fence(input.customerId, input.leaseMs ?? limits.fenceLeaseMs, input.drainTimeoutMs ?? limits.upstreamTimeoutMs);
+          const result = await fences.fence(input.customerIds, input.fenceId, input.leaseMs ?? limits.fenceLeaseMs, input.drainTimeoutMs ?? limits.upstreamTimeoutMs);
           if (!result.drained) {
-            fences.release(input.customerId);
-            throw new HttpError(409, `customer ${input.customerId} still has ${result.inFlight} request(s) in flight; fence lifted`, 'not_drained');
+            for (const customerId of input.customerIds) fences.release(customerId);
+            throw new HttpError(409, `${result.inFlight} request(s) still in flight after the drain timeout; fences lifted`, 'not_drained');
           }
-          return { status: 200, body: { fenced: true, waitedMs: performance.now() - startedAt } };
+          return { status: 200, body: { fenceId: input.fenceId, waitedMs: performance.now() - startedAt } };
+        },
+      },
+      {
+        method: 'POST',
+        path: '/admin/fence/confirm',
+        handler: async ({ body }) => {
+          const input = parseWith(confirmBody, await body());
+          if (!fences.confirm(input.customerIds, input.fenceId, input.leaseMs ?? limits.fenceLeaseMs, Date.now())) {
+            throw new HttpError(409, `fence ${input.fenceId} was not held without a break (lease lapsed or router restarted)`, 'fence_lost');
+          }
+          return { status: 200, body: { held: true } };
         },
       },
       {
         method: 'POST',
         path: '/admin/unfence',
         handler: async ({ body }) => {
-          const input = parseWith(customerBody, await body());
+          const input = parseWith(unfenceBody, await body());
           // Read the new mapping first, so held requests go to the customer's new cell.
           refreshMapping();
-          return { status: 200, body: { released: fences.release(input.customerId), mappingVersion: mapping.mappingVersion } };
+          const released = input.customerIds.reduce((sum, customerId) => sum + fences.release(customerId), 0);
+          return { status: 200, body: { released, mappingVersion: mapping.mappingVersion } };
         },
       },
     ],

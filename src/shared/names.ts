@@ -49,3 +49,11 @@ export function parseSeconds(raw: string, flag: string): number {
   }
   return value;
 }
+
+/** "90s", "30m", "24h", "7d" → milliseconds. */
+export function parseDuration(raw: string, flag: string): number {
+  const match = /^(\d+)(s|m|h|d)$/.exec(raw.trim());
+  if (!match) throw usageError(`${flag} takes a duration like 30m, 24h or 7d, got "${raw}"`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}

@@ -1,0 +1,40 @@
+// cellctl assign customer: pin a customer to a cell (or to where the placement policy puts it).
+// A customer that is already mapped elsewhere is moved with "cellctl migrate", not re-assigned.
+import { notifyRouter } from '../../router/client.js';
+import { placeCustomer } from '../../router/placement.js';
+import { failure, usageError } from '../../shared/errors.js';
+import { checkCustomerId } from '../../shared/names.js';
+import { requireCell } from '../../workspace/cells.js';
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { printJson, sayDone } from '../output.js';
+
+export async function run(input: CommandInput): Promise<void> {
+  if (input.args[0] !== 'customer') throw usageError(`usage: cellctl assign customer <id> [--cell C]`);
+  const customerId = checkCustomerId(input.args[1] ?? '');
+  await withWorkspace(input, async (ws) => {
+    const cellFlag = flag.string(input.opts, 'cell');
+    const counts = ws.store.customerCounts();
+    let cellId: string;
+    if (cellFlag !== undefined) {
+      const cell = requireCell(ws, cellFlag);
+      if ((counts.get(cell.id) ?? 0) >= cell.capacity && !flag.bool(input.opts, 'force')) {
+        throw failure(`cell ${cell.id} is at capacity (${cell.capacity}): choose another cell or pass --force`);
+      }
+      cellId = cell.id;
+    } else {
+      const cells = ws.store.listCells().map((cell) => ({ id: cell.id, capacity: cell.capacity, customers: counts.get(cell.id) ?? 0, active: cell.status === 'active' }));
+      const placed = placeCustomer(customerId, cells, ws.settings.placement);
+      if (placed === null) throw failure('no active cell has room: create a cell or raise a capacity');
+      cellId = placed;
+    }
+    const existing = ws.store.getCustomer(customerId);
+    if (existing && existing.cellId !== cellId) {
+      throw failure(`customer ${customerId} is already mapped to ${existing.cellId}: move it with "cellctl migrate customer ${customerId} --to ${cellId}"`);
+    }
+    const pinned = ws.store.pinCustomers([{ customerId, cellId }]).length === 1;
+    if (pinned) ws.store.addEvent('cli', 'customer.assigned', customerId, `pinned to ${cellId}`);
+    const routerNotified = await notifyRouter(ws.home, ws.settings);
+    if (flag.bool(input.opts, 'json')) return printJson({ customerId, cellId, pinned, routerNotified });
+    sayDone(pinned ? `customer ${customerId} pinned to ${cellId}` : `customer ${customerId} was already mapped to ${cellId}`);
+  });
+}

@@ -1,0 +1,31 @@
+// cellctl audit: finds customers whose rows sit in a cell they are not mapped to, in two cells, or
+// nowhere. Exits 4 when it finds any.
+import { auditPlacement } from '../../migration/audit.js';
+import { customerIdsIn } from '../../migration/rows.js';
+import { ExitCode } from '../../shared/errors.js';
+import { loadTemplate } from '../../templates/catalog.js';
+import { cellPaths } from '../../workspace/paths.js';
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { paint, printJson, printLine, renderTable, sayDone } from '../output.js';
+
+export async function run(input: CommandInput): Promise<void> {
+  await withWorkspace(input, (ws) => {
+    const rowsByCell = new Map(
+      ws.store.listCells().map((cell) => [cell.id, customerIdsIn(cellPaths(ws.home, cell.id).dataDb, loadTemplate(cell.templateDir).customerTables)]),
+    );
+    const excused = new Set(ws.store.listMigrations({ state: 'running', limit: 1_000_000 }).map((m) => m.customerId));
+    const keptSources = new Map(
+      ws.store
+        .listMigrations({ state: 'done', limit: 1_000_000 })
+        .filter((m) => m.keepSourceUntil !== null && m.step !== 'purged')
+        .map((m) => [m.customerId, m.sourceCell]),
+    );
+    const mapping = new Map(ws.store.listCustomers().map((customer) => [customer.id, customer.cellId]));
+    const findings = auditPlacement({ mapping, rowsByCell, excused, keptSources });
+    const checked = new Set([...mapping.keys(), ...[...rowsByCell.values()].flatMap((ids) => [...ids])]).size;
+    if (flag.bool(input.opts, 'json')) printJson({ customersChecked: checked, inFlight: [...excused], findings });
+    else if (findings.length === 0) sayDone(`${checked} customer(s) checked: every one is wholly in the cell it is mapped to`);
+    else printLine(renderTable(['problem', 'customer', 'mapped to', 'rows found in', 'advice'], findings.map((f) => [paint.red(f.kind), f.customerId, f.mappedTo ?? '-', f.foundIn.join(', ') || '-', f.advice])));
+    if (findings.length > 0) process.exitCode = ExitCode.inconsistent;
+  });
+}

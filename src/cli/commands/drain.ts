@@ -1,0 +1,55 @@
+// cellctl drain: move every customer out of a cell (respecting the others' capacity), in batches.
+import { cellLoads, resumeLeftovers, runMoves } from '../../migration/bulk.js';
+import { planDrain } from '../../migration/plan.js';
+import { notifyRouter } from '../../router/client.js';
+import { failure } from '../../shared/errors.js';
+import { parsePositiveInt } from '../../shared/names.js';
+import { requireCell } from '../../workspace/cells.js';
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { printJson, printLine, renderTable, say, sayDone, startBar } from '../output.js';
+
+export async function run(input: CommandInput): Promise<void> {
+  const batchSize = parsePositiveInt(flag.string(input.opts, 'batchSize') ?? '100', '--batch-size', 10_000);
+  const json = flag.bool(input.opts, 'json');
+  await withWorkspace(input, async (ws) => {
+    const cell = requireCell(ws, input.args[0]!);
+    const loads = cellLoads(ws);
+    const source = loads.find((load) => load.id === cell.id)!;
+    const customers = ws.store.listCustomers(cell.id).map((customer) => customer.id);
+    let moves;
+    try {
+      moves = planDrain(source, customers, loads);
+    } catch (error) {
+      throw failure(`cannot drain ${cell.id}: ${(error as Error).message}`);
+    }
+    if (flag.bool(input.opts, 'dryRun')) {
+      const perTarget = new Map<string, number>();
+      for (const move of moves) perTarget.set(move.to, (perTarget.get(move.to) ?? 0) + 1);
+      if (json) return printJson({ cell: cell.id, customers: moves.length, targets: Object.fromEntries(perTarget) });
+      printLine(`plan: move ${moves.length} customer(s) out of ${cell.id}`);
+      if (perTarget.size > 0) printLine(renderTable(['target', 'customers'], [...perTarget].map(([target, count]) => [target, count])));
+      return;
+    }
+    // No new customers are placed in a draining cell.
+    ws.store.setCellStatus(cell.id, 'draining');
+    await notifyRouter(ws.home, ws.settings);
+    const resumed = await resumeLeftovers(ws, new Set([cell.id]));
+    const remaining = planDrain(source, ws.store.listCustomers(cell.id).map((customer) => customer.id), cellLoads(ws));
+    let stop = false;
+    const onInterrupt = () => {
+      stop = true;
+      say('\ninterrupted: finishing the current batch; run the same command again to continue');
+    };
+    process.once('SIGINT', onInterrupt);
+    const bar = startBar(`draining ${cell.id}`, remaining.length, json);
+    const result = await runMoves(ws, remaining, batchSize, bar, () => stop).finally(() => {
+      bar.finish();
+      process.removeListener('SIGINT', onInterrupt);
+    });
+    const report = { cell: cell.id, ...result, resumed, customersPerSecond: result.seconds > 0 ? Math.round(result.moved / result.seconds) : null };
+    if (json) return printJson(report);
+    if (result.interrupted) return say(`moved ${result.moved} of ${remaining.length}; run "cellctl drain ${cell.id}" again to continue`);
+    sayDone(`drained ${cell.id}: ${result.moved} customer(s) moved in ${result.seconds.toFixed(2)} s${report.customersPerSecond ? ` (${report.customersPerSecond}/s)` : ''}`);
+    say(`${cell.id} stays "draining" (no new customers): delete it with "cellctl delete ${cell.id} --yes" or re-open it with "cellctl activate ${cell.id}"`);
+  });
+}

@@ -1,0 +1,72 @@
+// cellctl migrate list|show|resume|abort|purge: the migration journal, and bringing interrupted
+// migrations to a consistent end.
+import { abortMigration, purgeKeptSources, resumeMigration } from '../../migration/engine.js';
+import type { MigrationRecord, MigrationState } from '../../control/store.js';
+import { failure, usageError } from '../../shared/errors.js';
+import { parsePositiveInt } from '../../shared/names.js';
+import type { Workspace } from '../../workspace/workspace.js';
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { paint, printJson, printLine, renderTable, say, sayDone } from '../output.js';
+
+const STATES: MigrationState[] = ['running', 'done', 'aborted', 'failed'];
+
+function migrationId(raw: string | undefined): number {
+  if (raw === undefined) throw usageError('missing <id>: "cellctl migrate list" shows migration ids');
+  return parsePositiveInt(raw, '<id>');
+}
+
+function stateCell(state: MigrationState): string {
+  return state === 'done' ? paint.green(state) : state === 'running' ? paint.yellow(state) : paint.red(state);
+}
+
+function render(migrations: MigrationRecord[]): string {
+  return renderTable(
+    ['id', 'customer', 'from', 'to', 'state', 'last step', 'updated', 'error'],
+    migrations.map((m) => [m.id, m.customerId, m.sourceCell, m.targetCell, stateCell(m.state), m.step, m.updatedAt, m.error ?? '']),
+  );
+}
+
+export async function list(input: CommandInput): Promise<void> {
+  const state = flag.string(input.opts, 'state') as MigrationState | undefined;
+  if (state !== undefined && !STATES.includes(state)) throw usageError(`--state must be one of ${STATES.join(', ')}`);
+  const limit = parsePositiveInt(flag.string(input.opts, 'lines') ?? '50', '--lines', 1_000_000);
+  await withWorkspace(input, (ws) => {
+    const migrations = ws.store.listMigrations({ state, limit });
+    if (flag.bool(input.opts, 'json')) return printJson(migrations);
+    if (migrations.length === 0) return say('no migrations');
+    printLine(render(migrations));
+  });
+}
+
+export async function show(input: CommandInput): Promise<void> {
+  const id = migrationId(input.args[0]);
+  await withWorkspace(input, (ws) => {
+    const migration = ws.store.getMigration(id);
+    if (!migration) throw failure(`no migration ${id}: "cellctl migrate list" shows them`);
+    if (flag.bool(input.opts, 'json')) return printJson(migration);
+    printLine(render([migration]));
+    printLine(`detail: ${JSON.stringify(migration.detail)}`);
+    if (migration.state === 'running') printLine(`needs attention: "cellctl migrate resume ${id}" finishes it, "cellctl migrate abort ${id}" rolls it back`);
+  });
+}
+
+async function finish(input: CommandInput, action: (ws: Workspace, id: number) => Promise<MigrationRecord>, verb: string): Promise<void> {
+  const id = migrationId(input.args[0]);
+  await withWorkspace(input, async (ws) => {
+    const migration = await action(ws, id);
+    const customer = ws.store.getCustomer(migration.customerId);
+    if (flag.bool(input.opts, 'json')) return printJson({ migration, mappedTo: customer?.cellId ?? null });
+    sayDone(`migration ${id} ${verb}: ${migration.customerId} is in ${customer?.cellId ?? '(unmapped)'}`);
+  });
+}
+
+export const resume = (input: CommandInput) => finish(input, resumeMigration, 'finished');
+export const abort = (input: CommandInput) => finish(input, abortMigration, 'rolled back');
+
+export async function purge(input: CommandInput): Promise<void> {
+  await withWorkspace(input, (ws) => {
+    const result = purgeKeptSources(ws, new Date(), flag.bool(input.opts, 'all'));
+    if (flag.bool(input.opts, 'json')) return printJson(result);
+    sayDone(`purged kept source rows of ${result.purged.length} migration(s)${result.skipped.length ? `; skipped ${result.skipped.length} whose customer moved back` : ''}`);
+  });
+}

@@ -1,0 +1,40 @@
+// cellctl rebalance: plan moves that even out load against capacity, and run them in batches.
+import { cellLoads, resumeLeftovers, runMoves } from '../../migration/bulk.js';
+import { planRebalance } from '../../migration/plan.js';
+import { parsePositiveInt } from '../../shared/names.js';
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { printJson, printLine, renderTable, say, sayDone, startBar } from '../output.js';
+
+export async function run(input: CommandInput): Promise<void> {
+  const maxMoves = parsePositiveInt(flag.string(input.opts, 'maxMoves') ?? '1000', '--max-moves', 10_000_000);
+  const batchSize = parsePositiveInt(flag.string(input.opts, 'batchSize') ?? '100', '--batch-size', 10_000);
+  const json = flag.bool(input.opts, 'json');
+  await withWorkspace(input, async (ws) => {
+    const active = cellLoads(ws).filter((cell) => cell.active);
+    const resumed = flag.bool(input.opts, 'dryRun') ? 0 : await resumeLeftovers(ws, new Set(active.map((cell) => cell.id)));
+    const loads = cellLoads(ws).filter((cell) => cell.active);
+    const byCell = new Map(loads.map((cell) => [cell.id, ws.store.listCustomers(cell.id).map((customer) => customer.id)]));
+    const moves = planRebalance(loads, byCell, maxMoves);
+    const flows = new Map<string, number>();
+    for (const move of moves) flows.set(`${move.from} → ${move.to}`, (flows.get(`${move.from} → ${move.to}`) ?? 0) + 1);
+    if (flag.bool(input.opts, 'dryRun')) {
+      if (json) return printJson({ moves: moves.length, flows: Object.fromEntries(flows) });
+      if (moves.length === 0) return say('already balanced: no moves needed');
+      printLine(`plan: ${moves.length} move(s)`);
+      printLine(renderTable(['from → to', 'customers'], [...flows].map(([flow, count]) => [flow, count])));
+      return;
+    }
+    if (moves.length === 0) return json ? printJson({ moved: 0, resumed }) : say('already balanced: no moves needed');
+    let stop = false;
+    const onInterrupt = () => (stop = true);
+    process.once('SIGINT', onInterrupt);
+    const bar = startBar('rebalancing', moves.length, json);
+    const result = await runMoves(ws, moves, batchSize, bar, () => stop).finally(() => {
+      bar.finish();
+      process.removeListener('SIGINT', onInterrupt);
+    });
+    if (json) return printJson({ ...result, resumed, flows: Object.fromEntries(flows) });
+    if (result.interrupted) return say(`moved ${result.moved} of ${moves.length}; run "cellctl rebalance" again to continue`);
+    sayDone(`rebalanced: ${result.moved} customer(s) moved in ${result.seconds.toFixed(2)} s`);
+  });
+}

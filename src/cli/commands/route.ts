@@ -1,0 +1,22 @@
+// cellctl route: which cell serves a customer, and by which rule.
+import { explainRoute } from '../../router/explain.js';
+import { checkCustomerId } from '../../shared/names.js';
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { printJson, printLine } from '../output.js';
+
+export async function run(input: CommandInput): Promise<void> {
+  const customerId = checkCustomerId(input.args[0]!);
+  await withWorkspace(input, (ws) => {
+    const explanation = explainRoute(
+      customerId,
+      ws.store.getCustomer(customerId)?.cellId,
+      ws.store.runningMigrationFor(customerId),
+      ws.store.listCells(),
+      ws.store.customerCounts(),
+      ws.settings.placement,
+    );
+    if (flag.bool(input.opts, 'json')) return printJson(explanation);
+    printLine(`${customerId} → ${explanation.cell ?? '(no cell)'}  [${explanation.rule}${explanation.fencedBy ? ', fenced' : ''}]`);
+    printLine(explanation.explanation);
+  });
+}

@@ -1,0 +1,48 @@
+// The audit, pure: compares where customers' rows are with where the mapping says they live.
+export type FindingKind = 'misplaced' | 'duplicated' | 'missing' | 'unmapped';
+
+export interface AuditFinding {
+  kind: FindingKind;
+  customerId: string;
+  mappedTo: string | null;
+  foundIn: string[];
+  advice: string;
+}
+
+export interface AuditInput {
+  mapping: ReadonlyMap<string, string>;
+  rowsByCell: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Customers with a migration in flight, or a source copy kept on purpose: not findings. */
+  excused: ReadonlySet<string>;
+  /** Kept source copies: customer → the cell that keeps its old rows. */
+  keptSources: ReadonlyMap<string, string>;
+}
+
+export function auditPlacement(input: AuditInput): AuditFinding[] {
+  const foundIn = new Map<string, string[]>();
+  for (const [cell, ids] of input.rowsByCell) {
+    for (const id of ids) {
+      if (input.keptSources.get(id) === cell) continue;
+      const cells = foundIn.get(id) ?? [];
+      cells.push(cell);
+      foundIn.set(id, cells);
+    }
+  }
+  const findings: AuditFinding[] = [];
+  const ids = new Set([...foundIn.keys(), ...input.mapping.keys()]);
+  for (const customerId of [...ids].sort()) {
+    if (input.excused.has(customerId)) continue;
+    const mappedTo = input.mapping.get(customerId) ?? null;
+    const cells = (foundIn.get(customerId) ?? []).sort();
+    if (cells.length > 1) {
+      findings.push({ kind: 'duplicated', customerId, mappedTo, foundIn: cells, advice: `rows in ${cells.join(' and ')}; the mapped cell ${mappedTo ?? '(none)'} is the one served` });
+    } else if (cells.length === 0 && mappedTo !== null) {
+      findings.push({ kind: 'missing', customerId, mappedTo, foundIn: [], advice: `mapped to ${mappedTo} but has no rows in any cell` });
+    } else if (cells.length === 1 && mappedTo === null) {
+      findings.push({ kind: 'unmapped', customerId, mappedTo, foundIn: cells, advice: `rows in ${cells[0]} without a mapping row: "cellctl assign customer ${customerId} --cell ${cells[0]}"` });
+    } else if (cells.length === 1 && mappedTo !== cells[0]) {
+      findings.push({ kind: 'misplaced', customerId, mappedTo, foundIn: cells, advice: `rows in ${cells[0]} but mapped to ${mappedTo}` });
+    }
+  }
+  return findings;
+}

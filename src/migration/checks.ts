@@ -1,0 +1,52 @@
+// Gathers what moveRefusal needs to know about a proposed move: the mapping, the cells, the target's
+// process and health, and the schema versions actually in the two data.db files.
+import fs from 'node:fs';
+import { probeCellHealth } from '../cell/client.js';
+import { readSchemaVersion } from '../cell/datadb.js';
+import { findSupervisor } from '../supervisor/client.js';
+import { cellPaths } from '../workspace/paths.js';
+import type { Workspace } from '../workspace/workspace.js';
+import type { MoveCheck, TargetLiveness } from './plan.js';
+
+/** Liveness of each cell's process: `offline` for all when no supervisor runs (an offline move). */
+export async function cellLiveness(ws: Workspace, cellIds: string[]): Promise<Map<string, TargetLiveness>> {
+  const result = new Map<string, TargetLiveness>();
+  const supervisor = findSupervisor(ws.home);
+  const status = supervisor ? await supervisor.status().catch(() => null) : null;
+  await Promise.all(
+    cellIds.map(async (id) => {
+      if (!status) return result.set(id, 'offline');
+      const proc = status.processes.find((candidate) => candidate.name === id);
+      if (!proc || proc.state !== 'running') return result.set(id, 'stopped');
+      const cell = ws.store.getCell(id)!;
+      result.set(id, (await probeCellHealth(cell.port, cell.healthPath)).healthy ? 'running' : 'unhealthy');
+    }),
+  );
+  return result;
+}
+
+function dataVersion(ws: Workspace, cellId: string | undefined): number | null {
+  if (!cellId) return null;
+  const file = cellPaths(ws.home, cellId).dataDb;
+  return fs.existsSync(file) ? readSchemaVersion(file) : null;
+}
+
+export async function gatherMoveCheck(ws: Workspace, customerId: string, targetName: string, force: boolean): Promise<MoveCheck> {
+  const mapped = ws.store.getCustomer(customerId);
+  const source = mapped ? ws.store.getCell(mapped.cellId) : undefined;
+  const target = ws.store.getCell(targetName);
+  const liveness = target ? await cellLiveness(ws, [target.id]) : new Map<string, TargetLiveness>();
+  return {
+    customerId,
+    mappedCell: mapped?.cellId,
+    source,
+    target,
+    targetName,
+    targetCustomers: target ? (ws.store.customerCounts().get(target.id) ?? 0) : 0,
+    targetLiveness: target ? (liveness.get(target.id) ?? 'offline') : 'offline',
+    sourceDataVersion: dataVersion(ws, source?.id),
+    targetDataVersion: dataVersion(ws, target?.id),
+    runningMigrationId: ws.store.runningMigrationFor(customerId)?.id ?? null,
+    force,
+  };
+}

@@ -1,0 +1,68 @@
+// The migration's view of the router's fence: put up, confirm unbroken, lift. When no router runs
+// there is nothing to fence, and that fact is itself checked again before the switch.
+import { randomUUID } from 'node:crypto';
+import { isRouterDown, RouterAdmin } from '../router/client.js';
+import { failure } from '../shared/errors.js';
+import type { Workspace } from '../workspace/workspace.js';
+
+export type FenceHandle = { kind: 'router'; fenceId: string } | { kind: 'no-router' };
+
+export class FenceLost extends Error {}
+
+export class MigrationFence {
+  private readonly admin: RouterAdmin;
+  private readonly leaseMs: number;
+
+  constructor(ws: Workspace) {
+    this.admin = RouterAdmin.forWorkspace(ws.home, ws.settings, ws.settings.limits.upstreamTimeoutMs + 5_000);
+    this.leaseMs = ws.settings.limits.fenceLeaseMs;
+  }
+
+  async put(customerIds: string[]): Promise<FenceHandle> {
+    const fenceId = randomUUID();
+    try {
+      await this.admin.fence(customerIds, fenceId, this.leaseMs);
+      return { kind: 'router', fenceId };
+    } catch (error) {
+      if (isRouterDown(error)) return { kind: 'no-router' };
+      throw failure(`the router refused the fence: ${describeAxios(error)}`);
+    }
+  }
+
+  /** Throws FenceLost unless the fence is still held (or there is still no router to hold one). */
+  async confirm(customerIds: string[], handle: FenceHandle): Promise<void> {
+    if (handle.kind === 'no-router') {
+      try {
+        await this.admin.stats();
+      } catch (error) {
+        if (isRouterDown(error)) return;
+        throw error;
+      }
+      throw new FenceLost('a router started during the move, so requests may have reached the source unfenced');
+    }
+    let held: boolean;
+    try {
+      held = await this.admin.confirmFence(customerIds, handle.fenceId, this.leaseMs);
+    } catch (error) {
+      if (isRouterDown(error)) throw new FenceLost('the router stopped during the move');
+      throw error;
+    }
+    if (!held) throw new FenceLost('the fence lapsed or the router restarted during the move');
+  }
+
+  /** Lifts the fence after the router has re-read the mapping. False when no router runs. */
+  async lift(customerIds: string[]): Promise<boolean> {
+    try {
+      await this.admin.unfence(customerIds);
+      return true;
+    } catch (error) {
+      if (isRouterDown(error)) return false;
+      throw error;
+    }
+  }
+}
+
+function describeAxios(error: unknown): string {
+  const data = (error as { response?: { data?: { message?: string } } }).response?.data;
+  return data?.message ?? (error instanceof Error ? error.message : String(error));
+}
