@@ -282,6 +282,11 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A closed pipe on stdout (e.g. `cellctl customers | head`) is the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const program = buildProgram();
   program.exitOverride();
   program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
