@@ -89,23 +89,29 @@ export class FenceBook {
     return held;
   }
 
-  /** Waits while the customer is fenced. */
+  /** Waits while the customer is fenced: until release, lease lapse, or the hold limit (timeout). */
   hold(customerId: string): Promise<HoldOutcome> {
     const fence = this.fences.get(customerId);
     if (!fence) return Promise.resolve('released');
     if (fence.waiters.size >= this.limits.queueLimit) return Promise.resolve('queue-full');
+    const holdUntil = Date.now() + this.limits.holdMs;
     return new Promise((resolve) => {
-      const wait = Math.min(this.limits.holdMs, Math.max(0, fence.leaseUntil - Date.now()));
+      let timer: NodeJS.Timeout;
       const wake = (outcome: HoldOutcome) => {
         clearTimeout(timer);
         fence.waiters.delete(wake);
         resolve(outcome);
       };
-      const timer = setTimeout(() => {
-        // Past the lease the fence is void and traffic may pass; past the hold limit it is a 503.
-        wake(this.isFenced(customerId, Date.now()) ? 'timeout' : 'released');
-      }, wait);
+      const check = () => {
+        const now = Date.now();
+        if (this.fences.get(customerId) !== fence) return wake('released');
+        // A lapsed lease voids the fence for everyone (the mover is gone); the hold limit only this request.
+        if (fence.leaseUntil <= now) return void this.release(customerId);
+        if (now >= holdUntil) return wake('timeout');
+        timer = setTimeout(check, Math.min(holdUntil, fence.leaseUntil) - now + 1);
+      };
       fence.waiters.add(wake);
+      check();
     });
   }
 

@@ -1,0 +1,178 @@
+// Shared test helpers: temporary workspaces, free ports, running the built CLI, spawning cells, an
+// HTTP client, and cleanup of every process a test started (by pid).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = path.join(ROOT, 'bin', 'cellctl.js');
+export const TEST_PREFIX = 'cellctl-test-';
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+
+const homes: string[] = [];
+const children: ChildProcess[] = [];
+
+export function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), TEST_PREFIX));
+  homes.push(dir);
+  return dir;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port no test has handed out yet and nothing listens on; `span` consecutive ones when asked. */
+let nextPort = 20_000 + ((process.pid * 211) % 30_000);
+export async function freePort(span = 1): Promise<number> {
+  for (;;) {
+    nextPort += span + 1;
+    if (nextPort > 60_000) nextPort = 20_000;
+    const base = nextPort;
+    let ok = true;
+    for (let offset = 0; offset < span && ok; offset += 1) ok = await portFree(base + offset);
+    if (ok) return base;
+  }
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function cli(home: string | null, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const fullArgs = home === null ? args : ['--home', home, ...args];
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...fullArgs],
+      { env: { ...process.env, NO_COLOR: '1', CI: 'true', ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Runs the CLI and fails with its output when it does not exit 0. */
+export async function cliOk(home: string | null, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const result = await cli(home, args, env);
+  if (result.code !== 0) throw new Error(`cellctl ${args.join(' ')} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  return result;
+}
+
+export async function cliJson<T = any>(home: string | null, args: string[], env: NodeJS.ProcessEnv = {}): Promise<T> {
+  return JSON.parse((await cliOk(home, [...args, '--json'], env)).stdout) as T;
+}
+
+export interface Workspace {
+  home: string;
+  routerPort: number;
+  adminPort: number;
+}
+
+/** A new workspace on free ports; `settings` is merged into cellctl.json. */
+export async function newWorkspace(settings: Record<string, unknown> = {}): Promise<Workspace> {
+  const home = path.join(tempDir(), 'ws');
+  const routerPort = await freePort(2);
+  await cliOk(home, ['init', '--router-port', String(routerPort)]);
+  const file = path.join(home, 'cellctl.json');
+  const current = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const merged = { ...current, ...settings, limits: { ...current.limits, ...(settings.limits as object) }, supervisor: { ...current.supervisor, ...(settings.supervisor as object) } };
+  fs.writeFileSync(file, JSON.stringify(merged, null, 2));
+  return { home, routerPort, adminPort: routerPort + 1 };
+}
+
+export async function createCells(ws: Workspace, template: string, names: string[]): Promise<void> {
+  for (const name of names) await cliOk(ws.home, ['create', name, '--template', template, '--port', String(await freePort())]);
+}
+
+export interface HttpResult {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export async function http(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+  const response = await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON
+  }
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Spawns a process the test owns; it is killed (by pid) in cleanup if still alive. */
+export function track(child: ChildProcess): ChildProcess {
+  children.push(child);
+  return child;
+}
+
+export function spawnTracked(command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return track(spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Every pid whose environment names a workspace under `dir` (what cellctl starts carries CELLCTL_HOME). */
+export function processesUnder(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const environ = fs.readFileSync(`/proc/${entry}/environ`, 'utf8');
+      if (environ.split('\0').some((line) => line.startsWith(`CELLCTL_HOME=${dir}`) || line.startsWith(`CELL_HOME=${dir}`))) found.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+/** Stops every workspace this file made and kills whatever is left, by pid. */
+export async function cleanup(): Promise<void> {
+  for (const home of homes.splice(0)) {
+    const ws = path.join(home, 'ws');
+    if (fs.existsSync(path.join(ws, 'cellctl.json'))) await cli(ws, ['stop', '--timeout', '5']);
+    for (const pid of processesUnder(home)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}

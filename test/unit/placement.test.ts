@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { placeCustomer, rendezvousCell } from '../../src/router/placement.js';
+import { explainRoute } from '../../src/router/explain.js';
+
+const ids = Array.from({ length: 5000 }, (_, i) => `customer-${i}`);
+
+describe('rendezvous placement', () => {
+  it('is stable: the same customer always goes to the same cell', () => {
+    expect(rendezvousCell('acme', ['a', 'b', 'c'])).toBe(rendezvousCell('acme', ['c', 'a', 'b']));
+  });
+
+  it('spreads customers roughly evenly', () => {
+    const counts = new Map<string, number>();
+    for (const id of ids) counts.set(rendezvousCell(id, ['a', 'b', 'c', 'd'])!, (counts.get(rendezvousCell(id, ['a', 'b', 'c', 'd'])!) ?? 0) + 1);
+    for (const count of counts.values()) expect(count).toBeGreaterThan(1000);
+  });
+
+  it('moves only about 1/n of unmapped customers when a cell is added, all of them to the new cell', () => {
+    const before = new Map(ids.map((id) => [id, rendezvousCell(id, ['a', 'b', 'c', 'd'])]));
+    let moved = 0;
+    for (const id of ids) {
+      const after = rendezvousCell(id, ['a', 'b', 'c', 'd', 'e']);
+      if (after !== before.get(id)) {
+        moved += 1;
+        expect(after).toBe('e');
+      }
+    }
+    expect(moved / ids.length).toBeGreaterThan(0.12);
+    expect(moved / ids.length).toBeLessThan(0.28);
+  });
+
+  it('never places a customer in a full or draining cell', () => {
+    const cells = [
+      { id: 'a', capacity: 1, customers: 1, active: true },
+      { id: 'b', capacity: 10, customers: 0, active: false },
+      { id: 'c', capacity: 10, customers: 3, active: true },
+    ];
+    for (const id of ids.slice(0, 200)) expect(placeCustomer(id, cells, 'hash')).toBe('c');
+    expect(placeCustomer('x', cells.slice(0, 2), 'hash')).toBeNull();
+  });
+
+  it('least-loaded picks the lowest customers/capacity ratio', () => {
+    const cells = [
+      { id: 'a', capacity: 10, customers: 5, active: true },
+      { id: 'b', capacity: 100, customers: 20, active: true },
+    ];
+    expect(placeCustomer('x', cells, 'least-loaded')).toBe('b');
+  });
+});
+
+describe('route explanation', () => {
+  const cell = (id: string) => ({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: 1, capacity: 10, healthPath: '/health', status: 'active' as const, createdAt: '' });
+  it('names the mapping row first', () => {
+    expect(explainRoute('acme', 'b', undefined, [cell('a'), cell('b')], new Map(), 'hash')).toMatchObject({ cell: 'b', rule: 'mapping' });
+  });
+  it('falls back to the placement policy for an unmapped customer', () => {
+    const explained = explainRoute('acme', undefined, undefined, [cell('a'), cell('b')], new Map(), 'hash');
+    expect(explained.rule).toBe('hash');
+    expect(explained.cell).toBe(rendezvousCell('acme', ['a', 'b']));
+  });
+  it('reports a migration in progress', () => {
+    const migration = { id: 7, customerId: 'acme', sourceCell: 'a', targetCell: 'b', step: 'fenced', state: 'running' as const, keepSourceUntil: null, batch: null, detail: {}, error: null, startedAt: '', updatedAt: '' };
+    expect(explainRoute('acme', 'a', migration, [cell('a'), cell('b')], new Map(), 'hash').fencedBy).toMatchObject({ migrationId: 7, step: 'fenced' });
+  });
+});

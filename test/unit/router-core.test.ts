@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { FenceBook } from '../../src/router/fences.js';
+import { classifyPath } from '../../src/router/paths.js';
+import { RateLimiter } from '../../src/router/ratelimit.js';
+
+describe('path classification', () => {
+  it.each([
+    ['GET', '/api/customers/acme', { kind: 'customer', customerId: 'acme', isCreate: false }],
+    ['POST', '/api/customers/acme', { kind: 'customer', customerId: 'acme', isCreate: true }],
+    ['POST', '/api/customers/acme/', { kind: 'customer', customerId: 'acme', isCreate: true }],
+    ['POST', '/api/customers/acme/orders', { kind: 'customer', customerId: 'acme', isCreate: false }],
+    ['GET', '/api/customers/acme/cart?x=1', { kind: 'customer', customerId: 'acme', isCreate: false }],
+    ['GET', '/api/products', { kind: 'reference' }],
+    ['GET', '/api/products/sku-1', { kind: 'reference' }],
+    ['GET', '/health', { kind: 'health' }],
+    ['GET', '/api/productsX', { kind: 'not-found' }],
+    ['GET', '/api/customers', { kind: 'not-found' }],
+    ['GET', '/admin/stats', { kind: 'not-found' }],
+  ])('%s %s', (method, url, expected) => expect(classifyPath(method, url)).toEqual(expected));
+
+  it.each(['/api/customers/a%20b', '/api/customers/%E0%A4%A', '/api/customers//x', '/api/customers/' + 'x'.repeat(65)])('rejects the malformed id in %s', (url) => {
+    expect(classifyPath('GET', url).kind).toBe('bad-customer-id');
+  });
+});
+
+describe('rate limiter', () => {
+  it('allows a burst, then refuses with a Retry-After, then refills', () => {
+    const limiter = new RateLimiter(2, 3);
+    expect([0, 0, 0].map(() => limiter.take('a', 1000).allowed)).toEqual([true, true, true]);
+    expect(limiter.take('a', 1000)).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    expect(limiter.take('b', 1000).allowed).toBe(true);
+    expect(limiter.take('a', 1600).allowed).toBe(true);
+  });
+
+  it('sweeps buckets that have refilled', () => {
+    const limiter = new RateLimiter(10, 10);
+    limiter.take('a', 0);
+    limiter.sweep(60_000);
+    expect(limiter.size).toBe(0);
+  });
+});
+
+describe('fences', () => {
+  it('holds a fenced customer until release', async () => {
+    const fences = new FenceBook({ holdMs: 5000, queueLimit: 10 });
+    await fences.fence(['a'], 'f1', 10_000, 1000);
+    expect(fences.isFenced('a', Date.now())).toBe(true);
+    const held = fences.hold('a');
+    expect(fences.release('a')).toBe(1);
+    await expect(held).resolves.toBe('released');
+  });
+
+  it('waits for requests already in flight before the fence is up', async () => {
+    const fences = new FenceBook({ holdMs: 5000, queueLimit: 10 });
+    fences.begin('a');
+    let drained = false;
+    const fencing = fences.fence(['a'], 'f1', 10_000, 5000).then((result) => (drained = result.drained));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(drained).toBe(false);
+    fences.end('a');
+    await fencing;
+    expect(drained).toBe(true);
+  });
+
+  it('reports a drain timeout', async () => {
+    const fences = new FenceBook({ holdMs: 5000, queueLimit: 10 });
+    fences.begin('a');
+    await expect(fences.fence(['a'], 'f1', 10_000, 30)).resolves.toEqual({ drained: false, inFlight: 1 });
+  });
+
+  it('answers queue-full past the queue limit and timeout past the hold limit', async () => {
+    const fences = new FenceBook({ holdMs: 30, queueLimit: 1 });
+    await fences.fence(['a'], 'f1', 10_000, 1000);
+    const first = fences.hold('a');
+    await expect(fences.hold('a')).resolves.toBe('queue-full');
+    await expect(first).resolves.toBe('timeout');
+  });
+
+  it('lets traffic through once the lease lapses, and a lapsed fence cannot be confirmed', async () => {
+    const fences = new FenceBook({ holdMs: 5000, queueLimit: 10 });
+    await fences.fence(['a'], 'f1', 20, 1000);
+    expect(fences.confirm(['a'], 'f1', 1000, Date.now())).toBe(true);
+    await fences.fence(['b'], 'f2', 20, 1000);
+    await expect(fences.hold('b')).resolves.toBe('released');
+    expect(fences.confirm(['b'], 'f2', 1000, Date.now())).toBe(false);
+    expect(fences.confirm(['a'], 'other-fence', 1000, Date.now())).toBe(false);
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { buildStatus, judgeHealth, type StatusInputs } from '../../src/status/model.js';
+
+const cell = (id: string) => ({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: 9000, capacity: 10, healthPath: '/health', status: 'active' as const, createdAt: '' });
+const proc = (name: string, state: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  kind: name === 'router' ? 'router' : 'cell',
+  state,
+  pid: 10,
+  port: 9000,
+  startedAt: new Date(0).toISOString(),
+  restarts: 0,
+  healthy: true,
+  lastExit: null,
+  lastError: null,
+  nextRestartAt: null,
+  ...extra,
+});
+
+const inputs = (processes: unknown[], health: [string, boolean][] = []): StatusInputs => ({
+  home: '/w',
+  now: 65_000,
+  cells: [cell('a'), cell('b')],
+  customerCounts: new Map([['a', 3]]),
+  supervisor: { pid: 1, startedAt: new Date(0).toISOString(), processes: processes as never },
+  orphanPids: new Map(),
+  health: new Map(health),
+  routerStats: { mappingVersion: 5, customersMapped: 3, cells: { a: { requests: 10, errors: 1 } } },
+  routerPort: 8000,
+  routerAdminPort: 8001,
+  auth: 'none',
+  runningMigrations: [],
+});
+
+describe('status model', () => {
+  it('builds one row per cell with process, health, load and traffic', () => {
+    const report = buildStatus(inputs([proc('router', 'running'), proc('a', 'running', { restarts: 2 })], [['a', true], ['router', true]]));
+    expect(report.cells[0]).toMatchObject({ id: 'a', state: 'running', pid: 10, uptimeSeconds: 65, restarts: 2, healthy: true, customers: 3, capacity: 10, requests: 10, errors: 1 });
+    expect(report.cells[1]).toMatchObject({ id: 'b', state: 'stopped', pid: null, healthy: null, customers: 0 });
+    expect(report.router).toMatchObject({ state: 'running', mappingVersion: 5, adminPort: 8001 });
+  });
+
+  it('is healthy only when router and every started cell are healthy', () => {
+    expect(judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'running')], [['a', true], ['router', true]]))).healthy).toBe(true);
+    const sick = judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'running')], [['a', false], ['router', true]])));
+    expect(sick).toEqual({ healthy: false, problems: ['cell a is running but fails its health check'] });
+    const looping = judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'crashed', { lastExit: 'exited with code 1' })], [['router', true]])));
+    expect(looping.problems).toEqual(['cell a is crashed (exited with code 1)']);
+  });
+
+  it('is unhealthy when nothing runs', () => {
+    const verdict = judgeHealth(buildStatus({ ...inputs([]), supervisor: null, routerStats: null }));
+    expect(verdict.healthy).toBe(false);
+    expect(verdict.problems[0]).toMatch(/supervisor is not running/);
+  });
+});

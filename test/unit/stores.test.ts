@@ -1,0 +1,127 @@
+// The stores against real SQLite files: control.db, the router's mapping table, and the row copy.
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createCellDatabase } from '../../src/cell/datadb.js';
+import { ControlStore } from '../../src/control/store.js';
+import { CellPair, CopyMismatch, customerIdsIn } from '../../src/migration/rows.js';
+import { MappingTable } from '../../src/router/mapping.js';
+import { BUILTIN_TEMPLATES_DIR, findTemplate, readTemplateSql } from '../../src/templates/catalog.js';
+import { cleanup, tempDir } from '../helpers.js';
+
+afterAll(cleanup);
+
+function newStore(): ControlStore {
+  const store = ControlStore.create(path.join(tempDir(), 'control.db'));
+  for (const id of ['a', 'b']) store.insertCell({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: id === 'a' ? 9001 : 9002, capacity: 5, healthPath: '/health' });
+  return store;
+}
+
+describe('control store', () => {
+  it('pins never move a customer, and moves are conditional on the source', () => {
+    const store = newStore();
+    expect(store.pinCustomers([{ customerId: 'x', cellId: 'a' }])).toEqual(['x']);
+    expect(store.pinCustomers([{ customerId: 'x', cellId: 'b' }])).toEqual([]);
+    expect(store.getCustomer('x')?.cellId).toBe('a');
+    expect(store.moveCustomer('x', 'b', 'a')).toBe(false);
+    expect(store.moveCustomer('x', 'a', 'b')).toBe(true);
+    expect(store.customerCounts()).toEqual(new Map([['b', 1]]));
+  });
+
+  it('bumps the mapping version on every mapping or cell change', () => {
+    const store = newStore();
+    const v0 = store.mappingVersion();
+    store.pinCustomers([{ customerId: 'x', cellId: 'a' }]);
+    const v1 = store.mappingVersion();
+    store.moveCustomer('x', 'a', 'b');
+    const v2 = store.mappingVersion();
+    store.setCellStatus('a', 'draining');
+    expect([v1 > v0, v2 > v1, store.mappingVersion() > v2]).toEqual([true, true, true]);
+  });
+
+  it('allows one running migration per customer', () => {
+    const store = newStore();
+    const input = { customerId: 'x', sourceCell: 'a', targetCell: 'b', keepSourceUntil: null, batch: null, step: 'checked' };
+    const first = store.startMigration(input);
+    expect(() => store.startMigration(input)).toThrow(/already has migration 1 running/);
+    store.endMigration(first.id, 'done');
+    expect(store.startMigration(input).id).toBe(2);
+  });
+
+  it('refuses a file that is not a control database', () => {
+    const file = path.join(tempDir(), 'control.db');
+    new Database(file).exec('CREATE TABLE t (x)');
+    expect(() => ControlStore.open(file)).toThrow(/not a cellctl control database/);
+  });
+});
+
+describe('router mapping table', () => {
+  it('refreshes incrementally, notices deletions, and places unmapped customers', () => {
+    const store = newStore();
+    const table = new MappingTable('hash');
+    store.pinCustomers([{ customerId: 'x', cellId: 'a' }, { customerId: 'y', cellId: 'b' }]);
+    expect(table.refresh(store)).toBe(true);
+    expect(table.lookup('x')).toEqual({ cellId: 'a', rule: 'mapping' });
+    expect(table.refresh(store)).toBe(false);
+    store.moveCustomer('x', 'a', 'b');
+    table.refresh(store);
+    expect(table.lookup('x')).toEqual({ cellId: 'b', rule: 'mapping' });
+    expect(table.customersIn('b')).toBe(2);
+    store.deleteCell('b');
+    table.refresh(store);
+    expect(table.size).toBe(0);
+    expect(table.lookup('x')).toEqual({ cellId: 'a', rule: 'placement' });
+  });
+});
+
+describe('row copy between cell databases', () => {
+  const template = findTemplate('ecommerce', [BUILTIN_TEMPLATES_DIR]);
+  function cellDb(): string {
+    const file = path.join(tempDir(), 'data.db');
+    createCellDatabase(file, readTemplateSql(template), template.schema.version);
+    return file;
+  }
+  function seed(file: string, customerId: string, orders: number): void {
+    const db = new Database(file);
+    db.prepare("INSERT INTO customers VALUES (?, 'n', ?, NULL, 't', 't')").run(customerId, `${customerId}@x.io`);
+    db.prepare("INSERT INTO cart_items VALUES (?, 'sku-mouse', 2, 't')").run(customerId);
+    for (let i = 0; i < orders; i += 1) {
+      const order = `${customerId}-o${i}`;
+      db.prepare("INSERT INTO orders VALUES (?, ?, 'pending', 900, 't', 't')").run(order, customerId);
+      db.prepare("INSERT INTO order_items VALUES (?, ?, 'sku-cable', 1, 900)").run(order, customerId);
+      db.prepare("INSERT INTO order_events VALUES (?, ?, ?, 'order.placed', 'queued', 0, 0, 't')").run(`${order}-e`, order, customerId);
+    }
+    db.close();
+  }
+
+  it('copies every customer-scoped row, verifies, is idempotent, and purges', () => {
+    const source = cellDb();
+    const target = cellDb();
+    seed(source, 'acme', 3);
+    seed(source, 'other', 1);
+    const pair = new CellPair(source, target, template.customerTables);
+    const first = pair.copyAndVerify(['acme']);
+    expect(Object.fromEntries(first.map((t) => [t.table, t.targetRows]))).toEqual({ customers: 1, cart_items: 1, orders: 3, order_items: 3, order_events: 3, notifications: 0 });
+    expect(pair.copyAndVerify(['acme'])).toEqual(first);
+    expect(pair.counts('target', ['other']).customers).toBe(0);
+    pair.purge('main', ['acme']);
+    expect(pair.counts('main', ['acme'])).toEqual({ customers: 0, cart_items: 0, orders: 0, order_items: 0, order_events: 0, notifications: 0 });
+    expect(pair.counts('main', ['other']).orders).toBe(1);
+    pair.close();
+    expect(customerIdsIn(target, template.customerTables)).toEqual(new Set(['acme']));
+  });
+
+  it('rolls the copy back when verification fails', () => {
+    const source = cellDb();
+    const target = cellDb();
+    seed(source, 'acme', 2);
+    // A trigger on the target that drops a row makes the copy differ from its source.
+    const db = new Database(target);
+    db.exec("CREATE TRIGGER lose AFTER INSERT ON order_items BEGIN DELETE FROM order_items WHERE order_id = NEW.order_id AND NEW.order_id LIKE '%o1'; END");
+    db.close();
+    const pair = new CellPair(source, target, template.customerTables);
+    expect(() => pair.copyAndVerify(['acme'])).toThrow(CopyMismatch);
+    expect(pair.counts('target', ['acme']).customers).toBe(0);
+    pair.close();
+  });
+});
