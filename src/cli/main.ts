@@ -30,6 +30,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--home <dir>', 'workspace folder (default: $CELLCTL_HOME or ./cells)'))
     .option('--debug', 'show stack traces for unexpected errors')
     .showHelpAfterError('(run with --help for usage)')
+    // Set before any subcommand is added, so every subcommand inherits them.
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     .addHelpText(
       'after',
       `
@@ -288,8 +291,6 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   });
   const program = buildProgram();
-  program.exitOverride();
-  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
   const debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv);
