@@ -65,7 +65,9 @@ function metricsRoute(cellId: string, app: CellApp): RouteDef {
     path: '/metrics',
     handler: async ({ req, query }) => {
       latest = app.metrics();
-      const wantsText = query.get('format') === 'prometheus' || (req.headers.accept ?? '').includes('text/plain');
+      // Prometheus scrapers ask for text/plain or OpenMetrics; clients that also accept JSON get JSON.
+      const accept = req.headers.accept ?? '';
+      const wantsText = query.get('format') === 'prometheus' || (/text\/plain|openmetrics/.test(accept) && !accept.includes('application/json'));
       if (!wantsText) return { status: 200, body: { cell: cellId, timestamp: new Date().toISOString(), ...latest } };
       return { status: 200, text: await registry.metrics(), headers: { 'content-type': registry.contentType } };
     },
