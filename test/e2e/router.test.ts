@@ -1,0 +1,207 @@
+// The router, through real HTTP to real cells: routing by mapping and by hash, pinning on create,
+// capacity, JWT, rate limits, body limits, timeouts, a dead cell's blast radius, mapping refresh,
+// and a cell written in another language.
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { rendezvousCell } from '../../src/router/placement.js';
+import { cli, cliJson, cliOk, cleanup, createCells, FIXTURES, http, newWorkspace, waitFor, type Workspace } from '../helpers.js';
+
+afterAll(cleanup);
+
+const customer = (id: string) => ({ name: `Customer ${id}`, email: `${id}@example.com` });
+
+async function system(settings: Record<string, unknown>, cells: string[], template = 'basic'): Promise<Workspace & { url: string }> {
+  const ws = await newWorkspace({ supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, ...settings });
+  await createCells(ws, template, cells);
+  await cliOk(ws.home, ['start']);
+  return { ...ws, url: `http://127.0.0.1:${ws.routerPort}` };
+}
+
+describe('routing', () => {
+  it('routes by mapping row, places unmapped customers by hash and pins them on create', async () => {
+    const ws = await system({}, ['c1', 'c2', 'c3']);
+    await cliOk(ws.home, ['assign', 'customer', 'pinned', '--cell', 'c2']);
+    const created = await http('POST', `${ws.url}/api/customers/pinned`, customer('pinned'));
+    expect(created.status).toBe(201);
+    expect(created.headers.get('x-cellctl-cell')).toBe('c2');
+
+    const ids = Array.from({ length: 12 }, (_, i) => `hashed-${i}`);
+    for (const id of ids) {
+      const response = await http('POST', `${ws.url}/api/customers/${id}`, customer(id));
+      expect(response.status).toBe(201);
+      expect(response.headers.get('x-cellctl-cell')).toBe(rendezvousCell(id, ['c1', 'c2', 'c3']));
+    }
+    const mapping = await waitFor('pins written', async () => {
+      const rows = await cliJson(ws.home, ['customers']);
+      return rows.length === 13 && rows;
+    });
+    for (const row of mapping) if (row.id !== 'pinned') expect(row.cellId).toBe(rendezvousCell(row.id, ['c1', 'c2', 'c3']));
+    const route = await cliJson(ws.home, ['route', 'hashed-0']);
+    expect(route).toMatchObject({ rule: 'mapping', cell: rendezvousCell('hashed-0', ['c1', 'c2', 'c3']) });
+    expect((await cliJson(ws.home, ['route', 'newcomer'])).rule).toBe('hash');
+    // A failed create pins nothing.
+    expect((await http('POST', `${ws.url}/api/customers/invalid-one`, { name: 'x' })).status).toBe(400);
+    expect((await cliJson(ws.home, ['customers'])).find((row: { id: string }) => row.id === 'invalid-one')).toBeUndefined();
+  });
+
+  it('answers 404 for unknown routes and 400 for malformed ids without reaching a cell', async () => {
+    const ws = await system({}, ['c1']);
+    expect((await http('GET', `${ws.url}/nope`)).status).toBe(404);
+    expect((await http('GET', `${ws.url}/api/customers`)).status).toBe(404);
+    const bad = await http('GET', `${ws.url}/api/customers/a%20b`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toBe('bad_customer_id');
+    expect((await cliJson(ws.home, ['status'])).cells[0].requests).toBe(0);
+    expect((await http('GET', `${ws.url}/health`)).body).toMatchObject({ status: 'ok', cells: { c1: { healthy: true } } });
+  });
+
+  it('respects capacity: a full cell takes no new customers; with every cell full the answer is 503', async () => {
+    const ws = await newWorkspace({ supervisor: { backoffInitialMs: 100 } });
+    await createCells(ws, 'basic', ['c1', 'c2']);
+    const file = path.join(ws.home, 'control.db');
+    const db = new Database(file);
+    db.prepare('UPDATE cells SET capacity = 2').run();
+    db.close();
+    await cliOk(ws.home, ['start']);
+    const url = `http://127.0.0.1:${ws.routerPort}`;
+    const cells: string[] = [];
+    for (const id of ['k1', 'k2', 'k3', 'k4']) {
+      const response = await http('POST', `${url}/api/customers/${id}`, customer(id));
+      expect(response.status).toBe(201);
+      cells.push(response.headers.get('x-cellctl-cell')!);
+    }
+    expect(cells.filter((cell) => cell === 'c1')).toHaveLength(2);
+    const full = await http('POST', `${url}/api/customers/k5`, customer('k5'));
+    expect(full.status).toBe(503);
+    expect(full.body.error).toBe('no_cell');
+  });
+
+  it('places new customers in the least-loaded cell under that policy', async () => {
+    const ws = await system({ placement: 'least-loaded' }, ['c1', 'c2']);
+    const cells = [];
+    for (const id of ['l1', 'l2', 'l3', 'l4']) cells.push((await http('POST', `${ws.url}/api/customers/${id}`, customer(id))).headers.get('x-cellctl-cell'));
+    expect(cells.sort()).toEqual(['c1', 'c1', 'c2', 'c2']);
+  });
+
+  it('sees mapping changes made by cellctl at once, and others through its version check', async () => {
+    const ws = await system({}, ['c1', 'c2']);
+    const home = rendezvousCell('mover', ['c1', 'c2'])!;
+    const other = home === 'c1' ? 'c2' : 'c1';
+    await cliOk(ws.home, ['assign', 'customer', 'mover', '--cell', other]);
+    expect((await http('GET', `${ws.url}/api/customers/mover`)).headers.get('x-cellctl-cell')).toBe(other);
+    // A row written straight into control.db (no notice) is picked up by the periodic check.
+    const db = new Database(path.join(ws.home, 'control.db'));
+    db.prepare("INSERT INTO customers (id, cell_id, created_at) VALUES ('quiet', ?, 'now')").run(other === 'c1' ? 'c1' : 'c2');
+    db.close();
+    await waitFor('router sees the quiet row', async () => (await http('GET', `${ws.url}/api/customers/quiet`)).headers.get('x-cellctl-cell') === other, 5000);
+  });
+
+  it('keeps serving from memory when control.db becomes unreadable', async () => {
+    const ws = await system({}, ['c1']);
+    await http('POST', `${ws.url}/api/customers/steady`, customer('steady'));
+    const file = path.join(ws.home, 'control.db');
+    const saved = fs.readFileSync(file);
+    await waitFor('pin flushed', async () => (await cliJson(ws.home, ['customers'])).length === 1);
+    await cliOk(ws.home, ['metrics', '--json']);
+    fs.writeFileSync(file, Buffer.alloc(saved.length, 0x41));
+    await waitFor('router notices', async () => (await http('GET', `${ws.url}/health`)).body.controlPlane.ok === false, 5000);
+    const read = await http('GET', `${ws.url}/api/customers/steady`);
+    expect(read.status).toBe(200);
+    expect(read.body.name).toBe('Customer steady');
+    fs.writeFileSync(file, saved);
+  });
+});
+
+describe('JWT mode', () => {
+  it('needs a valid token, and a token for one customer never reaches another', async () => {
+    const ws = await system({ auth: 'jwt' }, ['c1']);
+    const alice = (await cliOk(ws.home, ['token', 'alice'])).stdout.trim();
+    const bob = (await cliOk(ws.home, ['token', 'bob', '--ttl', '60'])).stdout.trim();
+    const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+    expect((await http('POST', `${ws.url}/api/customers/alice`, customer('alice'), auth(alice))).status).toBe(201);
+    expect((await http('POST', `${ws.url}/api/customers/bob`, customer('bob'), auth(bob))).status).toBe(201);
+    const missing = await http('GET', `${ws.url}/api/customers/alice`);
+    expect(missing.status).toBe(401);
+    expect(missing.body.message).toMatch(/cellctl token/);
+    expect((await http('GET', `${ws.url}/api/customers/alice`, undefined, auth(alice.slice(0, -3) + 'abc'))).status).toBe(401);
+    expect((await http('GET', `${ws.url}/api/customers/alice`, undefined, auth('not.a.jwt'))).status).toBe(401);
+    const crossed = await http('GET', `${ws.url}/api/customers/bob`, undefined, auth(alice));
+    expect(crossed.status).toBe(403);
+    expect(crossed.body).toEqual({ error: 'forbidden', message: 'this token is for another customer' });
+    expect((await http('GET', `${ws.url}/api/customers/alice`, undefined, auth(alice))).body.name).toBe('Customer alice');
+  });
+});
+
+describe('limits', () => {
+  it('rate-limits per customer with 429 and Retry-After, leaving other customers alone', async () => {
+    const ws = await system({ limits: { rateLimitPerSecond: 1, rateLimitBurst: 3 } }, ['c1']);
+    const statuses = [];
+    for (let i = 0; i < 5; i += 1) statuses.push((await http('GET', `${ws.url}/api/customers/greedy`)).status);
+    expect(statuses.slice(0, 3)).toEqual([404, 404, 404]);
+    const limited = await http('GET', `${ws.url}/api/customers/greedy`);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await http('GET', `${ws.url}/api/customers/modest`)).status).toBe(404);
+  });
+
+  it('refuses a body over the limit with 413 before it reaches a cell', async () => {
+    const ws = await system({ limits: { maxBodyBytes: 200 } }, ['c1']);
+    const big = await http('POST', `${ws.url}/api/customers/big`, { name: 'x'.repeat(500), email: 'big@example.com' });
+    expect(big.status).toBe(413);
+    expect(big.body.error).toBe('body_too_large');
+    expect((await http('POST', `${ws.url}/api/customers/small`, customer('small'))).status).toBe(201);
+    expect((await cliJson(ws.home, ['metrics'])).cells.c1.customers).toBe(1);
+  });
+
+  it('answers 504 when a cell does not answer in time', async () => {
+    const ws = await system({ limits: { upstreamTimeoutMs: 500 }, templatePaths: [path.join(FIXTURES, 'templates')] }, ['n1'], 'notes');
+    const slow = await http('GET', `${ws.url}/api/customers/anyone/slow`);
+    expect(slow.status).toBe(504);
+    expect(slow.body).toMatchObject({ error: 'cell_timeout', cell: 'n1' });
+  });
+});
+
+describe('blast radius', () => {
+  it('a dead cell fails only its own customers, with 503 naming it, while others keep being served', async () => {
+    const ws = await system({ supervisor: { backoffInitialMs: 4000, healthIntervalMs: 300 } }, ['c1', 'c2']);
+    const ids = Array.from({ length: 20 }, (_, i) => `br-${i}`);
+    for (const id of ids) expect((await http('POST', `${ws.url}/api/customers/${id}`, customer(id))).status).toBe(201);
+    const owner = new Map(ids.map((id) => [id, rendezvousCell(id, ['c1', 'c2'])]));
+    const victimPid = (await cliJson(ws.home, ['status'])).cells.find((cell: { id: string }) => cell.id === 'c1').pid;
+    process.kill(victimPid, 'SIGKILL');
+    const results: { id: string; status: number; cell: string | null }[] = [];
+    // Load on every customer for a while after the kill.
+    const deadline = Date.now() + 1500;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (Date.now() < deadline) {
+          for (const id of ids) {
+            const response = await http('GET', `${ws.url}/api/customers/${id}`);
+            results.push({ id, status: response.status, cell: response.body?.cell ?? null });
+          }
+        }
+      }),
+    );
+    const c2 = results.filter((result) => owner.get(result.id) === 'c2');
+    const c1 = results.filter((result) => owner.get(result.id) === 'c1');
+    expect(c2.length).toBeGreaterThan(20);
+    expect(c2.every((result) => result.status === 200)).toBe(true);
+    expect(c1.filter((result) => result.status === 503).length).toBeGreaterThan(0);
+    expect(c1.filter((result) => result.status !== 200).every((result) => result.status === 503 && result.cell === 'c1')).toBe(true);
+  });
+});
+
+describe('a cell in another language', () => {
+  it('runs a Python cell from a workspace template, routes to it, and restarts it like any other', async () => {
+    const ws = await system({ templatePaths: [path.join(FIXTURES, 'templates')] }, ['n1', 'n2'], 'notes');
+    const status = await cliJson(ws.home, ['status']);
+    expect(status.cells.map((cell: { healthy: boolean }) => cell.healthy)).toEqual([true, true]);
+    expect((await http('POST', `${ws.url}/api/customers/writer`, { name: 'W' })).status).toBe(201);
+    expect((await http('POST', `${ws.url}/api/customers/writer/notes`, { body: 'first' })).status).toBe(201);
+    const notes = await http('GET', `${ws.url}/api/customers/writer/notes`);
+    expect(notes.body).toEqual({ notes: ['first'], cell: rendezvousCell('writer', ['n1', 'n2']) });
+    expect((await cli(ws.home, ['health'])).code).toBe(0);
+  });
+});
