@@ -37,10 +37,15 @@ class Journal {
     readonly ids: number[],
   ) {}
 
-  record(step: MigrationStep, detail?: Record<string, unknown>): void {
+  /** Journals a completed step (its own transaction, or the caller's when nested in one). */
+  write(step: MigrationStep, detail?: Record<string, unknown>): void {
     this.ws.store.transaction(() => {
       for (const id of this.ids) this.ws.store.recordMigrationStep(id, step, detail);
     });
+  }
+
+  record(step: MigrationStep, detail?: Record<string, unknown>): void {
+    this.write(step, detail);
     faultPoint(step);
   }
 
@@ -90,8 +95,9 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       for (const customerId of customerIds) {
         if (!ws.store.moveCustomer(customerId, from.id, to.id)) throw failure(`the mapping of ${customerId} changed during the move`);
       }
-      journal.record('switched');
+      journal.write('switched');
     });
+    faultPoint('switched');
     await fence.lift(customerIds);
     const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
     journal.record('released');

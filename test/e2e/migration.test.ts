@@ -1,0 +1,269 @@
+// Moving customers: no lost or doubled write under continuous load through the router, moves with
+// the router stopped, resume and abort after a crash at every step, refusals, drain, rebalance,
+// keep-source and audit.
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { STEPS } from '../../src/migration/plan.js';
+import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, type Workspace } from '../helpers.js';
+
+afterAll(cleanup);
+
+const shopper = (id: string) => ({ name: `Shopper ${id}`, email: `${id}@example.com` });
+
+async function shop(cells: string[], settings: Record<string, unknown> = {}): Promise<Workspace & { url: string }> {
+  const ws = await newWorkspace({ supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 }, ...settings });
+  await createCells(ws, 'ecommerce', cells);
+  await cliOk(ws.home, ['start']);
+  return { ...ws, url: `http://127.0.0.1:${ws.routerPort}` };
+}
+
+/** Rows the customer has in one cell's data.db, per customer-scoped table. */
+function rowsIn(ws: Workspace, cell: string, customerId: string): Record<string, number> {
+  const db = new Database(path.join(ws.home, cell, 'data.db'), { readonly: true });
+  try {
+    const count = (sql: string) => (db.prepare(sql).get(customerId) as { n: number }).n;
+    return {
+      customers: count('SELECT COUNT(*) AS n FROM customers WHERE id = ?'),
+      cart_items: count('SELECT COUNT(*) AS n FROM cart_items WHERE customer_id = ?'),
+      orders: count('SELECT COUNT(*) AS n FROM orders WHERE customer_id = ?'),
+      order_items: count('SELECT COUNT(*) AS n FROM order_items WHERE customer_id = ?'),
+      order_events: count('SELECT COUNT(*) AS n FROM order_events WHERE customer_id = ?'),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+const none = { customers: 0, cart_items: 0, orders: 0, order_items: 0, order_events: 0 };
+
+async function mappedCell(ws: Workspace, customerId: string): Promise<string> {
+  return (await cliJson(ws.home, ['route', customerId])).cell;
+}
+
+async function seedShopper(ws: Workspace & { url: string }, id: string, orders: number): Promise<void> {
+  expect((await http('POST', `${ws.url}/api/customers/${id}`, shopper(id))).status).toBe(201);
+  for (let i = 0; i < orders; i += 1) {
+    await http('POST', `${ws.url}/api/customers/${id}/cart/items`, { productId: 'sku-cable', quantity: 1 + i });
+    expect((await http('POST', `${ws.url}/api/customers/${id}/orders`)).status).toBe(201);
+  }
+  await http('POST', `${ws.url}/api/customers/${id}/cart/items`, { productId: 'sku-mouse', quantity: 2 });
+}
+
+async function snapshot(ws: Workspace & { url: string }, id: string) {
+  const orders = (await http('GET', `${ws.url}/api/customers/${id}/orders`)).body.orders.map((order: { id: string; totalCents: number; items: unknown }) => ({ id: order.id, totalCents: order.totalCents, items: order.items }));
+  const cart = (await http('GET', `${ws.url}/api/customers/${id}/cart`)).body.items;
+  return { orders, cart };
+}
+
+describe('a move under load', () => {
+  it('loses no acknowledged write, applies none twice, and no request sees a 5xx', async () => {
+    const ws = await shop(['c1', 'c2']);
+    expect((await http('POST', `${ws.url}/api/customers/mover`, shopper('mover'))).status).toBe(201);
+    let stop = false;
+    let ackedAdds = 0;
+    let ackedOrders = 0;
+    const failures: string[] = [];
+    const writer = async (worker: number) => {
+      let n = 0;
+      while (!stop) {
+        n += 1;
+        const placeOrder = n % 7 === 0;
+        const response = placeOrder
+          ? await http('POST', `${ws.url}/api/customers/mover/orders`)
+          : await http('POST', `${ws.url}/api/customers/mover/cart/items`, { productId: worker % 2 ? 'sku-mouse' : 'sku-cable', quantity: 1 });
+        if (response.status >= 500) failures.push(`${response.status} ${JSON.stringify(response.body)}`);
+        else if (placeOrder && response.status === 201) ackedOrders += 1;
+        else if (!placeOrder && response.status === 201) ackedAdds += 1;
+        else if (!(placeOrder && response.status === 400)) failures.push(`unexpected ${response.status} ${JSON.stringify(response.body)}`);
+      }
+    };
+    const writers = [writer(0), writer(1), writer(2)];
+    const cells: string[] = [await mappedCell(ws, 'mover')];
+    for (let move = 0; move < 3; move += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const target = cells.at(-1) === 'c1' ? 'c2' : 'c1';
+      const result = await cliJson(ws.home, ['migrate', 'customer', 'mover', '--to', target]);
+      expect(result).toMatchObject({ from: cells.at(-1), to: target });
+      cells.push(target);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    stop = true;
+    await Promise.all(writers);
+
+    expect(failures).toEqual([]);
+    expect(ackedAdds).toBeGreaterThan(50);
+    const final = cells.at(-1)!;
+    const orders = (await http('GET', `${ws.url}/api/customers/mover/orders`)).body.orders;
+    const cart = (await http('GET', `${ws.url}/api/customers/mover/cart`)).body.items;
+    const ordered = orders.reduce((sum: number, order: { items: { quantity: number }[] }) => sum + order.items.reduce((s, item) => s + item.quantity, 0), 0);
+    const inCart = cart.reduce((sum: number, item: { quantity: number }) => sum + item.quantity, 0);
+    expect(orders).toHaveLength(ackedOrders);
+    expect(ordered + inCart).toBe(ackedAdds);
+    expect(rowsIn(ws, final === 'c1' ? 'c2' : 'c1', 'mover')).toEqual(none);
+    expect(rowsIn(ws, final, 'mover').orders).toBe(ackedOrders);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+    const journal = await cliJson(ws.home, ['migrate', 'list']);
+    expect(journal.map((m: { state: string; step: string }) => `${m.state}/${m.step}`)).toEqual(['done/purged', 'done/purged', 'done/purged']);
+  });
+
+  it('works with the router stopped, and the router then serves the customer from the new cell', async () => {
+    const ws = await shop(['c1', 'c2']);
+    await seedShopper(ws, 'quiet', 2);
+    const before = await snapshot(ws, 'quiet');
+    const source = await mappedCell(ws, 'quiet');
+    const target = source === 'c1' ? 'c2' : 'c1';
+    await cliOk(ws.home, ['stop', 'router']);
+    const moved = await cliJson(ws.home, ['migrate', 'customer', 'quiet', '--to', target]);
+    expect(moved.requestsHeldMs).toBe(0);
+    await cliOk(ws.home, ['start']);
+    const read = await http('GET', `${ws.url}/api/customers/quiet/orders`);
+    expect(read.headers.get('x-cellctl-cell')).toBe(target);
+    expect(await snapshot(ws, 'quiet')).toEqual(before);
+    expect(rowsIn(ws, source, 'quiet')).toEqual(none);
+  });
+});
+
+describe('a move killed at every step', () => {
+  it('resume always ends with the customer wholly in the target, abort wholly in the source', async () => {
+    const ws = await shop(['c1', 'c2']);
+    await seedShopper(ws, 'crashy', 3);
+    const expected = await snapshot(ws, 'crashy');
+    const steps = STEPS.filter((step) => step !== 'purged');
+    for (const step of steps) {
+      for (const action of ['resume', 'abort'] as const) {
+        const source = await mappedCell(ws, 'crashy');
+        const target = source === 'c1' ? 'c2' : 'c1';
+        const killed = await cli(ws.home, ['migrate', 'customer', 'crashy', '--to', target], { CELLCTL_FAULT_AFTER_STEP: step });
+        expect(killed.code, `killed after ${step}`).not.toBe(0);
+        const running = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+        expect(running, `journal after ${step}`).toEqual([expect.objectContaining({ customerId: 'crashy', step })]);
+        expect((await cliJson(ws.home, ['status'])).migrationsNeedingAttention).toHaveLength(1);
+        expect((await cliJson(ws.home, ['route', 'crashy'])).fencedBy).toMatchObject({ step });
+        await cliOk(ws.home, ['migrate', action, String(running[0].id)]);
+        const home = action === 'resume' ? target : source;
+        const away = action === 'resume' ? source : target;
+        expect(await mappedCell(ws, 'crashy'), `${action} after ${step}`).toBe(home);
+        expect(rowsIn(ws, away, 'crashy'), `${action} after ${step}: rows left in ${away}`).toEqual(none);
+        expect(rowsIn(ws, home, 'crashy')).toMatchObject({ customers: 1, orders: 3, order_items: 3, cart_items: 1 });
+        const served = await http('GET', `${ws.url}/api/customers/crashy/orders`);
+        expect(served.headers.get('x-cellctl-cell')).toBe(home);
+        expect(await snapshot(ws, 'crashy')).toEqual(expected);
+        expect((await cli(ws.home, ['audit'])).code).toBe(0);
+        expect(await cliJson(ws.home, ['migrate', 'list', '--state', 'running'])).toEqual([]);
+      }
+    }
+  });
+});
+
+describe('refusals', () => {
+  it('refuses with a clear message and changes nothing', async () => {
+    const ws = await shop(['c1', 'c2', 'c3']);
+    await createCells(ws, 'basic', ['b1']);
+    await seedShopper(ws, 'stay', 1);
+    const source = await mappedCell(ws, 'stay');
+    const others = ['c1', 'c2', 'c3'].filter((cell) => cell !== source);
+    await cliOk(ws.home, ['stop', others[1]!]);
+    const db = new Database(path.join(ws.home, others[0]!, 'data.db'));
+    db.pragma('user_version = 2');
+    db.close();
+    const cases: [string[], RegExp][] = [
+      [['migrate', 'customer', 'nobody', '--to', others[0]!], /not mapped to any cell/],
+      [['migrate', 'customer', 'stay', '--to', 'nowhere'], /no cell named "nowhere"/],
+      [['migrate', 'customer', 'stay', '--to', source], /already in/],
+      [['migrate', 'customer', 'stay', '--to', others[1]!], /is stopped: start it/],
+      [['migrate', 'customer', 'stay', '--to', 'b1'], /stopped|same template/],
+      [['migrate', 'customer', 'stay', '--to', others[0]!], /schema versions differ/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await cli(ws.home, args);
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr).toMatch(message);
+    }
+    expect((await cli(ws.home, ['migrate', 'customer', 'stay'])).code).toBe(2);
+    expect(await mappedCell(ws, 'stay')).toBe(source);
+    expect(await cliJson(ws.home, ['migrate', 'list'])).toEqual([]);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+  });
+
+  it('refuses a full target unless --force, and a second migration of the same customer', async () => {
+    const ws = await shop(['c1', 'c2']);
+    await seedShopper(ws, 'full', 0);
+    const source = await mappedCell(ws, 'full');
+    const target = source === 'c1' ? 'c2' : 'c1';
+    const db = new Database(path.join(ws.home, 'control.db'));
+    db.prepare("INSERT INTO customers (id, cell_id, created_at) VALUES ('occupant', ?, 'now')").run(target);
+    db.prepare('UPDATE cells SET capacity = 1 WHERE id = ?').run(target);
+    db.close();
+    const full = await cli(ws.home, ['migrate', 'customer', 'full', '--to', target]);
+    expect(full.stderr).toMatch(/at capacity \(1\/1\).*--force/);
+    await cli(ws.home, ['migrate', 'customer', 'full', '--to', target, '--force'], { CELLCTL_FAULT_AFTER_STEP: 'fenced' });
+    const twice = await cli(ws.home, ['migrate', 'customer', 'full', '--to', target, '--force']);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/already has migration \d+ running/);
+    const [running] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+    await cliOk(ws.home, ['migrate', 'abort', String(running.id)]);
+    expect((await cli(ws.home, ['migrate', 'abort', String(running.id)])).stderr).toMatch(/already aborted/);
+  });
+
+  it('--dry-run prints the plan and changes nothing', async () => {
+    const ws = await shop(['c1', 'c2']);
+    await seedShopper(ws, 'planner', 2);
+    const source = await mappedCell(ws, 'planner');
+    const target = source === 'c1' ? 'c2' : 'c1';
+    const plan = await cliJson(ws.home, ['migrate', 'customer', 'planner', '--to', target, '--dry-run']);
+    expect(plan).toMatchObject({ from: source, to: target, rows: { customers: 1, orders: 2, order_items: 2, order_events: 2, cart_items: 1 } });
+    expect(await mappedCell(ws, 'planner')).toBe(source);
+    expect(await cliJson(ws.home, ['migrate', 'list'])).toEqual([]);
+  });
+});
+
+describe('bulk moves', () => {
+  it('drains a cell in batches, places no new customers there, and rebalances afterwards', async () => {
+    const ws = await shop(['c1', 'c2', 'c3']);
+    for (let i = 0; i < 40; i += 1) await cliOk(ws.home, ['assign', 'customer', `bulk-${i}`, '--cell', 'c1']);
+    for (let i = 0; i < 40; i += 1) expect((await http('POST', `${ws.url}/api/customers/bulk-${i}`, shopper(`bulk-${i}`))).status).toBe(201);
+    const plan = await cliJson(ws.home, ['drain', 'c1', '--dry-run']);
+    expect(plan).toEqual({ cell: 'c1', customers: 40, targets: { c2: 20, c3: 20 } });
+    const drained = await cliJson(ws.home, ['drain', 'c1', '--batch-size', '7']);
+    expect(drained).toMatchObject({ cell: 'c1', moved: 40, batches: 6, interrupted: false });
+    expect((await cliJson(ws.home, ['customers', '--cell', 'c1']))).toEqual([]);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+    for (let i = 0; i < 40; i += 1) expect((await http('GET', `${ws.url}/api/customers/bulk-${i}`)).body.name).toBe(`Shopper bulk-${i}`);
+    const fresh = await http('POST', `${ws.url}/api/customers/fresh`, shopper('fresh'));
+    expect(fresh.headers.get('x-cellctl-cell')).not.toBe('c1');
+
+    await cliOk(ws.home, ['activate', 'c1']);
+    const rebalancePlan = await cliJson(ws.home, ['rebalance', '--dry-run']);
+    expect(rebalancePlan.moves).toBeGreaterThan(10);
+    const rebalanced = await cliJson(ws.home, ['rebalance', '--max-moves', '5']);
+    expect(rebalanced.moved).toBe(5);
+    await cliJson(ws.home, ['rebalance']);
+    const counts = (await cliJson(ws.home, ['list'])).map((cell: { customers: number }) => cell.customers);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+  });
+});
+
+describe('keep-source and audit', () => {
+  it('keeps the source rows until purged, and audit finds real misplacements', async () => {
+    const ws = await shop(['c1', 'c2']);
+    await seedShopper(ws, 'keeper', 1);
+    const source = await mappedCell(ws, 'keeper');
+    const target = source === 'c1' ? 'c2' : 'c1';
+    await cliOk(ws.home, ['migrate', 'customer', 'keeper', '--to', target, '--keep-source', '1h']);
+    expect(rowsIn(ws, source, 'keeper').customers).toBe(1);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+    expect((await cliJson(ws.home, ['migrate', 'purge'])).purged).toEqual([]);
+    expect((await cliJson(ws.home, ['migrate', 'purge', '--all'])).purged).toHaveLength(1);
+    expect(rowsIn(ws, source, 'keeper')).toEqual(none);
+
+    // A customer whose rows are in one cell but whose mapping points at the other.
+    const db = new Database(path.join(ws.home, 'control.db'));
+    db.prepare('UPDATE customers SET cell_id = ? WHERE id = ?').run(source, 'keeper');
+    db.close();
+    const audit = await cli(ws.home, ['audit', '--json']);
+    expect(audit.code).toBe(4);
+    expect(JSON.parse(audit.stdout).findings).toEqual([expect.objectContaining({ kind: 'misplaced', customerId: 'keeper', mappedTo: source, foundIn: [target] })]);
+  });
+});
