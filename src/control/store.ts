@@ -124,6 +124,8 @@ const now = (): string => new Date().toISOString();
 
 export interface OpenOptions {
   readonly?: boolean;
+  /** How long a statement waits for a lock. The router uses a short one: it must never stall. */
+  busyTimeoutMs?: number;
 }
 
 export class ControlStore {
@@ -158,7 +160,7 @@ export class ControlStore {
     try {
       db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: true });
       if (!options.readonly) configure(db);
-      else db.pragma('busy_timeout = 5000');
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
       if (!row) throw new Error('no schema_version in meta');
       const version = Number(row.value);

@@ -1,4 +1,5 @@
 // Entry point of the router process (started by the supervisor with CELLCTL_HOME set).
+import { ControlStore } from '../control/store.js';
 import { processLogger } from '../shared/log.js';
 import { readAdminToken, readJwtKey } from '../workspace/secrets.js';
 import { openWorkspace } from '../workspace/workspace.js';
@@ -12,16 +13,21 @@ if (!home) {
 const log = processLogger('router');
 try {
   const ws = openWorkspace(home);
-  const router = await startRouter({ settings: ws.settings, store: ws.store, adminToken: readAdminToken(home), jwtKey: readJwtKey(home), log });
+  ws.store.close();
+  const router = await startRouter({
+    settings: ws.settings,
+    // A short lock wait: the router's reads and pins run on its event loop and must never stall it.
+    openStore: () => ControlStore.open(ws.paths.controlDb, { busyTimeoutMs: 20 }),
+    adminToken: readAdminToken(home),
+    jwtKey: readJwtKey(home),
+    log,
+  });
   log.info({ port: router.publicPort, adminPort: router.adminPort, auth: ws.settings.auth }, 'router listening');
   const stop = (signal: string) => {
     log.info({ signal }, 'router stopping');
     setTimeout(() => process.exit(1), 10_000).unref();
     router.close().then(
-      () => {
-        ws.store.close();
-        process.exit(0);
-      },
+      () => process.exit(0),
       () => process.exit(1),
     );
   };

@@ -17,7 +17,8 @@ import { type Upstream, Upstreams } from './upstreams.js';
 
 export interface RouterOptions {
   settings: Settings;
-  store: ControlStore;
+  /** Opens control.db; called again after a read fails, so a restored file is picked up. */
+  openStore: () => ControlStore;
   adminToken: string;
   jwtKey: Uint8Array;
   log: Logger;
@@ -83,7 +84,8 @@ function readLimitedBody(req: IncomingMessage, limit: number): Promise<Buffer | 
 }
 
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
-  const { settings, store, log } = options;
+  const { settings, log } = options;
+  let store: ControlStore | null = options.openStore();
   const limits = settings.limits;
   const mapping = new MappingTable(settings.placement);
   const upstreams = new Upstreams(64);
@@ -98,6 +100,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
 
   const refreshMapping = (): void => {
     try {
+      store ??= options.openStore();
       if (mapping.refresh(store)) upstreams.sync(mapping.allCells());
       if (controlPlaneError) log.info('control.db readable again');
       controlPlaneError = null;
@@ -105,6 +108,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       const message = error instanceof Error ? error.message : String(error);
       if (controlPlaneError === null) log.warn({ err: error }, 'control.db unreadable; serving from the mapping in memory');
       controlPlaneError = message;
+      // Reopen on the next attempt: the file may be replaced or restored meanwhile.
+      store?.close();
+      store = null;
     }
   };
 
@@ -114,6 +120,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     const batch = pendingPins;
     pendingPins = [];
     try {
+      if (!store) throw new Error('control.db is unavailable');
       store.pinCustomers(batch);
     } catch (error) {
       // Keep them in memory and try again later: the mapping row is written once the store is back.
@@ -151,6 +158,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         },
         ({ statusCode, headers }) => {
           status = statusCode;
+          if (!upstream.healthy) upstreams.markUp(upstream);
           res.writeHead(statusCode, responseHeaders(headers, upstream.cellId));
           return res;
         },
@@ -163,6 +171,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       }
       if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
         status = 504;
+        upstreams.markDown(upstream, `timed out after ${limits.upstreamTimeoutMs} ms`, true);
         reject(res, 504, 'cell_timeout', `cell ${upstream.cellId} did not answer within ${limits.upstreamTimeoutMs} ms`, { cell: upstream.cellId });
       } else {
         status = 503;
@@ -200,7 +209,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     }
     const upstream = upstreams.get(route.cellId);
     if (!upstream) return unavailable(res, route.cellId, 'not known to the router yet');
-    if (!upstream.healthy) return unavailable(res, route.cellId, upstream.lastError ?? 'failing health checks');
+    if (!upstreams.mayTry(upstream, Date.now())) return unavailable(res, route.cellId, upstream.lastError ?? 'failing health checks');
     fences.begin(customerId);
     let status: number;
     try {
@@ -212,7 +221,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   };
 
   const handleReference = async (req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number) => {
-    const healthy = upstreams.all().filter((upstream) => upstream.healthy);
+    const now = Date.now();
+    const healthy = upstreams.all().filter((upstream) => upstreams.mayTry(upstream, now));
     if (healthy.length === 0) {
       metrics.recordRejected('no_cell');
       return reject(res, 503, 'no_cell', 'no healthy cell can answer this request');
@@ -434,6 +444,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
         ),
       );
       await upstreams.close();
+      store?.close();
     },
   };
 }

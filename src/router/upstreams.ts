@@ -10,7 +10,12 @@ export interface Upstream {
   healthy: boolean;
   lastError: string | null;
   checkedAt: number;
+  /** When the cell last timed out: a hung cell fails fast, and is tried again after RETRY_HUNG_MS. */
+  hungAt: number;
 }
+
+/** How long requests to a cell that timed out fail fast before one is let through to try it again. */
+export const RETRY_HUNG_MS = 250;
 
 export class Upstreams {
   private readonly byCell = new Map<string, Upstream>();
@@ -40,6 +45,7 @@ export class Upstreams {
         healthy: true,
         lastError: null,
         checkedAt: 0,
+        hungAt: 0,
       });
     }
   }
@@ -52,9 +58,30 @@ export class Upstreams {
     return [...this.byCell.values()];
   }
 
-  markDown(upstream: Upstream, reason: string): void {
+  /** `hung`: the cell timed out (rather than refused the connection), so waiting on it is costly. */
+  markDown(upstream: Upstream, reason: string, hung = false): void {
     upstream.healthy = false;
     upstream.lastError = reason;
+    if (hung) upstream.hungAt = Date.now();
+  }
+
+  markUp(upstream: Upstream): void {
+    upstream.healthy = true;
+    upstream.lastError = null;
+    upstream.hungAt = 0;
+  }
+
+  /**
+   * Whether to send a request to this cell. A refused connection costs nothing to find out again, so
+   * a cell marked down is still tried (and found at once when it is back); a cell that hung is
+   * skipped, but one request is let through every RETRY_HUNG_MS to see if it recovered.
+   */
+  mayTry(upstream: Upstream, now: number): boolean {
+    if (upstream.healthy || now - upstream.hungAt >= RETRY_HUNG_MS) {
+      if (!upstream.healthy && upstream.hungAt !== 0) upstream.hungAt = now;
+      return true;
+    }
+    return false;
   }
 
   /** Checks one cell's health endpoint through its pool. */
@@ -62,10 +89,11 @@ export class Upstreams {
     try {
       const response = await upstream.pool.request({ path: healthPath, method: 'GET', headersTimeout: 1_000, bodyTimeout: 1_000 });
       await response.body.dump();
-      upstream.healthy = response.statusCode < 500;
-      upstream.lastError = upstream.healthy ? null : `health check answered ${response.statusCode}`;
+      if (response.statusCode < 500) this.markUp(upstream);
+      else this.markDown(upstream, `health check answered ${response.statusCode}`);
     } catch (error) {
-      this.markDown(upstream, error instanceof Error ? error.message : String(error));
+      const code = (error as { code?: string }).code ?? '';
+      this.markDown(upstream, error instanceof Error ? error.message : String(error), code === 'UND_ERR_HEADERS_TIMEOUT');
     }
     upstream.checkedAt = Date.now();
   }

@@ -2,7 +2,7 @@
 // through openWorkspace, which validates it and says what is wrong with a broken one.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ControlStore } from '../control/store.js';
+import { ControlStore, type OpenOptions } from '../control/store.js';
 import { describeError, failure, usageError } from '../shared/errors.js';
 import { workspacePaths, type WorkspacePaths } from './paths.js';
 import { createSecrets } from './secrets.js';
@@ -80,7 +80,7 @@ export function readSettings(home: string): Settings {
   return parsed.data;
 }
 
-export function openWorkspace(home: string): Workspace {
+export function openWorkspace(home: string, storeOptions: OpenOptions = {}): Workspace {
   if (!fs.existsSync(home)) {
     throw usageError(`no workspace at ${home}: run "cellctl init --home ${home}" first (or "cellctl up")`);
   }
@@ -89,7 +89,7 @@ export function openWorkspace(home: string): Workspace {
   }
   const settings = readSettings(home);
   const paths = workspacePaths(home);
-  const store = ControlStore.open(paths.controlDb);
+  const store = ControlStore.open(paths.controlDb, storeOptions);
   return { home, paths, settings, store };
 }
 

@@ -102,15 +102,17 @@ describe('routing', () => {
     const ws = await system({}, ['c1']);
     await http('POST', `${ws.url}/api/customers/steady`, customer('steady'));
     const file = path.join(ws.home, 'control.db');
-    const saved = fs.readFileSync(file);
     await waitFor('pin flushed', async () => (await cliJson(ws.home, ['customers'])).length === 1);
-    await cliOk(ws.home, ['metrics', '--json']);
+    const saved = fs.readFileSync(file);
+    // Garbage in the file, and a reset shared-memory index so the router's next read goes to disk.
     fs.writeFileSync(file, Buffer.alloc(saved.length, 0x41));
+    fs.writeFileSync(`${file}-shm`, Buffer.alloc(fs.statSync(`${file}-shm`).size, 0));
     await waitFor('router notices', async () => (await http('GET', `${ws.url}/health`)).body.controlPlane.ok === false, 5000);
     const read = await http('GET', `${ws.url}/api/customers/steady`);
     expect(read.status).toBe(200);
     expect(read.body.name).toBe('Customer steady');
     fs.writeFileSync(file, saved);
+    await waitFor('router reads control.db again', async () => (await http('GET', `${ws.url}/health`)).body.controlPlane.ok === true, 5000);
   });
 });
 
