@@ -281,6 +281,16 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .addHelpText('after', examples('cellctl audit', 'cellctl audit --json'))
     .action(lazy(() => import('./commands/audit.js')));
 
+  program
+    .command('drill')
+    .summary('failure drill: kill a cell under load and measure the blast radius and recovery')
+    .argument('<kind>', 'the drill: "kill"')
+    .argument('<cell>', 'cell to kill')
+    .option('--duration <seconds>', 'how long to watch after the kill', '5')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl drill kill cell-1', 'cellctl drill kill cell-2 --duration 10 --json'))
+    .action(lazy(() => import('./commands/drill.js')));
+
   return program;
 }
 

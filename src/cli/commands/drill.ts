@@ -1,0 +1,34 @@
+// cellctl drill kill: failure-mode analysis in one command — kill a cell under load and report who
+// failed against the expected blast radius, and how long recovery took.
+import { killDrill } from '../../drill/drill.js';
+import { ExitCode, usageError } from '../../shared/errors.js';
+import { parseSeconds } from '../../shared/names.js';
+import { requireCell } from '../../workspace/cells.js';
+import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { paint, printJson, printLine, renderTable, say } from '../output.js';
+
+const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
+
+export async function run(input: CommandInput): Promise<void> {
+  if (input.args[0] !== 'kill') throw usageError('usage: cellctl drill kill <cell> [--duration S]');
+  const durationMs = parseSeconds(flag.string(input.opts, 'duration') ?? '5', '--duration') * 1000;
+  const json = flag.bool(input.opts, 'json');
+  await withWorkspace(input, async (ws) => {
+    const cell = requireCell(ws, input.args[1] ?? '');
+    const summary = await killDrill(ws, cell.id, { durationMs, concurrency: 4, warmupMs: 1000 }, (text) => (json ? undefined : say(text)));
+    if (json) printJson(summary);
+    else {
+      printLine(
+        renderTable(
+          ['cell', 'customers', 'requests', 'failed', 'failed share', 'customers hit'],
+          summary.cells.map((row) => [row.cell === summary.victim ? `${row.cell} (killed)` : row.cell, row.customers, row.requests, row.failed, percent(row.failedRequestShare), row.customersWithFailures]),
+        ),
+      );
+      printLine(`expected blast radius: ${percent(summary.expectedBlastRadius)} of customers (the share in ${summary.victim})`);
+      printLine(`observed: ${percent(summary.customerShareFailed)} of customers and ${percent(summary.requestShareFailed)} of requests failed`);
+      printLine(`recovery: ${summary.recoveryMs === null ? paint.red('not recovered within the drill') : `${summary.recoveryMs} ms from kill to the first good answer`}`);
+      printLine(summary.contained ? paint.green('contained: only the killed cell’s customers saw errors') : paint.red(`NOT contained: ${summary.failuresOutsideVictim} failures outside ${summary.victim}`));
+    }
+    if (!summary.contained || summary.recoveryMs === null) process.exitCode = ExitCode.failure;
+  });
+}

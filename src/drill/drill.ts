@@ -1,0 +1,61 @@
+// The kill drill: light load on every customer through the router, kill one cell, let the
+// supervisor bring it back, and record every answer for the summary.
+import { findSupervisor } from '../supervisor/client.js';
+import { failure } from '../shared/errors.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { CustomerClient } from '../workload/customers.js';
+import { readJwtKey } from '../workspace/secrets.js';
+import { type DrillSample, type DrillSummary, summarizeDrill } from './summary.js';
+
+export interface DrillOptions {
+  durationMs: number;
+  concurrency: number;
+  /** Load before the kill, to have a baseline. */
+  warmupMs: number;
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function killDrill(ws: Workspace, victim: string, options: DrillOptions, onPhase: (text: string) => void): Promise<DrillSummary> {
+  const supervisor = findSupervisor(ws.home);
+  const status = supervisor ? await supervisor.status() : null;
+  const proc = status?.processes.find((candidate) => candidate.name === victim);
+  if (!status || !proc || proc.state !== 'running' || proc.pid === null) {
+    throw failure(`cell ${victim} is not running under the supervisor: start the system with "cellctl start" first`);
+  }
+  const mapping = new Map(ws.store.listCustomers().map((customer) => [customer.id, customer.cellId]));
+  if (mapping.size === 0) throw failure('no customers are mapped: create some first (e.g. "cellctl up --customers 50")');
+  const customers = [...mapping.keys()];
+  const client = new CustomerClient({ routerPort: ws.settings.routerPort, jwtKey: ws.settings.auth === 'jwt' ? readJwtKey(ws.home) : null });
+  const samples: DrillSample[] = [];
+  let stop = false;
+  let next = 0;
+  const worker = async () => {
+    while (!stop) {
+      const customerId = customers[next++ % customers.length]!;
+      let code = 0;
+      try {
+        code = (await client.request('GET', customerId)).status;
+      } catch {
+        code = 0;
+      }
+      samples.push({ customerId, at: Date.now(), status: code });
+      await delay(5);
+    }
+  };
+  const load = Array.from({ length: options.concurrency }, worker);
+  try {
+    onPhase(`load on ${customers.length} customers through the router`);
+    await delay(options.warmupMs);
+    const killedAt = Date.now();
+    process.kill(proc.pid, 'SIGKILL');
+    onPhase(`killed ${victim} (pid ${proc.pid}); watching for ${options.durationMs / 1000} s`);
+    await delay(options.durationMs);
+    stop = true;
+    await Promise.all(load);
+    return summarizeDrill(samples, mapping, victim, killedAt);
+  } finally {
+    stop = true;
+    client.close();
+  }
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { summarizeDrill } from '../../src/drill/summary.js';
+
+const mapping = new Map([['a1', 'a'], ['a2', 'a'], ['b1', 'b'], ['b2', 'b'], ['b3', 'b']]);
+
+describe('drill summary', () => {
+  it('measures the blast radius, containment and recovery', () => {
+    const samples = [
+      { customerId: 'a1', at: 100, status: 200 },
+      { customerId: 'a1', at: 1100, status: 503 },
+      { customerId: 'b1', at: 1150, status: 200 },
+      { customerId: 'a2', at: 1200, status: 0 },
+      { customerId: 'b2', at: 1300, status: 200 },
+      { customerId: 'a1', at: 1600, status: 200 },
+      { customerId: 'a2', at: 1700, status: 200 },
+    ];
+    const summary = summarizeDrill(samples, mapping, 'a', 1000);
+    expect(summary).toMatchObject({ victim: 'a', expectedBlastRadius: 0.4, customerShareFailed: 0.4, failuresOutsideVictim: 0, contained: true, recoveryMs: 600 });
+    expect(summary.requestShareFailed).toBeCloseTo(2 / 7);
+    expect(summary.cells.find((cell) => cell.cell === 'a')).toMatchObject({ requests: 5, failed: 2, customersWithFailures: 2 });
+  });
+
+  it('flags failures outside the killed cell and a cell that never recovered', () => {
+    const summary = summarizeDrill(
+      [
+        { customerId: 'a1', at: 1100, status: 503 },
+        { customerId: 'b1', at: 1200, status: 502 },
+      ],
+      mapping,
+      'a',
+      1000,
+    );
+    expect(summary).toMatchObject({ contained: false, failuresOutsideVictim: 1, recoveryMs: null });
+  });
+});
