@@ -27,7 +27,7 @@ export interface StartResult {
 
 export async function startProcesses(ws: Workspace, names: string[], timeoutMs: number, quiet = false): Promise<StartResult> {
   const begun = Date.now();
-  const progress = startProgress(`starting ${names.join(', ')}`, quiet);
+  const progress = await startProgress(`starting ${names.join(', ')}`, quiet);
   try {
     const supervisor = await ensureSupervisor(ws.home);
     const { started, alreadyRunning } = await supervisor.start(names);
@@ -68,7 +68,7 @@ export async function stopProcesses(ws: Workspace, names: string[] | null, timeo
     if (!supervisor) return [];
     return supervisor.stop(names);
   }
-  const progress = startProgress('stopping everything', quiet);
+  const progress = await startProgress('stopping everything', quiet);
   const everything = [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
   const supervisorPid = livePid(processPaths(ws.home, 'supervisor').pidFile, ws.home, 'supervisor');
   if (supervisor) await supervisor.shutdown();

@@ -2,7 +2,6 @@
 // scripts), messages to stderr; colour and spinners only on a terminal and never with NO_COLOR.
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
-import ora, { type Ora } from 'ora';
 
 const noColorRequested = (): boolean => process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
 
@@ -57,10 +56,12 @@ export interface Progress {
   fail(text: string): void;
 }
 
-export function startProgress(text: string, quiet = false): Progress {
+export async function startProgress(text: string, quiet = false): Promise<Progress> {
   if (quiet) return { update() {}, succeed() {}, fail() {} };
   if (process.stderr.isTTY && !noColorRequested()) {
-    const spinner: Ora = ora({ text, stream: process.stderr }).start();
+    // Loaded only on a terminal: scripts and CI never pay for the spinner.
+    const { default: ora } = await import('ora');
+    const spinner = ora({ text, stream: process.stderr }).start();
     return {
       update: (next) => (spinner.text = next),
       succeed: (done) => spinner.succeed(done),

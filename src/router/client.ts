@@ -11,6 +11,7 @@ export interface RouterStats {
   memoryRssBytes: number;
   cells: Record<string, { requests: number; errors: number; healthy: boolean | null; customers: number }>;
   fences: { customerId: string; held: number; leaseUntil: number }[];
+  fenceHolds: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
 }
 
 export class RouterAdmin {

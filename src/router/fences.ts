@@ -16,8 +16,13 @@ export interface FenceLimits {
   queueLimit: number;
 }
 
+/** How many recent hold times are kept for the write-pause figures in the admin stats. */
+const HOLD_SAMPLES = 10_000;
+
 export class FenceBook {
   private readonly fences = new Map<string, Fence>();
+  private readonly holdsMs: number[] = [];
+  private holdCursor = 0;
   private readonly inFlight = new Map<string, number>();
   private readonly drainWaiters = new Map<string, Set<() => void>>();
 
@@ -94,12 +99,14 @@ export class FenceBook {
     const fence = this.fences.get(customerId);
     if (!fence) return Promise.resolve('released');
     if (fence.waiters.size >= this.limits.queueLimit) return Promise.resolve('queue-full');
+    const heldAt = performance.now();
     const holdUntil = Date.now() + this.limits.holdMs;
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout;
       const wake = (outcome: HoldOutcome) => {
         clearTimeout(timer);
         fence.waiters.delete(wake);
+        this.recordHold(performance.now() - heldAt);
         resolve(outcome);
       };
       const check = () => {
@@ -113,6 +120,19 @@ export class FenceBook {
       fence.waiters.add(wake);
       check();
     });
+  }
+
+  private recordHold(ms: number): void {
+    if (this.holdsMs.length < HOLD_SAMPLES) this.holdsMs.push(ms);
+    else this.holdsMs[this.holdCursor++ % HOLD_SAMPLES] = ms;
+  }
+
+  /** How long held requests waited (the write pause clients saw), over the recent holds. */
+  holdSummary(): { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null } {
+    if (this.holdsMs.length === 0) return { count: 0, p50Ms: null, p99Ms: null, maxMs: null };
+    const sorted = [...this.holdsMs].sort((a, b) => a - b);
+    const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 100) / 100;
+    return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
   }
 
   begin(customerId: string): void {

@@ -12,6 +12,9 @@ export class RouterMetrics {
   private readonly latency: Histogram<'cell'>;
   private readonly rejected: Counter<'reason'>;
   private readonly perCell = new Map<string, CellCounters>();
+  /** Label children looked up once: the request path then only adds to a number. */
+  private readonly requestChildren = new Map<string, ReturnType<Counter<'cell' | 'code'>['labels']>>();
+  private readonly latencyChildren = new Map<string, ReturnType<Histogram<'cell'>['labels']>>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'cellctl_router_' });
@@ -37,8 +40,13 @@ export class RouterMetrics {
   }
 
   recordForwarded(cell: string, status: number, seconds: number): void {
-    this.requests.inc({ cell, code: status });
-    this.latency.observe({ cell }, seconds);
+    const key = `${cell}\u0000${status}`;
+    let requests = this.requestChildren.get(key);
+    if (!requests) this.requestChildren.set(key, (requests = this.requests.labels(cell, String(status))));
+    requests.inc();
+    let latency = this.latencyChildren.get(cell);
+    if (!latency) this.latencyChildren.set(cell, (latency = this.latency.labels(cell)));
+    latency.observe(seconds);
     const counters = this.cellCounters(cell);
     counters.requests += 1;
     if (status >= 500) counters.errors += 1;

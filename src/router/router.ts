@@ -317,6 +317,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
               }),
             ),
             fences: fences.fencedCustomers(),
+            fenceHolds: fences.holdSummary(),
           },
         }),
       },

@@ -1,5 +1,6 @@
 -- ecommerce: what the original kept in Postgres, Redis, SQS and S3 lives here in one SQLite file.
--- Customer-scoped rows use text ids so they can move between cells without colliding.
+-- Customer-scoped rows use text ids so they can move between cells without colliding, and every
+-- customer and foreign-key column is indexed: moving or deleting one customer touches only its rows.
 CREATE TABLE customers (
   id         TEXT PRIMARY KEY,
   name       TEXT NOT NULL,
@@ -57,6 +58,7 @@ CREATE TABLE order_events (
 );
 CREATE INDEX order_events_due ON order_events(state, available_at);
 CREATE INDEX order_events_by_customer ON order_events(customer_id);
+CREATE INDEX order_events_by_order ON order_events(order_id);
 
 CREATE TABLE notifications (
   id          TEXT PRIMARY KEY,
@@ -67,3 +69,4 @@ CREATE TABLE notifications (
   created_at  TEXT NOT NULL
 );
 CREATE INDEX notifications_by_customer ON notifications(customer_id);
+CREATE INDEX notifications_by_order ON notifications(order_id);

@@ -1,0 +1,353 @@
+// npm run bench: measures cellctl side by side with its baselines, in one run on this machine, and
+// prints a table (and writes the same figures to test/bench/latest.json). Not a test: no CI.
+//
+//  1. router vs direct: one cell, GET and POST, keep-alive clients (autocannon), fixed duration;
+//  2. migration: write pause under load for single moves; bulk drain vs a bare SQLite loop;
+//  3. CLI: --version and status --json vs `node -e 0`; start of 3 and 10 cells until healthy;
+//  4. scale: the router's memory, start-up and lookup time with 1,000,000 customers over 100 cells.
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ControlStore } from '../../dist/control/store.js';
+import { cellLoads, runMoves } from '../../dist/migration/bulk.js';
+import { moveBatch } from '../../dist/migration/engine.js';
+import { planDrain } from '../../dist/migration/plan.js';
+import { MappingTable } from '../../dist/router/mapping.js';
+import { openWorkspace } from '../../dist/workspace/workspace.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = path.join(ROOT, 'bin', 'cellctl.js');
+const QUICK = process.argv.includes('--quick');
+/** --only drain,scale runs just those parts (for working on one figure). */
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
+const wanted = (name) => ONLY === null || ONLY.includes(name);
+const SECONDS = QUICK ? 3 : 8;
+const DRAIN_CUSTOMERS = QUICK ? 500 : 2000;
+const SCALE_CUSTOMERS = QUICK ? 200_000 : 1_000_000;
+const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'cellctl-bench-'));
+const homes = [];
+const results = {};
+
+const log = (text) => process.stderr.write(`[bench] ${text}\n`);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const round = (value, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+let nextPort = 30_000 + Math.floor(Math.random() * 10_000);
+async function freePort(span = 1) {
+  for (;;) {
+    nextPort += span + 1;
+    let ok = true;
+    for (let i = 0; i < span && ok; i += 1) ok = await portFree(nextPort + i);
+    if (ok) return nextPort;
+  }
+}
+
+function cellctl(home, args, env = {}) {
+  return execFileSync(process.execPath, [CLI, '--home', home, ...args], { env: { ...process.env, NO_COLOR: '1', CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
+
+async function workspace(name, settings = {}) {
+  const home = path.join(temp, name);
+  homes.push(home);
+  cellctl(home, ['init', '--router-port', String(await freePort(2))]);
+  const file = path.join(home, 'cellctl.json');
+  const current = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.writeFileSync(file, JSON.stringify({ ...current, ...settings, limits: { ...current.limits, rateLimitPerSecond: 1e9, rateLimitBurst: 1e9, ...settings.limits } }, null, 2));
+  return { home, settings: JSON.parse(fs.readFileSync(file, 'utf8')) };
+}
+
+async function createCells(home, template, count, prefix = 'cell') {
+  for (let i = 1; i <= count; i += 1) cellctl(home, ['create', `${prefix}-${i}`, '--template', template, '--port', String(await freePort())]);
+}
+
+function load(options) {
+  return new Promise((resolve, reject) => autocannon({ connections: 16, duration: SECONDS, ...options }, (error, result) => (error ? reject(error) : resolve(result))));
+}
+
+const summary = (result) => ({ rps: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx });
+
+// ---------------------------------------------------------------------------------------------
+async function routerVsDirect() {
+  log('router vs direct: one ecommerce cell');
+  const ws = await workspace('router');
+  await createCells(ws.home, 'ecommerce', 1);
+  cellctl(ws.home, ['start']);
+  const router = `http://127.0.0.1:${ws.settings.routerPort}`;
+  const cellPort = JSON.parse(cellctl(ws.home, ['list', '--json']))[0].port;
+  const direct = `http://127.0.0.1:${cellPort}`;
+  await fetch(`${router}/api/customers/bench`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bench', email: 'bench@example.com' }) });
+  const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: 'sku-cable', quantity: 1 }) };
+  const out = {};
+  for (const [label, path_, extra] of [
+    ['GET', '/api/customers/bench', {}],
+    ['POST', '/api/customers/bench/cart/items', post],
+  ]) {
+    await load({ url: direct + path_, duration: 1, ...extra }); // warm-up: JIT, connections, caches
+    await load({ url: router + path_, duration: 1, ...extra });
+    const d = summary(await load({ url: direct + path_, ...extra }));
+    const r = summary(await load({ url: router + path_, ...extra }));
+    out[label] = { direct: d, router: r, throughputRatio: round(r.rps / d.rps), addedMedianMs: round(r.p50Ms - d.p50Ms) };
+    log(`${label}: direct ${d.rps}/s p50 ${d.p50Ms} ms; router ${r.rps}/s p50 ${r.p50Ms} ms; ratio ${out[label].throughputRatio}`);
+  }
+  cellctl(ws.home, ['stop']);
+  results.routerVsDirect = { ...out, against: 'the same cell called directly, same client, same run', connections: 16, seconds: SECONDS };
+}
+
+// ---------------------------------------------------------------------------------------------
+function seedShopper(db, customerId, orders, cartItems) {
+  db.prepare("INSERT INTO customers VALUES (?, ?, ?, NULL, 't', 't')").run(customerId, `Customer ${customerId}`, `${customerId}@example.com`);
+  const skus = ['sku-keyboard', 'sku-mouse', 'sku-monitor', 'sku-cable', 'sku-stand', 'sku-headset'];
+  for (let i = 0; i < cartItems; i += 1) db.prepare("INSERT INTO cart_items VALUES (?, ?, 1, 't')").run(customerId, skus[i]);
+  for (let i = 0; i < orders; i += 1) {
+    const order = `${customerId}-o${i}`;
+    db.prepare("INSERT INTO orders VALUES (?, ?, 'fulfilled', 900, 't', 't')").run(order, customerId);
+    db.prepare("INSERT INTO order_items VALUES (?, ?, 'sku-cable', 1, 900)").run(order, customerId);
+    db.prepare("INSERT INTO order_events VALUES (?, ?, ?, 'order.processing', 'done', 2, 0, 't')").run(`${order}-e`, order, customerId);
+    db.prepare("INSERT INTO notifications VALUES (?, ?, ?, 'email', 'shipped', 't')").run(`${order}-n`, customerId, order);
+  }
+}
+
+async function migrationPause() {
+  log('migration: write pause of single moves under load');
+  const ws = await workspace('pause');
+  await createCells(ws.home, 'ecommerce', 2);
+  const seed = new Database(path.join(ws.home, 'cell-1', 'data.db'));
+  seed.transaction(() => seedShopper(seed, 'mover', 20, 6))();
+  seed.close();
+  cellctl(ws.home, ['assign', 'customer', 'mover', '--cell', 'cell-1']);
+  cellctl(ws.home, ['start']);
+  const router = `http://127.0.0.1:${ws.settings.routerPort}`;
+  let stop = false;
+  const latencies = [];
+  const writer = async () => {
+    while (!stop) {
+      const started = performance.now();
+      const response = await fetch(`${router}/api/customers/mover/cart/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: 'sku-cable', quantity: 1 }) });
+      await response.text();
+      if (response.status >= 500) throw new Error(`write failed during a move: ${response.status}`);
+      latencies.push(performance.now() - started);
+    }
+  };
+  const writers = [writer(), writer()];
+  const space = openWorkspace(ws.home);
+  const fenced = [];
+  const moves = QUICK ? 20 : 50;
+  let at = 'cell-1';
+  for (let i = 0; i < moves; i += 1) {
+    const to = at === 'cell-1' ? 'cell-2' : 'cell-1';
+    const result = await moveBatch(space, [{ customerId: 'mover', from: at, to }], { keepSourceUntil: null, batch: null });
+    fenced.push(result.fencedMs);
+    at = to;
+    await sleep(50);
+  }
+  stop = true;
+  await Promise.all(writers);
+  const stats = await (await fetch(`http://127.0.0.1:${ws.settings.routerAdminPort}/admin/stats`, { headers: { authorization: `Bearer ${fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim()}` } })).json();
+  space.store.close();
+  cellctl(ws.home, ['stop']);
+  const sorted = [...fenced].sort((a, b) => a - b);
+  results.writePause = {
+    moves,
+    rowsPerCustomer: 1 + 6 + 20 * 4,
+    heldRequests: stats.fenceHolds.count,
+    heldP50Ms: stats.fenceHolds.p50Ms,
+    heldP99Ms: stats.fenceHolds.p99Ms,
+    heldMaxMs: stats.fenceHolds.maxMs,
+    fenceWindowP50Ms: round(sorted[Math.floor(sorted.length / 2)]),
+    fenceWindowP99Ms: round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]),
+    writeP50Ms: round(median(latencies)),
+    against: 'time each request spent held by the fence at the router (the pause a client saw); the fence window is fence-up to fence-down as the mover saw it',
+  };
+  log(`write pause: held p50 ${stats.fenceHolds.p50Ms} ms, p99 ${stats.fenceHolds.p99Ms} ms over ${stats.fenceHolds.count} held requests`);
+}
+
+function bareLoop(sourceFile, targetFile, customers) {
+  const db = new Database(sourceFile);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.prepare('ATTACH DATABASE ? AS target').run(targetFile);
+  const tables = [['customers', 'id'], ['cart_items', 'customer_id'], ['orders', 'customer_id'], ['order_items', 'customer_id'], ['order_events', 'customer_id'], ['notifications', 'customer_id']];
+  const inserts = tables.map(([table, column]) => db.prepare(`INSERT INTO target.${table} SELECT * FROM main.${table} WHERE ${column} = ?`));
+  const deletes = [...tables].reverse().map(([table, column]) => db.prepare(`DELETE FROM main.${table} WHERE ${column} = ?`));
+  const move = db.transaction((id) => {
+    for (const insert of inserts) insert.run(id);
+    for (const remove of deletes) remove.run(id);
+  });
+  const started = performance.now();
+  for (const id of customers) move(id);
+  const seconds = (performance.now() - started) / 1000;
+  db.close();
+  return seconds;
+}
+
+async function bulkDrain() {
+  log(`migration: drain of ${DRAIN_CUSTOMERS} customers (20 orders and a full cart each) vs a bare SQLite loop`);
+  const ws = await workspace('drain');
+  await createCells(ws.home, 'ecommerce', 2);
+  const ids = Array.from({ length: DRAIN_CUSTOMERS }, (_, i) => `d-${i}`);
+  const sourceFile = path.join(ws.home, 'cell-1', 'data.db');
+  const seed = new Database(sourceFile);
+  seed.transaction(() => ids.forEach((id) => seedShopper(seed, id, 20, 6)))();
+  seed.close();
+  // The bare loop gets an identical copy of the same data, in files of its own.
+  const bareSource = path.join(temp, 'bare-source.db');
+  const bareTarget = path.join(temp, 'bare-target.db');
+  fs.copyFileSync(sourceFile, bareSource);
+  fs.copyFileSync(path.join(ws.home, 'cell-2', 'data.db'), bareTarget);
+  const control = ControlStore.open(path.join(ws.home, 'control.db'));
+  control.pinCustomers(ids.map((customerId) => ({ customerId, cellId: 'cell-1' })));
+  control.close();
+  cellctl(ws.home, ['start']);
+  const space = openWorkspace(ws.home);
+  const loads = cellLoads(space);
+  const moves = planDrain(loads.find((cell) => cell.id === 'cell-1'), ids, loads);
+  const drained = await runMoves(space, moves, 100, { tick() {} }, () => false);
+  space.store.close();
+  const audit = spawnSync(process.execPath, [CLI, '--home', ws.home, 'audit'], { env: { ...process.env, NO_COLOR: '1' } });
+  cellctl(ws.home, ['stop']);
+  const bareSeconds = bareLoop(bareSource, bareTarget, ids);
+  const cellctlRate = Math.round(drained.moved / drained.seconds);
+  const bareRate = Math.round(ids.length / bareSeconds);
+  results.drain = {
+    customers: ids.length,
+    rowsPerCustomer: 87,
+    cellctlPerSecond: cellctlRate,
+    bareLoopPerSecond: bareRate,
+    ratio: round(cellctlRate / bareRate),
+    auditClean: audit.status === 0,
+    against: 'a bare loop: ATTACH + INSERT…SELECT + DELETE, one transaction per customer, on a copy of the same data, same run (no fence, journal or verification)',
+  };
+  log(`drain: cellctl ${cellctlRate}/s vs bare loop ${bareRate}/s (ratio ${results.drain.ratio})`);
+}
+
+// ---------------------------------------------------------------------------------------------
+function wallMs(command, args, runs = 10) {
+  const times = [];
+  for (let i = 0; i < runs; i += 1) {
+    const started = performance.now();
+    spawnSync(command, args, { env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
+    times.push(performance.now() - started);
+  }
+  return round(median(times), 1);
+}
+
+async function cliTimes() {
+  log('CLI wall times and start-up of 3 and 10 cells');
+  const ws = await workspace('cli');
+  await createCells(ws.home, 'basic', 3);
+  cellctl(ws.home, ['start']);
+  const nodeMs = wallMs(process.execPath, ['-e', '0']);
+  const versionMs = wallMs(process.execPath, [CLI, '--version']);
+  const statusMs = wallMs(process.execPath, [CLI, '--home', ws.home, 'status', '--json']);
+  cellctl(ws.home, ['stop']);
+  const startOf = async (count) => {
+    const space = await workspace(`start-${count}`);
+    await createCells(space.home, 'basic', count);
+    const started = performance.now();
+    cellctl(space.home, ['start', '--timeout', '120']);
+    const ms = Math.round(performance.now() - started);
+    cellctl(space.home, ['stop']);
+    return ms;
+  };
+  results.cli = { nodeNoopMs: nodeMs, versionMs, statusJsonMs: statusMs, start3CellsMs: await startOf(3), start10CellsMs: await startOf(10), against: 'node -e 0 on the same machine (median of 10 runs)' };
+  log(`CLI: node -e 0 ${nodeMs} ms, --version ${versionMs} ms, status --json ${statusMs} ms`);
+}
+
+// ---------------------------------------------------------------------------------------------
+async function scale() {
+  log(`scale: router with ${SCALE_CUSTOMERS} customers over 100 cells`);
+  const ws = await workspace('scale');
+  const db = new Database(path.join(ws.home, 'control.db'));
+  db.transaction(() => {
+    for (let i = 0; i < 100; i += 1) {
+      db.prepare("INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, health_path, status, created_at) VALUES (?, 'basic', '/none', 1, ?, 1000000, '/health', 'active', 't')").run(`cell-${i}`, 50_000 + i);
+    }
+    const insert = db.prepare("INSERT INTO customers (id, cell_id, created_at) VALUES (?, ?, 't')");
+    for (let i = 0; i < SCALE_CUSTOMERS; i += 1) insert.run(`customer-${i}`, `cell-${i % 100}`);
+  })();
+  db.close();
+  const started = performance.now();
+  const router = spawn(process.execPath, [path.join(ROOT, 'dist', 'router', 'main.js')], { env: { ...process.env, CELLCTL_HOME: ws.home, CELLCTL_PROC: 'router', CELLCTL_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+  const url = `http://127.0.0.1:${ws.settings.routerPort}/health`;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) break;
+    } catch {
+      await sleep(20);
+    }
+  }
+  const readyMs = Math.round(performance.now() - started);
+  const token = fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim();
+  const stats = await (await fetch(`http://127.0.0.1:${ws.settings.routerAdminPort}/admin/stats`, { headers: { authorization: `Bearer ${token}` } })).json();
+  router.kill('SIGKILL');
+  // Lookup time, in-process, on the same table the router builds.
+  const store = ControlStore.open(path.join(ws.home, 'control.db'));
+  const table = new MappingTable('hash');
+  table.refresh(store);
+  store.close();
+  const lookups = 1_000_000;
+  const probe = Array.from({ length: 1000 }, (_, i) => `customer-${(i * 7919) % SCALE_CUSTOMERS}`);
+  const t0 = performance.now();
+  let hits = 0;
+  for (let i = 0; i < lookups; i += 1) if (table.lookup(probe[i % 1000])) hits += 1;
+  const nsPerLookup = round(((performance.now() - t0) * 1e6) / lookups, 0);
+  const unmapped = performance.now();
+  for (let i = 0; i < 100_000; i += 1) table.lookup(`new-${i}`);
+  const nsPerPlacement = round(((performance.now() - unmapped) * 1e6) / 100_000, 0);
+  results.scale = { customers: SCALE_CUSTOMERS, cells: 100, routerRssMiB: Math.round(stats.memoryRssBytes / 1048576), routerReadyMs: readyMs, nsPerMappedLookup: nsPerLookup, nsPerHashPlacement: nsPerPlacement, lookupsChecked: hits, against: 'in-memory Map lookup; placement = rendezvous hash over 100 cells' };
+  log(`scale: RSS ${results.scale.routerRssMiB} MiB, ready in ${readyMs} ms, ${nsPerLookup} ns per mapped lookup`);
+}
+
+// ---------------------------------------------------------------------------------------------
+function render() {
+  const r = results;
+  const rows = [
+    ['router GET throughput', `${r.routerVsDirect.GET.router.rps}/s vs direct ${r.routerVsDirect.GET.direct.rps}/s`, `ratio ${r.routerVsDirect.GET.throughputRatio} (goal ≥ 0.6)`],
+    ['router GET latency p50 / p99', `${r.routerVsDirect.GET.router.p50Ms} / ${r.routerVsDirect.GET.router.p99Ms} ms`, `direct ${r.routerVsDirect.GET.direct.p50Ms} / ${r.routerVsDirect.GET.direct.p99Ms} ms`],
+    ['router POST throughput', `${r.routerVsDirect.POST.router.rps}/s vs direct ${r.routerVsDirect.POST.direct.rps}/s`, `ratio ${r.routerVsDirect.POST.throughputRatio}`],
+    ['router POST latency p50 / p99', `${r.routerVsDirect.POST.router.p50Ms} / ${r.routerVsDirect.POST.router.p99Ms} ms`, `direct ${r.routerVsDirect.POST.direct.p50Ms} / ${r.routerVsDirect.POST.direct.p99Ms} ms`],
+    ['write pause (held requests) p50 / p99', `${r.writePause.heldP50Ms} / ${r.writePause.heldP99Ms} ms`, `${r.writePause.heldRequests} held over ${r.writePause.moves} moves (goal p99 < 50 ms)`],
+    ['fence window p50 / p99', `${r.writePause.fenceWindowP50Ms} / ${r.writePause.fenceWindowP99Ms} ms`, 'fence up → fence down, per move'],
+    ['drain rate', `${r.drain.cellctlPerSecond} customers/s`, `bare loop ${r.drain.bareLoopPerSecond}/s, ratio ${r.drain.ratio} (goals ≥ 500/s, ≥ 0.25)`],
+    ['cellctl --version', `${r.cli.versionMs} ms`, `node -e 0: ${r.cli.nodeNoopMs} ms`],
+    ['cellctl status --json (3 cells)', `${r.cli.statusJsonMs} ms`, `node -e 0: ${r.cli.nodeNoopMs} ms`],
+    ['cellctl start, 3 / 10 cells', `${r.cli.start3CellsMs} / ${r.cli.start10CellsMs} ms`, 'until every process is healthy'],
+    [`router with ${r.scale.customers} customers`, `${r.scale.routerRssMiB} MiB RSS, ready in ${r.scale.routerReadyMs} ms`, `${r.scale.nsPerMappedLookup} ns per lookup`],
+  ];
+  const width = rows.reduce((max, row) => Math.max(max, row[0].length), 0);
+  const valueWidth = rows.reduce((max, row) => Math.max(max, row[1].length), 0);
+  return rows.map((row) => `${row[0].padEnd(width)}  ${row[1].padEnd(valueWidth)}  ${row[2]}`).join('\n');
+}
+
+try {
+  results.machine = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), quick: QUICK };
+  if (wanted('router')) await routerVsDirect();
+  if (wanted('pause')) await migrationPause();
+  if (wanted('drain')) await bulkDrain();
+  if (wanted('cli')) await cliTimes();
+  if (wanted('scale')) await scale();
+  if (ONLY !== null) {
+    process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  } else {
+    const out = path.join(ROOT, 'test', 'bench', QUICK ? 'latest-quick.json' : 'latest.json');
+    fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+    process.stdout.write(render() + '\n');
+    log(`figures written to ${path.relative(process.cwd(), out)}`);
+  }
+} finally {
+  for (const home of homes) spawnSync(process.execPath, [CLI, '--home', home, 'stop', '--timeout', '5'], { stdio: 'ignore' });
+  fs.rmSync(temp, { recursive: true, force: true });
+}
