@@ -1,0 +1,24 @@
+// On a terminal, `create` asks for what is missing (@inquirer/prompts); `script` gives it a real pty.
+import { spawn } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, cliJson, cleanup, newWorkspace, track, waitFor } from '../helpers.js';
+
+afterAll(cleanup);
+
+describe('prompts on a terminal', () => {
+  it('create asks for the cell name and the template', async () => {
+    const ws = await newWorkspace();
+    const env = { ...process.env, NO_COLOR: '1', TERM: 'xterm' };
+    delete env.CI;
+    const child = track(spawn('script', ['-qfec', `${process.execPath} ${CLI} --home ${ws.home} create`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    let screen = '';
+    child.stdout!.on('data', (chunk) => (screen += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor('the name prompt', () => screen.includes('Cell name'));
+    child.stdin!.write('asked-1\r');
+    await waitFor('the template prompt', () => screen.includes('Template'));
+    child.stdin!.write('\r');
+    expect(await exited).toBe(0);
+    expect(await cliJson(ws.home, ['list'])).toEqual([expect.objectContaining({ id: 'asked-1', template: 'basic' })]);
+  });
+});
