@@ -26,3 +26,12 @@ export async function fetchCellMetrics(port: number, timeoutMs = 2_000): Promise
     return null;
   }
 }
+
+export async function fetchCellPrometheus(port: number, timeoutMs = 2_000): Promise<string | null> {
+  try {
+    const response = await axios.get<string>(`http://127.0.0.1:${port}/metrics?format=prometheus`, { timeout: timeoutMs, responseType: 'text' });
+    return response.data;
+  } catch {
+    return null;
+  }
+}

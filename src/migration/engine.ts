@@ -31,6 +31,12 @@ function faultPoint(step: MigrationStep): void {
   if (process.env.CELLCTL_FAULT_AFTER_STEP === step) process.kill(process.pid, 'SIGKILL');
 }
 
+/** Test-only: CELLCTL_PAUSE_AFTER_STEP=<step>:<ms> waits there, so a test can break something mid-move. */
+async function pausePoint(step: MigrationStep): Promise<void> {
+  const [pauseStep, ms] = (process.env.CELLCTL_PAUSE_AFTER_STEP ?? '').split(':');
+  if (pauseStep === step) await new Promise((resolve) => setTimeout(resolve, Number(ms) || 0));
+}
+
 class Journal {
   constructor(
     private readonly ws: Workspace,
@@ -84,6 +90,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       verification = pair.copyAndVerify(customerIds);
       journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
       journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
+      await pausePoint('verified');
       await fence.confirm(customerIds, handle);
     } catch (error) {
       // Before the switch the source is still the truth: drop the copy and lift the fence.

@@ -45,6 +45,8 @@ interface Supervised {
   crashEnds: number[];
   healthy: boolean | null;
   lastHealthAt: number;
+  /** A health probe is in flight: the next one waits for it. */
+  probing: boolean;
   lastExit: string | null;
   lastError: string | null;
   restartTimer: NodeJS.Timeout | null;
@@ -143,6 +145,7 @@ export class Supervisor {
         crashEnds: [],
         healthy: null,
         lastHealthAt: 0,
+        probing: false,
         lastExit: null,
         lastError: null,
         restartTimer: null,
@@ -304,6 +307,7 @@ export class Supervisor {
     const due = [...this.procs.values()].filter(
       (proc) =>
         proc.child &&
+        !proc.probing &&
         (proc.state === 'starting' || (proc.state === 'running' && now - proc.lastHealthAt >= this.settings.supervisor.healthIntervalMs)),
     );
     await Promise.all(
@@ -315,7 +319,8 @@ export class Supervisor {
         } catch {
           return;
         }
-        const healthy = await probe(spec.healthUrl);
+        proc.probing = true;
+        const healthy = await probe(spec.healthUrl).finally(() => (proc.probing = false));
         if (!proc.child) return;
         if (proc.state === 'starting' && healthy) {
           proc.state = 'running';

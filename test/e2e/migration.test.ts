@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STEPS } from '../../src/migration/plan.js';
-import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, type Workspace } from '../helpers.js';
+import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -156,6 +156,26 @@ describe('a move killed at every step', () => {
   });
 });
 
+describe('a move whose fence breaks', () => {
+  it('is rolled back, not switched, when the router restarts between copy and switch', async () => {
+    const ws = await shop(['c1', 'c2']);
+    await seedShopper(ws, 'fragile', 1);
+    const source = await mappedCell(ws, 'fragile');
+    const target = source === 'c1' ? 'c2' : 'c1';
+    const moving = cli(ws.home, ['migrate', 'customer', 'fragile', '--to', target], { CELLCTL_PAUSE_AFTER_STEP: 'verified:3000' });
+    await waitFor('the copy is verified', async () => (await cliJson(ws.home, ['migrate', 'list', '--state', 'running']))[0]?.step === 'verified');
+    await cliOk(ws.home, ['restart', 'router']);
+    const result = await moving;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/rolled back: the fence lapsed or the router restarted during the move; run it again/);
+    expect(await mappedCell(ws, 'fragile')).toBe(source);
+    expect(rowsIn(ws, target, 'fragile')).toEqual(none);
+    expect((await cliJson(ws.home, ['migrate', 'list']))[0]).toMatchObject({ state: 'aborted' });
+    await cliOk(ws.home, ['migrate', 'customer', 'fragile', '--to', target]);
+    expect(await mappedCell(ws, 'fragile')).toBe(target);
+  });
+});
+
 describe('refusals', () => {
   it('refuses with a clear message and changes nothing', async () => {
     const ws = await shop(['c1', 'c2', 'c3']);
@@ -225,8 +245,12 @@ describe('bulk moves', () => {
     for (let i = 0; i < 40; i += 1) expect((await http('POST', `${ws.url}/api/customers/bulk-${i}`, shopper(`bulk-${i}`))).status).toBe(201);
     const plan = await cliJson(ws.home, ['drain', 'c1', '--dry-run']);
     expect(plan).toEqual({ cell: 'c1', customers: 40, targets: { c2: 20, c3: 20 } });
+    // Killed in the middle of its first batch; the same command again finishes the job.
+    const killed = await cli(ws.home, ['drain', 'c1', '--batch-size', '7'], { CELLCTL_FAULT_AFTER_STEP: 'copied' });
+    expect(killed.code).not.toBe(0);
     const drained = await cliJson(ws.home, ['drain', 'c1', '--batch-size', '7']);
-    expect(drained).toMatchObject({ cell: 'c1', moved: 40, batches: 6, interrupted: false });
+    expect(drained).toMatchObject({ cell: 'c1', resumed: 7, interrupted: false });
+    expect(drained.moved).toBe(33);
     expect((await cliJson(ws.home, ['customers', '--cell', 'c1']))).toEqual([]);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);
     for (let i = 0; i < 40; i += 1) expect((await http('GET', `${ws.url}/api/customers/bulk-${i}`)).body.name).toBe(`Shopper bulk-${i}`);

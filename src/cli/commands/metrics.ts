@@ -1,12 +1,11 @@
 // cellctl metrics: figures per cell (from each cell) and per router (its admin API), as a table,
 // JSON, or Prometheus text.
-import { fetchCellMetrics } from '../../cell/client.js';
+import { fetchCellMetrics, fetchCellPrometheus } from '../../cell/client.js';
 import { RouterAdmin, type RouterStats } from '../../router/client.js';
 import { requireCell } from '../../workspace/cells.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
 import { printJson, printLine, renderTable } from '../output.js';
 import { usageError } from '../../shared/errors.js';
-import axios from 'axios';
 
 export async function run(input: CommandInput): Promise<void> {
   const asJson = flag.bool(input.opts, 'json');
@@ -18,12 +17,7 @@ export async function run(input: CommandInput): Promise<void> {
     if (asPrometheus) {
       const texts = await Promise.all([
         input.args[0] ? Promise.resolve('') : router.metricsText().catch(() => '# router not running\n'),
-        ...cells.map((cell) =>
-          axios
-            .get<string>(`http://127.0.0.1:${cell.port}/metrics?format=prometheus`, { timeout: 2_000, responseType: 'text' })
-            .then((response) => response.data)
-            .catch(() => `# cell ${cell.id} not running\n`),
-        ),
+        ...cells.map(async (cell) => (await fetchCellPrometheus(cell.port)) ?? `# cell ${cell.id} not running\n`),
       ]);
       return void process.stdout.write(texts.join(''));
     }
