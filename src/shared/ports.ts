@@ -17,16 +17,3 @@ export async function nextFreePort(start: number, claimed: ReadonlySet<number>):
   }
   throw new Error(`no free port from ${start} upward`);
 }
-
-/** Asks the OS for a free port (used by tests and by processes that pick their own admin port). */
-export function ephemeralPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

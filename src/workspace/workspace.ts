@@ -92,10 +92,3 @@ export function openWorkspace(home: string, storeOptions: OpenOptions = {}): Wor
   const store = ControlStore.open(paths.controlDb, storeOptions);
   return { home, paths, settings, store };
 }
-
-export function saveSettings(home: string, settings: Settings): void {
-  const file = workspacePaths(home).settings;
-  const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, JSON.stringify(settings, null, 2) + '\n');
-  fs.renameSync(temp, file);
-}
