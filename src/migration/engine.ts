@@ -92,18 +92,19 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
       await pausePoint('verified');
       await fence.confirm(customerIds, handle);
+      // The mapping and the journal change together, or (on any error) not at all.
+      ws.store.transaction(() => {
+        for (const customerId of customerIds) {
+          if (!ws.store.moveCustomer(customerId, from.id, to.id)) throw failure(`the mapping of ${customerId} changed during the move`);
+        }
+        journal.write('switched');
+      });
     } catch (error) {
       // Before the switch the source is still the truth: drop the copy and lift the fence.
       pair.purge('target', customerIds);
       await fence.lift(customerIds);
       throw error;
     }
-    ws.store.transaction(() => {
-      for (const customerId of customerIds) {
-        if (!ws.store.moveCustomer(customerId, from.id, to.id)) throw failure(`the mapping of ${customerId} changed during the move`);
-      }
-      journal.write('switched');
-    });
     faultPoint('switched');
     await fence.lift(customerIds);
     const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
