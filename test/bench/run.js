@@ -111,6 +111,10 @@ async function routerVsDirect() {
   const direct = `http://127.0.0.1:${cellPort}`;
   await fetch(`${router}/api/customers/bench`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bench', email: 'bench@example.com' }) });
   const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: 'sku-cable', quantity: 1 }) };
+  const plainPort = await freePort();
+  const plainProxy = spawn(process.execPath, [path.join(ROOT, 'test', 'bench', 'plain-proxy.js'), String(plainPort), String(cellPort)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  await new Promise((resolve) => plainProxy.once('message', resolve));
+  const plain = `http://127.0.0.1:${plainPort}`;
   const out = {};
   for (const [label, path_, extra] of [
     ['GET', '/api/customers/bench', {}],
@@ -119,18 +123,21 @@ async function routerVsDirect() {
     await load({ url: direct + path_, duration: 1, ...extra }); // warm-up: JIT, connections, caches
     await load({ url: router + path_, duration: 1, ...extra });
     // Alternating rounds, medians: one slow round (another process, a GC) does not decide the ratio.
-    const rounds = { direct: [], router: [] };
+    const rounds = { direct: [], router: [], plain: [] };
     for (let round_ = 0; round_ < ROUNDS; round_ += 1) {
       rounds.direct.push(summary(await load({ url: direct + path_, ...extra })));
       rounds.router.push(summary(await load({ url: router + path_, ...extra })));
+      rounds.plain.push(summary(await load({ url: plain + path_, ...extra })));
     }
     const mid = (list) => [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)];
     const d = mid(rounds.direct);
     const r = mid(rounds.router);
+    const p = mid(rounds.plain);
     const ratios = rounds.router.map((result, i) => round(result.rps / rounds.direct[i].rps));
-    out[label] = { direct: d, router: r, throughputRatio: round(r.rps / d.rps), ratiosPerRound: ratios, addedMedianMs: round(r.p50Ms - d.p50Ms) };
-    log(`${label}: direct ${d.rps}/s p50 ${d.p50Ms} ms; router ${r.rps}/s p50 ${r.p50Ms} ms; ratio ${out[label].throughputRatio} (rounds: ${ratios.join(', ')})`);
+    out[label] = { direct: d, router: r, plainNodeProxy: p, throughputRatio: round(r.rps / d.rps), plainProxyRatio: round(p.rps / d.rps), ratiosPerRound: ratios, addedMedianMs: round(r.p50Ms - d.p50Ms) };
+    log(`${label}: direct ${d.rps}/s; router ${r.rps}/s (ratio ${out[label].throughputRatio}, rounds ${ratios.join(', ')}); plain Node proxy ${p.rps}/s (ratio ${out[label].plainProxyRatio})`);
   }
+  plainProxy.kill();
   const directLatency = await sequentialLatency(direct + '/api/customers/bench', QUICK ? 1000 : 5000);
   const routerLatency = await sequentialLatency(router + '/api/customers/bench', QUICK ? 1000 : 5000);
   out.sequentialGet = { direct: directLatency, router: routerLatency, addedMedianMs: round(routerLatency.p50Ms - directLatency.p50Ms, 3) };
@@ -348,10 +355,10 @@ async function scale() {
 function render() {
   const r = results;
   const rows = [
-    ['router GET throughput', `${r.routerVsDirect.GET.router.rps}/s vs direct ${r.routerVsDirect.GET.direct.rps}/s`, `ratio ${r.routerVsDirect.GET.throughputRatio} (goal ≥ 0.6)`],
+    ['router GET throughput', `${r.routerVsDirect.GET.router.rps}/s vs direct ${r.routerVsDirect.GET.direct.rps}/s`, `ratio ${r.routerVsDirect.GET.throughputRatio} (goal ≥ 0.6); plain Node proxy ${r.routerVsDirect.GET.plainProxyRatio}`],
     ['router GET latency p50 / p99', `${r.routerVsDirect.GET.router.p50Ms} / ${r.routerVsDirect.GET.router.p99Ms} ms`, `direct ${r.routerVsDirect.GET.direct.p50Ms} / ${r.routerVsDirect.GET.direct.p99Ms} ms`],
     ['router added median latency (1 client)', `${r.routerVsDirect.sequentialGet.addedMedianMs} ms`, `router ${r.routerVsDirect.sequentialGet.router.p50Ms} ms vs direct ${r.routerVsDirect.sequentialGet.direct.p50Ms} ms (goal < 1 ms)`],
-    ['router POST throughput', `${r.routerVsDirect.POST.router.rps}/s vs direct ${r.routerVsDirect.POST.direct.rps}/s`, `ratio ${r.routerVsDirect.POST.throughputRatio}`],
+    ['router POST throughput', `${r.routerVsDirect.POST.router.rps}/s vs direct ${r.routerVsDirect.POST.direct.rps}/s`, `ratio ${r.routerVsDirect.POST.throughputRatio}; plain Node proxy ${r.routerVsDirect.POST.plainProxyRatio}`],
     ['router POST latency p50 / p99', `${r.routerVsDirect.POST.router.p50Ms} / ${r.routerVsDirect.POST.router.p99Ms} ms`, `direct ${r.routerVsDirect.POST.direct.p50Ms} / ${r.routerVsDirect.POST.direct.p99Ms} ms`],
     ['write pause (held requests) p50 / p99', `${r.writePause.heldP50Ms} / ${r.writePause.heldP99Ms} ms`, `${r.writePause.heldRequests} held over ${r.writePause.moves} moves (goal p99 < 50 ms)`],
     ['fence window p50 / p99', `${r.writePause.fenceWindowP50Ms} / ${r.writePause.fenceWindowP99Ms} ms`, 'fence up → fence down, per move'],
