@@ -1,5 +1,6 @@
 // Starting and stopping the system for the start, stop, restart and up commands: ask the supervisor,
 // then wait until every named process is healthy (or gone), with a spinner on a terminal.
+import { RouterAdmin } from '../router/client.js';
 import { failure } from '../shared/errors.js';
 import { ensureSupervisor, findSupervisor } from '../supervisor/client.js';
 import { tailLines } from '../supervisor/logfile.js';
@@ -38,6 +39,11 @@ export async function startProcesses(ws: Workspace, names: string[], timeoutMs: 
       const failed = last.find((proc) => proc.state === 'failed' || proc.state === 'crashed');
       if (failed) throw startFailure(ws, failed, `${failed.name} ${failed.state === 'failed' ? 'could not start' : 'keeps crashing'}`);
       const waiting = last.filter((proc) => proc.state !== 'running');
+      if (waiting.length === 0 && !(await routerSeesCells(ws, names))) {
+        progress.update('waiting for the router to see every cell healthy');
+        await delay(50);
+        continue;
+      }
       if (waiting.length === 0) {
         progress.succeed(`${names.length} process(es) running and healthy (${formatDuration(Date.now() - begun)})`);
         return { started, alreadyRunning, elapsedMs: Date.now() - begun };
@@ -53,6 +59,16 @@ export async function startProcesses(ws: Workspace, names: string[], timeoutMs: 
   }
 }
 
+/** The router is the customers' way in: started cells count as up once it routes to them. */
+async function routerSeesCells(ws: Workspace, names: string[]): Promise<boolean> {
+  const cells = names.filter((name) => name !== ROUTER);
+  if (cells.length === 0) return true;
+  const stats = await RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000)
+    .stats()
+    .catch(() => null);
+  return stats !== null && cells.every((cell) => stats.cells[cell]?.healthy === true);
+}
+
 function startFailure(ws: Workspace, proc: ProcessStatus, headline: string) {
   const log = processPaths(ws.home, proc.name).logFile;
   const tail = tailLines(log, 12);
@@ -66,7 +82,7 @@ export async function stopProcesses(ws: Workspace, names: string[] | null, timeo
   const supervisor = findSupervisor(ws.home);
   if (names !== null) {
     if (!supervisor) return [];
-    return supervisor.stop(names);
+    return supervisor.stop(names, timeoutMs);
   }
   const progress = await startProgress('stopping everything', quiet);
   const everything = [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];

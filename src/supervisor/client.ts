@@ -35,8 +35,8 @@ export class SupervisorClient {
     return (await this.http.post('/start', { names })).data;
   }
 
-  async stop(names: string[]): Promise<string[]> {
-    return (await this.http.post<{ stopped: string[] }>('/stop', { names })).data.stopped;
+  async stop(names: string[], timeoutMs?: number): Promise<string[]> {
+    return (await this.http.post<{ stopped: string[] }>('/stop', { names, timeoutMs })).data.stopped;
   }
 
   async shutdown(): Promise<void> {

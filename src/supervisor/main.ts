@@ -46,6 +46,7 @@ const token = readAdminToken(home);
 const supervisor = new Supervisor(home, ws.settings, ws.store, log);
 const startedAt = new Date().toISOString();
 const namesBody = z.strictObject({ names: z.array(z.string().min(1)).min(1) });
+const stopBody = z.strictObject({ names: z.array(z.string().min(1)).min(1), timeoutMs: z.number().int().positive().optional() });
 
 let shuttingDown: Promise<void> | null = null;
 function shutdown(reason: string): Promise<void> {
@@ -66,7 +67,14 @@ const listener = createRequestListener(
   [
     { method: 'GET', path: '/status', handler: () => ({ status: 200, body: { pid: process.pid, startedAt, processes: supervisor.status() } satisfies SupervisorStatus }) },
     { method: 'POST', path: '/start', handler: async ({ body }) => ({ status: 200, body: await supervisor.start(parseWith(namesBody, await body()).names) }) },
-    { method: 'POST', path: '/stop', handler: async ({ body }) => ({ status: 200, body: { stopped: await supervisor.stop(parseWith(namesBody, await body()).names) } }) },
+    {
+      method: 'POST',
+      path: '/stop',
+      handler: async ({ body }) => {
+        const input = parseWith(stopBody, await body());
+        return { status: 200, body: { stopped: await supervisor.stop(input.names, input.timeoutMs) } };
+      },
+    },
     {
       method: 'POST',
       path: '/shutdown',

@@ -108,13 +108,13 @@ export class Supervisor {
     return { started, alreadyRunning };
   }
 
-  async stop(names: string[]): Promise<string[]> {
+  async stop(names: string[], timeoutMs = this.settings.supervisor.stopTimeoutMs): Promise<string[]> {
     const stopped: string[] = [];
     await Promise.all(
       names.map(async (name) => {
         const proc = this.procs.get(name);
         if (!proc || proc.state === 'stopped') return;
-        await this.terminate(proc);
+        await this.terminate(proc, timeoutMs);
         stopped.push(name);
       }),
     );
@@ -281,7 +281,7 @@ export class Supervisor {
     }, decision.delayMs);
   }
 
-  private async terminate(proc: Supervised): Promise<void> {
+  private async terminate(proc: Supervised, timeoutMs: number): Promise<void> {
     if (proc.restartTimer) clearTimeout(proc.restartTimer);
     proc.restartTimer = null;
     proc.nextRestartAt = null;
@@ -293,10 +293,8 @@ export class Supervisor {
     proc.state = 'stopping';
     signalGroup(child.pid, 'SIGTERM');
     const exited = proc.exited ?? Promise.resolve();
-    const timedOut = await Promise.race([exited.then(() => false), delay(this.settings.supervisor.stopTimeoutMs).then(() => true)]);
-    if (timedOut) {
-      this.event('process.killed', proc.name, `did not stop within ${this.settings.supervisor.stopTimeoutMs} ms of TERM; sent KILL`);
-    }
+    const timedOut = await Promise.race([exited.then(() => false), delay(timeoutMs).then(() => true)]);
+    if (timedOut) this.event('process.killed', proc.name, `did not stop within ${timeoutMs} ms of TERM; sent KILL`);
     // KILL the group in any case: children the process started must not outlive it.
     signalGroup(child.pid, 'SIGKILL');
     await exited;
