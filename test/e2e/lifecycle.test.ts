@@ -1,10 +1,11 @@
 // Running the system: start, status, health, kill -9 and restart with backoff, the crash loop,
 // stale pid files, ports in use, logs, events, and stop leaving no process behind.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, cliJson, cliOk, cleanup, createCells, FIXTURES, freePort, newWorkspace, processesUnder, waitFor } from '../helpers.js';
+import { CLI, cli, cliJson, cliOk, cleanup, createCells, FIXTURES, newWorkspace, processesUnder, track, waitFor } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -156,6 +157,32 @@ describe('logs, metrics and events', () => {
     expect(text).toMatch(/cellctl_router_request_duration_seconds_bucket\{le="0.005",cell="c1"\}/);
     expect(text).toMatch(/cell_customers\{cell="c1"\} 1/);
     expect((await cli(ws.home, ['metrics', '--json', '--prometheus'])).code).toBe(2);
+    await cliOk(ws.home, ['stop']);
+  });
+});
+
+describe('following', () => {
+  it('logs -f prints new lines as they are written, and status --watch refreshes until Ctrl-C', async () => {
+    const ws = await newWorkspace(fastSupervisor);
+    await createCells(ws, 'basic', ['c1']);
+    await cliOk(ws.home, ['start']);
+    const env = { ...process.env, NO_COLOR: '1' };
+    const follow = track(spawn(process.execPath, [CLI, '--home', ws.home, 'logs', 'supervisor', '-n', '1', '-f'], { env }));
+    let followed = '';
+    follow.stdout!.on('data', (chunk) => (followed += chunk));
+    await waitFor('the last line', () => followed.length > 0);
+    await cliOk(ws.home, ['stop', 'c1']);
+    await waitFor('the stop, followed', () => followed.includes('process.stopped'));
+    follow.kill('SIGINT');
+
+    const watch = track(spawn(process.execPath, [CLI, '--home', ws.home, 'status', '--watch', '--json'], { env }));
+    let frames = '';
+    watch.stdout!.on('data', (chunk) => (frames += chunk));
+    await waitFor('two frames', () => frames.split('\n').filter(Boolean).length >= 2, 10_000);
+    const first = JSON.parse(frames.split('\n')[0]!);
+    expect(first.cells[0]).toMatchObject({ id: 'c1', state: 'stopped' });
+    watch.kill('SIGINT');
+    expect(await new Promise((resolve) => watch.once('exit', (code) => resolve(code)))).toBe(0);
     await cliOk(ws.home, ['stop']);
   });
 });
