@@ -11,7 +11,6 @@ export interface WorkspacePaths {
   routerDir: string;
   supervisorDir: string;
   supervisorState: string;
-  supervisorLock: string;
 }
 
 export interface CellPaths {
@@ -36,7 +35,6 @@ export function workspacePaths(home: string): WorkspacePaths {
     routerDir: path.join(root, 'router'),
     supervisorDir,
     supervisorState: path.join(supervisorDir, 'supervisor.json'),
-    supervisorLock: path.join(supervisorDir, 'start.lock'),
   };
 }
 
