@@ -2,20 +2,14 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import { failure } from '../shared/errors.js';
-
-export function configureCellDatabase(db: Database.Database): void {
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-}
+import { configureSqlite } from '../shared/sqlite.js';
 
 /** Makes a new data.db with the schema and seed applied, all or nothing. */
 export function createCellDatabase(file: string, sql: { schema: string; seed: string | null }, schemaVersion: number): void {
   if (fs.existsSync(file)) throw failure(`${file} already exists: delete the cell first or choose another name`);
   const db = new Database(file);
   try {
-    configureCellDatabase(db);
+    configureSqlite(db);
     db.transaction(() => {
       db.exec(sql.schema);
       if (sql.seed) db.exec(sql.seed);
@@ -34,7 +28,7 @@ export function createCellDatabase(file: string, sql: { schema: string; seed: st
 export function openCellDatabase(file: string, schemaVersion: number | null): Database.Database {
   if (!fs.existsSync(file)) throw failure(`cell database ${file} does not exist: create the cell with "cellctl create"`);
   const db = new Database(file, { fileMustExist: true });
-  configureCellDatabase(db);
+  configureSqlite(db);
   const found = db.pragma('user_version', { simple: true }) as number;
   if (schemaVersion !== null && found !== schemaVersion) {
     db.close();

@@ -2,6 +2,7 @@
 // then wait until every named process is healthy (or gone), with a spinner on a terminal.
 import { RouterAdmin } from '../router/client.js';
 import { failure } from '../shared/errors.js';
+import { delay } from '../shared/time.js';
 import { ensureSupervisor, findSupervisor } from '../supervisor/client.js';
 import { tailLines } from '../supervisor/logfile.js';
 import { isOurProcess, livePid, signalGroup } from '../supervisor/procfs.js';
@@ -11,7 +12,6 @@ import type { Workspace } from '../workspace/workspace.js';
 import { requireCell } from '../workspace/cells.js';
 import { formatDuration, startProgress } from './output.js';
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Cell names given on the command line (checked), or every cell; the router always comes along. */
 export function processNames(ws: Workspace, cells: string[]): string[] {

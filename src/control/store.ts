@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import { describeError, failure } from '../shared/errors.js';
+import { configureSqlite } from '../shared/sqlite.js';
 import { CONTROL_SCHEMA, CONTROL_SCHEMA_VERSION } from './schema.js';
 
 export type CellStatus = 'active' | 'draining';
@@ -136,7 +137,7 @@ export class ControlStore {
     if (fs.existsSync(file)) throw failure(`${file} already exists`);
     const db = new Database(file);
     try {
-      configure(db);
+      configureSqlite(db);
       db.exec('BEGIN');
       db.exec(CONTROL_SCHEMA);
       const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
@@ -159,7 +160,7 @@ export class ControlStore {
     let db: Database.Database;
     try {
       db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: true });
-      if (!options.readonly) configure(db);
+      if (!options.readonly) configureSqlite(db);
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
       if (!row) throw new Error('no schema_version in meta');
@@ -362,11 +363,4 @@ export class ControlStore {
   transaction<T>(work: () => T): T {
     return this.db.transaction(work)();
   }
-}
-
-function configure(db: Database.Database): void {
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
 }

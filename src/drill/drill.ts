@@ -2,6 +2,7 @@
 // supervisor bring it back, and record every answer for the summary.
 import { findSupervisor } from '../supervisor/client.js';
 import { failure } from '../shared/errors.js';
+import { delay } from '../shared/time.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { CustomerClient } from '../workload/customers.js';
 import { readJwtKey } from '../workspace/secrets.js';
@@ -14,7 +15,6 @@ export interface DrillOptions {
   warmupMs: number;
 }
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function killDrill(ws: Workspace, victim: string, options: DrillOptions, onPhase: (text: string) => void): Promise<DrillSummary> {
   const supervisor = findSupervisor(ws.home);

@@ -3,7 +3,7 @@
 // same write transaction on the target, or delete them. Uses only the template's declaration of
 // customer-scoped tables.
 import Database from 'better-sqlite3';
-import { configureCellDatabase } from '../cell/datadb.js';
+import { configureSqlite } from '../shared/sqlite.js';
 import { hash32 } from '../shared/hash.js';
 import { copyOrder, type CustomerTable } from '../templates/template.js';
 
@@ -33,7 +33,7 @@ export class CellPair {
 
   constructor(sourceFile: string, targetFile: string, tables: readonly CustomerTable[]) {
     this.db = new Database(sourceFile, { fileMustExist: true });
-    configureCellDatabase(this.db);
+    configureSqlite(this.db);
     this.db.prepare('ATTACH DATABASE ? AS target').run(targetFile);
     this.db.function('cellctl_row_hash', { varargs: true, deterministic: true }, (...values: unknown[]) => hash32(JSON.stringify(values)));
     this.tables = copyOrder(tables);

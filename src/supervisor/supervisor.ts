@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ControlStore } from '../control/store.js';
 import { describeError } from '../shared/errors.js';
+import { delay } from '../shared/time.js';
 import { isPortFree } from '../shared/ports.js';
 import { loadTemplate } from '../templates/catalog.js';
 import { cellPaths, processPaths } from '../workspace/paths.js';
@@ -39,6 +40,8 @@ interface Supervised {
   child: ChildProcess | null;
   pid: number | null;
   port: number | null;
+  /** Where this run answers its health check, fixed at launch. */
+  healthUrl: string | null;
   startedAt: number | null;
   restarts: number;
   consecutiveCrashes: number;
@@ -139,6 +142,7 @@ export class Supervisor {
         child: null,
         pid: null,
         port: null,
+        healthUrl: null,
         startedAt: null,
         restarts: 0,
         consecutiveCrashes: 0,
@@ -208,6 +212,7 @@ export class Supervisor {
       return this.fail(proc, describeError(error));
     }
     proc.port = spec.port;
+    proc.healthUrl = spec.healthUrl;
     if (!(await isPortFree(spec.port))) {
       const owner = portOwner(spec.port);
       return this.fail(proc, `port ${spec.port} is already in use${owner ? ` by ${owner}` : ''}`);
@@ -305,24 +310,21 @@ export class Supervisor {
     const due = [...this.procs.values()].filter(
       (proc) =>
         proc.child &&
+        proc.healthUrl !== null &&
         !proc.probing &&
         (proc.state === 'starting' || (proc.state === 'running' && now - proc.lastHealthAt >= this.settings.supervisor.healthIntervalMs)),
     );
     await Promise.all(
       due.map(async (proc) => {
         proc.lastHealthAt = now;
-        let spec: LaunchSpec;
-        try {
-          spec = this.launchSpec(proc);
-        } catch {
-          return;
-        }
+        const healthUrl = proc.healthUrl;
+        if (healthUrl === null) return;
         proc.probing = true;
-        const healthy = await probe(spec.healthUrl).finally(() => (proc.probing = false));
+        const healthy = await probe(healthUrl).finally(() => (proc.probing = false));
         if (!proc.child) return;
         if (proc.state === 'starting' && healthy) {
           proc.state = 'running';
-          this.event('process.healthy', proc.name, `answering ${spec.healthUrl}`);
+          this.event('process.healthy', proc.name, `answering ${healthUrl}`);
         }
         if (proc.state === 'running' && proc.healthy !== null && proc.healthy !== healthy) {
           this.event(healthy ? 'process.healthy' : 'process.unhealthy', proc.name, `health check ${healthy ? 'passes' : 'fails'}`);
@@ -362,7 +364,6 @@ export class Supervisor {
   }
 }
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function probe(url: string): Promise<boolean> {
   try {

@@ -18,15 +18,8 @@ export interface CellRequest {
   capacity?: number;
 }
 
-export interface CellDescriptor {
-  id: string;
-  template: string;
-  templateDir: string;
-  schemaVersion: number;
-  port: number;
-  capacity: number;
-  healthPath: string;
-}
+/** What cell.json holds: the cell's configuration, the same fields as its control.db row. */
+export type CellDescriptor = Omit<CellRecord, 'createdAt' | 'status'>;
 
 export function templatesOf(ws: Workspace): string[] {
   return templateSearchPath(ws.home, ws.settings.templatePaths);
@@ -64,15 +57,7 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
       healthPath: template.healthPath,
     };
     fs.writeFileSync(paths.descriptor, JSON.stringify(descriptor, null, 2) + '\n');
-    return ws.store.insertCell({
-      id: name,
-      template: template.name,
-      templateDir: template.dir,
-      schemaVersion: template.schema.version,
-      port,
-      capacity,
-      healthPath: template.healthPath,
-    });
+    return ws.store.insertCell(descriptor);
   } catch (error) {
     fs.rmSync(paths.dir, { recursive: true, force: true });
     throw error;

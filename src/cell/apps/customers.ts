@@ -62,10 +62,6 @@ export function conflictOnDuplicate<T>(id: string, work: () => T): T {
   }
 }
 
-export function parseCustomerBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  return parseWith(schema, body);
-}
-
 /** GET/POST/PUT/DELETE /api/customers/:id, plus a cell-local listing. */
 export function customerRoutes(db: Database.Database, withAddress: boolean): import('../../shared/http.js').RouteDef[] {
   const schemas = customerSchemas(withAddress);
@@ -95,7 +91,7 @@ export function customerRoutes(db: Database.Database, withAddress: boolean): imp
       path: '/api/customers/:id',
       handler: async ({ params, body }) => {
         const id = params.id!;
-        const input = parseCustomerBody(schemas.create, await body()) as { name: string; email: string; address?: unknown };
+        const input = parseWith(schemas.create, await body()) as { name: string; email: string; address?: unknown };
         const at = new Date().toISOString();
         conflictOnDuplicate(id, () =>
           withAddress
@@ -110,7 +106,7 @@ export function customerRoutes(db: Database.Database, withAddress: boolean): imp
       path: '/api/customers/:id',
       handler: async ({ params, body }) => {
         const id = params.id!;
-        const input = parseCustomerBody(schemas.update, await body()) as Record<string, unknown>;
+        const input = parseWith(schemas.update, await body()) as Record<string, unknown>;
         const current = findCustomer(db, id);
         const next = {
           name: (input.name as string | undefined) ?? current.name,

@@ -1,12 +1,13 @@
 // cellctl drain: move every customer out of a cell (respecting the others' capacity), in batches.
-import { cellLoads, resumeLeftovers, runMoves } from '../../migration/bulk.js';
+import { cellLoads, resumeLeftovers } from '../../migration/bulk.js';
 import { planDrain } from '../../migration/plan.js';
 import { notifyRouter } from '../../router/client.js';
 import { failure } from '../../shared/errors.js';
 import { parsePositiveInt } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
-import { printJson, printLine, renderTable, say, sayDone, startBar } from '../output.js';
+import { runMovesInterruptibly } from '../bulk.js';
+import { printJson, printLine, renderTable, say, sayDone } from '../output.js';
 
 export async function run(input: CommandInput): Promise<void> {
   const batchSize = parsePositiveInt(flag.string(input.opts, 'batchSize') ?? '100', '--batch-size', 10_000);
@@ -35,17 +36,7 @@ export async function run(input: CommandInput): Promise<void> {
     await notifyRouter(ws.home, ws.settings);
     const resumed = await resumeLeftovers(ws, new Set([cell.id]));
     const remaining = planDrain(source, ws.store.listCustomers(cell.id).map((customer) => customer.id), cellLoads(ws));
-    let stop = false;
-    const onInterrupt = () => {
-      stop = true;
-      say('\ninterrupted: finishing the current batch; run the same command again to continue');
-    };
-    process.once('SIGINT', onInterrupt);
-    const bar = startBar(`draining ${cell.id}`, remaining.length, json);
-    const result = await runMoves(ws, remaining, batchSize, bar, () => stop).finally(() => {
-      bar.finish();
-      process.removeListener('SIGINT', onInterrupt);
-    });
+    const result = await runMovesInterruptibly(ws, remaining, batchSize, `draining ${cell.id}`, json);
     const report = { cell: cell.id, ...result, resumed, customersPerSecond: result.seconds > 0 ? Math.round(result.moved / result.seconds) : null };
     if (json) return printJson(report);
     if (result.interrupted) return say(`moved ${result.moved} of ${remaining.length}; run "cellctl drain ${cell.id}" again to continue`);

@@ -1,9 +1,10 @@
 // cellctl rebalance: plan moves that even out load against capacity, and run them in batches.
-import { cellLoads, resumeLeftovers, runMoves } from '../../migration/bulk.js';
+import { cellLoads, resumeLeftovers } from '../../migration/bulk.js';
 import { planRebalance } from '../../migration/plan.js';
 import { parsePositiveInt } from '../../shared/names.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
-import { printJson, printLine, renderTable, say, sayDone, startBar } from '../output.js';
+import { runMovesInterruptibly } from '../bulk.js';
+import { printJson, printLine, renderTable, say, sayDone } from '../output.js';
 
 export async function run(input: CommandInput): Promise<void> {
   const maxMoves = parsePositiveInt(flag.string(input.opts, 'maxMoves') ?? '1000', '--max-moves', 10_000_000);
@@ -25,14 +26,7 @@ export async function run(input: CommandInput): Promise<void> {
       return;
     }
     if (moves.length === 0) return json ? printJson({ moved: 0, resumed }) : say('already balanced: no moves needed');
-    let stop = false;
-    const onInterrupt = () => (stop = true);
-    process.once('SIGINT', onInterrupt);
-    const bar = startBar('rebalancing', moves.length, json);
-    const result = await runMoves(ws, moves, batchSize, bar, () => stop).finally(() => {
-      bar.finish();
-      process.removeListener('SIGINT', onInterrupt);
-    });
+    const result = await runMovesInterruptibly(ws, moves, batchSize, 'rebalancing', json);
     if (json) return printJson({ ...result, resumed, flows: Object.fromEntries(flows) });
     if (result.interrupted) return say(`moved ${result.moved} of ${moves.length}; run "cellctl rebalance" again to continue`);
     sayDone(`rebalanced: ${result.moved} customer(s) moved in ${result.seconds.toFixed(2)} s`);
