@@ -1,14 +1,17 @@
 // The router: one public port that sends each request to the cell owning its customer, and an admin
 // API on 127.0.0.1 for cellctl (reload, fence, unfence, stats, metrics). Built apart from main.ts
 // so tests can start one in-process.
-import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import http from 'node:http';
+import net from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ControlStore } from '../control/store.js';
 import { createRequestListener, HttpError, parseWith, sendJson } from '../shared/http.js';
 import type { Settings } from '../workspace/settings.js';
 import { TokenVerifier } from './auth.js';
+import { BodyTooLarge, NodeExchange, type PublicExchange } from './exchange.js';
 import { FenceBook } from './fences.js';
+import { type Connection, serveConnection } from './frontdoor.js';
 import { MappingTable } from './mapping.js';
 import { RouterMetrics } from './metrics.js';
 import { classifyPath } from './paths.js';
@@ -35,52 +38,10 @@ export interface RunningRouter {
   close(): Promise<void>;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'content-length']);
-
-function requestHeaders(headers: IncomingHttpHeaders, remote: string | undefined): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-  }
-  out['x-forwarded-for'] = remote ?? '';
-  return out;
-}
-
-function responseHeaders(headers: Record<string, string | string[] | undefined>, cellId: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = { 'x-cellctl-cell': cellId };
-  for (const name in headers) {
-    const value = headers[name];
-    if (value !== undefined && name !== 'connection' && name !== 'keep-alive' && name !== 'transfer-encoding') out[name] = value;
-  }
-  return out;
-}
-
-function reject(res: ServerResponse, status: number, error: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void {
-  sendJson(res, status, { error, message, ...extra }, headers);
-}
-
-class BodyTooLarge extends Error {}
-
-function readLimitedBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) return Promise.reject(new BodyTooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
-}
+/** Largest request head read on the fast path (Node's own limit is the same); larger ones go to Node's server, which answers 431. */
+const MAX_HEAD_BYTES = 16 * 1024;
+/** How long an idle client connection is kept open. */
+const IDLE_TIMEOUT_MS = 65_000;
 
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
   const { settings, log } = options;
@@ -137,140 +98,129 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     }
   };
 
-  const forward = async (
-    upstream: Upstream,
-    req: IncomingMessage,
-    res: ServerResponse,
-    body: Buffer | null,
-    started: number,
-  ): Promise<number> => {
-    let status = 0;
-    try {
-      await upstream.pool.stream(
+  const forward = (upstream: Upstream, exchange: PublicExchange, body: Buffer | null, started: number): Promise<number> =>
+    new Promise<number>((resolve) => {
+      const responder = exchange.responder(upstream.cellId);
+      let status = 0;
+      const settle = () => {
+        metrics.recordForwarded(upstream.cellId, status, (performance.now() - started) / 1000);
+        resolve(status);
+      };
+      const sent = upstream.links.exchange(
+        { method: exchange.method, head: exchange.upstreamHead(body), body, timeoutMs: limits.upstreamTimeoutMs },
         {
-          path: req.url ?? '/',
-          method: req.method as 'GET',
-          headers: requestHeaders(req.headers, req.socket.remoteAddress),
-          body,
-          headersTimeout: limits.upstreamTimeoutMs,
-          bodyTimeout: limits.upstreamTimeoutMs,
-        },
-        ({ statusCode, headers }) => {
-          status = statusCode;
-          if (!upstream.healthy) upstreams.markUp(upstream);
-          res.writeHead(statusCode, responseHeaders(headers, upstream.cellId));
-          return res;
+          start: (head) => {
+            status = head.status;
+            if (!upstream.healthy) upstreams.markUp(upstream);
+            responder.start(head);
+          },
+          data: (raw, payload) => responder.data(raw, payload),
+          end: () => {
+            responder.end();
+            settle();
+          },
+          fail: (reason, detail, begun) => {
+            if (begun) responder.broken();
+            else if (reason === 'timeout') {
+              status = 504;
+              upstreams.markDown(upstream, `timed out after ${limits.upstreamTimeoutMs} ms`, true);
+              exchange.reply(504, { error: 'cell_timeout', message: `cell ${upstream.cellId} did not answer within ${limits.upstreamTimeoutMs} ms`, cell: upstream.cellId });
+            } else {
+              status = 503;
+              upstreams.markDown(upstream, detail);
+              exchange.reply(503, { error: 'cell_unavailable', message: `cell ${upstream.cellId} is unavailable; only its customers are affected`, cell: upstream.cellId }, { 'retry-after': '1' });
+            }
+            settle();
+          },
         },
       );
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? '';
-      if (res.headersSent) {
-        res.destroy();
-        return status;
-      }
-      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-        status = 504;
-        upstreams.markDown(upstream, `timed out after ${limits.upstreamTimeoutMs} ms`, true);
-        reject(res, 504, 'cell_timeout', `cell ${upstream.cellId} did not answer within ${limits.upstreamTimeoutMs} ms`, { cell: upstream.cellId });
-      } else {
-        status = 503;
-        upstreams.markDown(upstream, code || (error instanceof Error ? error.message : String(error)));
-        reject(res, 503, 'cell_unavailable', `cell ${upstream.cellId} is unavailable; only its customers are affected`, { cell: upstream.cellId }, { 'retry-after': '1' });
-      }
-    }
-    metrics.recordForwarded(upstream.cellId, status, (performance.now() - started) / 1000);
-    return status;
-  };
+      responder.attach(sent);
+    });
 
-  const unavailable = (res: ServerResponse, cellId: string, reason: string): void => {
+  const reject = (exchange: PublicExchange, status: number, error: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void =>
+    exchange.reply(status, { error, message, ...extra }, headers);
+
+  const unavailable = (exchange: PublicExchange, cellId: string, reason: string): void => {
     metrics.recordRejected('cell_unavailable', cellId);
-    reject(res, 503, 'cell_unavailable', `cell ${cellId} is unavailable (${reason}); only its customers are affected`, { cell: cellId }, { 'retry-after': '1' });
+    reject(exchange, 503, 'cell_unavailable', `cell ${cellId} is unavailable (${reason}); only its customers are affected`, { cell: cellId }, { 'retry-after': '1' });
   };
 
-  const handleCustomer = async (customerId: string, isCreate: boolean, req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number) => {
+  const handleCustomer = async (customerId: string, isCreate: boolean, exchange: PublicExchange, body: Buffer | null, started: number) => {
     const rate = limiter.take(customerId, Date.now());
     if (!rate.allowed) {
       metrics.recordRejected('rate_limited');
-      return reject(res, 429, 'rate_limited', `customer ${customerId} sent too many requests; retry after ${rate.retryAfterSeconds} s`, {}, { 'retry-after': String(rate.retryAfterSeconds) });
+      return reject(exchange, 429, 'rate_limited', `customer ${customerId} sent too many requests; retry after ${rate.retryAfterSeconds} s`, {}, { 'retry-after': String(rate.retryAfterSeconds) });
     }
     // No await between the fence check and fences.begin: a fence that goes up sees this request.
     while (fences.isFenced(customerId, Date.now())) {
       const outcome = await fences.hold(customerId);
       if (outcome === 'queue-full' || outcome === 'timeout') {
         metrics.recordRejected('fenced');
-        return reject(res, 503, 'customer_moving', `customer ${customerId} is being moved between cells; retry shortly`, {}, { 'retry-after': '1' });
+        return reject(exchange, 503, 'customer_moving', `customer ${customerId} is being moved between cells; retry shortly`, {}, { 'retry-after': '1' });
       }
     }
     const route = mapping.lookup(customerId);
     if (!route) {
       metrics.recordRejected('no_cell');
-      return reject(res, 503, 'no_cell', 'no active cell has room for this customer: add a cell ("cellctl create") or raise a capacity');
+      return reject(exchange, 503, 'no_cell', 'no active cell has room for this customer: add a cell ("cellctl create") or raise a capacity');
     }
     const upstream = upstreams.get(route.cellId);
-    if (!upstream) return unavailable(res, route.cellId, 'not known to the router yet');
-    if (!upstreams.mayTry(upstream, Date.now())) return unavailable(res, route.cellId, upstream.lastError ?? 'failing health checks');
+    if (!upstream) return unavailable(exchange, route.cellId, 'not known to the router yet');
+    if (!upstreams.mayTry(upstream, Date.now())) return unavailable(exchange, route.cellId, upstream.lastError ?? 'failing health checks');
     fences.begin(customerId);
     let status: number;
     try {
-      status = await forward(upstream, req, res, body, started);
+      status = await forward(upstream, exchange, body, started);
     } finally {
       fences.end(customerId);
     }
     if (isCreate && status === 201 && route.rule === 'placement') pin(customerId, route.cellId);
   };
 
-  const handleReference = async (req: IncomingMessage, res: ServerResponse, body: Buffer | null, started: number) => {
+  const handleReference = async (exchange: PublicExchange, body: Buffer | null, started: number) => {
     const now = Date.now();
     const healthy = upstreams.all().filter((upstream) => upstreams.mayTry(upstream, now));
     if (healthy.length === 0) {
       metrics.recordRejected('no_cell');
-      return reject(res, 503, 'no_cell', 'no healthy cell can answer this request');
+      return reject(exchange, 503, 'no_cell', 'no healthy cell can answer this request');
     }
     referenceTurn = (referenceTurn + 1) % healthy.length;
-    await forward(healthy[referenceTurn]!, req, res, body, started);
+    await forward(healthy[referenceTurn]!, exchange, body, started);
   };
 
-  const handlePublic = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handlePublic = async (exchange: PublicExchange): Promise<void> => {
     const started = performance.now();
-    const target = classifyPath(req.method ?? 'GET', req.url ?? '/');
-    if (target.kind === 'health') {
-      req.resume();
-      return sendJson(res, 200, routerHealth());
-    }
+    const target = classifyPath(exchange.method, exchange.url);
+    if (target.kind === 'health') return exchange.reply(200, routerHealth());
     if (target.kind === 'not-found') {
-      req.resume();
       metrics.recordRejected('not_found');
-      return reject(res, 404, 'not_found', `the router has no route for ${req.method} ${req.url}; customer requests go to /api/customers/<id>/...`);
+      return reject(exchange, 404, 'not_found', `the router has no route for ${exchange.method} ${exchange.url}; customer requests go to /api/customers/<id>/...`);
     }
     if (target.kind === 'bad-customer-id') {
-      req.resume();
       metrics.recordRejected('bad_customer_id');
-      return reject(res, 400, 'bad_customer_id', 'customer ids are 1-64 characters from A-Z, a-z, 0-9, "_" and "-"');
+      return reject(exchange, 400, 'bad_customer_id', 'customer ids are 1-64 characters from A-Z, a-z, 0-9, "_" and "-"');
     }
     if (verifier) {
-      const auth = await verifier.verify(req.headers.authorization, Date.now());
+      const auth = await verifier.verify(exchange.authorization, Date.now());
       if (!auth.ok) {
-        req.resume();
         metrics.recordRejected('unauthorized');
-        return reject(res, 401, 'unauthorized', auth.message, {}, { 'www-authenticate': 'Bearer' });
+        return reject(exchange, 401, 'unauthorized', auth.message, {}, { 'www-authenticate': 'Bearer' });
       }
       if (target.kind === 'customer' && auth.customerId !== target.customerId) {
-        req.resume();
         metrics.recordRejected('forbidden');
-        return reject(res, 403, 'forbidden', 'this token is for another customer');
+        return reject(exchange, 403, 'forbidden', 'this token is for another customer');
       }
     }
-    let body: Buffer | null = null;
+    let body: Buffer | null;
     try {
-      // Most requests (GET) have no body: no promise, no extra turn of the event loop for them.
-      if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) body = await readLimitedBody(req, limits.maxBodyBytes);
+      body = await exchange.body();
     } catch (error) {
       if (!(error instanceof BodyTooLarge)) throw error;
       metrics.recordRejected('body_too_large');
-      return reject(res, 413, 'body_too_large', `request body is larger than ${limits.maxBodyBytes} bytes`, {}, { connection: 'close' });
+      return reject(exchange, 413, 'body_too_large', `request body is larger than ${limits.maxBodyBytes} bytes`, {}, { connection: 'close' });
     }
-    if (target.kind === 'reference') return handleReference(req, res, body, started);
-    return handleCustomer(target.customerId, target.isCreate, req, res, body, started);
+    if (target.kind === 'reference') return handleReference(exchange, body, started);
+    return handleCustomer(target.customerId, target.isCreate, exchange, body, started);
   };
 
   const routerHealth = () => ({
@@ -381,22 +331,38 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   refreshMapping();
   if (controlPlaneError) throw new Error(`cannot read control.db: ${controlPlaneError}`);
 
-  const publicServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    handlePublic(req, res).catch((error: unknown) => {
+  // Requests outside the fast path (chunked bodies, HTTP/1.0, Expect, odd heads) are read by Node's
+  // HTTP server, which gets those connections from the front door; it never listens itself.
+  const fallbackServer = http.createServer({ keepAliveTimeout: IDLE_TIMEOUT_MS, requestTimeout: 0 }, (req, res) => {
+    handle(new NodeExchange(req, res, limits.maxBodyBytes));
+  });
+  const handle = (exchange: PublicExchange): void => {
+    handlePublic(exchange).catch((error: unknown) => {
       log.error({ err: error }, 'request failed');
-      if (!res.headersSent) reject(res, 500, 'internal', 'router error; see the router log');
-      else res.destroy();
+      exchange.fail('router error; see the router log');
     });
+  };
+  const connections = new Set<Connection>();
+  const publicServer = net.createServer((socket) => {
+    const connection = serveConnection(socket, {
+      dispatch: handle,
+      fallback: fallbackServer,
+      maxHeadBytes: MAX_HEAD_BYTES,
+      maxBodyBytes: limits.maxBodyBytes,
+      idleTimeoutMs: IDLE_TIMEOUT_MS,
+    });
+    connections.add(connection);
+    socket.once('close', () => connections.delete(connection));
   });
   const adminServer = http.createServer((req, res) => {
     if (req.headers.authorization !== `Bearer ${options.adminToken}`) {
       req.resume();
-      return reject(res, 401, 'unauthorized', 'admin API needs "Authorization: Bearer <secrets/admin-token>"');
+      return sendJson(res, 401, { error: 'unauthorized', message: 'admin API needs "Authorization: Bearer <secrets/admin-token>"' });
     }
     adminListener(req, res);
   });
 
-  const listen = (server: http.Server, port: number, host: string) =>
+  const listen = (server: net.Server, port: number, host: string) =>
     new Promise<number>((resolve, rejectListen) => {
       server.once('error', rejectListen);
       server.listen(port, host, () => {
@@ -436,16 +402,13 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     async close() {
       for (const timer of timers) clearInterval(timer);
       flushPins();
-      await Promise.all(
-        [publicServer, adminServer].map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              server.close(() => resolve());
-              server.closeIdleConnections();
-            }),
-        ),
-      );
-      await upstreams.close();
+      // Stop accepting; idle connections close now, busy ones once their answer is out.
+      const closed = Promise.all([publicServer, adminServer].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      for (const connection of connections) connection.shutdown();
+      fallbackServer.closeIdleConnections();
+      adminServer.closeIdleConnections();
+      await closed;
+      upstreams.close();
       store?.close();
     },
   };

@@ -1,12 +1,12 @@
-// Connections to cells: one keep-alive undici Pool per cell, and what the router believes about each
-// cell's health (from failed requests and from periodic health checks).
-import { Pool } from 'undici';
+// Connections to cells: one set of kept-alive connections per cell, and what the router believes
+// about each cell's health (from failed requests and from periodic health checks).
 import type { CellRecord } from '../control/store.js';
+import { CellLinks, fetchSmall } from './relay.js';
 
 export interface Upstream {
   cellId: string;
   port: number;
-  pool: Pool;
+  links: CellLinks;
   healthy: boolean;
   lastError: string | null;
   checkedAt: number;
@@ -28,7 +28,7 @@ export class Upstreams {
     for (const [id, upstream] of this.byCell) {
       const cell = wanted.get(id);
       if (!cell || cell.port !== upstream.port) {
-        void upstream.pool.close().catch(() => {});
+        upstream.links.close();
         this.byCell.delete(id);
       }
     }
@@ -37,11 +37,7 @@ export class Upstreams {
       this.byCell.set(cell.id, {
         cellId: cell.id,
         port: cell.port,
-        pool: new Pool(`http://127.0.0.1:${cell.port}`, {
-          connections: this.connectionsPerCell,
-          keepAliveTimeout: 30_000,
-          connectTimeout: 2_000,
-        }),
+        links: new CellLinks(cell.port, this.connectionsPerCell),
         healthy: true,
         lastError: null,
         checkedAt: 0,
@@ -84,22 +80,20 @@ export class Upstreams {
     return false;
   }
 
-  /** Checks one cell's health endpoint through its pool. */
+  /** Checks one cell's health endpoint over its kept-alive connections. */
   async check(upstream: Upstream, healthPath: string): Promise<void> {
     try {
-      const response = await upstream.pool.request({ path: healthPath, method: 'GET', headersTimeout: 1_000, bodyTimeout: 1_000 });
-      await response.body.dump();
-      if (response.statusCode < 500) this.markUp(upstream);
-      else this.markDown(upstream, `health check answered ${response.statusCode}`);
+      const response = await fetchSmall(upstream.links, healthPath, 1_000);
+      if (response.status < 500) this.markUp(upstream);
+      else this.markDown(upstream, `health check answered ${response.status}`);
     } catch (error) {
-      const code = (error as { code?: string }).code ?? '';
-      this.markDown(upstream, error instanceof Error ? error.message : String(error), code === 'UND_ERR_HEADERS_TIMEOUT');
+      this.markDown(upstream, error instanceof Error ? error.message : String(error), (error as { reason?: string }).reason === 'timeout');
     }
     upstream.checkedAt = Date.now();
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.all().map((upstream) => upstream.pool.close().catch(() => {})));
+  close(): void {
+    for (const upstream of this.byCell.values()) upstream.links.close();
     this.byCell.clear();
   }
 }

@@ -1,0 +1,235 @@
+// One client request as the router's routing logic sees it, whichever way it arrived: read at the
+// byte level on the fast path (frontdoor.ts), or by Node's HTTP server for everything else. The
+// routing logic (router.ts) decides; the exchange answers or carries the cell's answer back.
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type net from 'node:net';
+import { sendJson } from '../shared/http.js';
+import type { ResponseHead } from './http1.js';
+import type { Exchange } from './relay.js';
+
+export class BodyTooLarge extends Error {}
+
+/** Where a cell's answer goes. `exchange` arrives first, so the client can pause or drop it. */
+export interface Responder {
+  attach(exchange: Exchange): void;
+  start(head: ResponseHead): void;
+  data(raw: Buffer, payload: readonly Buffer[] | null): boolean;
+  end(): void;
+  /** The cell's answer broke off after it had begun: the client connection is closed. */
+  broken(): void;
+}
+
+export interface PublicExchange {
+  readonly method: string;
+  readonly url: string;
+  readonly authorization: string | undefined;
+  /** The request body, if the request has one; rejects with BodyTooLarge over the limit. */
+  body(): Promise<Buffer | null>;
+  /** Answers from the router itself, with a JSON body. */
+  reply(status: number, payload: Record<string, unknown>, headers?: Record<string, string>): void;
+  /** The request head to send to a cell. */
+  upstreamHead(body: Buffer | null): string;
+  responder(cellId: string): Responder;
+  /** The router failed on this request: a 500 if nothing was sent yet, else the connection is closed. */
+  fail(message: string): void;
+}
+
+function jsonAnswer(status: number, payload: Record<string, unknown>, headers: Record<string, string>, close: boolean, withBody: boolean): Buffer {
+  const body = JSON.stringify(payload);
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  if (close && headers.connection === undefined) head += 'connection: close\r\n';
+  return Buffer.from(withBody ? `${head}\r\n${body}` : `${head}\r\n`, 'utf8');
+}
+
+/** A request read by the fast path, answered straight onto the client's socket. */
+export class RawExchange implements PublicExchange {
+  constructor(
+    private readonly socket: net.Socket,
+    readonly method: string,
+    readonly url: string,
+    readonly authorization: string | undefined,
+    private readonly fields: string,
+    private readonly payload: Buffer | null,
+    private readonly tooLarge: boolean,
+    /** The client asked to close after this exchange. */
+    private close: boolean,
+    private readonly remote: string,
+    /** Called once the answer is written: `keepOpen` false when the connection is ending. */
+    private readonly done: (keepOpen: boolean) => void,
+  ) {}
+
+  /** Whether any of the answer has been written. */
+  private answered = false;
+  private finished = false;
+
+  body(): Promise<Buffer | null> {
+    return this.tooLarge ? Promise.reject(new BodyTooLarge()) : Promise.resolve(this.payload);
+  }
+
+  reply(status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}): void {
+    this.answered = true;
+    const close = this.close || headers.connection === 'close';
+    this.socket.write(jsonAnswer(status, payload, headers, close, this.method !== 'HEAD'));
+    this.finish(close);
+  }
+
+  upstreamHead(body: Buffer | null): string {
+    const length = body === null ? '' : `content-length: ${body.length}\r\n`;
+    return `${this.method} ${this.url} HTTP/1.1\r\n${this.fields}x-forwarded-for: ${this.remote}\r\n${length}\r\n`;
+  }
+
+  responder(cellId: string): Responder {
+    const socket = this.socket;
+    let exchange: Exchange | null = null;
+    let corked = false;
+    const onDrain = () => exchange?.resume();
+    return {
+      attach: (attached) => (exchange = attached),
+      start: (head) => {
+        // A body that ends with the cell's connection can only end with the client's, too.
+        if (head.framing === 'close') this.close = true;
+        this.answered = true;
+        socket.cork();
+        corked = true;
+        socket.write(`HTTP/1.1 ${head.status} ${head.reason}\r\n${head.fields}x-cellctl-cell: ${cellId}\r\n${this.close ? 'connection: close\r\n' : ''}\r\n`, 'latin1');
+      },
+      data: (raw) => {
+        const more = socket.write(raw);
+        if (corked) {
+          corked = false;
+          socket.uncork();
+        }
+        if (!more) socket.once('drain', onDrain);
+        return more;
+      },
+      end: () => {
+        if (corked) {
+          corked = false;
+          socket.uncork();
+        }
+        this.finish(this.close);
+      },
+      broken: () => {
+        socket.destroy();
+        this.finish(true);
+      },
+    };
+  }
+
+  fail(message: string): void {
+    if (this.finished) return;
+    if (!this.answered) return this.reply(500, { error: 'internal', message });
+    this.socket.destroy();
+    this.finish(true);
+  }
+
+  private finish(close: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (close) this.socket.end();
+    this.done(!close);
+  }
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'content-length', 'expect', 'x-forwarded-for']);
+
+/** A request that Node's HTTP server read (the slow path): chunked bodies, HTTP/1.0, Expect, … */
+export class NodeExchange implements PublicExchange {
+  readonly method: string;
+  readonly url: string;
+  readonly authorization: string | undefined;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly maxBodyBytes: number,
+  ) {
+    this.method = req.method ?? 'GET';
+    this.url = req.url ?? '/';
+    this.authorization = req.headers.authorization;
+  }
+
+  body(): Promise<Buffer | null> {
+    const req = this.req;
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return Promise.resolve(null);
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > this.maxBodyBytes) return Promise.reject(new BodyTooLarge());
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.maxBodyBytes) {
+          req.removeAllListeners('data');
+          reject(new BodyTooLarge());
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.once('end', () => resolve(Buffer.concat(chunks)));
+      req.once('error', reject);
+    });
+  }
+
+  reply(status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}): void {
+    if (!this.req.complete) this.req.resume();
+    sendJson(this.res, status, payload, headers);
+  }
+
+  fail(message: string): void {
+    if (this.res.headersSent) this.res.destroy();
+    else this.reply(500, { error: 'internal', message });
+  }
+
+  upstreamHead(body: Buffer | null): string {
+    const raw = this.req.rawHeaders;
+    let head = `${this.method} ${this.url} HTTP/1.1\r\n`;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    }
+    head += `x-forwarded-for: ${this.req.socket.remoteAddress ?? ''}\r\n`;
+    if (body !== null) head += `content-length: ${body.length}\r\n`;
+    return head + '\r\n';
+  }
+
+  responder(cellId: string): Responder {
+    const res = this.res;
+    let exchange: Exchange | null = null;
+    const onClose = () => {
+      if (!res.writableFinished) exchange?.abort();
+    };
+    return {
+      attach: (attached) => {
+        exchange = attached;
+        res.once('close', onClose);
+      },
+      start: (head) => {
+        const headers: Record<string, string | string[]> = { 'x-cellctl-cell': cellId };
+        for (const [name, value] of head.pairs) {
+          const key = name.toLowerCase();
+          // Node frames the body for its client itself; only a known length is passed on.
+          if (key === 'transfer-encoding' || (key === 'content-length' && head.framing !== 'length' && head.framing !== 'none')) continue;
+          const existing = headers[key];
+          headers[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+        }
+        res.writeHead(head.status, head.reason, headers);
+      },
+      data: (raw, payload) => {
+        let more = true;
+        if (payload) for (const part of payload) more = res.write(part) && more;
+        else more = res.write(raw);
+        if (!more) res.once('drain', () => exchange?.resume());
+        return more;
+      },
+      end: () => {
+        res.off('close', onClose);
+        res.end();
+      },
+      broken: () => {
+        res.off('close', onClose);
+        res.destroy();
+      },
+    };
+  }
+}

@@ -1,0 +1,245 @@
+// HTTP/1.1 message heads, read at the byte level for the router's fast path. Deliberately strict: a
+// request head is accepted only in the plain form that keep-alive clients send (one Content-Length or
+// none, no Transfer-Encoding, Expect, Upgrade or obsolete line folding). Anything else is not
+// rejected here but handed to Node's own HTTP server, which parses it with llhttp as before, so an
+// unusual request is never read two ways by two parsers.
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+const REQUEST_LINE = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+/** A field line: a token, a colon, a value of visible characters, spaces and tabs (no CR, LF or NUL). */
+const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\t\x20-\x7e\x80-\xff]*?)[ \t]*$/;
+const DIGITS = /^\d{1,15}$/;
+
+/** Request fields the router sets itself or that belong to one connection only (RFC 9110 §7.6.1). */
+const REQUEST_DROPPED = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'x-forwarded-for', 'content-length']);
+/** Request fields that put a request outside the fast path. */
+const REQUEST_HANDED_OFF = new Set(['transfer-encoding', 'expect', 'upgrade']);
+/** Response fields that belong to the router–cell connection, not to the client's. */
+const RESPONSE_DROPPED = new Set(['connection', 'keep-alive', 'proxy-connection']);
+
+export interface RequestHead {
+  method: string;
+  target: string;
+  /** The fields to forward, each "name: value\r\n", in the client's order and spelling. */
+  fields: string;
+  /** null when the request has no Content-Length (and so no body). */
+  contentLength: number | null;
+  authorization: string | undefined;
+  /** The client asked to close the connection after this exchange. */
+  close: boolean;
+  /** Bytes of the head, the blank line included. */
+  size: number;
+}
+
+export type RequestRead = { kind: 'incomplete' } | { kind: 'handoff'; reason: string } | { kind: 'head'; head: RequestHead };
+
+const INCOMPLETE: RequestRead = { kind: 'incomplete' };
+const handoff = (reason: string): RequestRead => ({ kind: 'handoff', reason });
+
+/** Reads the request head at the start of `data`, if all of it has arrived. */
+export function readRequestHead(data: Buffer, maxHeadBytes: number): RequestRead {
+  const end = data.indexOf(HEAD_END);
+  if (end === -1) return data.length > maxHeadBytes ? handoff('head too large') : INCOMPLETE;
+  if (end > maxHeadBytes) return handoff('head too large');
+  const lines = data.toString('latin1', 0, end).split('\r\n');
+  const requestLine = REQUEST_LINE.exec(lines[0]!);
+  if (!requestLine) return handoff('request line outside the fast path');
+  let fields = '';
+  let contentLength: number | null = null;
+  let authorization: string | undefined;
+  let close = false;
+  let hosts = 0;
+  for (let i = 1; i < lines.length; i += 1) {
+    const line = lines[i]!;
+    const field = FIELD_LINE.exec(line);
+    if (!field) return handoff('unusual field line');
+    const name = field[1]!.toLowerCase();
+    const value = field[2]!;
+    if (REQUEST_HANDED_OFF.has(name)) return handoff(`${name} field`);
+    if (name === 'content-length') {
+      if (contentLength !== null || !DIGITS.test(value)) return handoff('unusual content-length');
+      contentLength = Number(value);
+    } else if (name === 'connection') {
+      for (const token of value.toLowerCase().split(',')) {
+        const option = token.trim();
+        if (option === 'close') close = true;
+        else if (option !== 'keep-alive' && option !== '') return handoff('connection option'); // names another hop-by-hop field
+      }
+    } else if (name === 'host') hosts += 1;
+    else if (name === 'authorization') authorization = value;
+    if (!REQUEST_DROPPED.has(name)) fields += line + '\r\n';
+  }
+  if (hosts !== 1) return handoff('host field missing or repeated');
+  return { kind: 'head', head: { method: requestLine[1]!, target: requestLine[2]!, fields, contentLength, authorization, close, size: end + 4 } };
+}
+
+export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
+
+export interface ResponseHead {
+  status: number;
+  reason: string;
+  /** Field lines to pass on, each "name: value\r\n" (framing fields included, connection fields not). */
+  fields: string;
+  /** The same fields as [name, value] pairs, for Node's ServerResponse. */
+  pairs: [string, string][];
+  framing: BodyFraming;
+  contentLength: number;
+  /** Whether the cell keeps this connection open after the response. */
+  keepAlive: boolean;
+  /** The idle time the cell allows a kept-alive connection (its Keep-Alive timeout), if it said. */
+  keepAliveMs: number | null;
+  size: number;
+}
+
+export type ResponseRead = { kind: 'incomplete' } | { kind: 'invalid'; reason: string } | { kind: 'head'; head: ResponseHead };
+
+/** Reads a cell's response head; `method` is the request's (a HEAD answer has no body). */
+export function readResponseHead(data: Buffer, method: string, maxHeadBytes: number): ResponseRead {
+  const end = data.indexOf(HEAD_END);
+  if (end === -1) return data.length > maxHeadBytes ? { kind: 'invalid', reason: 'response head too large' } : { kind: 'incomplete' };
+  const lines = data.toString('latin1', 0, end).split('\r\n');
+  const statusLine = STATUS_LINE.exec(lines[0]!);
+  if (!statusLine) return { kind: 'invalid', reason: 'malformed status line' };
+  const http11 = statusLine[1] === '1';
+  const status = Number(statusLine[2]);
+  let fields = '';
+  const pairs: [string, string][] = [];
+  let contentLength: number | null = null;
+  let transferEncoding: string | null = null;
+  let connection = '';
+  let keepAliveMs: number | null = null;
+  for (let i = 1; i < lines.length; i += 1) {
+    const line = lines[i]!;
+    const field = FIELD_LINE.exec(line);
+    if (!field) return { kind: 'invalid', reason: 'malformed field line' };
+    const name = field[1]!.toLowerCase();
+    const value = field[2]!;
+    if (name === 'content-length') {
+      if (!DIGITS.test(value) || (contentLength !== null && contentLength !== Number(value))) return { kind: 'invalid', reason: 'bad content-length' };
+      contentLength = Number(value);
+    } else if (name === 'transfer-encoding') transferEncoding = transferEncoding === null ? value.toLowerCase() : `${transferEncoding}, ${value.toLowerCase()}`;
+    else if (name === 'connection') connection += ',' + value.toLowerCase();
+    else if (name === 'keep-alive') {
+      const timeout = /(?:^|[,\s])timeout=(\d+)/.exec(value);
+      if (timeout) keepAliveMs = Number(timeout[1]) * 1000;
+    }
+    if (RESPONSE_DROPPED.has(name)) continue;
+    fields += line + '\r\n';
+    pairs.push([field[1]!, value]);
+  }
+  const tokens = connection.split(',').map((token) => token.trim());
+  let keepAlive = http11 ? !tokens.includes('close') : tokens.includes('keep-alive');
+  let framing: BodyFraming;
+  if (method === 'HEAD' || status < 200 || status === 204 || status === 304) framing = 'none';
+  else if (transferEncoding !== null) {
+    framing = /(?:^|,\s*)chunked$/.test(transferEncoding) ? 'chunked' : 'close';
+    if (contentLength !== null) keepAlive = false; // both fields: Transfer-Encoding wins, and the connection is not reused
+  } else if (contentLength !== null) framing = 'length';
+  else framing = 'close';
+  if (framing === 'close') keepAlive = false;
+  return {
+    kind: 'head',
+    head: { status, reason: statusLine[3] ?? '', fields, pairs, framing, contentLength: contentLength ?? 0, keepAlive, keepAliveMs, size: end + 4 },
+  };
+}
+
+const enum ChunkState {
+  Size,
+  SizeLineEnd,
+  Data,
+  DataEnd,
+  Trailer,
+  Done,
+}
+
+/**
+ * Follows a chunked body as it streams through: where it ends, and its payload (for a client that
+ * gets it re-framed). The bytes themselves pass on unchanged.
+ */
+export class ChunkedReader {
+  private state = ChunkState.Size;
+  private size = 0;
+  private sizeDigits = 0;
+  private left = 0;
+  /** Characters of the current trailer line (0 at a line start: an empty line ends the body). */
+  private lineLength = 0;
+
+  get done(): boolean {
+    return this.state === ChunkState.Done;
+  }
+
+  /**
+   * Reads `data` from `offset`. Returns how many bytes belong to this body (the rest, if any, is
+   * not part of it), pushing payload slices to `payload`. Throws on a malformed body.
+   */
+  read(data: Buffer, offset: number, payload: Buffer[] | null): number {
+    let i = offset;
+    while (i < data.length && this.state !== ChunkState.Done) {
+      switch (this.state) {
+        case ChunkState.Size: {
+          const byte = data[i]!;
+          const digit = byte >= 48 && byte <= 57 ? byte - 48 : byte >= 97 && byte <= 102 ? byte - 87 : byte >= 65 && byte <= 70 ? byte - 55 : -1;
+          if (digit >= 0 && this.sizeDigits < 12) {
+            this.size = this.size * 16 + digit;
+            this.sizeDigits += 1;
+          } else if (this.sizeDigits > 0 && byte === 13) this.state = ChunkState.SizeLineEnd;
+          else if (this.sizeDigits > 0 && (byte === 59 || byte === 32 || byte === 9)) {
+            // A chunk extension: skip to the end of the line.
+            const lineEnd = data.indexOf(13, i);
+            if (lineEnd === -1) {
+              i = data.length;
+              continue;
+            }
+            i = lineEnd;
+            this.state = ChunkState.SizeLineEnd;
+          } else throw new Error('malformed chunk size');
+          i += 1;
+          break;
+        }
+        case ChunkState.SizeLineEnd:
+          if (data[i] !== 10) throw new Error('malformed chunk size line');
+          i += 1;
+          if (this.size === 0) {
+            this.state = ChunkState.Trailer;
+            this.lineLength = 0;
+          } else {
+            this.left = this.size;
+            this.state = ChunkState.Data;
+          }
+          this.size = 0;
+          this.sizeDigits = 0;
+          break;
+        case ChunkState.Data: {
+          const take = Math.min(this.left, data.length - i);
+          payload?.push(data.subarray(i, i + take));
+          this.left -= take;
+          i += take;
+          if (this.left === 0) {
+            this.state = ChunkState.DataEnd;
+            this.lineLength = 0;
+          }
+          break;
+        }
+        case ChunkState.DataEnd: {
+          const byte = data[i]!;
+          if ((this.lineLength === 0 && byte !== 13) || (this.lineLength === 1 && byte !== 10)) throw new Error('chunk data not followed by CRLF');
+          this.lineLength += 1;
+          i += 1;
+          if (this.lineLength === 2) this.state = ChunkState.Size;
+          break;
+        }
+        case ChunkState.Trailer: {
+          const byte = data[i]!;
+          i += 1;
+          if (byte === 10) {
+            if (this.lineLength <= 1) this.state = ChunkState.Done; // "\r\n" alone: the end
+            this.lineLength = 0;
+          } else this.lineLength += 1;
+          break;
+        }
+      }
+    }
+    return i - offset;
+  }
+}
