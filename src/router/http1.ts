@@ -146,6 +146,7 @@ export function readResponseHead(data: Buffer, method: string, maxHeadBytes: num
 
 const enum ChunkState {
   Size,
+  Extension,
   SizeLineEnd,
   Data,
   DataEnd,
@@ -184,17 +185,19 @@ export class ChunkedReader {
             this.size = this.size * 16 + digit;
             this.sizeDigits += 1;
           } else if (this.sizeDigits > 0 && byte === 13) this.state = ChunkState.SizeLineEnd;
-          else if (this.sizeDigits > 0 && (byte === 59 || byte === 32 || byte === 9)) {
-            // A chunk extension: skip to the end of the line.
-            const lineEnd = data.indexOf(13, i);
-            if (lineEnd === -1) {
-              i = data.length;
-              continue;
-            }
-            i = lineEnd;
-            this.state = ChunkState.SizeLineEnd;
-          } else throw new Error('malformed chunk size');
+          else if (this.sizeDigits > 0 && (byte === 59 || byte === 32 || byte === 9)) this.state = ChunkState.Extension;
+          else throw new Error('malformed chunk size');
           i += 1;
+          break;
+        }
+        case ChunkState.Extension: {
+          // A chunk extension (";name=value"): skipped to the end of the line.
+          const lineEnd = data.indexOf(13, i);
+          if (lineEnd === -1) i = data.length;
+          else {
+            i = lineEnd + 1;
+            this.state = ChunkState.SizeLineEnd;
+          }
           break;
         }
         case ChunkState.SizeLineEnd:

@@ -212,7 +212,7 @@ describe('a template from the workspace', () => {
   it('is listed and used when its folder is in templatePaths', async () => {
     const ws = await newWorkspace({ templatePaths: [path.join(FIXTURES, 'templates')] });
     const names = (await cliJson(ws.home, ['templates'])).map((t: { name: string }) => t.name);
-    expect(names).toEqual(['basic', 'crashy', 'ecommerce', 'notes']);
+    expect(names).toEqual(['basic', 'crashy', 'ecommerce', 'notes', 'wire']);
     const cell = await cliJson(ws.home, ['create', 'n1', '--template', 'notes', '--port', String(await freePort())]);
     expect(cell).toMatchObject({ template: 'notes', schemaVersion: 3, healthPath: '/healthz', capacity: 100 });
   });
