@@ -82,32 +82,33 @@ export class RawExchange implements PublicExchange {
   responder(cellId: string): Responder {
     const socket = this.socket;
     let exchange: Exchange | null = null;
-    let corked = false;
+    /** The answer's head, held back to leave in one write with the first body bytes. */
+    let head: string | null = null;
     const onDrain = () => exchange?.resume();
     return {
       attach: (attached) => (exchange = attached),
-      start: (head) => {
+      start: (answer) => {
         // A body that ends with the cell's connection can only end with the client's, too.
-        if (head.framing === 'close') this.close = true;
+        if (answer.framing === 'close') this.close = true;
         this.answered = true;
-        socket.cork();
-        corked = true;
-        socket.write(`HTTP/1.1 ${head.status} ${head.reason}\r\n${head.fields}x-cellctl-cell: ${cellId}\r\n${this.close ? 'connection: close\r\n' : ''}\r\n`, 'latin1');
+        head = `HTTP/1.1 ${answer.status} ${answer.reason}\r\n${answer.fields}x-cellctl-cell: ${cellId}\r\n${this.close ? 'connection: close\r\n' : ''}\r\n`;
       },
       data: (raw) => {
-        const more = socket.write(raw);
-        if (corked) {
-          corked = false;
-          socket.uncork();
+        let chunk = raw;
+        if (head !== null) {
+          const length = Buffer.byteLength(head, 'latin1');
+          chunk = Buffer.allocUnsafe(length + raw.length);
+          chunk.write(head, 0, 'latin1');
+          raw.copy(chunk, length);
+          head = null;
         }
+        const more = socket.write(chunk);
         if (!more) socket.once('drain', onDrain);
         return more;
       },
       end: () => {
-        if (corked) {
-          corked = false;
-          socket.uncork();
-        }
+        if (head !== null) socket.write(head, 'latin1');
+        head = null;
         this.finish(this.close);
       },
       broken: () => {
