@@ -62,6 +62,13 @@ export class RawExchange implements PublicExchange {
   /** Whether any of the answer has been written. */
   private answered = false;
   private finished = false;
+  /** The exchange with the cell, while the answer comes from one. */
+  private relayed: Exchange | null = null;
+
+  /** The client went away: an exchange with a cell stops (and its connection to the cell closes). */
+  abandon(): void {
+    if (!this.finished) this.relayed?.abort();
+  }
 
   body(): Promise<Buffer | null> {
     return this.tooLarge ? Promise.reject(new BodyTooLarge()) : Promise.resolve(this.payload);
@@ -81,12 +88,14 @@ export class RawExchange implements PublicExchange {
 
   responder(cellId: string): Responder {
     const socket = this.socket;
-    let exchange: Exchange | null = null;
     /** The answer's head, held back to leave in one write with the first body bytes. */
     let head: string | null = null;
-    const onDrain = () => exchange?.resume();
+    const onDrain = () => this.relayed?.resume();
     return {
-      attach: (attached) => (exchange = attached),
+      attach: (attached) => {
+        this.relayed = attached;
+        if (socket.destroyed) attached.abort(); // the client left while the request waited
+      },
       start: (answer) => {
         // A body that ends with the cell's connection can only end with the client's, too.
         if (answer.framing === 'close') this.close = true;

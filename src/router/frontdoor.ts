@@ -7,6 +7,9 @@ import type net from 'node:net';
 import { type PublicExchange, RawExchange } from './exchange.js';
 import { readRequestHead } from './http1.js';
 
+/** The longest a client may take to send one request head. */
+const HEAD_TIMEOUT_MS = 60_000;
+
 export interface FrontDoorOptions {
   /** Routes one request and answers it through the exchange; never throws. */
   dispatch(exchange: PublicExchange): void;
@@ -30,6 +33,8 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
   let gone = false;
   let shuttingDown = false;
   let handedOff = false;
+  /** When the head now arriving began to arrive (0: none is arriving). */
+  let headSince = 0;
   /** Past this much unread input from a client that is still waiting for an answer, stop reading. */
   const readAhead = options.maxHeadBytes + options.maxBodyBytes;
 
@@ -42,8 +47,10 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
   const onTimeout = () => {
     if (!busy) socket.destroy();
   };
+  let current: RawExchange | null = null;
   const onGone = () => {
     gone = true;
+    current?.abandon();
   };
   socket.setNoDelay(true);
   socket.setTimeout(options.idleTimeoutMs);
@@ -68,6 +75,7 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
 
   const done = (keepOpen: boolean) => {
     busy = false;
+    current = null;
     if (shuttingDown && keepOpen && !gone) socket.end();
     if (!keepOpen || gone || shuttingDown) {
       gone = true;
@@ -82,7 +90,14 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     if (shuttingDown) return;
     if (buffered === null) return;
     const read = readRequestHead(buffered, options.maxHeadBytes);
-    if (read.kind === 'incomplete') return;
+    if (read.kind === 'incomplete') {
+      // A head that trickles in (slowloris) gets HEAD_TIMEOUT_MS in all, like Node's headersTimeout.
+      const now = Date.now();
+      if (headSince === 0) headSince = now;
+      else if (now - headSince > HEAD_TIMEOUT_MS) socket.destroy();
+      return;
+    }
+    headSince = 0;
     if (read.kind === 'handoff') return handOff();
     const head = read.head;
     const length = head.contentLength ?? 0;
@@ -95,7 +110,8 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
       buffered = buffered.length > head.size + length ? buffered.subarray(head.size + length) : null;
     }
     busy = true;
-    options.dispatch(new RawExchange(socket, head.method, head.target, head.authorization, head.fields, body, tooLarge, head.close, remote, done));
+    current = new RawExchange(socket, head.method, head.target, head.authorization, head.fields, body, tooLarge, head.close, remote, done);
+    options.dispatch(current);
   }
 
   return {

@@ -12,7 +12,8 @@ const DEFAULT_IDLE_MS = 4_000;
 /** A kept-alive connection is retired this long before the cell would close it, to avoid the race. */
 const IDLE_MARGIN_MS = 1_000;
 
-export type FailReason = 'timeout' | 'unavailable';
+/** `aborted`: the caller dropped the exchange (its client went away); the cell is not to blame. */
+export type FailReason = 'timeout' | 'unavailable' | 'aborted';
 
 export interface ResponseSink {
   /** The cell's response head has arrived. */
@@ -39,7 +40,7 @@ export interface OutgoingRequest {
 export interface Exchange {
   /** Resumes reading after the sink returned false from `data`. */
   resume(): void;
-  /** Drops the exchange (the client went away): the connection is closed, the sink hears nothing more. */
+  /** Drops the exchange (the client went away): the connection is closed and the sink hears `fail('aborted')`. */
   abort(): void;
 }
 
@@ -207,7 +208,8 @@ class Link {
 /** The connections to one cell: a stack of idle ones, at most `max` open, and a queue beyond that. */
 export class CellLinks {
   private readonly idle: Link[] = [];
-  private readonly queue: (() => void)[] = [];
+  /** Exchanges waiting for a connection; each returns false if it was dropped meanwhile. */
+  private readonly queue: (() => boolean)[] = [];
   private open = 0;
   private closing = false;
 
@@ -222,21 +224,32 @@ export class CellLinks {
     let aborted = false;
     let retried = false;
     let done = false;
-    const run = () => {
-      if (aborted) return;
+    let begun = false;
+    const tracked: ResponseSink = {
+      start: (head) => {
+        begun = true;
+        sink.start(head);
+      },
+      data: (raw, payload) => sink.data(raw, payload),
+      end: () => sink.end(),
+      fail: (reason, detail, started) => sink.fail(reason, detail, started),
+    };
+    const run = (): boolean => {
+      if (aborted) return false;
       if (this.closing) {
+        done = true;
         sink.fail('unavailable', 'router is closing', false);
-        return;
+        return false;
       }
       link = this.take();
       if (!link) {
         this.queue.push(run);
-        return;
+        return true;
       }
       const current = link;
       current.send(
         request,
-        sink,
+        tracked,
         (reusable) => {
           done = true;
           this.give(current, reusable);
@@ -249,6 +262,7 @@ export class CellLinks {
           return true;
         },
       );
+      return true;
     };
     run();
     return {
@@ -256,10 +270,12 @@ export class CellLinks {
       abort: () => {
         if (aborted || done) return;
         aborted = true;
+        done = true;
         if (link && !link.closed) {
           link.destroy();
           this.give(link, false);
         }
+        sink.fail('aborted', 'the client went away', begun);
       },
     };
   }
@@ -286,8 +302,9 @@ export class CellLinks {
       if (!link.closed) link.destroy();
       this.open -= 1;
     }
-    const next = this.queue.shift();
-    if (next) next();
+    while (this.queue.length > 0 && !this.queue.shift()!()) {
+      // that one was dropped while it waited: hand the connection to the next
+    }
   }
 
   close(): void {

@@ -120,7 +120,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
             settle();
           },
           fail: (reason, detail, begun) => {
-            if (begun) responder.broken();
+            if (reason === 'aborted') status = 499; // the client went away first (nginx's code for it)
+            else if (begun) responder.broken();
             else if (reason === 'timeout') {
               status = 504;
               upstreams.markDown(upstream, `timed out after ${limits.upstreamTimeoutMs} ms`, true);

@@ -1,10 +1,11 @@
 // The router at the byte level: what a client writes on one connection and what comes back, through a
 // real router process to a cell (test/fixtures/templates/wire) that answers in every framing HTTP/1.1
 // allows. Covers the fast path, the hand-off to Node's HTTP server, and the kept-alive cell links.
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, cliOk, createCells, FIXTURES, newWorkspace, type Workspace } from '../helpers.js';
+import { cleanup, cliOk, createCells, FIXTURES, http, newWorkspace, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -115,6 +116,23 @@ describe('the fast path', () => {
     expect(text).toContain('only ten b');
     const next = await converse([get('a/echo')], (t) => t.endsWith('}'));
     expect(next.text.startsWith('HTTP/1.1 200')).toBe(true);
+  });
+
+  it('stops a cell’s answer when its client goes away, so the customer is not left in flight', async () => {
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(ws.routerPort, '127.0.0.1', () => socket.write(get(`gone/big?bytes=${64 * 1024 * 1024}`), 'latin1'));
+      socket.once('data', () => {
+        socket.destroy();
+        resolve();
+      });
+    });
+    const admin = `http://127.0.0.1:${ws.adminPort}/admin`;
+    const auth = { authorization: `Bearer ${fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim()}` };
+    // A fence waits for the customer's requests in flight: it must find none.
+    const fenced = await http('POST', `${admin}/fence`, { customerIds: ['gone'], fenceId: 'f-gone', drainTimeoutMs: 3000 }, auth);
+    expect(fenced.status).toBe(200);
+    expect((await http('POST', `${admin}/unfence`, { customerIds: ['gone'] }, auth)).status).toBe(200);
+    expect((await converse([get('gone/echo')], (t) => t.endsWith('}'))).text.startsWith('HTTP/1.1 200')).toBe(true);
   });
 
   it('sends a GET again on a fresh connection when the kept-alive one was closed by the cell', async () => {
