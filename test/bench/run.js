@@ -352,8 +352,7 @@ async function scale() {
 }
 
 // ---------------------------------------------------------------------------------------------
-function render() {
-  const r = results;
+function render(r) {
   const rows = [
     ['router GET throughput', `${r.routerVsDirect.GET.router.rps}/s vs direct ${r.routerVsDirect.GET.direct.rps}/s`, `ratio ${r.routerVsDirect.GET.throughputRatio} (goal ≥ 0.6); plain Node proxy ${r.routerVsDirect.GET.plainProxyRatio}`],
     ['router GET latency p50 / p99', `${r.routerVsDirect.GET.router.p50Ms} / ${r.routerVsDirect.GET.router.p99Ms} ms`, `direct ${r.routerVsDirect.GET.direct.p50Ms} / ${r.routerVsDirect.GET.direct.p99Ms} ms`],
@@ -380,14 +379,15 @@ try {
   if (wanted('drain')) await bulkDrain();
   if (wanted('cli')) await cliTimes();
   if (wanted('scale')) await scale();
-  if (ONLY !== null) {
-    process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-  } else {
-    const out = path.join(ROOT, 'test', 'bench', QUICK ? 'latest-quick.json' : 'latest.json');
-    fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
-    process.stdout.write(render() + '\n');
-    log(`figures written to ${path.relative(process.cwd(), out)}`);
-  }
+  const out = path.join(ROOT, 'test', 'bench', QUICK ? 'latest-quick.json' : 'latest.json');
+  // --only replaces just its parts of the last full run's figures (each part keeps its own date).
+  const previous = ONLY !== null && fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : {};
+  const merged = { ...previous, ...results };
+  for (const part of Object.keys(results)) if (part !== 'machine') merged[part] = { ...results[part], measuredAt: results.machine.date };
+  fs.writeFileSync(out, JSON.stringify(merged, null, 2) + '\n');
+  const complete = ['routerVsDirect', 'writePause', 'drain', 'cli', 'scale'].every((part) => merged[part]);
+  process.stdout.write((complete ? render(merged) : JSON.stringify(results, null, 2)) + '\n');
+  log(`figures written to ${path.relative(process.cwd(), out)}`);
 } finally {
   for (const home of homes) spawnSync(process.execPath, [CLI, '--home', home, 'stop', '--timeout', '5'], { stdio: 'ignore' });
   fs.rmSync(temp, { recursive: true, force: true });
