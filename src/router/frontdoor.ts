@@ -83,12 +83,14 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
       return;
     }
     if (socket.isPaused()) socket.resume();
-    if (buffered !== null) next();
+    // The next pipelined request waits a turn of the event loop: an answer the router gives itself
+    // comes back synchronously, and thousands of them in one read must not nest on the stack (nor
+    // keep other connections waiting).
+    if (buffered !== null) setImmediate(next);
   };
 
   function next(): void {
-    if (shuttingDown) return;
-    if (buffered === null) return;
+    if (shuttingDown || busy || gone || buffered === null) return;
     const read = readRequestHead(buffered, options.maxHeadBytes);
     if (read.kind === 'incomplete') {
       // A head that trickles in (slowloris) gets HEAD_TIMEOUT_MS in all, like Node's headersTimeout.

@@ -408,7 +408,10 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       for (const connection of connections) connection.shutdown();
       fallbackServer.closeIdleConnections();
       adminServer.closeIdleConnections();
+      // Connections handed to Node's server get a moment to finish their answer, then are cut.
+      const cut = setTimeout(() => fallbackServer.closeAllConnections(), 2_000);
       await closed;
+      clearTimeout(cut);
       upstreams.close();
       store?.close();
     },

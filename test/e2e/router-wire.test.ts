@@ -77,6 +77,15 @@ describe('the fast path', () => {
     expect(text).toContain('connection: close');
   });
 
+  it('answers thousands of pipelined requests sent in one write, in order, and stays up', async () => {
+    const many = Array.from({ length: 3000 }, (_, i) => `GET /nope-${i} HTTP/1.1\r\nhost: test\r\n\r\n`).join('');
+    const { text } = await converse([many + get('a/echo', 'connection: close\r\n')], () => false);
+    expect(count(text, 'HTTP/1.1 404 ')).toBe(3000);
+    expect(text.indexOf('/nope-2999')).toBeGreaterThan(text.indexOf('/nope-2998'));
+    expect(text.endsWith('}')).toBe(true);
+    expect(text.slice(text.lastIndexOf('HTTP/1.1 '))).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
   it('carries a body that arrives in pieces', async () => {
     const body = JSON.stringify({ note: 'x'.repeat(3000) });
     const head = `POST /api/customers/a/echo HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
