@@ -57,6 +57,17 @@ function converse(parts: string[], until: (text: string) => boolean, options: { 
 
 const get = (target: string, extra = '') => `GET /api/customers/${target} HTTP/1.1\r\nhost: test\r\n${extra}\r\n`;
 const count = (text: string, what: string) => text.split(what).length - 1;
+/** The payload of a chunked body. */
+function dechunk(text: string): string {
+  let out = '';
+  for (let at = 0; ; ) {
+    const lineEnd = text.indexOf('\r\n', at);
+    const size = parseInt(text.slice(at, lineEnd), 16);
+    if (!size) return out;
+    out += text.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = lineEnd + 2 + size + 2;
+  }
+}
 const bodies = (text: string) => text.split('HTTP/1.1 ').slice(1).map((answer) => answer.slice(answer.indexOf('\r\n\r\n') + 4));
 
 describe('the fast path', () => {
@@ -167,6 +178,22 @@ describe('requests outside the fast path', () => {
     ]);
     expect(answers[1].head.map((line: string) => line.toLowerCase())).toContain('content-length: 7');
     expect(answers[1].head.join('\n').toLowerCase()).not.toContain('transfer-encoding');
+  });
+
+  it('re-frames chunked and close-delimited answers for a connection Node’s server has taken over', async () => {
+    const handOff = 'GET /api/customers/a/echo HTTP/1.0\r\nhost: test\r\nconnection: keep-alive\r\n\r\n';
+    const { text } = await converse([handOff, get('a/chunked'), get('a/eof', 'connection: close\r\n')], () => false);
+    const [, chunked, eof] = text.split(/(?=HTTP\/1\.[01] 200 )/);
+    expect(chunked).toMatch(/transfer-encoding: chunked/i);
+    expect(chunked!.slice(chunked!.indexOf('\r\n\r\n') + 4)).toBe('5\r\nhello\r\n6\r\n, wire\r\n0\r\n\r\n');
+    expect(dechunk(eof!.slice(eof!.indexOf('\r\n\r\n') + 4))).toBe('until the end');
+  });
+
+  it('answers Expect: 100-continue (as curl sends for larger bodies) with 100, then forwards the body', async () => {
+    const head = 'POST /api/customers/a/echo HTTP/1.1\r\nhost: test\r\nexpect: 100-continue\r\ncontent-length: 5\r\nconnection: close\r\n\r\n';
+    const { text } = await converse([head, 'hello'], () => false);
+    expect(text).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 X\r\n/);
+    expect(JSON.parse(text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1)).body).toBe('hello');
   });
 
   it('serves HTTP/1.0 clients and refuses a body over the limit on either path', async () => {
