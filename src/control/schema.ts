@@ -1,7 +1,10 @@
 // control.db's schema. Triggers bump `mapping_version` on every change to cells or customers, so the
 // router can tell by one read whether its in-memory mapping is stale, and load only what changed.
+// A running migration has an owner (a random token, its pid, host and process start) and a lease:
+// every journal write is a compare-and-set on the token, and another process takes over only once
+// the lease lapsed or the owner is known dead.
 
-export const CONTROL_SCHEMA_VERSION = 1;
+export const CONTROL_SCHEMA_VERSION = 2;
 
 export const CONTROL_SCHEMA = `
 CREATE TABLE meta (
@@ -42,7 +45,12 @@ CREATE TABLE migrations (
   detail            TEXT NOT NULL DEFAULT '{}',
   error             TEXT,
   started_at        TEXT NOT NULL,
-  updated_at        TEXT NOT NULL
+  updated_at        TEXT NOT NULL,
+  owner             TEXT,
+  owner_pid         INTEGER,
+  owner_host        TEXT,
+  owner_started     TEXT,
+  lease_until       INTEGER
 );
 -- One migration per customer at a time, enforced by the database itself.
 CREATE UNIQUE INDEX one_running_migration_per_customer ON migrations(customer_id) WHERE state = 'running';
@@ -79,3 +87,12 @@ CREATE TRIGGER cells_deleted AFTER DELETE ON cells BEGIN
   UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'mapping_version';
 END;
 `;
+
+/** Upgrades from each older schema version to the next, in order (index 0: version 1 → 2). */
+export const CONTROL_SCHEMA_UPGRADES: readonly string[] = [
+  `ALTER TABLE migrations ADD COLUMN owner TEXT;
+   ALTER TABLE migrations ADD COLUMN owner_pid INTEGER;
+   ALTER TABLE migrations ADD COLUMN owner_host TEXT;
+   ALTER TABLE migrations ADD COLUMN owner_started TEXT;
+   ALTER TABLE migrations ADD COLUMN lease_until INTEGER;`,
+];

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import { describeError, failure } from '../shared/errors.js';
 import { configureSqlite } from '../shared/sqlite.js';
-import { CONTROL_SCHEMA, CONTROL_SCHEMA_VERSION } from './schema.js';
+import { CONTROL_SCHEMA, CONTROL_SCHEMA_UPGRADES, CONTROL_SCHEMA_VERSION } from './schema.js';
 
 export type CellStatus = 'active' | 'draining';
 
@@ -38,6 +38,20 @@ export interface EventRecord {
 
 export type MigrationState = 'running' | 'done' | 'aborted' | 'failed';
 
+/** Who runs a migration: a random token (what the compare-and-set checks), and how to tell whether it still lives. */
+export interface MigrationOwner {
+  token: string;
+  pid: number;
+  host: string;
+  /** The owner process's start time as the OS reports it, so a reused pid is not taken for the owner. */
+  started: string | null;
+}
+
+export interface MigrationLease extends MigrationOwner {
+  /** Epoch ms until which the owner holds the migration without renewing. */
+  leaseUntil: number;
+}
+
 export interface MigrationRecord {
   id: number;
   customerId: string;
@@ -51,6 +65,7 @@ export interface MigrationRecord {
   error: string | null;
   startedAt: string;
   updatedAt: string;
+  owner: MigrationLease | null;
 }
 
 interface CellRow {
@@ -85,6 +100,11 @@ interface MigrationRow {
   error: string | null;
   started_at: string;
   updated_at: string;
+  owner: string | null;
+  owner_pid: number | null;
+  owner_host: string | null;
+  owner_started: string | null;
+  lease_until: number | null;
 }
 
 const toCell = (row: CellRow): CellRecord => ({
@@ -119,9 +139,33 @@ const toMigration = (row: MigrationRow): MigrationRecord => ({
   error: row.error,
   startedAt: row.started_at,
   updatedAt: row.updated_at,
+  owner:
+    row.owner === null
+      ? null
+      : { token: row.owner, pid: row.owner_pid ?? 0, host: row.owner_host ?? '', started: row.owner_started, leaseUntil: row.lease_until ?? 0 },
 });
 
+/** A migration's owner found that another process took it over (or it ended): it must stop without touching data. */
+export class OwnershipLost extends Error {
+  constructor(readonly migrationIds: readonly number[]) {
+    super(`migration ${migrationIds.join(', ')} is no longer ours: another cellctl took it over after our lease lapsed`);
+    this.name = 'OwnershipLost';
+  }
+}
+
 const now = (): string => new Date().toISOString();
+
+/** A list limit that means every row. */
+export const ALL = Number.MAX_SAFE_INTEGER;
+
+/** Brings an older control.db up to this build's schema, one version at a time, in one transaction. */
+function upgradeSchema(db: Database.Database, from: number): number {
+  db.transaction(() => {
+    for (let version = from; version < CONTROL_SCHEMA_VERSION; version += 1) db.exec(CONTROL_SCHEMA_UPGRADES[version - 1]!);
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(CONTROL_SCHEMA_VERSION));
+  }).immediate();
+  return CONTROL_SCHEMA_VERSION;
+}
 
 export interface OpenOptions {
   readonly?: boolean;
@@ -164,7 +208,8 @@ export class ControlStore {
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
       if (!row) throw new Error('no schema_version in meta');
-      const version = Number(row.value);
+      let version = Number(row.value);
+      if (version < CONTROL_SCHEMA_VERSION && version >= 1 && !options.readonly) version = upgradeSchema(db, version);
       if (version !== CONTROL_SCHEMA_VERSION) {
         db.close();
         throw failure(
@@ -297,48 +342,96 @@ export class ControlStore {
 
   // --- the migration journal -----------------------------------------------------------------
 
-  startMigration(input: {
-    customerId: string;
-    sourceCell: string;
-    targetCell: string;
-    keepSourceUntil: string | null;
-    batch: string | null;
-    step: string;
-  }): MigrationRecord {
-    const at = now();
-    try {
-      const info = this.db
-        .prepare(
-          `INSERT INTO migrations (customer_id, source_cell, target_cell, step, state, keep_source_until, batch, started_at, updated_at)
-           VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)`,
-        )
-        .run(input.customerId, input.sourceCell, input.targetCell, input.step, input.keepSourceUntil, input.batch, at, at);
-      return this.getMigration(Number(info.lastInsertRowid))!;
-    } catch (error) {
-      if (describeError(error).includes('UNIQUE constraint failed')) {
-        const running = this.runningMigrationFor(input.customerId);
-        throw failure(
-          `customer ${input.customerId} already has migration ${running?.id ?? '?'} running: finish it with "cellctl migrate resume ${running?.id ?? '<id>'}" or roll it back with "cellctl migrate abort ${running?.id ?? '<id>'}"`,
-          'E_MIGRATION_RUNNING',
-        );
-      }
-      throw error;
-    }
+  /** Journals new running migrations owned by `owner`, all or none. */
+  startMigrations(
+    inputs: { customerId: string; sourceCell: string; targetCell: string; keepSourceUntil: string | null; batch: string | null; step: string }[],
+    owner: MigrationOwner,
+    leaseMs: number,
+  ): MigrationRecord[] {
+    const insert = this.db.prepare(
+      `INSERT INTO migrations (customer_id, source_cell, target_cell, step, state, keep_source_until, batch, started_at, updated_at,
+                               owner, owner_pid, owner_host, owner_started, lease_until)
+       VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    return this.db.transaction(() =>
+      inputs.map((input) => {
+        const at = now();
+        try {
+          const info = insert.run(input.customerId, input.sourceCell, input.targetCell, input.step, input.keepSourceUntil, input.batch, at, at, owner.token, owner.pid, owner.host, owner.started, Date.now() + leaseMs);
+          return this.getMigration(Number(info.lastInsertRowid))!;
+        } catch (error) {
+          if (!describeError(error).includes('UNIQUE constraint failed')) throw error;
+          const running = this.runningMigrationFor(input.customerId);
+          throw failure(`customer ${input.customerId} already has migration ${running?.id ?? '?'} running: "cellctl migrate show ${running?.id ?? '<id>'}" tells whether it is in progress or interrupted`, 'E_MIGRATION_RUNNING');
+        }
+      }),
+    )();
   }
 
-  /** Records that `step` is complete. Later steps may rely on this row alone after a crash. */
-  recordMigrationStep(id: number, step: string, detail?: Record<string, unknown>): void {
-    if (detail) {
+  /**
+   * Records that `step` is complete, only while `owner` still owns every migration (compare-and-set;
+   * throws OwnershipLost otherwise, changing nothing). Later steps may rely on this row alone.
+   */
+  recordMigrationStep(ids: readonly number[], owner: string, step: string, detail?: Record<string, unknown>, leaseMs?: number): void {
+    const lease = leaseMs === undefined ? null : Date.now() + leaseMs;
+    const update = this.db.prepare(
+      `UPDATE migrations SET step = ?, detail = json_patch(detail, ?), updated_at = ?, lease_until = COALESCE(?, lease_until)
+       WHERE id = ? AND owner = ? AND state = 'running'`,
+    );
+    this.ownedWrite(ids, (id) => update.run(step, JSON.stringify(detail ?? {}), now(), lease, id, owner).changes);
+  }
+
+  /** Ends migrations (compare-and-set on the owner, like recordMigrationStep). */
+  endMigrations(ids: readonly number[], owner: string, state: Exclude<MigrationState, 'running'>, error: string | null = null): void {
+    const update = this.db.prepare("UPDATE migrations SET state = ?, error = ?, updated_at = ? WHERE id = ? AND owner = ? AND state = 'running'");
+    this.ownedWrite(ids, (id) => update.run(state, error, now(), id, owner).changes);
+  }
+
+  /** Extends the owner's lease on running migrations; throws OwnershipLost if any is no longer its. */
+  renewLease(ids: readonly number[], owner: string, leaseMs: number): void {
+    const update = this.db.prepare("UPDATE migrations SET lease_until = ? WHERE id = ? AND owner = ? AND state = 'running'");
+    this.ownedWrite(ids, (id) => update.run(Date.now() + leaseMs, id, owner).changes);
+  }
+
+  /**
+   * Runs `work` while holding control.db's write lock, after renewing the owner's lease on `ids`:
+   * no other process can take the migrations over until `work` has returned. Data-side writes of a
+   * move run inside it, so a process that lost ownership never touches a cell's rows.
+   */
+  whileOwning<T>(ids: readonly number[], owner: string, leaseMs: number, work: () => T): T {
+    return this.db.transaction(() => {
+      this.renewLease(ids, owner, leaseMs);
+      return work();
+    }).immediate();
+  }
+
+  /**
+   * Makes `owner` the owner of a running migration, only if it is still held as `seen` (same token
+   * and lease: nobody took it or renewed it since it was judged abandoned). Returns whether it did.
+   */
+  takeOverMigration(id: number, seen: MigrationLease | null, owner: MigrationOwner, leaseMs: number): boolean {
+    return (
       this.db
-        .prepare("UPDATE migrations SET step = ?, detail = json_patch(detail, ?), updated_at = ? WHERE id = ?")
-        .run(step, JSON.stringify(detail), now(), id);
-    } else {
-      this.db.prepare('UPDATE migrations SET step = ?, updated_at = ? WHERE id = ?').run(step, now(), id);
-    }
+        .prepare(
+          `UPDATE migrations SET owner = ?, owner_pid = ?, owner_host = ?, owner_started = ?, lease_until = ?, updated_at = ?
+           WHERE id = ? AND state = 'running' AND owner IS ? AND lease_until IS ?`,
+        )
+        .run(owner.token, owner.pid, owner.host, owner.started, Date.now() + leaseMs, now(), id, seen?.token ?? null, seen?.leaseUntil ?? null).changes === 1
+    );
   }
 
-  endMigration(id: number, state: Exclude<MigrationState, 'running'>, error: string | null = null): void {
-    this.db.prepare('UPDATE migrations SET state = ?, error = ?, updated_at = ? WHERE id = ?').run(state, error, now(), id);
+  /** Marks a finished migration's kept source rows as purged (no owner: the migration is over). */
+  recordKeptSourcePurged(id: number, detail: Record<string, unknown> = {}): void {
+    this.db
+      .prepare("UPDATE migrations SET step = 'purged', detail = json_patch(detail, ?), updated_at = ? WHERE id = ? AND state = 'done'")
+      .run(JSON.stringify(detail), now(), id);
+  }
+
+  private ownedWrite(ids: readonly number[], write: (id: number) => number): void {
+    this.db.transaction(() => {
+      const lost = ids.filter((id) => write(id) !== 1);
+      if (lost.length > 0) throw new OwnershipLost(lost);
+    })();
   }
 
   getMigration(id: number): MigrationRecord | undefined {
@@ -362,5 +455,10 @@ export class ControlStore {
 
   transaction<T>(work: () => T): T {
     return this.db.transaction(work)();
+  }
+
+  /** Like transaction, but takes the write lock at once: what it reads cannot change before it writes. */
+  exclusive<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
   }
 }

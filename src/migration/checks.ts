@@ -6,6 +6,7 @@ import { readSchemaVersion } from '../cell/datadb.js';
 import { findSupervisor } from '../supervisor/client.js';
 import { cellPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { judgeOwner, localProbe, ownerName } from './owner.js';
 import type { MoveCheck, TargetLiveness } from './plan.js';
 
 /** Liveness of each cell's process: `offline` for all when no supervisor runs (an offline move). */
@@ -31,6 +32,13 @@ function dataVersion(ws: Workspace, cellId: string | undefined): number | null {
   return fs.existsSync(file) ? readSchemaVersion(file) : null;
 }
 
+function runningMigrationOf(ws: Workspace, customerId: string): MoveCheck['runningMigration'] {
+  const running = ws.store.runningMigrationFor(customerId);
+  if (!running) return null;
+  const verdict = judgeOwner(running, Date.now(), localProbe);
+  return { id: running.id, runBy: verdict.kind === 'in-progress' ? ownerName(verdict.owner, localProbe.host) : null };
+}
+
 export async function gatherMoveCheck(ws: Workspace, customerId: string, targetName: string, force: boolean): Promise<MoveCheck> {
   const mapped = ws.store.getCustomer(customerId);
   const source = mapped ? ws.store.getCell(mapped.cellId) : undefined;
@@ -46,7 +54,7 @@ export async function gatherMoveCheck(ws: Workspace, customerId: string, targetN
     targetLiveness: target ? (liveness.get(target.id) ?? 'offline') : 'offline',
     sourceDataVersion: dataVersion(ws, source?.id),
     targetDataVersion: dataVersion(ws, target?.id),
-    runningMigrationId: ws.store.runningMigrationFor(customerId)?.id ?? null,
+    runningMigration: runningMigrationOf(ws, customerId),
     force,
   };
 }

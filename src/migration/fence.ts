@@ -50,10 +50,13 @@ export class MigrationFence {
     if (!held) throw new FenceLost('the fence lapsed or the router restarted during the move');
   }
 
-  /** Lifts the fence after the router has re-read the mapping. False when no router runs. */
-  async lift(customerIds: string[]): Promise<boolean> {
+  /**
+   * Lifts the fence after the router has re-read the mapping. With a fence id (known from the handle
+   * or the journal) only that fence is lifted, never one a later mover put up. False when no router runs.
+   */
+  async lift(customerIds: string[], fenceId?: string): Promise<boolean> {
     try {
-      await this.admin.unfence(customerIds);
+      await this.admin.unfence(customerIds, fenceId);
       return true;
     } catch (error) {
       if (isRouterDown(error)) return false;

@@ -31,7 +31,8 @@ export interface MoveCheck {
   targetLiveness: TargetLiveness;
   sourceDataVersion: number | null;
   targetDataVersion: number | null;
-  runningMigrationId: number | null;
+  /** A migration of this customer still running: in progress (`runBy` names its owner) or interrupted. */
+  runningMigration: { id: number; runBy: string | null } | null;
   force: boolean;
 }
 
@@ -43,8 +44,11 @@ export function moveRefusal(check: MoveCheck): string | null {
   }
   if (!target) return `no cell named "${check.targetName}": "cellctl list" shows the cells`;
   if (target.id === check.source.id) return `customer ${customerId} is already in ${target.id}`;
-  if (check.runningMigrationId !== null) {
-    return `customer ${customerId} already has migration ${check.runningMigrationId} running: "cellctl migrate resume ${check.runningMigrationId}" or "cellctl migrate abort ${check.runningMigrationId}"`;
+  const running = check.runningMigration;
+  if (running !== null) {
+    return running.runBy
+      ? `customer ${customerId} is being moved by migration ${running.id} (run by ${running.runBy}): wait for it to finish`
+      : `customer ${customerId} has interrupted migration ${running.id}: finish it with "cellctl migrate resume ${running.id}" or roll it back with "cellctl migrate abort ${running.id}"`;
   }
   if (target.status !== 'active') return `cell ${target.id} is ${target.status} and takes no customers`;
   if (check.targetLiveness === 'stopped') return `cell ${target.id} is stopped: start it with "cellctl start ${target.id}"`;

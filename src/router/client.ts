@@ -47,8 +47,9 @@ export class RouterAdmin {
     return response.status === 200;
   }
 
-  async unfence(customerIds: string[]): Promise<{ released: number }> {
-    return (await this.http.post('/admin/unfence', { customerIds })).data;
+  /** Lifts fences; with `fenceId`, only fences that still carry that id (not one a later mover put up). */
+  async unfence(customerIds: string[], fenceId?: string): Promise<{ released: number }> {
+    return (await this.http.post('/admin/unfence', fenceId === undefined ? { customerIds } : { customerIds, fenceId })).data;
   }
 }
 

@@ -84,10 +84,13 @@ export class FenceBook {
     return held;
   }
 
-  /** Lifts a fence; held requests continue (they look their cell up again). Returns how many. */
-  release(customerId: string): number {
+  /**
+   * Lifts a fence — with `fenceId`, only if it is still that one — and held requests continue (they
+   * look their cell up again). Returns how many.
+   */
+  release(customerId: string, fenceId?: string): number {
     const fence = this.fences.get(customerId);
-    if (!fence) return 0;
+    if (!fence || (fenceId !== undefined && fence.id !== fenceId)) return 0;
     this.fences.delete(customerId);
     const held = fence.waiters.size;
     for (const wake of fence.waiters) wake('released');

@@ -240,7 +240,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     drainTimeoutMs: z.number().int().positive().optional(),
   });
   const confirmBody = z.strictObject({ customerIds, fenceId: z.string().min(1), leaseMs: z.number().int().positive().optional() });
-  const unfenceBody = z.strictObject({ customerIds });
+  const unfenceBody = z.strictObject({ customerIds, fenceId: z.string().min(1).optional() });
 
   const adminListener = createRequestListener(
     [
@@ -321,7 +321,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
           const input = parseWith(unfenceBody, await body());
           // Read the new mapping first, so held requests go to the customer's new cell.
           refreshMapping();
-          const released = input.customerIds.reduce((sum, customerId) => sum + fences.release(customerId), 0);
+          const released = input.customerIds.reduce((sum, customerId) => sum + fences.release(customerId, input.fenceId), 0);
           return { status: 200, body: { released, mappingVersion: mapping.mappingVersion } };
         },
       },

@@ -1,6 +1,8 @@
 // Gathers what status needs from the live system: control.db, the supervisor, the router's admin
 // API and each running cell's health endpoint, all in parallel with short timeouts.
 import { probeCellHealth } from '../cell/client.js';
+import type { MigrationRecord } from '../control/store.js';
+import { judgeOwner, localProbe, ownerName } from '../migration/owner.js';
 import { RouterAdmin, type RouterStats } from '../router/client.js';
 import { findSupervisor } from '../supervisor/client.js';
 import { livePid } from '../supervisor/procfs.js';
@@ -8,6 +10,11 @@ import { ROUTER, type SupervisorStatus } from '../supervisor/protocol.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { buildStatus, type StatusReport } from './model.js';
+
+function runBy(migration: MigrationRecord, now: number): string | null {
+  const verdict = judgeOwner(migration, now, localProbe);
+  return verdict.kind === 'in-progress' ? ownerName(verdict.owner, localProbe.host) : null;
+}
 
 export async function collectStatus(ws: Workspace): Promise<StatusReport> {
   const cells = ws.store.listCells();
@@ -32,9 +39,10 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
     ? RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000).stats().catch(() => null)
     : Promise.resolve(null);
   const [routerStats] = await Promise.all([stats, routerProbe, ...probes]);
+  const now = Date.now();
   return buildStatus({
     home: ws.home,
-    now: Date.now(),
+    now,
     cells,
     customerCounts: ws.store.customerCounts(),
     supervisor,
@@ -44,6 +52,6 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
     routerPort: ws.settings.routerPort,
     routerAdminPort: ws.settings.routerAdminPort,
     auth: ws.settings.auth,
-    runningMigrations: ws.store.listMigrations({ state: 'running', limit: 100 }),
+    runningMigrations: ws.store.listMigrations({ state: 'running', limit: 100 }).map((migration) => ({ migration, runBy: runBy(migration, now) })),
   });
 }

@@ -29,7 +29,22 @@ export interface StatusReport {
   supervisor: { state: 'running' | 'stopped'; pid: number | null; uptimeSeconds: number | null };
   router: ProcessRow & { adminPort: number; mappingVersion: number | null; customersMapped: number | null; auth: string };
   cells: CellRow[];
-  migrationsNeedingAttention: { id: number; customerId: string; from: string; to: string; step: string; since: string }[];
+  /** Every running migration: in progress (its owner runs it) or interrupted (resume or abort it). */
+  migrations: MigrationRow[];
+  /** The interrupted ones: nobody runs them, and their customers stay fenced until resumed or aborted. */
+  migrationsNeedingAttention: MigrationRow[];
+}
+
+export interface MigrationRow {
+  id: number;
+  customerId: string;
+  from: string;
+  to: string;
+  step: string;
+  since: string;
+  progress: 'in-progress' | 'interrupted';
+  /** Who runs an in-progress one ("pid 1234"); null when interrupted. */
+  runBy: string | null;
 }
 
 export interface StatusInputs {
@@ -45,7 +60,8 @@ export interface StatusInputs {
   routerPort: number;
   routerAdminPort: number;
   auth: string;
-  runningMigrations: MigrationRecord[];
+  /** Running migrations, each with its owner's name when that owner still runs it. */
+  runningMigrations: { migration: MigrationRecord; runBy: string | null }[];
 }
 
 const uptime = (startedAt: string | null, now: number): number | null =>
@@ -70,6 +86,16 @@ function processRow(name: string, inputs: StatusInputs, port: number): ProcessRo
 }
 
 export function buildStatus(inputs: StatusInputs): StatusReport {
+  const migrations = inputs.runningMigrations.map(({ migration, runBy }): MigrationRow => ({
+    id: migration.id,
+    customerId: migration.customerId,
+    from: migration.sourceCell,
+    to: migration.targetCell,
+    step: migration.step,
+    since: migration.updatedAt,
+    progress: runBy === null ? 'interrupted' : 'in-progress',
+    runBy,
+  }));
   const cells = inputs.cells.map((cell): CellRow => {
     const counters = inputs.routerStats?.cells[cell.id];
     return {
@@ -96,14 +122,8 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
       auth: inputs.auth,
     },
     cells,
-    migrationsNeedingAttention: inputs.runningMigrations.map((migration) => ({
-      id: migration.id,
-      customerId: migration.customerId,
-      from: migration.sourceCell,
-      to: migration.targetCell,
-      step: migration.step,
-      since: migration.updatedAt,
-    })),
+    migrations,
+    migrationsNeedingAttention: migrations.filter((migration) => migration.progress === 'interrupted'),
   };
 }
 

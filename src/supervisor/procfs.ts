@@ -18,6 +18,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** When the process started, in clock ticks since boot (/proc/<pid>/stat field 22); null if unknown. */
+export function processStartTicks(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * True when `pid` is alive and was started by this workspace for `name`: every process cellctl
  * starts carries CELLCTL_HOME and CELLCTL_PROC in its environment, so a reused pid is not mistaken.

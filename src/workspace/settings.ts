@@ -16,6 +16,11 @@ const limitsSchema = z.strictObject({
   fenceQueueLimit: z.number().int().positive().default(1_000),
   /** How long a fence lives without renewal: a dead CLI cannot hold a customer for ever. */
   fenceLeaseMs: z.number().int().positive().default(10_000),
+  /**
+   * How long a running migration stays its owner's without renewal (renewed every third of it):
+   * resume/abort from another process wait this long for a silent owner before taking over.
+   */
+  migrationLeaseMs: z.number().int().min(200).default(15_000),
 });
 
 const supervisorSchema = z.strictObject({

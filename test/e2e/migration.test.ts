@@ -2,6 +2,7 @@
 // the router stopped, resume and abort after a crash at every step, refusals, drain, rebalance,
 // keep-source and audit.
 import Database from 'better-sqlite3';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STEPS } from '../../src/migration/plan.js';
@@ -56,52 +57,86 @@ async function snapshot(ws: Workspace & { url: string }, id: string) {
   return { orders, cart };
 }
 
+interface WriteTally {
+  ackedAdds: number;
+  ackedOrders: number;
+  failures: string[];
+}
+
+/**
+ * Three clients writing to one customer through the router (cart adds, and every seventh request an
+ * order) until stopped, or for at most `maxRequests` each. Counts what was acknowledged.
+ */
+function startWriters(ws: Workspace & { url: string }, customerId: string, maxRequests = 5_000) {
+  let stop = false;
+  const tally: WriteTally = { ackedAdds: 0, ackedOrders: 0, failures: [] };
+  const writer = async (worker: number) => {
+    for (let n = 1; !stop && n <= maxRequests; n += 1) {
+      const placeOrder = n % 7 === 0;
+      const response = placeOrder
+        ? await http('POST', `${ws.url}/api/customers/${customerId}/orders`)
+        : await http('POST', `${ws.url}/api/customers/${customerId}/cart/items`, { productId: worker % 2 ? 'sku-mouse' : 'sku-cable', quantity: 1 });
+      if (response.status >= 500) tally.failures.push(`${response.status} ${JSON.stringify(response.body)}`);
+      else if (placeOrder && response.status === 201) tally.ackedOrders += 1;
+      else if (!placeOrder && response.status === 201) tally.ackedAdds += 1;
+      else if (!(placeOrder && response.status === 400)) tally.failures.push(`unexpected ${response.status} ${JSON.stringify(response.body)}`);
+    }
+  };
+  const writers = [writer(0), writer(1), writer(2)];
+  return {
+    tally,
+    /** Resolves once at least `count` writes more than now were acknowledged. */
+    progressed: (count: number) => {
+      const target = tally.ackedAdds + tally.ackedOrders + count;
+      return waitFor(`${count} more acknowledged writes`, () => tally.ackedAdds + tally.ackedOrders >= target || (tally.failures.length > 0 && tally.failures.join('; ')) || stop);
+    },
+    stop: async (): Promise<WriteTally> => {
+      stop = true;
+      await Promise.all(writers);
+      return tally;
+    },
+  };
+}
+
+/** Every acknowledged write is in the customer's one cell, once; the other cell holds none of its rows. */
+async function expectAllWritesKept(ws: Workspace & { url: string }, customerId: string, home: string, away: string, tally: WriteTally, before = { orders: 0, items: 0 }): Promise<void> {
+  expect(tally.failures).toEqual([]);
+  const orders = (await http('GET', `${ws.url}/api/customers/${customerId}/orders`)).body.orders;
+  const cart = (await http('GET', `${ws.url}/api/customers/${customerId}/cart`)).body.items;
+  const ordered = orders.reduce((sum: number, order: { items: { quantity: number }[] }) => sum + order.items.reduce((s, item) => s + item.quantity, 0), 0);
+  const inCart = cart.reduce((sum: number, item: { quantity: number }) => sum + item.quantity, 0);
+  expect(orders).toHaveLength(before.orders + tally.ackedOrders);
+  expect(ordered + inCart).toBe(before.items + tally.ackedAdds);
+  expect(rowsIn(ws, away, customerId)).toEqual(none);
+  expect(rowsIn(ws, home, customerId).orders).toBe(before.orders + tally.ackedOrders);
+  expect(await mappedCell(ws, customerId)).toBe(home);
+}
+
+/** Runs a move that stops after `step` until the test lets it go on (see CELLCTL_PAUSE_FILE). */
+async function pausedMove(ws: Workspace, customerId: string, target: string, step: string) {
+  const file = path.join(ws.home, '..', `pause-${customerId}-${step}`);
+  const done = cli(ws.home, ['migrate', 'customer', customerId, '--to', target], { CELLCTL_PAUSE_AFTER_STEP: step, CELLCTL_PAUSE_FILE: file });
+  const pid = await waitFor(`the move to reach "${step}"`, () => fs.existsSync(`${file}.reached`) && Number(fs.readFileSync(`${file}.reached`, 'utf8')));
+  return { pid, done, goOn: () => fs.writeFileSync(file, '') };
+}
+
 describe('a move under load', () => {
   it('loses no acknowledged write, applies none twice, and no request sees a 5xx', async () => {
     const ws = await shop(['c1', 'c2']);
     expect((await http('POST', `${ws.url}/api/customers/mover`, shopper('mover'))).status).toBe(201);
-    let stop = false;
-    let ackedAdds = 0;
-    let ackedOrders = 0;
-    const failures: string[] = [];
-    const writer = async (worker: number) => {
-      let n = 0;
-      while (!stop) {
-        n += 1;
-        const placeOrder = n % 7 === 0;
-        const response = placeOrder
-          ? await http('POST', `${ws.url}/api/customers/mover/orders`)
-          : await http('POST', `${ws.url}/api/customers/mover/cart/items`, { productId: worker % 2 ? 'sku-mouse' : 'sku-cable', quantity: 1 });
-        if (response.status >= 500) failures.push(`${response.status} ${JSON.stringify(response.body)}`);
-        else if (placeOrder && response.status === 201) ackedOrders += 1;
-        else if (!placeOrder && response.status === 201) ackedAdds += 1;
-        else if (!(placeOrder && response.status === 400)) failures.push(`unexpected ${response.status} ${JSON.stringify(response.body)}`);
-      }
-    };
-    const writers = [writer(0), writer(1), writer(2)];
+    const writers = startWriters(ws, 'mover');
     const cells: string[] = [await mappedCell(ws, 'mover')];
     for (let move = 0; move < 3; move += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await writers.progressed(20);
       const target = cells.at(-1) === 'c1' ? 'c2' : 'c1';
       const result = await cliJson(ws.home, ['migrate', 'customer', 'mover', '--to', target]);
       expect(result).toMatchObject({ from: cells.at(-1), to: target });
       cells.push(target);
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    stop = true;
-    await Promise.all(writers);
-
-    expect(failures).toEqual([]);
-    expect(ackedAdds).toBeGreaterThan(50);
+    await writers.progressed(20);
+    const tally = await writers.stop();
     const final = cells.at(-1)!;
-    const orders = (await http('GET', `${ws.url}/api/customers/mover/orders`)).body.orders;
-    const cart = (await http('GET', `${ws.url}/api/customers/mover/cart`)).body.items;
-    const ordered = orders.reduce((sum: number, order: { items: { quantity: number }[] }) => sum + order.items.reduce((s, item) => s + item.quantity, 0), 0);
-    const inCart = cart.reduce((sum: number, item: { quantity: number }) => sum + item.quantity, 0);
-    expect(orders).toHaveLength(ackedOrders);
-    expect(ordered + inCart).toBe(ackedAdds);
-    expect(rowsIn(ws, final === 'c1' ? 'c2' : 'c1', 'mover')).toEqual(none);
-    expect(rowsIn(ws, final, 'mover').orders).toBe(ackedOrders);
+    await expectAllWritesKept(ws, 'mover', final, final === 'c1' ? 'c2' : 'c1', tally);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);
     const journal = await cliJson(ws.home, ['migrate', 'list']);
     expect(journal.map((m: { state: string; step: string }) => `${m.state}/${m.step}`)).toEqual(['done/purged', 'done/purged', 'done/purged']);
@@ -162,17 +197,76 @@ describe('a move whose fence breaks', () => {
     await seedShopper(ws, 'fragile', 1);
     const source = await mappedCell(ws, 'fragile');
     const target = source === 'c1' ? 'c2' : 'c1';
-    const moving = cli(ws.home, ['migrate', 'customer', 'fragile', '--to', target], { CELLCTL_PAUSE_AFTER_STEP: 'verified:3000' });
-    await waitFor('the copy is verified', async () => (await cliJson(ws.home, ['migrate', 'list', '--state', 'running']))[0]?.step === 'verified');
+    const moving = await pausedMove(ws, 'fragile', target, 'verified');
     await cliOk(ws.home, ['restart', 'router']);
-    const result = await moving;
+    moving.goOn();
+    const result = await moving.done;
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/rolled back: the fence lapsed or the router restarted during the move; run it again/);
     expect(await mappedCell(ws, 'fragile')).toBe(source);
     expect(rowsIn(ws, target, 'fragile')).toEqual(none);
     expect((await cliJson(ws.home, ['migrate', 'list']))[0]).toMatchObject({ state: 'aborted' });
     await cliOk(ws.home, ['migrate', 'customer', 'fragile', '--to', target]);
     expect(await mappedCell(ws, 'fragile')).toBe(target);
+  });
+});
+
+describe('a move owned by a process that still runs it', () => {
+  const settings = { limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000, fenceHoldMs: 120_000, fenceLeaseMs: 120_000 } };
+
+  it('cannot be resumed, aborted or started again by another process; it finishes, and no write is lost', async () => {
+    const ws = await shop(['c1', 'c2'], settings);
+    await seedShopper(ws, 'owned', 2);
+    const source = await mappedCell(ws, 'owned');
+    const target = source === 'c1' ? 'c2' : 'c1';
+    const writers = startWriters(ws, 'owned');
+    await writers.progressed(10);
+    const moving = await pausedMove(ws, 'owned', target, 'verified');
+    const [running] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+    for (const args of [['migrate', 'customer', 'owned', '--to', target], ['migrate', 'resume', String(running.id)], ['migrate', 'abort', String(running.id)]]) {
+      const refused = await cli(ws.home, args);
+      expect(refused.code, args.join(' ')).toBe(1);
+      expect(refused.stderr, args.join(' ')).toContain(`pid ${moving.pid}`);
+    }
+    const status = await cliJson(ws.home, ['status']);
+    expect(status.migrations).toEqual([expect.objectContaining({ id: running.id, progress: 'in-progress', runBy: `pid ${moving.pid}` })]);
+    expect(status.migrationsNeedingAttention).toEqual([]);
+    expect(await cliJson(ws.home, ['migrate', 'show', String(running.id)])).toMatchObject({ state: 'running', step: 'verified', progress: `in progress (pid ${moving.pid})` });
+    moving.goOn();
+    expect((await moving.done).code).toBe(0);
+    await writers.progressed(10);
+    const tally = await writers.stop();
+    await expectAllWritesKept(ws, 'owned', target, source, tally, { orders: 2, items: 2 + 3 });
+    expect(await cliJson(ws.home, ['migrate', 'list'])).toEqual([expect.objectContaining({ state: 'done', step: 'purged' })]);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+  });
+
+  it.each(['resume', 'abort'] as const)('is taken over by %s once its owner was stopped past its lease; the owner then touches nothing', async (action) => {
+    const ws = await shop(['c1', 'c2'], { limits: { ...settings.limits, migrationLeaseMs: 1_000 } });
+    await seedShopper(ws, 'stuck', 2);
+    const source = await mappedCell(ws, 'stuck');
+    const target = source === 'c1' ? 'c2' : 'c1';
+    const writers = startWriters(ws, 'stuck');
+    await writers.progressed(10);
+    const moving = await pausedMove(ws, 'stuck', target, 'verified');
+    const [running] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+    process.kill(moving.pid, 'SIGSTOP');
+    try {
+      await waitFor(`"migrate ${action}" to take over`, async () => (await cli(ws.home, ['migrate', action, String(running.id)])).code === 0, 60_000);
+    } finally {
+      process.kill(moving.pid, 'SIGCONT');
+    }
+    const home = action === 'resume' ? target : source;
+    const away = action === 'resume' ? source : target;
+    expect(await mappedCell(ws, 'stuck')).toBe(home);
+    await writers.progressed(10);
+    moving.goOn();
+    const original = await moving.done;
+    expect(original.code).toBe(1);
+    await writers.progressed(10);
+    const tally = await writers.stop();
+    await expectAllWritesKept(ws, 'stuck', home, away, tally, { orders: 2, items: 2 + 3 });
+    expect(await cliJson(ws.home, ['migrate', 'list', '--state', 'running'])).toEqual([]);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
   });
 });
 
@@ -220,7 +314,7 @@ describe('refusals', () => {
     await cli(ws.home, ['migrate', 'customer', 'full', '--to', target, '--force'], { CELLCTL_FAULT_AFTER_STEP: 'fenced' });
     const twice = await cli(ws.home, ['migrate', 'customer', 'full', '--to', target, '--force']);
     expect(twice.code).toBe(1);
-    expect(twice.stderr).toMatch(/already has migration \d+ running/);
+    expect(twice.stderr).toMatch(/interrupted migration \d+/);
     const [running] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
     await cliOk(ws.home, ['migrate', 'abort', String(running.id)]);
     expect((await cli(ws.home, ['migrate', 'abort', String(running.id)])).stderr).toMatch(/already aborted/);

@@ -25,7 +25,7 @@ const okCheck: MoveCheck = {
   targetLiveness: 'running',
   sourceDataVersion: 1,
   targetDataVersion: 1,
-  runningMigrationId: null,
+  runningMigration: null,
   force: false,
 };
 
@@ -35,7 +35,8 @@ describe('move checks', () => {
     ['an unmapped customer', { mappedCell: undefined, source: undefined }, /not mapped/],
     ['an unknown target', { target: undefined, targetName: 'zz' }, /no cell named "zz"/],
     ['the same cell', { target: cell('a'), targetName: 'a' }, /already in a/],
-    ['a migration already running', { runningMigrationId: 4 }, /migration 4 running/],
+    ['an interrupted migration', { runningMigration: { id: 4, runBy: null } }, /interrupted migration 4: finish it with "cellctl migrate resume 4"/],
+    ['a migration in progress', { runningMigration: { id: 4, runBy: 'pid 77' } }, /being moved by migration 4 \(run by pid 77\): wait/],
     ['a stopped target', { targetLiveness: 'stopped' as const }, /stopped/],
     ['an unhealthy target', { targetLiveness: 'unhealthy' as const }, /health/],
     ['a draining target', { target: cell('b', { status: 'draining' }) }, /draining/],

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCellDatabase } from '../../src/cell/datadb.js';
-import { ControlStore } from '../../src/control/store.js';
+import { ControlStore, OwnershipLost } from '../../src/control/store.js';
 import { CellPair, CopyMismatch, customerIdsIn } from '../../src/migration/rows.js';
 import { MappingTable } from '../../src/router/mapping.js';
 import { BUILTIN_TEMPLATES_DIR, findTemplate, readTemplateSql } from '../../src/templates/catalog.js';
@@ -39,13 +39,60 @@ describe('control store', () => {
     expect([v1 > v0, v2 > v1, store.mappingVersion() > v2]).toEqual([true, true, true]);
   });
 
+  const move = { customerId: 'x', sourceCell: 'a', targetCell: 'b', keepSourceUntil: null, batch: null, step: 'checked' };
+  const owner = (token: string) => ({ token, pid: 4242, host: 'h', started: '1' });
+
   it('allows one running migration per customer', () => {
     const store = newStore();
-    const input = { customerId: 'x', sourceCell: 'a', targetCell: 'b', keepSourceUntil: null, batch: null, step: 'checked' };
-    const first = store.startMigration(input);
-    expect(() => store.startMigration(input)).toThrow(/already has migration 1 running/);
-    store.endMigration(first.id, 'done');
-    expect(store.startMigration(input).id).toBe(2);
+    const [first] = store.startMigrations([move], owner('t1'), 10_000);
+    expect(() => store.startMigrations([move], owner('t2'), 10_000)).toThrow(/already has migration 1 running/);
+    store.endMigrations([first!.id], 't1', 'done');
+    expect(store.startMigrations([move], owner('t3'), 10_000)[0]!.id).toBe(2);
+  });
+
+  it('writes the journal only for the owner, and lets another take over only as it was seen', () => {
+    const store = newStore();
+    const [started] = store.startMigrations([move], owner('mine'), 10_000);
+    const id = started!.id;
+    expect(started!.owner).toMatchObject({ token: 'mine', pid: 4242, host: 'h', started: '1' });
+    store.recordMigrationStep([id], 'mine', 'fenced', { fenceId: 'f1' });
+    expect(() => store.recordMigrationStep([id], 'thief', 'copied')).toThrow(OwnershipLost);
+    expect(() => store.endMigrations([id], 'thief', 'aborted')).toThrow(OwnershipLost);
+    expect(() => store.whileOwning([id], 'thief', 10_000, () => 'ran')).toThrow(OwnershipLost);
+    expect(store.whileOwning([id], 'mine', 10_000, () => 'ran')).toBe('ran');
+    const seen = store.getMigration(id)!.owner;
+    // A renewal after it was seen makes the takeover fail: the owner is alive.
+    store.renewLease([id], 'mine', 20_000);
+    expect(store.takeOverMigration(id, seen, owner('new'), 10_000)).toBe(false);
+    const seenAgain = store.getMigration(id)!.owner;
+    expect(store.takeOverMigration(id, seenAgain, owner('new'), 10_000)).toBe(true);
+    expect(store.takeOverMigration(id, seenAgain, owner('third'), 10_000)).toBe(false);
+    expect(() => store.recordMigrationStep([id], 'mine', 'copied')).toThrow(OwnershipLost);
+    expect(() => store.renewLease([id], 'mine', 10_000)).toThrow(OwnershipLost);
+    store.recordMigrationStep([id], 'new', 'copied');
+    expect(store.getMigration(id)).toMatchObject({ step: 'copied', detail: { fenceId: 'f1' }, owner: { token: 'new' } });
+  });
+
+  it('a journal write of a batch changes no row unless it owns them all', () => {
+    const store = newStore();
+    const [a, b] = store.startMigrations([move, { ...move, customerId: 'y' }], owner('mine'), 10_000);
+    expect(store.takeOverMigration(b!.id, store.getMigration(b!.id)!.owner, owner('new'), 10_000)).toBe(true);
+    expect(() => store.recordMigrationStep([a!.id, b!.id], 'mine', 'fenced')).toThrow(OwnershipLost);
+    expect(store.getMigration(a!.id)!.step).toBe('checked');
+  });
+
+  it('upgrades a version-1 control.db, keeping its journal', () => {
+    const file = path.join(tempDir(), 'control.db');
+    ControlStore.create(file).close();
+    const db = new Database(file);
+    db.exec(`ALTER TABLE migrations DROP COLUMN owner; ALTER TABLE migrations DROP COLUMN owner_pid; ALTER TABLE migrations DROP COLUMN owner_host;
+             ALTER TABLE migrations DROP COLUMN owner_started; ALTER TABLE migrations DROP COLUMN lease_until;
+             UPDATE meta SET value = '1' WHERE key = 'schema_version';
+             INSERT INTO migrations (customer_id, source_cell, target_cell, step, state, started_at, updated_at) VALUES ('x', 'a', 'b', 'copied', 'running', 'now', 'now');`);
+    db.close();
+    const store = ControlStore.open(file);
+    expect(store.getMigration(1)).toMatchObject({ step: 'copied', state: 'running', owner: null });
+    expect(store.takeOverMigration(1, null, owner('new'), 10_000)).toBe(true);
   });
 
   it('refuses a file that is not a control database', () => {

@@ -1,5 +1,6 @@
 // cellctl audit: finds customers whose rows sit in a cell they are not mapped to, in two cells, or
 // nowhere. Exits 4 when it finds any.
+import { ALL } from '../../control/store.js';
 import { auditPlacement } from '../../migration/audit.js';
 import { customerIdsIn } from '../../migration/rows.js';
 import { ExitCode } from '../../shared/errors.js';
@@ -13,10 +14,10 @@ export async function run(input: CommandInput): Promise<void> {
     const rowsByCell = new Map(
       ws.store.listCells().map((cell) => [cell.id, customerIdsIn(cellPaths(ws.home, cell.id).dataDb, loadTemplate(cell.templateDir).customerTables)]),
     );
-    const excused = new Set(ws.store.listMigrations({ state: 'running', limit: 1_000_000 }).map((m) => m.customerId));
+    const excused = new Set(ws.store.listMigrations({ state: 'running', limit: ALL }).map((m) => m.customerId));
     const keptSources = new Map(
       ws.store
-        .listMigrations({ state: 'done', limit: 1_000_000 })
+        .listMigrations({ state: 'done', limit: ALL })
         .filter((m) => m.keepSourceUntil !== null && m.step !== 'purged')
         .map((m) => [m.customerId, m.sourceCell]),
     );

@@ -1,6 +1,7 @@
 // cellctl migrate list|show|resume|abort|purge: the migration journal, and bringing interrupted
 // migrations to a consistent end.
 import { abortMigration, purgeKeptSources, resumeMigration } from '../../migration/engine.js';
+import { judgeOwner, localProbe, ownerName } from '../../migration/owner.js';
 import type { MigrationRecord, MigrationState } from '../../control/store.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { parsePositiveInt } from '../../shared/names.js';
@@ -15,14 +16,23 @@ function migrationId(raw: string | undefined): number {
   return parsePositiveInt(raw, '<id>');
 }
 
-function stateCell(state: MigrationState): string {
-  return state === 'done' ? paint.green(state) : state === 'running' ? paint.yellow(state) : paint.red(state);
+/** A running migration is either in progress (its owner runs it) or interrupted (nobody does). */
+function progressOf(migration: MigrationRecord, now: number): string | null {
+  if (migration.state !== 'running') return null;
+  const verdict = judgeOwner(migration, now, localProbe);
+  return verdict.kind === 'in-progress' ? `in progress (${ownerName(verdict.owner, localProbe.host)})` : 'interrupted';
+}
+
+function stateCell(migration: MigrationRecord, now: number): string {
+  const { state } = migration;
+  if (state === 'running') return paint.yellow(progressOf(migration, now)!);
+  return state === 'done' ? paint.green(state) : paint.red(state);
 }
 
 function render(migrations: MigrationRecord[]): string {
   return renderTable(
     ['id', 'customer', 'from', 'to', 'state', 'last step', 'updated', 'error'],
-    migrations.map((m) => [m.id, m.customerId, m.sourceCell, m.targetCell, stateCell(m.state), m.step, m.updatedAt, m.error ?? '']),
+    migrations.map((m) => [m.id, m.customerId, m.sourceCell, m.targetCell, stateCell(m, Date.now()), m.step, m.updatedAt, m.error ?? '']),
   );
 }
 
@@ -43,10 +53,12 @@ export async function show(input: CommandInput): Promise<void> {
   await withWorkspace(input, (ws) => {
     const migration = ws.store.getMigration(id);
     if (!migration) throw failure(`no migration ${id}: "cellctl migrate list" shows them`);
-    if (flag.bool(input.opts, 'json')) return printJson(migration);
+    const progress = progressOf(migration, Date.now());
+    if (flag.bool(input.opts, 'json')) return printJson({ ...migration, progress });
     printLine(render([migration]));
     printLine(`detail: ${JSON.stringify(migration.detail)}`);
-    if (migration.state === 'running') printLine(`needs attention: "cellctl migrate resume ${id}" finishes it, "cellctl migrate abort ${id}" rolls it back`);
+    if (progress === 'interrupted') printLine(`needs attention: "cellctl migrate resume ${id}" finishes it, "cellctl migrate abort ${id}" rolls it back`);
+    else if (progress !== null) printLine(`${progress}: wait for it to finish`);
   });
 }
 

@@ -61,11 +61,12 @@ export function renderStatus(report: StatusReport): string {
   const lines = [renderTable(head, rows)];
   const troubled = report.cells.filter((cell) => cell.lastError && cell.state !== 'running' && cell.state !== 'stopped');
   for (const cell of troubled) lines.push(paint.red(`${cell.id}: ${cell.lastError}`));
-  for (const migration of report.migrationsNeedingAttention) {
+  for (const migration of report.migrations) {
+    const what = `migration ${migration.id} of ${migration.customerId} (${migration.from} → ${migration.to})`;
     lines.push(
-      paint.yellow(
-        `migration ${migration.id} of ${migration.customerId} (${migration.from} → ${migration.to}) stopped after step "${migration.step}": run "cellctl migrate resume ${migration.id}" or "cellctl migrate abort ${migration.id}"`,
-      ),
+      migration.progress === 'in-progress'
+        ? `${what} in progress, at step "${migration.step}", run by ${migration.runBy}`
+        : paint.yellow(`${what} interrupted after step "${migration.step}": run "cellctl migrate resume ${migration.id}" or "cellctl migrate abort ${migration.id}"`),
     );
   }
   return lines.join('\n');
