@@ -29,6 +29,8 @@ export function openCellDatabase(file: string, schemaVersion: number | null): Da
   if (!fs.existsSync(file)) throw failure(`cell database ${file} does not exist: create the cell with "cellctl create"`);
   const db = new Database(file, { fileMustExist: true });
   configureSqlite(db);
+  // A short wait inside SQLite (it blocks the event loop); longer waits are retried on timers (shared/http.ts).
+  db.pragma('busy_timeout = 20');
   const found = db.pragma('user_version', { simple: true }) as number;
   if (schemaVersion !== null && found !== schemaVersion) {
     db.close();

@@ -80,6 +80,7 @@ export async function startCell(options: CellOptions): Promise<RunningCell> {
   const listener = createRequestListener(
     [healthRoute(options.cellId, app), metricsRoute(options.cellId, app), ...app.routes],
     (error) => options.log.error({ err: error }, 'request failed'),
+    (req) => options.log.info({ method: req.method, url: req.url }, 'database busy: the request waits for the write lock'),
   );
   const server = http.createServer({ keepAliveTimeout: 65_000 }, listener);
   server.headersTimeout = 30_000;

@@ -105,8 +105,19 @@ class Journal {
   }
 
   /** Runs a data-side write only while this process owns the migration (nobody can take it over meanwhile). */
-  guard<T>(work: () => T): T {
-    return this.ws.store.whileOwning(this.ids, this.owner, this.leaseMs, work);
+  readonly guard = <T>(work: () => T): T => this.ws.store.whileOwning(this.ids, this.owner, this.leaseMs, work);
+
+  /**
+   * Runs chunked data-side work to its end, each chunk under guard, yielding to the event loop
+   * between chunks (so the lease renewal runs) and calling `between` there.
+   */
+  async run<T>(steps: Generator<void, T>, between: () => Promise<void> = async () => {}): Promise<T> {
+    for (;;) {
+      const next = this.guard(() => steps.next());
+      if (next.done) return next.value;
+      await new Promise((resolve) => setImmediate(resolve));
+      await between();
+    }
   }
 
   /** Throws OwnershipLost unless this process still owns the migration. */
@@ -176,7 +187,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
     journal.record('fenced', { fence: handle.kind, ...(fenceId ? { fenceId } : {}) });
     let verification: TableVerification[];
     try {
-      verification = journal.guard(() => pair.copyAndVerify(customerIds));
+      verification = await journal.run(pair.copySteps(customerIds), () => fence.keepUp(customerIds, handle));
       journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
       journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
       await pausePoint('verified');
@@ -191,7 +202,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
     } catch (error) {
       if (error instanceof OwnershipLost) throw error;
       // Before the switch the source is still the truth: drop the copy and lift the fence.
-      journal.guard(() => pair.purge('target', customerIds));
+      await journal.run(pair.deleteSteps('target', customerIds));
       await fence.lift(customerIds, fenceId);
       throw error;
     }
@@ -201,11 +212,8 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
     const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
     journal.record('released');
     if (!keepSource) {
-      journal.guard(() => {
-        pair.purge('main', customerIds);
-        journal.write('purged');
-      });
-      faultPoint('purged');
+      await journal.run(pair.deleteSteps('source', customerIds));
+      journal.record('purged');
     }
     return { moved: customerIds, migrationIds: journal.ids, verification, fencedMs };
   } finally {
@@ -287,10 +295,8 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
         journal.record('released');
       }
       if (!keepSource && migration.step !== 'purged') {
-        journal.guard(() => {
-          withPair(ws, from, to, (pair) => pair.purge('main', [migration.customerId]));
-          journal.write('purged');
-        });
+        withPair(ws, from, to, (pair) => pair.purge('source', [migration.customerId], journal.guard));
+        journal.record('purged');
       }
     }
     journal.end('done');
@@ -310,7 +316,7 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
   const to = cellOf(ws, migration.targetCell);
   await asTakenOver(ws, migration, 'abort', async (journal) => {
     if (!isSwitched(migration.step)) {
-      journal.guard(() => withPair(ws, from, to, (pair) => pair.purge('target', [migration.customerId])));
+      withPair(ws, from, to, (pair) => pair.purge('target', [migration.customerId], journal.guard));
       journal.check();
       await new MigrationFence(ws).lift([migration.customerId], journaledFenceId(migration));
       journal.end('aborted', 'aborted by the user');
@@ -349,7 +355,7 @@ export function purgeKeptSources(ws: Workspace, now: Date, all: boolean): { purg
         ws.store.recordKeptSourcePurged(migration.id, { purge: 'skipped: the customer lives in the source again' });
         return skipped.push(migration.id);
       }
-      withPair(ws, cellOf(ws, migration.sourceCell), cellOf(ws, migration.targetCell), (pair) => pair.purge('main', [migration.customerId]));
+      withPair(ws, cellOf(ws, migration.sourceCell), cellOf(ws, migration.targetCell), (pair) => pair.purge('source', [migration.customerId]));
       ws.store.recordKeptSourcePurged(migration.id);
       return purged.push(migration.id);
     });

@@ -12,6 +12,8 @@ export class FenceLost extends Error {}
 export class MigrationFence {
   private readonly admin: RouterAdmin;
   private readonly leaseMs: number;
+  /** When the fence was last put up or confirmed (performance.now()). */
+  private confirmedAt = 0;
 
   constructor(ws: Workspace) {
     this.admin = RouterAdmin.forWorkspace(ws.home, ws.settings, ws.settings.limits.upstreamTimeoutMs + 5_000);
@@ -22,11 +24,21 @@ export class MigrationFence {
     const fenceId = randomUUID();
     try {
       await this.admin.fence(customerIds, fenceId, this.leaseMs);
+      this.confirmedAt = performance.now();
       return { kind: 'router', fenceId };
     } catch (error) {
       if (isRouterDown(error)) return { kind: 'no-router' };
-      throw failure(`the router refused the fence: ${describeAxios(error)}`);
+      throw failure(`the router ${describeAxios(error)} when asked to fence; nothing was moved`);
     }
+  }
+
+  /**
+   * During a long copy: confirms (and so extends) the fence every third of its lease, so a big
+   * customer's move is not rolled back for taking longer than one lease.
+   */
+  async keepUp(customerIds: string[], handle: FenceHandle): Promise<void> {
+    if (performance.now() - this.confirmedAt < this.leaseMs / 3) return;
+    await this.confirm(customerIds, handle);
   }
 
   /** Throws FenceLost unless the fence is still held (or there is still no router to hold one). */
@@ -35,8 +47,10 @@ export class MigrationFence {
       try {
         await this.admin.stats();
       } catch (error) {
-        if (isRouterDown(error)) return;
-        throw error;
+        if (isRouterDown(error)) {
+          this.confirmedAt = performance.now();
+          return;
+        }
       }
       throw new FenceLost('a router started during the move, so requests may have reached the source unfenced');
     }
@@ -45,9 +59,10 @@ export class MigrationFence {
       held = await this.admin.confirmFence(customerIds, handle.fenceId, this.leaseMs);
     } catch (error) {
       if (isRouterDown(error)) throw new FenceLost('the router stopped during the move');
-      throw error;
+      throw new FenceLost(`the router ${describeAxios(error)} when asked to confirm the fence`);
     }
     if (!held) throw new FenceLost('the fence lapsed or the router restarted during the move');
+    this.confirmedAt = performance.now();
   }
 
   /**
@@ -65,7 +80,11 @@ export class MigrationFence {
   }
 }
 
+/** What the router did, as the end of "the router …": answered an error, or did not answer in time. */
 function describeAxios(error: unknown): string {
-  const data = (error as { response?: { data?: { message?: string } } }).response?.data;
-  return data?.message ?? (error instanceof Error ? error.message : String(error));
+  const response = (error as { response?: { status?: number; data?: { message?: string } } }).response;
+  if (response) return `answered ${response.status ?? '?'}${response.data?.message ? ` (${response.data.message})` : ''}`;
+  const code = (error as { code?: string }).code;
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return 'did not answer in time';
+  return `could not be reached (${error instanceof Error ? error.message : String(error)})`;
 }

@@ -1,7 +1,11 @@
 // A customer's rows in cell databases, for the migration engine: copy them from one cell's data.db to
-// another's and verify the copy (row counts and an order-independent checksum per table) in the
-// same write transaction on the target, or delete them. Uses only the template's declaration of
-// customer-scoped tables.
+// another's, verifying each piece as it lands (row counts and an order-independent checksum per
+// table), or delete them. Uses only the template's declaration of customer-scoped tables.
+//
+// Other customers of both cells keep being served during a move: the source is only read (a WAL
+// reader takes no lock that blocks its cell's writers) and every write — into the target, or a purge
+// — is done in chunks of at most CHUNK_ROWS rows, each its own short transaction, so a cell waits at
+// most one chunk for its own write lock.
 import Database from 'better-sqlite3';
 import { configureSqlite } from '../shared/sqlite.js';
 import { hash32 } from '../shared/hash.js';
@@ -21,26 +25,38 @@ export class CopyMismatch extends Error {
   }
 }
 
-type Schema = 'main' | 'target';
+/** Which of the pair's databases. */
+export type Side = 'source' | 'target';
+
+/** Rows written per transaction. Small enough that a cell never waits long for its write lock. */
+export const CHUNK_ROWS = 2_000;
+
+/** Runs one chunk of work; the engine passes one that holds the migration's ownership meanwhile. */
+export type ChunkRunner = <T>(work: () => T) => T;
+const runDirectly: ChunkRunner = (work) => work();
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/** A connection to the source data.db with the target attached as "target". */
+/** One connection with the target as its main database and the source attached as "source". */
 export class CellPair {
   private readonly db: Database.Database;
   private readonly tables: CustomerTable[];
   private readonly columns = new Map<string, string>();
 
   constructor(sourceFile: string, targetFile: string, tables: readonly CustomerTable[]) {
-    this.db = new Database(sourceFile, { fileMustExist: true });
+    this.db = new Database(targetFile, { fileMustExist: true });
     configureSqlite(this.db);
-    this.db.prepare('ATTACH DATABASE ? AS target').run(targetFile);
+    this.db.prepare('ATTACH DATABASE ? AS source').run(sourceFile);
     this.db.function('cellctl_row_hash', { varargs: true, deterministic: true }, (...values: unknown[]) => hash32(JSON.stringify(values)));
     this.tables = copyOrder(tables);
     for (const table of this.tables) {
-      const names = (this.db.pragma(`main.table_info(${quote(table.table)})`) as { name: string }[]).map((column) => quote(column.name));
+      const names = (this.db.pragma(`source.table_info(${quote(table.table)})`) as { name: string }[]).map((column) => quote(column.name));
       this.columns.set(table.table, names.join(', '));
     }
+  }
+
+  private schema(side: Side): string {
+    return side === 'source' ? 'source' : 'main';
   }
 
   private where(table: CustomerTable): string {
@@ -48,62 +64,109 @@ export class CellPair {
   }
 
   /** Row counts per table for these customers on one side (for dry runs and audits). */
-  counts(schema: Schema, customerIds: readonly string[]): Record<string, number> {
+  counts(side: Side, customerIds: readonly string[]): Record<string, number> {
     const ids = JSON.stringify(customerIds);
     return Object.fromEntries(
       this.tables.map((table) => [
         table.table,
-        (this.db.prepare(`SELECT COUNT(*) AS n FROM ${schema}.${quote(table.table)} WHERE ${this.where(table)}`).get(ids) as { n: number }).n,
+        (this.db.prepare(`SELECT COUNT(*) AS n FROM ${this.schema(side)}.${quote(table.table)} WHERE ${this.where(table)}`).get(ids) as { n: number }).n,
       ]),
     );
   }
 
-  private summary(schema: Schema, table: CustomerTable, ids: string): { rows: number; checksum: number } {
+  private summary(side: Side, table: CustomerTable, rowids: string): { rows: number; checksum: number } {
     const row = this.db
-      .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(cellctl_row_hash(${this.columns.get(table.table)})), 0) AS s FROM ${schema}.${quote(table.table)} WHERE ${this.where(table)}`)
-      .get(ids) as { n: number; s: number };
+      .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(cellctl_row_hash(${this.columns.get(table.table)})), 0) AS s FROM ${this.schema(side)}.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(?))`)
+      .get(rowids) as { n: number; s: number };
     return { rows: row.n, checksum: row.s };
   }
 
   /**
-   * Replaces the customers' rows in the target with the source's (parents first), then checks
-   * counts and checksums, all in one transaction: a mismatch rolls the copy back. Idempotent.
+   * Copies the customers' rows into the target, parents first, one chunk per step: each step copies
+   * up to CHUNK_ROWS rows of one table in one transaction and verifies exactly those rows (the copy
+   * against the source rows it came from, read in the same transaction) — a mismatch throws
+   * CopyMismatch and leaves that chunk out. Any earlier copy is removed first, so a retry starts
+   * clean. Returns the per-table totals.
    */
-  copyAndVerify(customerIds: readonly string[]): TableVerification[] {
+  *copySteps(customerIds: readonly string[]): Generator<void, TableVerification[]> {
+    yield* this.deleteSteps('target', customerIds);
     const ids = JSON.stringify(customerIds);
-    return this.db.transaction(() => {
-      this.deleteRows('target', ids);
-      for (const table of this.tables) {
-        const columns = this.columns.get(table.table)!;
-        this.db.prepare(`INSERT INTO target.${quote(table.table)} (${columns}) SELECT ${columns} FROM main.${quote(table.table)} WHERE ${this.where(table)}`).run(ids);
+    const report: TableVerification[] = [];
+    for (const table of this.tables) {
+      const total: TableVerification = { table: table.table, sourceRows: 0, targetRows: 0, sourceChecksum: 0, targetChecksum: 0 };
+      const columns = this.columns.get(table.table)!;
+      const nextRowids = this.db.prepare(`SELECT rowid AS r FROM source.${quote(table.table)} WHERE ${this.where(table)} AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`).pluck();
+      const insert = this.db.prepare(
+        `INSERT INTO main.${quote(table.table)} (${columns}) SELECT ${columns} FROM source.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(?)) RETURNING rowid`,
+      ).pluck();
+      let after = -Infinity;
+      for (;;) {
+        const done = this.db.transaction(() => {
+          const sourceRowids = nextRowids.all(ids, after) as number[];
+          if (sourceRowids.length === 0) return true;
+          after = sourceRowids.at(-1)!;
+          const chunk = JSON.stringify(sourceRowids);
+          const targetRowids = JSON.stringify(insert.all(chunk));
+          const source = this.summary('source', table, chunk);
+          const target = this.summary('target', table, targetRowids);
+          const piece = { table: table.table, sourceRows: source.rows, targetRows: target.rows, sourceChecksum: source.checksum, targetChecksum: target.checksum };
+          if (piece.sourceRows !== piece.targetRows || piece.sourceChecksum !== piece.targetChecksum) throw new CopyMismatch([piece]);
+          total.sourceRows += piece.sourceRows;
+          total.targetRows += piece.targetRows;
+          total.sourceChecksum = (total.sourceChecksum + piece.sourceChecksum) % 2 ** 52;
+          total.targetChecksum = (total.targetChecksum + piece.targetChecksum) % 2 ** 52;
+          return sourceRowids.length < CHUNK_ROWS;
+        })();
+        if (done) break;
+        yield;
       }
-      const report = this.tables.map((table) => {
-        const source = this.summary('main', table, ids);
-        const target = this.summary('target', table, ids);
-        return { table: table.table, sourceRows: source.rows, targetRows: target.rows, sourceChecksum: source.checksum, targetChecksum: target.checksum };
-      });
-      const bad = report.filter((t) => t.sourceRows !== t.targetRows || t.sourceChecksum !== t.targetChecksum);
-      if (bad.length > 0) throw new CopyMismatch(bad);
-      return report;
-    }).immediate();
+      report.push(total);
+    }
+    return report;
   }
 
-  /** Deletes the customers' rows on one side (children first), in one transaction. */
-  purge(schema: Schema, customerIds: readonly string[]): number {
+  /** Deletes the customers' rows on one side, children first, one chunk (one transaction) per step. */
+  *deleteSteps(side: Side, customerIds: readonly string[]): Generator<void, number> {
     const ids = JSON.stringify(customerIds);
-    return this.db.transaction(() => this.deleteRows(schema, ids)).immediate();
-  }
-
-  private deleteRows(schema: Schema, ids: string): number {
     let removed = 0;
     for (const table of [...this.tables].reverse()) {
-      removed += this.db.prepare(`DELETE FROM ${schema}.${quote(table.table)} WHERE ${this.where(table)}`).run(ids).changes;
+      const name = `${this.schema(side)}.${quote(table.table)}`;
+      const remove = this.db.prepare(`DELETE FROM ${name} WHERE rowid IN (SELECT rowid FROM ${name} WHERE ${this.where(table)} LIMIT ${CHUNK_ROWS})`);
+      for (;;) {
+        const changes = remove.run(ids).changes;
+        removed += changes;
+        if (changes < CHUNK_ROWS) break;
+        yield;
+      }
     }
     return removed;
   }
 
+  /** Copies and verifies at once (each chunk through `runChunk`); on a failure the partial copy is removed. */
+  copyAndVerify(customerIds: readonly string[], runChunk: ChunkRunner = runDirectly): TableVerification[] {
+    try {
+      return drive(this.copySteps(customerIds), runChunk);
+    } catch (error) {
+      this.purge('target', customerIds, runChunk);
+      throw error;
+    }
+  }
+
+  /** Deletes the customers' rows on one side (each chunk through `runChunk`). */
+  purge(side: Side, customerIds: readonly string[], runChunk: ChunkRunner = runDirectly): number {
+    return drive(this.deleteSteps(side, customerIds), runChunk);
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+/** Runs a step generator to its end, each step through `runChunk`. */
+export function drive<T>(steps: Generator<void, T>, runChunk: ChunkRunner): T {
+  for (;;) {
+    const next = runChunk(() => steps.next());
+    if (next.done) return next.value;
   }
 }
 

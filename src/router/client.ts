@@ -53,9 +53,13 @@ export class RouterAdmin {
   }
 }
 
-/** True when the error means nothing listens on the admin port (the router is not running). */
+/**
+ * True when the error means nothing listens on the admin port (the router is not running). A timeout
+ * or a reset is not that: a router may be there, slow or crashing, and a move must not act as if it
+ * were absent.
+ */
 export function isRouterDown(error: unknown): boolean {
-  return isAxiosError(error) && (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.response === undefined);
+  return isAxiosError(error) && error.code === 'ECONNREFUSED';
 }
 
 /** Tells a running router to re-read the mapping now. Returns false when no router runs. */
@@ -64,7 +68,8 @@ export async function notifyRouter(home: string, settings: Settings): Promise<bo
     await RouterAdmin.forWorkspace(home, settings, 2_000).reload();
     return true;
   } catch (error) {
-    if (isRouterDown(error)) return false;
+    // A router that does not answer still sees the change by its own version check within a second.
+    if (isAxiosError(error) && error.response === undefined) return false;
     throw error;
   }
 }

@@ -45,6 +45,34 @@ interface CompiledRoute extends RouteDef {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * How long a request whose database is busy (another connection holds the write lock: a move's
+ * chunk, a checkpoint) is retried before it is answered 503. The retries wait on timers, never in
+ * SQLite's own busy handler, so the process keeps serving everything else meanwhile.
+ */
+export const BUSY_RETRY_MS = 5_000;
+const BUSY_BACKOFF_MS = [2, 5, 10, 20, 40, 80, 100];
+
+const isBusy = (error: unknown): boolean => String((error as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY');
+
+/**
+ * Runs a handler, running it again while the database is busy. Safe because a handler writes in one
+ * statement or one transaction: a busy error means it wrote nothing.
+ */
+async function withBusyRetry(handler: () => Reply | Promise<Reply>, onFirstBusy: () => void): Promise<Reply> {
+  const deadline = Date.now() + BUSY_RETRY_MS;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await handler();
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (attempt === 0) onFirstBusy();
+      if (Date.now() >= deadline) throw new HttpError(503, 'the database is busy; retry shortly', 'database_busy');
+      await new Promise((resolve) => setTimeout(resolve, BUSY_BACKOFF_MS[Math.min(attempt, BUSY_BACKOFF_MS.length - 1)]));
+    }
+  }
+}
+
 function compile(route: RouteDef): CompiledRoute {
   const keys: string[] = [];
   const source = route.path
@@ -119,8 +147,11 @@ function sendReply(res: ServerResponse, reply: Reply): void {
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Builds a request listener from routes; unknown paths are 404, known paths with another method 405. */
-export function createRequestListener(routes: RouteDef[], onError: (error: unknown) => void): RequestListener {
+/**
+ * Builds a request listener from routes; unknown paths are 404, known paths with another method 405.
+ * `onBusy` hears of each request that found its database busy and waits for it.
+ */
+export function createRequestListener(routes: RouteDef[], onError: (error: unknown) => void, onBusy: (req: IncomingMessage) => void = () => {}): RequestListener {
   const compiled = routes.map(compile);
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://cell');
@@ -132,13 +163,13 @@ export function createRequestListener(routes: RouteDef[], onError: (error: unkno
       if (route.method !== req.method) continue;
       const params: Record<string, string> = {};
       route.keys.forEach((key, index) => (params[key] = decodeURIComponent(match[index + 1] ?? '')));
-      const ctx: RequestContext = { params, query: url.searchParams, req, body: () => readJson(req) };
-      Promise.resolve()
-        .then(() => route.handler(ctx))
+      let body: Promise<unknown> | undefined;
+      const ctx: RequestContext = { params, query: url.searchParams, req, body: () => (body ??= readJson(req)) };
+      withBusyRetry(() => route.handler(ctx), () => onBusy(req))
         .then((reply) => sendReply(res, reply))
         .catch((error: unknown) => {
           if (error instanceof HttpError) {
-            sendJson(res, error.status, { error: error.code, message: error.message });
+            sendJson(res, error.status, { error: error.code, message: error.message }, error.code === 'database_busy' ? { 'retry-after': '1' } : {});
           } else {
             onError(error);
             if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'internal error; see the cell log' });

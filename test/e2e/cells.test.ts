@@ -1,10 +1,14 @@
 // Every endpoint of both example systems, against a real cell process started on its own with
 // `cellctl serve` and the CELL_* variables, as the README documents.
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cleanup, freePort, http, spawnTracked, tempDir, waitFor } from '../helpers.js';
 
 afterAll(cleanup);
+
+/** Everything each served cell wrote (its log lines and errors), by base URL. */
+const outputs = new Map<string, () => string>();
 
 async function serveCell(template: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
   const dir = tempDir();
@@ -18,7 +22,9 @@ async function serveCell(template: string, extraEnv: NodeJS.ProcessEnv = {}): Pr
   });
   let output = '';
   child.stderr?.on('data', (chunk) => (output += chunk));
+  child.stdout?.on('data', (chunk) => (output += chunk));
   const base = `http://127.0.0.1:${port}`;
+  outputs.set(base, () => output);
   await waitFor(`${template} cell on ${port} (${output})`, async () => (await http('GET', `${base}/health`)).status === 200);
   return base;
 }
@@ -134,5 +140,28 @@ describe('ecommerce cell', () => {
     const health = await http('GET', `${base}/health`);
     expect(health.body.checks.map((check: { name: string }) => check.name)).toEqual(['database', 'cache', 'queue']);
     expect((await http('GET', `${base}/metrics`)).body).toMatchObject({ customers: 1, orders_24h: 1, pending_orders: 0, products_cached: 6 });
+  });
+});
+
+describe('a cell whose database another process holds write-locked', () => {
+  it('keeps answering other requests while a write waits, then finishes the write', async () => {
+    const dbFile = path.join(tempDir(), 'locked.db');
+    const base = await serveCell('basic', { CELL_DB: dbFile });
+    const locker = new Database(dbFile);
+    locker.pragma('busy_timeout = 0');
+    locker.exec('BEGIN IMMEDIATE');
+    let writeAnswered = false;
+    const write = http('POST', `${base}/api/customers/late`, { name: 'Late', email: 'late@example.com' }).finally(() => (writeAnswered = true));
+    try {
+      await waitFor('the write to find the database busy', () => outputs.get(base)!().includes('database busy'));
+      // A cell that waited inside SQLite would answer this only after the write gave up.
+      expect((await http('GET', `${base}/health`)).status).toBe(200);
+      expect(writeAnswered).toBe(false);
+    } finally {
+      locker.exec('COMMIT');
+      locker.close();
+    }
+    expect((await write).status).toBe(201);
+    expect((await http('GET', `${base}/api/customers/late`)).status).toBe(200);
   });
 });

@@ -188,7 +188,7 @@ describe('a move killed at every step', () => {
         expect(await cliJson(ws.home, ['migrate', 'list', '--state', 'running'])).toEqual([]);
       }
     }
-  });
+  }, 240_000); // 12 killed moves, each with resume or abort and checks: minutes on a busy machine
 });
 
 describe('a move whose fence breaks', () => {
@@ -360,7 +360,7 @@ describe('bulk moves', () => {
     const counts = (await cliJson(ws.home, ['list'])).map((cell: { customers: number }) => cell.customers);
     expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);
-  });
+  }, 240_000); // about 120 CLI runs: minutes on a busy 2-core machine
 });
 
 describe('keep-source and audit', () => {

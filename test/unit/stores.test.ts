@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCellDatabase } from '../../src/cell/datadb.js';
 import { ControlStore, OwnershipLost } from '../../src/control/store.js';
-import { CellPair, CopyMismatch, customerIdsIn } from '../../src/migration/rows.js';
+import { CellPair, CHUNK_ROWS, CopyMismatch, customerIdsIn } from '../../src/migration/rows.js';
 import { MappingTable } from '../../src/router/mapping.js';
 import { BUILTIN_TEMPLATES_DIR, findTemplate, readTemplateSql } from '../../src/templates/catalog.js';
 import { cleanup, tempDir } from '../helpers.js';
@@ -151,11 +151,63 @@ describe('row copy between cell databases', () => {
     expect(Object.fromEntries(first.map((t) => [t.table, t.targetRows]))).toEqual({ customers: 1, cart_items: 1, orders: 3, order_items: 3, order_events: 3, notifications: 0 });
     expect(pair.copyAndVerify(['acme'])).toEqual(first);
     expect(pair.counts('target', ['other']).customers).toBe(0);
-    pair.purge('main', ['acme']);
-    expect(pair.counts('main', ['acme'])).toEqual({ customers: 0, cart_items: 0, orders: 0, order_items: 0, order_events: 0, notifications: 0 });
-    expect(pair.counts('main', ['other']).orders).toBe(1);
+    pair.purge('source', ['acme']);
+    expect(pair.counts('source', ['acme'])).toEqual({ customers: 0, cart_items: 0, orders: 0, order_items: 0, order_events: 0, notifications: 0 });
+    expect(pair.counts('source', ['other']).orders).toBe(1);
     pair.close();
     expect(customerIdsIn(target, template.customerTables)).toEqual(new Set(['acme']));
+  });
+
+  it('copies a big customer in chunks: between chunks both cells can write, and the source is never write-locked', () => {
+    const source = cellDb();
+    const target = cellDb();
+    seed(source, 'acme', 1);
+    const bulk = new Database(source);
+    bulk.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CHUNK_ROWS * 2 + 10})
+               INSERT INTO orders SELECT 'big-' || i, 'acme', 'pending', 100, 't', 't' FROM n`);
+    bulk.close();
+    const pair = new CellPair(source, target, template.customerTables);
+    // Inside every copy transaction, a trigger on the target asks another connection for the source's write lock.
+    const sourceWrites: boolean[] = [];
+    (pair as unknown as { db: Database.Database }).db.function('probe_source_lock', () => {
+      const other = new Database(source);
+      other.pragma('busy_timeout = 0');
+      try {
+        other.exec("BEGIN IMMEDIATE; UPDATE customers SET name = name WHERE id = 'nobody'; COMMIT");
+        sourceWrites.push(true);
+      } catch {
+        sourceWrites.push(false);
+      } finally {
+        other.close();
+      }
+      return 0;
+    });
+    (pair as unknown as { db: Database.Database }).db.exec('CREATE TEMP TRIGGER probe AFTER INSERT ON main.orders WHEN NEW.id = \'big-1\' BEGIN SELECT probe_source_lock(); END');
+    let chunks = 0;
+    const between: boolean[] = [];
+    const result = pair.copyAndVerify(['acme'], (work) => {
+      const value = work();
+      chunks += 1;
+      for (const file of [source, target]) {
+        const other = new Database(file);
+        other.pragma('busy_timeout = 0');
+        try {
+          other.exec("BEGIN IMMEDIATE; COMMIT");
+          between.push(true);
+        } catch {
+          between.push(false);
+        } finally {
+          other.close();
+        }
+      }
+      return value;
+    });
+    expect(result.find((t) => t.table === 'orders')!.targetRows).toBe(CHUNK_ROWS * 2 + 11);
+    expect(chunks).toBeGreaterThanOrEqual(3);
+    expect(sourceWrites).toEqual([true]);
+    expect(between.every(Boolean)).toBe(true);
+    expect(pair.purge('source', ['acme'])).toBe(CHUNK_ROWS * 2 + 11 + 1 + 1 + 1 + 1);
+    pair.close();
   });
 
   it('rolls the copy back when verification fails', () => {

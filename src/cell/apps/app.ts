@@ -10,6 +10,10 @@ export interface HealthCheck {
 }
 
 export interface CellApp {
+  /**
+   * Each handler writes in one statement or one transaction, so a busy database (SQLITE_BUSY) means
+   * it wrote nothing and the runtime may run it again.
+   */
   routes: RouteDef[];
   checks(): HealthCheck[];
   metrics(): Record<string, number>;

@@ -31,7 +31,7 @@ export async function run(input: CommandInput): Promise<void> {
       const pair = new CellPair(cellPaths(ws.home, source.id).dataDb, cellPaths(ws.home, target.id).dataDb, template.customerTables);
       const rows = (() => {
         try {
-          return pair.counts('main', [customerId]);
+          return pair.counts('source', [customerId]);
         } finally {
           pair.close();
         }
