@@ -8,10 +8,22 @@ export interface CellHealth {
   error: string | null;
 }
 
+/**
+ * A cell's checks in any of the shapes cells answer: the e-commerce example's object of
+ * `name: "healthy" | "unhealthy: why"`, the beginner's single `database` field, or a list of
+ * `{name, ok}`.
+ */
+function readChecks(data: unknown): CellHealth['checks'] {
+  const body = (data ?? {}) as { checks?: unknown; database?: unknown };
+  if (Array.isArray(body.checks)) return body.checks as CellHealth['checks'];
+  const named = body.checks && typeof body.checks === 'object' ? (body.checks as Record<string, unknown>) : typeof body.database === 'string' ? { database: body.database } : {};
+  return Object.entries(named).map(([name, value]) => ({ name, ok: value === 'healthy', ...(value === 'healthy' ? {} : { detail: String(value) }) }));
+}
+
 export async function probeCellHealth(port: number, healthPath: string, timeoutMs = 1_500): Promise<CellHealth> {
   try {
     const response = await axios.get(`http://127.0.0.1:${port}${healthPath}`, { timeout: timeoutMs, validateStatus: () => true });
-    const checks = Array.isArray(response.data?.checks) ? response.data.checks : [];
+    const checks = readChecks(response.data);
     return { healthy: response.status === 200, status: response.status, checks, error: response.status === 200 ? null : `answered ${response.status}` };
   } catch (error) {
     return { healthy: false, status: null, checks: [], error: error instanceof Error ? error.message : String(error) };

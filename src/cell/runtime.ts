@@ -33,14 +33,14 @@ const APPS: Record<BuiltinApp, (ctx: Parameters<typeof createBasicApp>[0]) => Ce
   ecommerce: createEcommerceApp,
 };
 
-export function healthRoute(cellId: string, app: CellApp): RouteDef {
+/** GET /health: the app's own answer (the examples' shapes), 503 when unhealthy. */
+function healthRoute(app: CellApp): RouteDef {
   return {
     method: 'GET',
     path: '/health',
     handler: () => {
-      const checks = app.checks();
-      const healthy = checks.every((check) => check.ok);
-      return { status: healthy ? 200 : 503, body: { status: healthy ? 'ok' : 'unhealthy', cell: cellId, checks } };
+      const { healthy, body } = app.health();
+      return { status: healthy ? 200 : 503, body };
     },
   };
 }
@@ -68,7 +68,7 @@ function metricsRoute(cellId: string, app: CellApp): RouteDef {
       // Prometheus scrapers ask for text/plain or OpenMetrics; clients that also accept JSON get JSON.
       const accept = req.headers.accept ?? '';
       const wantsText = query.get('format') === 'prometheus' || (/text\/plain|openmetrics/.test(accept) && !accept.includes('application/json'));
-      if (!wantsText) return { status: 200, body: { cell: cellId, timestamp: new Date().toISOString(), ...latest } };
+      if (!wantsText) return { status: 200, body: { cell_id: cellId, ...latest, timestamp: new Date().toISOString() } };
       return { status: 200, text: await registry.metrics(), headers: { 'content-type': registry.contentType } };
     },
   };
@@ -78,7 +78,7 @@ export async function startCell(options: CellOptions): Promise<RunningCell> {
   const db: Database.Database = openCellDatabase(options.dbFile, options.schemaVersion);
   const app = APPS[options.app]({ db, cellId: options.cellId, log: options.log, env: options.env });
   const listener = createRequestListener(
-    [healthRoute(options.cellId, app), metricsRoute(options.cellId, app), ...app.routes],
+    [healthRoute(app), metricsRoute(options.cellId, app), ...app.routes],
     (error) => options.log.error({ err: error }, 'request failed'),
     (req) => options.log.info({ method: req.method, url: req.url }, 'database busy: the request waits for the write lock'),
   );

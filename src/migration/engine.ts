@@ -152,7 +152,7 @@ function cellOf(ws: Workspace, id: string): CellRecord {
 
 function openPair(ws: Workspace, from: CellRecord, to: CellRecord): CellPair {
   const template = loadTemplate(from.templateDir);
-  return new CellPair(cellPaths(ws.home, from.id).dataDb, cellPaths(ws.home, to.id).dataDb, template.customerTables);
+  return new CellPair(cellPaths(ws.home, from.id).dataDb, cellPaths(ws.home, to.id).dataDb, template.customerTables, to.id);
 }
 
 /** Runs `work` on a pair of cell databases and closes them. */

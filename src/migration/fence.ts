@@ -82,8 +82,9 @@ export class MigrationFence {
 
 /** What the router did, as the end of "the router …": answered an error, or did not answer in time. */
 function describeAxios(error: unknown): string {
-  const response = (error as { response?: { status?: number; data?: { message?: string } } }).response;
-  if (response) return `answered ${response.status ?? '?'}${response.data?.message ? ` (${response.data.message})` : ''}`;
+  const response = (error as { response?: { status?: number; data?: { message?: unknown; error?: unknown } } }).response;
+  const text = response?.data?.message ?? response?.data?.error;
+  if (response) return `answered ${response.status ?? '?'}${typeof text === 'string' ? ` (${text})` : ''}`;
   const code = (error as { code?: string }).code;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return 'did not answer in time';
   return `could not be reached (${error instanceof Error ? error.message : String(error)})`;

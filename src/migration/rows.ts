@@ -2,6 +2,9 @@
 // another's, verifying each piece as it lands (row counts and an order-independent checksum per
 // table), or delete them. Uses only the template's declaration of customer-scoped tables.
 //
+// A table may declare a `cellColumn` where the app records its own cell: the copy writes the
+// target's id there, and verification hashes rows with that column left out.
+//
 // Other customers of both cells keep being served during a move: the source is only read (a WAL
 // reader takes no lock that blocks its cell's writers) and every write — into the target, or a purge
 // — is done in chunks of at most CHUNK_ROWS rows, each its own short transaction, so a cell waits at
@@ -37,21 +40,36 @@ const runDirectly: ChunkRunner = (work) => work();
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
+interface ColumnLists {
+  /** Every column, for INSERT. */
+  all: string;
+  /** What the copy selects: every column, with the cell column set to the target's id (@cell). */
+  copied: string;
+  /** What the checksum hashes: every column but the cell column. */
+  hashed: string;
+}
+
 /** One connection with the target as its main database and the source attached as "source". */
 export class CellPair {
   private readonly db: Database.Database;
   private readonly tables: CustomerTable[];
-  private readonly columns = new Map<string, string>();
+  private readonly columns = new Map<string, ColumnLists>();
 
-  constructor(sourceFile: string, targetFile: string, tables: readonly CustomerTable[]) {
+  /** `targetCellId` is written into cell columns of the copied rows. */
+  constructor(sourceFile: string, targetFile: string, tables: readonly CustomerTable[], private readonly targetCellId = '') {
     this.db = new Database(targetFile, { fileMustExist: true });
     configureSqlite(this.db);
     this.db.prepare('ATTACH DATABASE ? AS source').run(sourceFile);
     this.db.function('cellctl_row_hash', { varargs: true, deterministic: true }, (...values: unknown[]) => hash32(JSON.stringify(values)));
     this.tables = copyOrder(tables);
     for (const table of this.tables) {
-      const names = (this.db.pragma(`source.table_info(${quote(table.table)})`) as { name: string }[]).map((column) => quote(column.name));
-      this.columns.set(table.table, names.join(', '));
+      const names = (this.db.pragma(`source.table_info(${quote(table.table)})`) as { name: string }[]).map((column) => column.name);
+      const isCell = (name: string) => name === table.cellColumn;
+      this.columns.set(table.table, {
+        all: names.map(quote).join(', '),
+        copied: names.map((name) => (isCell(name) ? `@cell AS ${quote(name)}` : quote(name))).join(', '),
+        hashed: names.filter((name) => !isCell(name)).map(quote).join(', '),
+      });
     }
   }
 
@@ -76,7 +94,7 @@ export class CellPair {
 
   private summary(side: Side, table: CustomerTable, rowids: string): { rows: number; checksum: number } {
     const row = this.db
-      .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(cellctl_row_hash(${this.columns.get(table.table)})), 0) AS s FROM ${this.schema(side)}.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(?))`)
+      .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(cellctl_row_hash(${this.columns.get(table.table)!.hashed})), 0) AS s FROM ${this.schema(side)}.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(?))`)
       .get(rowids) as { n: number; s: number };
     return { rows: row.n, checksum: row.s };
   }
@@ -97,7 +115,7 @@ export class CellPair {
       const columns = this.columns.get(table.table)!;
       const nextRowids = this.db.prepare(`SELECT rowid AS r FROM source.${quote(table.table)} WHERE ${this.where(table)} AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`).pluck();
       const insert = this.db.prepare(
-        `INSERT INTO main.${quote(table.table)} (${columns}) SELECT ${columns} FROM source.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(?)) RETURNING rowid`,
+        `INSERT INTO main.${quote(table.table)} (${columns.all}) SELECT ${columns.copied} FROM source.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(@chunk)) RETURNING rowid`,
       ).pluck();
       let after = -Infinity;
       for (;;) {
@@ -106,7 +124,7 @@ export class CellPair {
           if (sourceRowids.length === 0) return true;
           after = sourceRowids.at(-1)!;
           const chunk = JSON.stringify(sourceRowids);
-          const targetRowids = JSON.stringify(insert.all(chunk));
+          const targetRowids = JSON.stringify(insert.all({ chunk, cell: this.targetCellId }));
           const source = this.summary('source', table, chunk);
           const target = this.summary('target', table, targetRowids);
           const piece = { table: table.table, sourceRows: source.rows, targetRows: target.rows, sourceChecksum: source.checksum, targetChecksum: target.checksum };

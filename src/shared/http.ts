@@ -169,16 +169,16 @@ export function createRequestListener(routes: RouteDef[], onError: (error: unkno
         .then((reply) => sendReply(res, reply))
         .catch((error: unknown) => {
           if (error instanceof HttpError) {
-            sendJson(res, error.status, { error: error.code, message: error.message }, error.code === 'database_busy' ? { 'retry-after': '1' } : {});
+            sendJson(res, error.status, { error: error.message, code: error.code }, error.code === 'database_busy' ? { 'retry-after': '1' } : {});
           } else {
             onError(error);
-            if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'internal error; see the cell log' });
+            if (!res.headersSent) sendJson(res, 500, { error: 'Internal error; see the log', code: 'internal' });
           }
         });
       return;
     }
     req.resume();
-    if (pathMatched) sendJson(res, 405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${url.pathname}` });
-    else sendJson(res, 404, { error: 'not_found', message: `no route ${req.method} ${url.pathname}` });
+    if (pathMatched) sendJson(res, 405, { error: `${req.method} is not allowed on ${url.pathname}`, code: 'method_not_allowed' });
+    else sendJson(res, 404, { error: `No route ${req.method} ${url.pathname}`, code: 'not_found' });
   };
 }

@@ -3,7 +3,12 @@ import { usageError } from './errors.js';
 
 export const CELL_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 export const TEMPLATE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
-export const CUSTOMER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * A customer id is whatever a client of the example systems would use (e-mail addresses, dotted
+ * ids) that is still one safe path segment: RFC 3986's segment characters, no "%" (so nothing
+ * decodes into something else), and not "." or "..".
+ */
+export const CUSTOMER_ID = /^(?!\.{1,2}$)[A-Za-z0-9\-._~!$&'()*+,;=:@]{1,128}$/;
 /** Names that would collide with workspace folders of their own. */
 const RESERVED_CELL_NAMES = new Set(['router', 'secrets', 'supervisor', 'logs']);
 
@@ -21,7 +26,7 @@ export function checkCellName(name: string): string {
 
 export function checkCustomerId(id: string): string {
   if (!CUSTOMER_ID.test(id)) {
-    throw usageError(`invalid customer id "${id}": use 1-64 characters from A-Z, a-z, 0-9, "_" and "-"`);
+    throw usageError(`invalid customer id "${id}": use 1-128 characters: letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ (no "/", "%", spaces, and not "." or "..")`);
   }
   return id;
 }

@@ -81,6 +81,15 @@ export function readTemplateSql(template: Template): TemplateSql {
   return { schema: read(template.schema.file, 'schema'), seed: template.seed ? read(template.seed, 'seed') : null };
 }
 
+function hasRowid(db: Database.Database, table: string): boolean {
+  try {
+    db.prepare(`SELECT rowid FROM "${table.replace(/"/g, '""')}" LIMIT 0`).all();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Applies the schema (and seed) to a scratch database and checks every declared table and column. */
 function checkAgainstSchema(template: Template, sql: TemplateSql): void {
   const db = new Database(':memory:');
@@ -97,8 +106,11 @@ function checkAgainstSchema(template: Template, sql: TemplateSql): void {
     for (const table of template.customerTables) {
       const columns = columnsOf(table.table);
       if (columns.size === 0) problems.push(`customer table "${table.table}" is not created by ${template.schema.file}`);
-      else if (!columns.has(table.customerColumn)) {
-        problems.push(`table "${table.table}" has no column "${table.customerColumn}"`);
+      else {
+        for (const column of [table.customerColumn, table.cellColumn]) {
+          if (column !== null && !columns.has(column)) problems.push(`table "${table.table}" has no column "${column}"`);
+        }
+        if (!hasRowid(db, table.table)) problems.push(`table "${table.table}" is WITHOUT ROWID: customer tables must be ordinary tables (moves copy them in rowid order)`);
       }
     }
     for (const table of template.referenceTables) {

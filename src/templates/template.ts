@@ -16,6 +16,11 @@ const customerTableSchema = z.strictObject({
   customerColumn: identifier,
   /** The customer-scoped table this one references; its rows are copied first. */
   parent: identifier.nullable().default(null),
+  /**
+   * A column in which the app records the cell the row lives in (the example systems keep `cell_id`
+   * in their rows): a move writes the target's id there, and verification compares rows without it.
+   */
+  cellColumn: identifier.nullable().default(null),
 });
 
 const runSchema = z.union([
@@ -72,6 +77,11 @@ export function templateProblems(template: Omit<Template, 'dir'>, folderName: st
   for (const table of template.customerTables) {
     if (table.parent !== null && !tables.has(table.parent)) {
       problems.push(`customerTables.${table.table}.parent "${table.parent}" is not a declared customer table`);
+    }
+  }
+  for (const table of template.customerTables) {
+    if (table.cellColumn !== null && table.cellColumn === table.customerColumn) {
+      problems.push(`customerTables.${table.table}.cellColumn cannot be its customerColumn "${table.customerColumn}"`);
     }
   }
   for (const ref of template.referenceTables) {

@@ -47,7 +47,7 @@ export const sampleCustomerId = (index: number): string => `c-${String(index).pa
 export function sampleCustomer(id: string, withAddress: boolean): Record<string, unknown> {
   const number = Number(id.replace(/\D/g, '')) || 0;
   const customer: Record<string, unknown> = { name: `Customer ${number}`, email: `${id}@example.com` };
-  if (withAddress) customer.address = { line1: `${number} Cell Street`, city: 'Lisbon', postalCode: '1000-001', country: 'PT' };
+  if (withAddress) customer.address = { street: `${number} Cell Street`, city: 'Lisbon', postal_code: '1000-001', country: 'PT' };
   return customer;
 }
 

@@ -110,7 +110,7 @@ async function routerVsDirect() {
   const cellPort = JSON.parse(cellctl(ws.home, ['list', '--json']))[0].port;
   const direct = `http://127.0.0.1:${cellPort}`;
   await fetch(`${router}/api/customers/bench`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bench', email: 'bench@example.com' }) });
-  const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: 'sku-cable', quantity: 1 }) };
+  const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ product_id: 'sku-cable', quantity: 1 }) };
   const plainPort = await freePort();
   const plainProxy = spawn(process.execPath, [path.join(ROOT, 'test', 'bench', 'plain-proxy.js'), String(plainPort), String(cellPort)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   await new Promise((resolve) => plainProxy.once('message', resolve));
@@ -147,14 +147,14 @@ async function routerVsDirect() {
 }
 
 // ---------------------------------------------------------------------------------------------
-function seedShopper(db, customerId, orders, cartItems) {
-  db.prepare("INSERT INTO customers VALUES (?, ?, ?, NULL, 't', 't')").run(customerId, `Customer ${customerId}`, `${customerId}@example.com`);
+function seedShopper(db, customerId, orders, cartItems, cellId = 'cell-1') {
+  db.prepare("INSERT INTO customers VALUES (?, ?, ?, NULL, 't', 't', ?)").run(customerId, `${customerId}@example.com`, `Customer ${customerId}`, cellId);
   const skus = ['sku-keyboard', 'sku-mouse', 'sku-monitor', 'sku-cable', 'sku-stand', 'sku-headset'];
   for (let i = 0; i < cartItems; i += 1) db.prepare("INSERT INTO cart_items VALUES (?, ?, 1, 't')").run(customerId, skus[i]);
   for (let i = 0; i < orders; i += 1) {
     const order = `${customerId}-o${i}`;
-    db.prepare("INSERT INTO orders VALUES (?, ?, 'fulfilled', 900, 't', 't')").run(order, customerId);
-    db.prepare("INSERT INTO order_items VALUES (?, ?, 'sku-cable', 1, 900)").run(order, customerId);
+    db.prepare("INSERT INTO orders VALUES (?, ?, 'fulfilled', 900, 't', 't', ?)").run(order, customerId, cellId);
+    db.prepare("INSERT INTO order_items VALUES (?, ?, 'sku-cable', 1, 900, 't')").run(order, customerId);
     db.prepare("INSERT INTO order_events VALUES (?, ?, ?, 'order.processing', 'done', 2, 0, 't')").run(`${order}-e`, order, customerId);
     db.prepare("INSERT INTO notifications VALUES (?, ?, ?, 'email', 'shipped', 't')").run(`${order}-n`, customerId, order);
   }
@@ -175,7 +175,7 @@ async function migrationPause() {
   const writer = async () => {
     while (!stop) {
       const started = performance.now();
-      const response = await fetch(`${router}/api/customers/mover/cart/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: 'sku-cable', quantity: 1 }) });
+      const response = await fetch(`${router}/api/customers/mover/cart/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ product_id: 'sku-cable', quantity: 1 }) });
       await response.text();
       if (response.status >= 500) throw new Error(`write failed during a move: ${response.status}`);
       latencies.push(performance.now() - started);

@@ -150,12 +150,12 @@ describe('logs, metrics and events', () => {
     expect((await cli(ws.home, ['logs', 'nope'])).code).toBe(2);
     await fetch(`http://127.0.0.1:${ws.routerPort}/api/customers/m1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'M', email: 'm@x.io' }) });
     const metrics = await cliJson(ws.home, ['metrics']);
-    expect(metrics.cells.c1).toMatchObject({ cell: 'c1', customers: 1, routed: { requests: 1, errors: 0, healthy: true } });
+    expect(metrics.cells.c1).toMatchObject({ cell_id: 'c1', customer_count: 1, routed: { requests: 1, errors: 0, healthy: true } });
     expect(metrics.router).toMatchObject({ customersMapped: 1 });
     const text = (await cliOk(ws.home, ['metrics', '--prometheus'])).stdout;
     expect(text).toMatch(/cellctl_router_requests_total\{cell="c1",code="201"\} 1/);
     expect(text).toMatch(/cellctl_router_request_duration_seconds_bucket\{le="0.005",cell="c1"\}/);
-    expect(text).toMatch(/cell_customers\{cell="c1"\} 1/);
+    expect(text).toMatch(/cell_customer_count\{cell="c1"\} 1/);
     expect((await cli(ws.home, ['metrics', '--json', '--prometheus'])).code).toBe(2);
     await cliOk(ws.home, ['stop']);
   });

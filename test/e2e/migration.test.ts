@@ -25,7 +25,7 @@ function rowsIn(ws: Workspace, cell: string, customerId: string): Record<string,
   try {
     const count = (sql: string) => (db.prepare(sql).get(customerId) as { n: number }).n;
     return {
-      customers: count('SELECT COUNT(*) AS n FROM customers WHERE id = ?'),
+      customers: count('SELECT COUNT(*) AS n FROM customers WHERE customer_id = ?'),
       cart_items: count('SELECT COUNT(*) AS n FROM cart_items WHERE customer_id = ?'),
       orders: count('SELECT COUNT(*) AS n FROM orders WHERE customer_id = ?'),
       order_items: count('SELECT COUNT(*) AS n FROM order_items WHERE customer_id = ?'),
@@ -45,14 +45,14 @@ async function mappedCell(ws: Workspace, customerId: string): Promise<string> {
 async function seedShopper(ws: Workspace & { url: string }, id: string, orders: number): Promise<void> {
   expect((await http('POST', `${ws.url}/api/customers/${id}`, shopper(id))).status).toBe(201);
   for (let i = 0; i < orders; i += 1) {
-    await http('POST', `${ws.url}/api/customers/${id}/cart/items`, { productId: 'sku-cable', quantity: 1 + i });
+    await http('POST', `${ws.url}/api/customers/${id}/cart/items`, { product_id: 'sku-cable', quantity: 1 + i });
     expect((await http('POST', `${ws.url}/api/customers/${id}/orders`)).status).toBe(201);
   }
-  await http('POST', `${ws.url}/api/customers/${id}/cart/items`, { productId: 'sku-mouse', quantity: 2 });
+  await http('POST', `${ws.url}/api/customers/${id}/cart/items`, { product_id: 'sku-mouse', quantity: 2 });
 }
 
 async function snapshot(ws: Workspace & { url: string }, id: string) {
-  const orders = (await http('GET', `${ws.url}/api/customers/${id}/orders`)).body.orders.map((order: { id: string; totalCents: number; items: unknown }) => ({ id: order.id, totalCents: order.totalCents, items: order.items }));
+  const orders = (await http('GET', `${ws.url}/api/customers/${id}/orders`)).body.orders.map((order: { order_id: string; total_amount: number; items: unknown }) => ({ order_id: order.order_id, total_amount: order.total_amount, items: order.items }));
   const cart = (await http('GET', `${ws.url}/api/customers/${id}/cart`)).body.items;
   return { orders, cart };
 }
@@ -75,10 +75,10 @@ function startWriters(ws: Workspace & { url: string }, customerId: string, maxRe
       const placeOrder = n % 7 === 0;
       const response = placeOrder
         ? await http('POST', `${ws.url}/api/customers/${customerId}/orders`)
-        : await http('POST', `${ws.url}/api/customers/${customerId}/cart/items`, { productId: worker % 2 ? 'sku-mouse' : 'sku-cable', quantity: 1 });
+        : await http('POST', `${ws.url}/api/customers/${customerId}/cart/items`, { product_id: worker % 2 ? 'sku-mouse' : 'sku-cable', quantity: 1 });
       if (response.status >= 500) tally.failures.push(`${response.status} ${JSON.stringify(response.body)}`);
       else if (placeOrder && response.status === 201) tally.ackedOrders += 1;
-      else if (!placeOrder && response.status === 201) tally.ackedAdds += 1;
+      else if (!placeOrder && response.status === 200) tally.ackedAdds += 1;
       else if (!(placeOrder && response.status === 400)) tally.failures.push(`unexpected ${response.status} ${JSON.stringify(response.body)}`);
     }
   };
@@ -106,6 +106,9 @@ async function expectAllWritesKept(ws: Workspace & { url: string }, customerId: 
   const ordered = orders.reduce((sum: number, order: { items: { quantity: number }[] }) => sum + order.items.reduce((s, item) => s + item.quantity, 0), 0);
   const inCart = cart.reduce((sum: number, item: { quantity: number }) => sum + item.quantity, 0);
   expect(orders).toHaveLength(before.orders + tally.ackedOrders);
+  // Rows record their cell (the template's cellColumn): every one now says the cell it lives in.
+  expect(orders.map((order: { cell_id: string }) => order.cell_id)).toEqual(orders.map(() => home));
+  expect((await http('GET', `${ws.url}/api/customers/${customerId}`)).body.cell_id).toBe(home);
   expect(ordered + inCart).toBe(before.items + tally.ackedAdds);
   expect(rowsIn(ws, away, customerId)).toEqual(none);
   expect(rowsIn(ws, home, customerId).orders).toBe(before.orders + tally.ackedOrders);
@@ -279,7 +282,7 @@ describe('refusals', () => {
     const others = ['c1', 'c2', 'c3'].filter((cell) => cell !== source);
     await cliOk(ws.home, ['stop', others[1]!]);
     const db = new Database(path.join(ws.home, others[0]!, 'data.db'));
-    db.pragma('user_version = 2');
+    db.pragma('user_version = 3');
     db.close();
     const cases: [string[], RegExp][] = [
       [['migrate', 'customer', 'nobody', '--to', others[0]!], /not mapped to any cell/],

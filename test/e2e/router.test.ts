@@ -154,7 +154,7 @@ describe('limits', () => {
     expect(big.status).toBe(413);
     expect(big.body.error).toBe('body_too_large');
     expect((await http('POST', `${ws.url}/api/customers/small`, customer('small'))).status).toBe(201);
-    expect((await cliJson(ws.home, ['metrics'])).cells.c1.customers).toBe(1);
+    expect((await cliJson(ws.home, ['metrics'])).cells.c1.customer_count).toBe(1);
   });
 
   it('answers 504 when a cell does not answer in time', async () => {

@@ -70,20 +70,20 @@ describe('templates, create, list, delete', () => {
     expect(table.stdout).toMatch(/basic[\s\S]*ecommerce/);
     const json = await cliJson(ws.home, ['templates']);
     expect(json.map((t: { name: string }) => t.name)).toEqual(['basic', 'ecommerce']);
-    expect(json[1]).toMatchObject({ schemaVersion: 1, referenceTables: ['products'], error: null });
+    expect(json[1]).toMatchObject({ schemaVersion: 2, referenceTables: ['products'], error: null });
   });
 
   it('creates a cell with cell.json and a data.db holding the schema and reference data', async () => {
     const ws = await newWorkspace();
     const port = await freePort();
     const cell = await cliJson(ws.home, ['create', 'shop-1', '--template', 'ecommerce', '--port', String(port), '--capacity', '7']);
-    expect(cell).toMatchObject({ id: 'shop-1', template: 'ecommerce', port, capacity: 7, status: 'active', schemaVersion: 1 });
+    expect(cell).toMatchObject({ id: 'shop-1', template: 'ecommerce', port, capacity: 7, status: 'active', schemaVersion: 2 });
     const descriptor = JSON.parse(fs.readFileSync(path.join(ws.home, 'shop-1', 'cell.json'), 'utf8'));
     expect(descriptor).toMatchObject({ id: 'shop-1', template: 'ecommerce', port, capacity: 7, healthPath: '/health' });
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(path.join(ws.home, 'shop-1', 'data.db'), { readonly: true });
     expect((db.prepare('SELECT COUNT(*) AS n FROM products').get() as { n: number }).n).toBe(6);
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
     db.close();
     const list = await cliJson(ws.home, ['list']);
     expect(list).toEqual([expect.objectContaining({ id: 'shop-1', customers: 0, capacity: 7 })]);
@@ -212,7 +212,7 @@ describe('a template from the workspace', () => {
   it('is listed and used when its folder is in templatePaths', async () => {
     const ws = await newWorkspace({ templatePaths: [path.join(FIXTURES, 'templates')] });
     const names = (await cliJson(ws.home, ['templates'])).map((t: { name: string }) => t.name);
-    expect(names).toEqual(['basic', 'crashy', 'ecommerce', 'notes', 'wire']);
+    expect(names).toEqual(['basic', 'crashy', 'ecommerce', 'notes', 'roster', 'wire']);
     const cell = await cliJson(ws.home, ['create', 'n1', '--template', 'notes', '--port', String(await freePort())]);
     expect(cell).toMatchObject({ template: 'notes', schemaVersion: 3, healthPath: '/healthz', capacity: 100 });
   });

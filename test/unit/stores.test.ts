@@ -130,12 +130,12 @@ describe('row copy between cell databases', () => {
   }
   function seed(file: string, customerId: string, orders: number): void {
     const db = new Database(file);
-    db.prepare("INSERT INTO customers VALUES (?, 'n', ?, NULL, 't', 't')").run(customerId, `${customerId}@x.io`);
+    db.prepare("INSERT INTO customers VALUES (?, ?, 'n', NULL, 't', 't', 'cell-a')").run(customerId, `${customerId}@x.io`);
     db.prepare("INSERT INTO cart_items VALUES (?, 'sku-mouse', 2, 't')").run(customerId);
     for (let i = 0; i < orders; i += 1) {
       const order = `${customerId}-o${i}`;
-      db.prepare("INSERT INTO orders VALUES (?, ?, 'pending', 900, 't', 't')").run(order, customerId);
-      db.prepare("INSERT INTO order_items VALUES (?, ?, 'sku-cable', 1, 900)").run(order, customerId);
+      db.prepare("INSERT INTO orders VALUES (?, ?, 'pending', 900, 't', 't', 'cell-a')").run(order, customerId);
+      db.prepare("INSERT INTO order_items VALUES (?, ?, 'sku-cable', 1, 900, 't')").run(order, customerId);
       db.prepare("INSERT INTO order_events VALUES (?, ?, ?, 'order.placed', 'queued', 0, 0, 't')").run(`${order}-e`, order, customerId);
     }
     db.close();
@@ -146,7 +146,7 @@ describe('row copy between cell databases', () => {
     const target = cellDb();
     seed(source, 'acme', 3);
     seed(source, 'other', 1);
-    const pair = new CellPair(source, target, template.customerTables);
+    const pair = new CellPair(source, target, template.customerTables, 'cell-b');
     const first = pair.copyAndVerify(['acme']);
     expect(Object.fromEntries(first.map((t) => [t.table, t.targetRows]))).toEqual({ customers: 1, cart_items: 1, orders: 3, order_items: 3, order_events: 3, notifications: 0 });
     expect(pair.copyAndVerify(['acme'])).toEqual(first);
@@ -156,6 +156,11 @@ describe('row copy between cell databases', () => {
     expect(pair.counts('source', ['other']).orders).toBe(1);
     pair.close();
     expect(customerIdsIn(target, template.customerTables)).toEqual(new Set(['acme']));
+    // The rows record their new cell (the template's cellColumn); the source's copy still says its own.
+    const copied = new Database(target, { readonly: true });
+    expect(copied.prepare("SELECT DISTINCT cell_id FROM orders WHERE customer_id = 'acme'").pluck().all()).toEqual(['cell-b']);
+    expect(copied.prepare("SELECT cell_id FROM customers WHERE customer_id = 'acme'").pluck().get()).toBe('cell-b');
+    copied.close();
   });
 
   it('copies a big customer in chunks: between chunks both cells can write, and the source is never write-locked', () => {
@@ -164,7 +169,7 @@ describe('row copy between cell databases', () => {
     seed(source, 'acme', 1);
     const bulk = new Database(source);
     bulk.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CHUNK_ROWS * 2 + 10})
-               INSERT INTO orders SELECT 'big-' || i, 'acme', 'pending', 100, 't', 't' FROM n`);
+               INSERT INTO orders SELECT 'big-' || i, 'acme', 'pending', 100, 't', 't', 'cell-a' FROM n`);
     bulk.close();
     const pair = new CellPair(source, target, template.customerTables);
     // Inside every copy transaction, a trigger on the target asks another connection for the source's write lock.
@@ -173,16 +178,17 @@ describe('row copy between cell databases', () => {
       const other = new Database(source);
       other.pragma('busy_timeout = 0');
       try {
-        other.exec("BEGIN IMMEDIATE; UPDATE customers SET name = name WHERE id = 'nobody'; COMMIT");
+        other.exec("BEGIN IMMEDIATE; UPDATE customers SET name = name WHERE customer_id = 'nobody'; COMMIT");
         sourceWrites.push(true);
-      } catch {
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
         sourceWrites.push(false);
       } finally {
         other.close();
       }
       return 0;
     });
-    (pair as unknown as { db: Database.Database }).db.exec('CREATE TEMP TRIGGER probe AFTER INSERT ON main.orders WHEN NEW.id = \'big-1\' BEGIN SELECT probe_source_lock(); END');
+    (pair as unknown as { db: Database.Database }).db.exec('CREATE TEMP TRIGGER probe AFTER INSERT ON main.orders WHEN NEW.order_id = \'big-1\' BEGIN SELECT probe_source_lock(); END');
     let chunks = 0;
     const between: boolean[] = [];
     const result = pair.copyAndVerify(['acme'], (work) => {
@@ -194,7 +200,8 @@ describe('row copy between cell databases', () => {
         try {
           other.exec("BEGIN IMMEDIATE; COMMIT");
           between.push(true);
-        } catch {
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
           between.push(false);
         } finally {
           other.close();

@@ -3,11 +3,8 @@ import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { RouteDef } from '../../shared/http.js';
 
-export interface HealthCheck {
-  name: string;
-  ok: boolean;
-  detail?: string;
-}
+/** One dependency's state as the examples write it: "healthy", or "unhealthy: <why>". */
+export type CheckResult = string;
 
 export interface CellApp {
   /**
@@ -15,7 +12,9 @@ export interface CellApp {
    * it wrote nothing and the runtime may run it again.
    */
   routes: RouteDef[];
-  checks(): HealthCheck[];
+  /** The example's health answer; `healthy` decides 200 or 503. */
+  health(): { healthy: boolean; body: Record<string, unknown> };
+  /** The example's metrics figures (the runtime adds cell_id and timestamp). */
   metrics(): Record<string, number>;
   /** Stops background work (workers, timers). The runtime closes the database afterwards. */
   close(): Promise<void>;
@@ -28,11 +27,14 @@ export interface AppContext {
   env: NodeJS.ProcessEnv;
 }
 
-export function databaseCheck(db: Database.Database): HealthCheck {
+export const HEALTHY: CheckResult = 'healthy';
+export const isHealthy = (check: CheckResult): boolean => check === HEALTHY;
+
+export function databaseCheck(db: Database.Database): CheckResult {
   try {
     db.prepare('SELECT 1').get();
-    return { name: 'database', ok: true };
+    return HEALTHY;
   } catch (error) {
-    return { name: 'database', ok: false, detail: error instanceof Error ? error.message : String(error) };
+    return `unhealthy: ${error instanceof Error ? error.message : String(error)}`;
   }
 }

@@ -1,31 +1,38 @@
-// The "ecommerce" example system: customers with an address, products (reference data, cached in
-// memory), carts, orders made from the cart at current prices, and an order queue processed by a
-// worker inside the cell (pending → processing → fulfilled, with a notification).
+// The "ecommerce" example system (the intermediate example's cell): customers with a free-form JSON
+// address, products (reference data, cached in memory), carts, orders made from the cart at current
+// prices, and an order queue worked inside the cell (pending → processing → fulfilled, with a
+// notification). Money is kept in integer cents and answered as decimal numbers, as the example does.
 import type Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
-import { HttpError, parseWith, type RouteDef } from '../../shared/http.js';
-import { type AppContext, type CellApp, databaseCheck, type HealthCheck } from './app.js';
-import { customerRoutes, findCustomer } from './customers.js';
+import { HttpError, type RouteDef } from '../../shared/http.js';
+import { type AppContext, type CellApp, databaseCheck, HEALTHY, isHealthy } from './app.js';
+import {
+  changedText,
+  conflictOnDuplicate,
+  customerNotFound,
+  findCustomer,
+  nameAndEmail,
+  nowIso,
+  objectBody,
+  presentCustomer,
+  requireCustomer,
+} from './customers.js';
 import { OrderWorker } from './order-worker.js';
 
 interface Product {
-  id: string;
-  name: string;
-  price_cents: number;
-}
-
-interface CartLine {
   product_id: string;
-  quantity: number;
+  name: string;
+  description: string | null;
+  price_cents: number;
+  inventory_count: number;
 }
 
-const cartItemSchema = z.strictObject({
-  productId: z.string().min(1, 'is required'),
-  quantity: z.number().int().min(1).max(1000),
-});
+const decimal = (cents: number): number => Math.round(cents) / 100;
 
-export function createEcommerceApp({ db, log, env }: AppContext): CellApp {
+/** How far behind the queue may fall before health says so. */
+const QUEUE_LAG_LIMIT_MS = 60_000;
+
+export function createEcommerceApp({ db, log, env, cellId }: AppContext): CellApp {
   const products = loadProducts(db);
   const worker = new OrderWorker(db, log, {
     intervalMs: Number(env.CELL_WORKER_INTERVAL_MS ?? 100),
@@ -35,43 +42,103 @@ export function createEcommerceApp({ db, log, env }: AppContext): CellApp {
 
   const statements = {
     countCustomers: db.prepare('SELECT COUNT(*) AS n FROM customers'),
-    ordersSince: db.prepare('SELECT COUNT(*) AS n FROM orders WHERE created_at >= ?'),
-    pendingOrders: db.prepare("SELECT COUNT(*) AS n FROM orders WHERE status <> 'fulfilled'"),
+    ordersSince: db.prepare('SELECT COUNT(*) AS n FROM orders WHERE created_at > ?'),
+    pendingOrders: db.prepare("SELECT COUNT(*) AS n FROM orders WHERE status = 'pending'"),
     oldestQueued: db.prepare("SELECT MIN(available_at) AS at FROM order_events WHERE state = 'queued'"),
   };
 
-  const checks = (): HealthCheck[] => {
+  const health = () => {
     const oldest = (statements.oldestQueued.get() as { at: number | null }).at;
     const lagMs = oldest === null ? 0 : Math.max(0, Date.now() - oldest);
-    return [
-      databaseCheck(db),
-      { name: 'cache', ok: products.size > 0, detail: `${products.size} products cached` },
-      { name: 'queue', ok: worker.running && lagMs < 60_000, detail: `oldest due event ${lagMs} ms late` },
-    ];
+    const checks = {
+      database: databaseCheck(db),
+      cache: products.size > 0 ? HEALTHY : 'unhealthy: no products cached',
+      queue: !worker.running ? 'unhealthy: the order worker is stopped' : lagMs >= QUEUE_LAG_LIMIT_MS ? `unhealthy: oldest due event ${lagMs} ms late` : HEALTHY,
+    };
+    const healthy = Object.values(checks).every(isHealthy);
+    return { healthy, body: { cell_id: cellId, status: healthy ? 'healthy' : 'unhealthy', checks } };
   };
 
   const metrics = (): Record<string, number> => ({
-    customers: (statements.countCustomers.get() as { n: number }).n,
-    orders_24h: (statements.ordersSince.get(new Date(Date.now() - 86_400_000).toISOString()) as { n: number }).n,
+    customer_count: (statements.countCustomers.get() as { n: number }).n,
+    recent_orders_24h: (statements.ordersSince.get(new Date(Date.now() - 86_400_000).toISOString()) as { n: number }).n,
     pending_orders: (statements.pendingOrders.get() as { n: number }).n,
-    products_cached: products.size,
   });
 
   return {
-    routes: [...customerRoutes(db, true), ...productRoutes(products), ...cartRoutes(db, products), ...orderRoutes(db, products)],
-    checks,
+    routes: [...customerRoutes(db, cellId), ...productRoutes(products), ...cartRoutes(db, cellId, products), ...orderRoutes(db, cellId, products)],
+    health,
     metrics,
     close: () => worker.stop(),
   };
 }
 
 function loadProducts(db: Database.Database): Map<string, Product> {
-  const rows = db.prepare('SELECT id, name, price_cents FROM products ORDER BY id').all() as Product[];
-  return new Map(rows.map((row) => [row.id, row]));
+  const rows = db.prepare('SELECT product_id, name, description, price_cents, inventory_count FROM products ORDER BY product_id').all() as Product[];
+  return new Map(rows.map((row) => [row.product_id, row]));
 }
 
-const presentProduct = (product: Product) => ({ id: product.id, name: product.name, priceCents: product.price_cents });
+/** The customer resource: GET and PUT as the example; POST (create) and DELETE are additions in its style. */
+function customerRoutes(db: Database.Database, cellId: string): RouteDef[] {
+  const insert = db.prepare('INSERT INTO customers (customer_id, email, name, address, created_at, updated_at, cell_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const addressJson = (data: Record<string, unknown>) => (data.address === undefined || data.address === null ? null : JSON.stringify(data.address));
+  return [
+    {
+      method: 'GET',
+      path: '/api/customers/:id',
+      handler: ({ params }) => ({ status: 200, body: presentCustomer(findCustomer(db, params.id!)) }),
+    },
+    {
+      method: 'POST',
+      path: '/api/customers/:id',
+      handler: async ({ params, body }) => {
+        const customerId = params.id!;
+        const data = await objectBody(body);
+        const { name, email } = nameAndEmail(data);
+        const at = nowIso();
+        conflictOnDuplicate(() => insert.run(customerId, email, name, addressJson(data!), at, at, cellId));
+        const answer = { customer_id: customerId, name, email, address: data!.address ?? null, cell_id: cellId, status: 'created' };
+        return { status: 201, body: answer, headers: { location: `/api/customers/${encodeURIComponent(customerId)}` } };
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/api/customers/:id',
+      handler: async ({ params, body }) => {
+        const customerId = params.id!;
+        const data = await objectBody(body);
+        if (!data) throw new HttpError(400, 'No data provided', 'no_data');
+        requireCustomer(db, customerId);
+        const changes: Record<string, string | null> = changedText(data, ['name', 'email']);
+        if ('address' in data) changes.address = addressJson(data);
+        const fields = Object.keys(changes);
+        if (fields.length > 0) {
+          const assignments = [...fields.map((field) => `${field} = ?`), 'updated_at = ?'].join(', ');
+          conflictOnDuplicate(() => db.prepare(`UPDATE customers SET ${assignments} WHERE customer_id = ?`).run(...Object.values(changes), nowIso(), customerId));
+        }
+        return { status: 200, body: { status: 'updated', customer_id: customerId } };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/customers/:id',
+      handler: ({ params }) => {
+        if (db.prepare('DELETE FROM customers WHERE customer_id = ?').run(params.id!).changes === 0) throw customerNotFound();
+        return { status: 200, body: { status: 'deleted', customer_id: params.id! } };
+      },
+    },
+  ];
+}
 
+const presentProduct = (product: Product) => ({
+  product_id: product.product_id,
+  name: product.name,
+  description: product.description,
+  price: decimal(product.price_cents),
+  inventory_count: product.inventory_count,
+});
+
+/** Additions: the example keeps products but serves no endpoint for them. */
 function productRoutes(products: Map<string, Product>): RouteDef[] {
   return [
     { method: 'GET', path: '/api/products', handler: () => ({ status: 200, body: { products: [...products.values()].map(presentProduct) } }) },
@@ -80,45 +147,50 @@ function productRoutes(products: Map<string, Product>): RouteDef[] {
       path: '/api/products/:productId',
       handler: ({ params }) => {
         const product = products.get(params.productId!);
-        if (!product) throw new HttpError(404, `product ${params.productId} not found`, 'not_found');
+        if (!product) throw new HttpError(404, 'Product not found', 'product_not_found');
         return { status: 200, body: presentProduct(product) };
       },
     },
   ];
 }
 
-function cartRoutes(db: Database.Database, products: Map<string, Product>): RouteDef[] {
-  const lines = db.prepare('SELECT product_id, quantity FROM cart_items WHERE customer_id = ? ORDER BY added_at, product_id');
+interface CartLine {
+  product_id: string;
+  quantity: number;
+  added_at: string;
+}
+
+function cartRoutes(db: Database.Database, cellId: string, products: Map<string, Product>): RouteDef[] {
+  const lines = db.prepare('SELECT product_id, quantity, added_at FROM cart_items WHERE customer_id = ? ORDER BY added_at, product_id');
   const upsert = db.prepare(
     `INSERT INTO cart_items (customer_id, product_id, quantity, added_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (customer_id, product_id) DO UPDATE SET quantity = quantity + excluded.quantity`,
   );
-  const presentCart = (customerId: string) => {
-    const items = (lines.all(customerId) as CartLine[]).map((line) => {
-      const product = products.get(line.product_id);
-      const unitPriceCents = product?.price_cents ?? 0;
-      return { productId: line.product_id, name: product?.name ?? null, quantity: line.quantity, unitPriceCents, lineTotalCents: unitPriceCents * line.quantity };
-    });
-    return { customerId, items, totalCents: items.reduce((sum, item) => sum + item.lineTotalCents, 0) };
-  };
+  const items = (customerId: string) => lines.all(customerId) as CartLine[];
   return [
     {
       method: 'GET',
       path: '/api/customers/:id/cart',
       handler: ({ params }) => {
-        findCustomer(db, params.id!);
-        return { status: 200, body: presentCart(params.id!) };
+        requireCustomer(db, params.id!);
+        return { status: 200, body: { customer_id: params.id!, items: items(params.id!), cell_id: cellId } };
       },
     },
     {
       method: 'POST',
       path: '/api/customers/:id/cart/items',
       handler: async ({ params, body }) => {
-        const item = parseWith(cartItemSchema, await body());
-        findCustomer(db, params.id!);
-        if (!products.has(item.productId)) throw new HttpError(400, `product ${item.productId} does not exist; GET /api/products lists them`, 'invalid_body');
-        upsert.run(params.id!, item.productId, item.quantity, new Date().toISOString());
-        return { status: 201, body: presentCart(params.id!) };
+        const data = (await objectBody(body)) ?? {};
+        const productId = data.product_id;
+        if (productId === undefined || productId === null || productId === '') throw new HttpError(400, 'Product ID required', 'product_id_required');
+        const quantity = data.quantity ?? 1;
+        if (!Number.isInteger(quantity) || (quantity as number) < 1 || (quantity as number) > 1_000_000) {
+          throw new HttpError(400, 'Quantity must be a whole number from 1', 'invalid_quantity');
+        }
+        if (typeof productId !== 'string' || !products.has(productId)) throw new HttpError(400, 'Product not found', 'product_not_found');
+        requireCustomer(db, params.id!);
+        upsert.run(params.id!, productId, quantity, nowIso());
+        return { status: 200, body: { status: 'added', customer_id: params.id!, items: items(params.id!) } };
       },
     },
     {
@@ -126,109 +198,108 @@ function cartRoutes(db: Database.Database, products: Map<string, Product>): Rout
       path: '/api/customers/:id/cart/items/:productId',
       handler: ({ params }) => {
         const removed = db.prepare('DELETE FROM cart_items WHERE customer_id = ? AND product_id = ?').run(params.id!, params.productId!).changes;
-        if (removed === 0) throw new HttpError(404, `product ${params.productId} is not in the cart`, 'not_found');
-        return { status: 200, body: presentCart(params.id!) };
+        if (removed === 0) throw new HttpError(404, 'Product not in cart', 'not_in_cart');
+        return { status: 200, body: { status: 'removed', customer_id: params.id!, items: items(params.id!) } };
       },
     },
   ];
 }
 
 interface OrderRow {
-  id: string;
+  order_id: string;
   customer_id: string;
   status: string;
   total_cents: number;
   created_at: string;
   updated_at: string;
+  cell_id: string;
 }
 
-function orderRoutes(db: Database.Database, products: Map<string, Product>): RouteDef[] {
-  const cartLines = db.prepare('SELECT product_id, quantity FROM cart_items WHERE customer_id = ? ORDER BY product_id');
+function orderRoutes(db: Database.Database, cellId: string, products: Map<string, Product>): RouteDef[] {
+  const cartLines = db.prepare('SELECT product_id, quantity, added_at FROM cart_items WHERE customer_id = ? ORDER BY added_at, product_id');
   const insertOrder = db.prepare(
-    "INSERT INTO orders (id, customer_id, status, total_cents, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?)",
+    "INSERT INTO orders (order_id, customer_id, status, total_cents, created_at, updated_at, cell_id) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
   );
   const insertItem = db.prepare(
-    'INSERT INTO order_items (order_id, customer_id, product_id, quantity, unit_price_cents) VALUES (?, ?, ?, ?, ?)',
+    'INSERT INTO order_items (order_id, customer_id, product_id, quantity, unit_price_cents, added_at) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const insertEvent = db.prepare(
     "INSERT INTO order_events (id, order_id, customer_id, kind, state, available_at, created_at) VALUES (?, ?, ?, 'order.placed', 'queued', ?, ?)",
   );
   const clearCart = db.prepare('DELETE FROM cart_items WHERE customer_id = ?');
-  const itemsOf = db.prepare('SELECT product_id, quantity, unit_price_cents FROM order_items WHERE order_id = ? ORDER BY product_id');
+  const itemsOf = db.prepare('SELECT product_id, quantity, added_at, unit_price_cents FROM order_items WHERE order_id = ? ORDER BY added_at, product_id');
+  /** The example's order row: its columns, `total_amount` decimal and `items` as the cart held them (plus each unit price). */
   const presentOrder = (row: OrderRow) => ({
-    id: row.id,
-    customerId: row.customer_id,
+    order_id: row.order_id,
+    customer_id: row.customer_id,
     status: row.status,
-    totalCents: row.total_cents,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    items: (itemsOf.all(row.id) as { product_id: string; quantity: number; unit_price_cents: number }[]).map((item) => ({
-      productId: item.product_id,
-      quantity: item.quantity,
-      unitPriceCents: item.unit_price_cents,
-    })),
+    total_amount: decimal(row.total_cents),
+    items: (itemsOf.all(row.order_id) as (CartLine & { unit_price_cents: number })[]).map(({ unit_price_cents, ...item }) => ({ ...item, unit_price: decimal(unit_price_cents) })),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    cell_id: row.cell_id,
   });
 
   // One transaction: the order, its lines at current prices, the emptied cart and the queued event.
-  const placeOrder = db.transaction((customerId: string): string => {
+  const placeOrder = db.transaction((customerId: string): OrderRow => {
     const lines = cartLines.all(customerId) as CartLine[];
-    if (lines.length === 0) throw new HttpError(400, 'the cart is empty: add items with POST /api/customers/:id/cart/items first', 'empty_cart');
+    if (lines.length === 0) throw new HttpError(400, 'Cart is empty', 'cart_empty');
     const priced = lines.map((line) => {
       const product = products.get(line.product_id);
-      if (!product) throw new HttpError(409, `product ${line.product_id} is no longer sold; remove it from the cart`, 'conflict');
+      if (!product) throw new HttpError(409, `Product ${line.product_id} is no longer sold; remove it from the cart`, 'product_gone');
       return { ...line, price: product.price_cents };
     });
     const orderId = randomUUID();
-    const at = new Date().toISOString();
-    insertOrder.run(orderId, customerId, priced.reduce((sum, line) => sum + line.price * line.quantity, 0), at, at);
-    for (const line of priced) insertItem.run(orderId, customerId, line.product_id, line.quantity, line.price);
+    const at = nowIso();
+    const totalCents = priced.reduce((sum, line) => sum + line.price * line.quantity, 0);
+    insertOrder.run(orderId, customerId, totalCents, at, at, cellId);
+    for (const line of priced) insertItem.run(orderId, customerId, line.product_id, line.quantity, line.price, line.added_at);
     insertEvent.run(randomUUID(), orderId, customerId, Date.now(), at);
     clearCart.run(customerId);
-    return orderId;
+    return { order_id: orderId, customer_id: customerId, status: 'pending', total_cents: totalCents, created_at: at, updated_at: at, cell_id: cellId };
   });
-
-  const getOrder = (customerId: string, orderId: string): OrderRow => {
-    const row = db.prepare('SELECT * FROM orders WHERE id = ? AND customer_id = ?').get(orderId, customerId) as OrderRow | undefined;
-    if (!row) throw new HttpError(404, `order ${orderId} not found for customer ${customerId}`, 'not_found');
-    return row;
-  };
 
   return [
     {
       method: 'POST',
       path: '/api/customers/:id/orders',
       handler: ({ params }) => {
-        findCustomer(db, params.id!);
-        const orderId = placeOrder.immediate(params.id!);
-        return { status: 201, body: presentOrder(getOrder(params.id!, orderId)), headers: { location: `/api/customers/${params.id}/orders/${orderId}` } };
+        requireCustomer(db, params.id!);
+        const order = placeOrder.immediate(params.id!);
+        return {
+          status: 201,
+          body: { order_id: order.order_id, status: 'pending', total_amount: decimal(order.total_cents), cell_id: cellId },
+          headers: { location: `/api/customers/${encodeURIComponent(params.id!)}/orders/${order.order_id}` },
+        };
       },
     },
     {
       method: 'GET',
       path: '/api/customers/:id/orders',
       handler: ({ params }) => {
-        findCustomer(db, params.id!);
-        const rows = db.prepare('SELECT * FROM orders WHERE customer_id = ? ORDER BY created_at, id').all(params.id!) as OrderRow[];
-        return { status: 200, body: { orders: rows.map(presentOrder) } };
+        requireCustomer(db, params.id!);
+        const rows = db.prepare('SELECT * FROM orders WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC').all(params.id!) as OrderRow[];
+        return { status: 200, body: { customer_id: params.id!, orders: rows.map(presentOrder), cell_id: cellId } };
       },
     },
     {
       method: 'GET',
       path: '/api/customers/:id/orders/:orderId',
-      handler: ({ params }) => ({ status: 200, body: presentOrder(getOrder(params.id!, params.orderId!)) }),
+      handler: ({ params }) => {
+        const row = db.prepare('SELECT * FROM orders WHERE order_id = ? AND customer_id = ?').get(params.orderId!, params.id!) as OrderRow | undefined;
+        if (!row) throw new HttpError(404, 'Order not found', 'order_not_found');
+        return { status: 200, body: presentOrder(row) };
+      },
     },
     {
       method: 'GET',
       path: '/api/customers/:id/notifications',
       handler: ({ params }) => {
-        findCustomer(db, params.id!);
+        requireCustomer(db, params.id!);
         const rows = db
-          .prepare('SELECT id, order_id, channel, message, created_at FROM notifications WHERE customer_id = ? ORDER BY created_at, id')
-          .all(params.id!) as { id: string; order_id: string; channel: string; message: string; created_at: string }[];
-        return {
-          status: 200,
-          body: { notifications: rows.map((row) => ({ id: row.id, orderId: row.order_id, channel: row.channel, message: row.message, createdAt: row.created_at })) },
-        };
+          .prepare('SELECT id AS notification_id, order_id, channel, message, created_at FROM notifications WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC')
+          .all(params.id!);
+        return { status: 200, body: { customer_id: params.id!, notifications: rows, cell_id: cellId } };
       },
     },
   ];

@@ -36,7 +36,7 @@ export class OrderWorker {
       "UPDATE order_events SET kind = ?, attempts = attempts + 1, available_at = ? WHERE id = ? AND kind = ? AND state = 'queued'",
     );
     const finish = db.prepare("UPDATE order_events SET state = 'done', attempts = attempts + 1 WHERE id = ? AND kind = 'order.processing' AND state = 'queued'");
-    const setStatus = db.prepare('UPDATE orders SET status = ?, updated_at = ? WHERE id = ?');
+    const setStatus = db.prepare('UPDATE orders SET status = ?, updated_at = ? WHERE order_id = ?');
     const notify = db.prepare(
       "INSERT INTO notifications (id, customer_id, order_id, channel, message, created_at) VALUES (?, ?, ?, 'email', ?, ?)",
     );

@@ -27,7 +27,7 @@ export async function run(input: CommandInput): Promise<void> {
       cells: Object.fromEntries(cells.map((cell, index) => [cell.id, { ...(perCell[index] ?? { running: false }), routed: stats?.cells[cell.id] ?? null }])),
     };
     if (asJson) return printJson(report);
-    const keys = [...new Set(perCell.flatMap((metrics) => Object.keys(metrics ?? {})).filter((key) => key !== 'cell' && key !== 'timestamp'))];
+    const keys = [...new Set(perCell.flatMap((metrics) => Object.keys(metrics ?? {})).filter((key) => key !== 'cell_id' && key !== 'timestamp'))];
     printLine(
       renderTable(
         ['cell', ...keys, 'routed requests', 'routed errors'],
