@@ -1,0 +1,116 @@
+// The supervisor's own guarantees: a new supervisor adopts the running system instead of killing it,
+// a hung cell is restarted, what cellctl writes is private to its user, and a damaged workspace can
+// still be stopped (and is picked up again once restored).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, processesUnder, waitFor, type Workspace } from '../helpers.js';
+
+afterAll(cleanup);
+
+const fastSupervisor = { supervisor: { backoffInitialMs: 100, backoffMaxMs: 1000, crashLoopLimit: 3, healthIntervalMs: 300 } };
+
+const pidOf = (ws: Workspace, name: string): number => Number(fs.readFileSync(path.join(ws.home, name, 'pid'), 'utf8'));
+
+interface Traffic {
+  /** Requests answered 200 so far. */
+  ok(): number;
+  stop(): Promise<{ ok: number; failed: string[] }>;
+}
+
+/** GETs through the router for the given customers, one after another, until stopped (bounded: 60 s, 50,000 requests). */
+function traffic(ws: Workspace, customers: string[]): Traffic {
+  let running = true;
+  let ok = 0;
+  const failed: string[] = [];
+  const deadline = Date.now() + 60_000;
+  const loop = (async () => {
+    for (let index = 0; running && index < 50_000 && Date.now() < deadline; index += 1) {
+      const id = customers[index % customers.length]!;
+      try {
+        const answer = await http('GET', `http://127.0.0.1:${ws.routerPort}/api/customers/${id}`);
+        if (answer.status === 200) ok += 1;
+        else failed.push(`${id}: ${answer.status}`);
+      } catch (error) {
+        failed.push(`${id}: ${String(error)}`);
+      }
+    }
+  })();
+  return {
+    ok: () => ok,
+    async stop() {
+      running = false;
+      await loop;
+      return { ok, failed };
+    },
+  };
+}
+
+async function createCustomers(ws: Workspace, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    const answer = await http('POST', `http://127.0.0.1:${ws.routerPort}/api/customers/${id}`, { name: id, email: `${id}@example.test` });
+    expect(answer.status).toBe(201);
+  }
+}
+
+describe('a new supervisor', () => {
+  it('adopts the running router and cells after the old one was killed: no pid changes, no failed request', async () => {
+    const ws = await newWorkspace(fastSupervisor);
+    await createCells(ws, 'basic', ['c1', 'c2']);
+    await cliOk(ws.home, ['start']);
+    const customers = Array.from({ length: 8 }, (_, index) => `a-${index}`);
+    await createCustomers(ws, customers);
+    const before = { router: pidOf(ws, 'router'), c1: pidOf(ws, 'c1'), c2: pidOf(ws, 'c2') };
+    const oldSupervisor = (await cliJson(ws.home, ['status'])).supervisor.pid as number;
+
+    const load = traffic(ws, customers);
+    process.kill(oldSupervisor, 'SIGKILL');
+    await cliOk(ws.home, ['start']);
+    const status = await cliJson(ws.home, ['status']);
+    // Let the traffic run on under the new supervisor for a while (a few of its health rounds).
+    const soFar = load.ok();
+    await waitFor('more traffic under the new supervisor', () => load.ok() >= soFar + 200);
+    const result = await load.stop();
+
+    expect(status.supervisor.pid).not.toBe(oldSupervisor);
+    expect({ router: pidOf(ws, 'router'), c1: pidOf(ws, 'c1'), c2: pidOf(ws, 'c2') }).toEqual(before);
+    expect(status.router).toMatchObject({ state: 'running', pid: before.router });
+    expect(status.cells.map((cell: { pid: number }) => cell.pid)).toEqual([before.c1, before.c2]);
+    expect(result.failed).toEqual([]);
+    expect(result.ok).toBeGreaterThan(0);
+
+    // An adopted cell is not the new supervisor's child, yet its death is seen and it is restarted.
+    process.kill(before.c1, 'SIGKILL');
+    const back = await waitFor('c1 restarted', async () => {
+      const cell = (await cliJson(ws.home, ['status'])).cells[0];
+      return cell.state === 'running' && cell.pid !== before.c1 && cell.healthy === true && cell;
+    });
+    expect(back.restarts).toBe(1);
+    const kinds = (await cliJson(ws.home, ['events', '--subject', 'c1'])).map((event: { kind: string }) => event.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['process.adopted', 'process.crashed']));
+
+    // Stop reaches adopted processes too (the router here), and leaves nothing.
+    await cliOk(ws.home, ['stop']);
+    expect(processesUnder(path.dirname(ws.home))).toEqual([]);
+  });
+});
+
+describe('a hung cell', () => {
+  it('is killed and restarted once its health check has failed for supervisor.unhealthyRestartMs', async () => {
+    const ws = await newWorkspace({ supervisor: { ...fastSupervisor.supervisor, unhealthyRestartMs: 1500, stopTimeoutMs: 1000 } });
+    await createCells(ws, 'basic', ['c1']);
+    await cliOk(ws.home, ['start']);
+    const hung = pidOf(ws, 'c1');
+    process.kill(hung, 'SIGSTOP');
+    const back = await waitFor('c1 restarted with a new pid, healthy', async () => {
+      const cell = (await cliJson(ws.home, ['status'])).cells[0];
+      return cell.state === 'running' && cell.pid !== hung && cell.healthy === true && cell;
+    }, 30_000);
+    expect(back.pid).toBe(pidOf(ws, 'c1'));
+    const kinds = (await cliJson(ws.home, ['events', '--subject', 'c1'])).map((event: { kind: string }) => event.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['process.unhealthy', 'process.hung', 'process.crashed']));
+    expect((await cliOk(ws.home, ['events'])).stdout).toContain('process.hung');
+    await cliOk(ws.home, ['stop']);
+    expect(processesUnder(path.dirname(ws.home))).toEqual([]);
+  });
+});
