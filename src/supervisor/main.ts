@@ -6,6 +6,7 @@ import http from 'node:http';
 import { z } from 'zod';
 import { createRequestListener, parseWith } from '../shared/http.js';
 import { processLogger } from '../shared/log.js';
+import { keepFilesPrivate, tightenModes } from '../workspace/modes.js';
 import { processPaths, workspacePaths } from '../workspace/paths.js';
 import { readAdminToken } from '../workspace/secrets.js';
 import { ControlStore } from '../control/store.js';
@@ -14,6 +15,8 @@ import { livePid } from './procfs.js';
 import type { SupervisorEndpoint, SupervisorStatus } from './protocol.js';
 import { Supervisor } from './supervisor.js';
 
+// Before anything is written; the router and the cells inherit the mask.
+keepFilesPrivate();
 const home = process.env.CELLCTL_HOME;
 if (!home) {
   process.stderr.write('supervisor: CELLCTL_HOME is not set; start it with "cellctl start"\n');
@@ -42,6 +45,7 @@ if (!takeLock()) {
   process.exit(0);
 }
 
+tightenModes(home);
 const settings = readSettings(home);
 const token = readAdminToken(home);
 // control.db is opened by the supervisor itself, again after any failure (a restored file is read).

@@ -114,3 +114,51 @@ describe('a hung cell', () => {
     expect(processesUnder(path.dirname(ws.home))).toEqual([]);
   });
 });
+
+/** Every file and folder under `dir` that its group or others may read, write or enter. */
+function openToOthers(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    const mode = fs.lstatSync(full).mode;
+    if (!entry.isSymbolicLink() && (mode & 0o077) !== 0) found.push(`${full} ${(mode & 0o777).toString(8)}`);
+    if (entry.isDirectory()) found.push(...openToOthers(full));
+  }
+  return found;
+}
+
+describe('the workspace holds personal data', () => {
+  it('every file cellctl writes is 0600 and every folder 0700, also in a workspace made before that rule', async () => {
+    const ws = await newWorkspace(fastSupervisor);
+    await createCells(ws, 'ecommerce', ['c1']);
+    await createCells(ws, 'basic', ['c2']);
+    // A workspace made by an older cellctl: everything readable by all.
+    const loosen = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        fs.chmodSync(full, entry.isDirectory() ? 0o755 : 0o644);
+        if (entry.isDirectory()) loosen(full);
+      }
+    };
+    loosen(ws.home);
+    fs.chmodSync(ws.home, 0o755);
+    await cliOk(ws.home, ['start']);
+    const customers = ['p-1', 'p-2', 'p-3', 'p-4'];
+    await createCustomers(ws, customers);
+    const load = traffic(ws, customers);
+    await waitFor('some traffic', () => load.ok() >= 100);
+    expect((await load.stop()).failed).toEqual([]);
+    await cliOk(ws.home, ['create', 'c3', '--template', 'basic']);
+    await cliOk(ws.home, ['start', 'c3']);
+    await cliOk(ws.home, ['events']);
+
+    const files = (dir: string): string[] => fs.readdirSync(dir, { recursive: true }) as string[];
+    // What must be there for the check to mean something: databases with their WAL files, logs, pid files.
+    expect(files(ws.home)).toEqual(
+      expect.arrayContaining(['control.db-wal', 'control.db-shm', 'c1/data.db-wal', 'c3/data.db', 'c1/logs/cell.log', 'c1/pid', 'router/pid', 'router/router.log', 'supervisor/supervisor.log']),
+    );
+    expect([(fs.statSync(ws.home).mode & 0o777).toString(8), ...openToOthers(ws.home)]).toEqual(['700']);
+    await cliOk(ws.home, ['stop']);
+    expect(openToOthers(ws.home)).toEqual([]);
+  });
+});
