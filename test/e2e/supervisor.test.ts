@@ -1,10 +1,11 @@
 // The supervisor's own guarantees: a new supervisor adopts the running system instead of killing it,
 // a hung cell is restarted, what cellctl writes is private to its user, and a damaged workspace can
 // still be stopped (and is picked up again once restored).
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, processesUnder, waitFor, type Workspace } from '../helpers.js';
+import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, processesUnder, spawnTracked, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -160,5 +161,69 @@ describe('the workspace holds personal data', () => {
     expect([(fs.statSync(ws.home).mode & 0o777).toString(8), ...openToOthers(ws.home)]).toEqual(['700']);
     await cliOk(ws.home, ['stop']);
     expect(openToOthers(ws.home)).toEqual([]);
+  });
+});
+
+describe('a damaged workspace', () => {
+  /** A process of the test's own, to check that a pid file pointing at it is not obeyed. */
+  function bystander() {
+    return spawnTracked(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], {});
+  }
+
+  for (const damage of [
+    { what: 'a corrupt cellctl.json', file: 'cellctl.json', harm: (file: string) => fs.writeFileSync(file, '{ "format": "cellctl-workspace/1", "routerPort": ') },
+    { what: 'a truncated control.db', file: 'control.db', harm: (file: string) => fs.truncateSync(file, 700) },
+  ]) {
+    it(`can still be stopped with ${damage.what}: everything of the workspace, from its pid files, and nothing else`, async () => {
+      const ws = await newWorkspace(fastSupervisor);
+      await createCells(ws, 'basic', ['c1', 'c2']);
+      await cliOk(ws.home, ['start']);
+      const other = bystander();
+      fs.mkdirSync(path.join(ws.home, 'c9'));
+      fs.writeFileSync(path.join(ws.home, 'c9', 'pid'), `${other.pid}\n`);
+      damage.harm(path.join(ws.home, damage.file));
+      expect((await cli(ws.home, ['status'])).code).not.toBe(0);
+
+      const stop = await cli(ws.home, ['stop', '--timeout', '5']);
+      expect(stop.code).toBe(0);
+      expect(stop.stderr).toMatch(/damaged/);
+      expect(stop.stderr).toContain(damage.file);
+      for (const name of ['supervisor', 'router', 'c1', 'c2']) expect(stop.stderr).toContain(name);
+      expect(processesUnder(path.dirname(ws.home))).toEqual([]);
+      expect(other.exitCode).toBeNull();
+      other.kill('SIGKILL');
+    });
+  }
+
+  it('a running supervisor reads control.db again once it is restored', async () => {
+    const ws = await newWorkspace(fastSupervisor);
+    await createCells(ws, 'basic', ['c1', 'c2']);
+    const controlDb = path.join(ws.home, 'control.db');
+    // No process has it open here, so the file alone is the whole database.
+    const backup = path.join(path.dirname(ws.home), 'control.db.backup');
+    fs.copyFileSync(controlDb, backup);
+    await cliOk(ws.home, ['start']);
+    const supervisorPid = (await cliJson(ws.home, ['status'])).supervisor.pid;
+
+    // Every page back in the main file first, so the damage reaches the supervisor's open handle too.
+    const db = new Database(controlDb);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    fs.truncateSync(controlDb, 700);
+    // The supervisor's own work on control.db now fails (the event of this stop cannot be written).
+    const stop = await cli(ws.home, ['stop', 'c1']);
+    expect(stop.code).toBe(0);
+    expect(stop.stderr).toMatch(/damaged/);
+    expect((await cli(ws.home, ['start', 'c1'])).code).not.toBe(0);
+
+    fs.copyFileSync(backup, controlDb);
+    await cliOk(ws.home, ['start', 'c1']);
+    const status = await cliJson(ws.home, ['status']);
+    expect(status.supervisor.pid).toBe(supervisorPid);
+    expect(status.cells.map((cell: { state: string }) => cell.state)).toEqual(['running', 'running']);
+    // The backup holds no event of c1: this one was written through a handle opened after the restore.
+    const events = await cliJson(ws.home, ['events', '--subject', 'c1']);
+    expect(events.map((event: { kind: string }) => event.kind)).toContain('process.started');
+    await cliOk(ws.home, ['stop']);
   });
 });
