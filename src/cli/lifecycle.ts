@@ -3,11 +3,9 @@
 import { RouterAdmin } from '../router/client.js';
 import { failure } from '../shared/errors.js';
 import { delay } from '../shared/time.js';
-import { ensureSupervisor, findSupervisor } from '../supervisor/client.js';
+import { ensureSupervisor, stopEverything, stopNamed } from '../supervisor/client.js';
 import { tailLines } from '../supervisor/logfile.js';
-import { isOurProcess, signalGroup } from '../supervisor/procfs.js';
 import { type ProcessStatus, ROUTER } from '../supervisor/protocol.js';
-import { processesFromPidFiles, stopWorkspaceProcesses, waitUntil, type WorkspaceProcess } from '../supervisor/stop.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { requireCell } from '../workspace/cells.js';
@@ -85,32 +83,4 @@ export async function stopProcesses(ws: Workspace, names: string[] | null, timeo
   const stopped = await stopEverything(ws.home, timeoutMs);
   progress.succeed(stopped.length > 0 ? 'stopped' : 'nothing was running');
   return [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
-}
-
-/**
- * Stops everything of the workspace at `home`, using only its pid files and the supervisor's API (so
- * a damaged workspace can be stopped too). Returns what was running.
- */
-export async function stopEverything(home: string, timeoutMs: number): Promise<WorkspaceProcess[]> {
-  const running = processesFromPidFiles(home);
-  const supervisor = running.find((proc) => proc.name === 'supervisor');
-  if (supervisor) {
-    // Asked first: it stops the cells before the router, and records it.
-    const client = findSupervisor(home);
-    const asked = client ? await client.shutdown().then(() => true, () => false) : false;
-    if (!asked) signalGroup(supervisor.pid, 'SIGTERM');
-    await waitUntil(() => !isOurProcess(supervisor.pid, home, 'supervisor'), timeoutMs);
-  }
-  // Whatever is still alive now (left by a killed supervisor, or a supervisor that hung) is stopped by pid.
-  await stopWorkspaceProcesses(home, processesFromPidFiles(home), timeoutMs);
-  return running;
-}
-
-/** Stops the named processes: through the supervisor, or by their pid files when none runs. */
-export async function stopNamed(home: string, names: string[], timeoutMs: number): Promise<string[]> {
-  const supervisor = findSupervisor(home);
-  if (supervisor) return supervisor.stop(names, timeoutMs);
-  const running = processesFromPidFiles(home).filter((proc) => names.includes(proc.name));
-  await stopWorkspaceProcesses(home, running, timeoutMs);
-  return running.map((proc) => proc.name);
 }

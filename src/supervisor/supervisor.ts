@@ -12,7 +12,7 @@ import { isPortFree } from '../shared/ports.js';
 import { loadTemplate } from '../templates/catalog.js';
 import { cellPaths, processPaths } from '../workspace/paths.js';
 import type { Settings } from '../workspace/settings.js';
-import { planRestart } from './backoff.js';
+import { isHung, planRestart } from './backoff.js';
 import { openLogFd, rotateIfLarge } from './logfile.js';
 import { isOurProcess, livePid, portOwner } from './procfs.js';
 import { type ProcessKind, type ProcessState, type ProcessStatus, ROUTER } from './protocol.js';
@@ -392,9 +392,8 @@ export class Supervisor {
         const healthy = await probe(healthUrl).finally(() => (proc.probing = false));
         if (proc.pid !== pid || proc.killingHung) return;
         proc.unhealthySince = healthy ? null : (proc.unhealthySince ?? now);
-        const failingMs = Date.now() - (proc.unhealthySince ?? Date.now());
-        if (failingMs >= this.settings.supervisor.unhealthyRestartMs && (proc.state === 'running' || proc.state === 'starting')) {
-          void this.killHung(proc, pid, failingMs);
+        if (isHung(proc.unhealthySince, Date.now(), this.settings.supervisor) && (proc.state === 'running' || proc.state === 'starting')) {
+          void this.killHung(proc, pid, Date.now() - proc.unhealthySince!);
           return;
         }
         if (proc.state === 'starting' && healthy) {

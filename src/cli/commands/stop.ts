@@ -2,11 +2,12 @@
 // damaged workspace (unreadable cellctl.json or control.db) is stopped too, from its pid files.
 import { isCellctlError } from '../../shared/errors.js';
 import { parseSeconds } from '../../shared/names.js';
+import { stopEverything, stopNamed } from '../../supervisor/client.js';
 import { ROUTER } from '../../supervisor/protocol.js';
 import { requireCell } from '../../workspace/cells.js';
 import { isWorkspace, openWorkspace, type Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, flag, homeOf } from '../context.js';
-import { stopEverything, stopNamed, stopProcesses } from '../lifecycle.js';
+import { stopProcesses } from '../lifecycle.js';
 import { say, sayDone, sayWarning } from '../output.js';
 
 export async function run(input: CommandInput): Promise<void> {
