@@ -11,7 +11,7 @@ import { readAdminToken } from '../workspace/secrets.js';
 import { openLogFd, tailLines } from './logfile.js';
 import { isOurProcess, livePid, signalGroup } from './procfs.js';
 import type { SupervisorEndpoint, SupervisorStatus } from './protocol.js';
-import { processesFromPidFiles, stopWorkspaceProcesses, waitUntil, type WorkspaceProcess } from './stop.js';
+import { processesFromPidFiles, stopWorkspaceProcesses, waitUntil, workspaceChildren, type WorkspaceProcess } from './stop.js';
 
 const SUPERVISOR_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 
@@ -98,6 +98,8 @@ export async function ensureSupervisor(home: string, timeoutMs = 15_000): Promis
 export async function stopEverything(home: string, timeoutMs: number): Promise<WorkspaceProcess[]> {
   const running = processesFromPidFiles(home);
   const supervisor = running.find((proc) => proc.name === 'supervisor');
+  // Its children count even if their pid files are gone or damaged.
+  const children = supervisor ? workspaceChildren(home, supervisor.pid).filter((child) => !running.some((proc) => proc.pid === child.pid)) : [];
   if (supervisor) {
     // Asked first: it stops the cells before the router, and records it.
     const client = findSupervisor(home);
@@ -106,8 +108,9 @@ export async function stopEverything(home: string, timeoutMs: number): Promise<W
     await waitUntil(() => !isOurProcess(supervisor.pid, home, 'supervisor'), timeoutMs);
   }
   // Whatever is still alive now (left by a killed supervisor, or a supervisor that hung) is stopped by pid.
-  await stopWorkspaceProcesses(home, processesFromPidFiles(home), timeoutMs);
-  return running;
+  const leftovers = [...processesFromPidFiles(home), ...children.filter((child) => isOurProcess(child.pid, home, child.name))];
+  await stopWorkspaceProcesses(home, leftovers, timeoutMs);
+  return [...running, ...children];
 }
 
 /** Stops the named processes: through the supervisor, or by their pid files when none runs. */

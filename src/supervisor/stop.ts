@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { delay } from '../shared/time.js';
 import { processPaths } from '../workspace/paths.js';
-import { isOurProcess, livePid, signalGroup } from './procfs.js';
+import { childrenOf, isOurProcess, livePid, signalGroup, workspaceProcessName } from './procfs.js';
 import { ROUTER } from './protocol.js';
 
 /** How long to wait for a process to vanish after KILL, which it cannot ignore. */
@@ -54,6 +54,14 @@ export function processesFromPidFiles(home: string): WorkspaceProcess[] {
   return ['supervisor', ROUTER, ...cells.map((entry) => entry.name).sort()].flatMap((name) => {
     const pid = livePid(processPaths(home, name).pidFile, home, name);
     return pid === null ? [] : [{ name, pid }];
+  });
+}
+
+/** The processes of this workspace that `parent` (the supervisor) started and still has. */
+export function workspaceChildren(home: string, parent: number): WorkspaceProcess[] {
+  return childrenOf(parent).flatMap((pid) => {
+    const name = workspaceProcessName(pid, home);
+    return name === null ? [] : [{ name, pid }];
   });
 }
 
