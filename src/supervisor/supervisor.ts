@@ -267,12 +267,14 @@ export class Supervisor {
     try {
       // Its own process group, so a stop reaches everything the process started.
       const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', logFd, logFd], detached: true });
-      pid = child.pid;
+      const spawned = child.pid;
+      pid = spawned;
+      // Without a pid it never ran (no exit event follows); with one, its exit says how it ended.
       child.once('error', (error) => {
-        if (pid === undefined) this.fail(proc, `cannot run ${spec.command}: ${error.message}`);
+        if (spawned === undefined) this.fail(proc, `cannot run ${spec.command}: ${error.message}`);
         else proc.lastError = `cannot run ${spec.command}: ${error.message}`;
       });
-      child.once('exit', (code, signal) => this.onExit(proc, pid!, signal ? `killed by ${signal}` : `exited with code ${code}`));
+      if (spawned !== undefined) child.once('exit', (code, signal) => this.onExit(proc, spawned, signal ? `killed by ${signal}` : `exited with code ${code}`));
     } finally {
       fs.closeSync(logFd);
     }
@@ -444,7 +446,8 @@ export class Supervisor {
     proc.pid = pid;
     proc.adopted = true;
     proc.state = 'running';
-    proc.startedAt = fs.statSync(pidFile).mtimeMs;
+    // The pid file was written when it was spawned.
+    proc.startedAt = fileTime(pidFile) ?? Date.now();
     this.event('process.adopted', proc.name, `pid ${pid}, left running by a previous supervisor; watching it`);
   }
 }
@@ -457,5 +460,13 @@ async function probe(url: string): Promise<boolean> {
     return response.ok;
   } catch {
     return false;
+  }
+}
+
+function fileTime(file: string): number | null {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return null;
   }
 }
