@@ -90,9 +90,11 @@ describe('a new supervisor', () => {
     const kinds = (await cliJson(ws.home, ['events', '--subject', 'c1'])).map((event: { kind: string }) => event.kind);
     expect(kinds).toEqual(expect.arrayContaining(['process.adopted', 'process.crashed']));
 
-    // Stop reaches adopted processes too (the router here), and leaves nothing.
+    // The supervisor's stop reaches adopted processes too (the router here), and leaves nothing.
     await cliOk(ws.home, ['stop']);
     expect(processesUnder(path.dirname(ws.home))).toEqual([]);
+    const routerEvents = (await cliJson(ws.home, ['events', '--subject', 'router'])).map((event: { kind: string }) => event.kind);
+    expect(routerEvents.slice(-2)).toEqual(['process.adopted', 'process.stopped']);
   });
 });
 
