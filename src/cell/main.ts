@@ -1,6 +1,7 @@
 // Entry point of a built-in cell process. Configured only by its environment, as DESIGN.md's
 // template contract says: CELL_ID, PORT, CELL_DB, CELL_HOME, and CELL_APP (which built-in app).
 import { processLogger } from '../shared/log.js';
+import { keepFilesPrivate } from '../workspace/modes.js';
 import { BUILTIN_APPS, type BuiltinApp } from '../templates/template.js';
 import { startCell } from './runtime.js';
 
@@ -13,6 +14,7 @@ function requireEnv(name: string): string {
   return value;
 }
 
+keepFilesPrivate();
 const cellId = requireEnv('CELL_ID');
 const port = Number(requireEnv('PORT'));
 const app = requireEnv('CELL_APP') as BuiltinApp;

@@ -3,9 +3,8 @@
 import { RouterAdmin } from '../router/client.js';
 import { failure } from '../shared/errors.js';
 import { delay } from '../shared/time.js';
-import { ensureSupervisor, findSupervisor } from '../supervisor/client.js';
+import { ensureSupervisor, stopEverything, stopNamed } from '../supervisor/client.js';
 import { tailLines } from '../supervisor/logfile.js';
-import { isOurProcess, livePid, signalGroup } from '../supervisor/procfs.js';
 import { type ProcessStatus, ROUTER } from '../supervisor/protocol.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -79,31 +78,9 @@ function startFailure(ws: Workspace, proc: ProcessStatus, headline: string) {
 
 /** Stops named processes, or (names = null) everything including the supervisor. */
 export async function stopProcesses(ws: Workspace, names: string[] | null, timeoutMs: number, quiet = false): Promise<string[]> {
-  const supervisor = findSupervisor(ws.home);
-  if (names !== null) {
-    if (!supervisor) return [];
-    return supervisor.stop(names, timeoutMs);
-  }
+  if (names !== null) return stopNamed(ws.home, names, timeoutMs);
   const progress = await startProgress('stopping everything', quiet);
-  const everything = [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
-  const supervisorPid = livePid(processPaths(ws.home, 'supervisor').pidFile, ws.home, 'supervisor');
-  if (supervisor) await supervisor.shutdown();
-  else if (supervisorPid !== null) process.kill(supervisorPid, 'SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (supervisorPid !== null && isOurProcess(supervisorPid, ws.home, 'supervisor') && Date.now() < deadline) await delay(50);
-  // Whatever is still alive now (a supervisor that was killed, or one that hung) is stopped by pid.
-  const leftovers = everything.flatMap((name) => {
-    const pid = livePid(processPaths(ws.home, name).pidFile, ws.home, name);
-    return pid === null ? [] : [{ name, pid }];
-  });
-  if (supervisorPid !== null && isOurProcess(supervisorPid, ws.home, 'supervisor')) leftovers.push({ name: 'supervisor', pid: supervisorPid });
-  for (const { pid } of leftovers) signalGroup(pid, 'SIGTERM');
-  const killDeadline = Date.now() + timeoutMs;
-  while (leftovers.some(({ name, pid }) => isOurProcess(pid, ws.home, name)) && Date.now() < killDeadline) await delay(50);
-  for (const { name, pid } of leftovers) {
-    if (isOurProcess(pid, ws.home, name)) signalGroup(pid, 'SIGKILL');
-  }
-  progress.succeed(supervisor || supervisorPid !== null || leftovers.length ? 'stopped' : 'nothing was running');
-  return everything;
+  const stopped = await stopEverything(ws.home, timeoutMs);
+  progress.succeed(stopped.length > 0 ? 'stopped' : 'nothing was running');
+  return [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
 }
-

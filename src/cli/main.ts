@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { describeError, ExitCode, isCellctlError } from '../shared/errors.js';
+import { keepFilesPrivate } from '../workspace/modes.js';
 import type { CommandInput } from './context.js';
 import { sayError } from './output.js';
 
@@ -295,6 +296,7 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
 }
 
 export async function main(argv: string[]): Promise<number> {
+  keepFilesPrivate();
   // A closed pipe on stdout (e.g. `cellctl customers | head`) is the reader's choice, not an error.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(0);

@@ -1,6 +1,6 @@
-// The restart policy, as a pure function: after a crash, restart after an exponentially growing
+// The restart policy, as pure functions: after a crash, restart after an exponentially growing
 // delay, reset once a process has stayed up for a stable period, and give up (crash loop) after too
-// many crashes in a window.
+// many crashes in a window; a process failing its health check for too long counts as hung.
 import type { SupervisorSettings } from '../workspace/settings.js';
 
 export interface CrashRecord {
@@ -35,4 +35,12 @@ export function planRestart(
   if (!ranStably && crashesInWindow >= policy.crashLoopLimit) return { action: 'give-up', crashesInWindow };
   const delayMs = Math.min(policy.backoffInitialMs * 2 ** (consecutive - 1), policy.backoffMaxMs);
   return { action: 'restart', delayMs, consecutive };
+}
+
+/**
+ * A process alive but failing its health check since `failingSince` (null while it passes) is hung
+ * at `now` once that has lasted `unhealthyRestartMs`: it is to be killed and restarted.
+ */
+export function isHung(failingSince: number | null, now: number, policy: Pick<SupervisorSettings, 'unhealthyRestartMs'>): boolean {
+  return failingSince !== null && now - failingSince >= policy.unhealthyRestartMs;
 }

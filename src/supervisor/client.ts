@@ -1,4 +1,5 @@
-// The CLI's side of the supervisor: find the running one (or start it, detached), and call its API.
+// The CLI's side of the supervisor: find the running one (or start it, detached), call its API, and
+// stop the workspace's processes — through it, or by their pid files when it is gone.
 import axios, { type AxiosInstance } from 'axios';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,8 +9,9 @@ import { failure } from '../shared/errors.js';
 import { processPaths, workspacePaths } from '../workspace/paths.js';
 import { readAdminToken } from '../workspace/secrets.js';
 import { openLogFd, tailLines } from './logfile.js';
-import { isOurProcess, livePid } from './procfs.js';
+import { isOurProcess, livePid, signalGroup } from './procfs.js';
 import type { SupervisorEndpoint, SupervisorStatus } from './protocol.js';
+import { processesFromPidFiles, stopWorkspaceProcesses, waitUntil, workspaceChildren, type WorkspaceProcess } from './stop.js';
 
 const SUPERVISOR_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 
@@ -40,7 +42,8 @@ export class SupervisorClient {
   }
 
   async shutdown(): Promise<void> {
-    await this.http.post('/shutdown');
+    // Short: a supervisor that does not answer (hung, stopped) is stopped by its pid instead.
+    await this.http.post('/shutdown', undefined, { timeout: 5_000 });
   }
 }
 
@@ -86,4 +89,35 @@ export async function ensureSupervisor(home: string, timeoutMs = 15_000): Promis
   const client = findSupervisor(home);
   if (client) return client;
   throw failure(`the supervisor did not start; last lines of ${files.logFile}:\n${tailLines(files.logFile, 15).join('\n')}`);
+}
+
+/**
+ * Stops everything of the workspace at `home`, using only its pid files and the supervisor's API (so
+ * a damaged workspace can be stopped too). Returns what was running.
+ */
+export async function stopEverything(home: string, timeoutMs: number): Promise<WorkspaceProcess[]> {
+  const running = processesFromPidFiles(home);
+  const supervisor = running.find((proc) => proc.name === 'supervisor');
+  // Its children count even if their pid files are gone or damaged.
+  const children = supervisor ? workspaceChildren(home, supervisor.pid).filter((child) => !running.some((proc) => proc.pid === child.pid)) : [];
+  if (supervisor) {
+    // Asked first: it stops the cells before the router, and records it.
+    const client = findSupervisor(home);
+    const asked = client ? await client.shutdown().then(() => true, () => false) : false;
+    if (!asked) signalGroup(supervisor.pid, 'SIGTERM');
+    await waitUntil(() => !isOurProcess(supervisor.pid, home, 'supervisor'), timeoutMs);
+  }
+  // Whatever is still alive now (left by a killed supervisor, or a supervisor that hung) is stopped by pid.
+  const leftovers = [...processesFromPidFiles(home), ...children.filter((child) => isOurProcess(child.pid, home, child.name))];
+  await stopWorkspaceProcesses(home, leftovers, timeoutMs);
+  return [...running, ...children];
+}
+
+/** Stops the named processes: through the supervisor, or by their pid files when none runs. */
+export async function stopNamed(home: string, names: string[], timeoutMs: number): Promise<string[]> {
+  const supervisor = findSupervisor(home);
+  if (supervisor) return supervisor.stop(names, timeoutMs);
+  const running = processesFromPidFiles(home).filter((proc) => names.includes(proc.name));
+  await stopWorkspaceProcesses(home, running, timeoutMs);
+  return running.map((proc) => proc.name);
 }

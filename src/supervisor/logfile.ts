@@ -6,7 +6,7 @@ export const LOG_MAX_BYTES = 10 * 1024 * 1024;
 export const LOG_KEEP = 3;
 
 export function openLogFd(file: string): number {
-  return fs.openSync(file, 'a', 0o644);
+  return fs.openSync(file, 'a', 0o600);
 }
 
 /** Rotates `file` when it is larger than `maxBytes`: file → file.1 → file.2 ... */

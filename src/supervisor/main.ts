@@ -6,13 +6,17 @@ import http from 'node:http';
 import { z } from 'zod';
 import { createRequestListener, parseWith } from '../shared/http.js';
 import { processLogger } from '../shared/log.js';
+import { keepFilesPrivate, tightenModes } from '../workspace/modes.js';
 import { processPaths, workspacePaths } from '../workspace/paths.js';
 import { readAdminToken } from '../workspace/secrets.js';
-import { openWorkspace } from '../workspace/workspace.js';
+import { ControlStore } from '../control/store.js';
+import { readSettings } from '../workspace/workspace.js';
 import { livePid } from './procfs.js';
 import type { SupervisorEndpoint, SupervisorStatus } from './protocol.js';
 import { Supervisor } from './supervisor.js';
 
+// Before anything is written; the router and the cells inherit the mask.
+keepFilesPrivate();
 const home = process.env.CELLCTL_HOME;
 if (!home) {
   process.stderr.write('supervisor: CELLCTL_HOME is not set; start it with "cellctl start"\n');
@@ -41,9 +45,11 @@ if (!takeLock()) {
   process.exit(0);
 }
 
-const ws = openWorkspace(home);
+tightenModes(home);
+const settings = readSettings(home);
 const token = readAdminToken(home);
-const supervisor = new Supervisor(home, ws.settings, ws.store, log);
+// control.db is opened by the supervisor itself, again after any failure (a restored file is read).
+const supervisor = new Supervisor(home, settings, () => ControlStore.open(paths.controlDb), log);
 const startedAt = new Date().toISOString();
 const namesBody = z.strictObject({ names: z.array(z.string().min(1)).min(1) });
 const stopBody = z.strictObject({ names: z.array(z.string().min(1)).min(1), timeoutMs: z.number().int().positive().optional() });
@@ -53,8 +59,8 @@ function shutdown(reason: string): Promise<void> {
   shuttingDown ??= (async () => {
     log.info({ reason }, 'supervisor stopping everything');
     await supervisor.stopAll();
-    ws.store.addEvent('supervisor', 'supervisor.stopped', 'supervisor', reason);
-    ws.store.close();
+    supervisor.event('supervisor.stopped', 'supervisor', reason);
+    supervisor.close();
     fs.rmSync(paths.supervisorState, { force: true });
     fs.rmSync(pidFile, { force: true });
     server.close();
@@ -99,13 +105,13 @@ const server = http.createServer((req, res) => {
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
 
-await supervisor.begin();
+supervisor.begin();
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   const endpoint: SupervisorEndpoint = { pid: process.pid, port: typeof address === 'object' && address ? address.port : 0, startedAt };
   const temp = `${paths.supervisorState}.tmp`;
   fs.writeFileSync(temp, JSON.stringify(endpoint) + '\n');
   fs.renameSync(temp, paths.supervisorState);
-  ws.store.addEvent('supervisor', 'supervisor.started', 'supervisor', `pid ${process.pid}`);
+  supervisor.event('supervisor.started', 'supervisor', `pid ${process.pid}`);
   log.info({ port: endpoint.port }, 'supervisor listening');
 });

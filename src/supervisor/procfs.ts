@@ -45,6 +45,33 @@ export function isOurProcess(pid: number, home: string, name: string): boolean {
   return vars.has(`CELLCTL_HOME=${home}`) && vars.has(`CELLCTL_PROC=${name}`);
 }
 
+/** The cellctl name (CELLCTL_PROC) of `pid` when it is a process of the workspace at `home`, else null. */
+export function workspaceProcessName(pid: number, home: string): string | null {
+  let vars: string[];
+  try {
+    vars = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  } catch {
+    return null;
+  }
+  if (!vars.includes(`CELLCTL_HOME=${home}`)) return null;
+  return vars.find((line) => line.startsWith('CELLCTL_PROC='))?.slice('CELLCTL_PROC='.length) || null;
+}
+
+/** The pids whose parent is `pid` (from /proc; empty where there is none). */
+export function childrenOf(pid: number): number[] {
+  return safeReaddir('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      return ppid === pid ? [Number(entry)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 export function readPidFile(file: string): number | null {
   try {
     const pid = Number(fs.readFileSync(file, 'utf8').trim());

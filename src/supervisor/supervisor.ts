@@ -1,22 +1,22 @@
-// The supervisor: spawns the router and the cells, watches their health, restarts crashed ones with
-// backoff (giving up on a crash loop), rotates their logs, and stops them gracefully — TERM to the
-// whole process group, a wait, then KILL.
-import { type ChildProcess, spawn } from 'node:child_process';
+// The supervisor: spawns the router and the cells (or adopts those a killed supervisor left running),
+// watches their health, restarts crashed and hung ones with backoff (giving up on a crash loop),
+// rotates their logs, and stops them gracefully (stop.ts).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ControlStore } from '../control/store.js';
 import { describeError } from '../shared/errors.js';
-import { delay } from '../shared/time.js';
 import { isPortFree } from '../shared/ports.js';
 import { loadTemplate } from '../templates/catalog.js';
 import { cellPaths, processPaths } from '../workspace/paths.js';
 import type { Settings } from '../workspace/settings.js';
-import { planRestart } from './backoff.js';
+import { isHung, planRestart } from './backoff.js';
 import { openLogFd, rotateIfLarge } from './logfile.js';
-import { isOurProcess, livePid, portOwner, signalGroup } from './procfs.js';
+import { isOurProcess, livePid, portOwner } from './procfs.js';
 import { type ProcessKind, type ProcessState, type ProcessStatus, ROUTER } from './protocol.js';
+import { stopGroup, waitUntil } from './stop.js';
 
 const DIST = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const ROUTER_MAIN = path.join(DIST, 'router', 'main.js');
@@ -37,8 +37,13 @@ interface Supervised {
   name: string;
   kind: ProcessKind;
   state: ProcessState;
-  child: ChildProcess | null;
+  /** The running process, while there is one (cleared when it ends). */
   pid: number | null;
+  /**
+   * Left running by a previous supervisor and taken over: not our child, so its end is seen by
+   * polling its pid (and its health checks), not by an exit event.
+   */
+  adopted: boolean;
   port: number | null;
   /** Where this run answers its health check, fixed at launch. */
   healthUrl: string | null;
@@ -48,31 +53,69 @@ interface Supervised {
   crashEnds: number[];
   healthy: boolean | null;
   lastHealthAt: number;
+  /** When the health check began failing without a pass since (null while it passes). */
+  unhealthySince: number | null;
+  /** Being killed because it hung: health checks pause, the end is a crash and brings a restart. */
+  killingHung: boolean;
   /** A health probe is in flight: the next one waits for it. */
   probing: boolean;
   lastExit: string | null;
   lastError: string | null;
   restartTimer: NodeJS.Timeout | null;
   nextRestartAt: number | null;
-  exited: Promise<void> | null;
 }
 
 export class Supervisor {
   private readonly procs = new Map<string, Supervised>();
   private readonly timers: NodeJS.Timeout[] = [];
+  private store: ControlStore | null = null;
 
   constructor(
     private readonly home: string,
     private readonly settings: Settings,
-    private readonly store: ControlStore,
+    private readonly openStore: () => ControlStore,
     private readonly log: Logger,
   ) {}
 
-  /** Begins health checks and log rotation, after killing processes a dead supervisor left behind. */
-  async begin(): Promise<void> {
-    await this.reapOrphans();
-    this.timers.push(setInterval(() => void this.checkHealth(), 100));
+  /** Begins watching and health checks, after adopting the processes a dead supervisor left running. */
+  begin(): void {
+    this.adoptSurvivors();
+    this.timers.push(
+      setInterval(() => {
+        this.watchAdopted();
+        void this.checkHealth();
+      }, 100),
+    );
     this.timers.push(setInterval(() => this.rotateLogs(), 5_000));
+  }
+
+  /** Records an event in control.db (and the log); a damaged control.db loses the row, not the process. */
+  event(kind: string, subject: string, message: string): void {
+    this.log.info({ kind, subject }, message);
+    try {
+      this.withStore((store) => store.addEvent('supervisor', kind, subject, message));
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not record event');
+    }
+  }
+
+  close(): void {
+    this.store?.close();
+    this.store = null;
+  }
+
+  /**
+   * Work on control.db. A failure drops the handle, so the next call opens the file again: a
+   * control.db restored after damage is read again, never through a handle that stays broken.
+   */
+  private withStore<T>(work: (store: ControlStore) => T): T {
+    this.store ??= this.openStore();
+    try {
+      return work(this.store);
+    } catch (error) {
+      this.close();
+      throw error;
+    }
   }
 
   status(): ProcessStatus[] {
@@ -101,7 +144,7 @@ export class Supervisor {
         alreadyRunning.push(name);
         continue;
       }
-      if (proc.state === 'stopping') await proc.exited;
+      if (proc.state === 'stopping') await waitUntil(() => proc.state !== 'stopping', this.settings.supervisor.stopTimeoutMs + 10_000);
       proc.consecutiveCrashes = 0;
       proc.crashEnds = [];
       proc.lastError = null;
@@ -139,8 +182,8 @@ export class Supervisor {
         name,
         kind: name === ROUTER ? 'router' : 'cell',
         state: 'stopped',
-        child: null,
         pid: null,
+        adopted: false,
         port: null,
         healthUrl: null,
         startedAt: null,
@@ -149,12 +192,13 @@ export class Supervisor {
         crashEnds: [],
         healthy: null,
         lastHealthAt: 0,
+        unhealthySince: null,
+        killingHung: false,
         probing: false,
         lastExit: null,
         lastError: null,
         restartTimer: null,
         nextRestartAt: null,
-        exited: null,
       };
       this.procs.set(name, proc);
     }
@@ -176,7 +220,7 @@ export class Supervisor {
         pidFile: paths.pidFile,
       };
     }
-    const cell = this.store.getCell(proc.name);
+    const cell = this.withStore((store) => store.getCell(proc.name));
     if (!cell) throw new Error(`cell ${proc.name} is not registered in control.db`);
     const template = loadTemplate(cell.templateDir);
     const files = cellPaths(this.home, cell.id);
@@ -219,27 +263,32 @@ export class Supervisor {
     }
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const logFd = openLogFd(spec.logFile);
-    let child: ChildProcess;
+    let pid: number | undefined;
     try {
       // Its own process group, so a stop reaches everything the process started.
-      child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', logFd, logFd], detached: true });
+      const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', logFd, logFd], detached: true });
+      const spawned = child.pid;
+      pid = spawned;
+      // Without a pid it never ran (no exit event follows); with one, its exit says how it ended.
+      child.once('error', (error) => {
+        if (spawned === undefined) this.fail(proc, `cannot run ${spec.command}: ${error.message}`);
+        else proc.lastError = `cannot run ${spec.command}: ${error.message}`;
+      });
+      if (spawned !== undefined) child.once('exit', (code, signal) => this.onExit(proc, spawned, signal ? `killed by ${signal}` : `exited with code ${code}`));
     } finally {
       fs.closeSync(logFd);
     }
     proc.state = 'starting';
-    proc.child = child;
+    proc.adopted = false;
+    proc.killingHung = false;
+    proc.unhealthySince = null;
     proc.healthy = null;
     proc.startedAt = Date.now();
-    proc.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    child.once('error', (error) => {
-      proc.lastError = `cannot run ${spec.command}: ${error.message}`;
-    });
-    child.once('exit', (code, signal) => this.onExit(proc, child, code, signal));
-    if (child.pid !== undefined) {
-      proc.pid = child.pid;
-      fs.writeFileSync(spec.pidFile, `${child.pid}\n`);
+    if (pid !== undefined) {
+      proc.pid = pid;
+      fs.writeFileSync(spec.pidFile, `${pid}\n`);
     }
-    this.event('process.started', proc.name, `pid ${child.pid ?? '?'} on port ${spec.port}`);
+    this.event('process.started', proc.name, `pid ${pid ?? '?'} on port ${spec.port}`);
   }
 
   private fail(proc: Supervised, message: string): void {
@@ -248,12 +297,13 @@ export class Supervisor {
     this.event('process.failed', proc.name, message);
   }
 
-  private onExit(proc: Supervised, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (proc.child !== child) return;
+  /** The run with `pid` ended (`how` says how, as far as is known): done if stopping, else a crash. */
+  private onExit(proc: Supervised, pid: number, how: string): void {
+    if (proc.pid !== pid) return;
     const endedAt = Date.now();
-    const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
     proc.lastExit = how;
-    proc.child = null;
+    proc.adopted = false;
+    proc.killingHung = false;
     proc.healthy = null;
     fs.rmSync(processPaths(this.home, proc.name).pidFile, { force: true });
     proc.pid = null;
@@ -290,38 +340,64 @@ export class Supervisor {
     if (proc.restartTimer) clearTimeout(proc.restartTimer);
     proc.restartTimer = null;
     proc.nextRestartAt = null;
-    const child = proc.child;
-    if (!child || child.pid === undefined) {
+    const pid = proc.pid;
+    if (pid === null) {
       proc.state = 'stopped';
       return;
     }
     proc.state = 'stopping';
-    signalGroup(child.pid, 'SIGTERM');
-    const exited = proc.exited ?? Promise.resolve();
-    const timedOut = await Promise.race([exited.then(() => false), delay(timeoutMs).then(() => true)]);
-    if (timedOut) this.event('process.killed', proc.name, `did not stop within ${timeoutMs} ms of TERM; sent KILL`);
-    // KILL the group in any case: children the process started must not outlive it.
-    signalGroup(child.pid, 'SIGKILL');
-    await exited;
+    const outcome = await stopGroup(pid, () => this.hasEnded(proc, pid), timeoutMs);
+    if (outcome === 'killed') this.event('process.killed', proc.name, `did not stop within ${timeoutMs} ms of TERM; sent KILL`);
+  }
+
+  /** Whether the run with `pid` is over; for an adopted process this is where its end is noticed. */
+  private hasEnded(proc: Supervised, pid: number): boolean {
+    if (proc.pid !== pid) return true;
+    if (!proc.adopted || isOurProcess(pid, this.home, proc.name)) return false;
+    this.onExit(proc, pid, 'ended (exit status unknown: it was adopted from a previous supervisor)');
+    return true;
+  }
+
+  private watchAdopted(): void {
+    for (const proc of this.procs.values()) {
+      if (proc.adopted && proc.pid !== null) this.hasEnded(proc, proc.pid);
+    }
+  }
+
+  /**
+   * A process that is alive but has failed its health check for unhealthyRestartMs is hung (stopped,
+   * deadlocked, spinning): it is killed, and its end counts as a crash, so it restarts with backoff.
+   */
+  private async killHung(proc: Supervised, pid: number, failingMs: number): Promise<void> {
+    proc.killingHung = true;
+    this.event('process.hung', proc.name, `pid ${pid} is alive but its health check has failed for ${failingMs} ms; killing it to restart it`);
+    await stopGroup(pid, () => this.hasEnded(proc, pid), this.settings.supervisor.stopTimeoutMs);
   }
 
   private async checkHealth(): Promise<void> {
     const now = Date.now();
     const due = [...this.procs.values()].filter(
       (proc) =>
-        proc.child &&
+        proc.pid !== null &&
         proc.healthUrl !== null &&
         !proc.probing &&
+        !proc.killingHung &&
         (proc.state === 'starting' || (proc.state === 'running' && now - proc.lastHealthAt >= this.settings.supervisor.healthIntervalMs)),
     );
     await Promise.all(
       due.map(async (proc) => {
         proc.lastHealthAt = now;
         const healthUrl = proc.healthUrl;
-        if (healthUrl === null) return;
+        const pid = proc.pid;
+        if (healthUrl === null || pid === null) return;
         proc.probing = true;
         const healthy = await probe(healthUrl).finally(() => (proc.probing = false));
-        if (!proc.child) return;
+        if (proc.pid !== pid || proc.killingHung) return;
+        proc.unhealthySince = healthy ? null : (proc.unhealthySince ?? now);
+        if (isHung(proc.unhealthySince, Date.now(), this.settings.supervisor) && (proc.state === 'running' || proc.state === 'starting')) {
+          void this.killHung(proc, pid, Date.now() - proc.unhealthySince!);
+          return;
+        }
         if (proc.state === 'starting' && healthy) {
           proc.state = 'running';
           this.event('process.healthy', proc.name, `answering ${healthUrl}`);
@@ -339,28 +415,40 @@ export class Supervisor {
     rotateIfLarge(processPaths(this.home, 'supervisor').logFile);
   }
 
-  /** Processes whose pid files outlived their supervisor are stopped, so ports are free again. */
-  private async reapOrphans(): Promise<void> {
-    const names = [ROUTER, ...this.store.listCells().map((cell) => cell.id)];
-    for (const name of names) {
-      const pid = livePid(processPaths(this.home, name).pidFile, this.home, name);
-      if (pid === null) continue;
-      this.event('process.orphan', name, `pid ${pid} was left by a previous supervisor; stopping it`);
-      signalGroup(pid, 'SIGTERM');
-      const deadline = Date.now() + this.settings.supervisor.stopTimeoutMs;
-      while (isOurProcess(pid, this.home, name) && Date.now() < deadline) await delay(50);
-      signalGroup(pid, 'SIGKILL');
-      fs.rmSync(processPaths(this.home, name).pidFile, { force: true });
+  /**
+   * Processes a killed supervisor left running (their pid files name live processes of this
+   * workspace) are taken over as they are: customers keep being served, and only what is dead is
+   * started again.
+   */
+  private adoptSurvivors(): void {
+    let cells: string[] = [];
+    try {
+      cells = this.withStore((store) => store.listCells().map((cell) => cell.id));
+    } catch (error) {
+      this.log.warn({ err: error }, 'cannot read the cells from control.db; adopting only the router');
+    }
+    for (const name of [ROUTER, ...cells]) {
+      const pidFile = processPaths(this.home, name).pidFile;
+      const pid = livePid(pidFile, this.home, name);
+      if (pid !== null) this.adopt(this.entry(name), pid, pidFile);
     }
   }
 
-  private event(kind: string, subject: string, message: string): void {
-    this.log.info({ kind, subject }, message);
+  private adopt(proc: Supervised, pid: number, pidFile: string): void {
     try {
-      this.store.addEvent('supervisor', kind, subject, message);
+      const spec = this.launchSpec(proc);
+      proc.port = spec.port;
+      proc.healthUrl = spec.healthUrl;
     } catch (error) {
-      this.log.warn({ err: error }, 'could not record event');
+      // Still watched for its end; without a health URL it is not probed.
+      proc.lastError = `no health check: ${describeError(error)}`;
     }
+    proc.pid = pid;
+    proc.adopted = true;
+    proc.state = 'running';
+    // The pid file was written when it was spawned.
+    proc.startedAt = fileTime(pidFile) ?? Date.now();
+    this.event('process.adopted', proc.name, `pid ${pid}, left running by a previous supervisor; watching it`);
   }
 }
 
@@ -372,5 +460,13 @@ async function probe(url: string): Promise<boolean> {
     return response.ok;
   } catch {
     return false;
+  }
+}
+
+function fileTime(file: string): number | null {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return null;
   }
 }

@@ -33,6 +33,8 @@ const supervisorSchema = z.strictObject({
   crashLoopWindowMs: z.number().int().positive().default(60_000),
   stopTimeoutMs: z.number().int().positive().default(5_000),
   healthIntervalMs: z.number().int().positive().default(2_000),
+  /** A process alive but failing its health check this long is hung: it is killed and restarted. */
+  unhealthyRestartMs: z.number().int().positive().default(30_000),
 });
 
 export const settingsSchema = z.strictObject({

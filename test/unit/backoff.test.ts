@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planRestart } from '../../src/supervisor/backoff.js';
+import { isHung, planRestart } from '../../src/supervisor/backoff.js';
 
 const policy = { backoffInitialMs: 100, backoffMaxMs: 1000, stableAfterMs: 5000, crashLoopLimit: 4, crashLoopWindowMs: 60_000 };
 
@@ -26,5 +26,15 @@ describe('restart policy', () => {
 
   it('forgets crashes older than the window', () => {
     expect(planRestart({ startedAt: 100_000, endedAt: 100_010 }, 3, [1_000, 2_000, 3_000], policy).action).toBe('restart');
+  });
+});
+
+describe('hung processes', () => {
+  it.each([
+    { failingSince: null, now: 100_000, hung: false, why: 'health passes' },
+    { failingSince: 1_000, now: 30_999, hung: false, why: 'failing, not long enough' },
+    { failingSince: 1_000, now: 31_000, hung: true, why: 'failing for unhealthyRestartMs' },
+  ])('$why: hung = $hung', ({ failingSince, now, hung }) => {
+    expect(isHung(failingSince, now, { unhealthyRestartMs: 30_000 })).toBe(hung);
   });
 });

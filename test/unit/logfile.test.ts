@@ -23,6 +23,14 @@ describe('log files', () => {
     expect(rotateIfLarge(file, 100, 2)).toBe(false);
   });
 
+  it('makes log files, rotated ones included, readable by their user alone', () => {
+    const file = path.join(tempDir(), 'cell.log');
+    fs.closeSync(openLogFd(file));
+    fs.writeFileSync(file, 'x'.repeat(200));
+    expect(rotateIfLarge(file, 100, 2)).toBe(true);
+    expect([fs.statSync(file).mode & 0o777, fs.statSync(`${file}.1`).mode & 0o777]).toEqual([0o600, 0o600]);
+  });
+
   it('reads only the last lines of a large file', () => {
     const file = path.join(tempDir(), 'big.log');
     fs.writeFileSync(file, Array.from({ length: 50_000 }, (_, i) => `line ${i}`).join('\n') + '\n');

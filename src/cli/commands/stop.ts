@@ -1,22 +1,48 @@
-// cellctl stop: stop named processes, or (no names) everything: cells, router and supervisor.
+// cellctl stop: stop named processes, or (no names) everything: cells, router and supervisor. A
+// damaged workspace (unreadable cellctl.json or control.db) is stopped too, from its pid files.
+import { isCellctlError } from '../../shared/errors.js';
 import { parseSeconds } from '../../shared/names.js';
+import { stopEverything, stopNamed } from '../../supervisor/client.js';
 import { ROUTER } from '../../supervisor/protocol.js';
 import { requireCell } from '../../workspace/cells.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { isWorkspace, openWorkspace, type Workspace } from '../../workspace/workspace.js';
+import { type CommandInput, flag, homeOf } from '../context.js';
 import { stopProcesses } from '../lifecycle.js';
-import { say, sayDone } from '../output.js';
+import { say, sayDone, sayWarning } from '../output.js';
 
 export async function run(input: CommandInput): Promise<void> {
   const timeoutMs = parseSeconds(flag.string(input.opts, 'timeout') ?? '10', '--timeout') * 1000;
-  await withWorkspace(input, async (ws) => {
+  const home = homeOf(input);
+  let ws: Workspace;
+  try {
+    ws = openWorkspace(home);
+  } catch (error) {
+    if (!isCellctlError(error) || !isWorkspace(home)) throw error;
+    return stopDamaged(home, input.args, timeoutMs, error.message);
+  }
+  try {
     if (input.args.length === 0) {
       await stopProcesses(ws, null, timeoutMs);
       return;
     }
     const names = input.args.map((name) => (name === ROUTER ? name : requireCell(ws, name).id));
-    const stopped = await stopProcesses(ws, names, timeoutMs);
-    if (stopped.length > 0) sayDone(`stopped ${stopped.join(', ')}`);
-    const already = names.filter((name) => !stopped.includes(name));
-    if (already.length > 0) say(`not running: ${already.join(', ')}`);
-  });
+    reportNamed(names, await stopProcesses(ws, names, timeoutMs));
+  } finally {
+    ws.store.close();
+  }
+}
+
+/** Stopping needs neither settings nor control.db: only pid files, checked against each process. */
+async function stopDamaged(home: string, names: string[], timeoutMs: number, damage: string): Promise<void> {
+  sayWarning(`the workspace at ${home} is damaged (${damage}); stopping its processes from their pid files`);
+  if (names.length > 0) return reportNamed(names, await stopNamed(home, names, timeoutMs));
+  const stopped = await stopEverything(home, timeoutMs);
+  if (stopped.length === 0) return say('nothing was running');
+  sayDone(`stopped ${stopped.map((proc) => `${proc.name} (pid ${proc.pid})`).join(', ')}`);
+}
+
+function reportNamed(names: string[], stopped: string[]): void {
+  if (stopped.length > 0) sayDone(`stopped ${stopped.join(', ')}`);
+  const already = names.filter((name) => !stopped.includes(name));
+  if (already.length > 0) say(`not running: ${already.join(', ')}`);
 }
