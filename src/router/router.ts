@@ -192,6 +192,11 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   const handlePublic = async (exchange: PublicExchange): Promise<void> => {
     const started = performance.now();
     const target = classifyPath(exchange.method, exchange.url);
+    if (target.kind === 'bad-path') {
+      // Refused, never normalised: the cell's URL parser would resolve it to another path than the one routed.
+      metrics.recordRejected('bad_path');
+      return reject(exchange, 400, 'bad_path', `the request target is refused: ${target.reason}; send a plain path such as /api/customers/<id>/...`);
+    }
     if (target.kind === 'health') return exchange.reply(200, routerHealth());
     if (target.kind === 'not-found') {
       metrics.recordRejected('not_found');
