@@ -9,9 +9,10 @@ import type { ControlStore } from '../control/store.js';
 import { createRequestListener, HttpError, parseWith, sendJson } from '../shared/http.js';
 import type { Settings } from '../workspace/settings.js';
 import { TokenVerifier } from './auth.js';
-import { BodyTooLarge, NodeExchange, type PublicExchange } from './exchange.js';
+import { InputBudget } from './budget.js';
+import { BodyTooLarge, NodeExchange, type PublicExchange, RouterOverloaded } from './exchange.js';
 import { FenceBook } from './fences.js';
-import { type Connection, serveConnection } from './frontdoor.js';
+import { type Connection, serveConnection, turnAway } from './frontdoor.js';
 import { MappingTable } from './mapping.js';
 import { RouterMetrics } from './metrics.js';
 import { classifyPath } from './paths.js';
@@ -221,6 +222,10 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     try {
       body = await exchange.body();
     } catch (error) {
+      if (error instanceof RouterOverloaded) {
+        metrics.recordRejected('overloaded');
+        return reject(exchange, 503, 'overloaded', 'the router holds too many unfinished requests; retry shortly', {}, { connection: 'close', 'retry-after': '1' });
+      }
       if (!(error instanceof BodyTooLarge)) throw error;
       metrics.recordRejected('body_too_large');
       return reject(exchange, 413, 'body_too_large', `request body is larger than ${limits.maxBodyBytes} bytes`, {}, { connection: 'close' });
@@ -337,11 +342,21 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   refreshMapping();
   if (controlPlaneError) throw new Error(`cannot read control.db: ${controlPlaneError}`);
 
+  const budget = new InputBudget(limits.maxBufferedBytes);
   // Requests outside the fast path (chunked bodies, HTTP/1.0, Expect, odd heads) are read by Node's
   // HTTP server, which gets those connections from the front door; it never listens itself.
-  const fallbackServer = http.createServer({ keepAliveTimeout: IDLE_TIMEOUT_MS, requestTimeout: 0 }, (req, res) => {
-    handle(new NodeExchange(req, res, limits.maxBodyBytes));
-  });
+  const fallbackServer = http.createServer(
+    {
+      keepAliveTimeout: IDLE_TIMEOUT_MS,
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.max(50, Math.min(limits.requestTimeoutMs / 4, 30_000)),
+    },
+    (req, res) => handle(new NodeExchange(req, res, limits.maxBodyBytes, budget)),
+  );
+  // Node tracks its connections' request and header deadlines (and closeAllConnections) only from a
+  // 'listening' event; this server never listens, so it is told.
+  fallbackServer.emit('listening');
   const handle = (exchange: PublicExchange): void => {
     handlePublic(exchange).catch((error: unknown) => {
       log.error({ err: error }, 'request failed');
@@ -350,12 +365,18 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   };
   const connections = new Set<Connection>();
   const publicServer = net.createServer((socket) => {
+    if (connections.size >= limits.maxClientConnections) {
+      metrics.recordRejected('too_many_connections');
+      return turnAway(socket, 503, { error: 'too_many_connections', message: `the router serves ${limits.maxClientConnections} client connections at most; retry shortly` }, { 'retry-after': '1' });
+    }
     const connection = serveConnection(socket, {
       dispatch: handle,
       fallback: fallbackServer,
       maxHeadBytes: MAX_HEAD_BYTES,
       maxBodyBytes: limits.maxBodyBytes,
       idleTimeoutMs: IDLE_TIMEOUT_MS,
+      requestTimeoutMs: limits.requestTimeoutMs,
+      budget,
     });
     connections.add(connection);
     socket.once('close', () => connections.delete(connection));
@@ -417,6 +438,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       const cut = setTimeout(() => fallbackServer.closeAllConnections(), 2_000);
       await closed;
       clearTimeout(cut);
+      fallbackServer.close(() => undefined); // stops its connection-deadline timer
       upstreams.close();
       store?.close();
     },

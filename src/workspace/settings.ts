@@ -16,6 +16,13 @@ const limitsSchema = z.strictObject({
   fenceQueueLimit: z.number().int().positive().default(1_000),
   /** How long a fence lives without renewal: a dead CLI cannot hold a customer for ever. */
   fenceLeaseMs: z.number().int().positive().default(10_000),
+  // The router's front door (issue 10): a slow or greedy client cannot take the router's time or memory.
+  /** How long a client may take to send one whole request (head and body); 408 after it. */
+  requestTimeoutMs: z.number().int().positive().default(30_000),
+  /** Open client connections the router serves at once; one more is answered 503 and closed. */
+  maxClientConnections: z.number().int().positive().default(4_096),
+  /** Bytes held for unfinished requests over all client connections; past it the largest holder gets 503. */
+  maxBufferedBytes: z.number().int().positive().default(64 * 1024 * 1024),
 });
 
 const supervisorSchema = z.strictObject({
