@@ -168,7 +168,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     }
     const upstream = upstreams.get(route.cellId);
     if (!upstream) return unavailable(exchange, route.cellId, 'not known to the router yet');
-    if (!upstreams.mayTry(upstream, Date.now())) return unavailable(exchange, route.cellId, upstream.lastError ?? 'failing health checks');
+    if (!upstreams.mayTry(upstream)) return unavailable(exchange, route.cellId, upstream.lastError ?? 'failing health checks');
     fences.begin(customerId);
     let status: number;
     try {
@@ -180,8 +180,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   };
 
   const handleReference = async (exchange: PublicExchange, body: Buffer | null, started: number) => {
-    const now = Date.now();
-    const healthy = upstreams.all().filter((upstream) => upstreams.mayTry(upstream, now));
+    const healthy = upstreams.all().filter((upstream) => upstreams.mayTry(upstream));
     if (healthy.length === 0) {
       metrics.recordRejected('no_cell');
       return reject(exchange, 503, 'no_cell', 'no healthy cell can answer this request');

@@ -195,6 +195,37 @@ describe('blast radius', () => {
   });
 });
 
+describe('a hung cell', () => {
+  it('fails its customers fast with 503 naming it after the first timeout, until its health check passes again', async () => {
+    const timeoutMs = 1500;
+    // A long supervisor probe interval: the test is about the router, not about restarts.
+    const ws = await system({ limits: { upstreamTimeoutMs: timeoutMs }, supervisor: { backoffInitialMs: 100, healthIntervalMs: 60_000 } }, ['c1', 'c2']);
+    const ids = Array.from({ length: 12 }, (_, i) => `hung-${i}`);
+    for (const id of ids) expect((await http('POST', `${ws.url}/api/customers/${id}`, customer(id))).status).toBe(201);
+    const inC1 = ids.filter((id) => rendezvousCell(id, ['c1', 'c2']) === 'c1');
+    const inC2 = ids.filter((id) => rendezvousCell(id, ['c1', 'c2']) === 'c2');
+    const pid = Number(fs.readFileSync(path.join(ws.home, 'c1', 'pid'), 'utf8').trim());
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const first = await http('GET', `${ws.url}/api/customers/${inC1[0]}`);
+      expect([503, 504]).toContain(first.status); // 503 if a health check found it hung first
+      expect(first.body.cell).toBe('c1');
+      // For longer than any retry window, every request for c1 is refused without waiting on it.
+      const until = Date.now() + 1000;
+      for (let i = 0; i < 200 && Date.now() < until; i += 1) {
+        const id = inC1[i % inC1.length]!;
+        const refused = await http('GET', `${ws.url}/api/customers/${id}`);
+        expect(refused.status, `request ${i}`).toBe(503);
+        expect(refused.body).toMatchObject({ error: 'cell_unavailable', cell: 'c1' });
+      }
+      for (const id of inC2) expect((await http('GET', `${ws.url}/api/customers/${id}`)).status).toBe(200);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor('c1 served again', async () => (await http('GET', `${ws.url}/api/customers/${inC1[0]}`)).status === 200);
+  });
+});
+
 describe('a cell in another language', () => {
   it('runs a Python cell from a workspace template, routes to it, and restarts it like any other', async () => {
     const ws = await system({ templatePaths: [path.join(FIXTURES, 'templates')] }, ['n1', 'n2'], 'notes');

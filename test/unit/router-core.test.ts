@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FenceBook } from '../../src/router/fences.js';
 import { classifyPath, pathHazard } from '../../src/router/paths.js';
 import { RateLimiter } from '../../src/router/ratelimit.js';
+import { Upstreams } from '../../src/router/upstreams.js';
+import type { CellRecord } from '../../src/control/store.js';
 
 describe('path classification', () => {
   it.each([
@@ -133,5 +135,34 @@ describe('fences', () => {
     await expect(fences.hold('b')).resolves.toBe('released');
     expect(fences.confirm(['b'], 'f2', 1000, Date.now())).toBe(false);
     expect(fences.confirm(['a'], 'other-fence', 1000, Date.now())).toBe(false);
+  });
+});
+
+describe('which cells the router sends requests to', () => {
+  const cell = (id: string, port: number) => ({ id, port, template: 'basic', templateDir: '', schemaVersion: 1, capacity: 10, healthPath: '/health', status: 'active', createdAt: '' }) as CellRecord;
+
+  it('does not try a cell that timed out again until it is marked up (a passing health check), however long that takes', () => {
+    const upstreams = new Upstreams(4);
+    upstreams.sync([cell('c1', 1), cell('c2', 2)]);
+    const c1 = upstreams.get('c1')!;
+    upstreams.markDown(c1, 'timed out after 10000 ms', true);
+    expect(upstreams.mayTry(c1)).toBe(false);
+    expect(upstreams.mayTry(upstreams.get('c2')!)).toBe(true);
+    upstreams.markDown(c1, 'health check timed out', true);
+    expect(upstreams.mayTry(c1)).toBe(false);
+    upstreams.markUp(c1);
+    expect(upstreams.mayTry(c1)).toBe(true);
+    upstreams.close();
+  });
+
+  it('keeps trying a cell that refuses connections: finding out again costs nothing', () => {
+    const upstreams = new Upstreams(4);
+    upstreams.sync([cell('c1', 1)]);
+    const c1 = upstreams.get('c1')!;
+    upstreams.markDown(c1, 'timed out', true);
+    upstreams.markDown(c1, 'ECONNREFUSED');
+    expect(upstreams.mayTry(c1)).toBe(true);
+    expect(c1.healthy).toBe(false);
+    upstreams.close();
   });
 });
