@@ -53,7 +53,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   const fences = new FenceBook({ holdMs: limits.fenceHoldMs, queueLimit: limits.fenceQueueLimit });
   const limiter = new RateLimiter(limits.rateLimitPerSecond, limits.rateLimitBurst);
   const metrics = new RouterMetrics();
-  const verifier = settings.auth === 'jwt' ? new TokenVerifier(options.jwtKey) : null;
+  const verifier = settings.auth === 'jwt' ? new TokenVerifier(options.jwtKey, { requireExp: settings.jwtRequireExp }) : null;
   let controlPlaneError: string | null = null;
   let pendingPins: { customerId: string; cellId: string }[] = [];
   let pinFlushQueued = false;

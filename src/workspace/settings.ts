@@ -44,6 +44,8 @@ export const settingsSchema = z.strictObject({
   /** The first port tried for a new cell when `create` is not given --port. */
   cellPortBase: z.number().int().min(1024).max(65535),
   auth: z.enum(['none', 'jwt']).default('none'),
+  /** JWT mode refuses tokens without an `exp` claim; false accepts them (issue 10). */
+  jwtRequireExp: z.boolean().default(true),
   placement: z.enum(['hash', 'least-loaded']).default('hash'),
   /** Extra folders searched for templates, before the built-in ones. */
   templatePaths: z.array(z.string()).default([]),

@@ -5,7 +5,9 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
 import { rendezvousCell } from '../../src/router/placement.js';
+import { readJwtKey } from '../../src/workspace/secrets.js';
 import { cli, cliJson, cliOk, cleanup, createCells, FIXTURES, http, newWorkspace, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
@@ -133,6 +135,17 @@ describe('JWT mode', () => {
     expect(crossed.status).toBe(403);
     expect(crossed.body).toEqual({ error: 'forbidden', message: 'this token is for another customer' });
     expect((await http('GET', `${ws.url}/api/customers/alice`, undefined, auth(alice))).body.name).toBe('Customer alice');
+    // A token without an expiry is refused by default, even signed with the workspace's key.
+    const forever = await new SignJWT({ customer_id: 'alice' }).setProtectedHeader({ alg: 'HS256' }).sign(readJwtKey(ws.home));
+    const refused = await http('GET', `${ws.url}/api/customers/alice`, undefined, auth(forever));
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toBe('unauthorized');
+  });
+
+  it('accepts tokens without an expiry only when jwtRequireExp is off', async () => {
+    const ws = await system({ auth: 'jwt', jwtRequireExp: false }, ['c1']);
+    const forever = await new SignJWT({ customer_id: 'carol' }).setProtectedHeader({ alg: 'HS256' }).sign(readJwtKey(ws.home));
+    expect((await http('POST', `${ws.url}/api/customers/carol`, customer('carol'), { authorization: `Bearer ${forever}` })).status).toBe(201);
   });
 });
 
