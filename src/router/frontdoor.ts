@@ -28,9 +28,16 @@ export interface Connection {
   shutdown(): void;
 }
 
+/** How long a turned-away client has to read its answer and close before the connection is cut. */
+const TURN_AWAY_LINGER_MS = 5_000;
+
 /** Answers a connection the router will not serve (before reading anything from it) and closes it. */
 export function turnAway(socket: net.Socket, status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}): void {
   socket.on('error', () => socket.destroy());
+  // What the client sends meanwhile is read and dropped: unread bytes at close would make it a reset,
+  // which can reach the client before the answer does.
+  socket.resume();
+  socket.setTimeout(TURN_AWAY_LINGER_MS, () => socket.destroy());
   socket.end(jsonAnswer(status, payload, headers, true, true));
 }
 
