@@ -33,6 +33,7 @@ export interface AdminParts {
   fences: FenceBook;
   metrics: RouterMetrics;
   link: ControlLink;
+  frontDoor(): { clientConnections: number; bufferedBytes: number };
 }
 
 /** The router's health, for the public /health and the admin API alike. */
@@ -46,13 +47,14 @@ export function routerHealth(mapping: MappingTable, link: ControlLink, upstreams
   };
 }
 
-function routerStats({ mapping, upstreams, metrics, fences }: AdminParts): RouterStats {
+function routerStats({ mapping, upstreams, metrics, fences, frontDoor }: AdminParts): RouterStats {
   return {
     pid: process.pid,
     uptimeSeconds: Math.round(process.uptime()),
     mappingVersion: mapping.mappingVersion,
     customersMapped: mapping.size,
     memoryRssBytes: process.memoryUsage().rss,
+    ...frontDoor(),
     cells: Object.fromEntries(
       mapping.allCells().map((cell) => {
         const upstream = upstreams.get(cell.id);

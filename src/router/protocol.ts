@@ -73,6 +73,9 @@ export interface RouterStats {
   mappingVersion: number;
   customersMapped: number;
   memoryRssBytes: number;
+  /** Client connections open now, and bytes held for their requests still arriving. */
+  clientConnections: number;
+  bufferedBytes: number;
   cells: Record<string, { requests: number; errors: number; healthy: boolean | null; customers: number }>;
   fences: { customerId: string; held: number; leaseUntil: number }[];
   fenceHolds: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };

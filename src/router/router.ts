@@ -82,7 +82,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   if (link.error) throw new Error(`cannot read control.db: ${link.error}`);
 
   const frontDoor = openFrontDoor(limits, metrics, handle);
-  const adminServer = createAdminServer({ adminToken: options.adminToken, log, limits, mapping, upstreams, fences, metrics, link });
+  const adminServer = createAdminServer({ adminToken: options.adminToken, log, limits, mapping, upstreams, fences, metrics, link, frontDoor: () => frontDoor.stats() });
   const publicPort = await listen(frontDoor.server, options.publicPort ?? settings.routerPort, options.host ?? '0.0.0.0');
   const adminPort = await listen(adminServer, options.adminPort ?? settings.routerAdminPort, '127.0.0.1').catch(async (error) => {
     frontDoor.server.close();
@@ -126,6 +126,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
 
 interface FrontDoor {
   server: net.Server;
+  stats(): { clientConnections: number; bufferedBytes: number };
   /** Stops accepting; idle connections close now, busy ones once their answer is out. */
   close(): Promise<void>;
 }
@@ -170,6 +171,7 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
   });
   return {
     server,
+    stats: () => ({ clientConnections: connections.size, bufferedBytes: budget.used }),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const connection of connections) connection.shutdown();

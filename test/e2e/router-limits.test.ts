@@ -1,9 +1,11 @@
 // The router's front door under slow and greedy clients: a whole-request deadline (408), a cap on
 // client connections and on bytes held for unfinished requests (503 to the one over it, everyone
 // else served), and lines that end in a bare LF answered rather than left waiting.
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, cliOk, createCells, newWorkspace, rawHttp, statusesIn, waitFor, type Workspace } from '../helpers.js';
+import { cleanup, cliOk, createCells, http, newWorkspace, rawHttp, statusesIn, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -70,6 +72,12 @@ const servedClient = () =>
     return false;
   });
 
+/** The router's own count of client connections and of bytes held for unfinished requests. */
+async function frontDoor(): Promise<{ clientConnections: number; bufferedBytes: number }> {
+  const token = fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim();
+  return (await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/stats`, undefined, { authorization: `Bearer ${token}` })).body;
+}
+
 const write = (socket: net.Socket, data: string | Buffer) => new Promise<void>((done) => socket.write(data, () => done()));
 const health = 'GET /health HTTP/1.1\r\nhost: test\r\n\r\n';
 const answered = (count: number) => (text: string) => statusesIn(text).length >= count && text.endsWith('}');
@@ -104,6 +112,8 @@ describe('a whole-request deadline', () => {
 
 describe('caps', () => {
   it('answers 503 to a client connection past the cap and keeps serving the open ones', async () => {
+    // Connections of earlier tests are gone (the supervisor's kept-alive probe may hold one).
+    await waitFor('earlier connections closed', async () => (await frontDoor()).clientConnections <= 1);
     const open: Client[] = [];
     let refused: Client | null = null;
     // The supervisor's own kept-alive probe may hold one slot: open connections until one is refused.
@@ -140,10 +150,12 @@ describe('caps', () => {
     await greedy.closed;
     expect(statusesIn(greedy.text())).toEqual([200, 503]);
     expect(greedy.text()).toContain('"overloaded"');
+    expect((await frontDoor()).bufferedBytes).toBeLessThanOrEqual(LIMITS.maxBufferedBytes);
     await write(modest.socket, modestBody.slice(70_000));
     const text = await modest.until(answered(2));
     expect(statusesIn(text)).toEqual([200, 201]);
     expect(text).toContain('x-cellctl-cell: c1');
+    expect((await frontDoor()).bufferedBytes).toBe(0);
     modest.socket.destroy();
   });
 });
