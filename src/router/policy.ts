@@ -29,6 +29,8 @@ export interface RequestPolicyParts {
   health(): RouterHealth;
 }
 
+const REFUSED = Symbol('refused');
+
 /** Returns the function that routes one public request and answers it. */
 export function createRequestPolicy(parts: RequestPolicyParts): (exchange: PublicExchange) => Promise<void> {
   const { limits, mapping, upstreams, fences, limiter, metrics, verifier, forward, pin, health } = parts;
@@ -84,6 +86,39 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
     await forward(healthy[referenceTurn]!, exchange, body, started);
   };
 
+  /** JWT mode: a valid token, and for a customer's path that customer's. Answers 401/403 itself and returns false. */
+  const admitToken = async (exchange: PublicExchange, customerId: string | null): Promise<boolean> => {
+    const auth = await verifier!.verify(exchange.authorization, Date.now());
+    if (!auth.ok) {
+      metrics.recordRejected('unauthorized');
+      reject(exchange, 401, 'unauthorized', auth.message, {}, { 'www-authenticate': 'Bearer' });
+      return false;
+    }
+    if (customerId !== null && auth.customerId !== customerId) {
+      metrics.recordRejected('forbidden');
+      reject(exchange, 403, 'forbidden', 'this token is for another customer');
+      return false;
+    }
+    return true;
+  };
+
+  /** The request body, or REFUSED when the router answered instead (over the body limit or the buffer cap). */
+  const readBody = async (exchange: PublicExchange): Promise<Buffer | null | typeof REFUSED> => {
+    try {
+      return await exchange.body();
+    } catch (error) {
+      if (error instanceof RouterOverloaded) {
+        metrics.recordRejected('overloaded');
+        reject(exchange, 503, 'overloaded', 'the router holds too many unfinished requests; retry shortly', {}, { connection: 'close', 'retry-after': '1' });
+        return REFUSED;
+      }
+      if (!(error instanceof BodyTooLarge)) throw error;
+      metrics.recordRejected('body_too_large');
+      reject(exchange, 413, 'body_too_large', `request body is larger than ${limits.maxBodyBytes} bytes`, {}, { connection: 'close' });
+      return REFUSED;
+    }
+  };
+
   const handlePublic = async (exchange: PublicExchange): Promise<void> => {
     const started = performance.now();
     const target = classifyPath(exchange.method, exchange.url);
@@ -101,29 +136,9 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
       metrics.recordRejected('bad_customer_id');
       return reject(exchange, 400, 'bad_customer_id', 'customer ids are 1-64 characters from A-Z, a-z, 0-9, "_" and "-"');
     }
-    if (verifier) {
-      const auth = await verifier.verify(exchange.authorization, Date.now());
-      if (!auth.ok) {
-        metrics.recordRejected('unauthorized');
-        return reject(exchange, 401, 'unauthorized', auth.message, {}, { 'www-authenticate': 'Bearer' });
-      }
-      if (target.kind === 'customer' && auth.customerId !== target.customerId) {
-        metrics.recordRejected('forbidden');
-        return reject(exchange, 403, 'forbidden', 'this token is for another customer');
-      }
-    }
-    let body: Buffer | null;
-    try {
-      body = await exchange.body();
-    } catch (error) {
-      if (error instanceof RouterOverloaded) {
-        metrics.recordRejected('overloaded');
-        return reject(exchange, 503, 'overloaded', 'the router holds too many unfinished requests; retry shortly', {}, { connection: 'close', 'retry-after': '1' });
-      }
-      if (!(error instanceof BodyTooLarge)) throw error;
-      metrics.recordRejected('body_too_large');
-      return reject(exchange, 413, 'body_too_large', `request body is larger than ${limits.maxBodyBytes} bytes`, {}, { connection: 'close' });
-    }
+    if (verifier && !(await admitToken(exchange, target.kind === 'customer' ? target.customerId : null))) return;
+    const body = await readBody(exchange);
+    if (body === REFUSED) return;
     if (target.kind === 'reference') return handleReference(exchange, body, started);
     return handleCustomer(target.customerId, target.isCreate, exchange, body, started);
   };
