@@ -176,3 +176,39 @@ export async function cleanup(): Promise<void> {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
+
+/**
+ * Writes `request` as raw bytes on one connection (no client library to tidy the path) and reads
+ * until the server closes it, `until` holds, or `timeoutMs` passes (then rejects).
+ */
+export function rawHttp(port: number, request: string | Buffer, until: (text: string) => boolean = () => false, timeoutMs = 15_000): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    let settled = false;
+    const finish = (closed: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, closed });
+    };
+    const timer = setTimeout(() => {
+      settled = true;
+      socket.destroy();
+      reject(new Error(`no complete answer within ${timeoutMs} ms; got: ${text.slice(0, 300)}`));
+    }, timeoutMs);
+    socket.on('data', (chunk) => {
+      text += chunk.toString('latin1');
+      if (until(text)) finish(false);
+    });
+    socket.on('close', () => finish(true));
+    socket.on('error', () => finish(true));
+    socket.on('connect', () => socket.write(request));
+  });
+}
+
+/** The status codes of the HTTP/1.x answers in a raw byte stream, in order. */
+export function statusesIn(text: string): number[] {
+  return [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((match) => Number(match[1]));
+}

@@ -4,6 +4,11 @@ import { jwtVerify, SignJWT } from 'jose';
 
 export type AuthResult = { ok: true; customerId: string } | { ok: false; status: 401; message: string };
 
+export interface VerifierOptions {
+  /** Refuse tokens without an `exp` claim (settings: jwtRequireExp): a leaked token must not work for ever. */
+  requireExp?: boolean;
+}
+
 interface Remembered {
   customerId: string;
   expiresAt: number;
@@ -13,8 +18,14 @@ const CACHE_LIMIT = 10_000;
 
 export class TokenVerifier {
   private readonly cache = new Map<string, Remembered>();
+  private readonly requiredClaims: string[];
 
-  constructor(private readonly key: Uint8Array) {}
+  constructor(
+    private readonly key: Uint8Array,
+    options: VerifierOptions = {},
+  ) {
+    this.requiredClaims = options.requireExp === false ? [] : ['exp'];
+  }
 
   async verify(authorization: string | undefined, now: number): Promise<AuthResult> {
     if (!authorization?.startsWith('Bearer ')) {
@@ -24,7 +35,7 @@ export class TokenVerifier {
     const known = this.cache.get(token);
     if (known && known.expiresAt > now) return { ok: true, customerId: known.customerId };
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], requiredClaims: this.requiredClaims, currentDate: new Date(now) });
       const customerId = payload.customer_id;
       if (typeof customerId !== 'string' || customerId === '') {
         return { ok: false, status: 401, message: 'token has no customer_id claim' };
@@ -33,11 +44,14 @@ export class TokenVerifier {
       this.cache.set(token, { customerId, expiresAt: payload.exp ? payload.exp * 1000 : now + 60_000 });
       return { ok: true, customerId };
     } catch (error) {
-      return { ok: false, status: 401, message: `invalid token: ${error instanceof Error ? error.message : String(error)}` };
+      const reason = error instanceof Error ? error.message : String(error);
+      const hint = /missing required "exp"/.test(reason) ? ' (tokens need an expiry: "cellctl token" sets one; "jwtRequireExp": false in cellctl.json allows tokens without)' : '';
+      return { ok: false, status: 401, message: `invalid token: ${reason}${hint}` };
     }
   }
 }
 
+/** Always with an expiry: the router refuses tokens without one unless jwtRequireExp is off. */
 export async function signCustomerToken(key: Uint8Array, customerId: string, ttlSeconds: number): Promise<string> {
   return new SignJWT({ customer_id: customerId })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

@@ -2,17 +2,17 @@
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import { readAdminToken } from '../workspace/secrets.js';
 import type { Settings } from '../workspace/settings.js';
+import {
+  ADMIN_PATHS,
+  type ConfirmFenceRequest,
+  type FenceAnswer,
+  type FenceRequest,
+  type RouterStats,
+  type UnfenceAnswer,
+  type UnfenceRequest,
+} from './protocol.js';
 
-export interface RouterStats {
-  pid: number;
-  uptimeSeconds: number;
-  mappingVersion: number;
-  customersMapped: number;
-  memoryRssBytes: number;
-  cells: Record<string, { requests: number; errors: number; healthy: boolean | null; customers: number }>;
-  fences: { customerId: string; held: number; leaseUntil: number }[];
-  fenceHolds: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
-}
+export type { RouterStats } from './protocol.js';
 
 export class RouterAdmin {
   private readonly http: AxiosInstance;
@@ -26,30 +26,33 @@ export class RouterAdmin {
   }
 
   async stats(): Promise<RouterStats> {
-    return (await this.http.get<RouterStats>('/admin/stats')).data;
+    return (await this.http.get<RouterStats>(ADMIN_PATHS.stats)).data;
   }
 
   async metricsText(): Promise<string> {
-    return (await this.http.get<string>('/admin/metrics', { responseType: 'text' })).data;
+    return (await this.http.get<string>(ADMIN_PATHS.metrics, { responseType: 'text' })).data;
   }
 
   async reload(): Promise<void> {
-    await this.http.post('/admin/reload');
+    await this.http.post(ADMIN_PATHS.reload);
   }
 
-  async fence(customerIds: string[], fenceId: string, leaseMs: number): Promise<{ waitedMs: number }> {
-    return (await this.http.post('/admin/fence', { customerIds, fenceId, leaseMs })).data;
+  async fence(customerIds: string[], fenceId: string, leaseMs: number): Promise<FenceAnswer> {
+    const body: FenceRequest = { customerIds, fenceId, leaseMs };
+    return (await this.http.post<FenceAnswer>(ADMIN_PATHS.fence, body)).data;
   }
 
   /** Resolves true when the fence was held without a break (and extends it), false when it was lost. */
   async confirmFence(customerIds: string[], fenceId: string, leaseMs: number): Promise<boolean> {
-    const response = await this.http.post('/admin/fence/confirm', { customerIds, fenceId, leaseMs }, { validateStatus: (status) => status === 200 || status === 409 });
+    const body: ConfirmFenceRequest = { customerIds, fenceId, leaseMs };
+    const response = await this.http.post(ADMIN_PATHS.confirmFence, body, { validateStatus: (status) => status === 200 || status === 409 });
     return response.status === 200;
   }
 
   /** Lifts fences; with `fenceId`, only fences that still carry that id (not one a later mover put up). */
-  async unfence(customerIds: string[], fenceId?: string): Promise<{ released: number }> {
-    return (await this.http.post('/admin/unfence', fenceId === undefined ? { customerIds } : { customerIds, fenceId })).data;
+  async unfence(customerIds: string[], fenceId?: string): Promise<UnfenceAnswer> {
+    const body: UnfenceRequest = fenceId === undefined ? { customerIds } : { customerIds, fenceId };
+    return (await this.http.post<UnfenceAnswer>(ADMIN_PATHS.unfence, body)).data;
   }
 }
 

@@ -4,10 +4,13 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type net from 'node:net';
 import { sendJson } from '../shared/http.js';
+import type { InputBudget, InputHolder } from './budget.js';
 import type { ResponseHead } from './http1.js';
 import type { Exchange } from './relay.js';
 
 export class BodyTooLarge extends Error {}
+/** The router's cap on bytes held for unfinished requests was reached, and this request held the most. */
+export class RouterOverloaded extends Error {}
 
 /** Where a cell's answer goes. `exchange` arrives first, so the client can pause or drop it. */
 export interface Responder {
@@ -34,7 +37,8 @@ export interface PublicExchange {
   fail(message: string): void;
 }
 
-function jsonAnswer(status: number, payload: Record<string, unknown>, headers: Record<string, string>, close: boolean, withBody: boolean): Buffer {
+/** A whole JSON answer from the router itself, as bytes. */
+export function jsonAnswer(status: number, payload: Record<string, unknown>, headers: Record<string, string>, close: boolean, withBody: boolean): Buffer {
   const body = JSON.stringify(payload);
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
@@ -154,12 +158,14 @@ export class NodeExchange implements PublicExchange {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly maxBodyBytes: number,
+    private readonly budget: InputBudget,
   ) {
     this.method = req.method ?? 'GET';
     this.url = req.url ?? '/';
     this.authorization = req.headers.authorization;
   }
 
+  /** The body's pieces are kept and joined once at its end, counted against the router's input budget meanwhile. */
   body(): Promise<Buffer | null> {
     const req = this.req;
     if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return Promise.resolve(null);
@@ -168,17 +174,22 @@ export class NodeExchange implements PublicExchange {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      req.on('data', (chunk: Buffer) => {
+      const stop = (error: Error | null) => {
+        req.off('data', onData);
+        this.budget.drop(holder);
+        if (error) reject(error);
+        else resolve(Buffer.concat(chunks, size));
+      };
+      const holder: InputHolder = { held: 0, evict: () => stop(new RouterOverloaded()) };
+      const onData = (chunk: Buffer) => {
         size += chunk.length;
-        if (size > this.maxBodyBytes) {
-          req.removeAllListeners('data');
-          reject(new BodyTooLarge());
-          return;
-        }
+        if (size > this.maxBodyBytes) return stop(new BodyTooLarge());
         chunks.push(chunk);
-      });
-      req.once('end', () => resolve(Buffer.concat(chunks)));
-      req.once('error', reject);
+        this.budget.take(holder, chunk.length);
+      };
+      req.on('data', onData);
+      req.once('end', () => stop(null));
+      req.once('error', stop);
     });
   }
 

@@ -4,11 +4,9 @@
 // handed, with every byte not yet used, to Node's HTTP server, which serves it from then on.
 import type http from 'node:http';
 import type net from 'node:net';
-import { type PublicExchange, RawExchange } from './exchange.js';
+import type { InputBudget, InputHolder } from './budget.js';
+import { jsonAnswer, type PublicExchange, RawExchange } from './exchange.js';
 import { readRequestHead } from './http1.js';
-
-/** The longest a client may take to send one request head. */
-const HEAD_TIMEOUT_MS = 60_000;
 
 export interface FrontDoorOptions {
   /** Routes one request and answers it through the exchange; never throws. */
@@ -19,6 +17,10 @@ export interface FrontDoorOptions {
   maxBodyBytes: number;
   /** How long an idle keep-alive connection is kept. */
   idleTimeoutMs: number;
+  /** How long one request's head and body may take to arrive, from its first byte (408 after). */
+  requestTimeoutMs: number;
+  /** The cap on bytes held for unfinished requests, shared by every connection. */
+  budget: InputBudget;
 }
 
 export interface Connection {
@@ -26,23 +28,79 @@ export interface Connection {
   shutdown(): void;
 }
 
+/** How long a turned-away client has to read its answer and close before the connection is cut. */
+const TURN_AWAY_LINGER_MS = 5_000;
+
+/** Answers a connection the router will not serve (before reading anything from it) and closes it. */
+export function turnAway(socket: net.Socket, status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}): void {
+  socket.on('error', () => socket.destroy());
+  // What the client sends meanwhile is read and dropped: unread bytes at close would make it a reset,
+  // which can reach the client before the answer does.
+  socket.resume();
+  socket.setTimeout(TURN_AWAY_LINGER_MS, () => socket.destroy());
+  socket.end(jsonAnswer(status, payload, headers, true, true));
+}
+
 export function serveConnection(socket: net.Socket, options: FrontDoorOptions): Connection {
   const remote = socket.remoteAddress ?? '';
-  let buffered: Buffer | null = null;
+  const budget = options.budget;
+  /**
+   * Bytes read and not yet used, in arrival order. They are joined into one buffer only to read a
+   * head or once a body is whole, so a body that arrives in many pieces is copied once, not once
+   * per piece.
+   */
+  let parts: Buffer[] = [];
+  let partsBytes = 0;
+  /** Bytes (head and body) the request now arriving needs before it can be routed; 0 until its head is read. */
+  let needed = 0;
   let busy = false;
   let gone = false;
   let shuttingDown = false;
   let handedOff = false;
-  /** When the head now arriving began to arrive (0: none is arriving). */
-  let headSince = 0;
+  let requestTimer: NodeJS.Timeout | null = null;
   /** Past this much unread input from a client that is still waiting for an answer, stop reading. */
   const readAhead = options.maxHeadBytes + options.maxBodyBytes;
+  const holder: InputHolder = {
+    held: 0,
+    evict: () => {
+      if (busy) socket.destroy(); // mid-answer: nothing more can be said on this connection
+      else refuse(503, { error: 'overloaded', message: 'the router holds too many unfinished requests; retry shortly' }, { 'retry-after': '1' });
+    },
+  };
+
+  const dropInput = () => {
+    parts = [];
+    partsBytes = 0;
+    needed = 0;
+    budget.drop(holder);
+    if (requestTimer !== null) clearTimeout(requestTimer);
+    requestTimer = null;
+  };
+  /** Answers from the router itself and closes: the rest of what the client sends is not read. */
+  const refuse = (status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}) => {
+    if (gone) return;
+    gone = true;
+    dropInput();
+    turnAway(socket, status, payload, headers);
+  };
+  const onRequestTimeout = () => {
+    requestTimer = null;
+    if (busy || gone) return;
+    refuse(408, { error: 'request_timeout', message: `the request did not arrive whole within ${options.requestTimeoutMs} ms` });
+  };
+  /** The request now arriving is incomplete: its time runs from its first byte. */
+  const awaitRest = () => {
+    requestTimer ??= setTimeout(onRequestTimeout, options.requestTimeoutMs);
+  };
 
   const onData = (chunk: Buffer) => {
     if (gone) return; // closing: what the client still sends (the rest of a refused body) is not read
-    buffered = buffered === null ? chunk : Buffer.concat([buffered, chunk]);
-    if (!busy) next();
-    else if (buffered.length > readAhead) socket.pause();
+    parts.push(chunk);
+    partsBytes += chunk.length;
+    if (!budget.take(holder, chunk.length)) return; // this connection was refused to keep the cap
+    if (busy) {
+      if (partsBytes > readAhead) socket.pause();
+    } else if (partsBytes >= needed) next();
   };
   const onTimeout = () => {
     if (!busy) socket.destroy();
@@ -50,6 +108,7 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
   let current: RawExchange | null = null;
   const onGone = () => {
     gone = true;
+    dropInput();
     current?.abandon();
   };
   socket.setNoDelay(true);
@@ -59,6 +118,11 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
   socket.on('close', onGone);
   socket.on('error', onGone);
 
+  const joined = (): Buffer => {
+    if (parts.length > 1) parts = [Buffer.concat(parts, partsBytes)];
+    return parts[0]!;
+  };
+
   const handOff = () => {
     socket.off('data', onData);
     socket.off('timeout', onTimeout);
@@ -66,8 +130,8 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     socket.off('error', onGone);
     socket.setTimeout(0);
     socket.pause();
-    if (buffered !== null) socket.unshift(buffered);
-    buffered = null;
+    if (partsBytes > 0) socket.unshift(joined());
+    dropInput();
     options.fallback.emit('connection', socket);
     socket.resume();
     handedOff = true;
@@ -79,38 +143,39 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     if (shuttingDown && keepOpen && !gone) socket.end();
     if (!keepOpen || gone || shuttingDown) {
       gone = true;
-      buffered = null;
+      dropInput();
       return;
     }
     if (socket.isPaused()) socket.resume();
     // The next pipelined request waits a turn of the event loop: an answer the router gives itself
     // comes back synchronously, and thousands of them in one read must not nest on the stack (nor
     // keep other connections waiting).
-    if (buffered !== null) setImmediate(next);
+    if (partsBytes > 0) setImmediate(next);
   };
 
   function next(): void {
-    if (shuttingDown || busy || gone || buffered === null) return;
-    const read = readRequestHead(buffered, options.maxHeadBytes);
-    if (read.kind === 'incomplete') {
-      // A head that trickles in (slowloris) gets HEAD_TIMEOUT_MS in all, like Node's headersTimeout.
-      const now = Date.now();
-      if (headSince === 0) headSince = now;
-      else if (now - headSince > HEAD_TIMEOUT_MS) socket.destroy();
-      return;
-    }
-    headSince = 0;
+    if (shuttingDown || busy || gone || partsBytes === 0) return;
+    const data = joined();
+    const read = readRequestHead(data, options.maxHeadBytes);
+    if (read.kind === 'incomplete') return awaitRest();
     if (read.kind === 'handoff') return handOff();
     const head = read.head;
     const length = head.contentLength ?? 0;
     const tooLarge = length > options.maxBodyBytes;
-    if (!tooLarge && buffered.length < head.size + length) return; // the body is still arriving
-    let body: Buffer | null = null;
-    if (tooLarge) buffered = null; // answered at once, and the connection closed
-    else {
-      if (head.contentLength !== null) body = buffered.subarray(head.size, head.size + length);
-      buffered = buffered.length > head.size + length ? buffered.subarray(head.size + length) : null;
+    if (!tooLarge && data.length < head.size + length) {
+      needed = head.size + length; // the body is still arriving
+      return awaitRest();
     }
+    needed = 0;
+    if (requestTimer !== null) clearTimeout(requestTimer);
+    requestTimer = null;
+    let body: Buffer | null = null;
+    // A body over the limit is answered at once, and the connection closed: nothing after it is used.
+    const used = tooLarge ? data.length : head.size + length;
+    if (!tooLarge && head.contentLength !== null) body = data.subarray(head.size, used);
+    parts = used < data.length ? [data.subarray(used)] : [];
+    partsBytes = data.length - used;
+    budget.release(holder, used);
     busy = true;
     current = new RawExchange(socket, head.method, head.target, head.authorization, head.fields, body, tooLarge, head.close, remote, done);
     options.dispatch(current);

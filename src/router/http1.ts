@@ -40,7 +40,11 @@ const handoff = (reason: string): RequestRead => ({ kind: 'handoff', reason });
 /** Reads the request head at the start of `data`, if all of it has arrived. */
 export function readRequestHead(data: Buffer, maxHeadBytes: number): RequestRead {
   const end = data.indexOf(HEAD_END);
-  if (end === -1) return data.length > maxHeadBytes ? handoff('head too large') : INCOMPLETE;
+  if (end === -1) {
+    if (data.length > maxHeadBytes) return handoff('head too large');
+    // Lines that end in a bare LF never make a CRLF CRLF: Node's parser answers them instead of a wait.
+    return hasBareLineFeed(data) ? handoff('line ending without CR') : INCOMPLETE;
+  }
   if (end > maxHeadBytes) return handoff('head too large');
   const lines = data.toString('latin1', 0, end).split('\r\n');
   const requestLine = REQUEST_LINE.exec(lines[0]!);
@@ -72,6 +76,11 @@ export function readRequestHead(data: Buffer, maxHeadBytes: number): RequestRead
   }
   if (hosts !== 1) return handoff('host field missing or repeated');
   return { kind: 'head', head: { method: requestLine[1]!, target: requestLine[2]!, fields, contentLength, authorization, close, size: end + 4 } };
+}
+
+function hasBareLineFeed(data: Buffer): boolean {
+  for (let at = data.indexOf(10); at !== -1; at = data.indexOf(10, at + 1)) if (at === 0 || data[at - 1] !== 13) return true;
+  return false;
 }
 
 export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';

@@ -218,8 +218,12 @@ export class CellLinks {
     private readonly max: number,
   ) {}
 
-  /** Sends one request and streams its response to `sink`. */
-  exchange(request: OutgoingRequest, sink: ResponseSink): Exchange {
+  /**
+   * Sends one request and streams its response to `sink`. `probe`: a health check, which never waits
+   * behind requests for a connection (it may open one beyond the limit), so a cell whose connections
+   * are all stuck is still found hung within the check's own timeout.
+   */
+  exchange(request: OutgoingRequest, sink: ResponseSink, probe = false): Exchange {
     let link: Link | null = null;
     let aborted = false;
     let retried = false;
@@ -241,7 +245,7 @@ export class CellLinks {
         sink.fail('unavailable', 'router is closing', false);
         return false;
       }
-      link = this.take();
+      link = this.take(probe);
       if (!link) {
         this.queue.push(run);
         return true;
@@ -280,7 +284,7 @@ export class CellLinks {
     };
   }
 
-  private take(): Link | null {
+  private take(probe: boolean): Link | null {
     const now = Date.now();
     while (this.idle.length > 0) {
       const link = this.idle.pop()!;
@@ -288,7 +292,7 @@ export class CellLinks {
       link.destroy();
       this.open -= 1;
     }
-    if (this.open >= this.max) return null;
+    if (this.open >= this.max && !probe) return null;
     this.open += 1;
     return new Link(this.port);
   }
@@ -333,6 +337,7 @@ export function fetchSmall(links: CellLinks, path: string, timeoutMs: number): P
         end: () => resolve({ status, body: Buffer.concat(parts).toString('utf8') }),
         fail: (reason, detail) => reject(Object.assign(new Error(detail), { reason })),
       },
+      true,
     );
   });
 }

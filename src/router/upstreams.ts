@@ -10,12 +10,14 @@ export interface Upstream {
   healthy: boolean;
   lastError: string | null;
   checkedAt: number;
-  /** When the cell last timed out: a hung cell fails fast, and is tried again after RETRY_HUNG_MS. */
-  hungAt: number;
+  /**
+   * The cell timed out (it accepts connections but does not answer: stopped, or stuck): its
+   * requests fail fast until a health check passes, instead of each waiting the whole timeout.
+   */
+  hung: boolean;
+  /** A health check is in flight: the next one waits for it, so checks of a hung cell do not pile up. */
+  checking: boolean;
 }
-
-/** How long requests to a cell that timed out fail fast before one is let through to try it again. */
-export const RETRY_HUNG_MS = 250;
 
 export class Upstreams {
   private readonly byCell = new Map<string, Upstream>();
@@ -41,7 +43,8 @@ export class Upstreams {
         healthy: true,
         lastError: null,
         checkedAt: 0,
-        hungAt: 0,
+        hung: false,
+        checking: false,
       });
     }
   }
@@ -58,36 +61,36 @@ export class Upstreams {
   markDown(upstream: Upstream, reason: string, hung = false): void {
     upstream.healthy = false;
     upstream.lastError = reason;
-    if (hung) upstream.hungAt = Date.now();
+    upstream.hung = hung;
   }
 
   markUp(upstream: Upstream): void {
     upstream.healthy = true;
     upstream.lastError = null;
-    upstream.hungAt = 0;
+    upstream.hung = false;
   }
 
   /**
    * Whether to send a request to this cell. A refused connection costs nothing to find out again, so
-   * a cell marked down is still tried (and found at once when it is back); a cell that hung is
-   * skipped, but one request is let through every RETRY_HUNG_MS to see if it recovered.
+   * a cell marked down is still tried (and found at once when it is back); a cell that hung is not
+   * tried until its health check passes (checks of cells marked down run four times a second).
    */
-  mayTry(upstream: Upstream, now: number): boolean {
-    if (upstream.healthy || now - upstream.hungAt >= RETRY_HUNG_MS) {
-      if (!upstream.healthy && upstream.hungAt !== 0) upstream.hungAt = now;
-      return true;
-    }
-    return false;
+  mayTry(upstream: Upstream): boolean {
+    return !upstream.hung;
   }
 
   /** Checks one cell's health endpoint over its kept-alive connections. */
   async check(upstream: Upstream, healthPath: string): Promise<void> {
+    if (upstream.checking) return;
+    upstream.checking = true;
     try {
       const response = await fetchSmall(upstream.links, healthPath, 1_000);
       if (response.status < 500) this.markUp(upstream);
       else this.markDown(upstream, `health check answered ${response.status}`);
     } catch (error) {
       this.markDown(upstream, error instanceof Error ? error.message : String(error), (error as { reason?: string }).reason === 'timeout');
+    } finally {
+      upstream.checking = false;
     }
     upstream.checkedAt = Date.now();
   }

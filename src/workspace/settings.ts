@@ -21,6 +21,13 @@ const limitsSchema = z.strictObject({
    * resume/abort from another process wait this long for a silent owner before taking over.
    */
   migrationLeaseMs: z.number().int().min(200).default(15_000),
+  // The router's front door: a slow or greedy client cannot take the router's time or memory.
+  /** How long a client may take to send one whole request (head and body); 408 after it. */
+  requestTimeoutMs: z.number().int().positive().default(30_000),
+  /** Open client connections the router serves at once; one more is answered 503 and closed. */
+  maxClientConnections: z.number().int().positive().default(4_096),
+  /** Bytes held for unfinished requests over all client connections; past it the largest holder gets 503. */
+  maxBufferedBytes: z.number().int().positive().default(64 * 1024 * 1024),
 });
 
 const supervisorSchema = z.strictObject({
@@ -44,6 +51,8 @@ export const settingsSchema = z.strictObject({
   /** The first port tried for a new cell when `create` is not given --port. */
   cellPortBase: z.number().int().min(1024).max(65535),
   auth: z.enum(['none', 'jwt']).default('none'),
+  /** JWT mode refuses tokens without an `exp` claim; false accepts them (issue 10). */
+  jwtRequireExp: z.boolean().default(true),
   placement: z.enum(['hash', 'least-loaded']).default('hash'),
   /** Extra folders searched for templates, before the built-in ones. */
   templatePaths: z.array(z.string()).default([]),

@@ -5,7 +5,9 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
 import { rendezvousCell } from '../../src/router/placement.js';
+import { readJwtKey } from '../../src/workspace/secrets.js';
 import { cli, cliJson, cliOk, cleanup, createCells, FIXTURES, http, newWorkspace, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
@@ -133,6 +135,17 @@ describe('JWT mode', () => {
     expect(crossed.status).toBe(403);
     expect(crossed.body).toEqual({ error: 'forbidden', message: 'this token is for another customer' });
     expect((await http('GET', `${ws.url}/api/customers/alice`, undefined, auth(alice))).body.name).toBe('Customer alice');
+    // A token without an expiry is refused by default, even signed with the workspace's key.
+    const forever = await new SignJWT({ customer_id: 'alice' }).setProtectedHeader({ alg: 'HS256' }).sign(readJwtKey(ws.home));
+    const refused = await http('GET', `${ws.url}/api/customers/alice`, undefined, auth(forever));
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toBe('unauthorized');
+  });
+
+  it('accepts tokens without an expiry only when jwtRequireExp is off', async () => {
+    const ws = await system({ auth: 'jwt', jwtRequireExp: false }, ['c1']);
+    const forever = await new SignJWT({ customer_id: 'carol' }).setProtectedHeader({ alg: 'HS256' }).sign(readJwtKey(ws.home));
+    expect((await http('POST', `${ws.url}/api/customers/carol`, customer('carol'), { authorization: `Bearer ${forever}` })).status).toBe(201);
   });
 });
 
@@ -192,6 +205,37 @@ describe('blast radius', () => {
     expect(c2.every((result) => result.status === 200)).toBe(true);
     expect(c1.filter((result) => result.status === 503).length).toBeGreaterThan(0);
     expect(c1.filter((result) => result.status !== 200).every((result) => result.status === 503 && result.cell === 'c1')).toBe(true);
+  });
+});
+
+describe('a hung cell', () => {
+  it('fails its customers fast with 503 naming it after the first timeout, until its health check passes again', async () => {
+    const timeoutMs = 1500;
+    // A long supervisor probe interval: the test is about the router, not about restarts.
+    const ws = await system({ limits: { upstreamTimeoutMs: timeoutMs }, supervisor: { backoffInitialMs: 100, healthIntervalMs: 60_000 } }, ['c1', 'c2']);
+    const ids = Array.from({ length: 12 }, (_, i) => `hung-${i}`);
+    for (const id of ids) expect((await http('POST', `${ws.url}/api/customers/${id}`, customer(id))).status).toBe(201);
+    const inC1 = ids.filter((id) => rendezvousCell(id, ['c1', 'c2']) === 'c1');
+    const inC2 = ids.filter((id) => rendezvousCell(id, ['c1', 'c2']) === 'c2');
+    const pid = Number(fs.readFileSync(path.join(ws.home, 'c1', 'pid'), 'utf8').trim());
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const first = await http('GET', `${ws.url}/api/customers/${inC1[0]}`);
+      expect([503, 504]).toContain(first.status); // 503 if a health check found it hung first
+      expect(first.body.cell).toBe('c1');
+      // For longer than any retry window, every request for c1 is refused without waiting on it.
+      const until = Date.now() + 1000;
+      for (let i = 0; i < 200 && Date.now() < until; i += 1) {
+        const id = inC1[i % inC1.length]!;
+        const refused = await http('GET', `${ws.url}/api/customers/${id}`);
+        expect(refused.status, `request ${i}`).toBe(503);
+        expect(refused.body).toMatchObject({ error: 'cell_unavailable', cell: 'c1' });
+      }
+      for (const id of inC2) expect((await http('GET', `${ws.url}/api/customers/${id}`)).status).toBe(200);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor('c1 served again', async () => (await http('GET', `${ws.url}/api/customers/${inC1[0]}`)).status === 200);
   });
 });
 

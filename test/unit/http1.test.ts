@@ -45,12 +45,19 @@ describe('request heads on the fast path', () => {
     ['an unknown method', 'BREW /a HTTP/1.1\r\nhost: r\r\n\r\n'],
     ['a folded line', 'GET /a HTTP/1.1\r\nhost: r\r\nx-a: 1\r\n  2\r\n\r\n'],
     ['a bare LF', 'GET /a HTTP/1.1\r\nhost: r\nx-a: 1\r\n\r\n'],
+    ['lines that all end in a bare LF (no CRLF CRLF will ever come)', 'GET /a HTTP/1.1\nhost: r\n\n'],
+    ['one bare LF in a head still arriving', 'GET /a HTTP/1.1\r\nhost: r\nx-a: 1\r\n'],
     ['a space before the colon', 'GET /a HTTP/1.1\r\nhost : r\r\n\r\n'],
     ['a control character', 'GET /a HTTP/1.1\r\nhost: r\r\nx-a: 1\x002\r\n\r\n'],
     ['no Host', 'GET /a HTTP/1.1\r\nx-a: 1\r\n\r\n'],
     ['two Hosts', 'GET /a HTTP/1.1\r\nhost: r\r\nhost: s\r\n\r\n'],
   ])('hands a request with %s to Node’s server', (_label, text) => {
     expect(request(text).kind).toBe('handoff');
+  });
+
+  it('waits for the rest of a head whose lines so far end in CRLF', () => {
+    expect(request('GET /a HTTP/1.1\r\nhost: r\r\n').kind).toBe('incomplete');
+    expect(request('GET /a HTTP/1.1\r').kind).toBe('incomplete');
   });
 
   it('hands off a head larger than the limit, finished or not', () => {

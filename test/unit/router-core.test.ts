@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FenceBook } from '../../src/router/fences.js';
-import { classifyPath } from '../../src/router/paths.js';
+import { classifyPath, pathHazard } from '../../src/router/paths.js';
 import { RateLimiter } from '../../src/router/ratelimit.js';
+import { Upstreams } from '../../src/router/upstreams.js';
+import type { CellRecord } from '../../src/control/store.js';
 
 describe('path classification', () => {
   it.each([
@@ -18,8 +20,57 @@ describe('path classification', () => {
     ['GET', '/admin/stats', { kind: 'not-found' }],
   ])('%s %s', (method, url, expected) => expect(classifyPath(method, url)).toEqual(expected));
 
-  it.each(['/api/customers/a%20b', '/api/customers/%E0%A4%A', '/api/customers//x', '/api/customers/' + 'x'.repeat(65)])('rejects the malformed id in %s', (url) => {
+  it.each(['/api/customers/a%20b', '/api/customers/%E0%A4%A', '/api/customers/' + 'x'.repeat(65)])('rejects the malformed id in %s', (url) => {
     expect(classifyPath('GET', url).kind).toBe('bad-customer-id');
+  });
+});
+
+// Every target a URL parser (the cell's) would resolve to another path, in raw and encoded forms.
+const HAZARDS = [
+  '/api/products/../customers/c-0002',
+  '/api/customers/c-0001/..',
+  '/api/customers/c-0001/../c-0002',
+  '/api/customers/c-0001/%2e%2e/c-0002',
+  '/api/customers/c-0001/%2E%2E/c-0002',
+  '/api/customers/c-0001/%2E./c-0002',
+  '/api/customers/c-0001/.%2e/c-0002',
+  '/api/customers/c-0001/./orders',
+  '/api/customers/c-0001/%2e/orders',
+  '/api/customers/c-0001/.',
+  '/api/products/../../metrics',
+  '/..',
+  '/./health',
+  '/api/customers/c-0001%2f..%2fc-0002',
+  '/api/customers/c-0001/..%2Fc-0002',
+  '/api/products\\..\\customers\\c-0002',
+  '/api/products/..%5ccustomers%5cc-0002',
+  '/api/products/..%5Ccustomers',
+  '//api/customers/c-0002',
+  '/api/customers//c-0002',
+  '/api/customers/c-0001//orders',
+  '/api/customers/c-0001#/../c-0002',
+  '/api/customers/c-0001/\t../c-0002',
+  '/api/customers/c 1',
+  'http://cell/api/customers/c-0002',
+  '*',
+  '',
+];
+const SAFE = ['/', '/health', '/api/customers/c-0001', '/api/customers/c-0001/', '/api/customers/c-0001/orders', '/api/customers/c-0001/.x', '/api/customers/c-0001/...', '/api/customers/c-0001/x..', '/api/customers/c%2d0001', '/api/products/sku.1', '/api/customers/c-0001/%2e%2ex'];
+
+describe('paths a cell would read differently', () => {
+  it.each(HAZARDS)('refuses %j', (path) => {
+    expect(pathHazard(path)).not.toBeNull();
+    expect(classifyPath('GET', path).kind).toBe('bad-path');
+    expect(classifyPath('PUT', `${path}?x=1`).kind).toBe('bad-path');
+  });
+
+  it.each(SAFE)('accepts %j, which a URL parser leaves as it is', (path) => {
+    expect(pathHazard(path)).toBeNull();
+    expect(new URL(path, 'http://cell').pathname).toBe(path);
+  });
+
+  it('leaves the query alone: dots and slashes after "?" are not the path', () => {
+    expect(classifyPath('GET', '/api/customers/c-0001?next=/../x%2f')).toEqual({ kind: 'customer', customerId: 'c-0001', isCreate: false });
   });
 });
 
@@ -84,5 +135,34 @@ describe('fences', () => {
     await expect(fences.hold('b')).resolves.toBe('released');
     expect(fences.confirm(['b'], 'f2', 1000, Date.now())).toBe(false);
     expect(fences.confirm(['a'], 'other-fence', 1000, Date.now())).toBe(false);
+  });
+});
+
+describe('which cells the router sends requests to', () => {
+  const cell = (id: string, port: number) => ({ id, port, template: 'basic', templateDir: '', schemaVersion: 1, capacity: 10, healthPath: '/health', status: 'active', createdAt: '' }) as CellRecord;
+
+  it('does not try a cell that timed out again until it is marked up (a passing health check), however long that takes', () => {
+    const upstreams = new Upstreams(4);
+    upstreams.sync([cell('c1', 1), cell('c2', 2)]);
+    const c1 = upstreams.get('c1')!;
+    upstreams.markDown(c1, 'timed out after 10000 ms', true);
+    expect(upstreams.mayTry(c1)).toBe(false);
+    expect(upstreams.mayTry(upstreams.get('c2')!)).toBe(true);
+    upstreams.markDown(c1, 'health check timed out', true);
+    expect(upstreams.mayTry(c1)).toBe(false);
+    upstreams.markUp(c1);
+    expect(upstreams.mayTry(c1)).toBe(true);
+    upstreams.close();
+  });
+
+  it('keeps trying a cell that refuses connections: finding out again costs nothing', () => {
+    const upstreams = new Upstreams(4);
+    upstreams.sync([cell('c1', 1)]);
+    const c1 = upstreams.get('c1')!;
+    upstreams.markDown(c1, 'timed out', true);
+    upstreams.markDown(c1, 'ECONNREFUSED');
+    expect(upstreams.mayTry(c1)).toBe(true);
+    expect(c1.healthy).toBe(false);
+    upstreams.close();
   });
 });

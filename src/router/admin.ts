@@ -1,0 +1,149 @@
+// The router's admin API for cellctl (127.0.0.1, bearer admin token): health, Prometheus metrics,
+// stats, mapping reload, route explanation, and the fence calls a customer move makes. Its paths,
+// bodies and answers are in protocol.ts, shared with the client.
+import http from 'node:http';
+import type { Logger } from 'pino';
+import { createRequestListener, HttpError, parseWith, sendJson } from '../shared/http.js';
+import type { Limits } from '../workspace/settings.js';
+import type { ControlLink } from './control-link.js';
+import type { FenceBook } from './fences.js';
+import type { MappingTable } from './mapping.js';
+import type { RouterMetrics } from './metrics.js';
+import {
+  ADMIN_PATHS,
+  type ConfirmFenceAnswer,
+  confirmFenceRequest,
+  type FenceAnswer,
+  fenceRequest,
+  type ReloadAnswer,
+  type RouteAnswer,
+  type RouterHealth,
+  type RouterStats,
+  type UnfenceAnswer,
+  unfenceRequest,
+} from './protocol.js';
+import type { Upstreams } from './upstreams.js';
+
+export interface AdminParts {
+  adminToken: string;
+  log: Logger;
+  limits: Limits;
+  mapping: MappingTable;
+  upstreams: Upstreams;
+  fences: FenceBook;
+  metrics: RouterMetrics;
+  link: ControlLink;
+  frontDoor(): { clientConnections: number; bufferedBytes: number };
+}
+
+/** The router's health, for the public /health and the admin API alike. */
+export function routerHealth(mapping: MappingTable, link: ControlLink, upstreams: Upstreams): RouterHealth {
+  return {
+    status: 'ok',
+    mappingVersion: mapping.mappingVersion,
+    customersMapped: mapping.size,
+    controlPlane: link.error ? { ok: false, error: link.error } : { ok: true },
+    cells: Object.fromEntries(upstreams.all().map((upstream) => [upstream.cellId, { healthy: upstream.healthy, lastError: upstream.lastError }])),
+  };
+}
+
+function routerStats({ mapping, upstreams, metrics, fences, frontDoor }: AdminParts): RouterStats {
+  return {
+    pid: process.pid,
+    uptimeSeconds: Math.round(process.uptime()),
+    mappingVersion: mapping.mappingVersion,
+    customersMapped: mapping.size,
+    memoryRssBytes: process.memoryUsage().rss,
+    ...frontDoor(),
+    cells: Object.fromEntries(
+      mapping.allCells().map((cell) => {
+        const upstream = upstreams.get(cell.id);
+        return [cell.id, { ...metrics.cellCounters(cell.id), healthy: upstream?.healthy ?? null, customers: mapping.customersIn(cell.id) }];
+      }),
+    ),
+    fences: fences.fencedCustomers(),
+    fenceHolds: fences.holdSummary(),
+  };
+}
+
+export function createAdminServer(parts: AdminParts): http.Server {
+  const { log, limits, mapping, upstreams, fences, metrics, link } = parts;
+  const health = () => routerHealth(mapping, link, upstreams);
+  const listener = createRequestListener(
+    [
+      { method: 'GET', path: ADMIN_PATHS.health, handler: () => ({ status: 200, body: health() }) },
+      {
+        method: 'GET',
+        path: ADMIN_PATHS.metrics,
+        handler: async () => ({ status: 200, text: await metrics.registry.metrics(), headers: { 'content-type': metrics.registry.contentType } }),
+      },
+      {
+        method: 'GET',
+        path: ADMIN_PATHS.stats,
+        handler: () => ({ status: 200, body: routerStats(parts) }),
+      },
+      {
+        method: 'POST',
+        path: ADMIN_PATHS.reload,
+        handler: () => {
+          link.refresh();
+          if (link.error) throw new HttpError(503, `control.db unreadable: ${link.error}`, 'control_plane_unavailable');
+          return { status: 200, body: { mappingVersion: mapping.mappingVersion, customersMapped: mapping.size } satisfies ReloadAnswer };
+        },
+      },
+      {
+        method: 'GET',
+        path: ADMIN_PATHS.route,
+        handler: ({ params }) => {
+          const customerId = params.customerId!;
+          return { status: 200, body: { customerId, route: mapping.lookup(customerId), fenced: fences.isFenced(customerId, Date.now()) } satisfies RouteAnswer };
+        },
+      },
+      {
+        method: 'POST',
+        path: ADMIN_PATHS.fence,
+        handler: async ({ body }) => {
+          const input = parseWith(fenceRequest, await body());
+          const startedAt = performance.now();
+          const result = await fences.fence(input.customerIds, input.fenceId, input.leaseMs ?? limits.fenceLeaseMs, input.drainTimeoutMs ?? limits.upstreamTimeoutMs);
+          if (!result.drained) {
+            for (const customerId of input.customerIds) fences.release(customerId);
+            throw new HttpError(409, `${result.inFlight} request(s) still in flight after the drain timeout; fences lifted`, 'not_drained');
+          }
+          return { status: 200, body: { fenceId: input.fenceId, waitedMs: performance.now() - startedAt } satisfies FenceAnswer };
+        },
+      },
+      {
+        method: 'POST',
+        path: ADMIN_PATHS.confirmFence,
+        handler: async ({ body }) => {
+          const input = parseWith(confirmFenceRequest, await body());
+          if (!fences.confirm(input.customerIds, input.fenceId, input.leaseMs ?? limits.fenceLeaseMs, Date.now())) {
+            throw new HttpError(409, `fence ${input.fenceId} was not held without a break (lease lapsed or router restarted)`, 'fence_lost');
+          }
+          return { status: 200, body: { held: true } satisfies ConfirmFenceAnswer };
+        },
+      },
+      {
+        method: 'POST',
+        path: ADMIN_PATHS.unfence,
+        handler: async ({ body }) => {
+          const input = parseWith(unfenceRequest, await body());
+          // Read the new mapping first, so held requests go to the customer's new cell.
+          link.refresh();
+          const released = input.customerIds.reduce((sum, customerId) => sum + fences.release(customerId, input.fenceId), 0);
+          return { status: 200, body: { released, mappingVersion: mapping.mappingVersion } satisfies UnfenceAnswer };
+        },
+      },
+    ],
+    (error) => log.error({ err: error }, 'admin request failed'),
+  );
+
+  return http.createServer((req, res) => {
+    if (req.headers.authorization !== `Bearer ${parts.adminToken}`) {
+      req.resume();
+      return sendJson(res, 401, { error: 'unauthorized', message: 'admin API needs "Authorization: Bearer <secrets/admin-token>"' });
+    }
+    listener(req, res);
+  });
+}

@@ -1,0 +1,50 @@
+// Sends one request to a cell over its kept-alive connections and streams the cell's answer back to
+// the client; a cell that fails before answering becomes the router's own answer (504 for a timeout,
+// 503 naming the cell) and is marked down. Resolves with the status the client got.
+import type { PublicExchange } from './exchange.js';
+import type { RouterMetrics } from './metrics.js';
+import type { Upstream, Upstreams } from './upstreams.js';
+
+export type Forward = (upstream: Upstream, exchange: PublicExchange, body: Buffer | null, started: number) => Promise<number>;
+
+export function createForwarder(upstreams: Upstreams, metrics: RouterMetrics, upstreamTimeoutMs: number): Forward {
+  return (upstream, exchange, body, started) =>
+    new Promise<number>((resolve) => {
+      const responder = exchange.responder(upstream.cellId);
+      let status = 0;
+      const settle = () => {
+        metrics.recordForwarded(upstream.cellId, status, (performance.now() - started) / 1000);
+        resolve(status);
+      };
+      const sent = upstream.links.exchange(
+        { method: exchange.method, head: exchange.upstreamHead(body), body, timeoutMs: upstreamTimeoutMs },
+        {
+          start: (head) => {
+            status = head.status;
+            if (!upstream.healthy) upstreams.markUp(upstream);
+            responder.start(head);
+          },
+          data: (raw, payload) => responder.data(raw, payload),
+          end: () => {
+            responder.end();
+            settle();
+          },
+          fail: (reason, detail, begun) => {
+            if (reason === 'aborted') status = 499; // the client went away first (nginx's code for it)
+            else if (begun) responder.broken();
+            else if (reason === 'timeout') {
+              status = 504;
+              upstreams.markDown(upstream, `timed out after ${upstreamTimeoutMs} ms`, true);
+              exchange.reply(504, { error: 'cell_timeout', message: `cell ${upstream.cellId} did not answer within ${upstreamTimeoutMs} ms`, cell: upstream.cellId });
+            } else {
+              status = 503;
+              upstreams.markDown(upstream, detail);
+              exchange.reply(503, { error: 'cell_unavailable', message: `cell ${upstream.cellId} is unavailable; only its customers are affected`, cell: upstream.cellId }, { 'retry-after': '1' });
+            }
+            settle();
+          },
+        },
+      );
+      responder.attach(sent);
+    });
+}

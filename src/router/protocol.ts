@@ -1,0 +1,83 @@
+// The router's admin API, shared by the router (admin.ts) and its client (client.ts), the way
+// supervisor/protocol.ts is: the paths, the request bodies as zod schemas, and the answers' shapes.
+import { z } from 'zod';
+import type { Route } from './mapping.js';
+
+export const ADMIN_PATHS = {
+  health: '/admin/health',
+  metrics: '/admin/metrics',
+  stats: '/admin/stats',
+  reload: '/admin/reload',
+  route: '/admin/route/:customerId',
+  fence: '/admin/fence',
+  confirmFence: '/admin/fence/confirm',
+  unfence: '/admin/unfence',
+} as const;
+
+const customerIds = z.array(z.string().min(1)).min(1);
+
+/** Fence customers: hold their new requests and wait (up to drainTimeoutMs) for those in flight. */
+export const fenceRequest = z.strictObject({
+  customerIds,
+  fenceId: z.string().min(1),
+  leaseMs: z.number().int().positive().optional(),
+  drainTimeoutMs: z.number().int().positive().optional(),
+});
+export type FenceRequest = z.infer<typeof fenceRequest>;
+
+/** Confirm that a fence was held without a break (and extend its lease). 409 when it was lost. */
+export const confirmFenceRequest = z.strictObject({ customerIds, fenceId: z.string().min(1), leaseMs: z.number().int().positive().optional() });
+export type ConfirmFenceRequest = z.infer<typeof confirmFenceRequest>;
+
+/** Lift fences: held requests go on, to the customer's cell as the mapping now says. */
+/** With `fenceId`, only fences that still carry that id are lifted (not one a later mover put up). */
+export const unfenceRequest = z.strictObject({ customerIds, fenceId: z.string().min(1).optional() });
+export type UnfenceRequest = z.infer<typeof unfenceRequest>;
+
+export interface FenceAnswer {
+  fenceId: string;
+  waitedMs: number;
+}
+
+export interface ConfirmFenceAnswer {
+  held: true;
+}
+
+export interface UnfenceAnswer {
+  released: number;
+  mappingVersion: number;
+}
+
+export interface ReloadAnswer {
+  mappingVersion: number;
+  customersMapped: number;
+}
+
+export interface RouteAnswer {
+  customerId: string;
+  route: Route | null;
+  fenced: boolean;
+}
+
+/** The router's health: the public /health and the admin API's. */
+export type RouterHealth = {
+  status: 'ok';
+  mappingVersion: number;
+  customersMapped: number;
+  controlPlane: { ok: true } | { ok: false; error: string };
+  cells: Record<string, { healthy: boolean; lastError: string | null }>;
+};
+
+export interface RouterStats {
+  pid: number;
+  uptimeSeconds: number;
+  mappingVersion: number;
+  customersMapped: number;
+  memoryRssBytes: number;
+  /** Client connections open now, and bytes held for their requests still arriving. */
+  clientConnections: number;
+  bufferedBytes: number;
+  cells: Record<string, { requests: number; errors: number; healthy: boolean | null; customers: number }>;
+  fences: { customerId: string; held: number; leaseUntil: number }[];
+  fenceHolds: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
+}

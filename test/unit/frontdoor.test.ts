@@ -1,0 +1,154 @@
+// The front door without a network: a stand-in socket gets bytes in chosen pieces, so what the router
+// copies, holds and refuses is counted exactly, with no timing involved.
+import { EventEmitter } from 'node:events';
+import type http from 'node:http';
+import type net from 'node:net';
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InputBudget, largestHolder } from '../../src/router/budget.js';
+import { NodeExchange, type PublicExchange, RouterOverloaded } from '../../src/router/exchange.js';
+import { serveConnection } from '../../src/router/frontdoor.js';
+
+class FakeSocket extends EventEmitter {
+  remoteAddress = '127.0.0.1';
+  written = '';
+  ended = false;
+  destroyed = false;
+  paused = false;
+  setNoDelay() {}
+  setTimeout() {}
+  pause() {
+    this.paused = true;
+  }
+  resume() {
+    this.paused = false;
+  }
+  isPaused() {
+    return this.paused;
+  }
+  unshift() {}
+  write(data: Buffer | string) {
+    this.written += data.toString();
+    return true;
+  }
+  end(data?: Buffer | string) {
+    if (data) this.write(data);
+    this.ended = true;
+  }
+  destroy() {
+    this.destroyed = true;
+  }
+}
+
+const MiB = 1024 * 1024;
+
+function door(budget = new InputBudget(64 * MiB)) {
+  const socket = new FakeSocket();
+  const seen: { exchange: PublicExchange; body: Buffer | null }[] = [];
+  serveConnection(socket as unknown as net.Socket, {
+    dispatch: (exchange) => void exchange.body().then((body) => seen.push({ exchange, body })),
+    fallback: new EventEmitter() as unknown as http.Server,
+    maxHeadBytes: 16 * 1024,
+    maxBodyBytes: 2 * MiB,
+    idleTimeoutMs: 60_000,
+    requestTimeoutMs: 60_000,
+    budget,
+  });
+  return { socket, seen, budget };
+}
+
+const post = (length: number) => Buffer.from(`POST /api/customers/a HTTP/1.1\r\nhost: t\r\ncontent-length: ${length}\r\n\r\n`, 'latin1');
+
+/** Bytes copied by Buffer.concat while `run` runs: the router's only way of joining pieces. */
+async function bytesJoined(run: () => Promise<void> | void): Promise<number> {
+  let copied = 0;
+  const concat = Buffer.concat;
+  const spy = vi.spyOn(Buffer, 'concat').mockImplementation((list, total) => {
+    const joined = concat(list, total);
+    copied += joined.length;
+    return joined;
+  });
+  try {
+    await run();
+  } finally {
+    spy.mockRestore();
+  }
+  return copied;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('reading a body that arrives in many pieces', () => {
+  it('copies a 1 MiB body sent in 512-byte pieces about once, not once per piece (fast path)', async () => {
+    const { socket, seen } = door();
+    const body = Buffer.alloc(MiB, 0x61);
+    const copied = await bytesJoined(async () => {
+      socket.emit('data', post(body.length));
+      for (let at = 0; at < body.length; at += 512) socket.emit('data', body.subarray(at, at + 512));
+      await vi.waitFor(() => expect(seen).toHaveLength(1));
+    });
+    expect(seen[0]!.body!.equals(body)).toBe(true);
+    // Quadratic joining would copy about 1 GiB here (2048 pieces, each joined to all before it).
+    expect(copied).toBeLessThanOrEqual(2 * (body.length + 200));
+  });
+
+  it('copies pipelined read-ahead once, however many pieces arrive while a request is answered', async () => {
+    const { socket, seen } = door();
+    const copied = await bytesJoined(async () => {
+      socket.emit('data', post(0)); // answered by nobody yet: the connection is busy
+      await vi.waitFor(() => expect(seen).toHaveLength(1));
+      const next = Buffer.concat([post(MiB), Buffer.alloc(MiB, 0x62)]);
+      for (let at = 0; at < next.length; at += 512) socket.emit('data', next.subarray(at, at + 512));
+    });
+    expect(copied).toBeLessThanOrEqual(2 * (MiB + 200) + 200);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('copies a 1 MiB body read by Node’s server once (fallback path)', async () => {
+    const req = Object.assign(new PassThrough(), { headers: { 'content-length': String(MiB) }, method: 'POST', url: '/api/customers/a', complete: false });
+    const exchange = new NodeExchange(req as unknown as http.IncomingMessage, {} as http.ServerResponse, 2 * MiB, new InputBudget(64 * MiB));
+    const body = Buffer.alloc(MiB, 0x63);
+    let received: Buffer | null = null;
+    const copied = await bytesJoined(async () => {
+      const reading = exchange.body();
+      for (let at = 0; at < body.length; at += 512) req.write(body.subarray(at, at + 512));
+      req.end();
+      received = await reading;
+    });
+    expect(received!.equals(body)).toBe(true);
+    expect(copied).toBeLessThanOrEqual(body.length);
+  });
+});
+
+describe('the cap on bytes held for unfinished requests', () => {
+  it('refuses the connection holding the most with 503 and keeps serving the others', async () => {
+    const budget = new InputBudget(100_000);
+    const big = door(budget);
+    const small = door(budget);
+    big.socket.emit('data', Buffer.concat([post(90_000), Buffer.alloc(60_000)]));
+    small.socket.emit('data', Buffer.concat([post(50_000), Buffer.alloc(30_000)]));
+    expect(budget.used).toBeLessThanOrEqual(100_000);
+    small.socket.emit('data', Buffer.alloc(20_000)); // the rest of the small body pushes the sum over the cap
+    expect(big.socket.written).toMatch(/^HTTP\/1\.1 503 /);
+    expect(big.socket.ended).toBe(true);
+    await vi.waitFor(() => expect(small.seen).toHaveLength(1));
+    expect(small.socket.written).toBe('');
+    expect(budget.used).toBe(0); // the small one's leftover bytes and the big one's are let go
+  });
+
+  it('refuses a body Node’s server is reading when it is the largest holder', async () => {
+    const budget = new InputBudget(10_000);
+    const req = Object.assign(new PassThrough(), { headers: { 'transfer-encoding': 'chunked' }, method: 'POST', url: '/api/customers/a', complete: false });
+    const exchange = new NodeExchange(req as unknown as http.IncomingMessage, {} as http.ServerResponse, MiB, budget);
+    const reading = exchange.body();
+    req.write(Buffer.alloc(20_000));
+    await expect(reading).rejects.toBeInstanceOf(RouterOverloaded);
+    expect(budget.used).toBe(0);
+  });
+
+  it('picks the largest holder', () => {
+    const holders = [10, 30, 20].map((held) => ({ held, evict() {} }));
+    expect(largestHolder(holders)).toBe(holders[1]);
+    expect(largestHolder([])).toBeNull();
+  });
+});
