@@ -1,8 +1,8 @@
 // Entry point of a built-in cell process. Configured only by its environment, as DESIGN.md's
 // template contract says: CELL_ID, PORT, CELL_DB, CELL_HOME, and CELL_APP (which built-in app).
 import { processLogger } from '../shared/log.js';
-import { keepFilesPrivate } from '../workspace/modes.js';
-import { BUILTIN_APPS, type BuiltinApp } from '../templates/template.js';
+import { keepFilesPrivate } from '../shared/modes.js';
+import { BUILTIN_APPS, type BuiltinApp } from './apps/builtin.js';
 import { startCell } from './runtime.js';
 
 function requireEnv(name: string): string {

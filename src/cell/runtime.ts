@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { Gauge, Registry } from 'prom-client';
-import type { BuiltinApp } from '../templates/template.js';
+import type { BuiltinApp } from './apps/builtin.js';
 import type { CellApp } from './apps/app.js';
 import { createBasicApp } from './apps/basic.js';
 import { createEcommerceApp } from './apps/ecommerce.js';

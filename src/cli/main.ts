@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { describeError, ExitCode, isCellctlError } from '../shared/errors.js';
-import { keepFilesPrivate } from '../workspace/modes.js';
+import { keepFilesPrivate } from '../shared/modes.js';
 import type { CommandInput } from './context.js';
 import { sayError } from './output.js';
 

@@ -1,6 +1,6 @@
 // CLI checks on the workspace's processes, read from pid files (no supervisor needed to answer).
 import { failure } from '../shared/errors.js';
-import { livePid } from '../supervisor/procfs.js';
+import { livePid } from '../shared/procfs.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
 

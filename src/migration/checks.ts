@@ -6,7 +6,7 @@ import { readSchemaVersion } from '../cell/datadb.js';
 import { findSupervisor } from '../supervisor/client.js';
 import { cellPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { judgeOwner, localProbe, ownerName } from './owner.js';
+import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
 import type { MoveCheck, TargetLiveness } from './plan.js';
 
 /** Liveness of each cell's process: `offline` for all when no supervisor runs (an offline move). */

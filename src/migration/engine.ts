@@ -10,7 +10,7 @@ import { loadTemplate } from '../templates/catalog.js';
 import { cellPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { type FenceHandle, FenceLost, MigrationFence } from './fence.js';
-import { busyMessage, judgeOwner, localProbe, thisProcessAsOwner } from './owner.js';
+import { busyMessage, judgeOwner, localProbe, thisProcessAsOwner } from '../control/ownership.js';
 import { isSwitched, type MigrationStep, type Move } from './plan.js';
 import { CellPair, type TableVerification } from './rows.js';
 

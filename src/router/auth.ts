@@ -1,6 +1,6 @@
 // JWT mode: the customer a request acts for comes from an HS256 token's `customer_id` claim (jose).
 // Verified tokens are remembered until they expire, so a client's repeated token costs one lookup.
-import { jwtVerify, SignJWT } from 'jose';
+import { jwtVerify } from 'jose';
 
 export type AuthResult = { ok: true; customerId: string } | { ok: false; status: 401; message: string };
 
@@ -49,14 +49,4 @@ export class TokenVerifier {
       return { ok: false, status: 401, message: `invalid token: ${reason}${hint}` };
     }
   }
-}
-
-/** Always with an expiry: the router refuses tokens without one unless jwtRequireExp is off. */
-export async function signCustomerToken(key: Uint8Array, customerId: string, ttlSeconds: number): Promise<string> {
-  return new SignJWT({ customer_id: customerId })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-    .setIssuer('cellctl')
-    .sign(key);
 }

@@ -2,7 +2,7 @@
 // table, JSON bodies with a size limit, and one error type that becomes a JSON error answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import { formatIssues } from '../workspace/settings.js';
+import { formatIssues } from './validation.js';
 
 export class HttpError extends Error {
   constructor(

@@ -2,10 +2,10 @@
 // API and each running cell's health endpoint, all in parallel with short timeouts.
 import { probeCellHealth } from '../cell/client.js';
 import type { MigrationRecord } from '../control/store.js';
-import { judgeOwner, localProbe, ownerName } from '../migration/owner.js';
+import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
 import { RouterAdmin, type RouterStats } from '../router/client.js';
 import { findSupervisor } from '../supervisor/client.js';
-import { livePid } from '../supervisor/procfs.js';
+import { livePid } from '../shared/procfs.js';
 import { ROUTER, type SupervisorStatus } from '../supervisor/protocol.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';

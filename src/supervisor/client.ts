@@ -9,7 +9,7 @@ import { failure } from '../shared/errors.js';
 import { processPaths, workspacePaths } from '../workspace/paths.js';
 import { readAdminToken } from '../workspace/secrets.js';
 import { openLogFd, tailLines } from './logfile.js';
-import { isOurProcess, livePid, signalGroup } from './procfs.js';
+import { isOurProcess, livePid, signalGroup } from '../shared/procfs.js';
 import type { SupervisorEndpoint, SupervisorStatus } from './protocol.js';
 import { processesFromPidFiles, stopWorkspaceProcesses, waitUntil, workspaceChildren, type WorkspaceProcess } from './stop.js';
 

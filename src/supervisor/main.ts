@@ -6,12 +6,12 @@ import http from 'node:http';
 import { z } from 'zod';
 import { createRequestListener, parseWith } from '../shared/http.js';
 import { processLogger } from '../shared/log.js';
-import { keepFilesPrivate, tightenModes } from '../workspace/modes.js';
+import { keepFilesPrivate, tightenModes } from '../shared/modes.js';
 import { processPaths, workspacePaths } from '../workspace/paths.js';
 import { readAdminToken } from '../workspace/secrets.js';
 import { ControlStore } from '../control/store.js';
 import { readSettings } from '../workspace/workspace.js';
-import { livePid } from './procfs.js';
+import { livePid } from '../shared/procfs.js';
 import type { SupervisorEndpoint, SupervisorStatus } from './protocol.js';
 import { Supervisor } from './supervisor.js';
 

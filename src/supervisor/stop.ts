@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { delay } from '../shared/time.js';
 import { processPaths } from '../workspace/paths.js';
-import { childrenOf, isOurProcess, livePid, signalGroup, workspaceProcessName } from './procfs.js';
+import { childrenOf, isOurProcess, livePid, signalGroup, workspaceProcessName } from '../shared/procfs.js';
 import { ROUTER } from './protocol.js';
 
 /** How long to wait for a process to vanish after KILL, which it cannot ignore. */

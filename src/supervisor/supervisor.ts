@@ -14,7 +14,7 @@ import { cellPaths, processPaths } from '../workspace/paths.js';
 import type { Settings } from '../workspace/settings.js';
 import { isHung, planRestart } from './backoff.js';
 import { openLogFd, rotateIfLarge } from './logfile.js';
-import { isOurProcess, livePid, portOwner } from './procfs.js';
+import { isOurProcess, livePid, portOwner } from '../shared/procfs.js';
 import { type ProcessKind, type ProcessState, type ProcessStatus, ROUTER } from './protocol.js';
 import { stopGroup, waitUntil } from './stop.js';
 

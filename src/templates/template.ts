@@ -1,12 +1,11 @@
 // The template contract (template.json) and its validation. Pure: takes parsed JSON, returns a typed
 // template or throws one error that lists every problem and how to fix it.
 import { z } from 'zod';
+import { BUILTIN_APPS } from '../cell/apps/builtin.js';
 import { failure } from '../shared/errors.js';
 import { TEMPLATE_NAME } from '../shared/names.js';
-import { formatIssues } from '../workspace/settings.js';
+import { formatIssues } from '../shared/validation.js';
 
-export const BUILTIN_APPS = ['basic', 'ecommerce'] as const;
-export type BuiltinApp = (typeof BUILTIN_APPS)[number];
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a SQL identifier (letters, digits, _)');
 

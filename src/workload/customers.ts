@@ -2,7 +2,7 @@
 // and by the drill and smoke scripts. Only public HTTP; in JWT mode each request carries a token.
 import axios, { type AxiosInstance } from 'axios';
 import http from 'node:http';
-import { signCustomerToken } from '../router/auth.js';
+import { signCustomerToken } from '../shared/tokens.js';
 
 export interface CustomerClientOptions {
   routerPort: number;

@@ -72,10 +72,3 @@ export function defaultSettings(routerPort: number): Settings {
     cellPortBase: routerPort + 100,
   });
 }
-
-/** Turns zod's issues into one line that names the field, e.g. `limits.maxBodyBytes: expected number`. */
-export function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`)
-    .join('; ');
-}

@@ -6,7 +6,8 @@ import { ControlStore, type OpenOptions } from '../control/store.js';
 import { describeError, failure, usageError } from '../shared/errors.js';
 import { workspacePaths, type WorkspacePaths } from './paths.js';
 import { createSecrets } from './secrets.js';
-import { defaultSettings, formatIssues, type Settings, settingsSchema } from './settings.js';
+import { formatIssues } from '../shared/validation.js';
+import { defaultSettings, type Settings, settingsSchema } from './settings.js';
 
 export const DEFAULT_HOME = 'cells';
 export const DEFAULT_ROUTER_PORT = 8000;

@@ -1,7 +1,8 @@
 // JWT mode's token checks: a token must carry an expiry unless the workspace allows otherwise.
 import { decodeJwt, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { signCustomerToken, TokenVerifier } from '../../src/router/auth.js';
+import { TokenVerifier } from '../../src/router/auth.js';
+import { signCustomerToken } from '../../src/shared/tokens.js';
 
 const key = new TextEncoder().encode('k'.repeat(32));
 const bearer = (token: string) => `Bearer ${token}`;

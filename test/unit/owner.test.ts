@@ -1,7 +1,7 @@
 // Whether a running migration's owner still runs it: the lease, and a dead owner on this host.
 import { describe, expect, it } from 'vitest';
 import type { MigrationLease } from '../../src/control/store.js';
-import { judgeOwner, type OwnerProbe } from '../../src/migration/owner.js';
+import { judgeOwner, type OwnerProbe } from '../../src/control/ownership.js';
 
 const now = 1_000_000;
 const lease = (over: Partial<MigrationLease>): MigrationLease => ({ token: 't', pid: 10, host: 'here', started: '5', leaseUntil: now + 5_000, ...over });

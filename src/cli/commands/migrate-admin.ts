@@ -1,7 +1,7 @@
 // cellctl migrate list|show|resume|abort|purge: the migration journal, and bringing interrupted
 // migrations to a consistent end.
 import { abortMigration, purgeKeptSources, resumeMigration } from '../../migration/engine.js';
-import { judgeOwner, localProbe, ownerName } from '../../migration/owner.js';
+import { judgeOwner, localProbe, ownerName } from '../../control/ownership.js';
 import type { MigrationRecord, MigrationState } from '../../control/store.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { parsePositiveInt } from '../../shared/names.js';

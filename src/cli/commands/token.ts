@@ -1,5 +1,5 @@
 // cellctl token: a signed JWT for one customer, for testing the router in JWT mode.
-import { signCustomerToken } from '../../router/auth.js';
+import { signCustomerToken } from '../../shared/tokens.js';
 import { checkCustomerId, parsePositiveInt } from '../../shared/names.js';
 import { readJwtKey } from '../../workspace/secrets.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';

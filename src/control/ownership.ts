@@ -2,8 +2,8 @@
 // lease lapsed, or at once when the owner ran on this host and its process is gone.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type { MigrationLease, MigrationOwner, MigrationRecord } from '../control/store.js';
-import { isAlive, processStartTicks } from '../supervisor/procfs.js';
+import type { MigrationLease, MigrationOwner, MigrationRecord } from './store.js';
+import { isAlive, processStartTicks } from '../shared/procfs.js';
 
 /** This process as a migration owner (a new token per run). */
 export function thisProcessAsOwner(): MigrationOwner {

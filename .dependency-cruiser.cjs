@@ -1,0 +1,36 @@
+// Which part of cellctl may import which (npm run lint). Arrows point down:
+//   shared  ←  control, cell, templates, workload  ←  workspace  ←  router, supervisor, migration,
+//   status, drill  ←  cli
+// Parts on one level reach each other only through a public API module (client.ts, protocol.ts)
+// or a pure module made for sharing; nothing imports the CLI; nothing is circular.
+const SERVICES = '(router|supervisor|migration|status|drill)';
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'A cycle means two modules are one: merge them or move the shared piece below both.', from: {}, to: { circular: true } },
+    { name: 'shared-is-the-bottom', severity: 'error', comment: 'shared/ is used by every part and uses none.', from: { path: '^src/shared/' }, to: { path: '^src/(?!shared/)' } },
+    {
+      name: 'base-parts-stay-low',
+      severity: 'error',
+      comment: 'control/, templates/, cell/ and workload/ sit just above shared/: they know nothing of the workspace, the services or the CLI.',
+      from: { path: '^src/(control|templates|cell|workload)/' },
+      to: { path: `^src/(workspace|cli|${SERVICES.slice(1, -1)})/` },
+    },
+    { name: 'cell-knows-no-templates', severity: 'error', comment: 'The cell runtime owns its built-in apps; templates name them, not the other way.', from: { path: '^src/cell/' }, to: { path: '^src/templates/' } },
+    { name: 'control-is-alone', severity: 'error', comment: 'The control store depends only on shared/.', from: { path: '^src/control/' }, to: { path: '^src/(?!control/|shared/)' } },
+    { name: 'workspace-below-services', severity: 'error', from: { path: '^src/workspace/' }, to: { path: `^src/(cli|${SERVICES.slice(1, -1)})/` } },
+    { name: 'nothing-imports-the-cli', severity: 'error', from: { path: '^src/(?!cli/)' }, to: { path: '^src/cli/' } },
+    {
+      name: 'services-meet-through-their-apis',
+      severity: 'error',
+      comment: 'One service uses another only through its client, protocol, or a pure shared module.',
+      from: { path: `^src/${SERVICES}/` },
+      to: { path: `^src/${SERVICES}/`, pathNot: ['^src/$1/', '/(client|protocol)\\.ts$'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+  },
+};
