@@ -38,6 +38,10 @@ export interface EventRecord {
 
 export type MigrationState = 'running' | 'done' | 'aborted' | 'failed';
 
+/** The journal records the last completed step; a run killed anywhere resumes or aborts from it. */
+export const MIGRATION_STEPS = ['checked', 'fenced', 'copied', 'verified', 'switched', 'released', 'purged'] as const;
+export type MigrationStep = (typeof MIGRATION_STEPS)[number];
+
 /** Who runs a migration: a random token (what the compare-and-set checks), and how to tell whether it still lives. */
 export interface MigrationOwner {
   token: string;
@@ -57,7 +61,7 @@ export interface MigrationRecord {
   customerId: string;
   sourceCell: string;
   targetCell: string;
-  step: string;
+  step: MigrationStep;
   state: MigrationState;
   keepSourceUntil: string | null;
   batch: string | null;
@@ -92,7 +96,7 @@ interface MigrationRow {
   customer_id: string;
   source_cell: string;
   target_cell: string;
-  step: string;
+  step: MigrationStep;
   state: MigrationState;
   keep_source_until: string | null;
   batch: string | null;
@@ -174,7 +178,7 @@ export interface OpenOptions {
 }
 
 export class ControlStore {
-  private constructor(readonly db: Database.Database) {}
+  private constructor(private readonly db: Database.Database) {}
 
   /** Creates control.db with its schema. Fails if the file exists. */
   static create(file: string): ControlStore {
@@ -344,7 +348,7 @@ export class ControlStore {
 
   /** Journals new running migrations owned by `owner`, all or none. */
   startMigrations(
-    inputs: { customerId: string; sourceCell: string; targetCell: string; keepSourceUntil: string | null; batch: string | null; step: string }[],
+    inputs: { customerId: string; sourceCell: string; targetCell: string; keepSourceUntil: string | null; batch: string | null; step: MigrationStep }[],
     owner: MigrationOwner,
     leaseMs: number,
   ): MigrationRecord[] {
@@ -372,7 +376,7 @@ export class ControlStore {
    * Records that `step` is complete, only while `owner` still owns every migration (compare-and-set;
    * throws OwnershipLost otherwise, changing nothing). Later steps may rely on this row alone.
    */
-  recordMigrationStep(ids: readonly number[], owner: string, step: string, detail?: Record<string, unknown>, leaseMs?: number): void {
+  recordMigrationStep(ids: readonly number[], owner: string, step: MigrationStep, detail?: Record<string, unknown>, leaseMs?: number): void {
     const lease = leaseMs === undefined ? null : Date.now() + leaseMs;
     const update = this.db.prepare(
       `UPDATE migrations SET step = ?, detail = json_patch(detail, ?), updated_at = ?, lease_until = COALESCE(?, lease_until)

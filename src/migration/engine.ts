@@ -11,7 +11,8 @@ import { cellPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { type FenceHandle, FenceLost, MigrationFence } from './fence.js';
 import { busyMessage, judgeOwner, localProbe, thisProcessAsOwner } from '../control/ownership.js';
-import { isSwitched, type MigrationStep, type Move } from './plan.js';
+import type { MigrationStep } from '../control/store.js';
+import { isSwitched, type Move } from './plan.js';
 import { CellPair, type TableVerification } from './rows.js';
 
 export interface BatchOptions {

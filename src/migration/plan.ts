@@ -1,16 +1,10 @@
 // Moving customers, the pure part: the protocol's steps, whether a move may start, and which moves
 // a drain or a rebalance makes. No I/O here.
-import type { CellRecord } from '../control/store.js';
+import { type CellRecord, MIGRATION_STEPS, type MigrationStep } from '../control/store.js';
 import { hasRoom, type PlacementCell } from '../router/placement.js';
 
-/** The journal records the last completed step; a run killed anywhere resumes or aborts from it. */
-export const STEPS = ['checked', 'fenced', 'copied', 'verified', 'switched', 'released', 'purged'] as const;
-export type MigrationStep = (typeof STEPS)[number];
-
-export const stepIndex = (step: string): number => STEPS.indexOf(step as MigrationStep);
-
 /** Whether the mapping already points at the target: from here on, rolling back is a move back. */
-export const isSwitched = (step: string): boolean => stepIndex(step) >= stepIndex('switched');
+export const isSwitched = (step: MigrationStep): boolean => MIGRATION_STEPS.indexOf(step) >= MIGRATION_STEPS.indexOf('switched');
 
 export interface Move {
   customerId: string;

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { STEPS } from '../../src/migration/plan.js';
+import { MIGRATION_STEPS } from '../../src/control/store.js';
 import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
@@ -167,7 +167,7 @@ describe('a move killed at every step', () => {
     const ws = await shop(['c1', 'c2']);
     await seedShopper(ws, 'crashy', 3);
     const expected = await snapshot(ws, 'crashy');
-    const steps = STEPS.filter((step) => step !== 'purged');
+    const steps = MIGRATION_STEPS.filter((step) => step !== 'purged');
     for (const step of steps) {
       for (const action of ['resume', 'abort'] as const) {
         const source = await mappedCell(ws, 'crashy');

@@ -2,7 +2,8 @@
 // (--dry-run) show the plan and change nothing.
 import { gatherMoveCheck } from '../../migration/checks.js';
 import { moveBatch } from '../../migration/engine.js';
-import { moveRefusal, STEPS } from '../../migration/plan.js';
+import { MIGRATION_STEPS } from '../../control/store.js';
+import { moveRefusal } from '../../migration/plan.js';
 import { CellPair } from '../../migration/rows.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId, parseDuration } from '../../shared/names.js';
@@ -36,10 +37,10 @@ export async function run(input: CommandInput): Promise<void> {
           pair.close();
         }
       })();
-      const plan = { customerId, from: source.id, to: target.id, steps: STEPS, rows, keepSource: keepSourceMs !== null, targetLiveness: check.targetLiveness };
+      const plan = { customerId, from: source.id, to: target.id, steps: MIGRATION_STEPS, rows, keepSource: keepSourceMs !== null, targetLiveness: check.targetLiveness };
       if (json) return printJson(plan);
       printLine(`plan: move ${customerId} from ${source.id} to ${target.id} (${check.targetLiveness === 'offline' ? 'system not running: no fence needed' : 'fenced at the router'})`);
-      printLine(`steps: ${STEPS.join(' → ')}${keepSourceMs !== null ? ' (purge deferred by --keep-source)' : ''}`);
+      printLine(`steps: ${MIGRATION_STEPS.join(' → ')}${keepSourceMs !== null ? ' (purge deferred by --keep-source)' : ''}`);
       printLine(renderTable(['table', 'rows to copy'], Object.entries(rows).map(([table, count]) => [table, count])));
       return;
     }
