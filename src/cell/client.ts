@@ -20,9 +20,14 @@ function readChecks(data: unknown): CellHealth['checks'] {
   return Object.entries(named).map(([name, value]) => ({ name, ok: value === 'healthy', ...(value === 'healthy' ? {} : { detail: String(value) }) }));
 }
 
-export async function probeCellHealth(port: number, healthPath: string, timeoutMs = 1_500): Promise<CellHealth> {
+export function probeCellHealth(port: number, healthPath: string, timeoutMs = 1_500): Promise<CellHealth> {
+  return probeHealth(`http://127.0.0.1:${port}${healthPath}`, timeoutMs);
+}
+
+/** The one health probe (status, moves, the supervisor): healthy means a 200 within `timeoutMs`. */
+export async function probeHealth(url: string, timeoutMs = 1_500): Promise<CellHealth> {
   try {
-    const response = await axios.get(`http://127.0.0.1:${port}${healthPath}`, { timeout: timeoutMs, validateStatus: () => true });
+    const response = await axios.get(url, { timeout: timeoutMs, validateStatus: () => true });
     const checks = readChecks(response.data);
     return { healthy: response.status === 200, status: response.status, checks, error: response.status === 200 ? null : `answered ${response.status}` };
   } catch (error) {

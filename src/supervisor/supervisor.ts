@@ -1,6 +1,7 @@
 // The supervisor: spawns the router and the cells (or adopts those a killed supervisor left running),
 // watches their health, restarts crashed and hung ones with backoff (giving up on a crash loop),
 // rotates their logs, and stops them gracefully (stop.ts).
+import { probeHealth } from '../cell/client.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -453,15 +454,7 @@ export class Supervisor {
 }
 
 
-async function probe(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await response.arrayBuffer();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
+const probe = async (url: string): Promise<boolean> => (await probeHealth(url, 1_000)).healthy;
 
 function fileTime(file: string): number | null {
   try {
