@@ -96,6 +96,19 @@ export async function createCells(ws: Workspace, template: string, names: string
   for (const name of names) await cliOk(ws.home, ['create', name, '--template', template, '--port', String(await freePort())]);
 }
 
+export type RunningSystem = Workspace & { url: string };
+
+/** A started system: a new workspace (`settings` merged in), `cells` made from `template`, everything started. */
+export async function startSystem(template: string, cells: string[], settings: Record<string, unknown> = {}): Promise<RunningSystem> {
+  const ws = await newWorkspace(settings);
+  await createCells(ws, template, cells);
+  await cliOk(ws.home, ['start']);
+  return { ...ws, url: `http://127.0.0.1:${ws.routerPort}` };
+}
+
+/** The cell of a pair that is not `cell` (the move target in two-cell tests). */
+export const otherCell = (cell: string, pair: readonly [string, string] = ['c1', 'c2']): string => (cell === pair[0] ? pair[1] : pair[0]);
+
 export interface HttpResult {
   status: number;
   body: any;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BASIC_CONTRACT, ECOMMERCE_CONTRACT, runContract } from '../contracts.js';
-import { cliJson, cliOk, cleanup, createCells, FIXTURES, http, newWorkspace, ROOT, tempDir, type Workspace } from '../helpers.js';
+import { cliJson, cleanup, FIXTURES, http, otherCell, ROOT, startSystem, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -30,13 +30,6 @@ function beginnerClient(): string | null {
   return blocks.find((block) => block.startsWith('# test_cell_architecture.py')) ?? null;
 }
 
-async function system(template: string, cells: string[], settings: Record<string, unknown> = {}): Promise<Workspace & { url: string }> {
-  const ws = await newWorkspace(settings);
-  await createCells(ws, template, cells);
-  await cliOk(ws.home, ['start']);
-  return { ...ws, url: `http://127.0.0.1:${ws.routerPort}` };
-}
-
 const missingPython = pythonRequestsMissing();
 const client = beginnerClient();
 const skipClient = missingPython ?? (client === null ? `the beginner example's document is not at ${BEGINNER}` : null);
@@ -44,7 +37,7 @@ if (skipClient) console.warn(`skipping the beginner example's own test client: $
 
 describe("the beginner example's own test client", () => {
   it.skipIf(skipClient !== null)('runs against three basic cells with no failure mark and no error', async () => {
-    const ws = await system('basic', ['cell-a', 'cell-b', 'cell-c']);
+    const ws = await startSystem('basic', ['cell-a', 'cell-b', 'cell-c']);
     const script = path.join(tempDir(), 'test_cell_architecture.py');
     const source = client!.replace("ROUTER_URL = 'http://localhost:8000'", `ROUTER_URL = '${ws.url}'`);
     expect(source).not.toBe(client);
@@ -62,24 +55,24 @@ describe("the beginner example's own test client", () => {
 
 describe('the example contracts through the router', () => {
   it('basic: every request of the beginner example', async () => {
-    const ws = await system('basic', ['b1', 'b2']);
+    const ws = await startSystem('basic', ['b1', 'b2']);
     await runContract(BASIC_CONTRACT, ws.url, { direct: false, cellOf: (headers) => headers.get('x-cellctl-cell') ?? '(no cell header)' });
   });
 
   it('ecommerce: every request of the intermediate example', async () => {
-    const ws = await system('ecommerce', ['e1', 'e2'], { limits: { rateLimitPerSecond: 1000, rateLimitBurst: 1000 } });
+    const ws = await startSystem('ecommerce', ['e1', 'e2'], { limits: { rateLimitPerSecond: 1000, rateLimitBurst: 1000 } });
     await runContract(ECOMMERCE_CONTRACT, ws.url, { direct: false, cellOf: (headers) => headers.get('x-cellctl-cell') ?? '(no cell header)' });
   });
 });
 
 describe("a user's own cell that records its cell in its rows", () => {
   it('answers the new cell_id after a move', async () => {
-    const ws = await system('roster', ['r1', 'r2'], { templatePaths: [path.join(FIXTURES, 'templates')] });
+    const ws = await startSystem('roster', ['r1', 'r2'], { templatePaths: [path.join(FIXTURES, 'templates')] });
     for (const id of ['ann', 'ben', 'cy']) {
       expect((await http('POST', `${ws.url}/api/customers/${id}`, { name: id, email: `${id}@example.com` })).status).toBe(201);
     }
     const before = await http('GET', `${ws.url}/api/customers/ann`);
-    const target = before.body.cell_id === 'r1' ? 'r2' : 'r1';
+    const target = otherCell(before.body.cell_id, ['r1', 'r2']);
     await cliJson(ws.home, ['migrate', 'customer', 'ann', '--to', target]);
     const after = await http('GET', `${ws.url}/api/customers/ann`);
     expect(after.headers.get('x-cellctl-cell')).toBe(target);

@@ -6,18 +6,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATION_STEPS } from '../../src/control/store.js';
-import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, waitFor, type Workspace } from '../helpers.js';
+import { cli, cliJson, cliOk, cleanup, createCells, http, otherCell, type RunningSystem, startSystem, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
 
 const shopper = (id: string) => ({ name: `Shopper ${id}`, email: `${id}@example.com` });
 
-async function shop(cells: string[], settings: Record<string, unknown> = {}): Promise<Workspace & { url: string }> {
-  const ws = await newWorkspace({ supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 }, ...settings });
-  await createCells(ws, 'ecommerce', cells);
-  await cliOk(ws.home, ['start']);
-  return { ...ws, url: `http://127.0.0.1:${ws.routerPort}` };
-}
+/** Ecommerce cells, started, with fast restarts and no rate limit in the way of the load. */
+const shop = (cells: string[], settings: Record<string, unknown> = {}): Promise<RunningSystem> =>
+  startSystem('ecommerce', cells, { supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 }, ...settings });
 
 /** Rows the customer has in one cell's data.db, per customer-scoped table. */
 function rowsIn(ws: Workspace, cell: string, customerId: string): Record<string, number> {
@@ -42,7 +39,7 @@ async function mappedCell(ws: Workspace, customerId: string): Promise<string> {
   return (await cliJson(ws.home, ['route', customerId])).cell;
 }
 
-async function seedShopper(ws: Workspace & { url: string }, id: string, orders: number): Promise<void> {
+async function seedShopper(ws: RunningSystem, id: string, orders: number): Promise<void> {
   expect((await http('POST', `${ws.url}/api/customers/${id}`, shopper(id))).status).toBe(201);
   for (let i = 0; i < orders; i += 1) {
     await http('POST', `${ws.url}/api/customers/${id}/cart/items`, { product_id: 'sku-cable', quantity: 1 + i });
@@ -51,7 +48,7 @@ async function seedShopper(ws: Workspace & { url: string }, id: string, orders: 
   await http('POST', `${ws.url}/api/customers/${id}/cart/items`, { product_id: 'sku-mouse', quantity: 2 });
 }
 
-async function snapshot(ws: Workspace & { url: string }, id: string) {
+async function snapshot(ws: RunningSystem, id: string) {
   const orders = (await http('GET', `${ws.url}/api/customers/${id}/orders`)).body.orders.map((order: { order_id: string; total_amount: number; items: unknown }) => ({ order_id: order.order_id, total_amount: order.total_amount, items: order.items }));
   const cart = (await http('GET', `${ws.url}/api/customers/${id}/cart`)).body.items;
   return { orders, cart };
@@ -67,7 +64,7 @@ interface WriteTally {
  * Three clients writing to one customer through the router (cart adds, and every seventh request an
  * order) until stopped, or for at most `maxRequests` each. Counts what was acknowledged.
  */
-function startWriters(ws: Workspace & { url: string }, customerId: string, maxRequests = 5_000) {
+function startWriters(ws: RunningSystem, customerId: string, maxRequests = 5_000) {
   let stop = false;
   const tally: WriteTally = { ackedAdds: 0, ackedOrders: 0, failures: [] };
   const writer = async (worker: number) => {
@@ -99,7 +96,7 @@ function startWriters(ws: Workspace & { url: string }, customerId: string, maxRe
 }
 
 /** Every acknowledged write is in the customer's one cell, once; the other cell holds none of its rows. */
-async function expectAllWritesKept(ws: Workspace & { url: string }, customerId: string, home: string, away: string, tally: WriteTally, before = { orders: 0, items: 0 }): Promise<void> {
+async function expectAllWritesKept(ws: RunningSystem, customerId: string, home: string, away: string, tally: WriteTally, before = { orders: 0, items: 0 }): Promise<void> {
   expect(tally.failures).toEqual([]);
   const orders = (await http('GET', `${ws.url}/api/customers/${customerId}/orders`)).body.orders;
   const cart = (await http('GET', `${ws.url}/api/customers/${customerId}/cart`)).body.items;
@@ -131,7 +128,7 @@ describe('a move under load', () => {
     const cells: string[] = [await mappedCell(ws, 'mover')];
     for (let move = 0; move < 3; move += 1) {
       await writers.progressed(20);
-      const target = cells.at(-1) === 'c1' ? 'c2' : 'c1';
+      const target = otherCell(cells.at(-1)!);
       const result = await cliJson(ws.home, ['migrate', 'customer', 'mover', '--to', target]);
       expect(result).toMatchObject({ from: cells.at(-1), to: target });
       cells.push(target);
@@ -139,7 +136,7 @@ describe('a move under load', () => {
     await writers.progressed(20);
     const tally = await writers.stop();
     const final = cells.at(-1)!;
-    await expectAllWritesKept(ws, 'mover', final, final === 'c1' ? 'c2' : 'c1', tally);
+    await expectAllWritesKept(ws, 'mover', final, otherCell(final), tally);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);
     const journal = await cliJson(ws.home, ['migrate', 'list']);
     expect(journal.map((m: { state: string; step: string }) => `${m.state}/${m.step}`)).toEqual(['done/purged', 'done/purged', 'done/purged']);
@@ -150,7 +147,7 @@ describe('a move under load', () => {
     await seedShopper(ws, 'quiet', 2);
     const before = await snapshot(ws, 'quiet');
     const source = await mappedCell(ws, 'quiet');
-    const target = source === 'c1' ? 'c2' : 'c1';
+    const target = otherCell(source);
     await cliOk(ws.home, ['stop', 'router']);
     const moved = await cliJson(ws.home, ['migrate', 'customer', 'quiet', '--to', target]);
     expect(moved.requestsHeldMs).toBe(0);
@@ -171,7 +168,7 @@ describe('a move killed at every step', () => {
     for (const step of steps) {
       for (const action of ['resume', 'abort'] as const) {
         const source = await mappedCell(ws, 'crashy');
-        const target = source === 'c1' ? 'c2' : 'c1';
+        const target = otherCell(source);
         const killed = await cli(ws.home, ['migrate', 'customer', 'crashy', '--to', target], { CELLCTL_FAULT_AFTER_STEP: step });
         expect(killed.code, `killed after ${step}`).not.toBe(0);
         const running = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
@@ -199,7 +196,7 @@ describe('a move whose fence breaks', () => {
     const ws = await shop(['c1', 'c2']);
     await seedShopper(ws, 'fragile', 1);
     const source = await mappedCell(ws, 'fragile');
-    const target = source === 'c1' ? 'c2' : 'c1';
+    const target = otherCell(source);
     const moving = await pausedMove(ws, 'fragile', target, 'verified');
     await cliOk(ws.home, ['restart', 'router']);
     moving.goOn();
@@ -220,7 +217,7 @@ describe('a move owned by a process that still runs it', () => {
     const ws = await shop(['c1', 'c2'], settings);
     await seedShopper(ws, 'owned', 2);
     const source = await mappedCell(ws, 'owned');
-    const target = source === 'c1' ? 'c2' : 'c1';
+    const target = otherCell(source);
     const writers = startWriters(ws, 'owned');
     await writers.progressed(10);
     const moving = await pausedMove(ws, 'owned', target, 'verified');
@@ -247,7 +244,7 @@ describe('a move owned by a process that still runs it', () => {
     const ws = await shop(['c1', 'c2'], { limits: { ...settings.limits, migrationLeaseMs: 1_000 } });
     await seedShopper(ws, 'stuck', 2);
     const source = await mappedCell(ws, 'stuck');
-    const target = source === 'c1' ? 'c2' : 'c1';
+    const target = otherCell(source);
     const writers = startWriters(ws, 'stuck');
     await writers.progressed(10);
     const moving = await pausedMove(ws, 'stuck', target, 'verified');
@@ -307,7 +304,7 @@ describe('refusals', () => {
     const ws = await shop(['c1', 'c2']);
     await seedShopper(ws, 'full', 0);
     const source = await mappedCell(ws, 'full');
-    const target = source === 'c1' ? 'c2' : 'c1';
+    const target = otherCell(source);
     const db = new Database(path.join(ws.home, 'control.db'));
     db.prepare("INSERT INTO customers (id, cell_id, created_at) VALUES ('occupant', ?, 'now')").run(target);
     db.prepare('UPDATE cells SET capacity = 1 WHERE id = ?').run(target);
@@ -327,7 +324,7 @@ describe('refusals', () => {
     const ws = await shop(['c1', 'c2']);
     await seedShopper(ws, 'planner', 2);
     const source = await mappedCell(ws, 'planner');
-    const target = source === 'c1' ? 'c2' : 'c1';
+    const target = otherCell(source);
     const plan = await cliJson(ws.home, ['migrate', 'customer', 'planner', '--to', target, '--dry-run']);
     expect(plan).toMatchObject({ from: source, to: target, rows: { customers: 1, orders: 2, order_items: 2, order_events: 2, cart_items: 1 } });
     expect(await mappedCell(ws, 'planner')).toBe(source);
@@ -371,7 +368,7 @@ describe('keep-source and audit', () => {
     const ws = await shop(['c1', 'c2']);
     await seedShopper(ws, 'keeper', 1);
     const source = await mappedCell(ws, 'keeper');
-    const target = source === 'c1' ? 'c2' : 'c1';
+    const target = otherCell(source);
     await cliOk(ws.home, ['migrate', 'customer', 'keeper', '--to', target, '--keep-source', '1h']);
     expect(rowsIn(ws, source, 'keeper').customers).toBe(1);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);

@@ -8,7 +8,7 @@ afterAll(cleanup);
 describe('prompts on a terminal', () => {
   it('create asks for the cell name and the template', async () => {
     const ws = await newWorkspace();
-    const env = { ...process.env, NO_COLOR: '1', TERM: 'xterm' };
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', TERM: 'xterm' };
     delete env.CI;
     const child = track(spawn('script', ['-qfec', `${process.execPath} ${CLI} --home ${ws.home} create`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
     let screen = '';

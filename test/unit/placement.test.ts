@@ -59,7 +59,7 @@ describe('route explanation', () => {
     expect(explained.cell).toBe(rendezvousCell('acme', ['a', 'b']));
   });
   it('reports a migration in progress', () => {
-    const migration = { id: 7, customerId: 'acme', sourceCell: 'a', targetCell: 'b', step: 'fenced', state: 'running' as const, keepSourceUntil: null, batch: null, detail: {}, error: null, startedAt: '', updatedAt: '' };
+    const migration = { id: 7, customerId: 'acme', sourceCell: 'a', targetCell: 'b', step: 'fenced' as const, state: 'running' as const, keepSourceUntil: null, batch: null, detail: {}, error: null, startedAt: '', updatedAt: '', owner: null };
     expect(explainRoute('acme', 'a', migration, [cell('a'), cell('b')], new Map(), 'hash').fencedBy).toMatchObject({ migrationId: 7, step: 'fenced' });
   });
 });

@@ -39,7 +39,7 @@ describe('control store', () => {
     expect([v1 > v0, v2 > v1, store.mappingVersion() > v2]).toEqual([true, true, true]);
   });
 
-  const move = { customerId: 'x', sourceCell: 'a', targetCell: 'b', keepSourceUntil: null, batch: null, step: 'checked' };
+  const move = { customerId: 'x', sourceCell: 'a', targetCell: 'b', keepSourceUntil: null, batch: null, step: 'checked' as const };
   const owner = (token: string) => ({ token, pid: 4242, host: 'h', started: '1' });
 
   it('allows one running migration per customer', () => {

@@ -51,9 +51,9 @@ describe('template validation', () => {
 
   it('orders customer tables parents first, whatever the declaration order', () => {
     const order = copyOrder([
-      { table: 'lines', customerColumn: 'c', parent: 'orders' },
-      { table: 'orders', customerColumn: 'c', parent: 'customers' },
-      { table: 'customers', customerColumn: 'id', parent: null },
+      { table: 'lines', customerColumn: 'c', parent: 'orders', cellColumn: null },
+      { table: 'orders', customerColumn: 'c', parent: 'customers', cellColumn: null },
+      { table: 'customers', customerColumn: 'id', parent: null, cellColumn: null },
     ]).map((table) => table.table);
     expect(order).toEqual(['customers', 'orders', 'lines']);
   });
