@@ -163,6 +163,21 @@ describe('row copy between cell databases', () => {
     copied.close();
   });
 
+  /** Whether another connection gets the file's write lock at once (and runs `sql` with it). */
+  function canWrite(file: string, sql = 'SELECT 1'): boolean {
+    const other = new Database(file);
+    other.pragma('busy_timeout = 0');
+    try {
+      other.exec(`BEGIN IMMEDIATE; ${sql}; COMMIT`);
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+      return false;
+    } finally {
+      other.close();
+    }
+  }
+
   it('copies a big customer in chunks: between chunks both cells can write, and the source is never write-locked', () => {
     const source = cellDb();
     const target = cellDb();
@@ -175,17 +190,7 @@ describe('row copy between cell databases', () => {
     // Inside every copy transaction, a trigger on the target asks another connection for the source's write lock.
     const sourceWrites: boolean[] = [];
     (pair as unknown as { db: Database.Database }).db.function('probe_source_lock', () => {
-      const other = new Database(source);
-      other.pragma('busy_timeout = 0');
-      try {
-        other.exec("BEGIN IMMEDIATE; UPDATE customers SET name = name WHERE customer_id = 'nobody'; COMMIT");
-        sourceWrites.push(true);
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
-        sourceWrites.push(false);
-      } finally {
-        other.close();
-      }
+      sourceWrites.push(canWrite(source, "UPDATE customers SET name = name WHERE customer_id = 'nobody'"));
       return 0;
     });
     (pair as unknown as { db: Database.Database }).db.exec('CREATE TEMP TRIGGER probe AFTER INSERT ON main.orders WHEN NEW.order_id = \'big-1\' BEGIN SELECT probe_source_lock(); END');
@@ -194,19 +199,7 @@ describe('row copy between cell databases', () => {
     const result = pair.copyAndVerify(['acme'], (work) => {
       const value = work();
       chunks += 1;
-      for (const file of [source, target]) {
-        const other = new Database(file);
-        other.pragma('busy_timeout = 0');
-        try {
-          other.exec("BEGIN IMMEDIATE; COMMIT");
-          between.push(true);
-        } catch (error) {
-          if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
-          between.push(false);
-        } finally {
-          other.close();
-        }
-      }
+      for (const file of [source, target]) between.push(canWrite(file));
       return value;
     });
     expect(result.find((t) => t.table === 'orders')!.targetRows).toBe(CHUNK_ROWS * 2 + 11);

@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { HttpError, type RouteDef } from '../../shared/http.js';
 import { type AppContext, type CellApp, databaseCheck, isHealthy } from './app.js';
-import { changedText, conflictOnDuplicate, customerNotFound, findCustomer, nameAndEmail, nowIso, objectBody, presentCustomer } from './customers.js';
+import { changedText, conflictOnDuplicate, customerNotFound, findCustomer, nameAndEmail, nowIso, objectBody, presentCustomer, readCustomerRoute } from './customers.js';
 
 export function createBasicApp({ db, cellId }: AppContext): CellApp {
   const countCustomers = db.prepare('SELECT COUNT(*) AS n FROM customers');
@@ -22,11 +22,7 @@ export function createBasicApp({ db, cellId }: AppContext): CellApp {
 function basicCustomerRoutes(db: Database.Database, cellId: string): RouteDef[] {
   const insert = db.prepare('INSERT INTO customers (customer_id, name, email, created_at, cell_id) VALUES (?, ?, ?, ?, ?)');
   return [
-    {
-      method: 'GET',
-      path: '/api/customers/:id',
-      handler: ({ params }) => ({ status: 200, body: presentCustomer(findCustomer(db, params.id!)) }),
-    },
+    readCustomerRoute(db),
     {
       method: 'POST',
       path: '/api/customers/:id',

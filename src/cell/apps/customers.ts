@@ -2,7 +2,7 @@
 // `customer_id`, `name`, `email`, `created_at` and the `cell_id` the row lives in (the e-commerce app
 // adds a free-form JSON `address`, a unique email and `updated_at`). Errors are the examples' texts.
 import type Database from 'better-sqlite3';
-import { HttpError } from '../../shared/http.js';
+import { HttpError, type RouteDef } from '../../shared/http.js';
 
 export interface CustomerRow {
   customer_id: string;
@@ -74,3 +74,10 @@ export function changedText(data: Record<string, unknown>, fields: readonly stri
 }
 
 export const nowIso = (): string => new Date().toISOString();
+
+/** GET /api/customers/:id, the same in both examples: the row, or 404 "Customer not found". */
+export const readCustomerRoute = (db: Database.Database): RouteDef => ({
+  method: 'GET',
+  path: '/api/customers/:id',
+  handler: ({ params }) => ({ status: 200, body: presentCustomer(findCustomer(db, params.id!)) }),
+});

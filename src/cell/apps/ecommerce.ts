@@ -10,11 +10,10 @@ import {
   changedText,
   conflictOnDuplicate,
   customerNotFound,
-  findCustomer,
   nameAndEmail,
   nowIso,
   objectBody,
-  presentCustomer,
+  readCustomerRoute,
   requireCustomer,
 } from './customers.js';
 import { OrderWorker } from './order-worker.js';
@@ -83,11 +82,7 @@ function customerRoutes(db: Database.Database, cellId: string): RouteDef[] {
   const insert = db.prepare('INSERT INTO customers (customer_id, email, name, address, created_at, updated_at, cell_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const addressJson = (data: Record<string, unknown>) => (data.address === undefined || data.address === null ? null : JSON.stringify(data.address));
   return [
-    {
-      method: 'GET',
-      path: '/api/customers/:id',
-      handler: ({ params }) => ({ status: 200, body: presentCustomer(findCustomer(db, params.id!)) }),
-    },
+    readCustomerRoute(db),
     {
       method: 'POST',
       path: '/api/customers/:id',
