@@ -113,6 +113,9 @@ export class CellPair {
     for (const table of this.tables) {
       const total: TableVerification = { table: table.table, sourceRows: 0, targetRows: 0, sourceChecksum: 0, targetChecksum: 0 };
       const columns = this.columns.get(table.table)!;
+      // A write first: the chunk's transaction takes the target's write lock before it reads anything
+      // there, so a cell's own commit cannot make its snapshot stale (SQLITE_BUSY_SNAPSHOT).
+      const lockTarget = this.db.prepare(`DELETE FROM main.${quote(table.table)} WHERE 0`);
       const nextRowids = this.db.prepare(`SELECT rowid AS r FROM source.${quote(table.table)} WHERE ${this.where(table)} AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`).pluck();
       const insert = this.db.prepare(
         `INSERT INTO main.${quote(table.table)} (${columns.all}) SELECT ${columns.copied} FROM source.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(@chunk)) RETURNING rowid`,
@@ -120,6 +123,7 @@ export class CellPair {
       let after = -Infinity;
       for (;;) {
         const done = this.db.transaction(() => {
+          lockTarget.run();
           const sourceRowids = nextRowids.all(ids, after) as number[];
           if (sourceRowids.length === 0) return true;
           after = sourceRowids.at(-1)!;

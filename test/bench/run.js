@@ -2,7 +2,8 @@
 // prints a table (and writes the same figures to test/bench/latest.json). Not a test: no CI.
 //
 //  1. router vs direct: one cell, GET and POST, keep-alive clients (autocannon), fixed duration;
-//  2. migration: write pause under load for single moves; bulk drain vs a bare SQLite loop;
+//  2. migration: write pause under load for single moves; bulk drain vs a bare SQLite loop; other
+//     customers' latency and failures while a customer with 100,000 orders moves (bystanders);
 //  3. CLI: --version and status --json vs `node -e 0`; start of 3 and 10 cells until healthy;
 //  4. scale: the router's memory, start-up and lookup time with 1,000,000 customers over 100 cells.
 import autocannon from 'autocannon';
@@ -352,6 +353,73 @@ async function scale() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------------
+/** A big customer moves while other customers of both cells keep reading and writing. */
+async function bystanders() {
+  const orders = QUICK ? 20_000 : 100_000;
+  log(`bystanders: moving a customer with ${orders} orders while others use both cells`);
+  const ws = await workspace('bystanders');
+  await createCells(ws.home, 'ecommerce', 2);
+  const seed = new Database(path.join(ws.home, 'cell-1', 'data.db'));
+  seed.transaction(() => {
+    seed.prepare("INSERT INTO customers VALUES ('whale', 'whale@example.com', 'Whale', NULL, 't', 't', 'cell-1')").run();
+    const series = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${orders})`;
+    seed.exec(`${series} INSERT INTO orders SELECT 'w-' || i, 'whale', 'fulfilled', 900, 't', 't', 'cell-1' FROM n`);
+    seed.exec(`${series} INSERT INTO order_items SELECT 'w-' || i, 'whale', 'sku-cable', 1, 900, 't' FROM n`);
+    seed.exec(`${series} INSERT INTO order_events SELECT 'w-' || i || '-e', 'w-' || i, 'whale', 'order.processing', 'done', 2, 0, 't' FROM n`);
+    seed.exec(`${series} INSERT INTO notifications SELECT 'w-' || i || '-n', 'whale', 'w-' || i, 'email', 'shipped', 't' FROM n`);
+  })();
+  seed.close();
+  cellctl(ws.home, ['assign', 'customer', 'whale', '--cell', 'cell-1']);
+  cellctl(ws.home, ['start']);
+  const router = `http://127.0.0.1:${ws.settings.routerPort}`;
+  const others = Array.from({ length: 20 }, (_, i) => `by-${i}`);
+  for (const id of others) await fetch(`${router}/api/customers/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: id, email: `${id}@example.com` }) }).then((r) => r.text());
+  let phase = 'before';
+  const samples = { before: [], during: [] };
+  const failures = { before: 0, during: 0 };
+  let stop = false;
+  const client = async (worker) => {
+    for (let n = 0; !stop && n < 1_000_000; n += 1) {
+      const id = others[(worker * 7 + n) % others.length];
+      const started = performance.now();
+      const response = n % 2
+        ? await fetch(`${router}/api/customers/${id}/cart/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ product_id: 'sku-cable', quantity: 1 }) })
+        : await fetch(`${router}/api/customers/${id}/cart`);
+      await response.text();
+      const at = phase;
+      if (at === 'after') continue;
+      if (response.status >= 500) failures[at] += 1;
+      else samples[at].push(performance.now() - started);
+    }
+  };
+  const clients = [client(0), client(1), client(2), client(3)];
+  await sleep(3_000);
+  phase = 'during';
+  const moveStarted = performance.now();
+  const moved = await new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, '--home', ws.home, 'migrate', 'customer', 'whale', '--to', 'cell-2', '--json'], { env: { ...process.env, NO_COLOR: '1', CI: 'true' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('exit', (code) => resolve(code === 0 ? JSON.parse(out) : null));
+  });
+  const moveMs = performance.now() - moveStarted;
+  phase = 'after';
+  stop = true;
+  await Promise.all(clients);
+  cellctl(ws.home, ['stop']);
+  if (!moved) throw new Error('the big customer could not be moved');
+  const pct = (values, q) => round([...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))] ?? 0);
+  results.bystanders = {
+    rowsMoved: moved.verification.reduce((sum, table) => sum + table.targetRows, 0),
+    moveSeconds: round(moveMs / 1000),
+    before: { requests: samples.before.length, failures: failures.before, p50Ms: pct(samples.before, 0.5), p99Ms: pct(samples.before, 0.99) },
+    during: { requests: samples.during.length, failures: failures.during, p50Ms: pct(samples.during, 0.5), p99Ms: pct(samples.during, 0.99), maxMs: pct(samples.during, 1) },
+    against: 'the same clients (4, reads and writes of 20 other customers in both cells, through the router) in the 3 s before the move',
+  };
+  log(`bystanders: ${results.bystanders.rowsMoved} rows moved in ${results.bystanders.moveSeconds} s; others' p99 ${results.bystanders.before.p99Ms} → ${results.bystanders.during.p99Ms} ms, failures ${failures.during}`);
+}
+
 function render(r) {
   const rows = [
     ['router GET throughput', `${r.routerVsDirect.GET.router.rps}/s vs direct ${r.routerVsDirect.GET.direct.rps}/s`, `ratio ${r.routerVsDirect.GET.throughputRatio} (goal ≥ 0.6); plain Node proxy ${r.routerVsDirect.GET.plainProxyRatio}`],
@@ -365,6 +433,9 @@ function render(r) {
     ['cellctl --version', `${r.cli.versionMs} ms`, `node -e 0: ${r.cli.nodeNoopMs} ms`],
     ['cellctl status --json (3 cells)', `${r.cli.statusJsonMs} ms`, `node -e 0: ${r.cli.nodeNoopMs} ms`],
     ['cellctl start, 3 / 10 cells', `${r.cli.start3CellsMs} / ${r.cli.start10CellsMs} ms`, 'until every process is healthy'],
+    ...(r.bystanders
+      ? [['others while a big customer moves', `p99 ${r.bystanders.before.p99Ms} → ${r.bystanders.during.p99Ms} ms, ${r.bystanders.during.failures} failed`, `${r.bystanders.rowsMoved} rows moved in ${r.bystanders.moveSeconds} s; ${r.bystanders.during.requests} requests of other customers meanwhile`]]
+      : []),
     [`router with ${r.scale.customers} customers`, `${r.scale.routerRssMiB} MiB RSS, ready in ${r.scale.routerReadyMs} ms`, `${r.scale.nsPerMappedLookup} ns per lookup`],
   ];
   const width = rows.reduce((max, row) => Math.max(max, row[0].length), 0);
@@ -377,6 +448,7 @@ try {
   if (wanted('router')) await routerVsDirect();
   if (wanted('pause')) await migrationPause();
   if (wanted('drain')) await bulkDrain();
+  if (wanted('bystanders')) await bystanders();
   if (wanted('cli')) await cliTimes();
   if (wanted('scale')) await scale();
   const out = path.join(ROOT, 'test', 'bench', QUICK ? 'latest-quick.json' : 'latest.json');

@@ -1,5 +1,6 @@
 // The stores against real SQLite files: control.db, the router's mapping table, and the row copy.
 import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCellDatabase } from '../../src/cell/datadb.js';
@@ -7,7 +8,7 @@ import { ControlStore, OwnershipLost } from '../../src/control/store.js';
 import { CellPair, CHUNK_ROWS, CopyMismatch, customerIdsIn } from '../../src/migration/rows.js';
 import { MappingTable } from '../../src/router/mapping.js';
 import { BUILTIN_TEMPLATES_DIR, findTemplate, readTemplateSql } from '../../src/templates/catalog.js';
-import { cleanup, tempDir } from '../helpers.js';
+import { cleanup, ROOT, tempDir, track } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -208,6 +209,31 @@ describe('row copy between cell databases', () => {
     expect(between.every(Boolean)).toBe(true);
     expect(pair.purge('source', ['acme'])).toBe(CHUNK_ROWS * 2 + 11 + 1 + 1 + 1 + 1);
     pair.close();
+  });
+
+  it('copies while the target cell keeps committing writes of its own', async () => {
+    const source = cellDb();
+    const target = cellDb();
+    seed(source, 'acme', 1);
+    const bulk = new Database(source);
+    bulk.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CHUNK_ROWS * 4})
+               INSERT INTO orders SELECT 'big-' || i, 'acme', 'pending', 100, 't', 't', 'cell-a' FROM n`);
+    bulk.close();
+    seed(target, 'busy', 0);
+    // Another process commits to the target as fast as it can, as a busy cell does.
+    const writer = track(spawn(process.execPath, ['-e', `
+      const db = new (require('better-sqlite3'))(process.argv[1]);
+      db.pragma('busy_timeout = 5000');
+      const add = db.prepare("UPDATE cart_items SET quantity = quantity % 100 + 1 WHERE customer_id = 'busy'");
+      for (let i = 0; i < 2_000_000; i += 1) { add.run(); if (i === 10) console.log('writing'); }`, target], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
+    await new Promise((resolve) => writer.stdout!.once('data', resolve));
+    const pair = new CellPair(source, target, template.customerTables, 'cell-b');
+    try {
+      expect(pair.copyAndVerify(['acme']).find((t) => t.table === 'orders')!.targetRows).toBe(CHUNK_ROWS * 4 + 1);
+    } finally {
+      writer.kill('SIGKILL');
+      pair.close();
+    }
   });
 
   it('rolls the copy back when verification fails', () => {
