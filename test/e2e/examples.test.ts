@@ -67,7 +67,7 @@ describe('the example contracts through the router', () => {
   });
 
   it('ecommerce: every request of the intermediate example', async () => {
-    const ws = await system('ecommerce', ['e1', 'e2'], { limits: { rateLimitPerSecond: 1000, rateLimitBurst: 1000 } });
+    const ws = await system('ecommerce', ['e1', 'e2'], { limits: { rateLimit: { requests: 1000, windowSeconds: 60 } } });
     await runContract(ECOMMERCE_CONTRACT, ws.url, { direct: false, cellOf: (headers) => headers.get('x-cellctl-cell') ?? '(no cell header)' });
   });
 });

@@ -13,7 +13,7 @@ afterAll(cleanup);
 const shopper = (id: string) => ({ name: `Shopper ${id}`, email: `${id}@example.com` });
 
 async function shop(cells: string[], settings: Record<string, unknown> = {}): Promise<Workspace & { url: string }> {
-  const ws = await newWorkspace({ supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 }, ...settings });
+  const ws = await newWorkspace({ supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } }, ...settings });
   await createCells(ws, 'ecommerce', cells);
   await cliOk(ws.home, ['start']);
   return { ...ws, url: `http://127.0.0.1:${ws.routerPort}` };
@@ -214,7 +214,7 @@ describe('a move whose fence breaks', () => {
 });
 
 describe('a move owned by a process that still runs it', () => {
-  const settings = { limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000, fenceHoldMs: 120_000, fenceLeaseMs: 120_000 } };
+  const settings = { limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 }, fenceHoldMs: 120_000, fenceLeaseMs: 120_000 } };
 
   it('cannot be resumed, aborted or started again by another process; it finishes, and no write is lost', async () => {
     const ws = await shop(['c1', 'c2'], settings);
