@@ -11,10 +11,10 @@ import type { FenceBook } from './fences.js';
 import type { Forward } from './forwarding.js';
 import type { MappingTable } from './mapping.js';
 import type { RouterMetrics } from './metrics.js';
-import { classifyPath, type RouterTarget } from './paths.js';
+import { classifyPath } from './paths.js';
 import type { RouterHealth } from './protocol.js';
 import type { RateLimiter } from './ratelimit.js';
-import { type RouteDecision, routeByClaim, routeByPath } from './routing.js';
+import { type RoutableTarget, type RouteDecision, routeByClaim, routeByPath } from './routing.js';
 import type { Upstreams } from './upstreams.js';
 
 export interface RequestPolicyParts {
@@ -87,10 +87,13 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
     await forward(healthy[referenceTurn]!, exchange, body, started);
   };
 
-  /** Whom the request is routed for: by its path, or in JWT mode by its token (verified only for a path that can be routed). */
-  const decide = async (exchange: PublicExchange, target: Exclude<RouterTarget, { kind: 'bad-path' } | { kind: 'health' }>, path: string): Promise<RouteDecision> => {
-    if (!verifier || target.kind === 'not-found') return routeByPath(target, exchange.method, path);
-    return routeByClaim(target, await verifier.verify(exchange.authorization, Date.now()), exchange.method, path);
+  /**
+   * Whom the request is routed for: by its path, or in JWT mode by its token (verified only for a
+   * path that can be routed). Synchronous without auth: no extra turn on the hot path.
+   */
+  const decide = (exchange: PublicExchange, target: RoutableTarget): RouteDecision | Promise<RouteDecision> => {
+    if (!verifier || target.kind === 'not-found') return routeByPath(target, exchange.method, exchange.url);
+    return verifier.verify(exchange.authorization, Date.now()).then((auth) => routeByClaim(target, auth, exchange.method, exchange.url));
   };
 
   /** The request body, or REFUSED when the router answered instead (over the body limit or the buffer cap). */
@@ -116,7 +119,8 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
       return reject(exchange, 'bad_path', { details: `the request target is refused: ${target.reason}; send a plain path such as /api/customers/<id>/...` });
     }
     if (target.kind === 'health') return exchange.reply(200, health());
-    const decision = await decide(exchange, target, exchange.url.split('?', 1)[0]!);
+    const pending = decide(exchange, target);
+    const decision = pending instanceof Promise ? await pending : pending;
     if (decision.kind === 'refuse') {
       const headers: Record<string, string> = decision.code === 'unauthorized' ? { 'www-authenticate': 'Bearer' } : {};
       return reject(exchange, decision.code, { error: decision.error, details: decision.details }, headers);

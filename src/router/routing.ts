@@ -17,14 +17,14 @@ const ID_RULE = '1-128 characters: letters, digits and - . _ ~ ! $ & \' ( ) * + 
 /** Targets that are routed (not bad paths, not the router's /health). */
 export type RoutableTarget = Exclude<RouterTarget, { kind: 'bad-path' } | { kind: 'health' }>;
 
-const notFound = (method: string, path: string): RouteDecision => ({
+const notFound = (method: string, url: string): RouteDecision => ({
   kind: 'refuse',
   code: 'not_found',
-  details: `the router has no route for ${method} ${path}; customer requests go to /api/customers/<id>/...`,
+  details: `the router has no route for ${method} ${url}; customer requests go to /api/customers/<id>/...`,
 });
 
 /** auth "none": a customer path goes to its customer's cell, a reference path to any cell; the rest is not found. */
-export function routeByPath(target: RoutableTarget, method: string, path: string): RouteDecision {
+export function routeByPath(target: RoutableTarget, method: string, url: string): RouteDecision {
   switch (target.kind) {
     case 'customer':
       return target;
@@ -33,7 +33,7 @@ export function routeByPath(target: RoutableTarget, method: string, path: string
     case 'bad-customer-id':
       return { kind: 'refuse', code: 'bad_customer_id', details: `customer ids are ${ID_RULE}` };
     default:
-      return notFound(method, path);
+      return notFound(method, url);
   }
 }
 
@@ -42,8 +42,8 @@ export function routeByPath(target: RoutableTarget, method: string, path: string
  * forwarded unchanged (reference paths too, as the example does); a customer path must name the
  * claim's customer. Paths outside /api are not found, token or not.
  */
-export function routeByClaim(target: RoutableTarget, auth: AuthResult, method: string, path: string): RouteDecision {
-  if (target.kind === 'not-found') return notFound(method, path);
+export function routeByClaim(target: RoutableTarget, auth: AuthResult, method: string, url: string): RouteDecision {
+  if (target.kind === 'not-found') return notFound(method, url);
   if (auth.kind === 'no-token') return { kind: 'refuse', code: 'unauthorized', error: 'No authorization token provided', details: 'send "Authorization: Bearer <token>" (cellctl token <customer> makes one)' };
   if (auth.kind === 'invalid') return { kind: 'refuse', code: 'unauthorized', details: auth.reason };
   if (auth.kind === 'no-claim') return { kind: 'refuse', code: 'no_customer_claim', details: 'the token needs a customer_id claim (cellctl token <customer> makes one)' };
