@@ -59,6 +59,9 @@ describe('routing', () => {
     // The beginner example's router health, with cellctl's own fields beside it.
     expect((await http('GET', `${ws.url}/health`)).body).toMatchObject({ status: 'healthy', service: 'cell-router', cells: { c1: { healthy: true } } });
     expect((await http('GET', `${ws.url}/nope`)).body).toMatchObject({ error: expect.any(String), code: 'not_found' });
+    const admin = await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/stats`);
+    expect(admin.status).toBe(401);
+    expect(admin.body).toMatchObject({ error: expect.any(String), code: 'unauthorized' });
   });
 
   it('respects capacity: a full cell takes no new customers; with every cell full the answer is 503', async () => {
@@ -162,6 +165,24 @@ describe('limits', () => {
     expect(limited.body).toMatchObject({ error: 'Rate limit exceeded', code: 'rate_limited' });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await http('GET', `${ws.url}/api/customers/modest`)).status).toBe(404);
+  });
+
+  it("limits each customer to the example's 100 requests per 60 s by default", async () => {
+    const ws = await system({}, ['c1']);
+    // 100 at once, then the bucket refills one request every 0.6 s: however slow the machine, the
+    // first 429 comes after 100 requests plus what refilled meanwhile.
+    const started = Date.now();
+    let allowed = 0;
+    let limited = await http('GET', `${ws.url}/api/customers/busy`);
+    for (let i = 0; i < 200 && limited.status === 404; i += 1) {
+      allowed += 1;
+      limited = await http('GET', `${ws.url}/api/customers/busy`);
+    }
+    expect(limited.status).toBe(429);
+    expect(allowed).toBeGreaterThanOrEqual(100);
+    expect(allowed).toBeLessThanOrEqual(100 + Math.ceil(((Date.now() - started) / 1000) * (100 / 60)));
+    expect(limited.body).toMatchObject({ error: 'Rate limit exceeded', code: 'rate_limited' });
+    expect((await http('GET', `${ws.url}/api/customers/calm`)).status).toBe(404);
   });
 
   it('refuses a body over the limit with 413 before it reaches a cell', async () => {
