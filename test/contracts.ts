@@ -100,13 +100,19 @@ function resolve(spec: unknown, vars: Record<string, unknown>): unknown {
 
 /**
  * Runs the steps in order against `base`. `cellOf` says which cell answered (the x-cellctl-cell
- * header through the router, the cell's own id directly); `headers` go with every request.
+ * header through the router, the cell's own id directly); `headers` go with every request (a
+ * function of the step's path: per-request headers, such as the token of the customer it names).
  */
-export async function runContract(steps: ContractStep[], base: string, options: { direct: boolean; cellOf: (headers: Headers) => string; headers?: Record<string, string> }): Promise<void> {
+export async function runContract(
+  steps: ContractStep[],
+  base: string,
+  options: { direct: boolean; cellOf: (headers: Headers) => string; headers?: Record<string, string> | ((path: string) => Promise<Record<string, string>>) },
+): Promise<void> {
   const vars: Record<string, unknown> = {};
   for (const step of steps) {
     if (step.directOnly && !options.direct) continue;
-    const response = await http(step.method, `${base}${step.path}`, step.body, options.headers ?? {});
+    const headers = typeof options.headers === 'function' ? await options.headers(step.path) : (options.headers ?? {});
+    const response = await http(step.method, `${base}${step.path}`, step.body, headers);
     vars.cell = options.cellOf(response.headers);
     const where = `${step.what}: ${step.method} ${step.path} → ${response.status} ${JSON.stringify(response.body)}`;
     expect(response.status, where).toBe(step.status);

@@ -1,11 +1,12 @@
-// The kill drill: light load on every customer through the router, kill one cell, let the
-// supervisor bring it back, and record every answer for the summary.
+// The kill drill: light load on every customer through the router (paced within the router's
+// per-customer rate limit), kill one cell, let the supervisor bring it back, and record every answer.
 import { findSupervisor } from '../supervisor/client.js';
 import { failure } from '../shared/errors.js';
 import { delay } from '../shared/time.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { CustomerClient } from '../workload/customers.js';
 import { readJwtKey } from '../workspace/secrets.js';
+import { drillSpacingMs } from './pace.js';
 import { type DrillSample, type DrillSummary, summarizeDrill } from './summary.js';
 
 export interface DrillOptions {
@@ -14,7 +15,6 @@ export interface DrillOptions {
   /** Load before the kill, to have a baseline. */
   warmupMs: number;
 }
-
 
 export async function killDrill(ws: Workspace, victim: string, options: DrillOptions, onPhase: (text: string) => void): Promise<DrillSummary> {
   const supervisor = findSupervisor(ws.home);
@@ -28,6 +28,7 @@ export async function killDrill(ws: Workspace, victim: string, options: DrillOpt
   const customers = [...mapping.keys()];
   const client = new CustomerClient({ routerPort: ws.settings.routerPort, jwtKey: ws.settings.auth === 'jwt' ? readJwtKey(ws.home) : null });
   const samples: DrillSample[] = [];
+  const spacingMs = drillSpacingMs({ customers: customers.length, workers: options.concurrency, totalMs: options.warmupMs + options.durationMs, rateLimit: ws.settings.limits.rateLimit });
   let stop = false;
   let next = 0;
   const worker = async () => {
@@ -40,7 +41,7 @@ export async function killDrill(ws: Workspace, victim: string, options: DrillOpt
         code = 0;
       }
       samples.push({ customerId, at: Date.now(), status: code });
-      await delay(5);
+      await delay(spacingMs);
     }
   };
   const load = Array.from({ length: options.concurrency }, worker);

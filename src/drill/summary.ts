@@ -21,6 +21,8 @@ export interface DrillSummary {
   customerShareFailed: number;
   requestShareFailed: number;
   failuresOutsideVictim: number;
+  /** Answers 429 from the router's rate limit: neither failures nor proof of health. */
+  rateLimited: number;
   contained: boolean;
   recoveryMs: number | null;
   cells: CellOutcome[];
@@ -46,7 +48,7 @@ export function summarizeDrill(samples: readonly DrillSample[], mapping: Readonl
       if (cell.cell === victim) lastVictimFailure = Math.max(lastVictimFailure, sample.at);
     }
   }
-  const victimOk = samples.filter((s) => mapping.get(s.customerId) === victim && s.at > killedAt && !failedStatus(s.status) && s.at > lastVictimFailure);
+  const victimOk = samples.filter((s) => mapping.get(s.customerId) === victim && s.at > killedAt && !failedStatus(s.status) && s.status !== 429 && s.at > lastVictimFailure);
   if (victimOk.length > 0) recoveryMs = Math.min(...victimOk.map((s) => s.at)) - killedAt;
   const outcomes = [...cells.values()].map(({ failedCustomers, ...cell }) => ({
     ...cell,
@@ -62,6 +64,7 @@ export function summarizeDrill(samples: readonly DrillSample[], mapping: Readonl
     customerShareFailed: totalCustomers === 0 ? 0 : outcomes.reduce((sum, cell) => sum + cell.customersWithFailures, 0) / totalCustomers,
     requestShareFailed: totalRequests === 0 ? 0 : outcomes.reduce((sum, cell) => sum + cell.failed, 0) / totalRequests,
     failuresOutsideVictim,
+    rateLimited: samples.filter((sample) => sample.status === 429).length,
     contained: failuresOutsideVictim === 0,
     recoveryMs,
     cells: outcomes.sort((a, b) => a.cell.localeCompare(b.cell)),

@@ -82,8 +82,8 @@ export class MigrationFence {
 
 /** What the router did, as the end of "the router …": answered an error, or did not answer in time. */
 function describeAxios(error: unknown): string {
-  const response = (error as { response?: { status?: number; data?: { message?: unknown; error?: unknown } } }).response;
-  const text = response?.data?.message ?? response?.data?.error;
+  const response = (error as { response?: { status?: number; data?: { error?: unknown; details?: unknown } } }).response;
+  const text = typeof response?.data?.details === 'string' ? `${String(response.data.error)}: ${response.data.details}` : response?.data?.error;
   if (response) return `answered ${response.status ?? '?'}${typeof text === 'string' ? ` (${text})` : ''}`;
   const code = (error as { code?: string }).code;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return 'did not answer in time';

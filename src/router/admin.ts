@@ -39,7 +39,8 @@ export interface AdminParts {
 /** The router's health, for the public /health and the admin API alike. */
 export function routerHealth(mapping: MappingTable, link: ControlLink, upstreams: Upstreams): RouterHealth {
   return {
-    status: 'ok',
+    status: 'healthy',
+    service: 'cell-router',
     mappingVersion: mapping.mappingVersion,
     customersMapped: mapping.size,
     controlPlane: link.error ? { ok: false, error: link.error } : { ok: true },
@@ -142,7 +143,7 @@ export function createAdminServer(parts: AdminParts): http.Server {
   return http.createServer((req, res) => {
     if (req.headers.authorization !== `Bearer ${parts.adminToken}`) {
       req.resume();
-      return sendJson(res, 401, { error: 'unauthorized', message: 'admin API needs "Authorization: Bearer <secrets/admin-token>"' });
+      return sendJson(res, 401, { error: 'Unauthorized', code: 'unauthorized', details: 'the admin API needs "Authorization: Bearer <secrets/admin-token>"' });
     }
     listener(req, res);
   });

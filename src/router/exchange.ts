@@ -5,6 +5,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type net from 'node:net';
 import { sendJson } from '../shared/http.js';
 import type { InputBudget, InputHolder } from './budget.js';
+import { routerError } from './errors.js';
 import type { ResponseHead } from './http1.js';
 import type { Exchange } from './relay.js';
 
@@ -133,7 +134,7 @@ export class RawExchange implements PublicExchange {
 
   fail(message: string): void {
     if (this.finished) return;
-    if (!this.answered) return this.reply(500, { error: 'internal', message });
+    if (!this.answered) return this.reply(500, routerError('internal', { details: message }).body);
     this.socket.destroy();
     this.finish(true);
   }
@@ -200,7 +201,7 @@ export class NodeExchange implements PublicExchange {
 
   fail(message: string): void {
     if (this.res.headersSent) this.res.destroy();
-    else this.reply(500, { error: 'internal', message });
+    else this.reply(500, routerError('internal', { details: message }).body);
   }
 
   upstreamHead(body: Buffer | null): string {

@@ -1,13 +1,15 @@
 // Sends one request to a cell over its kept-alive connections and streams the cell's answer back to
 // the client; a cell that fails before answering becomes the router's own answer (504 for a timeout,
 // 503 naming the cell) and is marked down. Resolves with the status the client got.
+import { routerError } from './errors.js';
 import type { PublicExchange } from './exchange.js';
 import type { RouterMetrics } from './metrics.js';
 import type { Upstream, Upstreams } from './upstreams.js';
 
 export type Forward = (upstream: Upstream, exchange: PublicExchange, body: Buffer | null, started: number) => Promise<number>;
 
-export function createForwarder(upstreams: Upstreams, metrics: RouterMetrics, upstreamTimeoutMs: number): Forward {
+/** `unavailableText`: the 503 text of the example the router stands in for (errors.ts). */
+export function createForwarder(upstreams: Upstreams, metrics: RouterMetrics, upstreamTimeoutMs: number, unavailableText: string): Forward {
   return (upstream, exchange, body, started) =>
     new Promise<number>((resolve) => {
       const responder = exchange.responder(upstream.cellId);
@@ -35,11 +37,13 @@ export function createForwarder(upstreams: Upstreams, metrics: RouterMetrics, up
             else if (reason === 'timeout') {
               status = 504;
               upstreams.markDown(upstream, `timed out after ${upstreamTimeoutMs} ms`, true);
-              exchange.reply(504, { error: 'cell_timeout', message: `cell ${upstream.cellId} did not answer within ${upstreamTimeoutMs} ms`, cell: upstream.cellId });
+              const answer = routerError('cell_timeout', { details: `cell ${upstream.cellId} did not answer within ${upstreamTimeoutMs} ms`, cell: upstream.cellId });
+              exchange.reply(answer.status, answer.body);
             } else {
               status = 503;
               upstreams.markDown(upstream, detail);
-              exchange.reply(503, { error: 'cell_unavailable', message: `cell ${upstream.cellId} is unavailable; only its customers are affected`, cell: upstream.cellId }, { 'retry-after': '1' });
+              const answer = routerError('cell_unavailable', { error: unavailableText, details: `cell ${upstream.cellId} is unavailable (${detail}); only its customers are affected`, cell: upstream.cellId });
+              exchange.reply(answer.status, answer.body, { 'retry-after': '1' });
             }
             settle();
           },

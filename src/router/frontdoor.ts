@@ -5,6 +5,7 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import type { InputBudget, InputHolder } from './budget.js';
+import { type RouterErrorAnswer, routerError } from './errors.js';
 import { jsonAnswer, type PublicExchange, RawExchange } from './exchange.js';
 import { readRequestHead } from './http1.js';
 
@@ -64,7 +65,7 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     held: 0,
     evict: () => {
       if (busy) socket.destroy(); // mid-answer: nothing more can be said on this connection
-      else refuse(503, { error: 'overloaded', message: 'the router holds too many unfinished requests; retry shortly' }, { 'retry-after': '1' });
+      else refuse(routerError('overloaded', { details: 'the router holds too many unfinished requests; retry shortly' }), { 'retry-after': '1' });
     },
   };
 
@@ -77,16 +78,16 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     requestTimer = null;
   };
   /** Answers from the router itself and closes: the rest of what the client sends is not read. */
-  const refuse = (status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}) => {
+  const refuse = (answer: RouterErrorAnswer, headers: Record<string, string> = {}) => {
     if (gone) return;
     gone = true;
     dropInput();
-    turnAway(socket, status, payload, headers);
+    turnAway(socket, answer.status, answer.body, headers);
   };
   const onRequestTimeout = () => {
     requestTimer = null;
     if (busy || gone) return;
-    refuse(408, { error: 'request_timeout', message: `the request did not arrive whole within ${options.requestTimeoutMs} ms` });
+    refuse(routerError('request_timeout', { details: `the request did not arrive whole within ${options.requestTimeoutMs} ms` }));
   };
   /** The request now arriving is incomplete: its time runs from its first byte. */
   const awaitRest = () => {

@@ -9,8 +9,11 @@ export type RouterTarget =
   | { kind: 'health' }
   | { kind: 'bad-path'; reason: string }
   | { kind: 'bad-customer-id'; raw: string }
+  /** Any other /api/<path>: in JWT mode routed for the token's customer (the example's router); otherwise unknown. */
+  | { kind: 'api' }
   | { kind: 'not-found' };
 
+const API = '/api/';
 const CUSTOMERS = '/api/customers/';
 const REFERENCE_PREFIXES = ['/api/products'];
 
@@ -71,5 +74,6 @@ export function classifyPath(method: string, url: string): RouterTarget {
   for (const prefix of REFERENCE_PREFIXES) {
     if (path === prefix || path.startsWith(prefix + '/')) return { kind: 'reference' };
   }
+  if (path.length > API.length && path.startsWith(API)) return { kind: 'api' };
   return { kind: 'not-found' };
 }

@@ -1,9 +1,11 @@
 // What the router does with one public request, whichever path read it: the target (refused, the
-// router's own /health, a reference path, or a customer's), JWT, the body limit, then for a customer
-// the rate limit, a fence hold, the customer's cell (mapping row or placement) and its health, and a
-// pin when a create succeeds. Answers every refusal itself; never lets a request reach a cell unchecked.
+// router's own /health), whom it is routed for (routing.ts: the path's customer, or in JWT mode the
+// token's), the body limit, then for a customer the rate limit, a fence hold, the customer's cell
+// (mapping row or placement) and its health, and a pin when a create succeeds. Answers every refusal
+// itself (errors.ts); never lets a request reach a cell unchecked.
 import type { Limits } from '../workspace/settings.js';
 import type { TokenVerifier } from './auth.js';
+import { type RouterErrorCode, routerError } from './errors.js';
 import { BodyTooLarge, type PublicExchange, RouterOverloaded } from './exchange.js';
 import type { FenceBook } from './fences.js';
 import type { Forward } from './forwarding.js';
@@ -12,6 +14,7 @@ import type { RouterMetrics } from './metrics.js';
 import { classifyPath } from './paths.js';
 import type { RouterHealth } from './protocol.js';
 import type { RateLimiter } from './ratelimit.js';
+import { type RoutableTarget, type RouteDecision, routeByClaim, routeByPath } from './routing.js';
 import type { Upstreams } from './upstreams.js';
 
 export interface RequestPolicyParts {
@@ -23,6 +26,8 @@ export interface RequestPolicyParts {
   metrics: RouterMetrics;
   /** null: auth "none". */
   verifier: TokenVerifier | null;
+  /** The 503 text of the example this mode stands in for (errors.ts unavailableText). */
+  unavailableText: string;
   forward: Forward;
   /** Records a new customer's mapping row (the create was answered 201). */
   pin(customerId: string, cellId: string): void;
@@ -33,35 +38,34 @@ const REFUSED = Symbol('refused');
 
 /** Returns the function that routes one public request and answers it. */
 export function createRequestPolicy(parts: RequestPolicyParts): (exchange: PublicExchange) => Promise<void> {
-  const { limits, mapping, upstreams, fences, limiter, metrics, verifier, forward, pin, health } = parts;
+  const { limits, mapping, upstreams, fences, limiter, metrics, verifier, forward, pin, health, unavailableText } = parts;
   let referenceTurn = 0;
 
-  const reject = (exchange: PublicExchange, status: number, error: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void =>
-    exchange.reply(status, { error, message, ...extra }, headers);
-
-  const unavailable = (exchange: PublicExchange, cellId: string, reason: string): void => {
-    metrics.recordRejected('cell_unavailable', cellId);
-    reject(exchange, 503, 'cell_unavailable', `cell ${cellId} is unavailable (${reason}); only its customers are affected`, { cell: cellId }, { 'retry-after': '1' });
+  /** Answers from the router itself, in the example style; the code is also the metrics' rejection reason. */
+  const reject = (exchange: PublicExchange, code: RouterErrorCode, fields: { error?: string; details?: string; cell?: string } = {}, headers: Record<string, string> = {}): void => {
+    metrics.recordRejected(code === 'customer_moving' ? 'fenced' : code, code === 'cell_unavailable' ? fields.cell : undefined);
+    const answer = routerError(code, fields);
+    exchange.reply(answer.status, answer.body, headers);
   };
+
+  const unavailable = (exchange: PublicExchange, cellId: string, reason: string): void =>
+    reject(exchange, 'cell_unavailable', { error: unavailableText, details: `cell ${cellId} is unavailable (${reason}); only its customers are affected`, cell: cellId }, { 'retry-after': '1' });
 
   const handleCustomer = async (customerId: string, isCreate: boolean, exchange: PublicExchange, body: Buffer | null, started: number) => {
     const rate = limiter.take(customerId, Date.now());
     if (!rate.allowed) {
-      metrics.recordRejected('rate_limited');
-      return reject(exchange, 429, 'rate_limited', `customer ${customerId} sent too many requests; retry after ${rate.retryAfterSeconds} s`, {}, { 'retry-after': String(rate.retryAfterSeconds) });
+      return reject(exchange, 'rate_limited', { details: `customer ${customerId} sent too many requests; retry after ${rate.retryAfterSeconds} s` }, { 'retry-after': String(rate.retryAfterSeconds) });
     }
     // No await between the fence check and fences.begin: a fence that goes up sees this request.
     while (fences.isFenced(customerId, Date.now())) {
       const outcome = await fences.hold(customerId);
       if (outcome === 'queue-full' || outcome === 'timeout') {
-        metrics.recordRejected('fenced');
-        return reject(exchange, 503, 'customer_moving', `customer ${customerId} is being moved between cells; retry shortly`, {}, { 'retry-after': '1' });
+        return reject(exchange, 'customer_moving', { error: unavailableText, details: `customer ${customerId} is being moved between cells; retry shortly` }, { 'retry-after': '1' });
       }
     }
     const route = mapping.lookup(customerId);
     if (!route) {
-      metrics.recordRejected('no_cell');
-      return reject(exchange, 503, 'no_cell', 'no active cell has room for this customer: add a cell ("cellctl create") or raise a capacity');
+      return reject(exchange, 'no_cell', { error: unavailableText, details: 'no active cell has room for this customer: add a cell ("cellctl create") or raise a capacity' });
     }
     const upstream = upstreams.get(route.cellId);
     if (!upstream) return unavailable(exchange, route.cellId, 'not known to the router yet');
@@ -78,28 +82,18 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
 
   const handleReference = async (exchange: PublicExchange, body: Buffer | null, started: number) => {
     const healthy = upstreams.all().filter((upstream) => upstreams.mayTry(upstream));
-    if (healthy.length === 0) {
-      metrics.recordRejected('no_cell');
-      return reject(exchange, 503, 'no_cell', 'no healthy cell can answer this request');
-    }
+    if (healthy.length === 0) return reject(exchange, 'no_cell', { error: unavailableText, details: 'no healthy cell can answer this request' });
     referenceTurn = (referenceTurn + 1) % healthy.length;
     await forward(healthy[referenceTurn]!, exchange, body, started);
   };
 
-  /** JWT mode: a valid token, and for a customer's path that customer's. Answers 401/403 itself and returns false. */
-  const admitToken = async (exchange: PublicExchange, customerId: string | null): Promise<boolean> => {
-    const auth = await verifier!.verify(exchange.authorization, Date.now());
-    if (!auth.ok) {
-      metrics.recordRejected('unauthorized');
-      reject(exchange, 401, 'unauthorized', auth.message, {}, { 'www-authenticate': 'Bearer' });
-      return false;
-    }
-    if (customerId !== null && auth.customerId !== customerId) {
-      metrics.recordRejected('forbidden');
-      reject(exchange, 403, 'forbidden', 'this token is for another customer');
-      return false;
-    }
-    return true;
+  /**
+   * Whom the request is routed for: by its path, or in JWT mode by its token (verified only for a
+   * path that can be routed). Synchronous without auth: no extra turn on the hot path.
+   */
+  const decide = (exchange: PublicExchange, target: RoutableTarget): RouteDecision | Promise<RouteDecision> => {
+    if (!verifier || target.kind === 'not-found') return routeByPath(target, exchange.method, exchange.url);
+    return verifier.verify(exchange.authorization, Date.now()).then((auth) => routeByClaim(target, auth, exchange.method, exchange.url));
   };
 
   /** The request body, or REFUSED when the router answered instead (over the body limit or the buffer cap). */
@@ -108,13 +102,11 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
       return await exchange.body();
     } catch (error) {
       if (error instanceof RouterOverloaded) {
-        metrics.recordRejected('overloaded');
-        reject(exchange, 503, 'overloaded', 'the router holds too many unfinished requests; retry shortly', {}, { connection: 'close', 'retry-after': '1' });
+        reject(exchange, 'overloaded', { details: 'the router holds too many unfinished requests; retry shortly' }, { connection: 'close', 'retry-after': '1' });
         return REFUSED;
       }
       if (!(error instanceof BodyTooLarge)) throw error;
-      metrics.recordRejected('body_too_large');
-      reject(exchange, 413, 'body_too_large', `request body is larger than ${limits.maxBodyBytes} bytes`, {}, { connection: 'close' });
+      reject(exchange, 'body_too_large', { details: `request body is larger than ${limits.maxBodyBytes} bytes` }, { connection: 'close' });
       return REFUSED;
     }
   };
@@ -124,23 +116,19 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
     const target = classifyPath(exchange.method, exchange.url);
     if (target.kind === 'bad-path') {
       // Refused, never normalised: the cell's URL parser would resolve it to another path than the one routed.
-      metrics.recordRejected('bad_path');
-      return reject(exchange, 400, 'bad_path', `the request target is refused: ${target.reason}; send a plain path such as /api/customers/<id>/...`);
+      return reject(exchange, 'bad_path', { details: `the request target is refused: ${target.reason}; send a plain path such as /api/customers/<id>/...` });
     }
     if (target.kind === 'health') return exchange.reply(200, health());
-    if (target.kind === 'not-found') {
-      metrics.recordRejected('not_found');
-      return reject(exchange, 404, 'not_found', `the router has no route for ${exchange.method} ${exchange.url}; customer requests go to /api/customers/<id>/...`);
+    const pending = decide(exchange, target);
+    const decision = pending instanceof Promise ? await pending : pending;
+    if (decision.kind === 'refuse') {
+      const headers: Record<string, string> = decision.code === 'unauthorized' ? { 'www-authenticate': 'Bearer' } : {};
+      return reject(exchange, decision.code, { error: decision.error, details: decision.details }, headers);
     }
-    if (target.kind === 'bad-customer-id') {
-      metrics.recordRejected('bad_customer_id');
-      return reject(exchange, 400, 'bad_customer_id', 'customer ids are 1-64 characters from A-Z, a-z, 0-9, "_" and "-"');
-    }
-    if (verifier && !(await admitToken(exchange, target.kind === 'customer' ? target.customerId : null))) return;
     const body = await readBody(exchange);
     if (body === REFUSED) return;
-    if (target.kind === 'reference') return handleReference(exchange, body, started);
-    return handleCustomer(target.customerId, target.isCreate, exchange, body, started);
+    if (decision.kind === 'reference') return handleReference(exchange, body, started);
+    return handleCustomer(decision.customerId, decision.isCreate, exchange, body, started);
   };
 
   return handlePublic;

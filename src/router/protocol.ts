@@ -59,9 +59,10 @@ export interface RouteAnswer {
   fenced: boolean;
 }
 
-/** The router's health: the public /health and the admin API's. */
+/** The router's health: the public /health and the admin API's; `status` and `service` as the beginner example's router answers. */
 export type RouterHealth = {
-  status: 'ok';
+  status: 'healthy';
+  service: 'cell-router';
   mappingVersion: number;
   customersMapped: number;
   controlPlane: { ok: true } | { ok: false; error: string };

@@ -20,6 +20,15 @@ export class RateLimiter {
     private readonly burst: number,
   ) {}
 
+  /**
+   * `requests` per `windowSeconds` (settings: limits.rateLimit): a full bucket allows that many at
+   * once, and refills over the window. Unlike the example's sliding window, which keeps a timestamp
+   * per request, this keeps two numbers per customer, whatever the limit.
+   */
+  static perWindow(requests: number, windowSeconds: number): RateLimiter {
+    return new RateLimiter(requests / windowSeconds, requests);
+  }
+
   take(key: string, now: number): RateDecision {
     let bucket = this.buckets.get(key);
     if (!bucket) {

@@ -10,6 +10,7 @@ import type { ControlStore } from '../control/store.js';
 import type { Limits, Settings } from '../workspace/settings.js';
 import { createAdminServer, routerHealth } from './admin.js';
 import { TokenVerifier } from './auth.js';
+import { routerError, unavailableText } from './errors.js';
 import { InputBudget } from './budget.js';
 import { ControlLink } from './control-link.js';
 import { NodeExchange, type PublicExchange } from './exchange.js';
@@ -55,7 +56,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   const mapping = new MappingTable(settings.placement);
   const upstreams = new Upstreams(CONNECTIONS_PER_CELL);
   const fences = new FenceBook({ holdMs: limits.fenceHoldMs, queueLimit: limits.fenceQueueLimit });
-  const limiter = new RateLimiter(limits.rateLimitPerSecond, limits.rateLimitBurst);
+  const limiter = RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
   const metrics = new RouterMetrics();
   const link = new ControlLink(options.openStore, mapping, upstreams, log);
   const health = () => routerHealth(mapping, link, upstreams);
@@ -67,7 +68,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     limiter,
     metrics,
     verifier: settings.auth === 'jwt' ? new TokenVerifier(options.jwtKey, { requireExp: settings.jwtRequireExp }) : null,
-    forward: createForwarder(upstreams, metrics, limits.upstreamTimeoutMs),
+    unavailableText: unavailableText(settings.auth),
+    forward: createForwarder(upstreams, metrics, limits.upstreamTimeoutMs, unavailableText(settings.auth)),
     pin: (customerId, cellId) => link.pin(customerId, cellId),
     health,
   });
@@ -155,7 +157,8 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
   const server = net.createServer((socket) => {
     if (connections.size >= limits.maxClientConnections) {
       metrics.recordRejected('too_many_connections');
-      return turnAway(socket, 503, { error: 'too_many_connections', message: `the router serves ${limits.maxClientConnections} client connections at most; retry shortly` }, { 'retry-after': '1' });
+      const answer = routerError('too_many_connections', { details: `the router serves ${limits.maxClientConnections} client connections at most; retry shortly` });
+      return turnAway(socket, answer.status, answer.body, { 'retry-after': '1' });
     }
     const connection = serveConnection(socket, {
       dispatch: handle,

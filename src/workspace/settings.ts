@@ -3,32 +3,44 @@ import { z } from 'zod';
 
 export const SETTINGS_FORMAT = 'cellctl-workspace/1';
 
-const limitsSchema = z.strictObject({
-  /** Sustained requests per second allowed per customer at the router. */
-  rateLimitPerSecond: z.number().positive().default(200),
-  /** Bucket size: how many requests a customer may send in one burst. */
-  rateLimitBurst: z.number().int().positive().default(400),
-  maxBodyBytes: z.number().int().positive().default(1024 * 1024),
-  upstreamTimeoutMs: z.number().int().positive().default(10_000),
-  /** How long the router holds a fenced customer's request before answering 503. */
-  fenceHoldMs: z.number().int().positive().default(5_000),
-  /** How many requests per fenced customer the router holds before answering 503. */
-  fenceQueueLimit: z.number().int().positive().default(1_000),
-  /** How long a fence lives without renewal: a dead CLI cannot hold a customer for ever. */
-  fenceLeaseMs: z.number().int().positive().default(10_000),
-  /**
-   * How long a running migration stays its owner's without renewal (renewed every third of it):
-   * resume/abort from another process wait this long for a silent owner before taking over.
-   */
-  migrationLeaseMs: z.number().int().min(200).default(15_000),
-  // The router's front door: a slow or greedy client cannot take the router's time or memory.
-  /** How long a client may take to send one whole request (head and body); 408 after it. */
-  requestTimeoutMs: z.number().int().positive().default(30_000),
-  /** Open client connections the router serves at once; one more is answered 503 and closed. */
-  maxClientConnections: z.number().int().positive().default(4_096),
-  /** Bytes held for unfinished requests over all client connections; past it the largest holder gets 503. */
-  maxBufferedBytes: z.number().int().positive().default(64 * 1024 * 1024),
-});
+/** The fields limits.rateLimit replaced: an old cellctl.json that has them is told what to write instead. */
+const REPLACED_RATE_FIELDS = ['rateLimitPerSecond', 'rateLimitBurst'];
+
+const limitsSchema = z.strictObject(
+  {
+    /**
+     * Requests per customer per window at the router, the intermediate example's 100 per 60 s by
+     * default: a bucket of `requests` that refills over `windowSeconds`.
+     */
+    rateLimit: z.strictObject({ requests: z.number().int().positive(), windowSeconds: z.number().positive() }).default({ requests: 100, windowSeconds: 60 }),
+    maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+    upstreamTimeoutMs: z.number().int().positive().default(10_000),
+    /** How long the router holds a fenced customer's request before answering 503. */
+    fenceHoldMs: z.number().int().positive().default(5_000),
+    /** How many requests per fenced customer the router holds before answering 503. */
+    fenceQueueLimit: z.number().int().positive().default(1_000),
+    /** How long a fence lives without renewal: a dead CLI cannot hold a customer for ever. */
+    fenceLeaseMs: z.number().int().positive().default(10_000),
+    /**
+     * How long a running migration stays its owner's without renewal (renewed every third of it):
+     * resume/abort from another process wait this long for a silent owner before taking over.
+     */
+    migrationLeaseMs: z.number().int().min(200).default(15_000),
+    // The router's front door: a slow or greedy client cannot take the router's time or memory.
+    /** How long a client may take to send one whole request (head and body); 408 after it. */
+    requestTimeoutMs: z.number().int().positive().default(30_000),
+    /** Open client connections the router serves at once; one more is answered 503 and closed. */
+    maxClientConnections: z.number().int().positive().default(4_096),
+    /** Bytes held for unfinished requests over all client connections; past it the largest holder gets 503. */
+    maxBufferedBytes: z.number().int().positive().default(64 * 1024 * 1024),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' && issue.keys.some((key) => REPLACED_RATE_FIELDS.includes(key))
+        ? `${issue.keys.join(', ')} ${issue.keys.length === 1 ? 'is' : 'are'} no longer read: the rate limit is now limits.rateLimit, requests per customer per window, e.g. "rateLimit": {"requests": 100, "windowSeconds": 60}; replace the old fields with it`
+        : undefined,
+  },
+);
 
 const supervisorSchema = z.strictObject({
   backoffInitialMs: z.number().int().positive().default(250),

@@ -68,7 +68,7 @@ async function workspace(name, settings = {}) {
   cellctl(home, ['init', '--router-port', String(await freePort(2))]);
   const file = path.join(home, 'cellctl.json');
   const current = JSON.parse(fs.readFileSync(file, 'utf8'));
-  fs.writeFileSync(file, JSON.stringify({ ...current, ...settings, limits: { ...current.limits, rateLimitPerSecond: 1e9, rateLimitBurst: 1e9, ...settings.limits } }, null, 2));
+  fs.writeFileSync(file, JSON.stringify({ ...current, ...settings, limits: { ...current.limits, rateLimit: { requests: 1e9, windowSeconds: 1 }, ...settings.limits } }, null, 2));
   return { home, settings: JSON.parse(fs.readFileSync(file, 'utf8')) };
 }
 

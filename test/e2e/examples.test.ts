@@ -60,7 +60,7 @@ describe('the example contracts through the router', () => {
   });
 
   it('ecommerce: every request of the intermediate example', async () => {
-    const ws = await startSystem('ecommerce', ['e1', 'e2'], { limits: { rateLimitPerSecond: 1000, rateLimitBurst: 1000 } });
+    const ws = await startSystem('ecommerce', ['e1', 'e2'], { limits: { rateLimit: { requests: 1000, windowSeconds: 60 } } });
     await runContract(ECOMMERCE_CONTRACT, ws.url, { direct: false, cellOf: (headers) => headers.get('x-cellctl-cell') ?? '(no cell header)' });
   });
 });

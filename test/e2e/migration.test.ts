@@ -14,7 +14,7 @@ const shopper = (id: string) => ({ name: `Shopper ${id}`, email: `${id}@example.
 
 /** Ecommerce cells, started, with fast restarts and no rate limit in the way of the load. */
 const shop = (cells: string[], settings: Record<string, unknown> = {}): Promise<RunningSystem> =>
-  startSystem('ecommerce', cells, { supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 }, ...settings });
+  startSystem('ecommerce', cells, { supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } }, ...settings });
 
 /** Rows the customer has in one cell's data.db, per customer-scoped table. */
 function rowsIn(ws: Workspace, cell: string, customerId: string): Record<string, number> {
@@ -211,7 +211,7 @@ describe('a move whose fence breaks', () => {
 });
 
 describe('a move owned by a process that still runs it', () => {
-  const settings = { limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000, fenceHoldMs: 120_000, fenceLeaseMs: 120_000 } };
+  const settings = { limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 }, fenceHoldMs: 120_000, fenceLeaseMs: 120_000 } };
 
   it('cannot be resumed, aborted or started again by another process; it finishes, and no write is lost', async () => {
     const ws = await shop(['c1', 'c2'], settings);

@@ -127,7 +127,7 @@ describe('caps', () => {
     expect(refused).not.toBeNull();
     expect(open.length).toBeGreaterThanOrEqual(LIMITS.maxClientConnections - 1);
     expect(open.length).toBeLessThanOrEqual(LIMITS.maxClientConnections);
-    expect(refused!.text()).toContain('"too_many_connections"');
+    expect(refused!.text()).toContain('"code":"too_many_connections"');
     await refused!.closed;
     await write(open[0]!.socket, health);
     expect(statusesIn(await open[0]!.until(answered(2)))).toEqual([200, 200]);
@@ -149,7 +149,7 @@ describe('caps', () => {
     await write(modest.socket, modestBody.slice(40_000, 70_000));
     await greedy.closed;
     expect(statusesIn(greedy.text())).toEqual([200, 503]);
-    expect(greedy.text()).toContain('"overloaded"');
+    expect(greedy.text()).toContain('"code":"overloaded"');
     expect((await frontDoor()).bufferedBytes).toBeLessThanOrEqual(LIMITS.maxBufferedBytes);
     await write(modest.socket, modestBody.slice(70_000));
     const text = await modest.until(answered(2));

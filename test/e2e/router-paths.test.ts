@@ -73,7 +73,7 @@ describe.each(['none', 'jwt'] as const)('auth %s', (auth) => {
     for (const variant of VARIANTS) {
       const { text } = await rawHttp(ws.routerPort, request(variant, ws.tokens['c-0001']!, true));
       expect(statusesIn(text), variant).toEqual([400]);
-      expect(text, variant).toContain('"bad_path"');
+      expect(text, variant).toContain('"code":"bad_path"');
       expect(text, variant).not.toContain('c-0002@example.com');
     }
     expect(await forwarded(ws)).toBe(before);
@@ -86,7 +86,7 @@ describe.each(['none', 'jwt'] as const)('auth %s', (auth) => {
     for (const variant of VARIANTS) {
       const { text } = await rawHttp(ws.routerPort, HAND_OFF + request(variant, ws.tokens['c-0001']!, true));
       expect(statusesIn(text), variant).toEqual([200, 400]);
-      expect(text, variant).toContain('"bad_path"');
+      expect(text, variant).toContain('"code":"bad_path"');
       expect(text, variant).not.toContain('c-0002@example.com');
     }
     expect(await forwarded(ws)).toBe(before);

@@ -54,9 +54,14 @@ describe('routing', () => {
     expect((await http('GET', `${ws.url}/api/customers`)).status).toBe(404);
     const bad = await http('GET', `${ws.url}/api/customers/a%20b`);
     expect(bad.status).toBe(400);
-    expect(bad.body.error).toBe('bad_customer_id');
+    expect(bad.body).toMatchObject({ error: expect.any(String), code: 'bad_customer_id' });
     expect((await cliJson(ws.home, ['status'])).cells[0].requests).toBe(0);
-    expect((await http('GET', `${ws.url}/health`)).body).toMatchObject({ status: 'ok', cells: { c1: { healthy: true } } });
+    // The beginner example's router health, with cellctl's own fields beside it.
+    expect((await http('GET', `${ws.url}/health`)).body).toMatchObject({ status: 'healthy', service: 'cell-router', cells: { c1: { healthy: true } } });
+    expect((await http('GET', `${ws.url}/nope`)).body).toMatchObject({ error: expect.any(String), code: 'not_found' });
+    const admin = await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/stats`);
+    expect(admin.status).toBe(401);
+    expect(admin.body).toMatchObject({ error: expect.any(String), code: 'unauthorized' });
   });
 
   it('respects capacity: a full cell takes no new customers; with every cell full the answer is 503', async () => {
@@ -77,7 +82,7 @@ describe('routing', () => {
     expect(cells.filter((cell) => cell === 'c1')).toHaveLength(2);
     const full = await http('POST', `${url}/api/customers/k5`, customer('k5'));
     expect(full.status).toBe(503);
-    expect(full.body.error).toBe('no_cell');
+    expect(full.body).toMatchObject({ error: 'Cell unavailable', code: 'no_cell', details: expect.any(String) });
   });
 
   it('places new customers in the least-loaded cell under that policy', async () => {
@@ -128,18 +133,18 @@ describe('JWT mode', () => {
     expect((await http('POST', `${ws.url}/api/customers/bob`, customer('bob'), auth(bob))).status).toBe(201);
     const missing = await http('GET', `${ws.url}/api/customers/alice`);
     expect(missing.status).toBe(401);
-    expect(missing.body.message).toMatch(/cellctl token/);
+    expect(missing.body).toMatchObject({ error: 'No authorization token provided', code: 'unauthorized', details: expect.stringMatching(/cellctl token/) });
     expect((await http('GET', `${ws.url}/api/customers/alice`, undefined, auth(alice.slice(0, -3) + 'abc'))).status).toBe(401);
     expect((await http('GET', `${ws.url}/api/customers/alice`, undefined, auth('not.a.jwt'))).status).toBe(401);
     const crossed = await http('GET', `${ws.url}/api/customers/bob`, undefined, auth(alice));
     expect(crossed.status).toBe(403);
-    expect(crossed.body).toEqual({ error: 'forbidden', message: 'this token is for another customer' });
+    expect(crossed.body).toMatchObject({ error: expect.any(String), code: 'forbidden' });
     expect((await http('GET', `${ws.url}/api/customers/alice`, undefined, auth(alice))).body.name).toBe('Customer alice');
     // A token without an expiry is refused by default, even signed with the workspace's key.
     const forever = await new SignJWT({ customer_id: 'alice' }).setProtectedHeader({ alg: 'HS256' }).sign(readJwtKey(ws.home));
     const refused = await http('GET', `${ws.url}/api/customers/alice`, undefined, auth(forever));
     expect(refused.status).toBe(401);
-    expect(refused.body.error).toBe('unauthorized');
+    expect(refused.body).toMatchObject({ error: 'Invalid token', code: 'unauthorized', details: expect.stringMatching(/exp/) });
   });
 
   it('accepts tokens without an expiry only when jwtRequireExp is off', async () => {
@@ -151,21 +156,40 @@ describe('JWT mode', () => {
 
 describe('limits', () => {
   it('rate-limits per customer with 429 and Retry-After, leaving other customers alone', async () => {
-    const ws = await system({ limits: { rateLimitPerSecond: 1, rateLimitBurst: 3 } }, ['c1']);
+    const ws = await system({ limits: { rateLimit: { requests: 3, windowSeconds: 3 } } }, ['c1']);
     const statuses = [];
     for (let i = 0; i < 5; i += 1) statuses.push((await http('GET', `${ws.url}/api/customers/greedy`)).status);
     expect(statuses.slice(0, 3)).toEqual([404, 404, 404]);
     const limited = await http('GET', `${ws.url}/api/customers/greedy`);
     expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ error: 'Rate limit exceeded', code: 'rate_limited' });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await http('GET', `${ws.url}/api/customers/modest`)).status).toBe(404);
+  });
+
+  it("limits each customer to the example's 100 requests per 60 s by default", async () => {
+    const ws = await system({}, ['c1']);
+    // 100 at once, then the bucket refills one request every 0.6 s: however slow the machine, the
+    // first 429 comes after 100 requests plus what refilled meanwhile.
+    const started = Date.now();
+    let allowed = 0;
+    let limited = await http('GET', `${ws.url}/api/customers/busy`);
+    for (let i = 0; i < 200 && limited.status === 404; i += 1) {
+      allowed += 1;
+      limited = await http('GET', `${ws.url}/api/customers/busy`);
+    }
+    expect(limited.status).toBe(429);
+    expect(allowed).toBeGreaterThanOrEqual(100);
+    expect(allowed).toBeLessThanOrEqual(100 + Math.ceil(((Date.now() - started) / 1000) * (100 / 60)));
+    expect(limited.body).toMatchObject({ error: 'Rate limit exceeded', code: 'rate_limited' });
+    expect((await http('GET', `${ws.url}/api/customers/calm`)).status).toBe(404);
   });
 
   it('refuses a body over the limit with 413 before it reaches a cell', async () => {
     const ws = await system({ limits: { maxBodyBytes: 200 } }, ['c1']);
     const big = await http('POST', `${ws.url}/api/customers/big`, { name: 'x'.repeat(500), email: 'big@example.com' });
     expect(big.status).toBe(413);
-    expect(big.body.error).toBe('body_too_large');
+    expect(big.body).toMatchObject({ error: expect.any(String), code: 'body_too_large' });
     expect((await http('POST', `${ws.url}/api/customers/small`, customer('small'))).status).toBe(201);
     expect((await cliJson(ws.home, ['metrics'])).cells.c1.customer_count).toBe(1);
   });
@@ -174,13 +198,14 @@ describe('limits', () => {
     const ws = await system({ limits: { upstreamTimeoutMs: 500 }, templatePaths: [path.join(FIXTURES, 'templates')] }, ['n1'], 'notes');
     const slow = await http('GET', `${ws.url}/api/customers/anyone/slow`);
     expect(slow.status).toBe(504);
-    expect(slow.body).toMatchObject({ error: 'cell_timeout', cell: 'n1' });
+    expect(slow.body).toMatchObject({ error: expect.any(String), code: 'cell_timeout', cell: 'n1' });
   });
 });
 
 describe('blast radius', () => {
   it('a dead cell fails only its own customers, with 503 naming it, while others keep being served', async () => {
-    const ws = await system({ supervisor: { backoffInitialMs: 4000, healthIntervalMs: 300 } }, ['c1', 'c2']);
+    // Four clients for 1.5 s send more than the default 100 requests per customer.
+    const ws = await system({ supervisor: { backoffInitialMs: 4000, healthIntervalMs: 300 }, limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } } }, ['c1', 'c2']);
     const ids = Array.from({ length: 20 }, (_, i) => `br-${i}`);
     for (const id of ids) expect((await http('POST', `${ws.url}/api/customers/${id}`, customer(id))).status).toBe(201);
     const owner = new Map(ids.map((id) => [id, rendezvousCell(id, ['c1', 'c2'])]));
@@ -212,7 +237,7 @@ describe('a hung cell', () => {
   it('fails its customers fast with 503 naming it after the first timeout, until its health check passes again', async () => {
     const timeoutMs = 1500;
     // A long supervisor probe interval: the test is about the router, not about restarts.
-    const ws = await system({ limits: { upstreamTimeoutMs: timeoutMs }, supervisor: { backoffInitialMs: 100, healthIntervalMs: 60_000 } }, ['c1', 'c2']);
+    const ws = await system({ limits: { upstreamTimeoutMs: timeoutMs, rateLimit: { requests: 1_000_000, windowSeconds: 1 } }, supervisor: { backoffInitialMs: 100, healthIntervalMs: 60_000 } }, ['c1', 'c2']);
     const ids = Array.from({ length: 12 }, (_, i) => `hung-${i}`);
     for (const id of ids) expect((await http('POST', `${ws.url}/api/customers/${id}`, customer(id))).status).toBe(201);
     const inC1 = ids.filter((id) => rendezvousCell(id, ['c1', 'c2']) === 'c1');
@@ -229,7 +254,8 @@ describe('a hung cell', () => {
         const id = inC1[i % inC1.length]!;
         const refused = await http('GET', `${ws.url}/api/customers/${id}`);
         expect(refused.status, `request ${i}`).toBe(503);
-        expect(refused.body).toMatchObject({ error: 'cell_unavailable', cell: 'c1' });
+        // The beginner example's 503, with the cell named beside it.
+        expect(refused.body).toMatchObject({ error: 'Cell unavailable', code: 'cell_unavailable', details: expect.any(String), cell: 'c1' });
       }
       for (const id of inC2) expect((await http('GET', `${ws.url}/api/customers/${id}`)).status).toBe(200);
     } finally {

@@ -9,7 +9,8 @@ import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, processe
 
 afterAll(cleanup);
 
-const fastSupervisor = { supervisor: { backoffInitialMs: 100, backoffMaxMs: 1000, crashLoopLimit: 3, healthIntervalMs: 300 } };
+// Traffic tests send hundreds of requests per customer: above the default rate limit (100 per 60 s).
+const fastSupervisor = { supervisor: { backoffInitialMs: 100, backoffMaxMs: 1000, crashLoopLimit: 3, healthIntervalMs: 300 }, limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } } };
 
 const pidOf = (ws: Workspace, name: string): number => Number(fs.readFileSync(path.join(ws.home, name, 'pid'), 'utf8'));
 

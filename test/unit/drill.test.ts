@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { drillSpacingMs } from '../../src/drill/pace.js';
 import { summarizeDrill } from '../../src/drill/summary.js';
 
 const mapping = new Map([['a1', 'a'], ['a2', 'a'], ['b1', 'b'], ['b2', 'b'], ['b3', 'b']]);
@@ -31,5 +32,34 @@ describe('drill summary', () => {
       1000,
     );
     expect(summary).toMatchObject({ contained: false, failuresOutsideVictim: 1, recoveryMs: null });
+  });
+});
+
+describe('drill pace', () => {
+  it("keeps each customer within the router's rate limit over the whole run", () => {
+    const rateLimit = { requests: 100, windowSeconds: 60 };
+    for (const [customers, totalMs] of [[1, 6_000], [20, 6_000], [30, 4_000], [500, 60_000]] as const) {
+      const spacingMs = drillSpacingMs({ customers, workers: 4, totalMs, rateLimit });
+      const perCustomer = ((totalMs / spacingMs) * 4) / customers;
+      expect(perCustomer, `${customers} customers`).toBeLessThanOrEqual(rateLimit.requests + (totalMs / 1000) * (rateLimit.requests / rateLimit.windowSeconds));
+    }
+  });
+
+  it('is light load at most, however high the limit', () => {
+    expect(drillSpacingMs({ customers: 20, workers: 4, totalMs: 6_000, rateLimit: { requests: 1e9, windowSeconds: 1 } })).toBe(5);
+  });
+
+  it('does not count a 429 as recovery', () => {
+    const summary = summarizeDrill(
+      [
+        { customerId: 'a1', at: 1100, status: 503 },
+        { customerId: 'a1', at: 1200, status: 429 },
+        { customerId: 'a2', at: 1400, status: 200 },
+      ],
+      mapping,
+      'a',
+      1000,
+    );
+    expect(summary).toMatchObject({ recoveryMs: 400, rateLimited: 1 });
   });
 });

@@ -15,8 +15,11 @@ describe('path classification', () => {
     ['GET', '/api/products', { kind: 'reference' }],
     ['GET', '/api/products/sku-1', { kind: 'reference' }],
     ['GET', '/health', { kind: 'health' }],
-    ['GET', '/api/productsX', { kind: 'not-found' }],
-    ['GET', '/api/customers', { kind: 'not-found' }],
+    ['GET', '/api/productsX', { kind: 'api' }],
+    ['GET', '/api/customers', { kind: 'api' }],
+    ['GET', '/api/cart', { kind: 'api' }],
+    ['GET', '/api/', { kind: 'not-found' }],
+    ['GET', '/api', { kind: 'not-found' }],
     ['GET', '/admin/stats', { kind: 'not-found' }],
   ])('%s %s', (method, url, expected) => expect(classifyPath(method, url)).toEqual(expected));
 

@@ -27,6 +27,7 @@ export async function run(input: CommandInput): Promise<void> {
       printLine(`expected blast radius: ${percent(summary.expectedBlastRadius)} of customers (the share in ${summary.victim})`);
       printLine(`observed: ${percent(summary.customerShareFailed)} of customers and ${percent(summary.requestShareFailed)} of requests failed`);
       printLine(`recovery: ${summary.recoveryMs === null ? paint.red('not recovered within the drill') : `${summary.recoveryMs} ms from kill to the first good answer`}`);
+      if (summary.rateLimited > 0) printLine(paint.red(`${summary.rateLimited} request(s) were rate-limited (429): other traffic used the customers' allowance (limits.rateLimit)`));
       printLine(summary.contained ? paint.green('contained: only the killed cell’s customers saw errors') : paint.red(`NOT contained: ${summary.failuresOutsideVictim} failures outside ${summary.victim}`));
     }
     if (!summary.contained || summary.recoveryMs === null) process.exitCode = ExitCode.failure;
