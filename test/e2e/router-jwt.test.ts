@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { signCustomerToken } from '../../src/router/auth.js';
+import { signCustomerToken } from '../../src/shared/tokens.js';
 import { rendezvousCell } from '../../src/router/placement.js';
 import { readJwtKey } from '../../src/workspace/secrets.js';
 import { ECOMMERCE_CONTRACT, runContract } from '../contracts.js';

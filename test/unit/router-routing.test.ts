@@ -7,7 +7,8 @@ import { ROUTER_ERRORS, routerError, unavailableText } from '../../src/router/er
 import { classifyPath } from '../../src/router/paths.js';
 import { RateLimiter } from '../../src/router/ratelimit.js';
 import { type RoutableTarget, routeByClaim, routeByPath } from '../../src/router/routing.js';
-import { defaultSettings, formatIssues, settingsSchema } from '../../src/workspace/settings.js';
+import { formatIssues } from '../../src/shared/validation.js';
+import { defaultSettings, settingsSchema } from '../../src/workspace/settings.js';
 
 const target = (method: string, url: string) => classifyPath(method, url) as RoutableTarget;
 const alice: AuthResult = { kind: 'ok', customerId: 'alice' };
