@@ -220,7 +220,7 @@ function bareLoop(sourceFile, targetFile, customers) {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.prepare('ATTACH DATABASE ? AS target').run(targetFile);
-  const tables = [['customers', 'id'], ['cart_items', 'customer_id'], ['orders', 'customer_id'], ['order_items', 'customer_id'], ['order_events', 'customer_id'], ['notifications', 'customer_id']];
+  const tables = [['customers', 'customer_id'], ['cart_items', 'customer_id'], ['orders', 'customer_id'], ['order_items', 'customer_id'], ['order_events', 'customer_id'], ['notifications', 'customer_id']];
   const inserts = tables.map(([table, column]) => db.prepare(`INSERT INTO target.${table} SELECT * FROM main.${table} WHERE ${column} = ?`));
   const deletes = [...tables].reverse().map(([table, column]) => db.prepare(`DELETE FROM main.${table} WHERE ${column} = ?`));
   const move = db.transaction((id) => {
