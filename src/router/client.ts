@@ -7,6 +7,7 @@ import {
   type ConfirmFenceRequest,
   type FenceAnswer,
   type FenceRequest,
+  type RouterHealth,
   type RouterStats,
   type UnfenceAnswer,
   type UnfenceRequest,
@@ -27,6 +28,10 @@ export class RouterAdmin {
 
   async stats(): Promise<RouterStats> {
     return (await this.http.get<RouterStats>(ADMIN_PATHS.stats)).data;
+  }
+
+  async health(): Promise<RouterHealth> {
+    return (await this.http.get<RouterHealth>(ADMIN_PATHS.health)).data;
   }
 
   async metricsText(): Promise<string> {

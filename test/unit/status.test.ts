@@ -43,14 +43,38 @@ describe('status model', () => {
   it('is healthy only when router and every started cell are healthy', () => {
     expect(judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'running')], [['a', true], ['router', true]]))).healthy).toBe(true);
     const sick = judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'running')], [['a', false], ['router', true]])));
-    expect(sick).toEqual({ healthy: false, problems: ['cell a is running but fails its health check'] });
+    expect(sick).toMatchObject({ healthy: false, customersAffected: 3, details: [{ problem: 'cell a is running but fails its health check', customers: 3 }] });
     const looping = judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'crashed', { lastExit: 'exited with code 1' })], [['router', true]])));
-    expect(looping.problems).toEqual(['cell a is crashed (exited with code 1)']);
+    expect(looping.details.map((detail) => detail.problem)).toEqual(['cell a is crashed (exited with code 1)']);
   });
 
   it('is unhealthy when nothing runs', () => {
     const verdict = judgeHealth(buildStatus({ ...inputs([]), supervisor: null, routerStats: null }));
     expect(verdict.healthy).toBe(false);
     expect(verdict.problems[0]).toMatch(/supervisor is not running/);
+  });
+
+  it('counts a stopped cell that holds customers as refusing them, and names the command', () => {
+    const verdict = judgeHealth(buildStatus(inputs([proc('router', 'running')], [['router', true]])));
+    expect(verdict).toMatchObject({ healthy: false, customersAffected: 3, details: [{ customers: 3, fix: 'cellctl start a' }] });
+    // b is stopped but holds nobody: not a problem.
+    expect(verdict.details).toHaveLength(1);
+  });
+
+  it('fails on an interrupted move, not on one in progress', () => {
+    const migration = { id: 7, customerId: 'x', sourceCell: 'a', targetCell: 'b', step: 'copied', updatedAt: '' } as never;
+    const up = [proc('router', 'running'), proc('a', 'running')];
+    const healthy: [string, boolean][] = [['a', true], ['router', true]];
+    expect(judgeHealth(buildStatus({ ...inputs(up, healthy), runningMigrations: [{ migration, runBy: 'pid 5' }] })).healthy).toBe(true);
+    const stuck = judgeHealth(buildStatus({ ...inputs(up, healthy), runningMigrations: [{ migration, runBy: null }] }));
+    expect(stuck).toMatchObject({ healthy: false, customersAffected: 1 });
+    expect(stuck.details[0]!.fix).toMatch(/migrate resume 7/);
+  });
+
+  it('fails when the router cannot read control.db, counting every customer', () => {
+    const up = [proc('router', 'running'), proc('a', 'running')];
+    const verdict = judgeHealth(buildStatus({ ...inputs(up, [['a', true], ['router', true]]), routerControlPlane: { ok: false, error: 'SQLITE_CORRUPT' } }));
+    expect(verdict).toMatchObject({ healthy: false, customersAffected: 3 });
+    expect(verdict.problems[0]).toMatch(/control\.db/);
   });
 });

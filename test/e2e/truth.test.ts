@@ -1,0 +1,51 @@
+// What operators read must match what customers see (issue 12): health counts refused customers,
+// placement only reaches cells that run and are of the workspace's kind, naming a process touches
+// only it, settings reach the running router.
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, type Workspace } from '../helpers.js';
+
+afterAll(cleanup);
+
+const fast = { supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 } };
+const shopper = (id: string) => ({ name: `Shopper ${id}`, email: `${id}@example.com` });
+
+async function shop(cells: string[], settings: Record<string, unknown> = {}): Promise<Workspace & { url: string }> {
+  const ws = await newWorkspace({ ...fast, ...settings });
+  await createCells(ws, 'ecommerce', cells);
+  await cliOk(ws.home, ['start']);
+  return { ...ws, url: `http://127.0.0.1:${ws.routerPort}` };
+}
+
+describe('health counts the customers who would be refused', () => {
+  it('exits 3 while a cell that holds customers is stopped, and says how many and what helps', async () => {
+    const ws = await shop(['c1', 'c2']);
+    expect((await http('POST', `${ws.url}/api/customers/ann`, shopper('ann'))).status).toBe(201);
+    const cell = (await cliJson(ws.home, ['route', 'ann'])).cell as string;
+    await cliOk(ws.home, ['stop', cell]);
+    expect((await http('GET', `${ws.url}/api/customers/ann/orders`)).status).toBe(503);
+    const health = await cli(ws.home, ['health']);
+    expect(health.code).toBe(3);
+    expect(health.stderr).toContain(`cellctl start ${cell}`);
+    const json = JSON.parse((await cli(ws.home, ['health', '--json'])).stdout);
+    expect(json).toMatchObject({ healthy: false, customersAffected: 1, details: [{ customers: 1, fix: `cellctl start ${cell}` }] });
+    await cliOk(ws.home, ['start', cell]);
+    expect((await cli(ws.home, ['health'])).code).toBe(0);
+    await cliOk(ws.home, ['stop']);
+  });
+
+  it('exits 3 while an interrupted move fences a customer, and 0 once it is resumed', async () => {
+    const ws = await shop(['c1', 'c2']);
+    expect((await http('POST', `${ws.url}/api/customers/bo`, shopper('bo'))).status).toBe(201);
+    const source = (await cliJson(ws.home, ['route', 'bo'])).cell as string;
+    const killed = await cli(ws.home, ['migrate', 'customer', 'bo', '--to', source === 'c1' ? 'c2' : 'c1'], { CELLCTL_FAULT_AFTER_STEP: 'copied' });
+    expect(killed.code).not.toBe(0);
+    const [running] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+    const json = JSON.parse((await cli(ws.home, ['health', '--json'])).stdout);
+    expect(json).toMatchObject({ healthy: false, customersAffected: 1 });
+    expect(json.details[0].fix).toContain(`cellctl migrate resume ${running.id}`);
+    expect((await cli(ws.home, ['health'])).code).toBe(3);
+    await cliOk(ws.home, ['migrate', 'resume', String(running.id)]);
+    expect((await cli(ws.home, ['health'])).code).toBe(0);
+    await cliOk(ws.home, ['stop']);
+  });
+});
