@@ -1,6 +1,6 @@
 // Starting and stopping the system for the start, stop, restart and up commands: ask the supervisor,
 // then wait until every named process is healthy (or gone), with a spinner on a terminal.
-import { RouterAdmin } from '../router/client.js';
+import { notifyRouter, RouterAdmin } from '../router/client.js';
 import { failure } from '../shared/errors.js';
 import { delay } from '../shared/time.js';
 import { ensureSupervisor, stopEverything, stopNamed } from '../supervisor/client.js';
@@ -33,11 +33,13 @@ export async function startProcesses(ws: Workspace, names: string[], timeoutMs: 
     const { started, alreadyRunning } = await supervisor.start(names);
     const deadline = begun + timeoutMs;
     let last: ProcessStatus[] = [];
+    let placeable = false;
     while (Date.now() < deadline) {
       last = (await supervisor.status()).processes.filter((proc) => names.includes(proc.name));
       const failed = last.find((proc) => proc.state === 'failed' || proc.state === 'crashed');
       if (failed) throw startFailure(ws, failed, `${failed.name} ${failed.state === 'failed' ? 'could not start' : 'keeps crashing'}`);
       const waiting = last.filter((proc) => proc.state !== 'running');
+      if (waiting.length === 0 && !placeable) placeable = await enterPlacement(ws, names);
       if (waiting.length === 0 && !(await routerSeesCells(ws, names))) {
         progress.update('waiting for the router to see every cell healthy');
         await delay(50);
@@ -56,6 +58,15 @@ export async function startProcesses(ws: Workspace, names: string[], timeoutMs: 
     progress.fail('start failed');
     throw error;
   }
+}
+
+/**
+ * Healthy cells enter placement (the supervisor records it too; this makes it certain), and the
+ * router reads that now, so new customers reach them as soon as start returns.
+ */
+async function enterPlacement(ws: Workspace, names: string[]): Promise<boolean> {
+  for (const name of names) if (name !== ROUTER) ws.store.markCellHealthy(name);
+  return notifyRouter(ws.home, ws.settings).catch(() => false);
 }
 
 /** The router is the customers' way in: started cells count as up once it routes to them. */

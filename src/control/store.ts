@@ -18,6 +18,8 @@ export interface CellRecord {
   healthPath: string;
   status: CellStatus;
   createdAt: string;
+  /** When the cell was first seen healthy; null until then, and placement skips it. */
+  firstHealthyAt: string | null;
 }
 
 export interface CustomerRecord {
@@ -78,6 +80,7 @@ interface CellRow {
   health_path: string;
   status: CellStatus;
   created_at: string;
+  first_healthy_at: string | null;
 }
 
 interface CustomerRow {
@@ -117,6 +120,7 @@ const toCell = (row: CellRow): CellRecord => ({
   healthPath: row.health_path,
   status: row.status,
   createdAt: row.created_at,
+  firstHealthyAt: row.first_healthy_at,
 });
 
 const toCustomer = (row: CustomerRow): CustomerRecord => ({
@@ -238,7 +242,7 @@ export class ControlStore {
     return row && toCell(row);
   }
 
-  insertCell(cell: Omit<CellRecord, 'createdAt' | 'status'>): CellRecord {
+  insertCell(cell: Omit<CellRecord, 'createdAt' | 'status' | 'firstHealthyAt'>): CellRecord {
     const createdAt = now();
     this.db
       .prepare(
@@ -246,7 +250,7 @@ export class ControlStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
       )
       .run(cell.id, cell.template, cell.templateDir, cell.schemaVersion, cell.port, cell.capacity, cell.healthPath, createdAt);
-    return { ...cell, status: 'active', createdAt };
+    return { ...cell, status: 'active', createdAt, firstHealthyAt: null };
   }
 
   /** Deletes a cell and the mapping rows that point at it, in one transaction. */
@@ -256,6 +260,11 @@ export class ControlStore {
       this.db.prepare('DELETE FROM cells WHERE id = ?').run(id);
       return removed;
     })();
+  }
+
+  /** Records the first time a cell was seen healthy (later calls change nothing). */
+  markCellHealthy(id: string): void {
+    this.db.prepare('UPDATE cells SET first_healthy_at = ? WHERE id = ? AND first_healthy_at IS NULL').run(now(), id);
   }
 
   setCellStatus(id: string, status: CellStatus): void {

@@ -1,7 +1,7 @@
 // The router's in-memory copy of the mapping (customer → cell) and of the cells, refreshed from
 // control.db incrementally by mapping version. Lookups never touch the database.
 import type { CellRecord, ControlStore } from '../control/store.js';
-import { type PlacementCell, type PlacementPolicy, placeCustomer } from './placement.js';
+import { type PlacementCell, type PlacementPolicy, placeCustomer, placementCells } from './placement.js';
 
 export type RouteRule = 'mapping' | 'placement';
 
@@ -94,12 +94,7 @@ export class MappingTable {
   }
 
   private rebuildPlacementCells(): void {
-    this.placementCells = [...this.cells.values()].map((cell) => ({
-      id: cell.id,
-      capacity: cell.capacity,
-      customers: this.counts.get(cell.id) ?? 0,
-      active: cell.status === 'active',
-    }));
+    this.placementCells = placementCells([...this.cells.values()], this.counts);
     this.placementById = new Map(this.placementCells.map((cell) => [cell.id, cell]));
   }
 }

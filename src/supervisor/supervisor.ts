@@ -99,6 +99,15 @@ export class Supervisor {
     }
   }
 
+  /** A cell enters placement once it was seen healthy; a damaged control.db only delays that. */
+  private markHealthy(cellId: string): void {
+    try {
+      this.withStore((store) => store.markCellHealthy(cellId));
+    } catch (error) {
+      this.log.warn({ err: error, cell: cellId }, 'could not record that the cell is healthy');
+    }
+  }
+
   close(): void {
     this.store?.close();
     this.store = null;
@@ -401,6 +410,7 @@ export class Supervisor {
         if (proc.state === 'starting' && healthy) {
           proc.state = 'running';
           this.event('process.healthy', proc.name, `answering ${healthUrl}`);
+          if (proc.kind === 'cell') this.markHealthy(proc.name);
         }
         if (proc.state === 'running' && proc.healthy !== null && proc.healthy !== healthy) {
           this.event(healthy ? 'process.healthy' : 'process.unhealthy', proc.name, `health check ${healthy ? 'passes' : 'fails'}`);

@@ -19,7 +19,7 @@ export interface CellRequest {
 }
 
 /** What cell.json holds: the cell's configuration, the same fields as its control.db row. */
-export type CellDescriptor = Omit<CellRecord, 'createdAt' | 'status'>;
+export type CellDescriptor = Omit<CellRecord, 'createdAt' | 'status' | 'firstHealthyAt'>;
 
 export function templatesOf(ws: Workspace): string[] {
   return templateSearchPath(ws.home, ws.settings.templatePaths);

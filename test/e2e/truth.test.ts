@@ -49,3 +49,24 @@ describe('health counts the customers who would be refused', () => {
     await cliOk(ws.home, ['stop']);
   });
 });
+
+describe('placement reaches only cells that have run healthy', () => {
+  it('a created but never started cell gets no new customers; once started it does', async () => {
+    const ws = await shop(['c1', 'c2']);
+    await createCells(ws, 'ecommerce', ['c3']);
+    const placed = async (prefix: string): Promise<string[]> => {
+      const cells: string[] = [];
+      for (let i = 0; i < 20; i += 1) {
+        const created = await http('POST', `${ws.url}/api/customers/${prefix}-${i}`, shopper(`${prefix}-${i}`));
+        expect(created.status, `${prefix}-${i}`).toBe(201);
+        cells.push(created.headers.get('x-cellctl-cell')!);
+      }
+      return cells;
+    };
+    expect(await placed('early')).not.toContain('c3');
+    expect((await cliJson(ws.home, ['route', 'early-x'])).cell).not.toBe('c3');
+    await cliOk(ws.home, ['start', 'c3']);
+    expect(await placed('late')).toContain('c3');
+    await cliOk(ws.home, ['stop']);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildStatus, judgeHealth, type StatusInputs } from '../../src/status/model.js';
 
-const cell = (id: string) => ({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: 9000, capacity: 10, healthPath: '/health', status: 'active' as const, createdAt: '' });
+const cell = (id: string) => ({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: 9000, capacity: 10, healthPath: '/health', status: 'active' as const, createdAt: '', firstHealthyAt: '' });
 const proc = (name: string, state: string, extra: Record<string, unknown> = {}) => ({
   name,
   kind: name === 'router' ? 'router' : 'cell',
