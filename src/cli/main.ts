@@ -47,7 +47,8 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .summary('create a workspace (settings, control.db, secrets)')
     .description('Create a workspace: cellctl.json, control.db and secrets/. Running it again changes nothing.')
     .option('--router-port <port>', 'router port (its admin API uses port + 1)', '8000')
-    .addHelpText('after', examples('cellctl init', 'cellctl --home /tmp/demo init --router-port 9000'))
+    .option('-t, --template <name>', 'placement template: new customers go only to cells of it (default: the first cell created)')
+    .addHelpText('after', examples('cellctl init', 'cellctl init --template basic', 'cellctl --home /tmp/demo init --router-port 9000'))
     .action(lazy(() => import('./commands/init.js')));
 
   program
@@ -100,7 +101,7 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .summary('init, create cells, start everything and add sample customers')
     .description("The newcomer's one command: init the workspace if needed, create cell-1..cell-N, start the router and cells, create sample customers through the router, and print the status.")
     .option('--cells <n>', 'number of cells', '3')
-    .option('-t, --template <name>', 'template for new cells', 'ecommerce')
+    .option('-t, --template <name>', "template for new cells (default: the workspace's placement template, else ecommerce)")
     .option('--customers <n>', 'sample customers to create through the router', '20')
     .option('--router-port <port>', 'router port for a new workspace', '8000')
     .option('--timeout <seconds>', 'how long to wait for processes to become healthy', '60')

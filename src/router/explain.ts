@@ -18,6 +18,7 @@ export function explainRoute(
   cells: readonly CellRecord[],
   counts: ReadonlyMap<string, number>,
   policy: PlacementPolicy,
+  template: string | null = null,
 ): RouteExplanation {
   const fencedBy = running ? { migrationId: running.id, from: running.sourceCell, to: running.targetCell, step: running.step } : null;
   const fenceNote = running
@@ -28,11 +29,11 @@ export function explainRoute(
   }
   const placed = placeCustomer(
     customerId,
-    placementCells(cells, counts),
+    placementCells(cells, counts, template),
     policy,
   );
   if (placed === null) {
-    return { customerId, cell: null, rule: 'none', fencedBy, explanation: 'not mapped, and no active cell that has run healthy has room: requests get 503' };
+    return { customerId, cell: null, rule: 'none', fencedBy, explanation: `not mapped, and no active cell${template ? ` of template ${template}` : ''} that has run healthy has room: requests get 503` };
   }
   const how = policy === 'hash' ? 'rendezvous hash over the active cells with room' : 'the least-loaded active cell';
   return { customerId, cell: placed, rule: policy, fencedBy, explanation: `not mapped; ${how} picks ${placed} (a create through the router pins it there)${fenceNote}` };

@@ -19,7 +19,17 @@ export class MappingTable {
   private placementCells: PlacementCell[] = [];
   private placementById = new Map<string, PlacementCell>();
 
-  constructor(private readonly policy: PlacementPolicy) {}
+  constructor(
+    private policy: PlacementPolicy,
+    private template: string | null = null,
+  ) {}
+
+  /** Applies new placement settings at once (the router reloads its settings without a restart). */
+  configure(policy: PlacementPolicy, template: string | null): void {
+    this.policy = policy;
+    this.template = template;
+    this.rebuildPlacementCells();
+  }
 
   get mappingVersion(): number {
     return this.version;
@@ -94,7 +104,7 @@ export class MappingTable {
   }
 
   private rebuildPlacementCells(): void {
-    this.placementCells = placementCells([...this.cells.values()], this.counts);
+    this.placementCells = placementCells([...this.cells.values()], this.counts, this.template);
     this.placementById = new Map(this.placementCells.map((cell) => [cell.id, cell]));
   }
 }

@@ -32,15 +32,16 @@ export function rendezvousCell(customerId: string, cellIds: readonly string[]): 
 }
 
 /**
- * The cells as placement sees them: a cell takes new customers only when active and once it was
- * seen healthy (a cell created but never started would refuse them).
+ * The cells as placement sees them: a cell takes new customers only when active, once it was seen
+ * healthy (a cell created but never started would refuse them), and when it is of the workspace's
+ * placement template (null: any), since a client speaks one app's API.
  */
-export function placementCells(cells: readonly CellRecord[], counts: ReadonlyMap<string, number>): PlacementCell[] {
+export function placementCells(cells: readonly CellRecord[], counts: ReadonlyMap<string, number>, template: string | null): PlacementCell[] {
   return cells.map((cell) => ({
     id: cell.id,
     capacity: cell.capacity,
     customers: counts.get(cell.id) ?? 0,
-    active: cell.status === 'active' && cell.firstHealthyAt !== null,
+    active: cell.status === 'active' && cell.firstHealthyAt !== null && (template === null || cell.template === template),
   }));
 }
 

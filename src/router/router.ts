@@ -52,7 +52,7 @@ const CONNECTIONS_PER_CELL = 64;
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
   const { settings, log } = options;
   const limits = settings.limits;
-  const mapping = new MappingTable(settings.placement);
+  const mapping = new MappingTable(settings.placement, settings.placementTemplate);
   const upstreams = new Upstreams(CONNECTIONS_PER_CELL);
   const fences = new FenceBook({ holdMs: limits.fenceHoldMs, queueLimit: limits.fenceQueueLimit });
   const limiter = new RateLimiter(limits.rateLimitPerSecond, limits.rateLimitBurst);

@@ -53,6 +53,7 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
     routerPort: ws.settings.routerPort,
     routerAdminPort: ws.settings.routerAdminPort,
     auth: ws.settings.auth,
+    placementTemplate: ws.settings.placementTemplate,
     runningMigrations: ws.store.listMigrations({ state: 'running', limit: 100 }).map((migration) => ({ migration, runBy: runBy(migration, now) })),
   });
 }

@@ -35,6 +35,8 @@ export interface StatusReport {
     /** Whether the running router can read control.db (null when it did not answer). */
     controlPlane: { ok: true } | { ok: false; error: string } | null;
   };
+  /** New customers are placed only in cells of this template (null: any). */
+  placementTemplate: string | null;
   cells: CellRow[];
   /** Every running migration: in progress (its owner runs it) or interrupted (resume or abort it). */
   migrations: MigrationRow[];
@@ -69,6 +71,7 @@ export interface StatusInputs {
   routerPort: number;
   routerAdminPort: number;
   auth: string;
+  placementTemplate?: string | null;
   /** Running migrations, each with its owner's name when that owner still runs it. */
   runningMigrations: { migration: MigrationRecord; runBy: string | null }[];
 }
@@ -131,6 +134,7 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
       auth: inputs.auth,
       controlPlane: inputs.routerControlPlane ?? null,
     },
+    placementTemplate: inputs.placementTemplate ?? null,
     cells,
     migrations,
     migrationsNeedingAttention: migrations.filter((migration) => migration.progress === 'interrupted'),

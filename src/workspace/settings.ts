@@ -54,6 +54,11 @@ export const settingsSchema = z.strictObject({
   /** JWT mode refuses tokens without an `exp` claim; false accepts them (issue 10). */
   jwtRequireExp: z.boolean().default(true),
   placement: z.enum(['hash', 'least-loaded']).default('hash'),
+  /**
+   * New customers are placed only in cells of this template (a client speaks one app's API); other
+   * cells get customers by assign or a move. Set at init/up, or by the first cell created.
+   */
+  placementTemplate: z.string().min(1).nullable().default(null),
   /** Extra folders searched for templates, before the built-in ones. */
   templatePaths: z.array(z.string()).default([]),
   limits: limitsSchema.default(limitsSchema.parse({})),

@@ -70,3 +70,32 @@ describe('placement reaches only cells that have run healthy', () => {
     await cliOk(ws.home, ['stop']);
   });
 });
+
+describe('placement keeps to the workspace template', () => {
+  it('new customers land only in cells of the placement template; other cells by assign', async () => {
+    const ws = await newWorkspace(fast);
+    await createCells(ws, 'ecommerce', ['e1', 'e2']);
+    await createCells(ws, 'basic', ['b1', 'b2']);
+    await cliOk(ws.home, ['start']);
+    const url = `http://127.0.0.1:${ws.routerPort}`;
+    for (let i = 0; i < 16; i += 1) {
+      const created = await http('POST', `${url}/api/customers/kind-${i}`, shopper(`kind-${i}`));
+      expect(created.status, `kind-${i}`).toBe(201);
+      expect(created.headers.get('x-cellctl-cell')).toMatch(/^e/);
+    }
+    expect((await cliJson(ws.home, ['status'])).placementTemplate).toBe('ecommerce');
+    expect((await cliOk(ws.home, ['status'])).stdout).toContain('ecommerce');
+    await cliOk(ws.home, ['assign', 'customer', 'plain', '--cell', 'b1']);
+    expect((await cliJson(ws.home, ['route', 'plain'])).cell).toBe('b1');
+    await cliOk(ws.home, ['stop']);
+  });
+
+  it('up on an existing workspace uses its placement template, not the default', async () => {
+    const ws = await newWorkspace(fast);
+    await cliOk(ws.home, ['create', 'first', '--template', 'basic', '--port', String(ws.routerPort + 10)]);
+    await cliOk(ws.home, ['up', '--cells', '1', '--customers', '3']);
+    const cells = await cliJson(ws.home, ['list']);
+    expect(cells.map((cell: { template: string }) => cell.template)).toEqual(['basic', 'basic']);
+    await cliOk(ws.home, ['stop']);
+  });
+});

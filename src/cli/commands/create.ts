@@ -22,6 +22,9 @@ export async function run(input: CommandInput): Promise<void> {
     const cell = await createCell(ws, { name, template, port, capacity });
     if (flag.bool(input.opts, 'json')) return printJson(cell);
     sayDone(`cell ${cell.id} created from template ${cell.template} on port ${cell.port} (capacity ${cell.capacity})`);
+    if (cell.template !== ws.settings.placementTemplate) {
+      say(`new customers are placed only in ${ws.settings.placementTemplate} cells: ${cell.id} gets customers by "cellctl assign customer <id> --cell ${cell.id}" or a move (or: cellctl config set placementTemplate ${cell.template})`);
+    }
     say(`start it with: cellctl start ${cell.id}`);
   });
 }

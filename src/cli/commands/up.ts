@@ -16,15 +16,19 @@ export async function run(input: CommandInput): Promise<void> {
   const home = homeOf(input);
   const cellCount = parsePositiveInt(flag.string(input.opts, 'cells') ?? '3', '--cells', 100);
   const customerCount = parsePositiveInt(flag.string(input.opts, 'customers') ?? '20', '--customers', 100_000);
-  const templateName = flag.string(input.opts, 'template') ?? 'ecommerce';
+  const templateFlag = flag.string(input.opts, 'template');
   const routerPort = parsePort(flag.string(input.opts, 'routerPort') ?? '8000', '--router-port');
   const timeoutMs = parseSeconds(flag.string(input.opts, 'timeout') ?? '60', '--timeout') * 1000;
   const json = flag.bool(input.opts, 'json');
 
-  if (initWorkspace(home, routerPort)) say(`workspace created at ${home}`);
+  if (initWorkspace(home, routerPort, templateFlag ?? 'ecommerce')) say(`workspace created at ${home}`);
   const ws = openWorkspace(home);
   try {
-    const template = loadCellTemplate(ws, templateName);
+    // An existing workspace keeps its kind: its placement template, unless --template names another.
+    const template = loadCellTemplate(ws, templateFlag ?? ws.settings.placementTemplate ?? 'ecommerce');
+    if (templateFlag !== undefined && ws.settings.placementTemplate !== template.name) {
+      say(`note: new customers are placed in ${ws.settings.placementTemplate ?? 'any'} cells; "cellctl config set placementTemplate ${template.name}" changes that`);
+    }
     const existing = new Set(ws.store.listCells().map((cell) => cell.id));
     for (let index = 1; index <= cellCount; index += 1) {
       const name = `cell-${index}`;
