@@ -1,22 +1,32 @@
 // Starting and stopping the system for the start, stop, restart and up commands: ask the supervisor,
 // then wait until every named process is healthy (or gone), with a spinner on a terminal.
 import { notifyRouter, RouterAdmin } from '../router/client.js';
-import { failure } from '../shared/errors.js';
+import { failure, usageError } from '../shared/errors.js';
 import { delay } from '../shared/time.js';
 import { ensureSupervisor, stopEverything, stopNamed } from '../supervisor/client.js';
 import { tailLines } from '../supervisor/logfile.js';
 import { type ProcessStatus, ROUTER } from '../supervisor/protocol.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { requireCell } from '../workspace/cells.js';
 import { formatDuration, startProgress } from './output.js';
 
 
-/** Cell names given on the command line (checked), or every cell; the router always comes along. */
-export function processNames(ws: Workspace, cells: string[]): string[] {
-  const named = cells.filter((name) => name !== ROUTER);
-  const chosen = named.length > 0 ? named.map((name) => requireCell(ws, name).id) : ws.store.listCells().map((cell) => cell.id);
-  return [ROUTER, ...chosen];
+/**
+ * The processes named on the command line (checked), or, with no names, the router and every cell.
+ * Named cells bring the router along (customers reach them through it); naming only the router
+ * never touches a cell.
+ */
+export function processNames(ws: Workspace, names: string[]): string[] {
+  if (names.length === 0) return [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
+  const cells = names.map((name) => checkProcessName(ws, name)).filter((name) => name !== ROUTER);
+  return [ROUTER, ...new Set(cells)];
+}
+
+/** A process name: "router" or a cell; an unknown one is refused naming both kinds. */
+export function checkProcessName(ws: Workspace, name: string): string {
+  if (name === ROUTER || ws.store.getCell(name)) return name;
+  const known = [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
+  throw usageError(`no process named "${name}" (processes: ${known.join(', ')}); "cellctl status" shows them`);
 }
 
 export interface StartResult {

@@ -62,7 +62,7 @@ describe('start, status, health, stop', () => {
     status = await cliJson(ws.home, ['status']);
     expect(status.cells[0].state).toBe('stopped');
     expect(status.router.state).toBe('running');
-    expect((await cli(ws.home, ['start', 'nope'])).stderr).toMatch(/no cell named "nope"/);
+    expect((await cli(ws.home, ['start', 'nope'])).stderr).toMatch(/no process named "nope" \(processes: router, c1, c2\)/);
     await cliOk(ws.home, ['stop']);
   });
 });

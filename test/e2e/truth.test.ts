@@ -99,3 +99,32 @@ describe('placement keeps to the workspace template', () => {
     await cliOk(ws.home, ['stop']);
   });
 });
+
+describe('naming a process touches only that process', () => {
+  it('restart router restarts only the router; start router starts no stopped cell', async () => {
+    const ws = await newWorkspace(fast);
+    await createCells(ws, 'basic', ['c1', 'c2']);
+    await cliOk(ws.home, ['start']);
+    await cliOk(ws.home, ['stop', 'c2']);
+    const before = await cliJson(ws.home, ['status']);
+    await cliOk(ws.home, ['restart', 'router']);
+    const after = await cliJson(ws.home, ['status']);
+    expect(after.router.pid).not.toBe(before.router.pid);
+    expect(after.cells.map((cell: { id: string; state: string; pid: number | null }) => [cell.id, cell.state, cell.pid])).toEqual([
+      ['c1', 'running', before.cells[0].pid],
+      ['c2', 'stopped', null],
+    ]);
+    await cliOk(ws.home, ['stop', 'router']);
+    await cliOk(ws.home, ['start', 'router']);
+    const started = await cliJson(ws.home, ['status']);
+    expect(started.router.state).toBe('running');
+    expect(started.cells.map((cell: { state: string; pid: number | null }) => [cell.state, cell.pid])).toEqual([
+      ['running', before.cells[0].pid],
+      ['stopped', null],
+    ]);
+    const typo = await cli(ws.home, ['stop', 'routr']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/router/);
+    await cliOk(ws.home, ['stop']);
+  });
+});
