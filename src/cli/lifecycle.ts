@@ -8,7 +8,8 @@ import { tailLines } from '../supervisor/logfile.js';
 import { type ProcessStatus, ROUTER } from '../supervisor/protocol.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { formatDuration, startProgress } from './output.js';
+import { exposureWarning } from '../workspace/settings.js';
+import { formatDuration, sayWarning, startProgress } from './output.js';
 
 
 /**
@@ -57,6 +58,8 @@ export async function startProcesses(ws: Workspace, names: string[], timeoutMs: 
       }
       if (waiting.length === 0) {
         progress.succeed(`${names.length} process(es) running and healthy (${formatDuration(Date.now() - begun)})`);
+        const exposed = exposureWarning(ws.settings);
+        if (exposed) sayWarning(exposed);
         return { started, alreadyRunning, elapsedMs: Date.now() - begun };
       }
       progress.update(`waiting for ${waiting.map((proc) => `${proc.name} (${proc.state})`).join(', ')}`);

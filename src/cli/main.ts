@@ -184,6 +184,16 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .action(lazy(() => import('./commands/token.js')));
 
   program
+    .command('config')
+    .summary('view, get or set a setting in cellctl.json; the running router applies it')
+    .argument('[action]', 'view | get | set', 'view')
+    .argument('[name]', 'setting name, dotted for nested ones (limits.maxBodyBytes)')
+    .argument('[value]', 'new value: JSON (200, true, null) or text (jwt)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl config view', 'cellctl config get auth', 'cellctl config set auth jwt', 'cellctl config set limits.rateLimitPerSecond 50', 'cellctl config set placementTemplate basic'))
+    .action(lazy(() => import('./commands/config.js')));
+
+  program
     .command('customers')
     .summary('list the mapping: customer → cell')
     .option('--cell <cell>', 'only customers of this cell')

@@ -17,8 +17,10 @@ import {
   fenceRequest,
   type ReloadAnswer,
   type RouteAnswer,
+  type RouterEnforcing,
   type RouterHealth,
   type RouterStats,
+  type SettingsAnswer,
   type UnfenceAnswer,
   unfenceRequest,
 } from './protocol.js';
@@ -34,6 +36,9 @@ export interface AdminParts {
   metrics: RouterMetrics;
   link: ControlLink;
   frontDoor(): { clientConnections: number; bufferedBytes: number };
+  enforcing(): RouterEnforcing;
+  /** Re-reads cellctl.json and applies it; throws when the file is invalid (the router keeps its settings). */
+  reloadSettings(): SettingsAnswer;
 }
 
 /** The router's health, for the public /health and the admin API alike. */
@@ -47,8 +52,9 @@ export function routerHealth(mapping: MappingTable, link: ControlLink, upstreams
   };
 }
 
-function routerStats({ mapping, upstreams, metrics, fences, frontDoor }: AdminParts): RouterStats {
+function routerStats({ mapping, upstreams, metrics, fences, frontDoor, enforcing }: AdminParts): RouterStats {
   return {
+    enforcing: enforcing(),
     pid: process.pid,
     uptimeSeconds: Math.round(process.uptime()),
     mappingVersion: mapping.mappingVersion,
@@ -81,6 +87,17 @@ export function createAdminServer(parts: AdminParts): http.Server {
         method: 'GET',
         path: ADMIN_PATHS.stats,
         handler: () => ({ status: 200, body: routerStats(parts) }),
+      },
+      {
+        method: 'POST',
+        path: ADMIN_PATHS.settings,
+        handler: () => {
+          try {
+            return { status: 200, body: parts.reloadSettings() };
+          } catch (error) {
+            throw new HttpError(422, error instanceof Error ? error.message : String(error), 'invalid_settings');
+          }
+        },
       },
       {
         method: 'POST',

@@ -9,6 +9,7 @@ import {
   type FenceRequest,
   type RouterHealth,
   type RouterStats,
+  type SettingsAnswer,
   type UnfenceAnswer,
   type UnfenceRequest,
 } from './protocol.js';
@@ -36,6 +37,11 @@ export class RouterAdmin {
 
   async metricsText(): Promise<string> {
     return (await this.http.get<string>(ADMIN_PATHS.metrics, { responseType: 'text' })).data;
+  }
+
+  /** Makes the router re-read cellctl.json and apply what it can without a restart. */
+  async reloadSettings(): Promise<SettingsAnswer> {
+    return (await this.http.post<SettingsAnswer>(ADMIN_PATHS.settings)).data;
   }
 
   async reload(): Promise<void> {

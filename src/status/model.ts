@@ -1,5 +1,6 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
 import type { CellRecord, MigrationRecord } from '../control/store.js';
+import type { RouterEnforcing } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
 
 export type ShownState = ProcessState | 'orphaned';
@@ -31,7 +32,10 @@ export interface StatusReport {
     adminPort: number;
     mappingVersion: number | null;
     customersMapped: number | null;
+    /** The auth mode the running router enforces (cellctl.json's when no router answers). */
     auth: string;
+    /** What the running router enforces, from its own stats; null when it did not answer. */
+    enforcing: RouterEnforcing | null;
     /** Whether the running router can read control.db (null when it did not answer). */
     controlPlane: { ok: true } | { ok: false; error: string } | null;
   };
@@ -65,7 +69,12 @@ export interface StatusInputs {
   /** Pids found alive in pid files while no supervisor runs. */
   orphanPids: Map<string, number>;
   health: Map<string, boolean>;
-  routerStats: { mappingVersion: number; customersMapped: number; cells: Record<string, { requests: number; errors: number }> } | null;
+  routerStats: {
+    mappingVersion: number;
+    customersMapped: number;
+    cells: Record<string, { requests: number; errors: number }>;
+    enforcing?: RouterEnforcing;
+  } | null;
   /** The router's own view of control.db, from its health answer; null when it did not answer. */
   routerControlPlane?: { ok: true } | { ok: false; error: string } | null;
   routerPort: number;
@@ -131,7 +140,8 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
       adminPort: inputs.routerAdminPort,
       mappingVersion: inputs.routerStats?.mappingVersion ?? null,
       customersMapped: inputs.routerStats?.customersMapped ?? null,
-      auth: inputs.auth,
+      auth: inputs.routerStats?.enforcing?.auth ?? inputs.auth,
+      enforcing: inputs.routerStats?.enforcing ?? null,
       controlPlane: inputs.routerControlPlane ?? null,
     },
     placementTemplate: inputs.placementTemplate ?? null,

@@ -48,6 +48,8 @@ export const settingsSchema = z.strictObject({
   format: z.literal(SETTINGS_FORMAT),
   routerPort: z.number().int().min(1024).max(65535),
   routerAdminPort: z.number().int().min(1024).max(65535),
+  /** Address the router's public port binds: loopback by default; "0.0.0.0" exposes it (use auth "jwt"). */
+  routerHost: z.string().min(1).default('127.0.0.1'),
   /** The first port tried for a new cell when `create` is not given --port. */
   cellPortBase: z.number().int().min(1024).max(65535),
   auth: z.enum(['none', 'jwt']).default('none'),
@@ -76,6 +78,14 @@ export function defaultSettings(routerPort: number): Settings {
     routerAdminPort: routerPort + 1,
     cellPortBase: routerPort + 100,
   });
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** A warning when the router's public port is reachable from other machines with no authentication. */
+export function exposureWarning(settings: Pick<Settings, 'routerHost' | 'auth'>): string | null {
+  if (LOOPBACK.test(settings.routerHost) || settings.auth !== 'none') return null;
+  return `the router listens on ${settings.routerHost} with auth "none": anyone who reaches this machine can read and change every customer's data; set "cellctl config set auth jwt" or "cellctl config set routerHost 127.0.0.1"`;
 }
 
 /** Turns zod's issues into one line that names the field, e.g. `limits.maxBodyBytes: expected number`. */

@@ -1,8 +1,10 @@
 // What operators read must match what customers see (issue 12): health counts refused customers,
 // placement only reaches cells that run and are of the workspace's kind, naming a process touches
 // only it, settings reach the running router.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, type Workspace } from '../helpers.js';
+import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -125,6 +127,79 @@ describe('naming a process touches only that process', () => {
     const typo = await cli(ws.home, ['stop', 'routr']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/router/);
+    await cliOk(ws.home, ['stop']);
+  });
+});
+
+describe('settings reach the running router', () => {
+  it('config set auth jwt makes the running router require tokens at once, no cell restarted; status says what it enforces', async () => {
+    const ws = await newWorkspace(fast);
+    await createCells(ws, 'basic', ['c1']);
+    await cliOk(ws.home, ['start']);
+    const url = `http://127.0.0.1:${ws.routerPort}/api/customers/ann`;
+    expect((await http('POST', url, { name: 'Ann', email: 'ann@example.com' })).status).toBe(201);
+    const before = await cliJson(ws.home, ['status']);
+    const set = await cliOk(ws.home, ['config', 'set', 'auth', 'jwt']);
+    expect(set.stderr).toMatch(/applied: auth/);
+    expect((await http('GET', url)).status).toBe(401);
+    const token = (await cliOk(ws.home, ['token', 'ann'])).stdout.trim();
+    expect((await http('GET', url, undefined, { authorization: `Bearer ${token}` })).status).toBe(200);
+    const after = await cliJson(ws.home, ['status']);
+    expect(after.router).toMatchObject({ auth: 'jwt', pid: before.router.pid, enforcing: { auth: 'jwt' } });
+    expect(after.cells[0].pid).toBe(before.cells[0].pid);
+    expect((await cliOk(ws.home, ['config', 'get', 'auth'])).stdout.trim()).toBe('jwt');
+    expect((await cliJson(ws.home, ['config', 'view'])).limits.maxBodyBytes).toBe(1024 * 1024);
+
+    // A hand edit applies too, by the router's own watch of cellctl.json.
+    const file = path.join(ws.home, 'cellctl.json');
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), auth: 'none' }, null, 2));
+    await waitFor('the router open again', async () => (await http('GET', url)).status === 200);
+    expect((await cliJson(ws.home, ['status'])).router.enforcing.auth).toBe('none');
+    await cliOk(ws.home, ['stop']);
+  });
+
+  it('refuses an invalid value with the error a broken file gets, and changes nothing', async () => {
+    const ws = await newWorkspace();
+    const bad = await cli(ws.home, ['config', 'set', 'auth', 'sometimes']);
+    expect(bad.code).toBe(1);
+    const unknown = await cli(ws.home, ['config', 'set', 'limits.nope', '1']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/limits/);
+    expect((await cliOk(ws.home, ['config', 'get', 'auth'])).stdout.trim()).toBe('none');
+    const file = path.join(ws.home, 'cellctl.json');
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), auth: 'sometimes' }, null, 2));
+    const broken = await cli(ws.home, ['config', 'view']);
+    expect(broken.code).toBe(1);
+    expect(bad.stderr).toBe(broken.stderr);
+  });
+});
+
+/** Local addresses that listen on `port` (from /proc/net/tcp: no traffic needed). */
+function listeners(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return fs
+    .readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A')
+    .map((fields) => fields[1]!.split(':')[0]!);
+}
+
+describe('where the router listens', () => {
+  it('binds 127.0.0.1 by default; routerHost exposes it, with a warning while auth is none', async () => {
+    const ws = await newWorkspace(fast);
+    await createCells(ws, 'basic', ['c1']);
+    const start = await cliOk(ws.home, ['start']);
+    expect(start.stderr).not.toMatch(/warning/);
+    expect(listeners(ws.routerPort)).toEqual(['0100007F']);
+    const set = await cliOk(ws.home, ['config', 'set', 'routerHost', '0.0.0.0']);
+    expect(set.stderr).toMatch(/warning: .*auth/);
+    expect(set.stderr).toMatch(/restart router/);
+    expect((await cliJson(ws.home, ['status'])).router.enforcing.needsRestart).toEqual(['routerHost']);
+    const restart = await cliOk(ws.home, ['restart', 'router']);
+    expect(restart.stderr).toMatch(/warning: .*auth/);
+    expect(listeners(ws.routerPort)).toEqual(['00000000']);
     await cliOk(ws.home, ['stop']);
   });
 });

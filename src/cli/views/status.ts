@@ -58,7 +58,9 @@ export function renderStatus(report: StatusReport): string {
       cell.errors ? paint.red(String(cell.errors)) : orDash(cell.errors),
     ]),
   ];
-  const lines = [renderTable(head, rows), `new customers are placed in: ${report.placementTemplate ?? 'any'} cells`];
+  const lines = [renderTable(head, rows), `new customers are placed in: ${report.placementTemplate ?? 'any'} cells; router auth: ${report.router.auth}`];
+  const pending = report.router.enforcing?.needsRestart ?? [];
+  if (pending.length > 0) lines.push(paint.yellow(`the router applies ${pending.join(', ')} once restarted: cellctl restart router`));
   const troubled = report.cells.filter((cell) => cell.lastError && cell.state !== 'running' && cell.state !== 'stopped');
   for (const cell of troubled) lines.push(paint.red(`${cell.id}: ${cell.lastError}`));
   for (const migration of report.migrations) {
