@@ -195,10 +195,13 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
 
   program
     .command('customers')
-    .summary('list the mapping: customer → cell')
-    .option('--cell <cell>', 'only customers of this cell')
+    .summary('the mapping: list it, show one customer in full, or unassign one')
+    .argument('[action]', 'list | show <id> | unassign <id>', 'list')
+    .argument('[id]', 'customer id (show, unassign)')
+    .option('--cell <cell>', 'only customers of this cell (list)')
+    .option('--force', 'unassign even though the customer has rows in its cell')
     .option('--json', 'print JSON')
-    .addHelpText('after', examples('cellctl customers --cell cell-1'))
+    .addHelpText('after', examples('cellctl customers --cell cell-1', 'cellctl customers show c-0001', 'cellctl customers unassign ghost'))
     .action(lazy(() => import('./commands/customers.js')));
 
   program
@@ -211,6 +214,20 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--json', 'print JSON')
     .addHelpText('after', examples('cellctl assign customer acme --cell cell-2', 'cellctl assign customer acme'))
     .action(lazy(() => import('./commands/assign.js')));
+
+  program
+    .command('unassign')
+    .summary('remove a customer mapping row: unassign customer <id> (same as "customers unassign")')
+    .argument('<what>', 'the word "customer"')
+    .argument('<id>', 'customer id')
+    .option('--force', 'even though the customer has rows in its cell')
+    .option('--json', 'print JSON')
+    .action(
+      lazy(async () => {
+        const customers = await import('./commands/customers.js');
+        return { run: (input: CommandInput) => customers.runUnassignCommand(input) };
+      }),
+    );
 
   program
     .command('route')

@@ -455,6 +455,26 @@ export class ControlStore {
     return row && toMigration(row);
   }
 
+  /** One customer's migrations, newest first. */
+  migrationsOf(customerId: string, limit: number): MigrationRecord[] {
+    return (this.db.prepare('SELECT * FROM migrations WHERE customer_id = ? ORDER BY id DESC LIMIT ?').all(customerId, limit) as MigrationRow[]).map(toMigration);
+  }
+
+  /**
+   * Removes a customer's mapping row, only while it still points at `cellId` and no migration of the
+   * customer runs (checked in the same statement). Returns whether it was removed.
+   */
+  unmapCustomer(customerId: string, cellId: string): boolean {
+    return (
+      this.db
+        .prepare(
+          `DELETE FROM customers WHERE id = ? AND cell_id = ?
+           AND NOT EXISTS (SELECT 1 FROM migrations WHERE customer_id = ? AND state = 'running')`,
+        )
+        .run(customerId, cellId, customerId).changes === 1
+    );
+  }
+
   listMigrations(options: { state?: MigrationState; limit: number }): MigrationRecord[] {
     const rows = options.state
       ? this.db.prepare('SELECT * FROM migrations WHERE state = ? ORDER BY id DESC LIMIT ?').all(options.state, options.limit)

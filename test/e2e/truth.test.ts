@@ -203,3 +203,45 @@ describe('where the router listens', () => {
     await cliOk(ws.home, ['stop']);
   });
 });
+
+describe('one customer in full, and a mapping that points nowhere', () => {
+  it('customers show tells mapping, rows and moves; unassign removes an empty mapping and refuses one with rows or a running move; audit names the fix', async () => {
+    const ws = await shop(['c1', 'c2']);
+    expect((await http('POST', `${ws.url}/api/customers/gone`, shopper('gone'))).status).toBe(201);
+    expect((await http('DELETE', `${ws.url}/api/customers/gone`)).status).toBe(200);
+    await cliOk(ws.home, ['assign', 'customer', 'ghost', '--cell', 'c1']);
+    expect((await http('POST', `${ws.url}/api/customers/real`, shopper('real'))).status).toBe(201);
+
+    const audit = await cli(ws.home, ['audit', '--json']);
+    expect(audit.code).toBe(4);
+    const findings = JSON.parse(audit.stdout).findings as { customerId: string; advice: string }[];
+    expect(findings.map((f) => f.customerId)).toEqual(['ghost', 'gone']);
+    for (const finding of findings) expect(finding.advice).toContain(`cellctl customers unassign ${finding.customerId}`);
+
+    const real = await cliJson(ws.home, ['customers', 'show', 'real']);
+    expect(real.cell).toMatch(/^c[12]$/);
+    expect(real.rows[real.cell]).toMatchObject({ customers: 1 });
+    const gone = await cliJson(ws.home, ['customers', 'show', 'gone']);
+    expect(gone).toMatchObject({ cell: expect.any(String), rows: {} });
+
+    const refused = await cli(ws.home, ['customers', 'unassign', 'real']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--force/);
+    expect((await cliJson(ws.home, ['route', 'real'])).rule).toBe('mapping');
+
+    await cliOk(ws.home, ['customers', 'unassign', 'gone']);
+    await cliOk(ws.home, ['unassign', 'customer', 'ghost']);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+    expect((await cliJson(ws.home, ['customers'])).map((c: { id: string }) => c.id)).toEqual(['real']);
+
+    const target = real.cell === 'c1' ? 'c2' : 'c1';
+    expect((await cli(ws.home, ['migrate', 'customer', 'real', '--to', target], { CELLCTL_FAULT_AFTER_STEP: 'fenced' })).code).not.toBe(0);
+    const moving = await cli(ws.home, ['customers', 'unassign', 'real', '--force']);
+    expect(moving.code).toBe(1);
+    expect(moving.stderr).toMatch(/migration \d+/);
+    const [running] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+    await cliOk(ws.home, ['migrate', 'resume', String(running.id)]);
+    expect((await cliJson(ws.home, ['customers', 'show', 'real'])).moves[0]).toMatchObject({ id: running.id, to: target, state: 'done' });
+    await cliOk(ws.home, ['stop']);
+  });
+});
