@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { createRequestListener, HttpError, parseWith, sendJson } from '../shared/http.js';
+import { systemExposition } from '../shared/prometheus.js';
 import type { Limits } from '../workspace/settings.js';
 import type { ControlLink } from './control-link.js';
 import type { FenceBook } from './fences.js';
@@ -70,6 +71,24 @@ function routerStats({ mapping, upstreams, metrics, fences, frontDoor, enforcing
     fences: fences.fencedCustomers(),
     fenceHolds: fences.holdSummary(),
   };
+}
+
+/** Where Prometheus scrapes the whole system (router and every cell) — no token needed. */
+export const SCRAPE_PATH = '/metrics';
+
+async function fetchCellText(port: number): Promise<string | null> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/metrics?format=prometheus`, { signal: AbortSignal.timeout(1_000) });
+    return response.ok ? await response.text() : null;
+  } catch {
+    return null;
+  }
+}
+
+async function scrapeSystem({ metrics, mapping }: AdminParts): Promise<string> {
+  const cells = mapping.allCells();
+  const [router, ...texts] = await Promise.all([metrics.registry.metrics(), ...cells.map((cell) => fetchCellText(cell.port))]);
+  return systemExposition(router, cells.map((cell, index) => ({ id: cell.id, text: texts[index] ?? null })));
 }
 
 export function createAdminServer(parts: AdminParts): http.Server {
@@ -157,6 +176,17 @@ export function createAdminServer(parts: AdminParts): http.Server {
   );
 
   return http.createServer((req, res) => {
+    // The scrape target: read-only figures on the loopback-only admin port, no token (Prometheus has none).
+    if (req.method === 'GET' && req.url?.split('?')[0] === SCRAPE_PATH) {
+      void scrapeSystem(parts).then(
+        (text) => res.writeHead(200, { 'content-type': parts.metrics.registry.contentType }).end(text),
+        (error: unknown) => {
+          log.error({ err: error }, 'scrape failed');
+          sendJson(res, 500, { error: 'scrape_failed', message: 'see the router log' });
+        },
+      );
+      return;
+    }
     if (req.headers.authorization !== `Bearer ${parts.adminToken}`) {
       req.resume();
       return sendJson(res, 401, { error: 'unauthorized', message: 'admin API needs "Authorization: Bearer <secrets/admin-token>"' });

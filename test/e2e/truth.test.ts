@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { expositionProblems } from '../exposition.js';
 import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
@@ -242,6 +243,33 @@ describe('one customer in full, and a mapping that points nowhere', () => {
     const [running] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
     await cliOk(ws.home, ['migrate', 'resume', String(running.id)]);
     expect((await cliJson(ws.home, ['customers', 'show', 'real'])).moves[0]).toMatchObject({ id: running.id, to: target, state: 'done' });
+    await cliOk(ws.home, ['stop']);
+  });
+});
+
+describe('Prometheus', () => {
+  it('metrics --prometheus and the router scrape target give one valid exposition for the whole system', async () => {
+    const ws = await newWorkspace(fast);
+    await createCells(ws, 'basic', ['c1', 'c2']);
+    await cliOk(ws.home, ['start']);
+    expect((await http('POST', `http://127.0.0.1:${ws.routerPort}/api/customers/p1`, { name: 'P', email: 'p@example.com' })).status).toBe(201);
+    const printed = (await cliOk(ws.home, ['metrics', '--prometheus'])).stdout;
+    expect(expositionProblems(printed)).toEqual([]);
+    for (const cell of ['c1', 'c2']) expect(printed).toContain(`cellctl_cell_up{cell="${cell}"} 1`);
+    expect(printed).toMatch(/^cellctl_router_requests_total\{/m);
+
+    // The scrape target: the admin port's /metrics, no token.
+    const scraped = await fetch(`http://127.0.0.1:${ws.adminPort}/metrics`);
+    expect(scraped.status).toBe(200);
+    const text = await scraped.text();
+    expect(expositionProblems(text)).toEqual([]);
+    expect(text).toContain('cellctl_cell_up{cell="c2"} 1');
+    expect((await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/stats`)).status).toBe(401);
+
+    await cliOk(ws.home, ['stop', 'c2']);
+    const partial = await (await fetch(`http://127.0.0.1:${ws.adminPort}/metrics`)).text();
+    expect(expositionProblems(partial)).toEqual([]);
+    expect(partial).toContain('cellctl_cell_up{cell="c2"} 0');
     await cliOk(ws.home, ['stop']);
   });
 });
