@@ -37,7 +37,7 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-Exit codes: 0 ok, 1 failed, 2 bad usage, 3 unhealthy (health), 4 inconsistent data found (audit).
+Exit codes: 0 ok, 1 failed, 2 bad usage, 3 unhealthy (health), 4 inconsistent data found (audit), 130 interrupted (Ctrl-C).
 Output: data on stdout (--json for scripts), messages on stderr; colour only on a terminal, never with NO_COLOR.
 ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl migrate customer c-0001 --to cell-2', 'cellctl stop')}`,
     );
@@ -347,7 +347,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof Error && error.name === 'ExitPromptError') {
       sayError('cancelled');
-      return ExitCode.failure;
+      return 130; // Ctrl-C at a prompt: interrupted, as a shell reports it
     }
     sayError(`unexpected: ${describeError(error)}${debug ? '' : ' (run with --debug for the stack trace; this is a bug, please report it)'}`);
     if (debug && error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');

@@ -23,6 +23,8 @@ export interface DrillSummary {
   failuresOutsideVictim: number;
   contained: boolean;
   recoveryMs: number | null;
+  /** False when the killed cell held no customers: there was nothing to recover. */
+  recoveryMeasured: boolean;
   cells: CellOutcome[];
 }
 
@@ -64,6 +66,7 @@ export function summarizeDrill(samples: readonly DrillSample[], mapping: Readonl
     failuresOutsideVictim,
     contained: failuresOutsideVictim === 0,
     recoveryMs,
+    recoveryMeasured: (cells.get(victim)?.customers ?? 0) > 0,
     cells: outcomes.sort((a, b) => a.cell.localeCompare(b.cell)),
   };
 }

@@ -266,9 +266,11 @@ export class Supervisor {
     }
     proc.port = spec.port;
     proc.healthUrl = spec.healthUrl;
-    if (!(await isPortFree(spec.port))) {
-      const owner = portOwner(spec.port);
-      return this.fail(proc, `port ${spec.port} is already in use${owner ? ` by ${owner}` : ''}`);
+    for (const port of proc.kind === 'router' ? [spec.port, this.settings.routerAdminPort] : [spec.port]) {
+      if (await isPortFree(port)) continue;
+      const owner = portOwner(port);
+      const what = port === spec.port ? 'port' : 'admin port (routerAdminPort)';
+      return this.fail(proc, `${what} ${port} is already in use${owner ? ` by ${owner}` : ''}`);
     }
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const logFd = openLogFd(spec.logFile);

@@ -182,7 +182,7 @@ describe('following', () => {
     const first = JSON.parse(frames.split('\n')[0]!);
     expect(first.cells[0]).toMatchObject({ id: 'c1', state: 'stopped' });
     watch.kill('SIGINT');
-    expect(await new Promise((resolve) => watch.once('exit', (code) => resolve(code)))).toBe(0);
+    expect(await new Promise((resolve) => watch.once('exit', (code) => resolve(code)))).toBe(130);
     await cliOk(ws.home, ['stop']);
   });
 });

@@ -1,11 +1,13 @@
 // What operators read must match what customers see (issue 12): health counts refused customers,
 // placement only reaches cells that run and are of the workspace's kind, naming a process touches
 // only it, settings reach the running router.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expositionProblems } from '../exposition.js';
-import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, waitFor, type Workspace } from '../helpers.js';
+import { CLI, cli, cliJson, cliOk, cleanup, createCells, FIXTURES, http, newWorkspace, track, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -270,6 +272,70 @@ describe('Prometheus', () => {
     const partial = await (await fetch(`http://127.0.0.1:${ws.adminPort}/metrics`)).text();
     expect(expositionProblems(partial)).toEqual([]);
     expect(partial).toContain('cellctl_cell_up{cell="c2"} 0');
+    await cliOk(ws.home, ['stop']);
+  });
+});
+
+describe('smaller truths', () => {
+  it('migrate show names a migration id, a too-high router port is one clear line, hints say npx cellctl and move elsewhere', async () => {
+    const ws = await newWorkspace();
+    const show = await cli(ws.home, ['migrate', 'show', 'abc']);
+    expect(show.code).toBe(2);
+    expect(show.stderr).toMatch(/not a migration id/);
+    const high = await cli(path.join(path.dirname(ws.home), 'high'), ['init', '--router-port', '65436']);
+    expect(high.code).toBe(2);
+    expect(high.stderr.trim().split('\n')).toHaveLength(1);
+    expect(high.stderr).toMatch(/--router-port 65436/);
+
+    const up = await cliOk(ws.home, ['up', '--cells', '2', '--customers', '2', '--template', 'basic'], { PATH: path.dirname(process.execPath) });
+    const route = await cliJson(ws.home, ['route', 'c-0001']);
+    expect(up.stderr).toContain('npx cellctl');
+    const move = /migrate customer c-0001 --to (\S+)/.exec(up.stderr);
+    expect(move?.[1]).toBeDefined();
+    expect(move![1]).not.toBe(route.cell);
+    await cliOk(ws.home, ['stop']);
+  });
+
+  it('start names the router admin port when something else holds it', async () => {
+    const ws = await newWorkspace(fast);
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(ws.adminPort, '127.0.0.1', () => resolve()));
+    try {
+      const start = await cli(ws.home, ['start', '--timeout', '20']);
+      expect(start.code).toBe(1);
+      expect(start.stderr).toMatch(new RegExp(`admin port \\(routerAdminPort\\) ${ws.adminPort} is already in use`));
+    } finally {
+      squatter.close();
+      await cli(ws.home, ['stop']);
+    }
+  });
+
+  it('templatePaths takes a template folder itself and warns about a missing one', async () => {
+    const ws = await newWorkspace({ templatePaths: [path.join(FIXTURES, 'templates', 'notes'), path.join(FIXTURES, 'nope')] });
+    const listed = await cliOk(ws.home, ['templates', '--json']);
+    expect(JSON.parse(listed.stdout).map((row: { name: string }) => row.name)).toContain('notes');
+    expect(listed.stderr).toMatch(/nope.*does not exist/);
+  });
+
+  it('status --watch into a pipe writes no screen codes, and Ctrl-C exits 130', async () => {
+    const ws = await newWorkspace();
+    const watch = track(spawn(process.execPath, [CLI, '--home', ws.home, 'status', '--watch'], { env: { ...process.env, NO_COLOR: '1' } }));
+    let frames = '';
+    watch.stdout!.on('data', (chunk) => (frames += chunk));
+    await waitFor('two frames', () => (frames.match(/supervisor/g) ?? []).length >= 2, 15_000);
+    watch.kill('SIGINT');
+    expect(await new Promise((resolve) => watch.once('exit', (code) => resolve(code)))).toBe(130);
+    expect(frames).not.toContain('\x1b');
+  });
+
+  it('drill kill on a cell without customers does not report a failed recovery', async () => {
+    const ws = await newWorkspace(fast);
+    await createCells(ws, 'basic', ['c1', 'c2']);
+    await cliOk(ws.home, ['start']);
+    await cliOk(ws.home, ['assign', 'customer', 'only', '--cell', 'c1']);
+    const drill = await cli(ws.home, ['drill', 'kill', 'c2', '--duration', '2', '--json']);
+    expect(drill.code, drill.stderr).toBe(0);
+    expect(JSON.parse(drill.stdout)).toMatchObject({ victim: 'c2', recoveryMeasured: false, contained: true });
     await cliOk(ws.home, ['stop']);
   });
 });

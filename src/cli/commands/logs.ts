@@ -23,7 +23,11 @@ export async function run(input: CommandInput): Promise<void> {
 async function follow(file: string): Promise<void> {
   let position = fs.existsSync(file) ? fs.statSync(file).size : 0;
   let stopped = false;
-  process.once('SIGINT', () => (stopped = true));
+  // Ctrl-C ends the follow as an interrupted command: exit 130, as a shell reports one.
+  process.once('SIGINT', () => {
+    stopped = true;
+    process.exitCode = 130;
+  });
   while (!stopped) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     let size: number;

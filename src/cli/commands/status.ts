@@ -13,11 +13,17 @@ export async function run(input: CommandInput): Promise<void> {
       return json ? printJson(report) : printLine(renderStatus(report));
     }
     let stopped = false;
-    process.once('SIGINT', () => (stopped = true));
+    // Ctrl-C ends the watch as an interrupted command: exit 130, as a shell reports one.
+    process.once('SIGINT', () => {
+      stopped = true;
+      process.exitCode = 130;
+    });
+    // Screen-clearing codes only for a terminal; a pipe gets one report after another.
+    const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
     while (!stopped) {
       const report = await collectStatus(ws);
       if (json) process.stdout.write(JSON.stringify(report) + '\n');
-      else process.stdout.write(`\x1b[2J\x1b[H${renderStatus(report)}\n(refreshing every 2 s; Ctrl-C to quit)\n`);
+      else process.stdout.write(`${clear}${renderStatus(report)}\n${clear ? '(refreshing every 2 s; Ctrl-C to quit)\n' : '\n'}`);
       for (let waited = 0; waited < 2000 && !stopped; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
     }
   });

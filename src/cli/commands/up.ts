@@ -9,7 +9,7 @@ import { initWorkspace, openWorkspace } from '../../workspace/workspace.js';
 import { CustomerClient, createSampleCustomers } from '../../workload/customers.js';
 import { type CommandInput, flag, homeOf } from '../context.js';
 import { processNames, startProcesses } from '../lifecycle.js';
-import { printJson, printLine, say, sayDone } from '../output.js';
+import { cellctlCommand, printJson, printLine, say, sayDone } from '../output.js';
 import { renderStatus } from '../views/status.js';
 
 export async function run(input: CommandInput): Promise<void> {
@@ -47,14 +47,16 @@ export async function run(input: CommandInput): Promise<void> {
     const report = await collectStatus(ws);
     if (json) return printJson(report);
     printLine(renderStatus(report));
-    const flagHome = input.opts.home ? ` --home ${home}` : '';
+    const run = `${cellctlCommand()}${input.opts.home ? ` --home ${home}` : ''}`;
+    // The suggested move goes to a cell the sample customer is not in.
+    const current = ws.store.getCustomer('c-0001')?.cellId;
+    const target = report.cells.find((cell) => cell.id !== current && cell.template === template.name)?.id;
     say(`
 Try next:
   curl http://127.0.0.1:${ws.settings.routerPort}/api/customers/c-0001
-  cellctl${flagHome} route c-0001
-  cellctl${flagHome} migrate customer c-0001 --to cell-2
-  cellctl${flagHome} drill kill cell-1 --duration 5
-  cellctl${flagHome} stop`);
+  ${run} route c-0001${target ? `\n  ${run} migrate customer c-0001 --to ${target}` : ''}
+  ${run} drill kill ${current ?? 'cell-1'} --duration 5
+  ${run} stop`);
     if (report.cells.some((cell) => cell.state !== 'running')) process.exitCode = ExitCode.failure;
   } finally {
     ws.store.close();
