@@ -43,6 +43,22 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     );
 
   program
+    .command('version')
+    .summary('print the cellctl version (and Node.js)')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const info = { cellctl: pkg.version, node: process.versions.node };
+      process.stdout.write(opts.json ? `${JSON.stringify(info, null, 2)}\n` : `cellctl ${info.cellctl} (node ${info.node})\n`);
+    });
+
+  program
+    .command('completion')
+    .summary('print a shell completion script: completion bash|zsh')
+    .argument('<shell>', 'bash or zsh')
+    .addHelpText('after', examples('source <(cellctl completion bash)', 'cellctl completion zsh > "${fpath[1]}/_cellctl"'))
+    .action(lazy(() => import('./commands/completion.js')));
+
+  program
     .command('init')
     .summary('create a workspace (settings, control.db, secrets)')
     .description('Create a workspace: cellctl.json, control.db and secrets/. Running it again changes nothing.')
@@ -159,11 +175,14 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
 
   program
     .command('logs')
-    .summary('show a log: a cell, "router" or "supervisor"')
-    .argument('<name>', 'cell name, router or supervisor')
+    .summary('show a log: a cell, "router" or "supervisor", or --all of them by time')
+    .argument('[name]', 'cell name, router or supervisor')
     .option('-n, --lines <n>', 'lines to show', '50')
     .option('-f, --follow', 'keep printing new lines')
-    .addHelpText('after', examples('cellctl logs router -n 100', 'cellctl logs cell-1 -f'))
+    .option('--all', 'every process, interleaved by time')
+    .option('--since <when>', 'only lines since a duration ago (10m, 2h) or a time (ISO)')
+    .option('--json', 'the raw JSON lines')
+    .addHelpText('after', examples('cellctl logs router -n 100', 'cellctl logs cell-1 -f', 'cellctl logs --all --since 10m', 'cellctl logs router --json | jq .msg'))
     .action(lazy(() => import('./commands/logs.js')));
 
   program
@@ -171,8 +190,9 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .summary('what happened: restarts, crashes, moves (from control.db)')
     .option('--subject <name>', 'only events about this cell, customer or process')
     .option('-n, --lines <n>', 'how many of the latest events', '50')
-    .option('--json', 'print JSON')
-    .addHelpText('after', examples('cellctl events', 'cellctl events --subject cell-1 --json'))
+    .option('-w, --watch', 'keep printing new events until Ctrl-C')
+    .option('--json', 'print JSON (JSON lines with --watch)')
+    .addHelpText('after', examples('cellctl events', 'cellctl events --subject cell-1 --json', 'cellctl events --watch'))
     .action(lazy(() => import('./commands/events.js')));
 
   program

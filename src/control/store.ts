@@ -342,6 +342,15 @@ export class ControlStore {
       .run(now(), source, kind, subject, message);
   }
 
+  /** Events recorded after the one with id `afterId`, oldest first (for a watch). */
+  eventsAfter(afterId: number, subject?: string): EventRecord[] {
+    return (
+      subject
+        ? this.db.prepare('SELECT * FROM events WHERE id > ? AND subject = ? ORDER BY id LIMIT 1000').all(afterId, subject)
+        : this.db.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 1000').all(afterId)
+    ) as EventRecord[];
+  }
+
   listEvents(options: { subject?: string; limit: number }): EventRecord[] {
     const rows = options.subject
       ? this.db.prepare('SELECT * FROM events WHERE subject = ? ORDER BY id DESC LIMIT ?').all(options.subject, options.limit)

@@ -339,3 +339,44 @@ describe('smaller truths', () => {
     await cliOk(ws.home, ['stop']);
   });
 });
+
+describe('people read it', () => {
+  it('logs reads as time, level, message (raw with --json), --all interleaves every process, --since filters; events --watch; version; completion', async () => {
+    const ws = await newWorkspace(fast);
+    await createCells(ws, 'basic', ['c1']);
+    await cliOk(ws.home, ['start']);
+    const pretty = (await cliOk(ws.home, ['logs', 'supervisor', '-n', '5'])).stdout.trim().split('\n');
+    for (const line of pretty) expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (INFO|WARN|ERROR|DEBUG) /);
+    const raw = (await cliOk(ws.home, ['logs', 'supervisor', '-n', '5', '--json'])).stdout.trim().split('\n');
+    for (const line of raw) expect(typeof JSON.parse(line).msg).toBe('string');
+    const all = (await cliOk(ws.home, ['logs', '--all', '-n', '200'])).stdout.trim().split('\n');
+    for (const name of ['supervisor', 'router', 'c1']) expect(all.some((line) => line.includes(`[${name}]`))).toBe(true);
+    const times = all.map((line) => line.slice(0, 23)).filter((time) => /^\d{4}-/.test(time));
+    expect(times).toEqual([...times].sort());
+    expect((await cliOk(ws.home, ['logs', '--all', '--since', '2099-01-01T00:00:00Z'])).stdout).toBe('');
+
+    const watch = track(spawn(process.execPath, [CLI, '--home', ws.home, 'events', '--watch', '--json', '-n', '1'], { env: { ...process.env, NO_COLOR: '1' } }));
+    let seen = '';
+    watch.stdout!.on('data', (chunk) => (seen += chunk));
+    await waitFor('the latest event', () => seen.includes('\n'));
+    await cliOk(ws.home, ['stop', 'c1']);
+    await waitFor('the stop, watched', () => seen.split('\n').some((line) => line.includes('"process.stopped"') && line.includes('"c1"')));
+    watch.kill('SIGINT');
+    expect(await new Promise((resolve) => watch.once('exit', (code) => resolve(code)))).toBe(130);
+
+    const version = JSON.parse(fs.readFileSync(path.join(path.dirname(CLI), '..', 'package.json'), 'utf8')).version;
+    expect((await cliOk(null, ['version'])).stdout).toContain(version);
+    const script = (await cliOk(null, ['completion', 'bash'])).stdout;
+    const file = path.join(path.dirname(ws.home), 'completion.bash');
+    fs.writeFileSync(file, script);
+    const completed = await new Promise<string>((resolve) => {
+      const shell = spawn('bash', ['-c', `source ${file}; COMP_WORDS=(cellctl sta); COMP_CWORD=1; _cellctl; echo "\${COMPREPLY[@]}"; COMP_WORDS=(cellctl logs --a); COMP_CWORD=2; _cellctl; echo "\${COMPREPLY[@]}"`]);
+      let out = '';
+      shell.stdout.on('data', (chunk) => (out += chunk));
+      shell.once('exit', () => resolve(out));
+    });
+    expect(completed.split('\n')[0]!.split(' ').sort()).toEqual(['start', 'status']);
+    expect(completed.split('\n')[1]).toBe('--all');
+    await cliOk(ws.home, ['stop']);
+  });
+});
