@@ -153,6 +153,7 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .command('status')
     .summary('one table: supervisor, router and every cell')
     .option('--json', 'print JSON')
+    .option('-o, --output <format>', '"wide": every column (port, uptime, restarts, requests); the default fits 80 columns')
     .option('-w, --watch', 'refresh every 2 seconds')
     .addHelpText('after', examples('cellctl status', 'cellctl status --json | jq .cells'))
     .action(lazy(() => import('./commands/status.js')));

@@ -379,4 +379,13 @@ describe('people read it', () => {
     expect(completed.split('\n')[1]).toBe('--all');
     await cliOk(ws.home, ['stop']);
   });
+
+  it('status fits 80 columns; -o wide shows every column', async () => {
+    const ws = await newWorkspace();
+    await createCells(ws, 'ecommerce', ['cell-1', 'cell-2']);
+    const narrow = (await cliOk(ws.home, ['status'])).stdout;
+    for (const line of narrow.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect((await cliOk(ws.home, ['status', '-o', 'wide'])).stdout).toMatch(/uptime.*restarts/);
+    expect((await cli(ws.home, ['status', '-o', 'tall'])).code).toBe(2);
+  });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { renderStatus } from '../../src/cli/views/status.js';
 import { buildStatus, judgeHealth, type StatusInputs } from '../../src/status/model.js';
 
 const cell = (id: string) => ({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: 9000, capacity: 10, healthPath: '/health', status: 'active' as const, createdAt: '', firstHealthyAt: '' });
@@ -76,5 +77,17 @@ describe('status model', () => {
     const verdict = judgeHealth(buildStatus({ ...inputs(up, [['a', true], ['router', true]]), routerControlPlane: { ok: false, error: 'SQLITE_CORRUPT' } }));
     expect(verdict).toMatchObject({ healthy: false, customersAffected: 3 });
     expect(verdict.problems[0]).toMatch(/control\.db/);
+  });
+
+  it('the status table fits 80 columns; wide shows every column', () => {
+    const report = buildStatus({
+      ...inputs([proc('router', 'running'), proc('a', 'running')], [['a', true], ['router', true]]),
+      cells: ['cell-1', 'cell-2', 'cell-3'].map((id) => ({ ...cell(id), template: 'ecommerce', capacity: 10_000 })),
+      customerCounts: new Map([['cell-1', 9_999]]),
+    });
+    const narrow = renderStatus(report).split('\n');
+    for (const line of narrow) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(narrow.join('\n')).not.toContain('uptime');
+    expect(renderStatus(report, true)).toContain('uptime');
   });
 });
