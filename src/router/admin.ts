@@ -1,6 +1,7 @@
 // The router's admin API for cellctl (127.0.0.1, bearer admin token): health, Prometheus metrics,
-// stats, mapping reload, route explanation, and the fence calls a customer move makes. Its paths,
-// bodies and answers are in protocol.ts, shared with the client.
+// stats, mapping and settings reload, route explanation, and the fence calls a customer move makes.
+// Its paths, bodies and answers are in protocol.ts, shared with the client. One path needs no token:
+// GET /metrics, the whole system's exposition for a Prometheus scraper.
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { createRequestListener, HttpError, parseWith, sendJson } from '../shared/http.js';
