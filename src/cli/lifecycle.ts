@@ -1,22 +1,33 @@
 // Starting and stopping the system for the start, stop, restart and up commands: ask the supervisor,
 // then wait until every named process is healthy (or gone), with a spinner on a terminal.
-import { RouterAdmin } from '../router/client.js';
-import { failure } from '../shared/errors.js';
+import { notifyRouter, RouterAdmin } from '../router/client.js';
+import { failure, usageError } from '../shared/errors.js';
 import { delay } from '../shared/time.js';
 import { ensureSupervisor, stopEverything, stopNamed } from '../supervisor/client.js';
 import { tailLines } from '../supervisor/logfile.js';
 import { type ProcessStatus, ROUTER } from '../supervisor/protocol.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { requireCell } from '../workspace/cells.js';
-import { formatDuration, startProgress } from './output.js';
+import { exposureWarning } from '../workspace/settings.js';
+import { formatDuration, sayWarning, startProgress } from './output.js';
 
 
-/** Cell names given on the command line (checked), or every cell; the router always comes along. */
-export function processNames(ws: Workspace, cells: string[]): string[] {
-  const named = cells.filter((name) => name !== ROUTER);
-  const chosen = named.length > 0 ? named.map((name) => requireCell(ws, name).id) : ws.store.listCells().map((cell) => cell.id);
-  return [ROUTER, ...chosen];
+/**
+ * The processes named on the command line (checked), or, with no names, the router and every cell.
+ * Named cells bring the router along (customers reach them through it); naming only the router
+ * never touches a cell.
+ */
+export function processNames(ws: Workspace, names: string[]): string[] {
+  if (names.length === 0) return [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
+  const cells = names.map((name) => checkProcessName(ws, name)).filter((name) => name !== ROUTER);
+  return [ROUTER, ...new Set(cells)];
+}
+
+/** A process name: "router" or a cell; an unknown one is refused naming both kinds. */
+export function checkProcessName(ws: Workspace, name: string): string {
+  if (name === ROUTER || ws.store.getCell(name)) return name;
+  const known = [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
+  throw usageError(`no process named "${name}" (processes: ${known.join(', ')}); "cellctl status" shows them`);
 }
 
 export interface StartResult {
@@ -33,11 +44,13 @@ export async function startProcesses(ws: Workspace, names: string[], timeoutMs: 
     const { started, alreadyRunning } = await supervisor.start(names);
     const deadline = begun + timeoutMs;
     let last: ProcessStatus[] = [];
+    let placeable = false;
     while (Date.now() < deadline) {
       last = (await supervisor.status()).processes.filter((proc) => names.includes(proc.name));
       const failed = last.find((proc) => proc.state === 'failed' || proc.state === 'crashed');
       if (failed) throw startFailure(ws, failed, `${failed.name} ${failed.state === 'failed' ? 'could not start' : 'keeps crashing'}`);
       const waiting = last.filter((proc) => proc.state !== 'running');
+      if (waiting.length === 0 && !placeable) placeable = await enterPlacement(ws, names);
       if (waiting.length === 0 && !(await routerSeesCells(ws, names))) {
         progress.update('waiting for the router to see every cell healthy');
         await delay(50);
@@ -45,6 +58,8 @@ export async function startProcesses(ws: Workspace, names: string[], timeoutMs: 
       }
       if (waiting.length === 0) {
         progress.succeed(`${names.length} process(es) running and healthy (${formatDuration(Date.now() - begun)})`);
+        const exposed = exposureWarning(ws.settings);
+        if (exposed) sayWarning(exposed);
         return { started, alreadyRunning, elapsedMs: Date.now() - begun };
       }
       progress.update(`waiting for ${waiting.map((proc) => `${proc.name} (${proc.state})`).join(', ')}`);
@@ -56,6 +71,15 @@ export async function startProcesses(ws: Workspace, names: string[], timeoutMs: 
     progress.fail('start failed');
     throw error;
   }
+}
+
+/**
+ * Healthy cells enter placement (the supervisor records it too; this makes it certain), and the
+ * router reads that now, so new customers reach them as soon as start returns.
+ */
+async function enterPlacement(ws: Workspace, names: string[]): Promise<boolean> {
+  for (const name of names) if (name !== ROUTER) ws.store.markCellHealthy(name);
+  return notifyRouter(ws.home, ws.settings).catch(() => false);
 }
 
 /** The router is the customers' way in: started cells count as up once it routes to them. */

@@ -37,17 +37,34 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-Exit codes: 0 ok, 1 failed, 2 bad usage, 3 unhealthy (health), 4 inconsistent data found (audit).
+Exit codes: 0 ok, 1 failed, 2 bad usage, 3 unhealthy (health), 4 inconsistent data found (audit), 130 interrupted (Ctrl-C).
 Output: data on stdout (--json for scripts), messages on stderr; colour only on a terminal, never with NO_COLOR.
 ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl migrate customer c-0001 --to cell-2', 'cellctl stop')}`,
     );
+
+  program
+    .command('version')
+    .summary('print the cellctl version (and Node.js)')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const info = { cellctl: pkg.version, node: process.versions.node };
+      process.stdout.write(opts.json ? `${JSON.stringify(info, null, 2)}\n` : `cellctl ${info.cellctl} (node ${info.node})\n`);
+    });
+
+  program
+    .command('completion')
+    .summary('print a shell completion script: completion bash|zsh')
+    .argument('<shell>', 'bash or zsh')
+    .addHelpText('after', examples('source <(cellctl completion bash)', 'cellctl completion zsh > "${fpath[1]}/_cellctl"'))
+    .action(lazy(() => import('./commands/completion.js')));
 
   program
     .command('init')
     .summary('create a workspace (settings, control.db, secrets)')
     .description('Create a workspace: cellctl.json, control.db and secrets/. Running it again changes nothing.')
     .option('--router-port <port>', 'router port (its admin API uses port + 1)', '8000')
-    .addHelpText('after', examples('cellctl init', 'cellctl --home /tmp/demo init --router-port 9000'))
+    .option('-t, --template <name>', 'placement template: new customers go only to cells of it (default: the first cell created)')
+    .addHelpText('after', examples('cellctl init', 'cellctl init --template basic', 'cellctl --home /tmp/demo init --router-port 9000'))
     .action(lazy(() => import('./commands/init.js')));
 
   program
@@ -100,7 +117,7 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .summary('init, create cells, start everything and add sample customers')
     .description("The newcomer's one command: init the workspace if needed, create cell-1..cell-N, start the router and cells, create sample customers through the router, and print the status.")
     .option('--cells <n>', 'number of cells', '3')
-    .option('-t, --template <name>', 'template for new cells', 'ecommerce')
+    .option('-t, --template <name>', "template for new cells (default: the workspace's placement template, else ecommerce)")
     .option('--customers <n>', 'sample customers to create through the router', '20')
     .option('--router-port <port>', 'router port for a new workspace', '8000')
     .option('--timeout <seconds>', 'how long to wait for processes to become healthy', '60')
@@ -136,6 +153,7 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .command('status')
     .summary('one table: supervisor, router and every cell')
     .option('--json', 'print JSON')
+    .option('-o, --output <format>', '"wide": every column (port, uptime, restarts, requests); the default fits 80 columns')
     .option('-w, --watch', 'refresh every 2 seconds')
     .addHelpText('after', examples('cellctl status', 'cellctl status --json | jq .cells'))
     .action(lazy(() => import('./commands/status.js')));
@@ -158,11 +176,14 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
 
   program
     .command('logs')
-    .summary('show a log: a cell, "router" or "supervisor"')
-    .argument('<name>', 'cell name, router or supervisor')
+    .summary('show a log: a cell, "router" or "supervisor", or --all of them by time')
+    .argument('[name]', 'cell name, router or supervisor')
     .option('-n, --lines <n>', 'lines to show', '50')
     .option('-f, --follow', 'keep printing new lines')
-    .addHelpText('after', examples('cellctl logs router -n 100', 'cellctl logs cell-1 -f'))
+    .option('--all', 'every process, interleaved by time')
+    .option('--since <when>', 'only lines since a duration ago (10m, 2h) or a time (ISO)')
+    .option('--json', 'the raw JSON lines')
+    .addHelpText('after', examples('cellctl logs router -n 100', 'cellctl logs cell-1 -f', 'cellctl logs --all --since 10m', 'cellctl logs router --json | jq .msg'))
     .action(lazy(() => import('./commands/logs.js')));
 
   program
@@ -170,8 +191,9 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .summary('what happened: restarts, crashes, moves (from control.db)')
     .option('--subject <name>', 'only events about this cell, customer or process')
     .option('-n, --lines <n>', 'how many of the latest events', '50')
-    .option('--json', 'print JSON')
-    .addHelpText('after', examples('cellctl events', 'cellctl events --subject cell-1 --json'))
+    .option('-w, --watch', 'keep printing new events until Ctrl-C')
+    .option('--json', 'print JSON (JSON lines with --watch)')
+    .addHelpText('after', examples('cellctl events', 'cellctl events --subject cell-1 --json', 'cellctl events --watch'))
     .action(lazy(() => import('./commands/events.js')));
 
   program
@@ -183,11 +205,24 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .action(lazy(() => import('./commands/token.js')));
 
   program
-    .command('customers')
-    .summary('list the mapping: customer → cell')
-    .option('--cell <cell>', 'only customers of this cell')
+    .command('config')
+    .summary('view, get or set a setting in cellctl.json; the running router applies it')
+    .argument('[action]', 'view | get | set', 'view')
+    .argument('[name]', 'setting name, dotted for nested ones (limits.maxBodyBytes)')
+    .argument('[value]', 'new value: JSON (200, true, null) or text (jwt)')
     .option('--json', 'print JSON')
-    .addHelpText('after', examples('cellctl customers --cell cell-1'))
+    .addHelpText('after', examples('cellctl config view', 'cellctl config get auth', 'cellctl config set auth jwt', 'cellctl config set limits.rateLimitPerSecond 50', 'cellctl config set placementTemplate basic'))
+    .action(lazy(() => import('./commands/config.js')));
+
+  program
+    .command('customers')
+    .summary('the mapping: list it, show one customer in full, or unassign one')
+    .argument('[action]', 'list | show <id> | unassign <id>', 'list')
+    .argument('[id]', 'customer id (show, unassign)')
+    .option('--cell <cell>', 'only customers of this cell (list)')
+    .option('--force', 'unassign even though the customer has rows in its cell')
+    .option('--json', 'print JSON')
+    .addHelpText('after', examples('cellctl customers --cell cell-1', 'cellctl customers show c-0001', 'cellctl customers unassign ghost'))
     .action(lazy(() => import('./commands/customers.js')));
 
   program
@@ -200,6 +235,20 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--json', 'print JSON')
     .addHelpText('after', examples('cellctl assign customer acme --cell cell-2', 'cellctl assign customer acme'))
     .action(lazy(() => import('./commands/assign.js')));
+
+  program
+    .command('unassign')
+    .summary('remove a customer mapping row: unassign customer <id> (same as "customers unassign")')
+    .argument('<what>', 'the word "customer"')
+    .argument('<id>', 'customer id')
+    .option('--force', 'even though the customer has rows in its cell')
+    .option('--json', 'print JSON')
+    .action(
+      lazy(async () => {
+        const customers = await import('./commands/customers.js');
+        return { run: (input: CommandInput) => customers.runUnassignCommand(input) };
+      }),
+    );
 
   program
     .command('route')
@@ -319,7 +368,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof Error && error.name === 'ExitPromptError') {
       sayError('cancelled');
-      return ExitCode.failure;
+      return 130; // Ctrl-C at a prompt: interrupted, as a shell reports it
     }
     sayError(`unexpected: ${describeError(error)}${debug ? '' : ' (run with --debug for the stack trace; this is a bug, please report it)'}`);
     if (debug && error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');

@@ -2,6 +2,8 @@
 // scripts), messages to stderr; colour and spinners only on a terminal and never with NO_COLOR.
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
+import fs from 'node:fs';
+import path from 'node:path';
 
 const noColorRequested = (): boolean => process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
 
@@ -13,6 +15,12 @@ export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boole
 export const paint: ChalkInstance = new Chalk({ level: colorEnabled() ? 1 : 0 });
 /** Colours for stderr messages. */
 const paintErr: ChalkInstance = new Chalk({ level: colorEnabled(process.stderr) ? 1 : 0 });
+
+/** How the person runs cellctl, for hints: "cellctl" when it is on PATH, else "npx cellctl". */
+export function cellctlCommand(): string {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  return dirs.some((dir) => fs.existsSync(path.join(dir, 'cellctl'))) ? 'cellctl' : 'npx cellctl';
+}
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');

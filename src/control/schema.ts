@@ -4,7 +4,7 @@
 // every journal write is a compare-and-set on the token, and another process takes over only once
 // the lease lapsed or the owner is known dead.
 
-export const CONTROL_SCHEMA_VERSION = 2;
+export const CONTROL_SCHEMA_VERSION = 3;
 
 export const CONTROL_SCHEMA = `
 CREATE TABLE meta (
@@ -21,7 +21,9 @@ CREATE TABLE cells (
   capacity       INTEGER NOT NULL CHECK (capacity > 0),
   health_path    TEXT NOT NULL DEFAULT '/health',
   status         TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'draining')),
-  created_at     TEXT NOT NULL
+  created_at     TEXT NOT NULL,
+  -- Set the first time the cell was seen healthy; until then placement sends it no new customers.
+  first_healthy_at TEXT
 );
 
 CREATE TABLE customers (
@@ -88,11 +90,16 @@ CREATE TRIGGER cells_deleted AFTER DELETE ON cells BEGIN
 END;
 `;
 
-/** Upgrades from each older schema version to the next, in order (index 0: version 1 → 2). */
+/**
+ * Upgrades from each older schema version to the next, in order (index 0: version 1 → 2). Cells of
+ * an older workspace already took customers, so version 3 counts them as seen healthy.
+ */
 export const CONTROL_SCHEMA_UPGRADES: readonly string[] = [
   `ALTER TABLE migrations ADD COLUMN owner TEXT;
    ALTER TABLE migrations ADD COLUMN owner_pid INTEGER;
    ALTER TABLE migrations ADD COLUMN owner_host TEXT;
    ALTER TABLE migrations ADD COLUMN owner_started TEXT;
    ALTER TABLE migrations ADD COLUMN lease_until INTEGER;`,
+  `ALTER TABLE cells ADD COLUMN first_healthy_at TEXT;
+   UPDATE cells SET first_healthy_at = created_at;`,
 ];

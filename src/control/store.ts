@@ -18,6 +18,8 @@ export interface CellRecord {
   healthPath: string;
   status: CellStatus;
   createdAt: string;
+  /** When the cell was first seen healthy; null until then, and placement skips it. */
+  firstHealthyAt: string | null;
 }
 
 export interface CustomerRecord {
@@ -82,6 +84,7 @@ interface CellRow {
   health_path: string;
   status: CellStatus;
   created_at: string;
+  first_healthy_at: string | null;
 }
 
 interface CustomerRow {
@@ -121,6 +124,7 @@ const toCell = (row: CellRow): CellRecord => ({
   healthPath: row.health_path,
   status: row.status,
   createdAt: row.created_at,
+  firstHealthyAt: row.first_healthy_at,
 });
 
 const toCustomer = (row: CustomerRow): CustomerRecord => ({
@@ -242,7 +246,7 @@ export class ControlStore {
     return row && toCell(row);
   }
 
-  insertCell(cell: Omit<CellRecord, 'createdAt' | 'status'>): CellRecord {
+  insertCell(cell: Omit<CellRecord, 'createdAt' | 'status' | 'firstHealthyAt'>): CellRecord {
     const createdAt = now();
     this.db
       .prepare(
@@ -250,7 +254,7 @@ export class ControlStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
       )
       .run(cell.id, cell.template, cell.templateDir, cell.schemaVersion, cell.port, cell.capacity, cell.healthPath, createdAt);
-    return { ...cell, status: 'active', createdAt };
+    return { ...cell, status: 'active', createdAt, firstHealthyAt: null };
   }
 
   /** Deletes a cell and the mapping rows that point at it, in one transaction. */
@@ -260,6 +264,11 @@ export class ControlStore {
       this.db.prepare('DELETE FROM cells WHERE id = ?').run(id);
       return removed;
     })();
+  }
+
+  /** Records the first time a cell was seen healthy (later calls change nothing). */
+  markCellHealthy(id: string): void {
+    this.db.prepare('UPDATE cells SET first_healthy_at = ? WHERE id = ? AND first_healthy_at IS NULL').run(now(), id);
   }
 
   setCellStatus(id: string, status: CellStatus): void {
@@ -335,6 +344,15 @@ export class ControlStore {
     this.db
       .prepare('INSERT INTO events (at, source, kind, subject, message) VALUES (?, ?, ?, ?, ?)')
       .run(now(), source, kind, subject, message);
+  }
+
+  /** Events recorded after the one with id `afterId`, oldest first (for a watch). */
+  eventsAfter(afterId: number, subject?: string): EventRecord[] {
+    return (
+      subject
+        ? this.db.prepare('SELECT * FROM events WHERE id > ? AND subject = ? ORDER BY id LIMIT 1000').all(afterId, subject)
+        : this.db.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 1000').all(afterId)
+    ) as EventRecord[];
   }
 
   listEvents(options: { subject?: string; limit: number }): EventRecord[] {
@@ -448,6 +466,26 @@ export class ControlStore {
       .prepare("SELECT * FROM migrations WHERE customer_id = ? AND state = 'running'")
       .get(customerId) as MigrationRow | undefined;
     return row && toMigration(row);
+  }
+
+  /** One customer's migrations, newest first. */
+  migrationsOf(customerId: string, limit: number): MigrationRecord[] {
+    return (this.db.prepare('SELECT * FROM migrations WHERE customer_id = ? ORDER BY id DESC LIMIT ?').all(customerId, limit) as MigrationRow[]).map(toMigration);
+  }
+
+  /**
+   * Removes a customer's mapping row, only while it still points at `cellId` and no migration of the
+   * customer runs (checked in the same statement). Returns whether it was removed.
+   */
+  unmapCustomer(customerId: string, cellId: string): boolean {
+    return (
+      this.db
+        .prepare(
+          `DELETE FROM customers WHERE id = ? AND cell_id = ?
+           AND NOT EXISTS (SELECT 1 FROM migrations WHERE customer_id = ? AND state = 'running')`,
+        )
+        .run(customerId, cellId, customerId).changes === 1
+    );
   }
 
   listMigrations(options: { state?: MigrationState; limit: number }): MigrationRecord[] {

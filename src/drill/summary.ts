@@ -25,6 +25,8 @@ export interface DrillSummary {
   rateLimited: number;
   contained: boolean;
   recoveryMs: number | null;
+  /** False when the killed cell held no customers: there was nothing to recover. */
+  recoveryMeasured: boolean;
   cells: CellOutcome[];
 }
 
@@ -67,6 +69,7 @@ export function summarizeDrill(samples: readonly DrillSample[], mapping: Readonl
     rateLimited: samples.filter((sample) => sample.status === 429).length,
     contained: failuresOutsideVictim === 0,
     recoveryMs,
+    recoveryMeasured: (cells.get(victim)?.customers ?? 0) > 0,
     cells: outcomes.sort((a, b) => a.cell.localeCompare(b.cell)),
   };
 }

@@ -192,6 +192,19 @@ export function drive<T>(steps: Generator<void, T>, runChunk: ChunkRunner): T {
   }
 }
 
+/** How many rows one customer has in each customer-scoped table of a cell's data.db (read-only). */
+export function customerRowCounts(file: string, tables: readonly CustomerTable[], customerId: string): Record<string, number> {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const count = (table: CustomerTable) =>
+      (db.prepare(`SELECT COUNT(*) AS n FROM ${quote(table.table)} WHERE ${quote(table.customerColumn)} = ?`).get(customerId) as { n: number }).n;
+    return Object.fromEntries(tables.map((table) => [table.table, count(table)]));
+  } finally {
+    db.close();
+  }
+}
+
 /** Every customer id that has at least one row in a cell's data.db (read-only). */
 export function customerIdsIn(file: string, tables: readonly CustomerTable[]): Set<string> {
   const db = new Database(file, { readonly: true, fileMustExist: true });

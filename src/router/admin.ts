@@ -1,9 +1,11 @@
 // The router's admin API for cellctl (127.0.0.1, bearer admin token): health, Prometheus metrics,
-// stats, mapping reload, route explanation, and the fence calls a customer move makes. Its paths,
-// bodies and answers are in protocol.ts, shared with the client.
+// stats, mapping and settings reload, route explanation, and the fence calls a customer move makes.
+// Its paths, bodies and answers are in protocol.ts, shared with the client. One path needs no token:
+// GET /metrics, the whole system's exposition for a Prometheus scraper.
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { createRequestListener, HttpError, parseWith, sendJson } from '../shared/http.js';
+import { systemExposition } from '../shared/prometheus.js';
 import type { Limits } from '../workspace/settings.js';
 import type { ControlLink } from './control-link.js';
 import type { FenceBook } from './fences.js';
@@ -17,8 +19,10 @@ import {
   fenceRequest,
   type ReloadAnswer,
   type RouteAnswer,
+  type RouterEnforcing,
   type RouterHealth,
   type RouterStats,
+  type SettingsAnswer,
   type UnfenceAnswer,
   unfenceRequest,
 } from './protocol.js';
@@ -34,6 +38,9 @@ export interface AdminParts {
   metrics: RouterMetrics;
   link: ControlLink;
   frontDoor(): { clientConnections: number; bufferedBytes: number };
+  enforcing(): RouterEnforcing;
+  /** Re-reads cellctl.json and applies it; throws when the file is invalid (the router keeps its settings). */
+  reloadSettings(): SettingsAnswer;
 }
 
 /** The router's health, for the public /health and the admin API alike. */
@@ -48,8 +55,9 @@ export function routerHealth(mapping: MappingTable, link: ControlLink, upstreams
   };
 }
 
-function routerStats({ mapping, upstreams, metrics, fences, frontDoor }: AdminParts): RouterStats {
+function routerStats({ mapping, upstreams, metrics, fences, frontDoor, enforcing }: AdminParts): RouterStats {
   return {
+    enforcing: enforcing(),
     pid: process.pid,
     uptimeSeconds: Math.round(process.uptime()),
     mappingVersion: mapping.mappingVersion,
@@ -67,6 +75,24 @@ function routerStats({ mapping, upstreams, metrics, fences, frontDoor }: AdminPa
   };
 }
 
+/** Where Prometheus scrapes the whole system (router and every cell) — no token needed. */
+export const SCRAPE_PATH = '/metrics';
+
+async function fetchCellText(port: number): Promise<string | null> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/metrics?format=prometheus`, { signal: AbortSignal.timeout(1_000) });
+    return response.ok ? await response.text() : null;
+  } catch {
+    return null;
+  }
+}
+
+async function scrapeSystem({ metrics, mapping }: AdminParts): Promise<string> {
+  const cells = mapping.allCells();
+  const [router, ...texts] = await Promise.all([metrics.registry.metrics(), ...cells.map((cell) => fetchCellText(cell.port))]);
+  return systemExposition(router, cells.map((cell, index) => ({ id: cell.id, text: texts[index] ?? null })));
+}
+
 export function createAdminServer(parts: AdminParts): http.Server {
   const { log, limits, mapping, upstreams, fences, metrics, link } = parts;
   const health = () => routerHealth(mapping, link, upstreams);
@@ -82,6 +108,17 @@ export function createAdminServer(parts: AdminParts): http.Server {
         method: 'GET',
         path: ADMIN_PATHS.stats,
         handler: () => ({ status: 200, body: routerStats(parts) }),
+      },
+      {
+        method: 'POST',
+        path: ADMIN_PATHS.settings,
+        handler: () => {
+          try {
+            return { status: 200, body: parts.reloadSettings() };
+          } catch (error) {
+            throw new HttpError(422, error instanceof Error ? error.message : String(error), 'invalid_settings');
+          }
+        },
       },
       {
         method: 'POST',
@@ -141,6 +178,17 @@ export function createAdminServer(parts: AdminParts): http.Server {
   );
 
   return http.createServer((req, res) => {
+    // The scrape target: read-only figures on the loopback-only admin port, no token (Prometheus has none).
+    if (req.method === 'GET' && req.url?.split('?')[0] === SCRAPE_PATH) {
+      void scrapeSystem(parts).then(
+        (text) => res.writeHead(200, { 'content-type': parts.metrics.registry.contentType }).end(text),
+        (error: unknown) => {
+          log.error({ err: error }, 'scrape failed');
+          sendJson(res, 500, { error: 'scrape_failed', message: 'see the router log' });
+        },
+      );
+      return;
+    }
     if (req.headers.authorization !== `Bearer ${parts.adminToken}`) {
       req.resume();
       return sendJson(res, 401, { error: 'Unauthorized', code: 'unauthorized', details: 'the admin API needs "Authorization: Bearer <secrets/admin-token>"' });

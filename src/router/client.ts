@@ -7,7 +7,9 @@ import {
   type ConfirmFenceRequest,
   type FenceAnswer,
   type FenceRequest,
+  type RouterHealth,
   type RouterStats,
+  type SettingsAnswer,
   type UnfenceAnswer,
   type UnfenceRequest,
 } from './protocol.js';
@@ -29,8 +31,17 @@ export class RouterAdmin {
     return (await this.http.get<RouterStats>(ADMIN_PATHS.stats)).data;
   }
 
+  async health(): Promise<RouterHealth> {
+    return (await this.http.get<RouterHealth>(ADMIN_PATHS.health)).data;
+  }
+
   async metricsText(): Promise<string> {
     return (await this.http.get<string>(ADMIN_PATHS.metrics, { responseType: 'text' })).data;
+  }
+
+  /** Makes the router re-read cellctl.json and apply what it can without a restart. */
+  async reloadSettings(): Promise<SettingsAnswer> {
+    return (await this.http.post<SettingsAnswer>(ADMIN_PATHS.settings)).data;
   }
 
   async reload(): Promise<void> {

@@ -1,7 +1,7 @@
 // `cellctl route`: which cell serves a customer and by which rule. Pure; the same rules the router
 // applies (mapping row first, else the placement policy), plus an in-flight migration's fence.
 import type { CellRecord, MigrationRecord } from '../control/store.js';
-import { type PlacementPolicy, placeCustomer } from './placement.js';
+import { type PlacementPolicy, placeCustomer, placementCells } from './placement.js';
 
 export interface RouteExplanation {
   customerId: string;
@@ -18,6 +18,7 @@ export function explainRoute(
   cells: readonly CellRecord[],
   counts: ReadonlyMap<string, number>,
   policy: PlacementPolicy,
+  template: string | null = null,
 ): RouteExplanation {
   const fencedBy = running ? { migrationId: running.id, from: running.sourceCell, to: running.targetCell, step: running.step } : null;
   const fenceNote = running
@@ -28,11 +29,11 @@ export function explainRoute(
   }
   const placed = placeCustomer(
     customerId,
-    cells.map((cell) => ({ id: cell.id, capacity: cell.capacity, customers: counts.get(cell.id) ?? 0, active: cell.status === 'active' })),
+    placementCells(cells, counts, template),
     policy,
   );
   if (placed === null) {
-    return { customerId, cell: null, rule: 'none', fencedBy, explanation: 'not mapped, and no active cell has room: requests get 503' };
+    return { customerId, cell: null, rule: 'none', fencedBy, explanation: `not mapped, and no active cell${template ? ` of template ${template}` : ''} that has run healthy has room: requests get 503` };
   }
   const how = policy === 'hash' ? 'rendezvous hash over the active cells with room' : 'the least-loaded active cell';
   return { customerId, cell: placed, rule: policy, fencedBy, explanation: `not mapped; ${how} picks ${placed} (a create through the router pins it there)${fenceNote}` };

@@ -2,7 +2,7 @@
 import { ControlStore } from '../control/store.js';
 import { processLogger } from '../shared/log.js';
 import { readAdminToken, readJwtKey } from '../workspace/secrets.js';
-import { openWorkspace } from '../workspace/workspace.js';
+import { openWorkspace, readSettings } from '../workspace/workspace.js';
 import { startRouter } from './router.js';
 
 const home = process.env.CELLCTL_HOME;
@@ -21,6 +21,8 @@ try {
     adminToken: readAdminToken(home),
     jwtKey: readJwtKey(home),
     log,
+    loadSettings: () => readSettings(home),
+    settingsFile: ws.paths.settings,
   });
   log.info({ port: router.publicPort, adminPort: router.adminPort, auth: ws.settings.auth }, 'router listening');
   const stop = (signal: string) => {

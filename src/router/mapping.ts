@@ -1,7 +1,7 @@
 // The router's in-memory copy of the mapping (customer → cell) and of the cells, refreshed from
 // control.db incrementally by mapping version. Lookups never touch the database.
 import type { CellRecord, ControlStore } from '../control/store.js';
-import { type PlacementCell, type PlacementPolicy, placeCustomer } from './placement.js';
+import { type PlacementCell, type PlacementPolicy, placeCustomer, placementCells } from './placement.js';
 
 export type RouteRule = 'mapping' | 'placement';
 
@@ -19,7 +19,17 @@ export class MappingTable {
   private placementCells: PlacementCell[] = [];
   private placementById = new Map<string, PlacementCell>();
 
-  constructor(private readonly policy: PlacementPolicy) {}
+  constructor(
+    private policy: PlacementPolicy,
+    private template: string | null = null,
+  ) {}
+
+  /** Applies new placement settings at once (the router reloads its settings without a restart). */
+  configure(policy: PlacementPolicy, template: string | null): void {
+    this.policy = policy;
+    this.template = template;
+    this.rebuildPlacementCells();
+  }
 
   get mappingVersion(): number {
     return this.version;
@@ -94,12 +104,7 @@ export class MappingTable {
   }
 
   private rebuildPlacementCells(): void {
-    this.placementCells = [...this.cells.values()].map((cell) => ({
-      id: cell.id,
-      capacity: cell.capacity,
-      customers: this.counts.get(cell.id) ?? 0,
-      active: cell.status === 'active',
-    }));
+    this.placementCells = placementCells([...this.cells.values()], this.counts, this.template);
     this.placementById = new Map(this.placementCells.map((cell) => [cell.id, cell]));
   }
 }

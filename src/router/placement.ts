@@ -4,6 +4,7 @@
 // and takes the best one that can take it. Adding a cell moves only the customers that now rank it
 // first (about 1/n of the unmapped ones); removing one moves only its own.
 
+import type { CellRecord } from '../control/store.js';
 import { hash32 } from '../shared/hash.js';
 
 export interface PlacementCell {
@@ -28,6 +29,20 @@ export function rendezvousCell(customerId: string, cellIds: readonly string[]): 
     }
   }
   return best;
+}
+
+/**
+ * The cells as placement sees them: a cell takes new customers only when active, once it was seen
+ * healthy (a cell created but never started would refuse them), and when it is of the workspace's
+ * placement template (null: any), since a client speaks one app's API.
+ */
+export function placementCells(cells: readonly CellRecord[], counts: ReadonlyMap<string, number>, template: string | null): PlacementCell[] {
+  return cells.map((cell) => ({
+    id: cell.id,
+    capacity: cell.capacity,
+    customers: counts.get(cell.id) ?? 0,
+    active: cell.status === 'active' && cell.firstHealthyAt !== null && (template === null || cell.template === template),
+  }));
 }
 
 export function hasRoom(cell: PlacementCell): boolean {

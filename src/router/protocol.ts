@@ -12,6 +12,7 @@ export const ADMIN_PATHS = {
   fence: '/admin/fence',
   confirmFence: '/admin/fence/confirm',
   unfence: '/admin/unfence',
+  settings: '/admin/settings',
 } as const;
 
 const customerIds = z.array(z.string().min(1)).min(1);
@@ -69,7 +70,25 @@ export type RouterHealth = {
   cells: Record<string, { healthy: boolean; lastError: string | null }>;
 };
 
+/** What the running router enforces now, and the changed settings it applies only after a restart. */
+export interface RouterEnforcing {
+  auth: 'none' | 'jwt';
+  jwtRequireExp: boolean;
+  placement: string;
+  placementTemplate: string | null;
+  host: string;
+  needsRestart: string[];
+}
+
+/** POST /admin/settings: the router re-read cellctl.json; what it applied and what waits for a restart. */
+export interface SettingsAnswer {
+  applied: string[];
+  needsRestart: string[];
+  enforcing: RouterEnforcing;
+}
+
 export interface RouterStats {
+  enforcing: RouterEnforcing;
   pid: number;
   uptimeSeconds: number;
   mappingVersion: number;

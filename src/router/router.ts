@@ -3,12 +3,15 @@
 // (control-link.ts), the request policy (policy.ts), forwarding (forwarding.ts), the admin API
 // (admin.ts) and the front door below — and owns their timers. Built apart from main.ts so tests
 // can start one in-process.
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { ControlStore } from '../control/store.js';
 import type { Limits, Settings } from '../workspace/settings.js';
 import { createAdminServer, routerHealth } from './admin.js';
+import { diffRouterSettings, ROUTER_RESTART_SETTINGS, type SettingsChange } from './live-settings.js';
+import type { RouterEnforcing, SettingsAnswer } from './protocol.js';
 import { TokenVerifier } from './auth.js';
 import { routerError, unavailableText } from './errors.js';
 import { InputBudget } from './budget.js';
@@ -35,6 +38,10 @@ export interface RouterOptions {
   adminPort?: number;
   mappingPollMs?: number;
   cellHealthIntervalMs?: number;
+  /** Reads cellctl.json again (admin call, or a change seen in `settingsFile`); throws when invalid. */
+  loadSettings?: () => Settings;
+  /** Watched for changes, so a hand edit applies without a call. */
+  settingsFile?: string;
 }
 
 export interface RunningRouter {
@@ -51,28 +58,63 @@ const IDLE_TIMEOUT_MS = 65_000;
 const CONNECTIONS_PER_CELL = 64;
 
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
-  const { settings, log } = options;
+  const { log } = options;
+  const startedWith = options.settings;
+  // The settings in force: changed in place when cellctl.json changes, so every part that reads
+  // `limits` at request time sees the new value; parts built from a setting are rebuilt.
+  let settings: Settings = structuredClone(startedWith);
   const limits = settings.limits;
-  const mapping = new MappingTable(settings.placement);
+  const host = options.host ?? startedWith.routerHost;
+  const mapping = new MappingTable(settings.placement, settings.placementTemplate);
   const upstreams = new Upstreams(CONNECTIONS_PER_CELL);
   const fences = new FenceBook({ holdMs: limits.fenceHoldMs, queueLimit: limits.fenceQueueLimit });
-  const limiter = RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
+  let limiter = RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
   const metrics = new RouterMetrics();
   const link = new ControlLink(options.openStore, mapping, upstreams, log);
   const health = () => routerHealth(mapping, link, upstreams);
-  const routeRequest = createRequestPolicy({
-    limits,
-    mapping,
-    upstreams,
-    fences,
-    limiter,
-    metrics,
-    verifier: settings.auth === 'jwt' ? new TokenVerifier(options.jwtKey, { requireExp: settings.jwtRequireExp }) : null,
-    unavailableText: unavailableText(settings.auth),
-    forward: createForwarder(upstreams, metrics, limits.upstreamTimeoutMs, unavailableText(settings.auth)),
-    pin: (customerId, cellId) => link.pin(customerId, cellId),
-    health,
+  const buildPolicy = () =>
+    createRequestPolicy({
+      limits,
+      mapping,
+      upstreams,
+      fences,
+      limiter,
+      metrics,
+      verifier: settings.auth === 'jwt' ? new TokenVerifier(options.jwtKey, { requireExp: settings.jwtRequireExp }) : null,
+      unavailableText: unavailableText(settings.auth),
+      forward: createForwarder(upstreams, metrics, limits.upstreamTimeoutMs, unavailableText(settings.auth)),
+      pin: (customerId, cellId) => link.pin(customerId, cellId),
+      health,
+    });
+  let routeRequest = buildPolicy();
+  let needsRestart: string[] = [];
+  const enforcing = (): RouterEnforcing => ({
+    auth: settings.auth,
+    jwtRequireExp: settings.jwtRequireExp,
+    placement: settings.placement,
+    placementTemplate: settings.placementTemplate,
+    host,
+    needsRestart,
   });
+  const applySettings = (next: Settings): SettingsChange => {
+    const change = diffRouterSettings(settings, next);
+    needsRestart = diffRouterSettings(startedWith, next).needsRestart;
+    for (const key of Object.keys(next.limits) as (keyof Settings['limits'])[]) {
+      // Each key copies its own value across: the record view keeps one assignment for every field type.
+      if (!ROUTER_RESTART_SETTINGS.has(`limits.${key}`)) (limits as Record<string, unknown>)[key] = next.limits[key];
+    }
+    const rateChanged = change.applied.some((key) => key.startsWith('limits.rateLimit'));
+    settings = { ...next, limits, routerPort: startedWith.routerPort, routerAdminPort: startedWith.routerAdminPort };
+    if (rateChanged) limiter = RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
+    mapping.configure(settings.placement, settings.placementTemplate);
+    routeRequest = buildPolicy();
+    if (change.applied.length > 0) log.info({ applied: change.applied, needsRestart }, 'settings applied');
+    return { applied: change.applied, needsRestart };
+  };
+  const reloadSettings = (): SettingsAnswer => {
+    if (!options.loadSettings) throw new Error('this router was started without a settings file');
+    return { ...applySettings(options.loadSettings()), enforcing: enforcing() };
+  };
   const handle = (exchange: PublicExchange): void => {
     routeRequest(exchange).catch((error: unknown) => {
       log.error({ err: error }, 'request failed');
@@ -84,8 +126,20 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   if (link.error) throw new Error(`cannot read control.db: ${link.error}`);
 
   const frontDoor = openFrontDoor(limits, metrics, handle);
-  const adminServer = createAdminServer({ adminToken: options.adminToken, log, limits, mapping, upstreams, fences, metrics, link, frontDoor: () => frontDoor.stats() });
-  const publicPort = await listen(frontDoor.server, options.publicPort ?? settings.routerPort, options.host ?? '0.0.0.0');
+  const adminServer = createAdminServer({
+    adminToken: options.adminToken,
+    log,
+    limits,
+    mapping,
+    upstreams,
+    fences,
+    metrics,
+    link,
+    frontDoor: () => frontDoor.stats(),
+    enforcing,
+    reloadSettings,
+  });
+  const publicPort = await listen(frontDoor.server, options.publicPort ?? settings.routerPort, host);
   const adminPort = await listen(adminServer, options.adminPort ?? settings.routerAdminPort, '127.0.0.1').catch(async (error) => {
     frontDoor.server.close();
     throw error;
@@ -104,12 +158,26 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   const timers = [
     setInterval(() => link.refresh(), options.mappingPollMs ?? 1_000),
     setInterval(checkCells, Math.max(50, Math.floor(healthInterval / 4))),
+    setInterval(() => watchSettings(), 1_000),
     setInterval(() => {
       limiter.sweep(Date.now());
       if (link.hasPendingPins) link.flushPins();
     }, 5_000),
   ];
   checkCells();
+  // A hand edit of cellctl.json applies within a second; an invalid one is logged and ignored.
+  let settingsSeen = options.settingsFile ? fileStamp(options.settingsFile) : '';
+  function watchSettings(): void {
+    if (!options.settingsFile || !options.loadSettings) return;
+    const stamp = fileStamp(options.settingsFile);
+    if (stamp === settingsSeen) return;
+    settingsSeen = stamp;
+    try {
+      applySettings(options.loadSettings());
+    } catch (error) {
+      log.warn({ err: error }, 'cellctl.json changed but is invalid; keeping the settings in force');
+    }
+  }
 
   return {
     publicPort,
@@ -186,6 +254,15 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
       fallback.close(() => undefined); // stops its connection-deadline timer
     },
   };
+}
+
+function fileStamp(file: string): string {
+  try {
+    const stat = fs.statSync(file);
+    return `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
+  } catch {
+    return 'missing';
+  }
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<number> {

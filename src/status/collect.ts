@@ -35,10 +35,10 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
     .map(async (cell) => health.set(cell.id, (await probeCellHealth(cell.port, cell.healthPath)).healthy));
   const routerUp = isUp(ROUTER);
   const routerProbe = routerUp ? probeCellHealth(ws.settings.routerPort, '/health').then((result) => health.set(ROUTER, result.healthy)) : null;
-  const stats: Promise<RouterStats | null> = routerUp
-    ? RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000).stats().catch(() => null)
-    : Promise.resolve(null);
-  const [routerStats] = await Promise.all([stats, routerProbe, ...probes]);
+  const admin = routerUp ? RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000) : null;
+  const stats: Promise<RouterStats | null> = admin ? admin.stats().catch(() => null) : Promise.resolve(null);
+  const routerHealth = admin ? admin.health().catch(() => null) : Promise.resolve(null);
+  const [routerStats, routerView] = await Promise.all([stats, routerHealth, routerProbe, ...probes]);
   const now = Date.now();
   return buildStatus({
     home: ws.home,
@@ -49,9 +49,11 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
     orphanPids,
     health,
     routerStats,
+    routerControlPlane: routerView?.controlPlane ?? null,
     routerPort: ws.settings.routerPort,
     routerAdminPort: ws.settings.routerAdminPort,
     auth: ws.settings.auth,
+    placementTemplate: ws.settings.placementTemplate,
     runningMigrations: ws.store.listMigrations({ state: 'running', limit: 100 }).map((migration) => ({ migration, runBy: runBy(migration, now) })),
   });
 }

@@ -1,5 +1,6 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
 import type { CellRecord, MigrationRecord } from '../control/store.js';
+import type { RouterEnforcing } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
 
 export type ShownState = ProcessState | 'orphaned';
@@ -27,7 +28,19 @@ export interface CellRow extends ProcessRow {
 export interface StatusReport {
   home: string;
   supervisor: { state: 'running' | 'stopped'; pid: number | null; uptimeSeconds: number | null };
-  router: ProcessRow & { adminPort: number; mappingVersion: number | null; customersMapped: number | null; auth: string };
+  router: ProcessRow & {
+    adminPort: number;
+    mappingVersion: number | null;
+    customersMapped: number | null;
+    /** The auth mode the running router enforces (cellctl.json's when no router answers). */
+    auth: string;
+    /** What the running router enforces, from its own stats; null when it did not answer. */
+    enforcing: RouterEnforcing | null;
+    /** Whether the running router can read control.db (null when it did not answer). */
+    controlPlane: { ok: true } | { ok: false; error: string } | null;
+  };
+  /** New customers are placed only in cells of this template (null: any). */
+  placementTemplate: string | null;
   cells: CellRow[];
   /** Every running migration: in progress (its owner runs it) or interrupted (resume or abort it). */
   migrations: MigrationRow[];
@@ -56,10 +69,18 @@ export interface StatusInputs {
   /** Pids found alive in pid files while no supervisor runs. */
   orphanPids: Map<string, number>;
   health: Map<string, boolean>;
-  routerStats: { mappingVersion: number; customersMapped: number; cells: Record<string, { requests: number; errors: number }> } | null;
+  routerStats: {
+    mappingVersion: number;
+    customersMapped: number;
+    cells: Record<string, { requests: number; errors: number }>;
+    enforcing?: RouterEnforcing;
+  } | null;
+  /** The router's own view of control.db, from its health answer; null when it did not answer. */
+  routerControlPlane?: { ok: true } | { ok: false; error: string } | null;
   routerPort: number;
   routerAdminPort: number;
   auth: string;
+  placementTemplate?: string | null;
   /** Running migrations, each with its owner's name when that owner still runs it. */
   runningMigrations: { migration: MigrationRecord; runBy: string | null }[];
 }
@@ -119,28 +140,91 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
       adminPort: inputs.routerAdminPort,
       mappingVersion: inputs.routerStats?.mappingVersion ?? null,
       customersMapped: inputs.routerStats?.customersMapped ?? null,
-      auth: inputs.auth,
+      auth: inputs.routerStats?.enforcing?.auth ?? inputs.auth,
+      enforcing: inputs.routerStats?.enforcing ?? null,
+      controlPlane: inputs.routerControlPlane ?? null,
     },
+    placementTemplate: inputs.placementTemplate ?? null,
     cells,
     migrations,
     migrationsNeedingAttention: migrations.filter((migration) => migration.progress === 'interrupted'),
   };
 }
 
+export interface HealthProblem {
+  problem: string;
+  /** Customers whose requests are refused because of it (0 when none are). */
+  customers: number;
+  /** The command that helps. */
+  fix: string;
+}
+
 export interface HealthVerdict {
   healthy: boolean;
   problems: string[];
+  /** Customers refused now, counted once each (a bound, when several problems hit the same ones). */
+  customersAffected: number;
+  details: HealthProblem[];
 }
 
-/** Healthy when the router and every cell that was started are running and pass their checks. */
+const totalCustomers = (report: StatusReport): number => report.cells.reduce((sum, cell) => sum + cell.customers, 0);
+
+function processProblem(name: string, row: ProcessRow): string | null {
+  if (row.state !== 'running') return `${name} is ${row.state}${row.lastError ? ` (${row.lastError})` : ''}`;
+  if (row.healthy !== true) return `${name} is running but fails its health check`;
+  return null;
+}
+
+function routerProblems(report: StatusReport): HealthProblem[] {
+  const everyone = totalCustomers(report);
+  const found: HealthProblem[] = [];
+  if (report.supervisor.state !== 'running') found.push({ problem: 'the supervisor is not running', customers: 0, fix: 'cellctl start' });
+  const router = processProblem('router', report.router);
+  if (router) found.push({ problem: router, customers: everyone, fix: 'cellctl restart router; cellctl logs router' });
+  else if (report.router.controlPlane && !report.router.controlPlane.ok) {
+    found.push({
+      problem: `the router cannot read control.db (${report.router.controlPlane.error}); it serves the mapping it last read and cannot place new customers or see moves`,
+      customers: everyone,
+      fix: 'cellctl logs router (restore or fix control.db; the router re-reads it every second)',
+    });
+  }
+  return found;
+}
+
+function cellProblems(report: StatusReport): HealthProblem[] {
+  const found: HealthProblem[] = [];
+  for (const cell of report.cells) {
+    // A stopped cell with no customers refuses nobody; one that holds customers refuses them all.
+    if (cell.state === 'stopped' && cell.customers === 0) continue;
+    const problem = processProblem(`cell ${cell.id}`, cell);
+    if (problem) found.push({ problem, customers: cell.customers, fix: cell.state === 'running' ? `cellctl logs ${cell.id}; cellctl restart ${cell.id}` : `cellctl start ${cell.id}` });
+  }
+  return found;
+}
+
+function migrationProblems(report: StatusReport): HealthProblem[] {
+  // An in-progress move fences its customer briefly and by design; an interrupted one holds it until someone acts.
+  return report.migrationsNeedingAttention.map((migration) => ({
+    problem: `migration ${migration.id} of ${migration.customerId} (${migration.from} -> ${migration.to}) was interrupted at "${migration.step}"; its customer is fenced`,
+    customers: 1,
+    fix: `cellctl migrate resume ${migration.id} (or: cellctl migrate abort ${migration.id})`,
+  }));
+}
+
+/**
+ * Healthy only when no customer would be refused: router, control store and every cell that holds
+ * customers (or was started) are up and pass their checks, and no interrupted move fences anyone.
+ */
 export function judgeHealth(report: StatusReport): HealthVerdict {
-  const problems: string[] = [];
-  if (report.supervisor.state !== 'running') problems.push('the supervisor is not running: start the system with "cellctl start"');
-  const describe = (name: string, row: ProcessRow) => {
-    if (row.state !== 'running') problems.push(`${name} is ${row.state}${row.lastError ? ` (${row.lastError})` : ''}`);
-    else if (row.healthy !== true) problems.push(`${name} is running but fails its health check`);
+  const details = [...routerProblems(report), ...cellProblems(report), ...migrationProblems(report)];
+  const customersAffected = Math.min(
+    totalCustomers(report) + report.migrationsNeedingAttention.length,
+    details.reduce((sum, detail) => sum + detail.customers, 0),
+  );
+  return {
+    healthy: details.length === 0,
+    problems: details.map((detail) => `${detail.problem}${detail.customers > 0 ? ` — ${detail.customers} customer(s) refused` : ''}; run: ${detail.fix}`),
+    customersAffected,
+    details,
   };
-  describe('router', report.router);
-  for (const cell of report.cells) if (cell.state !== 'stopped') describe(`cell ${cell.id}`, cell);
-  return { healthy: problems.length === 0, problems };
 }

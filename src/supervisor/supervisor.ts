@@ -100,6 +100,15 @@ export class Supervisor {
     }
   }
 
+  /** A cell enters placement once it was seen healthy; a damaged control.db only delays that. */
+  private markHealthy(cellId: string): void {
+    try {
+      this.withStore((store) => store.markCellHealthy(cellId));
+    } catch (error) {
+      this.log.warn({ err: error, cell: cellId }, 'could not record that the cell is healthy');
+    }
+  }
+
   close(): void {
     this.store?.close();
     this.store = null;
@@ -258,9 +267,11 @@ export class Supervisor {
     }
     proc.port = spec.port;
     proc.healthUrl = spec.healthUrl;
-    if (!(await isPortFree(spec.port))) {
-      const owner = portOwner(spec.port);
-      return this.fail(proc, `port ${spec.port} is already in use${owner ? ` by ${owner}` : ''}`);
+    for (const port of proc.kind === 'router' ? [spec.port, this.settings.routerAdminPort] : [spec.port]) {
+      if (await isPortFree(port)) continue;
+      const owner = portOwner(port);
+      const what = port === spec.port ? 'port' : 'admin port (routerAdminPort)';
+      return this.fail(proc, `${what} ${port} is already in use${owner ? ` by ${owner}` : ''}`);
     }
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const logFd = openLogFd(spec.logFile);
@@ -402,6 +413,7 @@ export class Supervisor {
         if (proc.state === 'starting' && healthy) {
           proc.state = 'running';
           this.event('process.healthy', proc.name, `answering ${healthUrl}`);
+          if (proc.kind === 'cell') this.markHealthy(proc.name);
         }
         if (proc.state === 'running' && proc.healthy !== null && proc.healthy !== healthy) {
           this.event(healthy ? 'process.healthy' : 'process.unhealthy', proc.name, `health check ${healthy ? 'passes' : 'fails'}`);

@@ -21,9 +21,22 @@ export function templateSearchPath(home: string, templatePaths: readonly string[
   return [...templatePaths.map((dir) => path.resolve(home, dir)), BUILTIN_TEMPLATES_DIR];
 }
 
+/** Folders of the search path that do not exist (a typo in templatePaths), for a warning. */
+export function missingTemplateFolders(searchPath: readonly string[]): string[] {
+  return searchPath.filter((dir) => !fs.existsSync(dir));
+}
+
+/**
+ * Templates by name. A search-path entry is a folder of template folders, or one template folder
+ * itself (it holds template.json): both forms are accepted.
+ */
 export function listTemplateDirs(searchPath: readonly string[]): Map<string, string> {
   const found = new Map<string, string>();
   for (const root of searchPath) {
+    if (fs.existsSync(path.join(root, 'template.json'))) {
+      if (!found.has(path.basename(root))) found.set(path.basename(root), root);
+      continue;
+    }
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(root, { withFileTypes: true });

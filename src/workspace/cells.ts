@@ -9,7 +9,7 @@ import { isPortFree, nextFreePort } from '../shared/ports.js';
 import { findTemplate, readTemplateSql, templateSearchPath } from '../templates/catalog.js';
 import type { Template } from '../templates/template.js';
 import { cellPaths } from './paths.js';
-import type { Workspace } from './workspace.js';
+import { updateSettings, type Workspace } from './workspace.js';
 
 export interface CellRequest {
   name: string;
@@ -19,7 +19,7 @@ export interface CellRequest {
 }
 
 /** What cell.json holds: the cell's configuration, the same fields as its control.db row. */
-export type CellDescriptor = Omit<CellRecord, 'createdAt' | 'status'>;
+export type CellDescriptor = Omit<CellRecord, 'createdAt' | 'status' | 'firstHealthyAt'>;
 
 export function templatesOf(ws: Workspace): string[] {
   return templateSearchPath(ws.home, ws.settings.templatePaths);
@@ -57,7 +57,10 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
       healthPath: template.healthPath,
     };
     fs.writeFileSync(paths.descriptor, JSON.stringify(descriptor, null, 2) + '\n');
-    return ws.store.insertCell(descriptor);
+    const record = ws.store.insertCell(descriptor);
+    // A workspace made without a placement template takes its first cell's.
+    if (ws.settings.placementTemplate === null) ws.settings = updateSettings(ws.home, (raw) => (raw.placementTemplate = template.name));
+    return record;
   } catch (error) {
     fs.rmSync(paths.dir, { recursive: true, force: true });
     throw error;

@@ -60,12 +60,19 @@ export const settingsSchema = z.strictObject({
   format: z.literal(SETTINGS_FORMAT),
   routerPort: z.number().int().min(1024).max(65535),
   routerAdminPort: z.number().int().min(1024).max(65535),
+  /** Address the router's public port binds: loopback by default; "0.0.0.0" exposes it (use auth "jwt"). */
+  routerHost: z.string().min(1).default('127.0.0.1'),
   /** The first port tried for a new cell when `create` is not given --port. */
   cellPortBase: z.number().int().min(1024).max(65535),
   auth: z.enum(['none', 'jwt']).default('none'),
   /** JWT mode refuses tokens without an `exp` claim; false accepts them (issue 10). */
   jwtRequireExp: z.boolean().default(true),
   placement: z.enum(['hash', 'least-loaded']).default('hash'),
+  /**
+   * New customers are placed only in cells of this template (a client speaks one app's API); other
+   * cells get customers by assign or a move. Set at init/up, or by the first cell created.
+   */
+  placementTemplate: z.string().min(1).nullable().default(null),
   /** Extra folders searched for templates, before the built-in ones. */
   templatePaths: z.array(z.string()).default([]),
   limits: limitsSchema.default(limitsSchema.parse({})),
@@ -83,4 +90,12 @@ export function defaultSettings(routerPort: number): Settings {
     routerAdminPort: routerPort + 1,
     cellPortBase: routerPort + 100,
   });
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** A warning when the router's public port is reachable from other machines with no authentication. */
+export function exposureWarning(settings: Pick<Settings, 'routerHost' | 'auth'>): string | null {
+  if (LOOPBACK.test(settings.routerHost) || settings.auth !== 'none') return null;
+  return `the router listens on ${settings.routerHost} with auth "none": anyone who reaches this machine can read and change every customer's data; set "cellctl config set auth jwt" or "cellctl config set routerHost 127.0.0.1"`;
 }

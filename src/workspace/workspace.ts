@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ControlStore, type OpenOptions } from '../control/store.js';
 import { describeError, failure, usageError } from '../shared/errors.js';
+import { findTemplate, templateSearchPath } from '../templates/catalog.js';
 import { workspacePaths, type WorkspacePaths } from './paths.js';
 import { createSecrets } from './secrets.js';
 import { formatIssues } from '../shared/validation.js';
@@ -33,7 +34,7 @@ export function isWorkspace(home: string): boolean {
 }
 
 /** Creates a workspace. Returns false (and changes nothing) when `home` already is one. */
-export function initWorkspace(home: string, routerPort: number): boolean {
+export function initWorkspace(home: string, routerPort: number, placementTemplate: string | null = null): boolean {
   const paths = workspacePaths(home);
   if (isWorkspace(home)) return false;
   if (fs.existsSync(home)) {
@@ -45,8 +46,10 @@ export function initWorkspace(home: string, routerPort: number): boolean {
       );
     }
   }
-  const settings = defaultSettings(routerPort);
-  if (settings.routerAdminPort > 65535) throw usageError(`--router-port ${routerPort} leaves no room for the admin port (port + 1): choose a lower one`);
+  // The admin API takes port + 1 and new cells start at port + 100.
+  if (routerPort > 65435) throw usageError(`--router-port ${routerPort} is too high: the admin API uses port + 1 and cells port + 100 and up, so choose 65435 or lower`);
+  const settings = { ...defaultSettings(routerPort), placementTemplate };
+  if (placementTemplate !== null) findTemplate(placementTemplate, templateSearchPath(home, []));
   fs.mkdirSync(home, { recursive: true });
   const made: string[] = [];
   try {
@@ -64,13 +67,35 @@ export function initWorkspace(home: string, routerPort: number): boolean {
 }
 
 export function readSettings(home: string): Settings {
+  return parseSettings(readRawSettings(home), workspacePaths(home).settings);
+}
+
+/** cellctl.json as written, before defaults are filled in (what `config set` edits). */
+export function readRawSettings(home: string): Record<string, unknown> {
   const file = workspacePaths(home).settings;
-  let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (error) {
     throw failure(`cannot parse ${file}: ${describeError(error)}; fix the JSON (or restore the file) and run the command again`);
   }
+}
+
+/**
+ * Changes cellctl.json: the change is checked as a read would check the file (same errors), and
+ * written whole by rename, so a reader never sees half a file.
+ */
+export function updateSettings(home: string, change: (raw: Record<string, unknown>) => void): Settings {
+  const file = workspacePaths(home).settings;
+  const raw = readRawSettings(home);
+  change(raw);
+  const settings = parseSettings(raw, file);
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, JSON.stringify(raw, null, 2) + '\n', { mode: 0o600 });
+  fs.renameSync(temporary, file);
+  return settings;
+}
+
+export function parseSettings(raw: unknown, file: string): Settings {
   const parsed = settingsSchema.safeParse(raw);
   if (!parsed.success) {
     throw failure(`${file} is invalid: ${formatIssues(parsed.error)}; fix the field and run the command again`);

@@ -62,7 +62,7 @@ describe('start, status, health, stop', () => {
     status = await cliJson(ws.home, ['status']);
     expect(status.cells[0].state).toBe('stopped');
     expect(status.router.state).toBe('running');
-    expect((await cli(ws.home, ['start', 'nope'])).stderr).toMatch(/no cell named "nope"/);
+    expect((await cli(ws.home, ['start', 'nope'])).stderr).toMatch(/no process named "nope" \(processes: router, c1, c2\)/);
     await cliOk(ws.home, ['stop']);
   });
 });
@@ -182,7 +182,7 @@ describe('following', () => {
     const first = JSON.parse(frames.split('\n')[0]!);
     expect(first.cells[0]).toMatchObject({ id: 'c1', state: 'stopped' });
     watch.kill('SIGINT');
-    expect(await new Promise((resolve) => watch.once('exit', (code) => resolve(code)))).toBe(0);
+    expect(await new Promise((resolve) => watch.once('exit', (code) => resolve(code)))).toBe(130);
     await cliOk(ws.home, ['stop']);
   });
 });

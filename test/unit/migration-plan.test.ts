@@ -12,6 +12,7 @@ const cell = (id: string, extra: Record<string, unknown> = {}) => ({
   healthPath: '/health',
   status: 'active' as const,
   createdAt: '',
+  firstHealthyAt: '',
   ...extra,
 });
 

@@ -49,7 +49,17 @@ describe('rendezvous placement', () => {
 });
 
 describe('route explanation', () => {
-  const cell = (id: string) => ({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: 1, capacity: 10, healthPath: '/health', status: 'active' as const, createdAt: '' });
+  const cell = (id: string) => ({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: 1, capacity: 10, healthPath: '/health', status: 'active' as const, createdAt: '', firstHealthyAt: '' });
+  it('never places a new customer in a cell that has not yet run healthy', () => {
+    const explained = explainRoute('acme', undefined, undefined, [cell('a'), { ...cell('b'), firstHealthyAt: null }], new Map(), 'hash');
+    expect(explained.cell).toBe('a');
+    expect(explainRoute('acme', undefined, undefined, [{ ...cell('a'), firstHealthyAt: null }], new Map(), 'hash').cell).toBeNull();
+  });
+  it('places new customers only among cells of the placement template', () => {
+    const cells = [cell('a'), { ...cell('b'), template: 'ecommerce' }];
+    for (const id of ['x', 'y', 'z', 'w', 'v']) expect(explainRoute(id, undefined, undefined, cells, new Map(), 'hash', 'ecommerce').cell).toBe('b');
+    expect(explainRoute('x', 'a', undefined, cells, new Map(), 'hash', 'ecommerce').cell).toBe('a');
+  });
   it('names the mapping row first', () => {
     expect(explainRoute('acme', 'b', undefined, [cell('a'), cell('b')], new Map(), 'hash')).toMatchObject({ cell: 'b', rule: 'mapping' });
   });

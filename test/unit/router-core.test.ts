@@ -142,7 +142,7 @@ describe('fences', () => {
 });
 
 describe('which cells the router sends requests to', () => {
-  const cell = (id: string, port: number) => ({ id, port, template: 'basic', templateDir: '', schemaVersion: 1, capacity: 10, healthPath: '/health', status: 'active', createdAt: '' }) as CellRecord;
+  const cell = (id: string, port: number) => ({ id, port, template: 'basic', templateDir: '', schemaVersion: 1, capacity: 10, healthPath: '/health', status: 'active', createdAt: '', firstHealthyAt: '' }) as CellRecord;
 
   it('does not try a cell that timed out again until it is marked up (a passing health check), however long that takes', () => {
     const upstreams = new Upstreams(4);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { renderStatus } from '../../src/cli/views/status.js';
 import { buildStatus, judgeHealth, type StatusInputs } from '../../src/status/model.js';
 
-const cell = (id: string) => ({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: 9000, capacity: 10, healthPath: '/health', status: 'active' as const, createdAt: '' });
+const cell = (id: string) => ({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: 9000, capacity: 10, healthPath: '/health', status: 'active' as const, createdAt: '', firstHealthyAt: '' });
 const proc = (name: string, state: string, extra: Record<string, unknown> = {}) => ({
   name,
   kind: name === 'router' ? 'router' : 'cell',
@@ -43,14 +44,50 @@ describe('status model', () => {
   it('is healthy only when router and every started cell are healthy', () => {
     expect(judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'running')], [['a', true], ['router', true]]))).healthy).toBe(true);
     const sick = judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'running')], [['a', false], ['router', true]])));
-    expect(sick).toEqual({ healthy: false, problems: ['cell a is running but fails its health check'] });
+    expect(sick).toMatchObject({ healthy: false, customersAffected: 3, details: [{ problem: 'cell a is running but fails its health check', customers: 3 }] });
     const looping = judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'crashed', { lastExit: 'exited with code 1' })], [['router', true]])));
-    expect(looping.problems).toEqual(['cell a is crashed (exited with code 1)']);
+    expect(looping.details.map((detail) => detail.problem)).toEqual(['cell a is crashed (exited with code 1)']);
   });
 
   it('is unhealthy when nothing runs', () => {
     const verdict = judgeHealth(buildStatus({ ...inputs([]), supervisor: null, routerStats: null }));
     expect(verdict.healthy).toBe(false);
     expect(verdict.problems[0]).toMatch(/supervisor is not running/);
+  });
+
+  it('counts a stopped cell that holds customers as refusing them, and names the command', () => {
+    const verdict = judgeHealth(buildStatus(inputs([proc('router', 'running')], [['router', true]])));
+    expect(verdict).toMatchObject({ healthy: false, customersAffected: 3, details: [{ customers: 3, fix: 'cellctl start a' }] });
+    // b is stopped but holds nobody: not a problem.
+    expect(verdict.details).toHaveLength(1);
+  });
+
+  it('fails on an interrupted move, not on one in progress', () => {
+    const migration = { id: 7, customerId: 'x', sourceCell: 'a', targetCell: 'b', step: 'copied', updatedAt: '' } as never;
+    const up = [proc('router', 'running'), proc('a', 'running')];
+    const healthy: [string, boolean][] = [['a', true], ['router', true]];
+    expect(judgeHealth(buildStatus({ ...inputs(up, healthy), runningMigrations: [{ migration, runBy: 'pid 5' }] })).healthy).toBe(true);
+    const stuck = judgeHealth(buildStatus({ ...inputs(up, healthy), runningMigrations: [{ migration, runBy: null }] }));
+    expect(stuck).toMatchObject({ healthy: false, customersAffected: 1 });
+    expect(stuck.details[0]!.fix).toMatch(/migrate resume 7/);
+  });
+
+  it('fails when the router cannot read control.db, counting every customer', () => {
+    const up = [proc('router', 'running'), proc('a', 'running')];
+    const verdict = judgeHealth(buildStatus({ ...inputs(up, [['a', true], ['router', true]]), routerControlPlane: { ok: false, error: 'SQLITE_CORRUPT' } }));
+    expect(verdict).toMatchObject({ healthy: false, customersAffected: 3 });
+    expect(verdict.problems[0]).toMatch(/control\.db/);
+  });
+
+  it('the status table fits 80 columns; wide shows every column', () => {
+    const report = buildStatus({
+      ...inputs([proc('router', 'running'), proc('a', 'running')], [['a', true], ['router', true]]),
+      cells: ['cell-1', 'cell-2', 'cell-3'].map((id) => ({ ...cell(id), template: 'ecommerce', capacity: 10_000 })),
+      customerCounts: new Map([['cell-1', 9_999]]),
+    });
+    const narrow = renderStatus(report).split('\n');
+    for (const line of narrow) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(narrow.join('\n')).not.toContain('uptime');
+    expect(renderStatus(report, true)).toContain('uptime');
   });
 });

@@ -15,6 +15,7 @@ afterAll(cleanup);
 function newStore(): ControlStore {
   const store = ControlStore.create(path.join(tempDir(), 'control.db'));
   for (const id of ['a', 'b']) store.insertCell({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: id === 'a' ? 9001 : 9002, capacity: 5, healthPath: '/health' });
+  for (const id of ['a', 'b']) store.markCellHealthy(id);
   return store;
 }
 
@@ -87,13 +88,33 @@ describe('control store', () => {
     ControlStore.create(file).close();
     const db = new Database(file);
     db.exec(`ALTER TABLE migrations DROP COLUMN owner; ALTER TABLE migrations DROP COLUMN owner_pid; ALTER TABLE migrations DROP COLUMN owner_host;
-             ALTER TABLE migrations DROP COLUMN owner_started; ALTER TABLE migrations DROP COLUMN lease_until;
+             ALTER TABLE migrations DROP COLUMN owner_started; ALTER TABLE migrations DROP COLUMN lease_until; ALTER TABLE cells DROP COLUMN first_healthy_at;
              UPDATE meta SET value = '1' WHERE key = 'schema_version';
              INSERT INTO migrations (customer_id, source_cell, target_cell, step, state, started_at, updated_at) VALUES ('x', 'a', 'b', 'copied', 'running', 'now', 'now');`);
     db.close();
     const store = ControlStore.open(file);
     expect(store.getMigration(1)).toMatchObject({ step: 'copied', state: 'running', owner: null });
     expect(store.takeOverMigration(1, null, owner('new'), 10_000)).toBe(true);
+  });
+
+  it('upgrades a version-2 control.db: its cells stay in placement, new ones wait until healthy', () => {
+    const file = path.join(tempDir(), 'control.db');
+    ControlStore.create(file).close();
+    const db = new Database(file);
+    db.exec(`ALTER TABLE cells DROP COLUMN first_healthy_at; UPDATE meta SET value = '2' WHERE key = 'schema_version';
+             INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, created_at) VALUES ('old', 'basic', '/t', 1, 9001, 5, 'then');`);
+    db.close();
+    const store = ControlStore.open(file);
+    expect(store.getCell('old')).toMatchObject({ firstHealthyAt: 'then' });
+    store.insertCell({ id: 'new', template: 'basic', templateDir: '/t', schemaVersion: 1, port: 9002, capacity: 5, healthPath: '/health' });
+    const table = new MappingTable('hash');
+    table.refresh(store);
+    expect(table.lookup('anyone')).toEqual({ cellId: 'old', rule: 'placement' });
+    store.markCellHealthy('new');
+    const first = store.getCell('new')!.firstHealthyAt;
+    expect(first).not.toBeNull();
+    store.markCellHealthy('new');
+    expect(store.getCell('new')!.firstHealthyAt).toBe(first);
   });
 
   it('refuses a file that is not a control database', () => {

@@ -1,7 +1,7 @@
 // cellctl assign customer: pin a customer to a cell (or to where the placement policy puts it).
 // A customer that is already mapped elsewhere is moved with "cellctl migrate", not re-assigned.
 import { notifyRouter } from '../../router/client.js';
-import { placeCustomer } from '../../router/placement.js';
+import { placeCustomer, placementCells } from '../../router/placement.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
@@ -22,9 +22,8 @@ export async function run(input: CommandInput): Promise<void> {
       }
       cellId = cell.id;
     } else {
-      const cells = ws.store.listCells().map((cell) => ({ id: cell.id, capacity: cell.capacity, customers: counts.get(cell.id) ?? 0, active: cell.status === 'active' }));
-      const placed = placeCustomer(customerId, cells, ws.settings.placement);
-      if (placed === null) throw failure('no active cell has room: create a cell or raise a capacity');
+      const placed = placeCustomer(customerId, placementCells(ws.store.listCells(), counts, ws.settings.placementTemplate), ws.settings.placement);
+      if (placed === null) throw failure('no active cell that has run healthy has room: start a cell ("cellctl start"), create one, or raise a capacity; or pass --cell');
       cellId = placed;
     }
     const existing = ws.store.getCustomer(customerId);

@@ -1,9 +1,33 @@
-// cellctl customers: the mapping rows (customer → cell), optionally for one cell.
+// cellctl customers [list|show|unassign]: the mapping rows (customer → cell); one customer in full
+// (mapping, route, rows per table in every cell, recent moves); and removing a mapping row that
+// points at no data.
+import { notifyRouter } from '../../router/client.js';
+import { customerRowCounts } from '../../migration/rows.js';
+import { failure, usageError } from '../../shared/errors.js';
+import { checkCustomerId } from '../../shared/names.js';
+import { loadTemplate } from '../../templates/catalog.js';
 import { requireCell } from '../../workspace/cells.js';
+import { cellPaths } from '../../workspace/paths.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
-import { printJson, printLine, renderTable, say } from '../output.js';
+import { printJson, printLine, renderTable, say, sayDone } from '../output.js';
 
 export async function run(input: CommandInput): Promise<void> {
+  const [action, id] = input.args;
+  if (action === undefined || action === 'list') return list(input);
+  if (action !== 'show' && action !== 'unassign') throw usageError(`unknown customers action "${action}": use list, show <id> or unassign <id>`);
+  if (id === undefined) throw usageError(`usage: cellctl customers ${action} <id>`);
+  const customerId = checkCustomerId(id);
+  return action === 'show' ? show(input, customerId) : unassign(input, customerId);
+}
+
+/** `cellctl unassign customer <id>`: the same as `cellctl customers unassign <id>`. */
+export function runUnassignCommand(input: CommandInput): Promise<void> {
+  if (input.args[0] !== 'customer' || input.args[1] === undefined) throw usageError('usage: cellctl unassign customer <id> [--force]');
+  return unassign(input, checkCustomerId(input.args[1]));
+}
+
+async function list(input: CommandInput): Promise<void> {
   await withWorkspace(input, (ws) => {
     const cellFlag = flag.string(input.opts, 'cell');
     const customers = ws.store.listCustomers(cellFlag === undefined ? undefined : requireCell(ws, cellFlag).id);
@@ -11,5 +35,49 @@ export async function run(input: CommandInput): Promise<void> {
     if (customers.length === 0) return say('no customers mapped yet');
     printLine(renderTable(['customer', 'cell', 'mapped since'], customers.map((customer) => [customer.id, customer.cellId, customer.createdAt])));
     say(`${customers.length} customer(s)`);
+  });
+}
+
+/** The customer's rows in every cell that has any, per customer-scoped table. */
+function rowsByCell(ws: Workspace, customerId: string): Record<string, Record<string, number>> {
+  const found: Record<string, Record<string, number>> = {};
+  for (const cell of ws.store.listCells()) {
+    const counts = customerRowCounts(cellPaths(ws.home, cell.id).dataDb, loadTemplate(cell.templateDir).customerTables, customerId);
+    if (Object.values(counts).some((n) => n > 0)) found[cell.id] = counts;
+  }
+  return found;
+}
+
+async function show(input: CommandInput, customerId: string): Promise<void> {
+  await withWorkspace(input, (ws) => {
+    const mapping = ws.store.getCustomer(customerId) ?? null;
+    const rows = rowsByCell(ws, customerId);
+    const moves = ws.store.migrationsOf(customerId, 10).map((m) => ({ id: m.id, from: m.sourceCell, to: m.targetCell, state: m.state, step: m.step, startedAt: m.startedAt }));
+    if (!mapping && Object.keys(rows).length === 0 && moves.length === 0) throw failure(`no customer "${customerId}": not mapped, no rows in any cell, never moved ("cellctl customers" lists them)`);
+    const report = { customerId, cell: mapping?.cellId ?? null, mappedSince: mapping?.createdAt ?? null, rows, moves };
+    if (flag.bool(input.opts, 'json')) return printJson(report);
+    printLine(`${customerId} → ${report.cell ?? '(not mapped)'}${report.mappedSince ? ` since ${report.mappedSince}` : ''}`);
+    const cells = Object.entries(rows);
+    printLine(cells.length === 0 ? 'rows: none in any cell' : renderTable(['cell', 'table', 'rows'], cells.flatMap(([cell, counts]) => Object.entries(counts).map(([table, n]) => [cell, table, n]))));
+    if (moves.length > 0) printLine(renderTable(['move', 'from', 'to', 'state', 'step', 'started'], moves.map((m) => [m.id, m.from, m.to, m.state, m.step, m.startedAt])));
+  });
+}
+
+async function unassign(input: CommandInput, customerId: string): Promise<void> {
+  await withWorkspace(input, async (ws) => {
+    const mapping = ws.store.getCustomer(customerId);
+    if (!mapping) throw failure(`customer ${customerId} has no mapping row; nothing to unassign`);
+    const running = ws.store.runningMigrationFor(customerId);
+    if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
+    const held = rowsByCell(ws, customerId)[mapping.cellId];
+    if (held && !flag.bool(input.opts, 'force')) {
+      const total = Object.values(held).reduce((sum, n) => sum + n, 0);
+      throw failure(`customer ${customerId} has ${total} row(s) in ${mapping.cellId}; unassigning would hide them (its next create lands anywhere): pass --force if that is meant`);
+    }
+    if (!ws.store.unmapCustomer(customerId, mapping.cellId)) throw failure(`customer ${customerId} changed meanwhile (moved or being moved); look again with "cellctl customers show ${customerId}"`);
+    ws.store.addEvent('cli', 'customer.unassigned', customerId, `mapping to ${mapping.cellId} removed${held ? ' (--force, rows kept in the cell)' : ''}`);
+    const routerNotified = await notifyRouter(ws.home, ws.settings);
+    if (flag.bool(input.opts, 'json')) return printJson({ customerId, cellId: mapping.cellId, unassigned: true, routerNotified });
+    sayDone(`customer ${customerId} is no longer mapped to ${mapping.cellId}`);
   });
 }

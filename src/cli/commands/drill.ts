@@ -1,6 +1,7 @@
 // cellctl drill kill: failure-mode analysis in one command — kill a cell under load and report who
 // failed against the expected blast radius, and how long recovery took.
 import { killDrill } from '../../drill/drill.js';
+import type { DrillSummary } from '../../drill/summary.js';
 import { ExitCode, usageError } from '../../shared/errors.js';
 import { parseSeconds } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
@@ -26,10 +27,15 @@ export async function run(input: CommandInput): Promise<void> {
       );
       printLine(`expected blast radius: ${percent(summary.expectedBlastRadius)} of customers (the share in ${summary.victim})`);
       printLine(`observed: ${percent(summary.customerShareFailed)} of customers and ${percent(summary.requestShareFailed)} of requests failed`);
-      printLine(`recovery: ${summary.recoveryMs === null ? paint.red('not recovered within the drill') : `${summary.recoveryMs} ms from kill to the first good answer`}`);
+      printLine(`recovery: ${recoveryText(summary)}`);
       if (summary.rateLimited > 0) printLine(paint.red(`${summary.rateLimited} request(s) were rate-limited (429): other traffic used the customers' allowance (limits.rateLimit)`));
       printLine(summary.contained ? paint.green('contained: only the killed cell’s customers saw errors') : paint.red(`NOT contained: ${summary.failuresOutsideVictim} failures outside ${summary.victim}`));
     }
-    if (!summary.contained || summary.recoveryMs === null) process.exitCode = ExitCode.failure;
+    if (!summary.contained || (summary.recoveryMeasured && summary.recoveryMs === null)) process.exitCode = ExitCode.failure;
   });
+}
+
+function recoveryText(summary: DrillSummary): string {
+  if (!summary.recoveryMeasured) return `not measured: ${summary.victim} holds no customers, so none could fail or recover`;
+  return summary.recoveryMs === null ? paint.red('not recovered within the drill') : `${summary.recoveryMs} ms from kill to the first good answer`;
 }

@@ -1,19 +1,41 @@
-// cellctl events: what happened, from control.db's events table (restarts, state changes, moves).
+// cellctl events: what happened, from control.db's events table (restarts, state changes, moves);
+// --watch keeps printing new ones until Ctrl-C.
 import { parsePositiveInt } from '../../shared/names.js';
+import type { EventRecord } from '../../control/store.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
 import { paint, printJson, printLine, renderTable, say } from '../output.js';
 
+const kindCell = (kind: string) => (/crash|fail|kill|unhealthy/.test(kind) ? paint.red(kind) : kind);
+
 export async function run(input: CommandInput): Promise<void> {
   const limit = parsePositiveInt(flag.string(input.opts, 'lines') ?? '50', '--lines', 100_000);
-  await withWorkspace(input, (ws) => {
-    const events = ws.store.listEvents({ subject: flag.string(input.opts, 'subject'), limit });
-    if (flag.bool(input.opts, 'json')) return printJson(events);
+  const subject = flag.string(input.opts, 'subject');
+  const json = flag.bool(input.opts, 'json');
+  await withWorkspace(input, async (ws) => {
+    const events = ws.store.listEvents({ subject, limit });
+    if (flag.bool(input.opts, 'watch')) return watch(ws, events, subject, json);
+    if (json) return printJson(events);
     if (events.length === 0) return say('no events yet');
-    printLine(
-      renderTable(
-        ['at', 'source', 'event', 'subject', 'message'],
-        events.map((event) => [event.at, event.source, /crash|fail|kill|unhealthy/.test(event.kind) ? paint.red(event.kind) : event.kind, event.subject, event.message]),
-      ),
-    );
+    printLine(renderTable(['at', 'source', 'event', 'subject', 'message'], events.map((event) => [event.at, event.source, kindCell(event.kind), event.subject, event.message])));
   });
+}
+
+/** One event a line (JSON lines with --json), as they are recorded. */
+async function watch(ws: Workspace, shown: EventRecord[], subject: string | undefined, json: boolean): Promise<void> {
+  const print = (event: EventRecord) => printLine(json ? JSON.stringify(event) : `${event.at}  ${event.source.padEnd(10)} ${kindCell(event.kind).padEnd(22)} ${event.subject.padEnd(12)} ${event.message}`);
+  shown.forEach(print);
+  let last = shown.at(-1)?.id ?? 0;
+  let stopped = false;
+  process.once('SIGINT', () => {
+    stopped = true;
+    process.exitCode = 130;
+  });
+  while (!stopped) {
+    for (const event of ws.store.eventsAfter(last, subject)) {
+      print(event);
+      last = event.id;
+    }
+    for (let waited = 0; waited < 500 && !stopped; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

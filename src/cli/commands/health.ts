@@ -1,4 +1,5 @@
-// cellctl health: exit 0 only when the router and every started cell are healthy (for CI).
+// cellctl health: exit 0 only when no customer would be refused (router, control store, every cell
+// holding customers or started, no interrupted move); otherwise exit 3, with who is hit and what helps.
 import { ExitCode } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
 import { judgeHealth } from '../../status/model.js';
@@ -12,7 +13,7 @@ export async function run(input: CommandInput): Promise<void> {
     if (flag.bool(input.opts, 'json')) printJson({ ...verdict, report });
     else if (verdict.healthy) sayDone(`healthy: router and ${report.cells.filter((cell) => cell.state === 'running').length} cell(s)`);
     else {
-      sayError('unhealthy');
+      sayError(`unhealthy: ${verdict.customersAffected} customer(s) refused`);
       for (const problem of verdict.problems) say(`  - ${problem}`);
     }
     if (!verdict.healthy) process.exitCode = ExitCode.unhealthy;

@@ -1,44 +1,82 @@
-// cellctl logs: the last lines of a process's log, and -f to follow it (through rotations).
+// cellctl logs: the last lines of a process's log, or of every process interleaved by time, for
+// people (time, level, message) or raw (--json); -f follows (through rotations), --since filters.
 import fs from 'node:fs';
-import { parsePositiveInt } from '../../shared/names.js';
+import { parseDuration, parsePositiveInt } from '../../shared/names.js';
 import { tailLines } from '../../supervisor/logfile.js';
 import { ROUTER } from '../../supervisor/protocol.js';
-import { requireCell } from '../../workspace/cells.js';
 import { processPaths } from '../../workspace/paths.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { checkProcessName } from '../lifecycle.js';
 import { say } from '../output.js';
+import { formatLogLine, interleave } from '../views/logline.js';
+import { usageError } from '../../shared/errors.js';
+
+const SUPERVISOR = 'supervisor';
 
 export async function run(input: CommandInput): Promise<void> {
   const count = parsePositiveInt(flag.string(input.opts, 'lines') ?? '50', '--lines', 100_000);
-  const name = input.args[0]!;
-  const file = await withWorkspace(input, (ws) => {
-    if (name !== ROUTER && name !== 'supervisor') requireCell(ws, name);
-    return processPaths(ws.home, name).logFile;
+  const all = flag.bool(input.opts, 'all');
+  const json = flag.bool(input.opts, 'json');
+  const sinceFlag = flag.string(input.opts, 'since');
+  const since = sinceFlag === undefined ? null : parseSince(sinceFlag);
+  const name = input.args[0];
+  if (!all && name === undefined) throw usageError('name a process (a cell, router or supervisor), or pass --all');
+  const files = await withWorkspace(input, (ws) => {
+    const names = all ? [SUPERVISOR, ROUTER, ...ws.store.listCells().map((cell) => cell.id)] : [name === SUPERVISOR ? name : checkProcessName(ws, name!)];
+    return names.map((process) => ({ process, file: processPaths(ws.home, process).logFile }));
   });
-  if (!fs.existsSync(file)) say(`no log yet at ${file} (has ${name} been started?)`);
-  for (const line of tailLines(file, count)) process.stdout.write(line + '\n');
-  if (flag.bool(input.opts, 'follow')) await follow(file);
+  if (!all && !fs.existsSync(files[0]!.file)) say(`no log yet at ${files[0]!.file} (has ${name} been started?)`);
+  const lines = interleave(files.map(({ process, file }) => ({ process, lines: tailLines(file, count) })))
+    .filter((entry) => since === null || entry.at >= since)
+    .slice(all ? -count : 0);
+  for (const entry of lines) process.stdout.write(`${json ? entry.line.raw : formatLogLine(entry.line, all ? entry.process : undefined)}\n`);
+  if (flag.bool(input.opts, 'follow')) await follow(files, json, all);
 }
 
-async function follow(file: string): Promise<void> {
-  let position = fs.existsSync(file) ? fs.statSync(file).size : 0;
+/** "--since 10m" (a duration back from now) or an ISO time. */
+function parseSince(raw: string): number {
+  if (/^\d+[smhd]$/.test(raw.trim())) return Date.now() - parseDuration(raw, '--since');
+  const at = Date.parse(raw);
+  if (Number.isNaN(at)) throw usageError(`--since takes a duration like 10m or 2h, or a time like 2026-01-31T12:00:00Z, got "${raw}"`);
+  return at;
+}
+
+async function follow(files: { process: string; file: string }[], json: boolean, prefixed: boolean): Promise<void> {
+  const positions = new Map(files.map(({ file }) => [file, fs.existsSync(file) ? fs.statSync(file).size : 0]));
   let stopped = false;
-  process.once('SIGINT', () => (stopped = true));
+  // Ctrl-C ends the follow as an interrupted command: exit 130, as a shell reports one.
+  process.once('SIGINT', () => {
+    stopped = true;
+    process.exitCode = 130;
+  });
+  const partial = new Map<string, string>();
   while (!stopped) {
     await new Promise((resolve) => setTimeout(resolve, 250));
-    let size: number;
-    try {
-      size = fs.statSync(file).size;
-    } catch {
-      continue;
+    for (const { process: name, file } of files) {
+      const chunk = readNew(file, positions);
+      if (chunk === null) continue;
+      const text = (partial.get(file) ?? '') + chunk;
+      const lines = text.split('\n');
+      partial.set(file, lines.pop()!);
+      for (const raw of lines) process.stdout.write(`${json ? raw : formatLogLine(interleave([{ process: name, lines: [raw] }])[0]!.line, prefixed ? name : undefined)}\n`);
     }
-    if (size < position) position = 0; // rotated (truncated): read the new file from the start
-    if (size === position) continue;
-    const fd = fs.openSync(file, 'r');
-    const buffer = Buffer.alloc(size - position);
-    fs.readSync(fd, buffer, 0, buffer.length, position);
-    fs.closeSync(fd);
-    position = size;
-    process.stdout.write(buffer);
   }
+}
+
+function readNew(file: string, positions: Map<string, number>): string | null {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    return null;
+  }
+  let position = positions.get(file) ?? 0;
+  if (size < position) position = 0; // rotated (truncated): read the new file from the start
+  if (size === position) return null;
+  const fd = fs.openSync(file, 'r');
+  const buffer = Buffer.alloc(size - position);
+  fs.readSync(fd, buffer, 0, buffer.length, position);
+  fs.closeSync(fd);
+  positions.set(file, size);
+  return buffer.toString('utf8');
 }

@@ -6,6 +6,7 @@ import { requireCell } from '../../workspace/cells.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
 import { printJson, printLine, renderTable } from '../output.js';
 import { usageError } from '../../shared/errors.js';
+import { systemExposition } from '../../shared/prometheus.js';
 
 export async function run(input: CommandInput): Promise<void> {
   const asJson = flag.bool(input.opts, 'json');
@@ -15,11 +16,12 @@ export async function run(input: CommandInput): Promise<void> {
     const cells = input.args[0] ? [requireCell(ws, input.args[0])] : ws.store.listCells();
     const router = RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000);
     if (asPrometheus) {
-      const texts = await Promise.all([
-        input.args[0] ? Promise.resolve('') : router.metricsText().catch(() => '# router not running\n'),
-        ...cells.map(async (cell) => (await fetchCellPrometheus(cell.port)) ?? `# cell ${cell.id} not running\n`),
+      // One valid exposition: the router's scrape target gives the same merge when it runs.
+      const [routerText, ...cellTexts] = await Promise.all([
+        input.args[0] ? Promise.resolve(null) : router.metricsText().catch(() => null),
+        ...cells.map((cell) => fetchCellPrometheus(cell.port)),
       ]);
-      return void process.stdout.write(texts.join(''));
+      return void process.stdout.write(systemExposition(routerText, cells.map((cell, index) => ({ id: cell.id, text: cellTexts[index] ?? null }))));
     }
     const [stats, ...perCell] = await Promise.all([router.stats().catch((): RouterStats | null => null), ...cells.map((cell) => fetchCellMetrics(cell.port))]);
     const report = {

@@ -13,7 +13,8 @@ const STATES: MigrationState[] = ['running', 'done', 'aborted', 'failed'];
 
 function migrationId(raw: string | undefined): number {
   if (raw === undefined) throw usageError('missing <id>: "cellctl migrate list" shows migration ids');
-  return parsePositiveInt(raw, '<id>');
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw usageError(`"${raw}" is not a migration id: ids are whole numbers from 1 up; "cellctl migrate list" shows them`);
+  return parsePositiveInt(raw, 'migration id');
 }
 
 /** A running migration is either in progress (its owner runs it) or interrupted (nobody does). */

@@ -14,6 +14,7 @@ export async function run(input: CommandInput): Promise<void> {
       ws.store.listCells(),
       ws.store.customerCounts(),
       ws.settings.placement,
+      ws.settings.placementTemplate,
     );
     if (flag.bool(input.opts, 'json')) return printJson(explanation);
     printLine(`${customerId} → ${explanation.cell ?? '(no cell)'}  [${explanation.rule}${explanation.fencedBy ? ', fenced' : ''}]`);

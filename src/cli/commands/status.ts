@@ -1,5 +1,7 @@
 // cellctl status: one table (or --json) with the supervisor, the router and every cell.
+import { usageError } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
+import type { StatusReport } from '../../status/model.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
 import { printJson, printLine } from '../output.js';
 import { renderStatus } from '../views/status.js';
@@ -7,17 +9,26 @@ import { renderStatus } from '../views/status.js';
 export async function run(input: CommandInput): Promise<void> {
   const json = flag.bool(input.opts, 'json');
   const watch = flag.bool(input.opts, 'watch');
+  const output = flag.string(input.opts, 'output');
+  if (output !== undefined && output !== 'wide') throw usageError(`-o takes "wide", got "${output}"`);
+  const render = (report: StatusReport) => renderStatus(report, output === 'wide');
   await withWorkspace(input, async (ws) => {
     if (!watch) {
       const report = await collectStatus(ws);
-      return json ? printJson(report) : printLine(renderStatus(report));
+      return json ? printJson(report) : printLine(render(report));
     }
     let stopped = false;
-    process.once('SIGINT', () => (stopped = true));
+    // Ctrl-C ends the watch as an interrupted command: exit 130, as a shell reports one.
+    process.once('SIGINT', () => {
+      stopped = true;
+      process.exitCode = 130;
+    });
+    // Screen-clearing codes only for a terminal; a pipe gets one report after another.
+    const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
     while (!stopped) {
       const report = await collectStatus(ws);
       if (json) process.stdout.write(JSON.stringify(report) + '\n');
-      else process.stdout.write(`\x1b[2J\x1b[H${renderStatus(report)}\n(refreshing every 2 s; Ctrl-C to quit)\n`);
+      else process.stdout.write(`${clear}${render(report)}\n${clear ? '(refreshing every 2 s; Ctrl-C to quit)\n' : '\n'}`);
       for (let waited = 0; waited < 2000 && !stopped; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
     }
   });

@@ -3,11 +3,9 @@
 import { isCellctlError } from '../../shared/errors.js';
 import { parseSeconds } from '../../shared/names.js';
 import { stopEverything, stopNamed } from '../../supervisor/client.js';
-import { ROUTER } from '../../supervisor/protocol.js';
-import { requireCell } from '../../workspace/cells.js';
 import { isWorkspace, openWorkspace, type Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, flag, homeOf } from '../context.js';
-import { stopProcesses } from '../lifecycle.js';
+import { checkProcessName, stopProcesses } from '../lifecycle.js';
 import { say, sayDone, sayWarning } from '../output.js';
 
 export async function run(input: CommandInput): Promise<void> {
@@ -25,7 +23,7 @@ export async function run(input: CommandInput): Promise<void> {
       await stopProcesses(ws, null, timeoutMs);
       return;
     }
-    const names = input.args.map((name) => (name === ROUTER ? name : requireCell(ws, name).id));
+    const names = input.args.map((name) => checkProcessName(ws, name));
     reportNamed(names, await stopProcesses(ws, names, timeoutMs));
   } finally {
     ws.store.close();

@@ -1,9 +1,9 @@
 // cellctl templates: list the templates a workspace (or, without one, cellctl itself) can use.
-import { BUILTIN_TEMPLATES_DIR, listTemplateDirs, loadTemplate, templateSearchPath } from '../../templates/catalog.js';
+import { BUILTIN_TEMPLATES_DIR, listTemplateDirs, loadTemplate, missingTemplateFolders, templateSearchPath } from '../../templates/catalog.js';
 import { describeError } from '../../shared/errors.js';
 import { isWorkspace, readSettings } from '../../workspace/workspace.js';
 import { type CommandInput, flag, homeOf } from '../context.js';
-import { printJson, printLine, renderTable } from '../output.js';
+import { printJson, printLine, renderTable, sayWarning } from '../output.js';
 
 interface TemplateRow {
   name: string;
@@ -20,6 +20,7 @@ interface TemplateRow {
 export function run(input: CommandInput): void {
   const home = homeOf(input);
   const searchPath = isWorkspace(home) ? templateSearchPath(home, readSettings(home).templatePaths) : [BUILTIN_TEMPLATES_DIR];
+  for (const dir of missingTemplateFolders(searchPath)) sayWarning(`templatePaths names ${dir}, which does not exist`);
   const rows: TemplateRow[] = [...listTemplateDirs(searchPath)].sort(([a], [b]) => a.localeCompare(b)).map(([name, dir]) => describe(name, dir));
   if (flag.bool(input.opts, 'json')) return printJson(rows);
   printLine(

@@ -9,7 +9,7 @@ export async function run(input: CommandInput): Promise<void> {
   const customerId = checkCustomerId(input.args[0]!);
   const ttl = parsePositiveInt(flag.string(input.opts, 'ttl') ?? '3600', '--ttl', 31_536_000);
   await withWorkspace(input, async (ws) => {
-    if (ws.settings.auth !== 'jwt') sayWarning('the router is in "none" auth mode; set "auth": "jwt" in cellctl.json for tokens to be required');
+    if (ws.settings.auth !== 'jwt') sayWarning('the router is in "none" auth mode; "cellctl config set auth jwt" makes the router require tokens');
     printLine(await signCustomerToken(readJwtKey(ws.home), customerId, ttl));
   });
 }

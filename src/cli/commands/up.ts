@@ -9,22 +9,26 @@ import { initWorkspace, openWorkspace } from '../../workspace/workspace.js';
 import { CustomerClient, createSampleCustomers } from '../../workload/customers.js';
 import { type CommandInput, flag, homeOf } from '../context.js';
 import { processNames, startProcesses } from '../lifecycle.js';
-import { printJson, printLine, say, sayDone } from '../output.js';
+import { cellctlCommand, printJson, printLine, say, sayDone } from '../output.js';
 import { renderStatus } from '../views/status.js';
 
 export async function run(input: CommandInput): Promise<void> {
   const home = homeOf(input);
   const cellCount = parsePositiveInt(flag.string(input.opts, 'cells') ?? '3', '--cells', 100);
   const customerCount = parsePositiveInt(flag.string(input.opts, 'customers') ?? '20', '--customers', 100_000);
-  const templateName = flag.string(input.opts, 'template') ?? 'ecommerce';
+  const templateFlag = flag.string(input.opts, 'template');
   const routerPort = parsePort(flag.string(input.opts, 'routerPort') ?? '8000', '--router-port');
   const timeoutMs = parseSeconds(flag.string(input.opts, 'timeout') ?? '60', '--timeout') * 1000;
   const json = flag.bool(input.opts, 'json');
 
-  if (initWorkspace(home, routerPort)) say(`workspace created at ${home}`);
+  if (initWorkspace(home, routerPort, templateFlag ?? 'ecommerce')) say(`workspace created at ${home}`);
   const ws = openWorkspace(home);
   try {
-    const template = loadCellTemplate(ws, templateName);
+    // An existing workspace keeps its kind: its placement template, unless --template names another.
+    const template = loadCellTemplate(ws, templateFlag ?? ws.settings.placementTemplate ?? 'ecommerce');
+    if (templateFlag !== undefined && ws.settings.placementTemplate !== template.name) {
+      say(`note: new customers are placed in ${ws.settings.placementTemplate ?? 'any'} cells; "cellctl config set placementTemplate ${template.name}" changes that`);
+    }
     const existing = new Set(ws.store.listCells().map((cell) => cell.id));
     for (let index = 1; index <= cellCount; index += 1) {
       const name = `cell-${index}`;
@@ -43,14 +47,16 @@ export async function run(input: CommandInput): Promise<void> {
     const report = await collectStatus(ws);
     if (json) return printJson(report);
     printLine(renderStatus(report));
-    const flagHome = input.opts.home ? ` --home ${home}` : '';
+    const run = `${cellctlCommand()}${input.opts.home ? ` --home ${home}` : ''}`;
+    // The suggested move goes to a cell the sample customer is not in.
+    const current = ws.store.getCustomer('c-0001')?.cellId;
+    const target = report.cells.find((cell) => cell.id !== current && cell.template === template.name)?.id;
     say(`
 Try next:
   curl http://127.0.0.1:${ws.settings.routerPort}/api/customers/c-0001
-  cellctl${flagHome} route c-0001
-  cellctl${flagHome} migrate customer c-0001 --to cell-2
-  cellctl${flagHome} drill kill cell-1 --duration 5
-  cellctl${flagHome} stop`);
+  ${run} route c-0001${target ? `\n  ${run} migrate customer c-0001 --to ${target}` : ''}
+  ${run} drill kill ${current ?? 'cell-1'} --duration 5
+  ${run} stop`);
     if (report.cells.some((cell) => cell.state !== 'running')) process.exitCode = ExitCode.failure;
   } finally {
     ws.store.close();

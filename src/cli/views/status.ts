@@ -29,7 +29,10 @@ function healthCell(row: ProcessRow): string {
 const orDash = (value: number | string | null): string | number => (value === null ? '-' : value);
 const uptimeCell = (seconds: number | null) => (seconds === null ? '-' : formatDuration(seconds * 1000));
 
-export function renderStatus(report: StatusReport): string {
+/** Columns of the default table, which fits 80 columns; `-o wide` shows them all. */
+const NARROW = new Set(['name', 'state', 'pid', 'health', 'customers', 'errors']);
+
+export function renderStatus(report: StatusReport, wide = false): string {
   const head = ['name', 'state', 'pid', 'port', 'uptime', 'restarts', 'health', 'customers', 'requests', 'errors'];
   const rows: (string | number)[][] = [
     ['supervisor', stateCell(report.supervisor.state), orDash(report.supervisor.pid), '-', uptimeCell(report.supervisor.uptimeSeconds), '-', '-', '-', '-', '-'],
@@ -58,7 +61,14 @@ export function renderStatus(report: StatusReport): string {
       cell.errors ? paint.red(String(cell.errors)) : orDash(cell.errors),
     ]),
   ];
-  const lines = [renderTable(head, rows)];
+  const shown = head.map((title, index) => (wide || NARROW.has(title) ? index : -1)).filter((index) => index >= 0);
+  const table = renderTable(
+    shown.map((index) => head[index]!),
+    rows.map((row) => shown.map((index) => row[index]!)),
+  );
+  const lines = [table, `new customers are placed in: ${report.placementTemplate ?? 'any'} cells; router auth: ${report.router.auth}`];
+  const pending = report.router.enforcing?.needsRestart ?? [];
+  if (pending.length > 0) lines.push(paint.yellow(`the router applies ${pending.join(', ')} once restarted: cellctl restart router`));
   const troubled = report.cells.filter((cell) => cell.lastError && cell.state !== 'running' && cell.state !== 'stopped');
   for (const cell of troubled) lines.push(paint.red(`${cell.id}: ${cell.lastError}`));
   for (const migration of report.migrations) {

@@ -1,0 +1,43 @@
+// Which settings a running router applies when cellctl.json changes, and which wait for a router
+// restart (they shape its listening sockets or state it holds). Pure, so it is tested directly.
+import type { Settings } from '../workspace/settings.js';
+
+/** Settings the router reads only when it starts: a change needs "cellctl restart router" (never a cell restart). */
+export const ROUTER_RESTART_SETTINGS: ReadonlySet<string> = new Set([
+  'routerPort',
+  'routerAdminPort',
+  'routerHost',
+  'limits.requestTimeoutMs',
+  'limits.maxBufferedBytes',
+  'limits.fenceHoldMs',
+  'limits.fenceQueueLimit',
+]);
+
+/** Settings no router reads (the supervisor's, and what only cellctl itself uses). */
+const NOT_THE_ROUTERS = (key: string): boolean =>
+  key === 'format' || key === 'cellPortBase' || key === 'templatePaths' || key === 'limits.migrationLeaseMs' || key.startsWith('supervisor.');
+
+function flatten(value: unknown, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value)) for (const [path, text] of flatten(inner, prefix ? `${prefix}.${key}` : key)) out.set(path, text);
+  } else {
+    out.set(prefix, JSON.stringify(value));
+  }
+  return out;
+}
+
+export interface SettingsChange {
+  /** Applied by the running router at once. */
+  applied: string[];
+  /** Changed in cellctl.json, applied once the router restarts. */
+  needsRestart: string[];
+}
+
+/** The router's settings that differ between what it runs with and cellctl.json, by dotted name. */
+export function diffRouterSettings(running: Settings, next: Settings): SettingsChange {
+  const before = flatten(running);
+  const after = flatten(next);
+  const keys = [...new Set([...before.keys(), ...after.keys()])].filter((key) => !NOT_THE_ROUTERS(key) && before.get(key) !== after.get(key)).sort();
+  return { applied: keys.filter((key) => !ROUTER_RESTART_SETTINGS.has(key)), needsRestart: keys.filter((key) => ROUTER_RESTART_SETTINGS.has(key)) };
+}
