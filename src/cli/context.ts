@@ -1,10 +1,13 @@
 // What every command receives from the command table: its positional arguments and its options
 // (global ones included), still untyped; each command parses them into its own typed input.
+import type { Command } from 'commander';
 import { openWorkspace, resolveHome, type Workspace } from '../workspace/workspace.js';
 
 export interface CommandInput {
   args: string[];
   opts: Record<string, unknown>;
+  /** The whole command table (for commands about the CLI itself, such as completion). */
+  program?: Command;
 }
 
 export function homeOf(input: CommandInput): string {

@@ -16,7 +16,9 @@ function lazy(load: () => Promise<CommandModule>) {
     const command = received.at(-1) as Command;
     const args = received.slice(0, -2).flatMap((value) => (Array.isArray(value) ? value : value === undefined ? [] : [value])) as string[];
     const module = await load();
-    await module.run({ args, opts: command.optsWithGlobals() });
+    let program = command;
+    while (program.parent) program = program.parent;
+    await module.run({ args, opts: command.optsWithGlobals(), program });
   };
 }
 

@@ -24,7 +24,12 @@ export interface OwnerProbe {
 
 export const localProbe: OwnerProbe = {
   host: os.hostname(),
-  sameProcessAlive: (pid, started) => isAlive(pid) && (started === null || processStartTicks(pid) === started),
+  // A start time that cannot be read now (no /proc access) is not evidence of another process: the lease decides.
+  sameProcessAlive: (pid, started) => {
+    if (!isAlive(pid)) return false;
+    const now = processStartTicks(pid);
+    return started === null || now === null || now === started;
+  },
 };
 
 /** Pure apart from the probe: whether a running migration is being run, or was left behind. */

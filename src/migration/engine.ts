@@ -195,6 +195,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       await fence.confirm(customerIds, handle);
       // The journal (checked first: still ours?) and the mapping change together, or not at all.
       ws.store.transaction(() => {
+        fence.stillHeld(handle);
         journal.write('switched');
         for (const customerId of customerIds) {
           if (!ws.store.moveCustomer(customerId, from.id, to.id)) throw failure(`the mapping of ${customerId} changed during the move`);
@@ -203,8 +204,13 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
     } catch (error) {
       if (error instanceof OwnershipLost) throw error;
       // Before the switch the source is still the truth: drop the copy and lift the fence.
-      await journal.run(pair.deleteSteps('target', customerIds));
-      await fence.lift(customerIds, fenceId);
+      try {
+        await journal.run(pair.deleteSteps('target', customerIds));
+        await fence.lift(customerIds, fenceId);
+      } catch (rollback) {
+        if (rollback instanceof OwnershipLost) throw rollback;
+        throw new RollbackIncomplete(error, rollback);
+      }
       throw error;
     }
     faultPoint('switched');
@@ -220,6 +226,13 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
   } finally {
     journal.stop();
     pair.close();
+  }
+}
+
+/** A move failed before its switch and its rollback failed too: the journal stays running for "migrate abort". */
+class RollbackIncomplete extends Error {
+  constructor(failed: unknown, rollback: unknown) {
+    super(`${describeError(failed)}; rolling back failed too (${describeError(rollback)})`);
   }
 }
 
@@ -246,6 +259,9 @@ export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOpti
     return result;
   } catch (error) {
     if (error instanceof OwnershipLost) throw takenOver(error, what);
+    if (error instanceof RollbackIncomplete) {
+      throw failure(`${what} stopped: ${error.message}; finish the rollback with "cellctl migrate abort ${journal.ids[0]}"`);
+    }
     const step = ws.store.getMigration(journal.ids[0]!)?.step ?? 'checked';
     if (!isSwitched(step)) {
       try {
@@ -350,16 +366,25 @@ export function purgeKeptSources(ws: Workspace, now: Date, all: boolean): { purg
   for (const migration of ws.store.listMigrations({ state: 'done', limit: ALL })) {
     if (migration.keepSourceUntil === null || migration.step === 'purged') continue;
     if (!all && Date.parse(migration.keepSourceUntil) > now.getTime()) continue;
-    ws.store.exclusive(() => {
-      if (ws.store.runningMigrationFor(migration.customerId)) return skipped.push(migration.id);
-      if (ws.store.getCustomer(migration.customerId)?.cellId === migration.sourceCell) {
-        ws.store.recordKeptSourcePurged(migration.id, { purge: 'skipped: the customer lives in the source again' });
-        return skipped.push(migration.id);
+    // Each chunk holds control.db's write lock and checks again that no move of the customer runs
+    // and that it does not live in the source: no move can start or switch in the middle of a chunk.
+    const outcome = withPair(ws, cellOf(ws, migration.sourceCell), cellOf(ws, migration.targetCell), (pair) => {
+      const steps = pair.deleteSteps('source', [migration.customerId]);
+      for (;;) {
+        const step = ws.store.exclusive(() => {
+          if (ws.store.runningMigrationFor(migration.customerId)) return 'busy' as const;
+          if (ws.store.getCustomer(migration.customerId)?.cellId === migration.sourceCell) {
+            ws.store.recordKeptSourcePurged(migration.id, { purge: 'skipped: the customer lives in the source again' });
+            return 'moved-back' as const;
+          }
+          if (!steps.next().done) return 'more' as const;
+          ws.store.recordKeptSourcePurged(migration.id);
+          return 'purged' as const;
+        });
+        if (step !== 'more') return step;
       }
-      withPair(ws, cellOf(ws, migration.sourceCell), cellOf(ws, migration.targetCell), (pair) => pair.purge('source', [migration.customerId]));
-      ws.store.recordKeptSourcePurged(migration.id);
-      return purged.push(migration.id);
     });
+    (outcome === 'purged' ? purged : skipped).push(migration.id);
   }
   return { purged, skipped };
 }

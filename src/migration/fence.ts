@@ -3,6 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { isRouterDown, RouterAdmin } from '../router/client.js';
 import { failure } from '../shared/errors.js';
+import { livePid } from '../shared/procfs.js';
+import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
 
 export type FenceHandle = { kind: 'router'; fenceId: string } | { kind: 'no-router' };
@@ -14,10 +16,33 @@ export class MigrationFence {
   private readonly leaseMs: number;
   /** When the fence was last put up or confirmed (performance.now()). */
   private confirmedAt = 0;
+  /** When the last confirmation was asked for: the router's lease runs from no earlier than that. */
+  private confirmSentAt = 0;
 
-  constructor(ws: Workspace) {
+  constructor(private readonly ws: Workspace) {
     this.admin = RouterAdmin.forWorkspace(ws.home, ws.settings, ws.settings.limits.upstreamTimeoutMs + 5_000);
     this.leaseMs = ws.settings.limits.fenceLeaseMs;
+  }
+
+  /**
+   * A refused admin port means "no router" only when no router process of this workspace is alive
+   * either: one that is starting or stopping may already (or still) serve its public port.
+   */
+  private noRouter(error: unknown): boolean {
+    if (!isRouterDown(error)) return false;
+    if (livePid(processPaths(this.ws.home, 'router').pidFile, this.ws.home, 'router') === null) return true;
+    throw new FenceLost('the router is starting or stopping (its process runs but its admin port refuses): run the move again');
+  }
+
+  /**
+   * Throws FenceLost unless the router still holds the fence for certain: the last confirmation was
+   * asked for less than half a lease ago. Called in the switch's transaction, so a mover that was
+   * paused after confirming does not switch on a fence that may have lapsed meanwhile.
+   */
+  stillHeld(handle: FenceHandle): void {
+    if (handle.kind === 'router' && performance.now() - this.confirmSentAt > this.leaseMs / 2) {
+      throw new FenceLost('too long passed between confirming the fence and switching (the mover was paused?)');
+    }
   }
 
   async put(customerIds: string[]): Promise<FenceHandle> {
@@ -27,7 +52,7 @@ export class MigrationFence {
       this.confirmedAt = performance.now();
       return { kind: 'router', fenceId };
     } catch (error) {
-      if (isRouterDown(error)) return { kind: 'no-router' };
+      if (this.noRouter(error)) return { kind: 'no-router' };
       throw failure(`the router ${describeAxios(error)} when asked to fence; nothing was moved`);
     }
   }
@@ -47,7 +72,7 @@ export class MigrationFence {
       try {
         await this.admin.stats();
       } catch (error) {
-        if (isRouterDown(error)) {
+        if (this.noRouter(error)) {
           this.confirmedAt = performance.now();
           return;
         }
@@ -55,6 +80,7 @@ export class MigrationFence {
       throw new FenceLost('a router started during the move, so requests may have reached the source unfenced');
     }
     let held: boolean;
+    this.confirmSentAt = performance.now();
     try {
       held = await this.admin.confirmFence(customerIds, handle.fenceId, this.leaseMs);
     } catch (error) {

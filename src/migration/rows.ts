@@ -5,10 +5,10 @@
 // A table may declare a `cellColumn` where the app records its own cell: the copy writes the
 // target's id there, and verification hashes rows with that column left out.
 //
-// Other customers of both cells keep being served during a move: the source is only read (a WAL
-// reader takes no lock that blocks its cell's writers) and every write — into the target, or a purge
-// — is done in chunks of at most CHUNK_ROWS rows, each its own short transaction, so a cell waits at
-// most one chunk for its own write lock.
+// Other customers of both cells keep being served during a move: the source is only read, from one
+// snapshot (a WAL reader takes no lock that blocks its cell's writers), and every write — into the
+// target, or a purge — is done in chunks of at most CHUNK_ROWS rows, each its own short transaction,
+// so a cell waits at most one chunk for its own write lock.
 import Database from 'better-sqlite3';
 import { configureSqlite } from '../shared/sqlite.js';
 import { hash32 } from '../shared/hash.js';
@@ -40,35 +40,48 @@ const runDirectly: ChunkRunner = (work) => work();
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-interface ColumnLists {
-  /** Every column, for INSERT. */
+interface TableColumns {
+  names: string[];
+  /** Where the cell column is in `names`, or -1. */
+  cellIndex: number;
+  /** Every column, for INSERT and SELECT. */
   all: string;
-  /** What the copy selects: every column, with the cell column set to the target's id (@cell). */
-  copied: string;
   /** What the checksum hashes: every column but the cell column. */
   hashed: string;
 }
 
-/** One connection with the target as its main database and the source attached as "source". */
+/** The order-independent checksum of rows: the sum of each row's hash (the same in SQL and here). */
+const rowHash = (values: unknown[]): number => hash32(JSON.stringify(values));
+
+/**
+ * The target as its own connection's main database with the source attached as "source" (for
+ * counts and purges), and a second connection to the source that holds one read snapshot for the
+ * whole of a copy, so every chunk copies the source as it was at one moment — whatever its cell
+ * (and its order worker) writes meanwhile.
+ */
 export class CellPair {
   private readonly db: Database.Database;
+  private readonly snapshot: Database.Database;
   private readonly tables: CustomerTable[];
-  private readonly columns = new Map<string, ColumnLists>();
+  private readonly columns = new Map<string, TableColumns>();
 
   /** `targetCellId` is written into cell columns of the copied rows. */
   constructor(sourceFile: string, targetFile: string, tables: readonly CustomerTable[], private readonly targetCellId = '') {
     this.db = new Database(targetFile, { fileMustExist: true });
     configureSqlite(this.db);
     this.db.prepare('ATTACH DATABASE ? AS source').run(sourceFile);
-    this.db.function('cellctl_row_hash', { varargs: true, deterministic: true }, (...values: unknown[]) => hash32(JSON.stringify(values)));
+    this.db.function('cellctl_row_hash', { varargs: true, deterministic: true }, (...values: unknown[]) => rowHash(values));
+    this.snapshot = new Database(sourceFile, { fileMustExist: true });
+    this.snapshot.pragma('busy_timeout = 5000');
     this.tables = copyOrder(tables);
     for (const table of this.tables) {
       const names = (this.db.pragma(`source.table_info(${quote(table.table)})`) as { name: string }[]).map((column) => column.name);
-      const isCell = (name: string) => name === table.cellColumn;
+      const cellIndex = table.cellColumn === null ? -1 : names.indexOf(table.cellColumn);
       this.columns.set(table.table, {
+        names,
+        cellIndex,
         all: names.map(quote).join(', '),
-        copied: names.map((name) => (isCell(name) ? `@cell AS ${quote(name)}` : quote(name))).join(', '),
-        hashed: names.filter((name) => !isCell(name)).map(quote).join(', '),
+        hashed: names.filter((_, index) => index !== cellIndex).map(quote).join(', '),
       });
     }
   }
@@ -92,59 +105,71 @@ export class CellPair {
     );
   }
 
-  private summary(side: Side, table: CustomerTable, rowids: string): { rows: number; checksum: number } {
+  /** Count and checksum of target rows by rowid, with the cell column left out. */
+  private targetSummary(table: CustomerTable, rowids: string): { rows: number; checksum: number } {
     const row = this.db
-      .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(cellctl_row_hash(${this.columns.get(table.table)!.hashed})), 0) AS s FROM ${this.schema(side)}.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(?))`)
+      .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(cellctl_row_hash(${this.columns.get(table.table)!.hashed})), 0) AS s FROM main.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(?))`)
       .get(rowids) as { n: number; s: number };
     return { rows: row.n, checksum: row.s };
   }
 
   /**
-   * Copies the customers' rows into the target, parents first, one chunk per step: each step copies
-   * up to CHUNK_ROWS rows of one table in one transaction and verifies exactly those rows (the copy
-   * against the source rows it came from, read in the same transaction) — a mismatch throws
-   * CopyMismatch and leaves that chunk out. Any earlier copy is removed first, so a retry starts
-   * clean. Returns the per-table totals.
+   * Copies the customers' rows into the target, parents first, one chunk per step: each step writes
+   * up to CHUNK_ROWS rows of one table in one transaction on the target and verifies exactly those
+   * rows (read back, against the source rows they came from) — a mismatch throws CopyMismatch and
+   * leaves that chunk out. The source is read from one snapshot taken when the copy starts. Any
+   * earlier copy is removed first, so a retry starts clean. Returns the per-table totals.
    */
   *copySteps(customerIds: readonly string[]): Generator<void, TableVerification[]> {
     yield* this.deleteSteps('target', customerIds);
     const ids = JSON.stringify(customerIds);
-    const report: TableVerification[] = [];
-    for (const table of this.tables) {
-      const total: TableVerification = { table: table.table, sourceRows: 0, targetRows: 0, sourceChecksum: 0, targetChecksum: 0 };
-      const columns = this.columns.get(table.table)!;
-      // A write first: the chunk's transaction takes the target's write lock before it reads anything
-      // there, so a cell's own commit cannot make its snapshot stale (SQLITE_BUSY_SNAPSHOT).
-      const lockTarget = this.db.prepare(`DELETE FROM main.${quote(table.table)} WHERE 0`);
-      const nextRowids = this.db.prepare(`SELECT rowid AS r FROM source.${quote(table.table)} WHERE ${this.where(table)} AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`).pluck();
-      const insert = this.db.prepare(
-        `INSERT INTO main.${quote(table.table)} (${columns.all}) SELECT ${columns.copied} FROM source.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(@chunk)) RETURNING rowid`,
-      ).pluck();
-      let after = -Infinity;
-      for (;;) {
-        const done = this.db.transaction(() => {
-          lockTarget.run();
-          const sourceRowids = nextRowids.all(ids, after) as number[];
-          if (sourceRowids.length === 0) return true;
-          after = sourceRowids.at(-1)!;
-          const chunk = JSON.stringify(sourceRowids);
-          const targetRowids = JSON.stringify(insert.all({ chunk, cell: this.targetCellId }));
-          const source = this.summary('source', table, chunk);
-          const target = this.summary('target', table, targetRowids);
-          const piece = { table: table.table, sourceRows: source.rows, targetRows: target.rows, sourceChecksum: source.checksum, targetChecksum: target.checksum };
-          if (piece.sourceRows !== piece.targetRows || piece.sourceChecksum !== piece.targetChecksum) throw new CopyMismatch([piece]);
-          total.sourceRows += piece.sourceRows;
-          total.targetRows += piece.targetRows;
-          total.sourceChecksum = (total.sourceChecksum + piece.sourceChecksum) % 2 ** 52;
-          total.targetChecksum = (total.targetChecksum + piece.targetChecksum) % 2 ** 52;
-          return sourceRowids.length < CHUNK_ROWS;
-        })();
-        if (done) break;
-        yield;
-      }
-      report.push(total);
+    this.snapshot.exec('BEGIN');
+    try {
+      this.snapshot.prepare('SELECT 1 FROM sqlite_schema LIMIT 1').get(); // the snapshot starts here
+      const report: TableVerification[] = [];
+      for (const table of this.tables) report.push(yield* this.copyTable(table, ids));
+      return report;
+    } finally {
+      this.snapshot.exec('ROLLBACK');
     }
-    return report;
+  }
+
+  private *copyTable(table: CustomerTable, ids: string): Generator<void, TableVerification> {
+    const total: TableVerification = { table: table.table, sourceRows: 0, targetRows: 0, sourceChecksum: 0, targetChecksum: 0 };
+    const columns = this.columns.get(table.table)!;
+    const read = this.snapshot.prepare(`SELECT rowid, ${columns.all} FROM ${quote(table.table)} WHERE ${this.where(table)} AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`).raw();
+    // A write first: the chunk's transaction takes the target's write lock before it reads anything
+    // there, so a cell's own commit cannot make its snapshot stale (SQLITE_BUSY_SNAPSHOT).
+    const lockTarget = this.db.prepare(`DELETE FROM main.${quote(table.table)} WHERE 0`);
+    const insert = this.db.prepare(`INSERT INTO main.${quote(table.table)} (${columns.all}) VALUES (${columns.names.map(() => '?').join(', ')}) RETURNING rowid`).pluck();
+    let after = -Infinity;
+    for (;;) {
+      const rows = read.all(ids, after) as unknown[][];
+      if (rows.length === 0) break;
+      after = rows.at(-1)![0] as number;
+      const piece = this.db.transaction(() => {
+        lockTarget.run();
+        const targetRowids: unknown[] = [];
+        let sourceChecksum = 0;
+        for (const row of rows) {
+          const values = row.slice(1);
+          sourceChecksum += rowHash(values.filter((_, index) => index !== columns.cellIndex));
+          if (columns.cellIndex >= 0) values[columns.cellIndex] = this.targetCellId;
+          targetRowids.push(insert.get(...values));
+        }
+        const target = this.targetSummary(table, JSON.stringify(targetRowids));
+        const checked = { table: table.table, sourceRows: rows.length, targetRows: target.rows, sourceChecksum, targetChecksum: target.checksum };
+        if (checked.sourceRows !== checked.targetRows || checked.sourceChecksum !== checked.targetChecksum) throw new CopyMismatch([checked]);
+        return checked;
+      })();
+      total.sourceRows += piece.sourceRows;
+      total.targetRows += piece.targetRows;
+      total.sourceChecksum = (total.sourceChecksum + piece.sourceChecksum) % 2 ** 52;
+      total.targetChecksum = (total.targetChecksum + piece.targetChecksum) % 2 ** 52;
+      if (rows.length < CHUNK_ROWS) break;
+      yield;
+    }
+    return total;
   }
 
   /** Deletes the customers' rows on one side, children first, one chunk (one transaction) per step. */
@@ -181,6 +206,7 @@ export class CellPair {
 
   close(): void {
     if (this.db.open) this.db.close();
+    if (this.snapshot.open) this.snapshot.close();
   }
 }
 

@@ -1,7 +1,7 @@
 // The router's in-memory copy of the mapping (customer → cell) and of the cells, refreshed from
 // control.db incrementally by mapping version. Lookups never touch the database.
 import type { CellRecord, ControlStore } from '../control/store.js';
-import { type PlacementCell, type PlacementPolicy, placeCustomer, placementCells } from './placement.js';
+import { type PlacementCell, type PlacementPolicy, placeCustomer, placementCells } from '../control/placement.js';
 
 export type RouteRule = 'mapping' | 'placement';
 

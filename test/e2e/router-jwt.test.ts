@@ -7,7 +7,7 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signCustomerToken } from '../../src/shared/tokens.js';
-import { rendezvousCell } from '../../src/router/placement.js';
+import { rendezvousCell } from '../../src/control/placement.js';
 import { readJwtKey } from '../../src/workspace/secrets.js';
 import { ECOMMERCE_CONTRACT, runContract } from '../contracts.js';
 import { type CliResult, cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, rawHttp, statusesIn, waitFor, type Workspace } from '../helpers.js';

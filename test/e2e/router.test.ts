@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { rendezvousCell } from '../../src/router/placement.js';
+import { rendezvousCell } from '../../src/control/placement.js';
 import { readJwtKey } from '../../src/workspace/secrets.js';
 import { cli, cliJson, cliOk, cleanup, createCells, FIXTURES, http, newWorkspace, waitFor, type Workspace } from '../helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placeCustomer, rendezvousCell } from '../../src/router/placement.js';
+import { placeCustomer, rendezvousCell } from '../../src/control/placement.js';
 import { explainRoute } from '../../src/router/explain.js';
 
 const ids = Array.from({ length: 5000 }, (_, i) => `customer-${i}`);

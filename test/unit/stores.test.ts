@@ -232,6 +232,37 @@ describe('row copy between cell databases', () => {
     pair.close();
   });
 
+  it('copies the source as it was when the copy began, whatever its cell writes between chunks', () => {
+    const source = cellDb();
+    const target = cellDb();
+    seed(source, 'acme', 1);
+    const bulk = new Database(source);
+    bulk.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CHUNK_ROWS * 2})
+               INSERT INTO orders SELECT 'big-' || i, 'acme', 'pending', 100, 't', 't', 'cell-a' FROM n`);
+    bulk.close();
+    const pair = new CellPair(source, target, template.customerTables, 'cell-b');
+    const worker = new Database(source);
+    let steps = 0;
+    // After the first chunk of orders, the source's order worker advances the queued event and
+    // writes a notification, as a running cell does.
+    pair.copyAndVerify(['acme'], (work) => {
+      const value = work();
+      if (++steps === 1) {
+        worker.exec("UPDATE order_events SET kind = 'order.processing', state = 'done' WHERE customer_id = 'acme'");
+        worker.exec("UPDATE orders SET status = 'fulfilled' WHERE order_id = 'acme-o0'");
+        worker.exec("INSERT INTO notifications VALUES ('n1', 'acme', 'acme-o0', 'email', 'shipped', 't')");
+      }
+      return value;
+    });
+    worker.close();
+    const copied = new Database(target, { readonly: true });
+    expect(copied.prepare("SELECT status FROM orders WHERE order_id = 'acme-o0'").pluck().get()).toBe('pending');
+    expect(copied.prepare("SELECT kind || '/' || state FROM order_events WHERE customer_id = 'acme'").pluck().get()).toBe('order.placed/queued');
+    expect(copied.prepare("SELECT COUNT(*) FROM notifications WHERE customer_id = 'acme'").pluck().get()).toBe(0);
+    copied.close();
+    pair.close();
+  });
+
   it('copies while the target cell keeps committing writes of its own', async () => {
     const source = cellDb();
     const target = cellDb();

@@ -184,17 +184,24 @@ function cartRoutes(db: Database.Database, cellId: string, products: Map<string,
         }
         if (typeof productId !== 'string' || !products.has(productId)) throw new HttpError(400, 'Product not found', 'product_not_found');
         requireCustomer(db, params.id!);
-        upsert.run(params.id!, productId, quantity, nowIso());
-        return { status: 200, body: { status: 'added', customer_id: params.id!, items: items(params.id!) } };
+        // The write and the answer's read in one transaction: a busy database fails it before it wrote.
+        const after = db.transaction(() => {
+          upsert.run(params.id!, productId, quantity, nowIso());
+          return items(params.id!);
+        }).immediate();
+        return { status: 200, body: { status: 'added', customer_id: params.id!, items: after } };
       },
     },
     {
       method: 'DELETE',
       path: '/api/customers/:id/cart/items/:productId',
       handler: ({ params }) => {
-        const removed = db.prepare('DELETE FROM cart_items WHERE customer_id = ? AND product_id = ?').run(params.id!, params.productId!).changes;
-        if (removed === 0) throw new HttpError(404, 'Product not in cart', 'not_in_cart');
-        return { status: 200, body: { status: 'removed', customer_id: params.id!, items: items(params.id!) } };
+        const left = db.transaction(() => {
+          const removed = db.prepare('DELETE FROM cart_items WHERE customer_id = ? AND product_id = ?').run(params.id!, params.productId!).changes;
+          return removed === 0 ? null : items(params.id!);
+        }).immediate();
+        if (left === null) throw new HttpError(404, 'Product not in cart', 'not_in_cart');
+        return { status: 200, body: { status: 'removed', customer_id: params.id!, items: left } };
       },
     },
   ];

@@ -1,7 +1,7 @@
 // cellctl assign customer: pin a customer to a cell (or to where the placement policy puts it).
 // A customer that is already mapped elsewhere is moved with "cellctl migrate", not re-assigned.
 import { notifyRouter } from '../../router/client.js';
-import { placeCustomer, placementCells } from '../../router/placement.js';
+import { placeCustomer, placementCells } from '../../control/placement.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';

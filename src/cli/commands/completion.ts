@@ -3,7 +3,6 @@
 import type { Command } from 'commander';
 import { usageError } from '../../shared/errors.js';
 import type { CommandInput } from '../context.js';
-import { buildProgram } from '../main.js';
 
 function commandWords(program: Command): Map<string, string[]> {
   const words = new Map<string, string[]>();
@@ -44,7 +43,7 @@ ${bashScript(words)}`;
 
 export function run(input: CommandInput): void {
   const shell = input.args[0];
-  const words = commandWords(buildProgram());
+  const words = commandWords(input.program!);
   if (shell === 'bash') return void process.stdout.write(bashScript(words));
   if (shell === 'zsh') return void process.stdout.write(zshScript(words));
   throw usageError(`completion scripts exist for bash and zsh, not "${shell}"`);
