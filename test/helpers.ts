@@ -87,7 +87,12 @@ export async function newWorkspace(settings: Record<string, unknown> = {}): Prom
   await cliOk(home, ['init', '--router-port', String(routerPort)]);
   const file = path.join(home, 'cellctl.json');
   const current = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const merged = { ...current, ...settings, limits: { ...current.limits, ...(settings.limits as object) }, supervisor: { ...current.supervisor, ...(settings.supervisor as object) } };
+  const merged = {
+    ...current,
+    ...settings,
+    limits: { ...current.limits, ...(settings.limits as object) },
+    supervisor: { ...current.supervisor, ...(settings.supervisor as object) },
+  };
   fs.writeFileSync(file, JSON.stringify(merged, null, 2));
   return { home, routerPort, adminPort: routerPort + 1 };
 }
@@ -194,7 +199,12 @@ export async function cleanup(): Promise<void> {
  * Writes `request` as raw bytes on one connection (no client library to tidy the path) and reads
  * until the server closes it, `until` holds, or `timeoutMs` passes (then rejects).
  */
-export function rawHttp(port: number, request: string | Buffer, until: (text: string) => boolean = () => false, timeoutMs = 15_000): Promise<{ text: string; closed: boolean }> {
+export function rawHttp(
+  port: number,
+  request: string | Buffer,
+  until: (text: string) => boolean = () => false,
+  timeoutMs = 15_000,
+): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let text = '';

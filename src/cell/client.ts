@@ -16,7 +16,12 @@ export interface CellHealth {
 function readChecks(data: unknown): CellHealth['checks'] {
   const body = (data ?? {}) as { checks?: unknown; database?: unknown };
   if (Array.isArray(body.checks)) return body.checks as CellHealth['checks'];
-  const named = body.checks && typeof body.checks === 'object' ? (body.checks as Record<string, unknown>) : typeof body.database === 'string' ? { database: body.database } : {};
+  const named =
+    body.checks && typeof body.checks === 'object'
+      ? (body.checks as Record<string, unknown>)
+      : typeof body.database === 'string'
+        ? { database: body.database }
+        : {};
   return Object.entries(named).map(([name, value]) => ({ name, ok: value === 'healthy', ...(value === 'healthy' ? {} : { detail: String(value) }) }));
 }
 

@@ -105,4 +105,3 @@ export async function startCell(options: CellOptions): Promise<RunningCell> {
   };
   return { server, port, close };
 }
-

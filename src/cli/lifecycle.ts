@@ -11,7 +11,6 @@ import type { Workspace } from '../workspace/workspace.js';
 import { exposureWarning } from '../workspace/settings.js';
 import { formatDuration, sayWarning, startProgress } from './output.js';
 
-
 /**
  * The processes named on the command line (checked), or, with no names, the router and every cell.
  * Named cells bring the router along (customers reach them through it); naming only the router

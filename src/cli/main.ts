@@ -117,7 +117,9 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
   program
     .command('up')
     .summary('init, create cells, start everything and add sample customers')
-    .description("The newcomer's one command: init the workspace if needed, create cell-1..cell-N, start the router and cells, create sample customers through the router, and print the status.")
+    .description(
+      "The newcomer's one command: init the workspace if needed, create cell-1..cell-N, start the router and cells, create sample customers through the router, and print the status.",
+    )
     .option('--cells <n>', 'number of cells', '3')
     .option('-t, --template <name>', "template for new cells (default: the workspace's placement template, else ecommerce)")
     .option('--customers <n>', 'sample customers to create through the router', '20')
@@ -185,7 +187,10 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--all', 'every process, interleaved by time')
     .option('--since <when>', 'only lines since a duration ago (10m, 2h) or a time (ISO)')
     .option('--json', 'the raw JSON lines')
-    .addHelpText('after', examples('cellctl logs router -n 100', 'cellctl logs cell-1 -f', 'cellctl logs --all --since 10m', 'cellctl logs router --json | jq .msg'))
+    .addHelpText(
+      'after',
+      examples('cellctl logs router -n 100', 'cellctl logs cell-1 -f', 'cellctl logs --all --since 10m', 'cellctl logs router --json | jq .msg'),
+    )
     .action(lazy(() => import('./commands/logs.js')));
 
   program
@@ -213,7 +218,16 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .argument('[name]', 'setting name, dotted for nested ones (limits.maxBodyBytes)')
     .argument('[value]', 'new value: JSON (200, true, null) or text (jwt)')
     .option('--json', 'print JSON')
-    .addHelpText('after', examples('cellctl config view', 'cellctl config get auth', 'cellctl config set auth jwt', 'cellctl config set limits.rateLimitPerSecond 50', 'cellctl config set placementTemplate basic'))
+    .addHelpText(
+      'after',
+      examples(
+        'cellctl config view',
+        'cellctl config get auth',
+        'cellctl config set auth jwt',
+        'cellctl config set limits.rateLimitPerSecond 50',
+        'cellctl config set placementTemplate basic',
+      ),
+    )
     .action(lazy(() => import('./commands/config.js')));
 
   program
@@ -272,7 +286,8 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--json', 'print JSON')
     .addHelpText('after', examples('cellctl migrate customer c-0001 --to cell-2', 'cellctl migrate customer c-0001 --to cell-2 --dry-run'))
     .action(lazy(() => import('./commands/migrate-customer.js')));
-  const admin = (pick: (m: typeof import('./commands/migrate-admin.js')) => CommandModule['run']) => lazy(() => import('./commands/migrate-admin.js').then((m) => ({ run: pick(m) })));
+  const admin = (pick: (m: typeof import('./commands/migrate-admin.js')) => CommandModule['run']) =>
+    lazy(() => import('./commands/migrate-admin.js').then((m) => ({ run: pick(m) })));
   migrate
     .command('list')
     .summary('the migration journal')
@@ -280,7 +295,12 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('-n, --lines <n>', 'how many of the latest', '50')
     .option('--json', 'print JSON')
     .action(admin((m) => m.list));
-  migrate.command('show').summary('one migration, with its journal detail').argument('<id>').option('--json', 'print JSON').action(admin((m) => m.show));
+  migrate
+    .command('show')
+    .summary('one migration, with its journal detail')
+    .argument('<id>')
+    .option('--json', 'print JSON')
+    .action(admin((m) => m.show));
   migrate
     .command('resume')
     .summary('finish an interrupted migration (customer ends in the target)')

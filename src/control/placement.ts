@@ -56,7 +56,11 @@ export function hasRoom(cell: PlacementCell): boolean {
 export function placeCustomer(customerId: string, cells: readonly PlacementCell[], policy: PlacementPolicy): string | null {
   const open = cells.filter(hasRoom);
   if (open.length === 0) return null;
-  if (policy === 'hash') return rendezvousCell(customerId, open.map((cell) => cell.id));
+  if (policy === 'hash')
+    return rendezvousCell(
+      customerId,
+      open.map((cell) => cell.id),
+    );
   let best = open[0]!;
   for (const cell of open) {
     const load = cell.customers / cell.capacity;

@@ -332,18 +332,13 @@ export class ControlStore {
 
   /** Moves a customer's mapping row only if it still points at `from`. Returns whether it moved. */
   moveCustomer(customerId: string, from: string, to: string): boolean {
-    return (
-      this.db.prepare('UPDATE customers SET cell_id = ? WHERE id = ? AND cell_id = ?').run(to, customerId, from).changes ===
-      1
-    );
+    return this.db.prepare('UPDATE customers SET cell_id = ? WHERE id = ? AND cell_id = ?').run(to, customerId, from).changes === 1;
   }
 
   // --- events --------------------------------------------------------------------------------
 
   addEvent(source: string, kind: string, subject: string, message: string): void {
-    this.db
-      .prepare('INSERT INTO events (at, source, kind, subject, message) VALUES (?, ?, ?, ?, ?)')
-      .run(now(), source, kind, subject, message);
+    this.db.prepare('INSERT INTO events (at, source, kind, subject, message) VALUES (?, ?, ?, ?, ?)').run(now(), source, kind, subject, message);
   }
 
   /** Events recorded after the one with id `afterId`, oldest first (for a watch). */
@@ -379,12 +374,29 @@ export class ControlStore {
       inputs.map((input) => {
         const at = now();
         try {
-          const info = insert.run(input.customerId, input.sourceCell, input.targetCell, input.step, input.keepSourceUntil, input.batch, at, at, owner.token, owner.pid, owner.host, owner.started, Date.now() + leaseMs);
+          const info = insert.run(
+            input.customerId,
+            input.sourceCell,
+            input.targetCell,
+            input.step,
+            input.keepSourceUntil,
+            input.batch,
+            at,
+            at,
+            owner.token,
+            owner.pid,
+            owner.host,
+            owner.started,
+            Date.now() + leaseMs,
+          );
           return this.getMigration(Number(info.lastInsertRowid))!;
         } catch (error) {
           if (!describeError(error).includes('UNIQUE constraint failed')) throw error;
           const running = this.runningMigrationFor(input.customerId);
-          throw failure(`customer ${input.customerId} already has migration ${running?.id ?? '?'} running: "cellctl migrate show ${running?.id ?? '<id>'}" tells whether it is in progress or interrupted`, 'E_MIGRATION_RUNNING');
+          throw failure(
+            `customer ${input.customerId} already has migration ${running?.id ?? '?'} running: "cellctl migrate show ${running?.id ?? '<id>'}" tells whether it is in progress or interrupted`,
+            'E_MIGRATION_RUNNING',
+          );
         }
       }),
     )();
@@ -421,10 +433,12 @@ export class ControlStore {
    * move run inside it, so a process that lost ownership never touches a cell's rows.
    */
   whileOwning<T>(ids: readonly number[], owner: string, leaseMs: number, work: () => T): T {
-    return this.db.transaction(() => {
-      this.renewLease(ids, owner, leaseMs);
-      return work();
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        this.renewLease(ids, owner, leaseMs);
+        return work();
+      })
+      .immediate();
   }
 
   /**
@@ -462,15 +476,15 @@ export class ControlStore {
   }
 
   runningMigrationFor(customerId: string): MigrationRecord | undefined {
-    const row = this.db
-      .prepare("SELECT * FROM migrations WHERE customer_id = ? AND state = 'running'")
-      .get(customerId) as MigrationRow | undefined;
+    const row = this.db.prepare("SELECT * FROM migrations WHERE customer_id = ? AND state = 'running'").get(customerId) as MigrationRow | undefined;
     return row && toMigration(row);
   }
 
   /** One customer's migrations, newest first. */
   migrationsOf(customerId: string, limit: number): MigrationRecord[] {
-    return (this.db.prepare('SELECT * FROM migrations WHERE customer_id = ? ORDER BY id DESC LIMIT ?').all(customerId, limit) as MigrationRow[]).map(toMigration);
+    return (this.db.prepare('SELECT * FROM migrations WHERE customer_id = ? ORDER BY id DESC LIMIT ?').all(customerId, limit) as MigrationRow[]).map(
+      toMigration,
+    );
   }
 
   /**

@@ -28,7 +28,12 @@ export async function killDrill(ws: Workspace, victim: string, options: DrillOpt
   const customers = [...mapping.keys()];
   const client = new CustomerClient({ routerPort: ws.settings.routerPort, jwtKey: ws.settings.auth === 'jwt' ? readJwtKey(ws.home) : null });
   const samples: DrillSample[] = [];
-  const spacingMs = drillSpacingMs({ customers: customers.length, workers: options.concurrency, totalMs: options.warmupMs + options.durationMs, rateLimit: ws.settings.limits.rateLimit });
+  const spacingMs = drillSpacingMs({
+    customers: customers.length,
+    workers: options.concurrency,
+    totalMs: options.warmupMs + options.durationMs,
+    rateLimit: ws.settings.limits.rateLimit,
+  });
   let stop = false;
   let next = 0;
   const worker = async () => {

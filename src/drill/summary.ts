@@ -50,7 +50,9 @@ export function summarizeDrill(samples: readonly DrillSample[], mapping: Readonl
       if (cell.cell === victim) lastVictimFailure = Math.max(lastVictimFailure, sample.at);
     }
   }
-  const victimOk = samples.filter((s) => mapping.get(s.customerId) === victim && s.at > killedAt && !failedStatus(s.status) && s.status !== 429 && s.at > lastVictimFailure);
+  const victimOk = samples.filter(
+    (s) => mapping.get(s.customerId) === victim && s.at > killedAt && !failedStatus(s.status) && s.status !== 429 && s.at > lastVictimFailure,
+  );
   if (victimOk.length > 0) recoveryMs = Math.min(...victimOk.map((s) => s.at)) - killedAt;
   const outcomes = [...cells.values()].map(({ failedCustomers, ...cell }) => ({
     ...cell,

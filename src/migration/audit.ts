@@ -19,7 +19,8 @@ export interface AuditInput {
 }
 
 function duplicatedAdvice(customerId: string, mappedTo: string | null, cells: string[]): string {
-  if (mappedTo === null) return `rows in ${cells.join(' and ')} and no mapping row: "cellctl customers show ${customerId}", then "cellctl assign customer ${customerId} --cell <the cell to keep>"`;
+  if (mappedTo === null)
+    return `rows in ${cells.join(' and ')} and no mapping row: "cellctl customers show ${customerId}", then "cellctl assign customer ${customerId} --cell <the cell to keep>"`;
   return `rows in ${cells.join(' and ')}; ${mappedTo} is the one served: "cellctl customers show ${customerId}" compares them (the copy elsewhere is not served; no command removes it yet)`;
 }
 
@@ -42,11 +43,29 @@ export function auditPlacement(input: AuditInput): AuditFinding[] {
     if (cells.length > 1) {
       findings.push({ kind: 'duplicated', customerId, mappedTo, foundIn: cells, advice: duplicatedAdvice(customerId, mappedTo, cells) });
     } else if (cells.length === 0 && mappedTo !== null) {
-      findings.push({ kind: 'missing', customerId, mappedTo, foundIn: [], advice: `mapped to ${mappedTo} but has no rows in any cell: "cellctl customers unassign ${customerId}"` });
+      findings.push({
+        kind: 'missing',
+        customerId,
+        mappedTo,
+        foundIn: [],
+        advice: `mapped to ${mappedTo} but has no rows in any cell: "cellctl customers unassign ${customerId}"`,
+      });
     } else if (cells.length === 1 && mappedTo === null) {
-      findings.push({ kind: 'unmapped', customerId, mappedTo, foundIn: cells, advice: `rows in ${cells[0]} without a mapping row: "cellctl assign customer ${customerId} --cell ${cells[0]}"` });
+      findings.push({
+        kind: 'unmapped',
+        customerId,
+        mappedTo,
+        foundIn: cells,
+        advice: `rows in ${cells[0]} without a mapping row: "cellctl assign customer ${customerId} --cell ${cells[0]}"`,
+      });
     } else if (cells.length === 1 && mappedTo !== cells[0]) {
-      findings.push({ kind: 'misplaced', customerId, mappedTo, foundIn: cells, advice: `rows in ${cells[0]} but mapped to ${mappedTo}: "cellctl customers unassign ${customerId}" then "cellctl assign customer ${customerId} --cell ${cells[0]}"` });
+      findings.push({
+        kind: 'misplaced',
+        customerId,
+        mappedTo,
+        foundIn: cells,
+        advice: `rows in ${cells[0]} but mapped to ${mappedTo}: "cellctl customers unassign ${customerId}" then "cellctl assign customer ${customerId} --cell ${cells[0]}"`,
+      });
     }
   }
   return findings;

@@ -37,7 +37,13 @@ export async function resumeLeftovers(ws: Workspace, cellIds: ReadonlySet<string
   return leftovers.length;
 }
 
-export async function runMoves(ws: Workspace, moves: Move[], batchSize: number, progress: BulkProgress, shouldStop: () => boolean): Promise<Omit<BulkResult, 'resumed'>> {
+export async function runMoves(
+  ws: Workspace,
+  moves: Move[],
+  batchSize: number,
+  progress: BulkProgress,
+  shouldStop: () => boolean,
+): Promise<Omit<BulkResult, 'resumed'>> {
   const targets = [...new Set(moves.map((move) => move.to))];
   const liveness = await cellLiveness(ws, targets);
   const down = targets.filter((id) => liveness.get(id) === 'stopped' || liveness.get(id) === 'unhealthy');

@@ -66,11 +66,22 @@ class Journal {
   static start(ws: Workspace, moves: readonly Move[], options: BatchOptions): Journal {
     const owner = thisProcessAsOwner();
     const records = ws.store.startMigrations(
-      moves.map((move) => ({ customerId: move.customerId, sourceCell: move.from, targetCell: move.to, keepSourceUntil: options.keepSourceUntil, batch: options.batch, step: 'checked' })),
+      moves.map((move) => ({
+        customerId: move.customerId,
+        sourceCell: move.from,
+        targetCell: move.to,
+        keepSourceUntil: options.keepSourceUntil,
+        batch: options.batch,
+        step: 'checked',
+      })),
       owner,
       ws.settings.limits.migrationLeaseMs,
     );
-    return new Journal(ws, records.map((record) => record.id), owner.token);
+    return new Journal(
+      ws,
+      records.map((record) => record.id),
+      owner.token,
+    );
   }
 
   /** Takes over an interrupted migration; refuses one whose owner still runs it. */
@@ -80,7 +91,8 @@ class Journal {
     const owner = thisProcessAsOwner();
     if (!ws.store.takeOverMigration(migration.id, migration.owner, owner, ws.settings.limits.migrationLeaseMs)) {
       const now = ws.store.getMigration(migration.id);
-      const busy = now?.state === 'running' && now.owner ? busyMessage(migration.id, now.owner, localProbe.host) : `migration ${migration.id} is ${now?.state ?? 'gone'}`;
+      const busy =
+        now?.state === 'running' && now.owner ? busyMessage(migration.id, now.owner, localProbe.host) : `migration ${migration.id} is ${now?.state ?? 'gone'}`;
       throw failure(`another cellctl took migration ${migration.id} over first: ${busy}`, 'E_MIGRATION_BUSY');
     }
     return new Journal(ws, [migration.id], owner.token);
@@ -128,14 +140,17 @@ class Journal {
 
   /** Renews the lease every third of it until stop(), so a live owner is never taken over. */
   keepAlive(): void {
-    this.renewal ??= setInterval(() => {
-      try {
-        this.check();
-      } catch (error) {
-        // Lost: the next journal write says so. Busy: the next renewal (or write) tries again.
-        if (error instanceof OwnershipLost) this.stop();
-      }
-    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.renewal ??= setInterval(
+      () => {
+        try {
+          this.check();
+        } catch (error) {
+          // Lost: the next journal write says so. Busy: the next renewal (or write) tries again.
+          if (error instanceof OwnershipLost) this.stop();
+        }
+      },
+      Math.max(50, Math.floor(this.leaseMs / 3)),
+    );
     this.renewal.unref();
   }
 

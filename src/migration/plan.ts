@@ -71,7 +71,9 @@ export function planDrain(source: CellLoad, customers: readonly string[], cells:
   const targets = cells.filter((cell) => cell.id !== source.id && cell.template === source.template).map((cell) => ({ ...cell }));
   const room = targets.filter(hasRoom).reduce((sum, cell) => sum + (cell.capacity - cell.customers), 0);
   if (room < customers.length) {
-    throw new Error(`the other ${source.template} cells have room for ${room} customer(s) but ${source.id} holds ${customers.length}: create a cell or raise a capacity first`);
+    throw new Error(
+      `the other ${source.template} cells have room for ${room} customer(s) but ${source.id} holds ${customers.length}: create a cell or raise a capacity first`,
+    );
   }
   return customers.map((customerId) => {
     const target = leastLoaded(targets)!;

@@ -66,7 +66,12 @@ export class CellPair {
   private readonly columns = new Map<string, TableColumns>();
 
   /** `targetCellId` is written into cell columns of the copied rows. */
-  constructor(sourceFile: string, targetFile: string, tables: readonly CustomerTable[], private readonly targetCellId = '') {
+  constructor(
+    sourceFile: string,
+    targetFile: string,
+    tables: readonly CustomerTable[],
+    private readonly targetCellId = '',
+  ) {
     this.db = new Database(targetFile, { fileMustExist: true });
     configureSqlite(this.db);
     this.db.prepare('ATTACH DATABASE ? AS source').run(sourceFile);
@@ -81,7 +86,10 @@ export class CellPair {
         names,
         cellIndex,
         all: names.map(quote).join(', '),
-        hashed: names.filter((_, index) => index !== cellIndex).map(quote).join(', '),
+        hashed: names
+          .filter((_, index) => index !== cellIndex)
+          .map(quote)
+          .join(', '),
       });
     }
   }
@@ -108,7 +116,9 @@ export class CellPair {
   /** Count and checksum of target rows by rowid, with the cell column left out. */
   private targetSummary(table: CustomerTable, rowids: string): { rows: number; checksum: number } {
     const row = this.db
-      .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(cellctl_row_hash(${this.columns.get(table.table)!.hashed})), 0) AS s FROM main.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(?))`)
+      .prepare(
+        `SELECT COUNT(*) AS n, COALESCE(SUM(cellctl_row_hash(${this.columns.get(table.table)!.hashed})), 0) AS s FROM main.${quote(table.table)} WHERE rowid IN (SELECT value FROM json_each(?))`,
+      )
       .get(rowids) as { n: number; s: number };
     return { rows: row.n, checksum: row.s };
   }
@@ -137,11 +147,15 @@ export class CellPair {
   private *copyTable(table: CustomerTable, ids: string): Generator<void, TableVerification> {
     const total: TableVerification = { table: table.table, sourceRows: 0, targetRows: 0, sourceChecksum: 0, targetChecksum: 0 };
     const columns = this.columns.get(table.table)!;
-    const read = this.snapshot.prepare(`SELECT rowid, ${columns.all} FROM ${quote(table.table)} WHERE ${this.where(table)} AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`).raw();
+    const read = this.snapshot
+      .prepare(`SELECT rowid, ${columns.all} FROM ${quote(table.table)} WHERE ${this.where(table)} AND rowid > ? ORDER BY rowid LIMIT ${CHUNK_ROWS}`)
+      .raw();
     // A write first: the chunk's transaction takes the target's write lock before it reads anything
     // there, so a cell's own commit cannot make its snapshot stale (SQLITE_BUSY_SNAPSHOT).
     const lockTarget = this.db.prepare(`DELETE FROM main.${quote(table.table)} WHERE 0`);
-    const insert = this.db.prepare(`INSERT INTO main.${quote(table.table)} (${columns.all}) VALUES (${columns.names.map(() => '?').join(', ')}) RETURNING rowid`).pluck();
+    const insert = this.db
+      .prepare(`INSERT INTO main.${quote(table.table)} (${columns.all}) VALUES (${columns.names.map(() => '?').join(', ')}) RETURNING rowid`)
+      .pluck();
     let after = -Infinity;
     for (;;) {
       const rows = read.all(ids, after) as unknown[][];

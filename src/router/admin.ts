@@ -90,7 +90,10 @@ async function fetchCellText(port: number): Promise<string | null> {
 async function scrapeSystem({ metrics, mapping }: AdminParts): Promise<string> {
   const cells = mapping.allCells();
   const [router, ...texts] = await Promise.all([metrics.registry.metrics(), ...cells.map((cell) => fetchCellText(cell.port))]);
-  return systemExposition(router, cells.map((cell, index) => ({ id: cell.id, text: texts[index] ?? null })));
+  return systemExposition(
+    router,
+    cells.map((cell, index) => ({ id: cell.id, text: texts[index] ?? null })),
+  );
 }
 
 export function createAdminServer(parts: AdminParts): http.Server {
@@ -134,7 +137,10 @@ export function createAdminServer(parts: AdminParts): http.Server {
         path: ADMIN_PATHS.route,
         handler: ({ params }) => {
           const customerId = params.customerId!;
-          return { status: 200, body: { customerId, route: mapping.lookup(customerId), fenced: fences.isFenced(customerId, Date.now()) } satisfies RouteAnswer };
+          return {
+            status: 200,
+            body: { customerId, route: mapping.lookup(customerId), fenced: fences.isFenced(customerId, Date.now()) } satisfies RouteAnswer,
+          };
         },
       },
       {
@@ -143,7 +149,12 @@ export function createAdminServer(parts: AdminParts): http.Server {
         handler: async ({ body }) => {
           const input = parseWith(fenceRequest, await body());
           const startedAt = performance.now();
-          const result = await fences.fence(input.customerIds, input.fenceId, input.leaseMs ?? limits.fenceLeaseMs, input.drainTimeoutMs ?? limits.upstreamTimeoutMs);
+          const result = await fences.fence(
+            input.customerIds,
+            input.fenceId,
+            input.leaseMs ?? limits.fenceLeaseMs,
+            input.drainTimeoutMs ?? limits.upstreamTimeoutMs,
+          );
           if (!result.drained) {
             for (const customerId of input.customerIds) fences.release(customerId);
             throw new HttpError(409, `${result.inFlight} request(s) still in flight after the drain timeout; fences lifted`, 'not_drained');

@@ -55,7 +55,9 @@ export class TokenVerifier {
       return { kind: 'ok', customerId };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      const hint = /missing required "exp"/.test(reason) ? ' (tokens need an expiry: "cellctl token" sets one; "jwtRequireExp": false in cellctl.json allows tokens without)' : '';
+      const hint = /missing required "exp"/.test(reason)
+        ? ' (tokens need an expiry: "cellctl token" sets one; "jwtRequireExp": false in cellctl.json allows tokens without)'
+        : '';
       return { kind: 'invalid', reason: `${reason}${hint}` };
     }
   }

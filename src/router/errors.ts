@@ -42,7 +42,15 @@ export interface RouterErrorAnswer {
 /** The router's answer for `code`; `fields` may replace the text (`error`) and add `details` or `cell`. */
 export function routerError(code: RouterErrorCode, fields: { error?: string; details?: string; cell?: string } = {}): RouterErrorAnswer {
   const entry = ROUTER_ERRORS[code];
-  return { status: entry.status, body: { error: fields.error ?? entry.text, code, ...(fields.details === undefined ? {} : { details: fields.details }), ...(fields.cell === undefined ? {} : { cell: fields.cell }) } };
+  return {
+    status: entry.status,
+    body: {
+      error: fields.error ?? entry.text,
+      code,
+      ...(fields.details === undefined ? {} : { details: fields.details }),
+      ...(fields.cell === undefined ? {} : { cell: fields.cell }),
+    },
+  };
 }
 
 /** The 503 text a client of the example the router stands in for expects: its JWT router's, or the beginner's. */

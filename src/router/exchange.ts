@@ -147,7 +147,18 @@ export class RawExchange implements PublicExchange {
   }
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'content-length', 'expect', 'x-forwarded-for']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'content-length',
+  'expect',
+  'x-forwarded-for',
+]);
 
 /** A request that Node's HTTP server read (the slow path): chunked bodies, HTTP/1.0, Expect, … */
 export class NodeExchange implements PublicExchange {

@@ -27,14 +27,22 @@ export function explainRoute(
   if (mappedCell !== undefined) {
     return { customerId, cell: mappedCell, rule: 'mapping', fencedBy, explanation: `mapping row: ${customerId} → ${mappedCell}${fenceNote}` };
   }
-  const placed = placeCustomer(
-    customerId,
-    placementCells(cells, counts, template),
-    policy,
-  );
+  const placed = placeCustomer(customerId, placementCells(cells, counts, template), policy);
   if (placed === null) {
-    return { customerId, cell: null, rule: 'none', fencedBy, explanation: `not mapped, and no active cell${template ? ` of template ${template}` : ''} that has run healthy has room: requests get 503` };
+    return {
+      customerId,
+      cell: null,
+      rule: 'none',
+      fencedBy,
+      explanation: `not mapped, and no active cell${template ? ` of template ${template}` : ''} that has run healthy has room: requests get 503`,
+    };
   }
   const how = policy === 'hash' ? 'rendezvous hash over the active cells with room' : 'the least-loaded active cell';
-  return { customerId, cell: placed, rule: policy, fencedBy, explanation: `not mapped; ${how} picks ${placed} (a create through the router pins it there)${fenceNote}` };
+  return {
+    customerId,
+    cell: placed,
+    rule: policy,
+    fencedBy,
+    explanation: `not mapped; ${how} picks ${placed} (a create through the router pins it there)${fenceNote}`,
+  };
 }

@@ -32,17 +32,25 @@ export function createForwarder(upstreams: Upstreams, metrics: RouterMetrics, up
             settle();
           },
           fail: (reason, detail, begun) => {
-            if (reason === 'aborted') status = 499; // the client went away first (nginx's code for it)
+            if (reason === 'aborted')
+              status = 499; // the client went away first (nginx's code for it)
             else if (begun) responder.broken();
             else if (reason === 'timeout') {
               status = 504;
               upstreams.markDown(upstream, `timed out after ${upstreamTimeoutMs} ms`, true);
-              const answer = routerError('cell_timeout', { details: `cell ${upstream.cellId} did not answer within ${upstreamTimeoutMs} ms`, cell: upstream.cellId });
+              const answer = routerError('cell_timeout', {
+                details: `cell ${upstream.cellId} did not answer within ${upstreamTimeoutMs} ms`,
+                cell: upstream.cellId,
+              });
               exchange.reply(answer.status, answer.body);
             } else {
               status = 503;
               upstreams.markDown(upstream, detail);
-              const answer = routerError('cell_unavailable', { error: unavailableText, details: `cell ${upstream.cellId} is unavailable (${detail}); only its customers are affected`, cell: upstream.cellId });
+              const answer = routerError('cell_unavailable', {
+                error: unavailableText,
+                details: `cell ${upstream.cellId} is unavailable (${detail}); only its customers are affected`,
+                cell: upstream.cellId,
+              });
               exchange.reply(answer.status, answer.body, { 'retry-after': '1' });
             }
             settle();

@@ -64,7 +64,8 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
   const holder: InputHolder = {
     held: 0,
     evict: () => {
-      if (busy) socket.destroy(); // mid-answer: nothing more can be said on this connection
+      if (busy)
+        socket.destroy(); // mid-answer: nothing more can be said on this connection
       else refuse(routerError('overloaded', { details: 'the router holds too many unfinished requests; retry shortly' }), { 'retry-after': '1' });
     },
   };

@@ -42,30 +42,53 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
   let referenceTurn = 0;
 
   /** Answers from the router itself, in the example style; the code is also the metrics' rejection reason. */
-  const reject = (exchange: PublicExchange, code: RouterErrorCode, fields: { error?: string; details?: string; cell?: string } = {}, headers: Record<string, string> = {}): void => {
+  const reject = (
+    exchange: PublicExchange,
+    code: RouterErrorCode,
+    fields: { error?: string; details?: string; cell?: string } = {},
+    headers: Record<string, string> = {},
+  ): void => {
     metrics.recordRejected(code === 'customer_moving' ? 'fenced' : code, code === 'cell_unavailable' ? fields.cell : undefined);
     const answer = routerError(code, fields);
     exchange.reply(answer.status, answer.body, headers);
   };
 
   const unavailable = (exchange: PublicExchange, cellId: string, reason: string): void =>
-    reject(exchange, 'cell_unavailable', { error: unavailableText, details: `cell ${cellId} is unavailable (${reason}); only its customers are affected`, cell: cellId }, { 'retry-after': '1' });
+    reject(
+      exchange,
+      'cell_unavailable',
+      { error: unavailableText, details: `cell ${cellId} is unavailable (${reason}); only its customers are affected`, cell: cellId },
+      { 'retry-after': '1' },
+    );
 
   const handleCustomer = async (customerId: string, isCreate: boolean, exchange: PublicExchange, body: Buffer | null, started: number) => {
     const rate = limiter.take(customerId, Date.now());
     if (!rate.allowed) {
-      return reject(exchange, 'rate_limited', { details: `customer ${customerId} sent too many requests; retry after ${rate.retryAfterSeconds} s` }, { 'retry-after': String(rate.retryAfterSeconds) });
+      return reject(
+        exchange,
+        'rate_limited',
+        { details: `customer ${customerId} sent too many requests; retry after ${rate.retryAfterSeconds} s` },
+        { 'retry-after': String(rate.retryAfterSeconds) },
+      );
     }
     // No await between the fence check and fences.begin: a fence that goes up sees this request.
     while (fences.isFenced(customerId, Date.now())) {
       const outcome = await fences.hold(customerId);
       if (outcome === 'queue-full' || outcome === 'timeout') {
-        return reject(exchange, 'customer_moving', { error: unavailableText, details: `customer ${customerId} is being moved between cells; retry shortly` }, { 'retry-after': '1' });
+        return reject(
+          exchange,
+          'customer_moving',
+          { error: unavailableText, details: `customer ${customerId} is being moved between cells; retry shortly` },
+          { 'retry-after': '1' },
+        );
       }
     }
     const route = mapping.lookup(customerId);
     if (!route) {
-      return reject(exchange, 'no_cell', { error: unavailableText, details: 'no active cell has room for this customer: add a cell ("cellctl create") or raise a capacity' });
+      return reject(exchange, 'no_cell', {
+        error: unavailableText,
+        details: 'no active cell has room for this customer: add a cell ("cellctl create") or raise a capacity',
+      });
     }
     const upstream = upstreams.get(route.cellId);
     if (!upstream) return unavailable(exchange, route.cellId, 'not known to the router yet');
@@ -102,7 +125,12 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
       return await exchange.body();
     } catch (error) {
       if (error instanceof RouterOverloaded) {
-        reject(exchange, 'overloaded', { details: 'the router holds too many unfinished requests; retry shortly' }, { connection: 'close', 'retry-after': '1' });
+        reject(
+          exchange,
+          'overloaded',
+          { details: 'the router holds too many unfinished requests; retry shortly' },
+          { connection: 'close', 'retry-after': '1' },
+        );
         return REFUSED;
       }
       if (!(error instanceof BodyTooLarge)) throw error;

@@ -225,7 +225,9 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
   const server = net.createServer((socket) => {
     if (connections.size >= limits.maxClientConnections) {
       metrics.recordRejected('too_many_connections');
-      const answer = routerError('too_many_connections', { details: `the router serves ${limits.maxClientConnections} client connections at most; retry shortly` });
+      const answer = routerError('too_many_connections', {
+        details: `the router serves ${limits.maxClientConnections} client connections at most; retry shortly`,
+      });
       return turnAway(socket, answer.status, answer.body, { 'retry-after': '1' });
     }
     const connection = serveConnection(socket, {

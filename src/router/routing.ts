@@ -44,9 +44,16 @@ export function routeByPath(target: RoutableTarget, method: string, url: string)
  */
 export function routeByClaim(target: RoutableTarget, auth: AuthResult, method: string, url: string): RouteDecision {
   if (target.kind === 'not-found') return notFound(method, url);
-  if (auth.kind === 'no-token') return { kind: 'refuse', code: 'unauthorized', error: 'No authorization token provided', details: 'send "Authorization: Bearer <token>" (cellctl token <customer> makes one)' };
+  if (auth.kind === 'no-token')
+    return {
+      kind: 'refuse',
+      code: 'unauthorized',
+      error: 'No authorization token provided',
+      details: 'send "Authorization: Bearer <token>" (cellctl token <customer> makes one)',
+    };
   if (auth.kind === 'invalid') return { kind: 'refuse', code: 'unauthorized', details: auth.reason };
-  if (auth.kind === 'no-claim') return { kind: 'refuse', code: 'no_customer_claim', details: 'the token needs a customer_id claim (cellctl token <customer> makes one)' };
+  if (auth.kind === 'no-claim')
+    return { kind: 'refuse', code: 'no_customer_claim', details: 'the token needs a customer_id claim (cellctl token <customer> makes one)' };
   const claim = auth.customerId;
   if (!CUSTOMER_ID.test(claim)) return { kind: 'refuse', code: 'bad_customer_id', details: `the token's customer_id is not a customer id: ${ID_RULE}` };
   if (target.kind === 'bad-customer-id') return { kind: 'refuse', code: 'bad_customer_id', details: `customer ids are ${ID_RULE}` };

@@ -151,7 +151,11 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
  * Builds a request listener from routes; unknown paths are 404, known paths with another method 405.
  * `onBusy` hears of each request that found its database busy and waits for it.
  */
-export function createRequestListener(routes: RouteDef[], onError: (error: unknown) => void, onBusy: (req: IncomingMessage) => void = () => {}): RequestListener {
+export function createRequestListener(
+  routes: RouteDef[],
+  onError: (error: unknown) => void,
+  onBusy: (req: IncomingMessage) => void = () => {},
+): RequestListener {
   const compiled = routes.map(compile);
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://cell');
@@ -165,7 +169,10 @@ export function createRequestListener(routes: RouteDef[], onError: (error: unkno
       route.keys.forEach((key, index) => (params[key] = decodeURIComponent(match[index + 1] ?? '')));
       let body: Promise<unknown> | undefined;
       const ctx: RequestContext = { params, query: url.searchParams, req, body: () => (body ??= readJson(req)) };
-      withBusyRetry(() => route.handler(ctx), () => onBusy(req))
+      withBusyRetry(
+        () => route.handler(ctx),
+        () => onBusy(req),
+      )
         .then((reply) => sendReply(res, reply))
         .catch((error: unknown) => {
           if (error instanceof HttpError) {

@@ -14,9 +14,7 @@ const RESERVED_CELL_NAMES = new Set(['router', 'secrets', 'supervisor', 'logs'])
 
 export function checkCellName(name: string): string {
   if (!CELL_NAME.test(name)) {
-    throw usageError(
-      `invalid cell name "${name}": use 1-63 characters, lower-case letters, digits and "-", starting with a letter (e.g. cell-1)`,
-    );
+    throw usageError(`invalid cell name "${name}": use 1-63 characters, lower-case letters, digits and "-", starting with a letter (e.g. cell-1)`);
   }
   if (RESERVED_CELL_NAMES.has(name)) {
     throw usageError(`"${name}" is reserved for the workspace's own folders: choose another cell name`);
@@ -26,7 +24,9 @@ export function checkCellName(name: string): string {
 
 export function checkCustomerId(id: string): string {
   if (!CUSTOMER_ID.test(id)) {
-    throw usageError(`invalid customer id "${id}": use 1-128 characters: letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ (no "/", "%", spaces, and not "." or "..")`);
+    throw usageError(
+      `invalid customer id "${id}": use 1-128 characters: letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ (no "/", "%", spaces, and not "." or "..")`,
+    );
   }
   return id;
 }

@@ -30,9 +30,7 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
   const isUp = (name: string) =>
     orphanPids.has(name) || supervisor?.processes.some((proc) => proc.name === name && (proc.state === 'running' || proc.state === 'starting'));
   const health = new Map<string, boolean>();
-  const probes = cells
-    .filter((cell) => isUp(cell.id))
-    .map(async (cell) => health.set(cell.id, (await probeCellHealth(cell.port, cell.healthPath)).healthy));
+  const probes = cells.filter((cell) => isUp(cell.id)).map(async (cell) => health.set(cell.id, (await probeCellHealth(cell.port, cell.healthPath)).healthy));
   const routerUp = isUp(ROUTER);
   const routerProbe = routerUp ? probeCellHealth(ws.settings.routerPort, '/health').then((result) => health.set(ROUTER, result.healthy)) : null;
   const admin = routerUp ? RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000) : null;

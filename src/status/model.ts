@@ -85,14 +85,21 @@ export interface StatusInputs {
   runningMigrations: { migration: MigrationRecord; runBy: string | null }[];
 }
 
-const uptime = (startedAt: string | null, now: number): number | null =>
-  startedAt ? Math.max(0, Math.round((now - Date.parse(startedAt)) / 1000)) : null;
+const uptime = (startedAt: string | null, now: number): number | null => (startedAt ? Math.max(0, Math.round((now - Date.parse(startedAt)) / 1000)) : null);
 
 function processRow(name: string, inputs: StatusInputs, port: number): ProcessRow {
   const proc = inputs.supervisor?.processes.find((candidate) => candidate.name === name);
   const orphan = inputs.orphanPids.get(name);
   if (!proc) {
-    return { state: orphan ? 'orphaned' : 'stopped', pid: orphan ?? null, port, uptimeSeconds: null, restarts: 0, healthy: orphan ? (inputs.health.get(name) ?? null) : null, lastError: null };
+    return {
+      state: orphan ? 'orphaned' : 'stopped',
+      pid: orphan ?? null,
+      port,
+      uptimeSeconds: null,
+      restarts: 0,
+      healthy: orphan ? (inputs.health.get(name) ?? null) : null,
+      lastError: null,
+    };
   }
   const live = proc.state === 'running' || proc.state === 'starting';
   return {
@@ -107,16 +114,18 @@ function processRow(name: string, inputs: StatusInputs, port: number): ProcessRo
 }
 
 export function buildStatus(inputs: StatusInputs): StatusReport {
-  const migrations = inputs.runningMigrations.map(({ migration, runBy }): MigrationRow => ({
-    id: migration.id,
-    customerId: migration.customerId,
-    from: migration.sourceCell,
-    to: migration.targetCell,
-    step: migration.step,
-    since: migration.updatedAt,
-    progress: runBy === null ? 'interrupted' : 'in-progress',
-    runBy,
-  }));
+  const migrations = inputs.runningMigrations.map(
+    ({ migration, runBy }): MigrationRow => ({
+      id: migration.id,
+      customerId: migration.customerId,
+      from: migration.sourceCell,
+      to: migration.targetCell,
+      step: migration.step,
+      since: migration.updatedAt,
+      progress: runBy === null ? 'interrupted' : 'in-progress',
+      runBy,
+    }),
+  );
   const cells = inputs.cells.map((cell): CellRow => {
     const counters = inputs.routerStats?.cells[cell.id];
     return {
@@ -197,7 +206,12 @@ function cellProblems(report: StatusReport): HealthProblem[] {
     // A stopped cell with no customers refuses nobody; one that holds customers refuses them all.
     if (cell.state === 'stopped' && cell.customers === 0) continue;
     const problem = processProblem(`cell ${cell.id}`, cell);
-    if (problem) found.push({ problem, customers: cell.customers, fix: cell.state === 'running' ? `cellctl logs ${cell.id}; cellctl restart ${cell.id}` : `cellctl start ${cell.id}` });
+    if (problem)
+      found.push({
+        problem,
+        customers: cell.customers,
+        fix: cell.state === 'running' ? `cellctl logs ${cell.id}; cellctl restart ${cell.id}` : `cellctl start ${cell.id}`,
+      });
   }
   return found;
 }

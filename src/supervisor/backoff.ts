@@ -9,25 +9,15 @@ export interface CrashRecord {
   endedAt: number;
 }
 
-export type RestartDecision =
-  | { action: 'restart'; delayMs: number; consecutive: number }
-  | { action: 'give-up'; crashesInWindow: number };
+export type RestartDecision = { action: 'restart'; delayMs: number; consecutive: number } | { action: 'give-up'; crashesInWindow: number };
 
-export type BackoffPolicy = Pick<
-  SupervisorSettings,
-  'backoffInitialMs' | 'backoffMaxMs' | 'stableAfterMs' | 'crashLoopLimit' | 'crashLoopWindowMs'
->;
+export type BackoffPolicy = Pick<SupervisorSettings, 'backoffInitialMs' | 'backoffMaxMs' | 'stableAfterMs' | 'crashLoopLimit' | 'crashLoopWindowMs'>;
 
 /**
  * `previousConsecutive` is the count of fast crashes before this one; `recentCrashEnds` the end times
  * of earlier crashes (any order). Returns what to do about `crash`.
  */
-export function planRestart(
-  crash: CrashRecord,
-  previousConsecutive: number,
-  recentCrashEnds: readonly number[],
-  policy: BackoffPolicy,
-): RestartDecision {
+export function planRestart(crash: CrashRecord, previousConsecutive: number, recentCrashEnds: readonly number[], policy: BackoffPolicy): RestartDecision {
   const ranStably = crash.endedAt - crash.startedAt >= policy.stableAfterMs;
   const consecutive = ranStably ? 1 : previousConsecutive + 1;
   const windowStart = crash.endedAt - policy.crashLoopWindowMs;

@@ -103,7 +103,12 @@ export async function stopEverything(home: string, timeoutMs: number): Promise<W
   if (supervisor) {
     // Asked first: it stops the cells before the router, and records it.
     const client = findSupervisor(home);
-    const asked = client ? await client.shutdown().then(() => true, () => false) : false;
+    const asked = client
+      ? await client.shutdown().then(
+          () => true,
+          () => false,
+        )
+      : false;
     if (!asked) signalGroup(supervisor.pid, 'SIGTERM');
     await waitUntil(() => !isOurProcess(supervisor.pid, home, 'supervisor'), timeoutMs);
   }

@@ -71,7 +71,11 @@ function shutdown(reason: string): Promise<void> {
 
 const listener = createRequestListener(
   [
-    { method: 'GET', path: '/status', handler: () => ({ status: 200, body: { pid: process.pid, startedAt, processes: supervisor.status() } satisfies SupervisorStatus }) },
+    {
+      method: 'GET',
+      path: '/status',
+      handler: () => ({ status: 200, body: { pid: process.pid, startedAt, processes: supervisor.status() } satisfies SupervisorStatus }),
+    },
     { method: 'POST', path: '/start', handler: async ({ body }) => ({ status: 200, body: await supervisor.start(parseWith(namesBody, await body()).names) }) },
     {
       method: 'POST',

@@ -324,16 +324,15 @@ export class Supervisor {
       this.event('process.stopped', proc.name, how);
       return;
     }
-    const decision = planRestart(
-      { startedAt: proc.startedAt ?? endedAt, endedAt },
-      proc.consecutiveCrashes,
-      proc.crashEnds,
-      this.settings.supervisor,
-    );
+    const decision = planRestart({ startedAt: proc.startedAt ?? endedAt, endedAt }, proc.consecutiveCrashes, proc.crashEnds, this.settings.supervisor);
     proc.crashEnds = [...proc.crashEnds.filter((at) => at >= endedAt - this.settings.supervisor.crashLoopWindowMs), endedAt];
     if (decision.action === 'give-up') {
       proc.state = 'crashed';
-      this.event('process.crash-loop', proc.name, `${how}; ${decision.crashesInWindow} crashes in a row, not restarting (fix it, then "cellctl start ${proc.name}")`);
+      this.event(
+        'process.crash-loop',
+        proc.name,
+        `${how}; ${decision.crashesInWindow} crashes in a row, not restarting (fix it, then "cellctl start ${proc.name}")`,
+      );
       return;
     }
     proc.consecutiveCrashes = decision.consecutive;
@@ -464,7 +463,6 @@ export class Supervisor {
     this.event('process.adopted', proc.name, `pid ${pid}, left running by a previous supervisor; watching it`);
   }
 }
-
 
 const probe = async (url: string): Promise<boolean> => (await probeHealth(url, 1_000)).healthy;
 

@@ -123,7 +123,8 @@ function checkAgainstSchema(template: Template, sql: TemplateSql): void {
         for (const column of [table.customerColumn, table.cellColumn]) {
           if (column !== null && !columns.has(column)) problems.push(`table "${table.table}" has no column "${column}"`);
         }
-        if (!hasRowid(db, table.table)) problems.push(`table "${table.table}" is WITHOUT ROWID: customer tables must be ordinary tables (moves copy them in rowid order)`);
+        if (!hasRowid(db, table.table))
+          problems.push(`table "${table.table}" is WITHOUT ROWID: customer tables must be ordinary tables (moves copy them in rowid order)`);
       }
     }
     for (const table of template.referenceTables) {

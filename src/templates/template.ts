@@ -6,7 +6,6 @@ import { failure } from '../shared/errors.js';
 import { TEMPLATE_NAME } from '../shared/names.js';
 import { formatIssues } from '../shared/validation.js';
 
-
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a SQL identifier (letters, digits, _)');
 
 const customerTableSchema = z.strictObject({

@@ -67,12 +67,7 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
   }
 }
 
-async function choosePort(
-  requested: number | undefined,
-  reserved: ReadonlySet<number>,
-  base: number,
-  cells: readonly CellRecord[],
-): Promise<number> {
+async function choosePort(requested: number | undefined, reserved: ReadonlySet<number>, base: number, cells: readonly CellRecord[]): Promise<number> {
   if (requested === undefined) return nextFreePort(base, reserved);
   const owner = cells.find((cell) => cell.port === requested);
   if (owner) throw usageError(`port ${requested} is already taken by cell "${owner.id}": choose another --port or leave it out`);

@@ -13,7 +13,11 @@ const limitsSchema = z.strictObject(
      * default: a bucket of `requests` that refills over `windowSeconds`.
      */
     rateLimit: z.strictObject({ requests: z.number().int().positive(), windowSeconds: z.number().positive() }).default({ requests: 100, windowSeconds: 60 }),
-    maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
     upstreamTimeoutMs: z.number().int().positive().default(10_000),
     /** How long the router holds a fenced customer's request before answering 503. */
     fenceHoldMs: z.number().int().positive().default(5_000),
@@ -32,7 +36,11 @@ const limitsSchema = z.strictObject(
     /** Open client connections the router serves at once; one more is answered 503 and closed. */
     maxClientConnections: z.number().int().positive().default(4_096),
     /** Bytes held for unfinished requests over all client connections; past it the largest holder gets 503. */
-    maxBufferedBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    maxBufferedBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
   },
   {
     error: (issue) =>

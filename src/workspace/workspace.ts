@@ -47,7 +47,8 @@ export function initWorkspace(home: string, routerPort: number, placementTemplat
     }
   }
   // The admin API takes port + 1 and new cells start at port + 100.
-  if (routerPort > 65435) throw usageError(`--router-port ${routerPort} is too high: the admin API uses port + 1 and cells port + 100 and up, so choose 65435 or lower`);
+  if (routerPort > 65435)
+    throw usageError(`--router-port ${routerPort} is too high: the admin API uses port + 1 and cells port + 100 and up, so choose 65435 or lower`);
   const settings = { ...defaultSettings(routerPort), placementTemplate };
   if (placementTemplate !== null) findTemplate(placementTemplate, templateSearchPath(home, []));
   fs.mkdirSync(home, { recursive: true });

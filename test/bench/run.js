@@ -59,7 +59,10 @@ async function freePort(span = 1) {
 }
 
 function cellctl(home, args, env = {}) {
-  return execFileSync(process.execPath, [CLI, '--home', home, ...args], { env: { ...process.env, NO_COLOR: '1', CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  return execFileSync(process.execPath, [CLI, '--home', home, ...args], {
+    env: { ...process.env, NO_COLOR: '1', CI: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString();
 }
 
 async function workspace(name, settings = {}) {
@@ -68,7 +71,10 @@ async function workspace(name, settings = {}) {
   cellctl(home, ['init', '--router-port', String(await freePort(2))]);
   const file = path.join(home, 'cellctl.json');
   const current = JSON.parse(fs.readFileSync(file, 'utf8'));
-  fs.writeFileSync(file, JSON.stringify({ ...current, ...settings, limits: { ...current.limits, rateLimit: { requests: 1e9, windowSeconds: 1 }, ...settings.limits } }, null, 2));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ ...current, ...settings, limits: { ...current.limits, rateLimit: { requests: 1e9, windowSeconds: 1 }, ...settings.limits } }, null, 2),
+  );
   return { home, settings: JSON.parse(fs.readFileSync(file, 'utf8')) };
 }
 
@@ -77,7 +83,9 @@ async function createCells(home, template, count, prefix = 'cell') {
 }
 
 function load(options) {
-  return new Promise((resolve, reject) => autocannon({ connections: 16, duration: SECONDS, ...options }, (error, result) => (error ? reject(error) : resolve(result))));
+  return new Promise((resolve, reject) =>
+    autocannon({ connections: 16, duration: SECONDS, ...options }, (error, result) => (error ? reject(error) : resolve(result))),
+  );
 }
 
 /** One keep-alive connection, requests one after another: latency with sub-millisecond resolution. */
@@ -86,10 +94,12 @@ async function sequentialLatency(url, count) {
   const once = () =>
     new Promise((resolve, reject) => {
       const started = performance.now();
-      http.get(url, { agent }, (response) => {
-        response.resume();
-        response.on('end', () => resolve(performance.now() - started));
-      }).on('error', reject);
+      http
+        .get(url, { agent }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(performance.now() - started));
+        })
+        .on('error', reject);
     });
   for (let i = 0; i < 200; i += 1) await once();
   const times = [];
@@ -99,7 +109,12 @@ async function sequentialLatency(url, count) {
   return { p50Ms: round(times[Math.floor(count / 2)], 3), p99Ms: round(times[Math.floor(count * 0.99)], 3) };
 }
 
-const summary = (result) => ({ rps: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx });
+const summary = (result) => ({
+  rps: Math.round(result.requests.average),
+  p50Ms: result.latency.p50,
+  p99Ms: result.latency.p99,
+  errors: result.errors + result.non2xx,
+});
 
 // ---------------------------------------------------------------------------------------------
 async function routerVsDirect() {
@@ -110,10 +125,16 @@ async function routerVsDirect() {
   const router = `http://127.0.0.1:${ws.settings.routerPort}`;
   const cellPort = JSON.parse(cellctl(ws.home, ['list', '--json']))[0].port;
   const direct = `http://127.0.0.1:${cellPort}`;
-  await fetch(`${router}/api/customers/bench`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bench', email: 'bench@example.com' }) });
+  await fetch(`${router}/api/customers/bench`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Bench', email: 'bench@example.com' }),
+  });
   const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ product_id: 'sku-cable', quantity: 1 }) };
   const plainPort = await freePort();
-  const plainProxy = spawn(process.execPath, [path.join(ROOT, 'test', 'bench', 'plain-proxy.js'), String(plainPort), String(cellPort)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const plainProxy = spawn(process.execPath, [path.join(ROOT, 'test', 'bench', 'plain-proxy.js'), String(plainPort), String(cellPort)], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   await new Promise((resolve) => plainProxy.once('message', resolve));
   const plain = `http://127.0.0.1:${plainPort}`;
   const out = {};
@@ -135,8 +156,18 @@ async function routerVsDirect() {
     const r = mid(rounds.router);
     const p = mid(rounds.plain);
     const ratios = rounds.router.map((result, i) => round(result.rps / rounds.direct[i].rps));
-    out[label] = { direct: d, router: r, plainNodeProxy: p, throughputRatio: round(r.rps / d.rps), plainProxyRatio: round(p.rps / d.rps), ratiosPerRound: ratios, addedMedianMs: round(r.p50Ms - d.p50Ms) };
-    log(`${label}: direct ${d.rps}/s; router ${r.rps}/s (ratio ${out[label].throughputRatio}, rounds ${ratios.join(', ')}); plain Node proxy ${p.rps}/s (ratio ${out[label].plainProxyRatio})`);
+    out[label] = {
+      direct: d,
+      router: r,
+      plainNodeProxy: p,
+      throughputRatio: round(r.rps / d.rps),
+      plainProxyRatio: round(p.rps / d.rps),
+      ratiosPerRound: ratios,
+      addedMedianMs: round(r.p50Ms - d.p50Ms),
+    };
+    log(
+      `${label}: direct ${d.rps}/s; router ${r.rps}/s (ratio ${out[label].throughputRatio}, rounds ${ratios.join(', ')}); plain Node proxy ${p.rps}/s (ratio ${out[label].plainProxyRatio})`,
+    );
   }
   plainProxy.kill();
   const directLatency = await sequentialLatency(direct + '/api/customers/bench', QUICK ? 1000 : 5000);
@@ -144,7 +175,13 @@ async function routerVsDirect() {
   out.sequentialGet = { direct: directLatency, router: routerLatency, addedMedianMs: round(routerLatency.p50Ms - directLatency.p50Ms, 3) };
   log(`sequential GET latency: direct p50 ${directLatency.p50Ms} ms, router p50 ${routerLatency.p50Ms} ms`);
   cellctl(ws.home, ['stop']);
-  results.routerVsDirect = { ...out, against: 'the same cell called directly, same client, same run (median of alternating rounds)', connections: 16, seconds: SECONDS, rounds: ROUNDS };
+  results.routerVsDirect = {
+    ...out,
+    against: 'the same cell called directly, same client, same run (median of alternating rounds)',
+    connections: 16,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,7 +213,11 @@ async function migrationPause() {
   const writer = async () => {
     while (!stop) {
       const started = performance.now();
-      const response = await fetch(`${router}/api/customers/mover/cart/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ product_id: 'sku-cable', quantity: 1 }) });
+      const response = await fetch(`${router}/api/customers/mover/cart/items`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ product_id: 'sku-cable', quantity: 1 }),
+      });
       await response.text();
       if (response.status >= 500) throw new Error(`write failed during a move: ${response.status}`);
       latencies.push(performance.now() - started);
@@ -196,7 +237,11 @@ async function migrationPause() {
   }
   stop = true;
   await Promise.all(writers);
-  const stats = await (await fetch(`http://127.0.0.1:${ws.settings.routerAdminPort}/admin/stats`, { headers: { authorization: `Bearer ${fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim()}` } })).json();
+  const stats = await (
+    await fetch(`http://127.0.0.1:${ws.settings.routerAdminPort}/admin/stats`, {
+      headers: { authorization: `Bearer ${fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim()}` },
+    })
+  ).json();
   space.store.close();
   cellctl(ws.home, ['stop']);
   const sorted = [...fenced].sort((a, b) => a - b);
@@ -220,7 +265,14 @@ function bareLoop(sourceFile, targetFile, customers) {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.prepare('ATTACH DATABASE ? AS target').run(targetFile);
-  const tables = [['customers', 'customer_id'], ['cart_items', 'customer_id'], ['orders', 'customer_id'], ['order_items', 'customer_id'], ['order_events', 'customer_id'], ['notifications', 'customer_id']];
+  const tables = [
+    ['customers', 'customer_id'],
+    ['cart_items', 'customer_id'],
+    ['orders', 'customer_id'],
+    ['order_items', 'customer_id'],
+    ['order_events', 'customer_id'],
+    ['notifications', 'customer_id'],
+  ];
   const inserts = tables.map(([table, column]) => db.prepare(`INSERT INTO target.${table} SELECT * FROM main.${table} WHERE ${column} = ?`));
   const deletes = [...tables].reverse().map(([table, column]) => db.prepare(`DELETE FROM main.${table} WHERE ${column} = ?`));
   const move = db.transaction((id) => {
@@ -254,7 +306,11 @@ async function bulkDrain() {
   cellctl(ws.home, ['start']);
   const space = openWorkspace(ws.home);
   const loads = cellLoads(space);
-  const moves = planDrain(loads.find((cell) => cell.id === 'cell-1'), ids, loads);
+  const moves = planDrain(
+    loads.find((cell) => cell.id === 'cell-1'),
+    ids,
+    loads,
+  );
   const drained = await runMoves(space, moves, 100, { tick() {} }, () => false);
   space.store.close();
   const audit = spawnSync(process.execPath, [CLI, '--home', ws.home, 'audit'], { env: { ...process.env, NO_COLOR: '1' } });
@@ -269,7 +325,8 @@ async function bulkDrain() {
     bareLoopPerSecond: bareRate,
     ratio: round(cellctlRate / bareRate),
     auditClean: audit.status === 0,
-    against: 'a bare loop: ATTACH + INSERT…SELECT + DELETE, one transaction per customer, on a copy of the same data, same run (no fence, journal or verification)',
+    against:
+      'a bare loop: ATTACH + INSERT…SELECT + DELETE, one transaction per customer, on a copy of the same data, same run (no fence, journal or verification)',
   };
   log(`drain: cellctl ${cellctlRate}/s vs bare loop ${bareRate}/s (ratio ${results.drain.ratio})`);
 }
@@ -303,7 +360,14 @@ async function cliTimes() {
     cellctl(space.home, ['stop']);
     return ms;
   };
-  results.cli = { nodeNoopMs: nodeMs, versionMs, statusJsonMs: statusMs, start3CellsMs: await startOf(3), start10CellsMs: await startOf(10), against: 'node -e 0 on the same machine (median of 10 runs)' };
+  results.cli = {
+    nodeNoopMs: nodeMs,
+    versionMs,
+    statusJsonMs: statusMs,
+    start3CellsMs: await startOf(3),
+    start10CellsMs: await startOf(10),
+    against: 'node -e 0 on the same machine (median of 10 runs)',
+  };
   log(`CLI: node -e 0 ${nodeMs} ms, --version ${versionMs} ms, status --json ${statusMs} ms`);
 }
 
@@ -314,14 +378,19 @@ async function scale() {
   const db = new Database(path.join(ws.home, 'control.db'));
   db.transaction(() => {
     for (let i = 0; i < 100; i += 1) {
-      db.prepare("INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, health_path, status, created_at) VALUES (?, 'basic', '/none', 1, ?, 1000000, '/health', 'active', 't')").run(`cell-${i}`, 50_000 + i);
+      db.prepare(
+        "INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, health_path, status, created_at) VALUES (?, 'basic', '/none', 1, ?, 1000000, '/health', 'active', 't')",
+      ).run(`cell-${i}`, 50_000 + i);
     }
     const insert = db.prepare("INSERT INTO customers (id, cell_id, created_at) VALUES (?, ?, 't')");
     for (let i = 0; i < SCALE_CUSTOMERS; i += 1) insert.run(`customer-${i}`, `cell-${i % 100}`);
   })();
   db.close();
   const started = performance.now();
-  const router = spawn(process.execPath, [path.join(ROOT, 'dist', 'router', 'main.js')], { env: { ...process.env, CELLCTL_HOME: ws.home, CELLCTL_PROC: 'router', CELLCTL_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+  const router = spawn(process.execPath, [path.join(ROOT, 'dist', 'router', 'main.js')], {
+    env: { ...process.env, CELLCTL_HOME: ws.home, CELLCTL_PROC: 'router', CELLCTL_LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
   const url = `http://127.0.0.1:${ws.settings.routerPort}/health`;
   for (;;) {
     try {
@@ -348,7 +417,16 @@ async function scale() {
   const unmapped = performance.now();
   for (let i = 0; i < 100_000; i += 1) table.lookup(`new-${i}`);
   const nsPerPlacement = round(((performance.now() - unmapped) * 1e6) / 100_000, 0);
-  results.scale = { customers: SCALE_CUSTOMERS, cells: 100, routerRssMiB: Math.round(stats.memoryRssBytes / 1048576), routerReadyMs: readyMs, nsPerMappedLookup: nsPerLookup, nsPerHashPlacement: nsPerPlacement, lookupsChecked: hits, against: 'in-memory Map lookup; placement = rendezvous hash over 100 cells' };
+  results.scale = {
+    customers: SCALE_CUSTOMERS,
+    cells: 100,
+    routerRssMiB: Math.round(stats.memoryRssBytes / 1048576),
+    routerReadyMs: readyMs,
+    nsPerMappedLookup: nsPerLookup,
+    nsPerHashPlacement: nsPerPlacement,
+    lookupsChecked: hits,
+    against: 'in-memory Map lookup; placement = rendezvous hash over 100 cells',
+  };
   log(`scale: RSS ${results.scale.routerRssMiB} MiB, ready in ${readyMs} ms, ${nsPerLookup} ns per mapped lookup`);
 }
 
@@ -374,7 +452,12 @@ async function bystanders() {
   cellctl(ws.home, ['start']);
   const router = `http://127.0.0.1:${ws.settings.routerPort}`;
   const others = Array.from({ length: 20 }, (_, i) => `by-${i}`);
-  for (const id of others) await fetch(`${router}/api/customers/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: id, email: `${id}@example.com` }) }).then((r) => r.text());
+  for (const id of others)
+    await fetch(`${router}/api/customers/${id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: id, email: `${id}@example.com` }),
+    }).then((r) => r.text());
   let phase = 'before';
   const samples = { before: [], during: [] };
   const failures = { before: 0, during: 0 };
@@ -383,9 +466,14 @@ async function bystanders() {
     for (let n = 0; !stop && n < 1_000_000; n += 1) {
       const id = others[(worker * 7 + n) % others.length];
       const started = performance.now();
-      const response = n % 2
-        ? await fetch(`${router}/api/customers/${id}/cart/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ product_id: 'sku-cable', quantity: 1 }) })
-        : await fetch(`${router}/api/customers/${id}/cart`);
+      const response =
+        n % 2
+          ? await fetch(`${router}/api/customers/${id}/cart/items`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ product_id: 'sku-cable', quantity: 1 }),
+            })
+          : await fetch(`${router}/api/customers/${id}/cart`);
       await response.text();
       const at = phase;
       if (at === 'after') continue;
@@ -398,7 +486,10 @@ async function bystanders() {
   phase = 'during';
   const moveStarted = performance.now();
   const moved = await new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, '--home', ws.home, 'migrate', 'customer', 'whale', '--to', 'cell-2', '--json'], { env: { ...process.env, NO_COLOR: '1', CI: 'true' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [CLI, '--home', ws.home, 'migrate', 'customer', 'whale', '--to', 'cell-2', '--json'], {
+      env: { ...process.env, NO_COLOR: '1', CI: 'true' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('exit', (code) => resolve(code === 0 ? JSON.parse(out) : null));
@@ -414,29 +505,71 @@ async function bystanders() {
     rowsMoved: moved.verification.reduce((sum, table) => sum + table.targetRows, 0),
     moveSeconds: round(moveMs / 1000),
     before: { requests: samples.before.length, failures: failures.before, p50Ms: pct(samples.before, 0.5), p99Ms: pct(samples.before, 0.99) },
-    during: { requests: samples.during.length, failures: failures.during, p50Ms: pct(samples.during, 0.5), p99Ms: pct(samples.during, 0.99), maxMs: pct(samples.during, 1) },
+    during: {
+      requests: samples.during.length,
+      failures: failures.during,
+      p50Ms: pct(samples.during, 0.5),
+      p99Ms: pct(samples.during, 0.99),
+      maxMs: pct(samples.during, 1),
+    },
     against: 'the same clients (4, reads and writes of 20 other customers in both cells, through the router) in the 3 s before the move',
   };
-  log(`bystanders: ${results.bystanders.rowsMoved} rows moved in ${results.bystanders.moveSeconds} s; others' p99 ${results.bystanders.before.p99Ms} → ${results.bystanders.during.p99Ms} ms, failures ${failures.during}`);
+  log(
+    `bystanders: ${results.bystanders.rowsMoved} rows moved in ${results.bystanders.moveSeconds} s; others' p99 ${results.bystanders.before.p99Ms} → ${results.bystanders.during.p99Ms} ms, failures ${failures.during}`,
+  );
 }
 
 function render(r) {
   const rows = [
-    ['router GET throughput', `${r.routerVsDirect.GET.router.rps}/s vs direct ${r.routerVsDirect.GET.direct.rps}/s`, `ratio ${r.routerVsDirect.GET.throughputRatio} (goal ≥ 0.6); plain Node proxy ${r.routerVsDirect.GET.plainProxyRatio}`],
-    ['router GET latency p50 / p99', `${r.routerVsDirect.GET.router.p50Ms} / ${r.routerVsDirect.GET.router.p99Ms} ms`, `direct ${r.routerVsDirect.GET.direct.p50Ms} / ${r.routerVsDirect.GET.direct.p99Ms} ms`],
-    ['router added median latency (1 client)', `${r.routerVsDirect.sequentialGet.addedMedianMs} ms`, `router ${r.routerVsDirect.sequentialGet.router.p50Ms} ms vs direct ${r.routerVsDirect.sequentialGet.direct.p50Ms} ms (goal < 1 ms)`],
-    ['router POST throughput', `${r.routerVsDirect.POST.router.rps}/s vs direct ${r.routerVsDirect.POST.direct.rps}/s`, `ratio ${r.routerVsDirect.POST.throughputRatio}; plain Node proxy ${r.routerVsDirect.POST.plainProxyRatio}`],
-    ['router POST latency p50 / p99', `${r.routerVsDirect.POST.router.p50Ms} / ${r.routerVsDirect.POST.router.p99Ms} ms`, `direct ${r.routerVsDirect.POST.direct.p50Ms} / ${r.routerVsDirect.POST.direct.p99Ms} ms`],
-    ['write pause (held requests) p50 / p99', `${r.writePause.heldP50Ms} / ${r.writePause.heldP99Ms} ms`, `${r.writePause.heldRequests} held over ${r.writePause.moves} moves (goal p99 < 50 ms)`],
+    [
+      'router GET throughput',
+      `${r.routerVsDirect.GET.router.rps}/s vs direct ${r.routerVsDirect.GET.direct.rps}/s`,
+      `ratio ${r.routerVsDirect.GET.throughputRatio} (goal ≥ 0.6); plain Node proxy ${r.routerVsDirect.GET.plainProxyRatio}`,
+    ],
+    [
+      'router GET latency p50 / p99',
+      `${r.routerVsDirect.GET.router.p50Ms} / ${r.routerVsDirect.GET.router.p99Ms} ms`,
+      `direct ${r.routerVsDirect.GET.direct.p50Ms} / ${r.routerVsDirect.GET.direct.p99Ms} ms`,
+    ],
+    [
+      'router added median latency (1 client)',
+      `${r.routerVsDirect.sequentialGet.addedMedianMs} ms`,
+      `router ${r.routerVsDirect.sequentialGet.router.p50Ms} ms vs direct ${r.routerVsDirect.sequentialGet.direct.p50Ms} ms (goal < 1 ms)`,
+    ],
+    [
+      'router POST throughput',
+      `${r.routerVsDirect.POST.router.rps}/s vs direct ${r.routerVsDirect.POST.direct.rps}/s`,
+      `ratio ${r.routerVsDirect.POST.throughputRatio}; plain Node proxy ${r.routerVsDirect.POST.plainProxyRatio}`,
+    ],
+    [
+      'router POST latency p50 / p99',
+      `${r.routerVsDirect.POST.router.p50Ms} / ${r.routerVsDirect.POST.router.p99Ms} ms`,
+      `direct ${r.routerVsDirect.POST.direct.p50Ms} / ${r.routerVsDirect.POST.direct.p99Ms} ms`,
+    ],
+    [
+      'write pause (held requests) p50 / p99',
+      `${r.writePause.heldP50Ms} / ${r.writePause.heldP99Ms} ms`,
+      `${r.writePause.heldRequests} held over ${r.writePause.moves} moves (goal p99 < 50 ms)`,
+    ],
     ['fence window p50 / p99', `${r.writePause.fenceWindowP50Ms} / ${r.writePause.fenceWindowP99Ms} ms`, 'fence up → fence down, per move'],
     ['drain rate', `${r.drain.cellctlPerSecond} customers/s`, `bare loop ${r.drain.bareLoopPerSecond}/s, ratio ${r.drain.ratio} (goals ≥ 500/s, ≥ 0.25)`],
     ['cellctl --version', `${r.cli.versionMs} ms`, `node -e 0: ${r.cli.nodeNoopMs} ms`],
     ['cellctl status --json (3 cells)', `${r.cli.statusJsonMs} ms`, `node -e 0: ${r.cli.nodeNoopMs} ms`],
     ['cellctl start, 3 / 10 cells', `${r.cli.start3CellsMs} / ${r.cli.start10CellsMs} ms`, 'until every process is healthy'],
     ...(r.bystanders
-      ? [['others while a big customer moves', `p99 ${r.bystanders.before.p99Ms} → ${r.bystanders.during.p99Ms} ms, ${r.bystanders.during.failures} failed`, `${r.bystanders.rowsMoved} rows moved in ${r.bystanders.moveSeconds} s; ${r.bystanders.during.requests} requests of other customers meanwhile`]]
+      ? [
+          [
+            'others while a big customer moves',
+            `p99 ${r.bystanders.before.p99Ms} → ${r.bystanders.during.p99Ms} ms, ${r.bystanders.during.failures} failed`,
+            `${r.bystanders.rowsMoved} rows moved in ${r.bystanders.moveSeconds} s; ${r.bystanders.during.requests} requests of other customers meanwhile`,
+          ],
+        ]
       : []),
-    [`router with ${r.scale.customers} customers`, `${r.scale.routerRssMiB} MiB RSS, ready in ${r.scale.routerReadyMs} ms`, `${r.scale.nsPerMappedLookup} ns per lookup`],
+    [
+      `router with ${r.scale.customers} customers`,
+      `${r.scale.routerRssMiB} MiB RSS, ready in ${r.scale.routerReadyMs} ms`,
+      `${r.scale.nsPerMappedLookup} ns per lookup`,
+    ],
   ];
   const width = rows.reduce((max, row) => Math.max(max, row[0].length), 0);
   const valueWidth = rows.reduce((max, row) => Math.max(max, row[1].length), 0);
@@ -444,7 +577,14 @@ function render(r) {
 }
 
 try {
-  results.machine = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), quick: QUICK };
+  results.machine = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    quick: QUICK,
+  };
   if (wanted('router')) await routerVsDirect();
   if (wanted('pause')) await migrationPause();
   if (wanted('drain')) await bulkDrain();

@@ -26,7 +26,11 @@ function pythonRequestsMissing(): string | null {
 /** The example's test client, as its document has it. */
 function beginnerClient(): string | null {
   if (!fs.existsSync(BEGINNER)) return null;
-  const blocks = fs.readFileSync(BEGINNER, 'utf8').split('```python\n').slice(1).map((block) => block.split('\n```')[0]!);
+  const blocks = fs
+    .readFileSync(BEGINNER, 'utf8')
+    .split('```python\n')
+    .slice(1)
+    .map((block) => block.split('\n```')[0]!);
   return blocks.find((block) => block.startsWith('# test_cell_architecture.py')) ?? null;
 }
 
@@ -43,7 +47,9 @@ describe("the beginner example's own test client", () => {
     expect(source).not.toBe(client);
     fs.writeFileSync(script, source);
     const output = await new Promise<string>((resolve, reject) =>
-      execFile('python3', [script], { timeout: 120_000 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout + stderr))),
+      execFile('python3', [script], { timeout: 120_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout + stderr),
+      ),
     );
     expect(output).not.toMatch(/✗|Error/);
     expect(output).toContain('All tests completed!');

@@ -148,7 +148,11 @@ describe('logs, metrics and events', () => {
     expect((await cliOk(ws.home, ['logs', 'router'])).stdout).toMatch(/router listening/);
     expect((await cliOk(ws.home, ['logs', 'supervisor'])).stdout).toMatch(/supervisor listening/);
     expect((await cli(ws.home, ['logs', 'nope'])).code).toBe(2);
-    await fetch(`http://127.0.0.1:${ws.routerPort}/api/customers/m1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'M', email: 'm@x.io' }) });
+    await fetch(`http://127.0.0.1:${ws.routerPort}/api/customers/m1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'M', email: 'm@x.io' }),
+    });
     const metrics = await cliJson(ws.home, ['metrics']);
     expect(metrics.cells.c1).toMatchObject({ cell_id: 'c1', customer_count: 1, routed: { requests: 1, errors: 0, healthy: true } });
     expect(metrics.router).toMatchObject({ customersMapped: 1 });

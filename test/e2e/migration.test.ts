@@ -14,7 +14,11 @@ const shopper = (id: string) => ({ name: `Shopper ${id}`, email: `${id}@example.
 
 /** Ecommerce cells, started, with fast restarts and no rate limit in the way of the load. */
 const shop = (cells: string[], settings: Record<string, unknown> = {}): Promise<RunningSystem> =>
-  startSystem('ecommerce', cells, { supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } }, ...settings });
+  startSystem('ecommerce', cells, {
+    supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 },
+    limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } },
+    ...settings,
+  });
 
 /** Rows the customer has in one cell's data.db, per customer-scoped table. */
 function rowsIn(ws: Workspace, cell: string, customerId: string): Record<string, number> {
@@ -49,7 +53,9 @@ async function seedShopper(ws: RunningSystem, id: string, orders: number): Promi
 }
 
 async function snapshot(ws: RunningSystem, id: string) {
-  const orders = (await http('GET', `${ws.url}/api/customers/${id}/orders`)).body.orders.map((order: { order_id: string; total_amount: number; items: unknown }) => ({ order_id: order.order_id, total_amount: order.total_amount, items: order.items }));
+  const orders = (await http('GET', `${ws.url}/api/customers/${id}/orders`)).body.orders.map(
+    (order: { order_id: string; total_amount: number; items: unknown }) => ({ order_id: order.order_id, total_amount: order.total_amount, items: order.items }),
+  );
   const cart = (await http('GET', `${ws.url}/api/customers/${id}/cart`)).body.items;
   return { orders, cart };
 }
@@ -85,7 +91,10 @@ function startWriters(ws: RunningSystem, customerId: string, maxRequests = 5_000
     /** Resolves once at least `count` writes more than now were acknowledged. */
     progressed: (count: number) => {
       const target = tally.ackedAdds + tally.ackedOrders + count;
-      return waitFor(`${count} more acknowledged writes`, () => tally.ackedAdds + tally.ackedOrders >= target || (tally.failures.length > 0 && tally.failures.join('; ')) || stop);
+      return waitFor(
+        `${count} more acknowledged writes`,
+        () => tally.ackedAdds + tally.ackedOrders >= target || (tally.failures.length > 0 && tally.failures.join('; ')) || stop,
+      );
     },
     stop: async (): Promise<WriteTally> => {
       stop = true;
@@ -96,7 +105,14 @@ function startWriters(ws: RunningSystem, customerId: string, maxRequests = 5_000
 }
 
 /** Every acknowledged write is in the customer's one cell, once; the other cell holds none of its rows. */
-async function expectAllWritesKept(ws: RunningSystem, customerId: string, home: string, away: string, tally: WriteTally, before = { orders: 0, items: 0 }): Promise<void> {
+async function expectAllWritesKept(
+  ws: RunningSystem,
+  customerId: string,
+  home: string,
+  away: string,
+  tally: WriteTally,
+  before = { orders: 0, items: 0 },
+): Promise<void> {
   expect(tally.failures).toEqual([]);
   const orders = (await http('GET', `${ws.url}/api/customers/${customerId}/orders`)).body.orders;
   const cart = (await http('GET', `${ws.url}/api/customers/${customerId}/cart`)).body.items;
@@ -222,7 +238,11 @@ describe('a move owned by a process that still runs it', () => {
     await writers.progressed(10);
     const moving = await pausedMove(ws, 'owned', target, 'verified');
     const [running] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
-    for (const args of [['migrate', 'customer', 'owned', '--to', target], ['migrate', 'resume', String(running.id)], ['migrate', 'abort', String(running.id)]]) {
+    for (const args of [
+      ['migrate', 'customer', 'owned', '--to', target],
+      ['migrate', 'resume', String(running.id)],
+      ['migrate', 'abort', String(running.id)],
+    ]) {
       const refused = await cli(ws.home, args);
       expect(refused.code, args.join(' ')).toBe(1);
       expect(refused.stderr, args.join(' ')).toContain(`pid ${moving.pid}`);
@@ -230,7 +250,11 @@ describe('a move owned by a process that still runs it', () => {
     const status = await cliJson(ws.home, ['status']);
     expect(status.migrations).toEqual([expect.objectContaining({ id: running.id, progress: 'in-progress', runBy: `pid ${moving.pid}` })]);
     expect(status.migrationsNeedingAttention).toEqual([]);
-    expect(await cliJson(ws.home, ['migrate', 'show', String(running.id)])).toMatchObject({ state: 'running', step: 'verified', progress: `in progress (pid ${moving.pid})` });
+    expect(await cliJson(ws.home, ['migrate', 'show', String(running.id)])).toMatchObject({
+      state: 'running',
+      step: 'verified',
+      progress: `in progress (pid ${moving.pid})`,
+    });
     moving.goOn();
     expect((await moving.done).code).toBe(0);
     await writers.progressed(10);
@@ -345,7 +369,7 @@ describe('bulk moves', () => {
     const drained = await cliJson(ws.home, ['drain', 'c1', '--batch-size', '7']);
     expect(drained).toMatchObject({ cell: 'c1', resumed: 7, interrupted: false });
     expect(drained.moved).toBe(33);
-    expect((await cliJson(ws.home, ['customers', '--cell', 'c1']))).toEqual([]);
+    expect(await cliJson(ws.home, ['customers', '--cell', 'c1'])).toEqual([]);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);
     for (let i = 0; i < 40; i += 1) expect((await http('GET', `${ws.url}/api/customers/bulk-${i}`)).body.name).toBe(`Shopper bulk-${i}`);
     const fresh = await http('POST', `${ws.url}/api/customers/fresh`, shopper('fresh'));
@@ -382,6 +406,8 @@ describe('keep-source and audit', () => {
     db.close();
     const audit = await cli(ws.home, ['audit', '--json']);
     expect(audit.code).toBe(4);
-    expect(JSON.parse(audit.stdout).findings).toEqual([expect.objectContaining({ kind: 'misplaced', customerId: 'keeper', mappedTo: source, foundIn: [target] })]);
+    expect(JSON.parse(audit.stdout).findings).toEqual([
+      expect.objectContaining({ kind: 'misplaced', customerId: 'keeper', mappedTo: source, foundIn: [target] }),
+    ]);
   });
 });

@@ -10,7 +10,9 @@ describe('prompts on a terminal', () => {
     const ws = await newWorkspace();
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', TERM: 'xterm' };
     delete env.CI;
-    const child = track(spawn('script', ['-qfec', `${process.execPath} ${CLI} --home ${ws.home} create`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    const child = track(
+      spawn('script', ['-qfec', `${process.execPath} ${CLI} --home ${ws.home} create`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] }),
+    );
     let screen = '';
     child.stdout!.on('data', (chunk) => (screen += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -90,7 +90,10 @@ describe('JWT mode: the intermediate example router', () => {
     expect(none.status).toBe(401);
     expect(none.body).toMatchObject({ error: 'No authorization token provided', code: 'unauthorized' });
 
-    const expired = await new SignJWT({ customer_id: amy }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key);
+    const expired = await new SignJWT({ customer_id: amy })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(key);
     const noExpiry = await new SignJWT({ customer_id: amy }).setProtectedHeader({ alg: 'HS256' }).sign(key);
     for (const bad of [amyToken.slice(0, -3) + 'abc', 'not.a.jwt', expired, `Bearer ${expired}`, noExpiry]) {
       const refused = await http('GET', `${ws.url}/api/customers/${amy}`, undefined, { authorization: bad });
@@ -111,7 +114,10 @@ describe('JWT mode: the intermediate example router', () => {
     // Outside /api the router has no route, token or not; a dot segment stays refused (sent raw:
     // fetch would resolve it).
     expect((await http('GET', `${ws.url}/nope`, undefined, { authorization: amyToken })).status).toBe(404);
-    const dots = await rawHttp(ws.routerPort, `GET /api/products/%2e%2e/customers/${zed} HTTP/1.1\r\nhost: test\r\nauthorization: ${amyToken}\r\nconnection: close\r\n\r\n`);
+    const dots = await rawHttp(
+      ws.routerPort,
+      `GET /api/products/%2e%2e/customers/${zed} HTTP/1.1\r\nhost: test\r\nauthorization: ${amyToken}\r\nconnection: close\r\n\r\n`,
+    );
     expect(statusesIn(dots.text)).toEqual([400]);
     expect(dots.text).toContain('"code":"bad_path"');
   });
@@ -121,7 +127,8 @@ describe('JWT mode: the intermediate example router', () => {
     const [amy, zed] = oneIdPerCell();
     const amyToken = await ws.token(amy);
     const statuses = [];
-    for (const url of ['/api/cart', '/api/products', `/api/customers/${amy}`]) statuses.push((await http('GET', `${ws.url}${url}`, undefined, { authorization: amyToken })).status);
+    for (const url of ['/api/cart', '/api/products', `/api/customers/${amy}`])
+      statuses.push((await http('GET', `${ws.url}${url}`, undefined, { authorization: amyToken })).status);
     expect(statuses).not.toContain(429);
     const limited = await http('GET', `${ws.url}/api/orders`, undefined, { authorization: amyToken });
     expect(limited.status).toBe(429);
@@ -135,7 +142,11 @@ describe('JWT mode: the intermediate example router', () => {
     const [amy, zed] = oneIdPerCell();
     const amyToken = await ws.token(amy);
     const zedToken = await ws.token(zed);
-    for (const [id, token] of [[amy, amyToken], [zed, zedToken]] as const) expect((await http('POST', `${ws.url}/api/customers/${id}`, shopper(id), { authorization: token })).status).toBe(201);
+    for (const [id, token] of [
+      [amy, amyToken],
+      [zed, zedToken],
+    ] as const)
+      expect((await http('POST', `${ws.url}/api/customers/${id}`, shopper(id), { authorization: token })).status).toBe(201);
     const amyCell = rendezvousCell(amy, CELLS)!;
     const zedCell = rendezvousCell(zed, CELLS)!;
     await waitFor('both creates pinned', async () => (await cliJson(ws.home, ['customers'])).length === 2);
@@ -157,7 +168,9 @@ describe('JWT mode: the intermediate example router', () => {
     // zed is not fenced: answered while amy's request is held.
     expect((await http('GET', `${ws.url}/api/cart`, undefined, { authorization: zedToken })).headers.get('x-cellctl-cell')).toBe(zedCell);
     const stats = await waitFor('the router to hold amy', async () => {
-      const answer = await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/stats`, undefined, { authorization: `Bearer ${fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim()}` });
+      const answer = await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/stats`, undefined, {
+        authorization: `Bearer ${fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim()}`,
+      });
       return answer.body.fences.find((fence: { customerId: string; held: number }) => fence.customerId === amy && fence.held === 1);
     });
     expect(stats).toBeTruthy();

@@ -140,7 +140,8 @@ describe('caps', () => {
   it('answers 503 to the connection holding the most unfinished bytes past the buffer cap, and serves the rest', async () => {
     const greedy = await servedClient();
     const modest = await servedClient();
-    const head = (id: string, length: number) => `POST /api/customers/${id} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n\r\n`;
+    const head = (id: string, length: number) =>
+      `POST /api/customers/${id} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n\r\n`;
     const body = (length: number) => JSON.stringify({ name: 'x'.repeat(length - 34), email: 'm@example.com' });
     await write(greedy.socket, head('greedy', 100_000) + 'x'.repeat(99_000));
     // Modest stays below greedy whenever the sum crosses the cap: 70 000 < 150 000 - 70 000.

@@ -77,7 +77,12 @@ describe.each(['none', 'jwt'] as const)('auth %s', (auth) => {
       expect(text, variant).not.toContain('c-0002@example.com');
     }
     expect(await forwarded(ws)).toBe(before);
-    const untouched = await http('GET', `${ws.url}/api/customers/c-0002`, undefined, ws.tokens['c-0002'] ? { authorization: `Bearer ${ws.tokens['c-0002']}` } : {});
+    const untouched = await http(
+      'GET',
+      `${ws.url}/api/customers/c-0002`,
+      undefined,
+      ws.tokens['c-0002'] ? { authorization: `Bearer ${ws.tokens['c-0002']}` } : {},
+    );
     expect(untouched.body).toMatchObject({ name: 'Customer c-0002', email: 'c-0002@example.com' });
   });
 

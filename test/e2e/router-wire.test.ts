@@ -68,7 +68,11 @@ function dechunk(text: string): string {
     at = lineEnd + 2 + size + 2;
   }
 }
-const bodies = (text: string) => text.split('HTTP/1.1 ').slice(1).map((answer) => answer.slice(answer.indexOf('\r\n\r\n') + 4));
+const bodies = (text: string) =>
+  text
+    .split('HTTP/1.1 ')
+    .slice(1)
+    .map((answer) => answer.slice(answer.indexOf('\r\n\r\n') + 4));
 
 describe('the fast path', () => {
   it('answers pipelined requests in order on one connection, and forwards only the fields a cell should see', async () => {
@@ -81,7 +85,9 @@ describe('the fast path', () => {
     const first = answers[0].head.map((line: string) => line.toLowerCase());
     expect(first).toContain('x-trace: t1');
     expect(first).toContain('x-forwarded-for: 127.0.0.1');
-    expect(first.filter((line: string) => line.startsWith('x-forwarded-for') || line.startsWith('keep-alive') || line.startsWith('connection'))).toEqual(['x-forwarded-for: 127.0.0.1']);
+    expect(first.filter((line: string) => line.startsWith('x-forwarded-for') || line.startsWith('keep-alive') || line.startsWith('connection'))).toEqual([
+      'x-forwarded-for: 127.0.0.1',
+    ]);
     expect(count(text, 'x-cellctl-cell: w1')).toBe(3);
     // The cell's own connection fields stay between the cell and the router.
     expect(text.toLowerCase()).not.toContain('keep-alive: timeout=5');
@@ -203,7 +209,12 @@ describe('requests outside the fast path', () => {
     const fast = await converse([`POST /api/customers/a/echo HTTP/1.1\r\nhost: test\r\ncontent-length: ${128 * 1024}\r\n\r\n`], () => false);
     expect(fast.text).toMatch(/^HTTP\/1\.1 413 /);
     expect(fast.closed).toBe(true);
-    const slow = await converse([`POST /api/customers/a/echo HTTP/1.1\r\nhost: test\r\ntransfer-encoding: chunked\r\n\r\n${(80 * 1024).toString(16)}\r\n${'x'.repeat(80 * 1024)}\r\n0\r\n\r\n`], () => false);
+    const slow = await converse(
+      [
+        `POST /api/customers/a/echo HTTP/1.1\r\nhost: test\r\ntransfer-encoding: chunked\r\n\r\n${(80 * 1024).toString(16)}\r\n${'x'.repeat(80 * 1024)}\r\n0\r\n\r\n`,
+      ],
+      () => false,
+    );
     expect(slow.text).toMatch(/^HTTP\/1\.1 413 /);
   });
 

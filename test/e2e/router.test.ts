@@ -205,7 +205,10 @@ describe('limits', () => {
 describe('blast radius', () => {
   it('a dead cell fails only its own customers, with 503 naming it, while others keep being served', async () => {
     // Four clients for 1.5 s send more than the default 100 requests per customer.
-    const ws = await system({ supervisor: { backoffInitialMs: 4000, healthIntervalMs: 300 }, limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } } }, ['c1', 'c2']);
+    const ws = await system(
+      { supervisor: { backoffInitialMs: 4000, healthIntervalMs: 300 }, limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } } },
+      ['c1', 'c2'],
+    );
     const ids = Array.from({ length: 20 }, (_, i) => `br-${i}`);
     for (const id of ids) expect((await http('POST', `${ws.url}/api/customers/${id}`, customer(id))).status).toBe(201);
     const owner = new Map(ids.map((id) => [id, rendezvousCell(id, ['c1', 'c2'])]));
@@ -237,7 +240,13 @@ describe('a hung cell', () => {
   it('fails its customers fast with 503 naming it after the first timeout, until its health check passes again', async () => {
     const timeoutMs = 1500;
     // A long supervisor probe interval: the test is about the router, not about restarts.
-    const ws = await system({ limits: { upstreamTimeoutMs: timeoutMs, rateLimit: { requests: 1_000_000, windowSeconds: 1 } }, supervisor: { backoffInitialMs: 100, healthIntervalMs: 60_000 } }, ['c1', 'c2']);
+    const ws = await system(
+      {
+        limits: { upstreamTimeoutMs: timeoutMs, rateLimit: { requests: 1_000_000, windowSeconds: 1 } },
+        supervisor: { backoffInitialMs: 100, healthIntervalMs: 60_000 },
+      },
+      ['c1', 'c2'],
+    );
     const ids = Array.from({ length: 12 }, (_, i) => `hung-${i}`);
     for (const id of ids) expect((await http('POST', `${ws.url}/api/customers/${id}`, customer(id))).status).toBe(201);
     const inC1 = ids.filter((id) => rendezvousCell(id, ['c1', 'c2']) === 'c1');

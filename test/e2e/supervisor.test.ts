@@ -10,7 +10,10 @@ import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, processe
 afterAll(cleanup);
 
 // Traffic tests send hundreds of requests per customer: above the default rate limit (100 per 60 s).
-const fastSupervisor = { supervisor: { backoffInitialMs: 100, backoffMaxMs: 1000, crashLoopLimit: 3, healthIntervalMs: 300 }, limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } } };
+const fastSupervisor = {
+  supervisor: { backoffInitialMs: 100, backoffMaxMs: 1000, crashLoopLimit: 3, healthIntervalMs: 300 },
+  limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } },
+};
 
 const pidOf = (ws: Workspace, name: string): number => Number(fs.readFileSync(path.join(ws.home, name, 'pid'), 'utf8'));
 
@@ -106,10 +109,14 @@ describe('a hung cell', () => {
     await cliOk(ws.home, ['start']);
     const hung = pidOf(ws, 'c1');
     process.kill(hung, 'SIGSTOP');
-    const back = await waitFor('c1 restarted with a new pid, healthy', async () => {
-      const cell = (await cliJson(ws.home, ['status'])).cells[0];
-      return cell.state === 'running' && cell.pid !== hung && cell.healthy === true && cell;
-    }, 30_000);
+    const back = await waitFor(
+      'c1 restarted with a new pid, healthy',
+      async () => {
+        const cell = (await cliJson(ws.home, ['status'])).cells[0];
+        return cell.state === 'running' && cell.pid !== hung && cell.healthy === true && cell;
+      },
+      30_000,
+    );
     expect(back.pid).toBe(pidOf(ws, 'c1'));
     const kinds = (await cliJson(ws.home, ['events', '--subject', 'c1'])).map((event: { kind: string }) => event.kind);
     expect(kinds).toEqual(expect.arrayContaining(['process.unhealthy', 'process.hung', 'process.crashed']));
@@ -159,7 +166,17 @@ describe('the workspace holds personal data', () => {
     const files = (dir: string): string[] => fs.readdirSync(dir, { recursive: true }) as string[];
     // What must be there for the check to mean something: databases with their WAL files, logs, pid files.
     expect(files(ws.home)).toEqual(
-      expect.arrayContaining(['control.db-wal', 'control.db-shm', 'c1/data.db-wal', 'c3/data.db', 'c1/logs/cell.log', 'c1/pid', 'router/pid', 'router/router.log', 'supervisor/supervisor.log']),
+      expect.arrayContaining([
+        'control.db-wal',
+        'control.db-shm',
+        'c1/data.db-wal',
+        'c3/data.db',
+        'c1/logs/cell.log',
+        'c1/pid',
+        'router/pid',
+        'router/router.log',
+        'supervisor/supervisor.log',
+      ]),
     );
     expect([(fs.statSync(ws.home).mode & 0o777).toString(8), ...openToOthers(ws.home)]).toEqual(['700']);
     await cliOk(ws.home, ['stop']);
@@ -174,7 +191,11 @@ describe('a damaged workspace', () => {
   }
 
   for (const damage of [
-    { what: 'a corrupt cellctl.json', file: 'cellctl.json', harm: (file: string) => fs.writeFileSync(file, '{ "format": "cellctl-workspace/1", "routerPort": ') },
+    {
+      what: 'a corrupt cellctl.json',
+      file: 'cellctl.json',
+      harm: (file: string) => fs.writeFileSync(file, '{ "format": "cellctl-workspace/1", "routerPort": '),
+    },
     { what: 'a truncated control.db', file: 'control.db', harm: (file: string) => fs.truncateSync(file, 700) },
   ]) {
     it(`can still be stopped with ${damage.what}: everything of the workspace, from its pid files, and nothing else`, async () => {

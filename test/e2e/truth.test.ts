@@ -355,7 +355,9 @@ describe('people read it', () => {
     expect(times).toEqual([...times].sort());
     expect((await cliOk(ws.home, ['logs', '--all', '--since', '2099-01-01T00:00:00Z'])).stdout).toBe('');
 
-    const watch = track(spawn(process.execPath, [CLI, '--home', ws.home, 'events', '--watch', '--json', '-n', '1'], { env: { ...process.env, NO_COLOR: '1' } }));
+    const watch = track(
+      spawn(process.execPath, [CLI, '--home', ws.home, 'events', '--watch', '--json', '-n', '1'], { env: { ...process.env, NO_COLOR: '1' } }),
+    );
     let seen = '';
     watch.stdout!.on('data', (chunk) => (seen += chunk));
     await waitFor('the latest event', () => seen.includes('\n'));
@@ -370,7 +372,10 @@ describe('people read it', () => {
     const file = path.join(path.dirname(ws.home), 'completion.bash');
     fs.writeFileSync(file, script);
     const completed = await new Promise<string>((resolve) => {
-      const shell = spawn('bash', ['-c', `source ${file}; COMP_WORDS=(cellctl sta); COMP_CWORD=1; _cellctl; echo "\${COMPREPLY[@]}"; COMP_WORDS=(cellctl logs --a); COMP_CWORD=2; _cellctl; echo "\${COMPREPLY[@]}"`]);
+      const shell = spawn('bash', [
+        '-c',
+        `source ${file}; COMP_WORDS=(cellctl sta); COMP_CWORD=1; _cellctl; echo "\${COMPREPLY[@]}"; COMP_WORDS=(cellctl logs --a); COMP_CWORD=2; _cellctl; echo "\${COMPREPLY[@]}"`,
+      ]);
       let out = '';
       shell.stdout.on('data', (chunk) => (out += chunk));
       shell.once('exit', () => resolve(out));

@@ -25,7 +25,9 @@ describe('token verification', () => {
   it('accepts a token with exp, and refuses it once expired', async () => {
     const fresh = await unsigned({ customer_id: 'alice' }).setExpirationTime('1h').sign(key);
     expect(await new TokenVerifier(key).verify(bearer(fresh), Date.now())).toEqual({ kind: 'ok', customerId: 'alice' });
-    const stale = await unsigned({ customer_id: 'alice' }).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(key);
+    const stale = await unsigned({ customer_id: 'alice' })
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(key);
     expect(await new TokenVerifier(key).verify(bearer(stale), Date.now())).toMatchObject({ kind: 'invalid' });
   });
 

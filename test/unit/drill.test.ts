@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { drillSpacingMs } from '../../src/drill/pace.js';
 import { summarizeDrill } from '../../src/drill/summary.js';
 
-const mapping = new Map([['a1', 'a'], ['a2', 'a'], ['b1', 'b'], ['b2', 'b'], ['b3', 'b']]);
+const mapping = new Map([
+  ['a1', 'a'],
+  ['a2', 'a'],
+  ['b1', 'b'],
+  ['b2', 'b'],
+  ['b3', 'b'],
+]);
 
 describe('drill summary', () => {
   it('measures the blast radius, containment and recovery', () => {
@@ -16,7 +22,14 @@ describe('drill summary', () => {
       { customerId: 'a2', at: 1700, status: 200 },
     ];
     const summary = summarizeDrill(samples, mapping, 'a', 1000);
-    expect(summary).toMatchObject({ victim: 'a', expectedBlastRadius: 0.4, customerShareFailed: 0.4, failuresOutsideVictim: 0, contained: true, recoveryMs: 600 });
+    expect(summary).toMatchObject({
+      victim: 'a',
+      expectedBlastRadius: 0.4,
+      customerShareFailed: 0.4,
+      failuresOutsideVictim: 0,
+      contained: true,
+      recoveryMs: 600,
+    });
     expect(summary.requestShareFailed).toBeCloseTo(2 / 7);
     expect(summary.cells.find((cell) => cell.cell === 'a')).toMatchObject({ requests: 5, failed: 2, customersWithFailures: 2 });
   });
@@ -38,7 +51,12 @@ describe('drill summary', () => {
 describe('drill pace', () => {
   it("keeps each customer within the router's rate limit over the whole run", () => {
     const rateLimit = { requests: 100, windowSeconds: 60 };
-    for (const [customers, totalMs] of [[1, 6_000], [20, 6_000], [30, 4_000], [500, 60_000]] as const) {
+    for (const [customers, totalMs] of [
+      [1, 6_000],
+      [20, 6_000],
+      [30, 4_000],
+      [500, 60_000],
+    ] as const) {
       const spacingMs = drillSpacingMs({ customers, workers: 4, totalMs, rateLimit });
       const perCustomer = ((totalMs / spacingMs) * 4) / customers;
       expect(perCustomer, `${customers} customers`).toBeLessThanOrEqual(rateLimit.requests + (totalMs / 1000) * (rateLimit.requests / rateLimit.windowSeconds));

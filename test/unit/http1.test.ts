@@ -75,7 +75,9 @@ const response = (text: string, method = 'GET') => {
 
 describe('response heads from cells', () => {
   it('reads a length-framed keep-alive answer and drops the connection fields', () => {
-    const head = response('HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nSet-Cookie: a\r\nSet-Cookie: b\r\n\r\n{}');
+    const head = response(
+      'HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nSet-Cookie: a\r\nSet-Cookie: b\r\n\r\n{}',
+    );
     expect(head).toMatchObject({ status: 201, reason: 'Created', framing: 'length', contentLength: 2, keepAlive: true, keepAliveMs: 5000 });
     expect(head.fields).toBe('Content-Type: application/json\r\nContent-Length: 2\r\nSet-Cookie: a\r\nSet-Cookie: b\r\n');
     expect(head.pairs).toContainEqual(['Set-Cookie', 'b']);

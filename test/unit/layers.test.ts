@@ -12,7 +12,12 @@ const rules = createRequire(import.meta.url)(path.join(ROOT, '.dependency-cruise
 async function violations(baseDir: string): Promise<string[]> {
   const tsConfig = path.join(baseDir, 'tsconfig.json');
   const { tsConfig: _ignored, ...options } = rules.options;
-  const result = await cruise(['src'], { ...options, baseDir, ruleSet: { forbidden: rules.forbidden }, validate: true, tsConfig: { fileName: tsConfig } }, undefined, { tsConfig: await extractTSConfig(tsConfig) });
+  const result = await cruise(
+    ['src'],
+    { ...options, baseDir, ruleSet: { forbidden: rules.forbidden }, validate: true, tsConfig: { fileName: tsConfig } },
+    undefined,
+    { tsConfig: await extractTSConfig(tsConfig) },
+  );
   const output = result.output as { summary: { violations: { rule: { name: string }; from: string; to: string }[] } };
   return output.summary.violations.map((violation) => `${violation.rule.name}: ${violation.from} → ${violation.to}`).sort();
 }

@@ -3,7 +3,17 @@ import { formatLogLine, interleave, parseLogLine } from '../../src/cli/views/log
 
 describe('log lines for people', () => {
   it('shows time, level, message and the other fields; other lines as they are', () => {
-    const line = parseLogLine(JSON.stringify({ level: 40, time: Date.UTC(2026, 0, 2, 3, 4, 5, 6), pid: 1, hostname: 'h', msg: 'slow', kind: 'process.stopped', err: { message: 'boom', stack: 'x' } }));
+    const line = parseLogLine(
+      JSON.stringify({
+        level: 40,
+        time: Date.UTC(2026, 0, 2, 3, 4, 5, 6),
+        pid: 1,
+        hostname: 'h',
+        msg: 'slow',
+        kind: 'process.stopped',
+        err: { message: 'boom', stack: 'x' },
+      }),
+    );
     const text = formatLogLine(line, 'c1');
     expect(text).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} WARN  \[c1\] slow  kind=process\.stopped err="boom"$/);
     expect(formatLogLine(parseLogLine('crashy: failing on purpose'))).toBe('crashy: failing on purpose');

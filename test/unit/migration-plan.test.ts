@@ -51,7 +51,14 @@ describe('move checks', () => {
   });
 });
 
-const load = (id: string, customers: number, capacity = 10, extra: Record<string, unknown> = {}) => ({ id, template: 'shop', capacity, customers, active: true, ...extra });
+const load = (id: string, customers: number, capacity = 10, extra: Record<string, unknown> = {}) => ({
+  id,
+  template: 'shop',
+  capacity,
+  customers,
+  active: true,
+  ...extra,
+});
 
 describe('drain plan', () => {
   it('spreads customers over the least-loaded cells of the same template, within capacity', () => {
@@ -68,10 +75,22 @@ describe('drain plan', () => {
 
 describe('rebalance plan', () => {
   it('evens out load and stops when balanced', () => {
-    const customers = new Map([['a', Array.from({ length: 8 }, (_, i) => `a${i}`)], ['b', []]]);
+    const customers = new Map([
+      ['a', Array.from({ length: 8 }, (_, i) => `a${i}`)],
+      ['b', []],
+    ]);
     const moves = planRebalance([load('a', 8), load('b', 0)], customers, 100);
     expect(moves).toHaveLength(4);
-    expect(planRebalance([load('a', 4), load('b', 4)], new Map([['a', ['1', '2', '3', '4']], ['b', ['5', '6', '7', '8']]]), 100)).toHaveLength(0);
+    expect(
+      planRebalance(
+        [load('a', 4), load('b', 4)],
+        new Map([
+          ['a', ['1', '2', '3', '4']],
+          ['b', ['5', '6', '7', '8']],
+        ]),
+        100,
+      ),
+    ).toHaveLength(0);
   });
   it('respects --max-moves', () => {
     const customers = new Map([['a', Array.from({ length: 8 }, (_, i) => `a${i}`)]]);
@@ -91,8 +110,16 @@ describe('audit', () => {
   it('finds misplaced, duplicated, missing and unmapped customers', () => {
     const findings = auditPlacement({
       ...base,
-      mapping: new Map([['ok', 'a'], ['moved', 'b'], ['twice', 'a'], ['ghost', 'a']]),
-      rowsByCell: new Map([['a', new Set(['ok', 'moved', 'twice', 'stray'])], ['b', new Set(['twice'])]]),
+      mapping: new Map([
+        ['ok', 'a'],
+        ['moved', 'b'],
+        ['twice', 'a'],
+        ['ghost', 'a'],
+      ]),
+      rowsByCell: new Map([
+        ['a', new Set(['ok', 'moved', 'twice', 'stray'])],
+        ['b', new Set(['twice'])],
+      ]),
     });
     expect(findings.map((f) => [f.kind, f.customerId])).toEqual([
       ['missing', 'ghost'],
@@ -104,8 +131,14 @@ describe('audit', () => {
   it('excuses customers in flight and kept source copies', () => {
     expect(
       auditPlacement({
-        mapping: new Map([['moving', 'a'], ['kept', 'b']]),
-        rowsByCell: new Map([['a', new Set(['moving', 'kept'])], ['b', new Set(['moving', 'kept'])]]),
+        mapping: new Map([
+          ['moving', 'a'],
+          ['kept', 'b'],
+        ]),
+        rowsByCell: new Map([
+          ['a', new Set(['moving', 'kept'])],
+          ['b', new Set(['moving', 'kept'])],
+        ]),
         excused: new Set(['moving']),
         keptSources: new Map([['kept', 'a']]),
       }),

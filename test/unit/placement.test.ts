@@ -49,7 +49,18 @@ describe('rendezvous placement', () => {
 });
 
 describe('route explanation', () => {
-  const cell = (id: string) => ({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: 1, capacity: 10, healthPath: '/health', status: 'active' as const, createdAt: '', firstHealthyAt: '' });
+  const cell = (id: string) => ({
+    id,
+    template: 'basic',
+    templateDir: '/t',
+    schemaVersion: 1,
+    port: 1,
+    capacity: 10,
+    healthPath: '/health',
+    status: 'active' as const,
+    createdAt: '',
+    firstHealthyAt: '',
+  });
   it('never places a new customer in a cell that has not yet run healthy', () => {
     const explained = explainRoute('acme', undefined, undefined, [cell('a'), { ...cell('b'), firstHealthyAt: null }], new Map(), 'hash');
     expect(explained.cell).toBe('a');
@@ -69,7 +80,21 @@ describe('route explanation', () => {
     expect(explained.cell).toBe(rendezvousCell('acme', ['a', 'b']));
   });
   it('reports a migration in progress', () => {
-    const migration = { id: 7, customerId: 'acme', sourceCell: 'a', targetCell: 'b', step: 'fenced' as const, state: 'running' as const, keepSourceUntil: null, batch: null, detail: {}, error: null, startedAt: '', updatedAt: '', owner: null };
+    const migration = {
+      id: 7,
+      customerId: 'acme',
+      sourceCell: 'a',
+      targetCell: 'b',
+      step: 'fenced' as const,
+      state: 'running' as const,
+      keepSourceUntil: null,
+      batch: null,
+      detail: {},
+      error: null,
+      startedAt: '',
+      updatedAt: '',
+      owner: null,
+    };
     expect(explainRoute('acme', 'a', migration, [cell('a'), cell('b')], new Map(), 'hash').fencedBy).toMatchObject({ migrationId: 7, step: 'fenced' });
   });
 });

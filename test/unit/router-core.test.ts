@@ -58,7 +58,19 @@ const HAZARDS = [
   '*',
   '',
 ];
-const SAFE = ['/', '/health', '/api/customers/c-0001', '/api/customers/c-0001/', '/api/customers/c-0001/orders', '/api/customers/c-0001/.x', '/api/customers/c-0001/...', '/api/customers/c-0001/x..', '/api/customers/c%2d0001', '/api/products/sku.1', '/api/customers/c-0001/%2e%2ex'];
+const SAFE = [
+  '/',
+  '/health',
+  '/api/customers/c-0001',
+  '/api/customers/c-0001/',
+  '/api/customers/c-0001/orders',
+  '/api/customers/c-0001/.x',
+  '/api/customers/c-0001/...',
+  '/api/customers/c-0001/x..',
+  '/api/customers/c%2d0001',
+  '/api/products/sku.1',
+  '/api/customers/c-0001/%2e%2ex',
+];
 
 describe('paths a cell would read differently', () => {
   it.each(HAZARDS)('refuses %j', (path) => {
@@ -142,7 +154,19 @@ describe('fences', () => {
 });
 
 describe('which cells the router sends requests to', () => {
-  const cell = (id: string, port: number) => ({ id, port, template: 'basic', templateDir: '', schemaVersion: 1, capacity: 10, healthPath: '/health', status: 'active', createdAt: '', firstHealthyAt: '' }) as CellRecord;
+  const cell = (id: string, port: number) =>
+    ({
+      id,
+      port,
+      template: 'basic',
+      templateDir: '',
+      schemaVersion: 1,
+      capacity: 10,
+      healthPath: '/health',
+      status: 'active',
+      createdAt: '',
+      firstHealthyAt: '',
+    }) as CellRecord;
 
   it('does not try a cell that timed out again until it is marked up (a passing health check), however long that takes', () => {
     const upstreams = new Upstreams(4);

@@ -81,7 +81,24 @@ describe('no auth: the path names the customer', () => {
 describe('the router error catalogue', () => {
   it('answers {error: text, code} with the stable codes scripts read', () => {
     expect(Object.keys(ROUTER_ERRORS).sort()).toEqual(
-      ['bad_customer_id', 'bad_path', 'body_too_large', 'cell_timeout', 'cell_unavailable', 'customer_moving', 'forbidden', 'internal', 'no_cell', 'no_customer_claim', 'not_found', 'overloaded', 'rate_limited', 'request_timeout', 'too_many_connections', 'unauthorized'].sort(),
+      [
+        'bad_customer_id',
+        'bad_path',
+        'body_too_large',
+        'cell_timeout',
+        'cell_unavailable',
+        'customer_moving',
+        'forbidden',
+        'internal',
+        'no_cell',
+        'no_customer_claim',
+        'not_found',
+        'overloaded',
+        'rate_limited',
+        'request_timeout',
+        'too_many_connections',
+        'unauthorized',
+      ].sort(),
     );
     expect(routerError('rate_limited')).toEqual({ status: 429, body: { error: 'Rate limit exceeded', code: 'rate_limited' } });
     expect(routerError('cell_unavailable', { error: unavailableText('jwt'), details: 'refused', cell: 'c1' })).toEqual({
@@ -110,7 +127,8 @@ describe('the per-customer rate limit', () => {
     const old = { ...settings, limits: { ...settings.limits, rateLimit: undefined, rateLimitPerSecond: 200, rateLimitBurst: 400 } };
     const parsed = settingsSchema.safeParse(JSON.parse(JSON.stringify(old)));
     expect(parsed.success).toBe(false);
-    if (!parsed.success) expect(formatIssues(parsed.error)).toMatch(/limits: rateLimitPerSecond, rateLimitBurst .*limits\.rateLimit.*"requests": 100, "windowSeconds": 60/);
+    if (!parsed.success)
+      expect(formatIssues(parsed.error)).toMatch(/limits: rateLimitPerSecond, rateLimitBurst .*limits\.rateLimit.*"requests": 100, "windowSeconds": 60/);
     expect(settingsSchema.safeParse({ ...settings, limits: { rateLimit: { requests: 5, windowSeconds: 1 } } }).success).toBe(true);
   });
 });

@@ -6,8 +6,17 @@ import { defaultSettings, exposureWarning } from '../../src/workspace/settings.j
 describe('router settings changes', () => {
   const base = defaultSettings(8000);
   it('applies auth, placement and request limits live; ports, host and socket limits on a router restart', () => {
-    const next = { ...base, auth: 'jwt' as const, placementTemplate: 'basic', routerHost: '0.0.0.0', limits: { ...base.limits, maxBodyBytes: 10, requestTimeoutMs: 5 } };
-    expect(diffRouterSettings(base, next)).toEqual({ applied: ['auth', 'limits.maxBodyBytes', 'placementTemplate'], needsRestart: ['limits.requestTimeoutMs', 'routerHost'] });
+    const next = {
+      ...base,
+      auth: 'jwt' as const,
+      placementTemplate: 'basic',
+      routerHost: '0.0.0.0',
+      limits: { ...base.limits, maxBodyBytes: 10, requestTimeoutMs: 5 },
+    };
+    expect(diffRouterSettings(base, next)).toEqual({
+      applied: ['auth', 'limits.maxBodyBytes', 'placementTemplate'],
+      needsRestart: ['limits.requestTimeoutMs', 'routerHost'],
+    });
   });
   it('ignores what the router does not read', () => {
     const next = { ...base, templatePaths: ['/x'], supervisor: { ...base.supervisor, backoffMaxMs: 1 } };

@@ -2,7 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { renderStatus } from '../../src/cli/views/status.js';
 import { buildStatus, judgeHealth, type StatusInputs } from '../../src/status/model.js';
 
-const cell = (id: string) => ({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: 9000, capacity: 10, healthPath: '/health', status: 'active' as const, createdAt: '', firstHealthyAt: '' });
+const cell = (id: string) => ({
+  id,
+  template: 'basic',
+  templateDir: '/t',
+  schemaVersion: 1,
+  port: 9000,
+  capacity: 10,
+  healthPath: '/health',
+  status: 'active' as const,
+  createdAt: '',
+  firstHealthyAt: '',
+});
 const proc = (name: string, state: string, extra: Record<string, unknown> = {}) => ({
   name,
   kind: name === 'router' ? 'router' : 'cell',
@@ -35,15 +46,56 @@ const inputs = (processes: unknown[], health: [string, boolean][] = []): StatusI
 
 describe('status model', () => {
   it('builds one row per cell with process, health, load and traffic', () => {
-    const report = buildStatus(inputs([proc('router', 'running'), proc('a', 'running', { restarts: 2 })], [['a', true], ['router', true]]));
-    expect(report.cells[0]).toMatchObject({ id: 'a', state: 'running', pid: 10, uptimeSeconds: 65, restarts: 2, healthy: true, customers: 3, capacity: 10, requests: 10, errors: 1 });
+    const report = buildStatus(
+      inputs(
+        [proc('router', 'running'), proc('a', 'running', { restarts: 2 })],
+        [
+          ['a', true],
+          ['router', true],
+        ],
+      ),
+    );
+    expect(report.cells[0]).toMatchObject({
+      id: 'a',
+      state: 'running',
+      pid: 10,
+      uptimeSeconds: 65,
+      restarts: 2,
+      healthy: true,
+      customers: 3,
+      capacity: 10,
+      requests: 10,
+      errors: 1,
+    });
     expect(report.cells[1]).toMatchObject({ id: 'b', state: 'stopped', pid: null, healthy: null, customers: 0 });
     expect(report.router).toMatchObject({ state: 'running', mappingVersion: 5, adminPort: 8001 });
   });
 
   it('is healthy only when router and every started cell are healthy', () => {
-    expect(judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'running')], [['a', true], ['router', true]]))).healthy).toBe(true);
-    const sick = judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'running')], [['a', false], ['router', true]])));
+    expect(
+      judgeHealth(
+        buildStatus(
+          inputs(
+            [proc('router', 'running'), proc('a', 'running')],
+            [
+              ['a', true],
+              ['router', true],
+            ],
+          ),
+        ),
+      ).healthy,
+    ).toBe(true);
+    const sick = judgeHealth(
+      buildStatus(
+        inputs(
+          [proc('router', 'running'), proc('a', 'running')],
+          [
+            ['a', false],
+            ['router', true],
+          ],
+        ),
+      ),
+    );
     expect(sick).toMatchObject({ healthy: false, customersAffected: 3, details: [{ problem: 'cell a is running but fails its health check', customers: 3 }] });
     const looping = judgeHealth(buildStatus(inputs([proc('router', 'running'), proc('a', 'crashed', { lastExit: 'exited with code 1' })], [['router', true]])));
     expect(looping.details.map((detail) => detail.problem)).toEqual(['cell a is crashed (exited with code 1)']);
@@ -65,7 +117,10 @@ describe('status model', () => {
   it('fails on an interrupted move, not on one in progress', () => {
     const migration = { id: 7, customerId: 'x', sourceCell: 'a', targetCell: 'b', step: 'copied', updatedAt: '' } as never;
     const up = [proc('router', 'running'), proc('a', 'running')];
-    const healthy: [string, boolean][] = [['a', true], ['router', true]];
+    const healthy: [string, boolean][] = [
+      ['a', true],
+      ['router', true],
+    ];
     expect(judgeHealth(buildStatus({ ...inputs(up, healthy), runningMigrations: [{ migration, runBy: 'pid 5' }] })).healthy).toBe(true);
     const stuck = judgeHealth(buildStatus({ ...inputs(up, healthy), runningMigrations: [{ migration, runBy: null }] }));
     expect(stuck).toMatchObject({ healthy: false, customersAffected: 1 });
@@ -74,14 +129,28 @@ describe('status model', () => {
 
   it('fails when the router cannot read control.db, counting every customer', () => {
     const up = [proc('router', 'running'), proc('a', 'running')];
-    const verdict = judgeHealth(buildStatus({ ...inputs(up, [['a', true], ['router', true]]), routerControlPlane: { ok: false, error: 'SQLITE_CORRUPT' } }));
+    const verdict = judgeHealth(
+      buildStatus({
+        ...inputs(up, [
+          ['a', true],
+          ['router', true],
+        ]),
+        routerControlPlane: { ok: false, error: 'SQLITE_CORRUPT' },
+      }),
+    );
     expect(verdict).toMatchObject({ healthy: false, customersAffected: 3 });
     expect(verdict.problems[0]).toMatch(/control\.db/);
   });
 
   it('the status table fits 80 columns; wide shows every column', () => {
     const report = buildStatus({
-      ...inputs([proc('router', 'running'), proc('a', 'running')], [['a', true], ['router', true]]),
+      ...inputs(
+        [proc('router', 'running'), proc('a', 'running')],
+        [
+          ['a', true],
+          ['router', true],
+        ],
+      ),
       cells: ['cell-1', 'cell-2', 'cell-3'].map((id) => ({ ...cell(id), template: 'ecommerce', capacity: 10_000 })),
       customerCounts: new Map([['cell-1', 9_999]]),
     });

@@ -14,7 +14,8 @@ afterAll(cleanup);
 
 function newStore(): ControlStore {
   const store = ControlStore.create(path.join(tempDir(), 'control.db'));
-  for (const id of ['a', 'b']) store.insertCell({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: id === 'a' ? 9001 : 9002, capacity: 5, healthPath: '/health' });
+  for (const id of ['a', 'b'])
+    store.insertCell({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: id === 'a' ? 9001 : 9002, capacity: 5, healthPath: '/health' });
   for (const id of ['a', 'b']) store.markCellHealthy(id);
   return store;
 }
@@ -128,7 +129,10 @@ describe('router mapping table', () => {
   it('refreshes incrementally, notices deletions, and places unmapped customers', () => {
     const store = newStore();
     const table = new MappingTable('hash');
-    store.pinCustomers([{ customerId: 'x', cellId: 'a' }, { customerId: 'y', cellId: 'b' }]);
+    store.pinCustomers([
+      { customerId: 'x', cellId: 'a' },
+      { customerId: 'y', cellId: 'b' },
+    ]);
     expect(table.refresh(store)).toBe(true);
     expect(table.lookup('x')).toEqual({ cellId: 'a', rule: 'mapping' });
     expect(table.refresh(store)).toBe(false);
@@ -170,7 +174,14 @@ describe('row copy between cell databases', () => {
     seed(source, 'other', 1);
     const pair = new CellPair(source, target, template.customerTables, 'cell-b');
     const first = pair.copyAndVerify(['acme']);
-    expect(Object.fromEntries(first.map((t) => [t.table, t.targetRows]))).toEqual({ customers: 1, cart_items: 1, orders: 3, order_items: 3, order_events: 3, notifications: 0 });
+    expect(Object.fromEntries(first.map((t) => [t.table, t.targetRows]))).toEqual({
+      customers: 1,
+      cart_items: 1,
+      orders: 3,
+      order_items: 3,
+      order_events: 3,
+      notifications: 0,
+    });
     expect(pair.copyAndVerify(['acme'])).toEqual(first);
     expect(pair.counts('target', ['other']).customers).toBe(0);
     pair.purge('source', ['acme']);
@@ -215,7 +226,9 @@ describe('row copy between cell databases', () => {
       sourceWrites.push(canWrite(source, "UPDATE customers SET name = name WHERE customer_id = 'nobody'"));
       return 0;
     });
-    (pair as unknown as { db: Database.Database }).db.exec('CREATE TEMP TRIGGER probe AFTER INSERT ON main.orders WHEN NEW.order_id = \'big-1\' BEGIN SELECT probe_source_lock(); END');
+    (pair as unknown as { db: Database.Database }).db.exec(
+      "CREATE TEMP TRIGGER probe AFTER INSERT ON main.orders WHEN NEW.order_id = 'big-1' BEGIN SELECT probe_source_lock(); END",
+    );
     let chunks = 0;
     const between: boolean[] = [];
     const result = pair.copyAndVerify(['acme'], (work) => {
@@ -273,11 +286,21 @@ describe('row copy between cell databases', () => {
     bulk.close();
     seed(target, 'busy', 0);
     // Another process commits to the target as fast as it can, as a busy cell does.
-    const writer = track(spawn(process.execPath, ['-e', `
+    const writer = track(
+      spawn(
+        process.execPath,
+        [
+          '-e',
+          `
       const db = new (require('better-sqlite3'))(process.argv[1]);
       db.pragma('busy_timeout = 5000');
       const add = db.prepare("UPDATE cart_items SET quantity = quantity % 100 + 1 WHERE customer_id = 'busy'");
-      for (let i = 0; i < 2_000_000; i += 1) { add.run(); if (i === 10) console.log('writing'); }`, target], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
+      for (let i = 0; i < 2_000_000; i += 1) { add.run(); if (i === 10) console.log('writing'); }`,
+          target,
+        ],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+      ),
+    );
     await new Promise((resolve) => writer.stdout!.once('data', resolve));
     const pair = new CellPair(source, target, template.customerTables, 'cell-b');
     try {

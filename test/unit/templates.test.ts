@@ -35,16 +35,34 @@ describe('template validation', () => {
     ['an empty command', { ...valid, run: { command: [] } }, /run/],
     ['an unknown field', { ...valid, colour: 'blue' }, /colour/],
     ['a name that differs from the folder', { ...valid, name: 'other' }, /must match its folder/],
-    ['a parent that is not declared', { ...valid, customerTables: [{ table: 'orders', customerColumn: 'c', parent: 'customers' }] }, /not a declared customer table/],
+    [
+      'a parent that is not declared',
+      { ...valid, customerTables: [{ table: 'orders', customerColumn: 'c', parent: 'customers' }] },
+      /not a declared customer table/,
+    ],
     [
       'a parent cycle',
-      { ...valid, customerTables: [{ table: 'a', customerColumn: 'c', parent: 'b' }, { table: 'b', customerColumn: 'c', parent: 'a' }] },
+      {
+        ...valid,
+        customerTables: [
+          { table: 'a', customerColumn: 'c', parent: 'b' },
+          { table: 'b', customerColumn: 'c', parent: 'a' },
+        ],
+      },
       /cycle/,
     ],
     ['a table both customer-scoped and reference', { ...valid, referenceTables: ['orders'] }, /both customer-scoped and reference/],
     ['a health path without a slash', { ...valid, healthPath: 'health' }, /healthPath/],
-    ['a cell column that is the customer column', { ...valid, customerTables: [{ table: 'customers', customerColumn: 'id', parent: null, cellColumn: 'id' }] }, /cellColumn cannot be its customerColumn/],
-    ['a cell column that is not an identifier', { ...valid, customerTables: [{ table: 'customers', customerColumn: 'id', parent: null, cellColumn: 'cell id' }] }, /cellColumn/],
+    [
+      'a cell column that is the customer column',
+      { ...valid, customerTables: [{ table: 'customers', customerColumn: 'id', parent: null, cellColumn: 'id' }] },
+      /cellColumn cannot be its customerColumn/,
+    ],
+    [
+      'a cell column that is not an identifier',
+      { ...valid, customerTables: [{ table: 'customers', customerColumn: 'id', parent: null, cellColumn: 'cell id' }] },
+      /cellColumn/,
+    ],
   ])('refuses %s with a message naming the field', (_what, raw, message) => {
     expect(() => validateTemplate(raw, '/t/shop', 'shop')).toThrow(message);
   });
@@ -79,7 +97,10 @@ describe('template loading', () => {
   it('refuses a cell column the schema lacks, and a customer table without rowids', () => {
     const dir = path.join(tempDir(), 'shop');
     fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'schema.sql'), 'CREATE TABLE customers (id TEXT PRIMARY KEY) WITHOUT ROWID; CREATE TABLE orders (customer_id TEXT); CREATE TABLE lines (customer_id TEXT);');
+    fs.writeFileSync(
+      path.join(dir, 'schema.sql'),
+      'CREATE TABLE customers (id TEXT PRIMARY KEY) WITHOUT ROWID; CREATE TABLE orders (customer_id TEXT); CREATE TABLE lines (customer_id TEXT);',
+    );
     const customers = { table: 'customers', customerColumn: 'id', parent: null, cellColumn: 'cell_id' };
     fs.writeFileSync(path.join(dir, 'template.json'), JSON.stringify({ ...valid, customerTables: [customers, ...valid.customerTables.slice(1)] }));
     expect(() => loadTemplate(dir)).toThrow(/table "customers" has no column "cell_id".*WITHOUT ROWID/);

@@ -3,7 +3,17 @@
 import type Database from 'better-sqlite3';
 import { HttpError, type RouteDef } from '../../shared/http.js';
 import { type AppContext, type CellApp, databaseCheck, isHealthy } from './app.js';
-import { changedText, conflictOnDuplicate, customerNotFound, findCustomer, nameAndEmail, nowIso, objectBody, presentCustomer, readCustomerRoute } from './customers.js';
+import {
+  changedText,
+  conflictOnDuplicate,
+  customerNotFound,
+  findCustomer,
+  nameAndEmail,
+  nowIso,
+  objectBody,
+  presentCustomer,
+  readCustomerRoute,
+} from './customers.js';
 
 export function createBasicApp({ db, cellId }: AppContext): CellApp {
   const countCustomers = db.prepare('SELECT COUNT(*) AS n FROM customers');
@@ -30,7 +40,11 @@ function basicCustomerRoutes(db: Database.Database, cellId: string): RouteDef[] 
         const customerId = params.id!;
         const { name, email } = nameAndEmail(await objectBody(body));
         conflictOnDuplicate(() => insert.run(customerId, name, email, nowIso(), cellId));
-        return { status: 201, body: { customer_id: customerId, name, email, cell_id: cellId, status: 'created' }, headers: { location: `/api/customers/${encodeURIComponent(customerId)}` } };
+        return {
+          status: 201,
+          body: { customer_id: customerId, name, email, cell_id: cellId, status: 'created' },
+          headers: { location: `/api/customers/${encodeURIComponent(customerId)}` },
+        };
       },
     },
     {
@@ -43,7 +57,10 @@ function basicCustomerRoutes(db: Database.Database, cellId: string): RouteDef[] 
         const changes = changedText(data, ['name', 'email']);
         const fields = Object.keys(changes);
         if (fields.length > 0) {
-          db.prepare(`UPDATE customers SET ${fields.map((field) => `${field} = ?`).join(', ')} WHERE customer_id = ?`).run(...Object.values(changes), params.id!);
+          db.prepare(`UPDATE customers SET ${fields.map((field) => `${field} = ?`).join(', ')} WHERE customer_id = ?`).run(
+            ...Object.values(changes),
+            params.id!,
+          );
         }
         return { status: 200, body: presentCustomer(findCustomer(db, params.id!)) };
       },

@@ -58,7 +58,8 @@ export async function objectBody(body: () => Promise<unknown>): Promise<Record<s
 
 /** The examples require both fields on create, as text. */
 export function nameAndEmail(data: Record<string, unknown> | null): { name: string; email: string } {
-  if (!data || typeof data.name !== 'string' || typeof data.email !== 'string') throw new HttpError(400, 'Name and email are required', 'name_and_email_required');
+  if (!data || typeof data.name !== 'string' || typeof data.email !== 'string')
+    throw new HttpError(400, 'Name and email are required', 'name_and_email_required');
   return { name: data.name, email: data.email };
 }
 

@@ -6,16 +6,7 @@ import type Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { HttpError, type RouteDef } from '../../shared/http.js';
 import { type AppContext, type CellApp, databaseCheck, HEALTHY, isHealthy } from './app.js';
-import {
-  changedText,
-  conflictOnDuplicate,
-  customerNotFound,
-  nameAndEmail,
-  nowIso,
-  objectBody,
-  readCustomerRoute,
-  requireCustomer,
-} from './customers.js';
+import { changedText, conflictOnDuplicate, customerNotFound, nameAndEmail, nowIso, objectBody, readCustomerRoute, requireCustomer } from './customers.js';
 import { OrderWorker } from './order-worker.js';
 
 interface Product {
@@ -52,7 +43,11 @@ export function createEcommerceApp({ db, log, env, cellId }: AppContext): CellAp
     const checks = {
       database: databaseCheck(db),
       cache: products.size > 0 ? HEALTHY : 'unhealthy: no products cached',
-      queue: !worker.running ? 'unhealthy: the order worker is stopped' : lagMs >= QUEUE_LAG_LIMIT_MS ? `unhealthy: oldest due event ${lagMs} ms late` : HEALTHY,
+      queue: !worker.running
+        ? 'unhealthy: the order worker is stopped'
+        : lagMs >= QUEUE_LAG_LIMIT_MS
+          ? `unhealthy: oldest due event ${lagMs} ms late`
+          : HEALTHY,
     };
     const healthy = Object.values(checks).every(isHealthy);
     return { healthy, body: { cell_id: cellId, status: healthy ? 'healthy' : 'unhealthy', checks } };
@@ -109,7 +104,9 @@ function customerRoutes(db: Database.Database, cellId: string): RouteDef[] {
         const fields = Object.keys(changes);
         if (fields.length > 0) {
           const assignments = [...fields.map((field) => `${field} = ?`), 'updated_at = ?'].join(', ');
-          conflictOnDuplicate(() => db.prepare(`UPDATE customers SET ${assignments} WHERE customer_id = ?`).run(...Object.values(changes), nowIso(), customerId));
+          conflictOnDuplicate(() =>
+            db.prepare(`UPDATE customers SET ${assignments} WHERE customer_id = ?`).run(...Object.values(changes), nowIso(), customerId),
+          );
         }
         return { status: 200, body: { status: 'updated', customer_id: customerId } };
       },
@@ -185,10 +182,12 @@ function cartRoutes(db: Database.Database, cellId: string, products: Map<string,
         if (typeof productId !== 'string' || !products.has(productId)) throw new HttpError(400, 'Product not found', 'product_not_found');
         requireCustomer(db, params.id!);
         // The write and the answer's read in one transaction: a busy database fails it before it wrote.
-        const after = db.transaction(() => {
-          upsert.run(params.id!, productId, quantity, nowIso());
-          return items(params.id!);
-        }).immediate();
+        const after = db
+          .transaction(() => {
+            upsert.run(params.id!, productId, quantity, nowIso());
+            return items(params.id!);
+          })
+          .immediate();
         return { status: 200, body: { status: 'added', customer_id: params.id!, items: after } };
       },
     },
@@ -196,10 +195,12 @@ function cartRoutes(db: Database.Database, cellId: string, products: Map<string,
       method: 'DELETE',
       path: '/api/customers/:id/cart/items/:productId',
       handler: ({ params }) => {
-        const left = db.transaction(() => {
-          const removed = db.prepare('DELETE FROM cart_items WHERE customer_id = ? AND product_id = ?').run(params.id!, params.productId!).changes;
-          return removed === 0 ? null : items(params.id!);
-        }).immediate();
+        const left = db
+          .transaction(() => {
+            const removed = db.prepare('DELETE FROM cart_items WHERE customer_id = ? AND product_id = ?').run(params.id!, params.productId!).changes;
+            return removed === 0 ? null : items(params.id!);
+          })
+          .immediate();
         if (left === null) throw new HttpError(404, 'Product not in cart', 'not_in_cart');
         return { status: 200, body: { status: 'removed', customer_id: params.id!, items: left } };
       },
@@ -222,9 +223,7 @@ function orderRoutes(db: Database.Database, cellId: string, products: Map<string
   const insertOrder = db.prepare(
     "INSERT INTO orders (order_id, customer_id, status, total_cents, created_at, updated_at, cell_id) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
   );
-  const insertItem = db.prepare(
-    'INSERT INTO order_items (order_id, customer_id, product_id, quantity, unit_price_cents, added_at) VALUES (?, ?, ?, ?, ?, ?)',
-  );
+  const insertItem = db.prepare('INSERT INTO order_items (order_id, customer_id, product_id, quantity, unit_price_cents, added_at) VALUES (?, ?, ?, ?, ?, ?)');
   const insertEvent = db.prepare(
     "INSERT INTO order_events (id, order_id, customer_id, kind, state, available_at, created_at) VALUES (?, ?, ?, 'order.placed', 'queued', ?, ?)",
   );
@@ -236,7 +235,10 @@ function orderRoutes(db: Database.Database, cellId: string, products: Map<string
     customer_id: row.customer_id,
     status: row.status,
     total_amount: decimal(row.total_cents),
-    items: (itemsOf.all(row.order_id) as (CartLine & { unit_price_cents: number })[]).map(({ unit_price_cents, ...item }) => ({ ...item, unit_price: decimal(unit_price_cents) })),
+    items: (itemsOf.all(row.order_id) as (CartLine & { unit_price_cents: number })[]).map(({ unit_price_cents, ...item }) => ({
+      ...item,
+      unit_price: decimal(unit_price_cents),
+    })),
     created_at: row.created_at,
     updated_at: row.updated_at,
     cell_id: row.cell_id,
@@ -299,7 +301,9 @@ function orderRoutes(db: Database.Database, cellId: string, products: Map<string
       handler: ({ params }) => {
         requireCustomer(db, params.id!);
         const rows = db
-          .prepare('SELECT id AS notification_id, order_id, channel, message, created_at FROM notifications WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC')
+          .prepare(
+            'SELECT id AS notification_id, order_id, channel, message, created_at FROM notifications WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC',
+          )
           .all(params.id!);
         return { status: 200, body: { customer_id: params.id!, notifications: rows, cell_id: cellId } };
       },

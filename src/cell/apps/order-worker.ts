@@ -32,14 +32,12 @@ export class OrderWorker {
     this.due = db.prepare(
       "SELECT id, order_id, customer_id, kind FROM order_events WHERE state = 'queued' AND available_at <= ? ORDER BY available_at LIMIT 100",
     );
-    const claim = db.prepare(
-      "UPDATE order_events SET kind = ?, attempts = attempts + 1, available_at = ? WHERE id = ? AND kind = ? AND state = 'queued'",
+    const claim = db.prepare("UPDATE order_events SET kind = ?, attempts = attempts + 1, available_at = ? WHERE id = ? AND kind = ? AND state = 'queued'");
+    const finish = db.prepare(
+      "UPDATE order_events SET state = 'done', attempts = attempts + 1 WHERE id = ? AND kind = 'order.processing' AND state = 'queued'",
     );
-    const finish = db.prepare("UPDATE order_events SET state = 'done', attempts = attempts + 1 WHERE id = ? AND kind = 'order.processing' AND state = 'queued'");
     const setStatus = db.prepare('UPDATE orders SET status = ?, updated_at = ? WHERE order_id = ?');
-    const notify = db.prepare(
-      "INSERT INTO notifications (id, customer_id, order_id, channel, message, created_at) VALUES (?, ?, ?, 'email', ?, ?)",
-    );
+    const notify = db.prepare("INSERT INTO notifications (id, customer_id, order_id, channel, message, created_at) VALUES (?, ?, ?, 'email', ?, ?)");
     this.advance = db.transaction((event: DueEvent): boolean => {
       const at = new Date().toISOString();
       if (event.kind === 'order.placed') {

@@ -23,7 +23,8 @@ export async function run(input: CommandInput): Promise<void> {
       cellId = cell.id;
     } else {
       const placed = placeCustomer(customerId, placementCells(ws.store.listCells(), counts, ws.settings.placementTemplate), ws.settings.placement);
-      if (placed === null) throw failure('no active cell that has run healthy has room: start a cell ("cellctl start"), create one, or raise a capacity; or pass --cell');
+      if (placed === null)
+        throw failure('no active cell that has run healthy has room: start a cell ("cellctl start"), create one, or raise a capacity; or pass --cell');
       cellId = placed;
     }
     const existing = ws.store.getCustomer(customerId);

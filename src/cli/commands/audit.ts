@@ -26,7 +26,13 @@ export async function run(input: CommandInput): Promise<void> {
     const checked = new Set([...mapping.keys(), ...[...rowsByCell.values()].flatMap((ids) => [...ids])]).size;
     if (flag.bool(input.opts, 'json')) printJson({ customersChecked: checked, inFlight: [...excused], findings });
     else if (findings.length === 0) sayDone(`${checked} customer(s) checked: every one is wholly in the cell it is mapped to`);
-    else printLine(renderTable(['problem', 'customer', 'mapped to', 'rows found in', 'advice'], findings.map((f) => [paint.red(f.kind), f.customerId, f.mappedTo ?? '-', f.foundIn.join(', ') || '-', f.advice])));
+    else
+      printLine(
+        renderTable(
+          ['problem', 'customer', 'mapped to', 'rows found in', 'advice'],
+          findings.map((f) => [paint.red(f.kind), f.customerId, f.mappedTo ?? '-', f.foundIn.join(', ') || '-', f.advice]),
+        ),
+      );
     if (findings.length > 0) process.exitCode = ExitCode.inconsistent;
   });
 }

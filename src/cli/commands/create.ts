@@ -16,15 +16,17 @@ export async function run(input: CommandInput): Promise<void> {
 
   await withWorkspace(input, async (ws) => {
     const name =
-      input.args[0] ?? (await askText('Cell name', '<cell> argument', (value) => (CELL_NAME.test(value) ? true : 'lower-case letters, digits and "-", starting with a letter')));
-    const template =
-      flag.string(input.opts, 'template') ?? (await askChoice('Template', '--template', [...listTemplateDirs(templatesOf(ws)).keys()].sort()));
+      input.args[0] ??
+      (await askText('Cell name', '<cell> argument', (value) => (CELL_NAME.test(value) ? true : 'lower-case letters, digits and "-", starting with a letter')));
+    const template = flag.string(input.opts, 'template') ?? (await askChoice('Template', '--template', [...listTemplateDirs(templatesOf(ws)).keys()].sort()));
     for (const dir of missingTemplateFolders(templatesOf(ws))) sayWarning(`templatePaths names ${dir}, which does not exist`);
     const cell = await createCell(ws, { name, template, port, capacity });
     if (flag.bool(input.opts, 'json')) return printJson(cell);
     sayDone(`cell ${cell.id} created from template ${cell.template} on port ${cell.port} (capacity ${cell.capacity})`);
     if (cell.template !== ws.settings.placementTemplate) {
-      say(`new customers are placed only in ${ws.settings.placementTemplate} cells: ${cell.id} gets customers by "cellctl assign customer <id> --cell ${cell.id}" or a move (or: cellctl config set placementTemplate ${cell.template})`);
+      say(
+        `new customers are placed only in ${ws.settings.placementTemplate} cells: ${cell.id} gets customers by "cellctl assign customer <id> --cell ${cell.id}" or a move (or: cellctl config set placementTemplate ${cell.template})`,
+      );
     }
     say(`start it with: cellctl start ${cell.id}`);
   });

@@ -33,7 +33,12 @@ async function list(input: CommandInput): Promise<void> {
     const customers = ws.store.listCustomers(cellFlag === undefined ? undefined : requireCell(ws, cellFlag).id);
     if (flag.bool(input.opts, 'json')) return printJson(customers.map(({ id, cellId, createdAt }) => ({ id, cellId, createdAt })));
     if (customers.length === 0) return say('no customers mapped yet');
-    printLine(renderTable(['customer', 'cell', 'mapped since'], customers.map((customer) => [customer.id, customer.cellId, customer.createdAt])));
+    printLine(
+      renderTable(
+        ['customer', 'cell', 'mapped since'],
+        customers.map((customer) => [customer.id, customer.cellId, customer.createdAt]),
+      ),
+    );
     say(`${customers.length} customer(s)`);
   });
 }
@@ -52,14 +57,30 @@ async function show(input: CommandInput, customerId: string): Promise<void> {
   await withWorkspace(input, (ws) => {
     const mapping = ws.store.getCustomer(customerId) ?? null;
     const rows = rowsByCell(ws, customerId);
-    const moves = ws.store.migrationsOf(customerId, 10).map((m) => ({ id: m.id, from: m.sourceCell, to: m.targetCell, state: m.state, step: m.step, startedAt: m.startedAt }));
-    if (!mapping && Object.keys(rows).length === 0 && moves.length === 0) throw failure(`no customer "${customerId}": not mapped, no rows in any cell, never moved ("cellctl customers" lists them)`);
+    const moves = ws.store
+      .migrationsOf(customerId, 10)
+      .map((m) => ({ id: m.id, from: m.sourceCell, to: m.targetCell, state: m.state, step: m.step, startedAt: m.startedAt }));
+    if (!mapping && Object.keys(rows).length === 0 && moves.length === 0)
+      throw failure(`no customer "${customerId}": not mapped, no rows in any cell, never moved ("cellctl customers" lists them)`);
     const report = { customerId, cell: mapping?.cellId ?? null, mappedSince: mapping?.createdAt ?? null, rows, moves };
     if (flag.bool(input.opts, 'json')) return printJson(report);
     printLine(`${customerId} → ${report.cell ?? '(not mapped)'}${report.mappedSince ? ` since ${report.mappedSince}` : ''}`);
     const cells = Object.entries(rows);
-    printLine(cells.length === 0 ? 'rows: none in any cell' : renderTable(['cell', 'table', 'rows'], cells.flatMap(([cell, counts]) => Object.entries(counts).map(([table, n]) => [cell, table, n]))));
-    if (moves.length > 0) printLine(renderTable(['move', 'from', 'to', 'state', 'step', 'started'], moves.map((m) => [m.id, m.from, m.to, m.state, m.step, m.startedAt])));
+    printLine(
+      cells.length === 0
+        ? 'rows: none in any cell'
+        : renderTable(
+            ['cell', 'table', 'rows'],
+            cells.flatMap(([cell, counts]) => Object.entries(counts).map(([table, n]) => [cell, table, n])),
+          ),
+    );
+    if (moves.length > 0)
+      printLine(
+        renderTable(
+          ['move', 'from', 'to', 'state', 'step', 'started'],
+          moves.map((m) => [m.id, m.from, m.to, m.state, m.step, m.startedAt]),
+        ),
+      );
   });
 }
 
@@ -72,9 +93,12 @@ async function unassign(input: CommandInput, customerId: string): Promise<void> 
     const held = rowsByCell(ws, customerId)[mapping.cellId];
     if (held && !flag.bool(input.opts, 'force')) {
       const total = Object.values(held).reduce((sum, n) => sum + n, 0);
-      throw failure(`customer ${customerId} has ${total} row(s) in ${mapping.cellId}; unassigning would hide them (its next create lands anywhere): pass --force if that is meant`);
+      throw failure(
+        `customer ${customerId} has ${total} row(s) in ${mapping.cellId}; unassigning would hide them (its next create lands anywhere): pass --force if that is meant`,
+      );
     }
-    if (!ws.store.unmapCustomer(customerId, mapping.cellId)) throw failure(`customer ${customerId} changed meanwhile (moved or being moved); look again with "cellctl customers show ${customerId}"`);
+    if (!ws.store.unmapCustomer(customerId, mapping.cellId))
+      throw failure(`customer ${customerId} changed meanwhile (moved or being moved); look again with "cellctl customers show ${customerId}"`);
     ws.store.addEvent('cli', 'customer.unassigned', customerId, `mapping to ${mapping.cellId} removed${held ? ' (--force, rows kept in the cell)' : ''}`);
     const routerNotified = await notifyRouter(ws.home, ws.settings);
     if (flag.bool(input.opts, 'json')) return printJson({ customerId, cellId: mapping.cellId, unassigned: true, routerNotified });

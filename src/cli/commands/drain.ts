@@ -28,19 +28,31 @@ export async function run(input: CommandInput): Promise<void> {
       for (const move of moves) perTarget.set(move.to, (perTarget.get(move.to) ?? 0) + 1);
       if (json) return printJson({ cell: cell.id, customers: moves.length, targets: Object.fromEntries(perTarget) });
       printLine(`plan: move ${moves.length} customer(s) out of ${cell.id}`);
-      if (perTarget.size > 0) printLine(renderTable(['target', 'customers'], [...perTarget].map(([target, count]) => [target, count])));
+      if (perTarget.size > 0)
+        printLine(
+          renderTable(
+            ['target', 'customers'],
+            [...perTarget].map(([target, count]) => [target, count]),
+          ),
+        );
       return;
     }
     // No new customers are placed in a draining cell.
     ws.store.setCellStatus(cell.id, 'draining');
     await notifyRouter(ws.home, ws.settings);
     const resumed = await resumeLeftovers(ws, new Set([cell.id]));
-    const remaining = planDrain(source, ws.store.listCustomers(cell.id).map((customer) => customer.id), cellLoads(ws));
+    const remaining = planDrain(
+      source,
+      ws.store.listCustomers(cell.id).map((customer) => customer.id),
+      cellLoads(ws),
+    );
     const result = await runMovesInterruptibly(ws, remaining, batchSize, `draining ${cell.id}`, json);
     const report = { cell: cell.id, ...result, resumed, customersPerSecond: result.seconds > 0 ? Math.round(result.moved / result.seconds) : null };
     if (json) return printJson(report);
     if (result.interrupted) return say(`moved ${result.moved} of ${remaining.length}; run "cellctl drain ${cell.id}" again to continue`);
-    sayDone(`drained ${cell.id}: ${result.moved} customer(s) moved in ${result.seconds.toFixed(2)} s${report.customersPerSecond ? ` (${report.customersPerSecond}/s)` : ''}`);
+    sayDone(
+      `drained ${cell.id}: ${result.moved} customer(s) moved in ${result.seconds.toFixed(2)} s${report.customersPerSecond ? ` (${report.customersPerSecond}/s)` : ''}`,
+    );
     say(`${cell.id} stays "draining" (no new customers): delete it with "cellctl delete ${cell.id} --yes" or re-open it with "cellctl activate ${cell.id}"`);
   });
 }

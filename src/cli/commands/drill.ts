@@ -22,14 +22,26 @@ export async function run(input: CommandInput): Promise<void> {
       printLine(
         renderTable(
           ['cell', 'customers', 'requests', 'failed', 'failed share', 'customers hit'],
-          summary.cells.map((row) => [row.cell === summary.victim ? `${row.cell} (killed)` : row.cell, row.customers, row.requests, row.failed, percent(row.failedRequestShare), row.customersWithFailures]),
+          summary.cells.map((row) => [
+            row.cell === summary.victim ? `${row.cell} (killed)` : row.cell,
+            row.customers,
+            row.requests,
+            row.failed,
+            percent(row.failedRequestShare),
+            row.customersWithFailures,
+          ]),
         ),
       );
       printLine(`expected blast radius: ${percent(summary.expectedBlastRadius)} of customers (the share in ${summary.victim})`);
       printLine(`observed: ${percent(summary.customerShareFailed)} of customers and ${percent(summary.requestShareFailed)} of requests failed`);
       printLine(`recovery: ${recoveryText(summary)}`);
-      if (summary.rateLimited > 0) printLine(paint.red(`${summary.rateLimited} request(s) were rate-limited (429): other traffic used the customers' allowance (limits.rateLimit)`));
-      printLine(summary.contained ? paint.green('contained: only the killed cell’s customers saw errors') : paint.red(`NOT contained: ${summary.failuresOutsideVictim} failures outside ${summary.victim}`));
+      if (summary.rateLimited > 0)
+        printLine(paint.red(`${summary.rateLimited} request(s) were rate-limited (429): other traffic used the customers' allowance (limits.rateLimit)`));
+      printLine(
+        summary.contained
+          ? paint.green('contained: only the killed cell’s customers saw errors')
+          : paint.red(`NOT contained: ${summary.failuresOutsideVictim} failures outside ${summary.victim}`),
+      );
     }
     if (!summary.contained || (summary.recoveryMeasured && summary.recoveryMs === null)) process.exitCode = ExitCode.failure;
   });

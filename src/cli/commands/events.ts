@@ -17,13 +17,21 @@ export async function run(input: CommandInput): Promise<void> {
     if (flag.bool(input.opts, 'watch')) return watch(ws, events, subject, json);
     if (json) return printJson(events);
     if (events.length === 0) return say('no events yet');
-    printLine(renderTable(['at', 'source', 'event', 'subject', 'message'], events.map((event) => [event.at, event.source, kindCell(event.kind), event.subject, event.message])));
+    printLine(
+      renderTable(
+        ['at', 'source', 'event', 'subject', 'message'],
+        events.map((event) => [event.at, event.source, kindCell(event.kind), event.subject, event.message]),
+      ),
+    );
   });
 }
 
 /** One event a line (JSON lines with --json), as they are recorded. */
 async function watch(ws: Workspace, shown: EventRecord[], subject: string | undefined, json: boolean): Promise<void> {
-  const print = (event: EventRecord) => printLine(json ? JSON.stringify(event) : `${event.at}  ${event.source.padEnd(10)} ${kindCell(event.kind).padEnd(22)} ${event.subject.padEnd(12)} ${event.message}`);
+  const print = (event: EventRecord) =>
+    printLine(
+      json ? JSON.stringify(event) : `${event.at}  ${event.source.padEnd(10)} ${kindCell(event.kind).padEnd(22)} ${event.subject.padEnd(12)} ${event.message}`,
+    );
   shown.forEach(print);
   let last = shown.at(-1)?.id ?? 0;
   let stopped = false;

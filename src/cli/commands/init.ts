@@ -9,7 +9,9 @@ export function run(input: CommandInput): void {
   const routerPort = parsePort(flag.string(input.opts, 'routerPort') ?? '8000', '--router-port');
   const template = flag.string(input.opts, 'template') ?? null;
   if (initWorkspace(home, routerPort, template)) {
-    sayDone(`workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1}${template ? `, new customers placed in ${template} cells` : ''})`);
+    sayDone(
+      `workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1}${template ? `, new customers placed in ${template} cells` : ''})`,
+    );
     say(`next: ${cellctlCommand()}${input.opts.home ? ` --home ${home}` : ''} create cell-1 --template ${template ?? 'basic'}`);
   } else {
     say(`workspace already exists at ${home}; nothing changed`);

@@ -58,7 +58,8 @@ async function follow(files: { process: string; file: string }[], json: boolean,
       const text = (partial.get(file) ?? '') + chunk;
       const lines = text.split('\n');
       partial.set(file, lines.pop()!);
-      for (const raw of lines) process.stdout.write(`${json ? raw : formatLogLine(interleave([{ process: name, lines: [raw] }])[0]!.line, prefixed ? name : undefined)}\n`);
+      for (const raw of lines)
+        process.stdout.write(`${json ? raw : formatLogLine(interleave([{ process: name, lines: [raw] }])[0]!.line, prefixed ? name : undefined)}\n`);
     }
   }
 }

@@ -21,7 +21,12 @@ export async function run(input: CommandInput): Promise<void> {
         input.args[0] ? Promise.resolve(null) : router.metricsText().catch(() => null),
         ...cells.map((cell) => fetchCellPrometheus(cell.port)),
       ]);
-      return void process.stdout.write(systemExposition(routerText, cells.map((cell, index) => ({ id: cell.id, text: cellTexts[index] ?? null }))));
+      return void process.stdout.write(
+        systemExposition(
+          routerText,
+          cells.map((cell, index) => ({ id: cell.id, text: cellTexts[index] ?? null })),
+        ),
+      );
     }
     const [stats, ...perCell] = await Promise.all([router.stats().catch((): RouterStats | null => null), ...cells.map((cell) => fetchCellMetrics(cell.port))]);
     const report = {
@@ -41,7 +46,8 @@ export async function run(input: CommandInput): Promise<void> {
         ]),
       ),
     );
-    if (stats) printLine(`router: ${stats.customersMapped} customers mapped, mapping v${stats.mappingVersion}, ${(stats.memoryRssBytes / 1048576).toFixed(0)} MiB RSS`);
+    if (stats)
+      printLine(`router: ${stats.customersMapped} customers mapped, mapping v${stats.mappingVersion}, ${(stats.memoryRssBytes / 1048576).toFixed(0)} MiB RSS`);
     else printLine('router: not running');
   });
 }

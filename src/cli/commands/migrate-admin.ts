@@ -13,7 +13,8 @@ const STATES: MigrationState[] = ['running', 'done', 'aborted', 'failed'];
 
 function migrationId(raw: string | undefined): number {
   if (raw === undefined) throw usageError('missing <id>: "cellctl migrate list" shows migration ids');
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw usageError(`"${raw}" is not a migration id: ids are whole numbers from 1 up; "cellctl migrate list" shows them`);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1)
+    throw usageError(`"${raw}" is not a migration id: ids are whole numbers from 1 up; "cellctl migrate list" shows them`);
   return parsePositiveInt(raw, 'migration id');
 }
 
@@ -80,6 +81,8 @@ export async function purge(input: CommandInput): Promise<void> {
   await withWorkspace(input, (ws) => {
     const result = purgeKeptSources(ws, new Date(), flag.bool(input.opts, 'all'));
     if (flag.bool(input.opts, 'json')) return printJson(result);
-    sayDone(`purged kept source rows of ${result.purged.length} migration(s)${result.skipped.length ? `; skipped ${result.skipped.length} whose customer moved back` : ''}`);
+    sayDone(
+      `purged kept source rows of ${result.purged.length} migration(s)${result.skipped.length ? `; skipped ${result.skipped.length} whose customer moved back` : ''}`,
+    );
   });
 }

@@ -37,11 +37,26 @@ export async function run(input: CommandInput): Promise<void> {
           pair.close();
         }
       })();
-      const plan = { customerId, from: source.id, to: target.id, steps: MIGRATION_STEPS, rows, keepSource: keepSourceMs !== null, targetLiveness: check.targetLiveness };
+      const plan = {
+        customerId,
+        from: source.id,
+        to: target.id,
+        steps: MIGRATION_STEPS,
+        rows,
+        keepSource: keepSourceMs !== null,
+        targetLiveness: check.targetLiveness,
+      };
       if (json) return printJson(plan);
-      printLine(`plan: move ${customerId} from ${source.id} to ${target.id} (${check.targetLiveness === 'offline' ? 'system not running: no fence needed' : 'fenced at the router'})`);
+      printLine(
+        `plan: move ${customerId} from ${source.id} to ${target.id} (${check.targetLiveness === 'offline' ? 'system not running: no fence needed' : 'fenced at the router'})`,
+      );
       printLine(`steps: ${MIGRATION_STEPS.join(' → ')}${keepSourceMs !== null ? ' (purge deferred by --keep-source)' : ''}`);
-      printLine(renderTable(['table', 'rows to copy'], Object.entries(rows).map(([table, count]) => [table, count])));
+      printLine(
+        renderTable(
+          ['table', 'rows to copy'],
+          Object.entries(rows).map(([table, count]) => [table, count]),
+        ),
+      );
       return;
     }
 

@@ -22,7 +22,12 @@ export async function run(input: CommandInput): Promise<void> {
       if (json) return printJson({ moves: moves.length, flows: Object.fromEntries(flows) });
       if (moves.length === 0) return say('already balanced: no moves needed');
       printLine(`plan: ${moves.length} move(s)`);
-      printLine(renderTable(['from → to', 'customers'], [...flows].map(([flow, count]) => [flow, count])));
+      printLine(
+        renderTable(
+          ['from → to', 'customers'],
+          [...flows].map(([flow, count]) => [flow, count]),
+        ),
+      );
       return;
     }
     if (moves.length === 0) return json ? printJson({ moved: 0, resumed }) : say('already balanced: no moves needed');

@@ -27,7 +27,9 @@ export async function run(input: CommandInput): Promise<void> {
     // An existing workspace keeps its kind: its placement template, unless --template names another.
     const template = loadCellTemplate(ws, templateFlag ?? ws.settings.placementTemplate ?? 'ecommerce');
     if (templateFlag !== undefined && ws.settings.placementTemplate !== template.name) {
-      say(`note: new customers are placed in ${ws.settings.placementTemplate ?? 'any'} cells; "cellctl config set placementTemplate ${template.name}" changes that`);
+      say(
+        `note: new customers are placed in ${ws.settings.placementTemplate ?? 'any'} cells; "cellctl config set placementTemplate ${template.name}" changes that`,
+      );
     }
     const existing = new Set(ws.store.listCells().map((cell) => cell.id));
     for (let index = 1; index <= cellCount; index += 1) {

@@ -35,7 +35,18 @@ const NARROW = new Set(['name', 'state', 'pid', 'health', 'customers', 'errors']
 export function renderStatus(report: StatusReport, wide = false): string {
   const head = ['name', 'state', 'pid', 'port', 'uptime', 'restarts', 'health', 'customers', 'requests', 'errors'];
   const rows: (string | number)[][] = [
-    ['supervisor', stateCell(report.supervisor.state), orDash(report.supervisor.pid), '-', uptimeCell(report.supervisor.uptimeSeconds), '-', '-', '-', '-', '-'],
+    [
+      'supervisor',
+      stateCell(report.supervisor.state),
+      orDash(report.supervisor.pid),
+      '-',
+      uptimeCell(report.supervisor.uptimeSeconds),
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+    ],
     [
       'router',
       stateCell(report.router.state),
@@ -76,7 +87,9 @@ export function renderStatus(report: StatusReport, wide = false): string {
     lines.push(
       migration.progress === 'in-progress'
         ? `${what} in progress, at step "${migration.step}", run by ${migration.runBy}`
-        : paint.yellow(`${what} interrupted after step "${migration.step}": run "cellctl migrate resume ${migration.id}" or "cellctl migrate abort ${migration.id}"`),
+        : paint.yellow(
+            `${what} interrupted after step "${migration.step}": run "cellctl migrate resume ${migration.id}" or "cellctl migrate abort ${migration.id}"`,
+          ),
     );
   }
   return lines.join('\n');
