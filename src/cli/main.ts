@@ -224,7 +224,7 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
         'cellctl config view',
         'cellctl config get auth',
         'cellctl config set auth jwt',
-        'cellctl config set limits.rateLimitPerSecond 50',
+        'cellctl config set limits.rateLimit.requests 50',
         'cellctl config set placementTemplate basic',
       ),
     )

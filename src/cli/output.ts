@@ -47,13 +47,48 @@ export function sayDone(text: string): void {
   process.stderr.write(paintErr.green('✔ ') + text + '\n');
 }
 
-export function renderTable(head: string[], rows: (string | number)[][]): string {
+/** How wide a table may be: the terminal's width, or 80 columns into a pipe or file. */
+const tableWidth = (): number => Math.max(40, process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
+
+// biome-ignore lint: the escape character is what the pattern matches
+const ANSI = /\u001b\[[0-9;]*m/g;
+const visibleLength = (text: string): number =>
+  Math.max(
+    0,
+    ...text
+      .replace(ANSI, '')
+      .split('\n')
+      .map((line) => line.length),
+  );
+
+/**
+ * Column widths (padding included) that fit `limit` with the table's borders: the widest columns
+ * give way first, none below `floor`; null when the table fits as it is.
+ */
+export function fitColumns(natural: readonly number[], limit: number, floor = 6): number[] | null {
+  const total = (widths: readonly number[]) => widths.reduce((sum, width) => sum + width, 0) + widths.length + 1;
+  if (total(natural) <= limit) return null;
+  const widths = [...natural];
+  while (total(widths) > limit) {
+    const widest = widths.indexOf(Math.max(...widths));
+    if (widths[widest]! <= floor) break;
+    widths[widest]! -= 1;
+  }
+  return widths;
+}
+
+/** A table for people: it wraps long cells to fit the terminal (80 columns off one) unless `wide`. */
+export function renderTable(head: string[], rows: (string | number)[][], options: { wide?: boolean } = {}): string {
+  const cells = rows.map((row) => row.map((cell) => String(cell)));
+  const natural = head.map((title, index) => Math.max(visibleLength(title), ...cells.map((row) => visibleLength(row[index] ?? ''))) + 2);
+  const colWidths = options.wide ? null : fitColumns(natural, tableWidth());
   const table = new Table({
     head: head.map((title) => paint.bold(title)),
     style: { head: [], border: [] },
     chars: colorEnabled() ? {} : { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+    ...(colWidths ? { colWidths, wordWrap: true, wrapOnWordBoundary: false } : {}),
   });
-  table.push(...rows.map((row) => row.map((cell) => String(cell))));
+  table.push(...cells);
   return table.toString();
 }
 

@@ -11,7 +11,7 @@ import { CLI, cli, cliJson, cliOk, cleanup, createCells, FIXTURES, http, newWork
 
 afterAll(cleanup);
 
-const fast = { supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 } };
+const fast = { supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, limits: { rateLimit: { requests: 100_000, windowSeconds: 1 } } };
 const shopper = (id: string) => ({ name: `Shopper ${id}`, email: `${id}@example.com` });
 
 async function shop(cells: string[], settings: Record<string, unknown> = {}): Promise<Workspace & { url: string }> {
@@ -392,5 +392,12 @@ describe('people read it', () => {
     for (const line of narrow.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
     expect((await cliOk(ws.home, ['status', '-o', 'wide'])).stdout).toMatch(/uptime.*restarts/);
     expect((await cli(ws.home, ['status', '-o', 'tall'])).code).toBe(2);
+    // Every other table wraps its long cells to fit too.
+    await cliOk(ws.home, ['assign', 'customer', 'a.customer.with.a.rather.long.id.for.its.own.good@example.com', '--cell', 'cell-1']);
+    for (const args of [['list'], ['templates'], ['customers'], ['events'], ['audit']]) {
+      const out = (await cli(ws.home, args)).stdout;
+      expect(out.length, args.join(' ')).toBeGreaterThan(0);
+      for (const line of out.split('\n')) expect(line.length, `${args.join(' ')}: ${line}`).toBeLessThanOrEqual(80);
+    }
   });
 });

@@ -76,6 +76,7 @@ export function renderStatus(report: StatusReport, wide = false): string {
   const table = renderTable(
     shown.map((index) => head[index]!),
     rows.map((row) => shown.map((index) => row[index]!)),
+    { wide },
   );
   const lines = [table, `new customers are placed in: ${report.placementTemplate ?? 'any'} cells; router auth: ${report.router.auth}`];
   const pending = report.router.enforcing?.needsRestart ?? [];
