@@ -50,7 +50,6 @@ export function sayDone(text: string): void {
 /** How wide a table may be: the terminal's width, or 80 columns into a pipe or file. */
 const tableWidth = (): number => Math.max(40, process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
 
-// biome-ignore lint: the escape character is what the pattern matches
 const ANSI = /\u001b\[[0-9;]*m/g;
 const visibleLength = (text: string): number =>
   Math.max(

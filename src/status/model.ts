@@ -114,18 +114,16 @@ function processRow(name: string, inputs: StatusInputs, port: number): ProcessRo
 }
 
 export function buildStatus(inputs: StatusInputs): StatusReport {
-  const migrations = inputs.runningMigrations.map(
-    ({ migration, runBy }): MigrationRow => ({
-      id: migration.id,
-      customerId: migration.customerId,
-      from: migration.sourceCell,
-      to: migration.targetCell,
-      step: migration.step,
-      since: migration.updatedAt,
-      progress: runBy === null ? 'interrupted' : 'in-progress',
-      runBy,
-    }),
-  );
+  const migrations = inputs.runningMigrations.map(({ migration, runBy }): MigrationRow => ({
+    id: migration.id,
+    customerId: migration.customerId,
+    from: migration.sourceCell,
+    to: migration.targetCell,
+    step: migration.step,
+    since: migration.updatedAt,
+    progress: runBy === null ? 'interrupted' : 'in-progress',
+    runBy,
+  }));
   const cells = inputs.cells.map((cell): CellRow => {
     const counters = inputs.routerStats?.cells[cell.id];
     return {

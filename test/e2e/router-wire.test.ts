@@ -60,7 +60,7 @@ const count = (text: string, what: string) => text.split(what).length - 1;
 /** The payload of a chunked body. */
 function dechunk(text: string): string {
   let out = '';
-  for (let at = 0; ; ) {
+  for (let at = 0; ;) {
     const lineEnd = text.indexOf('\r\n', at);
     const size = parseInt(text.slice(at, lineEnd), 16);
     if (!size) return out;
