@@ -156,7 +156,7 @@ export function createAdminServer(parts: AdminParts): http.Server {
             input.drainTimeoutMs ?? limits.upstreamTimeoutMs,
           );
           if (!result.drained) {
-            for (const customerId of input.customerIds) fences.release(customerId);
+            for (const customerId of input.customerIds) fences.release(customerId, input.fenceId);
             throw new HttpError(409, `${result.inFlight} request(s) still in flight after the drain timeout; fences lifted`, 'not_drained');
           }
           return { status: 200, body: { fenceId: input.fenceId, waitedMs: performance.now() - startedAt } satisfies FenceAnswer };

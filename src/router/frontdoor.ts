@@ -179,7 +179,8 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     partsBytes = data.length - used;
     budget.release(holder, used);
     busy = true;
-    current = new RawExchange(socket, head.method, head.target, head.authorization, head.fields, body, tooLarge, head.close, remote, done);
+    // A body over the limit was not read: whatever answers it must close, or its bytes would be read as requests.
+    current = new RawExchange(socket, head.method, head.target, head.authorization, head.fields, body, tooLarge, head.close || tooLarge, remote, done);
     options.dispatch(current);
   }
 

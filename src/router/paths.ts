@@ -44,6 +44,7 @@ export function pathHazard(path: string): string | null {
     else if (code === 35) return 'fragment ("#")';
     else if (code === 37) {
       const escape = path.slice(i + 1, i + 3).toLowerCase();
+      if (!/^[0-9a-f]{2}$/.test(escape)) return 'a "%" not followed by two hex digits';
       if (escape === '2f') return 'encoded slash ("%2F")';
       if (escape === '5c') return 'encoded backslash ("%5C")';
     }

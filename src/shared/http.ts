@@ -166,7 +166,12 @@ export function createRequestListener(
       pathMatched = true;
       if (route.method !== req.method) continue;
       const params: Record<string, string> = {};
-      route.keys.forEach((key, index) => (params[key] = decodeURIComponent(match[index + 1] ?? '')));
+      try {
+        route.keys.forEach((key, index) => (params[key] = decodeURIComponent(match[index + 1] ?? '')));
+      } catch {
+        req.resume();
+        return sendJson(res, 400, { error: 'Malformed percent-escape in the path', code: 'bad_path' });
+      }
       let body: Promise<unknown> | undefined;
       const ctx: RequestContext = { params, query: url.searchParams, req, body: () => (body ??= readJson(req)) };
       withBusyRetry(

@@ -38,6 +38,12 @@ describe('basic cell (the beginner example)', () => {
     await runContract(BASIC_CONTRACT, base, { direct: true, cellOf: () => 'basic-test' });
   });
 
+  it('answers 400 to a malformed percent-escape in the path and keeps serving', async () => {
+    expect((await http('GET', `${base}/api/customers/a%E0%A4%A`)).status).toBe(400);
+    expect((await http('DELETE', `${base}/api/customers/%`)).status).toBe(400);
+    expect((await http('GET', `${base}/health`)).status).toBe(200);
+  });
+
   it('deletes a customer (an addition), and answers 404 for unknown routes', async () => {
     expect((await http('POST', `${base}/api/customers/gone`, { name: 'Gone', email: 'gone@example.com' })).status).toBe(201);
     expect((await http('DELETE', `${base}/api/customers/gone`)).body).toEqual({ status: 'deleted', customer_id: 'gone' });

@@ -161,6 +161,16 @@ describe('caps', () => {
   });
 });
 
+describe('a body over the limit', () => {
+  it('closes the connection whatever answers it, so its unread bytes are never read as requests', async () => {
+    // Refused before its body is read (no such route): the rest of the body must not follow as requests.
+    const { text, closed } = await rawHttp(ws.routerPort, 'POST /nope HTTP/1.1\r\nhost: test\r\ncontent-length: 5000000\r\n\r\n');
+    expect(statusesIn(text)).toEqual([404]);
+    expect(text.toLowerCase()).toContain('connection: close');
+    expect(closed).toBe(true);
+  });
+});
+
 describe('line endings', () => {
   it('answers a request whose lines end in a bare LF instead of waiting for a CRLF that never comes', async () => {
     const { text } = await rawHttp(ws.routerPort, 'GET /health HTTP/1.1\nhost: test\n\n', answered(1), 1_000);

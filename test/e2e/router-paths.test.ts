@@ -8,6 +8,8 @@ afterAll(cleanup);
 
 /** Each aims, as customer c-0001 (or as nobody), at c-0002's data or at a whole cell's. */
 const VARIANTS = [
+  'GET /api/products/%',
+  'GET /api/customers/c-0001/orders/%E0%A4%A',
   'GET /api/products/../customers/c-0002',
   'GET /api/products/./../customers/c-0002',
   'GET /api/customers/c-0001/..',
