@@ -38,7 +38,8 @@ export function turnAway(socket: net.Socket, status: number, payload: Record<str
   // What the client sends meanwhile is read and dropped: unread bytes at close would make it a reset,
   // which can reach the client before the answer does.
   socket.resume();
-  socket.setTimeout(TURN_AWAY_LINGER_MS, () => socket.destroy());
+  // An absolute limit, not an idle one: a client that keeps sending must not keep the socket.
+  setTimeout(() => socket.destroy(), TURN_AWAY_LINGER_MS).unref();
   socket.end(jsonAnswer(status, payload, headers, true, true));
 }
 

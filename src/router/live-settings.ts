@@ -39,5 +39,16 @@ export function diffRouterSettings(running: Settings, next: Settings): SettingsC
   const before = flatten(running);
   const after = flatten(next);
   const keys = [...new Set([...before.keys(), ...after.keys()])].filter((key) => !NOT_THE_ROUTERS(key) && before.get(key) !== after.get(key)).sort();
-  return { applied: keys.filter((key) => !ROUTER_RESTART_SETTINGS.has(key)), needsRestart: keys.filter((key) => ROUTER_RESTART_SETTINGS.has(key)) };
+  const waits = (key: string) => ROUTER_RESTART_SETTINGS.has(key) || loosensAuth(key, running, next);
+  return { applied: keys.filter((key) => !waits(key)), needsRestart: keys.filter(waits) };
+}
+
+/**
+ * Turning authentication off (or accepting tokens without an expiry) is never applied on the fly:
+ * an edit or a slip must not open every customer's data at once; it waits for "cellctl restart router".
+ */
+function loosensAuth(key: string, running: Settings, next: Settings): boolean {
+  if (key === 'auth') return running.auth === 'jwt' && next.auth !== 'jwt';
+  if (key === 'jwtRequireExp') return running.jwtRequireExp && !next.jwtRequireExp;
+  return false;
 }

@@ -104,7 +104,16 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       if (!ROUTER_RESTART_SETTINGS.has(`limits.${key}`)) (limits as Record<string, unknown>)[key] = next.limits[key];
     }
     const rateChanged = change.applied.some((key) => key.startsWith('limits.rateLimit'));
-    settings = { ...next, limits, routerPort: startedWith.routerPort, routerAdminPort: startedWith.routerAdminPort };
+    const held = new Set(change.needsRestart);
+    settings = {
+      ...next,
+      limits,
+      routerPort: startedWith.routerPort,
+      routerAdminPort: startedWith.routerAdminPort,
+      // Loosened authentication waits for a restart (live-settings.ts): keep enforcing what runs.
+      auth: held.has('auth') ? settings.auth : next.auth,
+      jwtRequireExp: held.has('jwtRequireExp') ? settings.jwtRequireExp : next.jwtRequireExp,
+    };
     if (rateChanged) limiter = RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
     mapping.configure(settings.placement, settings.placementTemplate);
     routeRequest = buildPolicy();

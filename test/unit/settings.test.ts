@@ -18,6 +18,12 @@ describe('router settings changes', () => {
       needsRestart: ['limits.requestTimeoutMs', 'routerHost'],
     });
   });
+  it('never loosens authentication live: turning JWT off or accepting tokens without exp waits for a restart', () => {
+    const jwt = { ...base, auth: 'jwt' as const };
+    expect(diffRouterSettings(jwt, { ...jwt, auth: 'none' as const })).toEqual({ applied: [], needsRestart: ['auth'] });
+    expect(diffRouterSettings(jwt, { ...jwt, jwtRequireExp: false })).toEqual({ applied: [], needsRestart: ['jwtRequireExp'] });
+    expect(diffRouterSettings({ ...jwt, jwtRequireExp: false }, jwt)).toEqual({ applied: ['jwtRequireExp'], needsRestart: [] });
+  });
   it('ignores what the router does not read', () => {
     const next = { ...base, templatePaths: ['/x'], supervisor: { ...base.supervisor, backoffMaxMs: 1 } };
     expect(diffRouterSettings(base, next)).toEqual({ applied: [], needsRestart: [] });
