@@ -98,7 +98,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   });
   const applySettings = (next: Settings): SettingsChange => {
     const change = diffRouterSettings(settings, next);
-    needsRestart = diffRouterSettings(startedWith, next).needsRestart;
+    // What waits for a restart: settings read only at start, and authentication this reload did not loosen.
+    needsRestart = [...new Set([...diffRouterSettings(startedWith, next).needsRestart, ...change.needsRestart])].sort();
     for (const key of Object.keys(next.limits) as (keyof Settings['limits'])[]) {
       // Each key copies its own value across: the record view keeps one assignment for every field type.
       if (!ROUTER_RESTART_SETTINGS.has(`limits.${key}`)) (limits as Record<string, unknown>)[key] = next.limits[key];

@@ -153,10 +153,15 @@ describe('settings reach the running router', () => {
     expect((await cliOk(ws.home, ['config', 'get', 'auth'])).stdout.trim()).toBe('jwt');
     expect((await cliJson(ws.home, ['config', 'view'])).limits.maxBodyBytes).toBe(1024 * 1024);
 
-    // A hand edit applies too, by the router's own watch of cellctl.json.
+    // A hand edit reaches the router by its own watch of cellctl.json, but turning authentication off
+    // is never applied on the fly: the router keeps requiring tokens until it is restarted.
     const file = path.join(ws.home, 'cellctl.json');
     fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), auth: 'none' }, null, 2));
-    await waitFor('the router open again', async () => (await http('GET', url)).status === 200);
+    await waitFor('the router to hold the edit for a restart', async () => (await cliJson(ws.home, ['status'])).router.enforcing.needsRestart.includes('auth'));
+    expect((await http('GET', url)).status).toBe(401);
+    expect((await cliJson(ws.home, ['status'])).router.enforcing.auth).toBe('jwt');
+    await cliOk(ws.home, ['restart', 'router']);
+    expect((await http('GET', url)).status).toBe(200);
     expect((await cliJson(ws.home, ['status'])).router.enforcing.auth).toBe('none');
     await cliOk(ws.home, ['stop']);
   });
