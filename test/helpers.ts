@@ -101,6 +101,21 @@ export async function createCells(ws: Workspace, template: string, names: string
   for (const name of names) await cliOk(ws.home, ['create', name, '--template', template, '--port', String(await freePort())]);
 }
 
+/** A cell record as control.db holds one, for the pure core's tests. */
+export const cellRecord = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  template: 'shop',
+  templateDir: '/t',
+  schemaVersion: 1,
+  port: 1,
+  capacity: 10,
+  healthPath: '/health',
+  status: 'active' as const,
+  createdAt: '',
+  firstHealthyAt: '' as string | null,
+  ...extra,
+});
+
 export type RunningSystem = Workspace & { url: string };
 
 /** A started system: a new workspace (`settings` merged in), `cells` made from `template`, everything started. */

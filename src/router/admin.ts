@@ -2,6 +2,7 @@
 // stats, mapping and settings reload, route explanation, and the fence calls a customer move makes.
 // Its paths, bodies and answers are in protocol.ts, shared with the client. One path needs no token:
 // GET /metrics, the whole system's exposition for a Prometheus scraper.
+import { hasBearerToken } from '../shared/bearer.js';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { createRequestListener, HttpError, parseWith, sendJson } from '../shared/http.js';
@@ -200,7 +201,7 @@ export function createAdminServer(parts: AdminParts): http.Server {
       );
       return;
     }
-    if (req.headers.authorization !== `Bearer ${parts.adminToken}`) {
+    if (!hasBearerToken(req.headers.authorization, parts.adminToken)) {
       req.resume();
       return sendJson(res, 401, { error: 'Unauthorized', code: 'unauthorized', details: 'the admin API needs "Authorization: Bearer <secrets/admin-token>"' });
     }

@@ -1,6 +1,7 @@
 // Entry point of the supervisor process (started detached by `cellctl start`). It holds the
 // supervisor pid file as a lock, serves its control API on 127.0.0.1 (bearer admin token), and on
 // TERM stops everything it started before it exits.
+import { hasBearerToken } from '../shared/bearer.js';
 import fs from 'node:fs';
 import http from 'node:http';
 import { z } from 'zod';
@@ -98,7 +99,7 @@ const listener = createRequestListener(
 );
 
 const server = http.createServer((req, res) => {
-  if (req.headers.authorization !== `Bearer ${token}`) {
+  if (!hasBearerToken(req.headers.authorization, token)) {
     req.resume();
     res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
     return;

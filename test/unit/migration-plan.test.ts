@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { auditPlacement } from '../../src/migration/audit.js';
 import { batchMoves, type MoveCheck, moveRefusal, planDrain, planRebalance } from '../../src/migration/plan.js';
+import { cellRecord } from '../helpers.js';
 
-const cell = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  template: 'shop',
-  templateDir: '/t',
-  schemaVersion: 1,
-  port: 1,
-  capacity: 10,
-  healthPath: '/health',
-  status: 'active' as const,
-  createdAt: '',
-  firstHealthyAt: '',
-  ...extra,
-});
+const cell = cellRecord;
 
 const okCheck: MoveCheck = {
   customerId: 'acme',

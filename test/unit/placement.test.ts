@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { cellRecord } from '../helpers.js';
 import { placeCustomer, rendezvousCell } from '../../src/control/placement.js';
 import { explainRoute } from '../../src/router/explain.js';
 
@@ -49,18 +50,8 @@ describe('rendezvous placement', () => {
 });
 
 describe('route explanation', () => {
-  const cell = (id: string) => ({
-    id,
-    template: 'basic',
-    templateDir: '/t',
-    schemaVersion: 1,
-    port: 1,
-    capacity: 10,
-    healthPath: '/health',
-    status: 'active' as const,
-    createdAt: '',
-    firstHealthyAt: '',
-  });
+  const cell = (id: string) => cellRecord(id, { template: 'basic' });
+
   it('never places a new customer in a cell that has not yet run healthy', () => {
     const explained = explainRoute('acme', undefined, undefined, [cell('a'), { ...cell('b'), firstHealthyAt: null }], new Map(), 'hash');
     expect(explained.cell).toBe('a');
