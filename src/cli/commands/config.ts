@@ -61,7 +61,8 @@ export async function run(input: CommandInput): Promise<void> {
 async function applyToRouter(home: string, settings: Settings): Promise<void> {
   try {
     const answer = await RouterAdmin.forWorkspace(home, settings, 5_000).reloadSettings();
-    say(answer.applied.length > 0 ? `the running router applied: ${answer.applied.join(', ')}` : 'the running router needed no change');
+    // Nothing applied now can mean the router's own watch of cellctl.json applied it a moment earlier.
+    say(answer.applied.length > 0 ? `the running router applied: ${answer.applied.join(', ')}` : 'the running router already enforces these settings');
     if (answer.needsRestart.length > 0) say(`the router applies ${answer.needsRestart.join(', ')} once restarted: cellctl restart router (no cell restarts)`);
   } catch (error) {
     if (isAxiosError(error) && error.response === undefined) return say('no router runs: the settings apply when it starts');
