@@ -1,22 +1,53 @@
 // Which part of cellctl may import which (npm run lint). Arrows point down:
-//   shared  ←  control, cell, templates, workload  ←  workspace  ←  router, supervisor, migration,
+//   shared  ←  data  ←  control, cell, templates, workload  ←  workspace  ←  router, supervisor, migration,
 //   status, drill  ←  cli
 // Parts on one level reach each other only through a public API module (client.ts, protocol.ts)
 // or a pure module made for sharing; nothing imports the CLI; nothing is circular.
 const SERVICES = '(router|supervisor|migration|status|drill)';
 module.exports = {
   forbidden: [
-    { name: 'no-circular', severity: 'error', comment: 'A cycle means two modules are one: merge them or move the shared piece below both.', from: {}, to: { circular: true } },
-    { name: 'shared-is-the-bottom', severity: 'error', comment: 'shared/ is used by every part and uses none.', from: { path: '^src/shared/' }, to: { path: '^src/(?!shared/)' } },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A cycle means two modules are one: merge them or move the shared piece below both.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'shared-is-the-bottom',
+      severity: 'error',
+      comment: 'shared/ is used by every part and uses none.',
+      from: { path: '^src/shared/' },
+      to: { path: '^src/(?!shared/)' },
+    },
     {
       name: 'base-parts-stay-low',
       severity: 'error',
-      comment: 'control/, templates/, cell/ and workload/ sit just above shared/: they know nothing of the workspace, the services or the CLI.',
-      from: { path: '^src/(control|templates|cell|workload)/' },
+      comment: 'control/, templates/, cell/, workload/ and data/ sit just above shared/: they know nothing of the workspace, the services or the CLI.',
+      from: { path: '^src/(control|templates|cell|workload|data)/' },
       to: { path: `^src/(workspace|cli|${SERVICES.slice(1, -1)})/` },
     },
-    { name: 'cell-knows-no-templates', severity: 'error', comment: 'The cell runtime owns its built-in apps; templates name them, not the other way.', from: { path: '^src/cell/' }, to: { path: '^src/templates/' } },
-    { name: 'control-is-alone', severity: 'error', comment: 'The control store depends only on shared/.', from: { path: '^src/control/' }, to: { path: '^src/(?!control/|shared/)' } },
+    {
+      name: 'cell-knows-no-templates',
+      severity: 'error',
+      comment: 'The cell runtime owns its built-in apps; templates name them, not the other way.',
+      from: { path: '^src/cell/' },
+      to: { path: '^src/templates/' },
+    },
+    {
+      name: 'data-api-is-alone',
+      severity: 'error',
+      comment: 'The data API (server and client) depends only on shared/: cells on any host run it.',
+      from: { path: '^src/data/' },
+      to: { path: '^src/(?!data/|shared/)' },
+    },
+    {
+      name: 'control-is-alone',
+      severity: 'error',
+      comment: 'The control store depends only on shared/.',
+      from: { path: '^src/control/' },
+      to: { path: '^src/(?!control/|shared/)' },
+    },
     { name: 'workspace-below-services', severity: 'error', from: { path: '^src/workspace/' }, to: { path: `^src/(cli|${SERVICES.slice(1, -1)})/` } },
     { name: 'nothing-imports-the-cli', severity: 'error', from: { path: '^src/(?!cli/)' }, to: { path: '^src/cli/' } },
     {

@@ -113,6 +113,10 @@ export const cellRecord = (id: string, extra: Record<string, unknown> = {}) => (
   status: 'active' as const,
   createdAt: '',
   firstHealthyAt: '' as string | null,
+  url: 'http://127.0.0.1:1',
+  dataUrl: 'http://127.0.0.1:2',
+  dataPort: 2 as number | null,
+  managed: true,
   ...extra,
 });
 

@@ -4,7 +4,7 @@
 // every journal write is a compare-and-set on the token, and another process takes over only once
 // the lease lapsed or the owner is known dead.
 
-export const CONTROL_SCHEMA_VERSION = 3;
+export const CONTROL_SCHEMA_VERSION = 4;
 
 export const CONTROL_SCHEMA = `
 CREATE TABLE meta (
@@ -17,13 +17,21 @@ CREATE TABLE cells (
   template       TEXT NOT NULL,
   template_dir   TEXT NOT NULL,
   schema_version INTEGER NOT NULL,
-  port           INTEGER NOT NULL UNIQUE,
+  -- The port of its URL (cells on other hosts may share a number; createCell keeps local ones apart).
+  port           INTEGER NOT NULL,
   capacity       INTEGER NOT NULL CHECK (capacity > 0),
   health_path    TEXT NOT NULL DEFAULT '/health',
   status         TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'draining')),
   created_at     TEXT NOT NULL,
   -- Set the first time the cell was seen healthy; until then placement sends it no new customers.
-  first_healthy_at TEXT
+  first_healthy_at TEXT,
+  -- Where the router sends its customers, and where its data API answers (DESIGN.md, "Cells on any host").
+  url            TEXT NOT NULL,
+  data_url       TEXT NOT NULL,
+  -- The local port of the data API of a cell this workspace runs; null for a registered cell.
+  data_port      INTEGER,
+  -- 1: started by this workspace's supervisor; 0: registered by URL, run by someone else.
+  managed        INTEGER NOT NULL DEFAULT 1 CHECK (managed IN (0, 1))
 );
 
 CREATE TABLE customers (
@@ -52,7 +60,9 @@ CREATE TABLE migrations (
   owner_pid         INTEGER,
   owner_host        TEXT,
   owner_started     TEXT,
-  lease_until       INTEGER
+  lease_until       INTEGER,
+  -- Raised at every change of owner (meta.fencing_seq); cells refuse data writes with a lower one.
+  fencing           INTEGER NOT NULL DEFAULT 0
 );
 -- One migration per customer at a time, enforced by the database itself.
 CREATE UNIQUE INDEX one_running_migration_per_customer ON migrations(customer_id) WHERE state = 'running';
@@ -102,4 +112,27 @@ export const CONTROL_SCHEMA_UPGRADES: readonly string[] = [
    ALTER TABLE migrations ADD COLUMN lease_until INTEGER;`,
   `ALTER TABLE cells ADD COLUMN first_healthy_at TEXT;
    UPDATE cells SET first_healthy_at = created_at;`,
+  // Version 4: cells by URL. The port stops being unique, which SQLite changes only by a new table;
+  // a cell made before this serves its data API on its port + 1000 (cell.json says so from now on).
+  `CREATE TABLE cells_v4 (
+     id TEXT PRIMARY KEY, template TEXT NOT NULL, template_dir TEXT NOT NULL, schema_version INTEGER NOT NULL,
+     port INTEGER NOT NULL, capacity INTEGER NOT NULL CHECK (capacity > 0), health_path TEXT NOT NULL DEFAULT '/health',
+     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'draining')), created_at TEXT NOT NULL,
+     first_healthy_at TEXT, url TEXT NOT NULL, data_url TEXT NOT NULL, data_port INTEGER,
+     managed INTEGER NOT NULL DEFAULT 1 CHECK (managed IN (0, 1)));
+   INSERT INTO cells_v4 SELECT id, template, template_dir, schema_version, port, capacity, health_path, status, created_at,
+     first_healthy_at, 'http://127.0.0.1:' || port, 'http://127.0.0.1:' || (port + 1000), port + 1000, 1 FROM cells;
+   DROP TABLE cells;
+   ALTER TABLE cells_v4 RENAME TO cells;
+   CREATE TRIGGER cells_inserted AFTER INSERT ON cells BEGIN
+     UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'mapping_version';
+   END;
+   CREATE TRIGGER cells_updated AFTER UPDATE ON cells BEGIN
+     UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'mapping_version';
+   END;
+   CREATE TRIGGER cells_deleted AFTER DELETE ON cells BEGIN
+     UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'mapping_version';
+   END;
+   ALTER TABLE migrations ADD COLUMN fencing INTEGER NOT NULL DEFAULT 0;
+   INSERT OR IGNORE INTO meta (key, value) VALUES ('fencing_seq', '0');`,
 ];

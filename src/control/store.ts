@@ -20,7 +20,18 @@ export interface CellRecord {
   createdAt: string;
   /** When the cell was first seen healthy; null until then, and placement skips it. */
   firstHealthyAt: string | null;
+  /** Where the router sends the cell's customers (http://host:port). */
+  url: string;
+  /** Where the cell's data API answers (src/data/protocol.ts). */
+  dataUrl: string;
+  /** The local port of the data API of a cell this workspace runs; null for a registered cell. */
+  dataPort: number | null;
+  /** Started by this workspace's supervisor (true) or registered by URL and run elsewhere (false). */
+  managed: boolean;
 }
+
+/** What describes a cell when it is added: everything but what the store itself sets. */
+export type NewCell = Omit<CellRecord, 'createdAt' | 'status' | 'firstHealthyAt'>;
 
 export interface CustomerRecord {
   id: string;
@@ -72,6 +83,8 @@ export interface MigrationRecord {
   startedAt: string;
   updatedAt: string;
   owner: MigrationLease | null;
+  /** The fencing number of the current owner: cells refuse data writes that carry a lower one. */
+  fencing: number;
 }
 
 interface CellRow {
@@ -85,6 +98,10 @@ interface CellRow {
   status: CellStatus;
   created_at: string;
   first_healthy_at: string | null;
+  url: string;
+  data_url: string;
+  data_port: number | null;
+  managed: number;
 }
 
 interface CustomerRow {
@@ -112,6 +129,7 @@ interface MigrationRow {
   owner_host: string | null;
   owner_started: string | null;
   lease_until: number | null;
+  fencing: number;
 }
 
 const toCell = (row: CellRow): CellRecord => ({
@@ -125,6 +143,10 @@ const toCell = (row: CellRow): CellRecord => ({
   status: row.status,
   createdAt: row.created_at,
   firstHealthyAt: row.first_healthy_at,
+  url: row.url,
+  dataUrl: row.data_url,
+  dataPort: row.data_port,
+  managed: row.managed === 1,
 });
 
 const toCustomer = (row: CustomerRow): CustomerRecord => ({
@@ -151,6 +173,7 @@ const toMigration = (row: MigrationRow): MigrationRecord => ({
     row.owner === null
       ? null
       : { token: row.owner, pid: row.owner_pid ?? 0, host: row.owner_host ?? '', started: row.owner_started, leaseUntil: row.lease_until ?? 0 },
+  fencing: row.fencing,
 });
 
 /** A migration's owner found that another process took it over (or it ended): it must stop without touching data. */
@@ -168,10 +191,19 @@ export const ALL = Number.MAX_SAFE_INTEGER;
 
 /** Brings an older control.db up to this build's schema, one version at a time, in one transaction. */
 function upgradeSchema(db: Database.Database, from: number): number {
-  db.transaction(() => {
-    for (let version = from; version < CONTROL_SCHEMA_VERSION; version += 1) db.exec(CONTROL_SCHEMA_UPGRADES[version - 1]!);
-    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(CONTROL_SCHEMA_VERSION));
-  }).immediate();
+  // A table rebuilt under a foreign key (cells, for customers) needs the checks off meanwhile; they
+  // are run once over the result instead, before the transaction commits.
+  db.pragma('foreign_keys = OFF');
+  try {
+    db.transaction(() => {
+      for (let version = from; version < CONTROL_SCHEMA_VERSION; version += 1) db.exec(CONTROL_SCHEMA_UPGRADES[version - 1]!);
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(CONTROL_SCHEMA_VERSION));
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length > 0) throw new Error(`the upgrade left ${broken.length} rows with a dangling reference`);
+    }).immediate();
+  } finally {
+    db.pragma('foreign_keys = ON');
+  }
   return CONTROL_SCHEMA_VERSION;
 }
 
@@ -195,6 +227,7 @@ export class ControlStore {
       const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
       setMeta.run('schema_version', String(CONTROL_SCHEMA_VERSION));
       setMeta.run('mapping_version', '0');
+      setMeta.run('fencing_seq', '0');
       db.exec('COMMIT');
     } catch (error) {
       db.close();
@@ -246,14 +279,27 @@ export class ControlStore {
     return row && toCell(row);
   }
 
-  insertCell(cell: Omit<CellRecord, 'createdAt' | 'status' | 'firstHealthyAt'>): CellRecord {
+  insertCell(cell: NewCell): CellRecord {
     const createdAt = now();
     this.db
       .prepare(
-        `INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, health_path, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
+        `INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, health_path, status, created_at, url, data_url, data_port, managed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)`,
       )
-      .run(cell.id, cell.template, cell.templateDir, cell.schemaVersion, cell.port, cell.capacity, cell.healthPath, createdAt);
+      .run(
+        cell.id,
+        cell.template,
+        cell.templateDir,
+        cell.schemaVersion,
+        cell.port,
+        cell.capacity,
+        cell.healthPath,
+        createdAt,
+        cell.url,
+        cell.dataUrl,
+        cell.dataPort,
+        cell.managed ? 1 : 0,
+      );
     return { ...cell, status: 'active', createdAt, firstHealthyAt: null };
   }
 
@@ -367,11 +413,12 @@ export class ControlStore {
   ): MigrationRecord[] {
     const insert = this.db.prepare(
       `INSERT INTO migrations (customer_id, source_cell, target_cell, step, state, keep_source_until, batch, started_at, updated_at,
-                               owner, owner_pid, owner_host, owner_started, lease_until)
-       VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                               owner, owner_pid, owner_host, owner_started, lease_until, fencing)
+       VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    return this.db.transaction(() =>
-      inputs.map((input) => {
+    return this.db.transaction(() => {
+      const fencing = this.nextFencing();
+      return inputs.map((input) => {
         const at = now();
         try {
           const info = insert.run(
@@ -388,6 +435,7 @@ export class ControlStore {
             owner.host,
             owner.started,
             Date.now() + leaseMs,
+            fencing,
           );
           return this.getMigration(Number(info.lastInsertRowid))!;
         } catch (error) {
@@ -398,8 +446,16 @@ export class ControlStore {
             'E_MIGRATION_RUNNING',
           );
         }
-      }),
-    )();
+      });
+    })();
+  }
+
+  /** A fencing number higher than any handed out before (one per change of owner). */
+  private nextFencing(): number {
+    const row = this.db.prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'fencing_seq' RETURNING value").get() as {
+      value: string | number;
+    };
+    return Number(row.value);
   }
 
   /**
@@ -446,14 +502,31 @@ export class ControlStore {
    * and lease: nobody took it or renewed it since it was judged abandoned). Returns whether it did.
    */
   takeOverMigration(id: number, seen: MigrationLease | null, owner: MigrationOwner, leaseMs: number): boolean {
-    return (
-      this.db
-        .prepare(
-          `UPDATE migrations SET owner = ?, owner_pid = ?, owner_host = ?, owner_started = ?, lease_until = ?, updated_at = ?
-           WHERE id = ? AND state = 'running' AND owner IS ? AND lease_until IS ?`,
-        )
-        .run(owner.token, owner.pid, owner.host, owner.started, Date.now() + leaseMs, now(), id, seen?.token ?? null, seen?.leaseUntil ?? null).changes === 1
-    );
+    return this.db.transaction(
+      () =>
+        this.db
+          .prepare(
+            `UPDATE migrations SET owner = ?, owner_pid = ?, owner_host = ?, owner_started = ?, lease_until = ?, updated_at = ?, fencing = ?
+             WHERE id = ? AND state = 'running' AND owner IS ? AND lease_until IS ?`,
+          )
+          .run(
+            owner.token,
+            owner.pid,
+            owner.host,
+            owner.started,
+            Date.now() + leaseMs,
+            now(),
+            this.nextFencing(),
+            id,
+            seen?.token ?? null,
+            seen?.leaseUntil ?? null,
+          ).changes === 1,
+    )();
+  }
+
+  /** A fencing number for work on a cell's rows outside any migration (purging kept sources). */
+  newFencing(): number {
+    return this.db.transaction(() => this.nextFencing())();
   }
 
   /** Marks a finished migration's kept source rows as purged (no owner: the migration is over). */

@@ -9,6 +9,7 @@ import { isPortFree, nextFreePort } from '../shared/ports.js';
 import { findTemplate, readTemplateSql, templateSearchPath } from '../templates/catalog.js';
 import type { Template } from '../templates/template.js';
 import { cellPaths } from './paths.js';
+import { createCellToken, removeCellToken } from './secrets.js';
 import { updateSettings, type Workspace } from './workspace.js';
 
 export interface CellRequest {
@@ -39,8 +40,10 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
   }
   const template = loadCellTemplate(ws, request.template);
   const cells = ws.store.listCells();
-  const reserved = new Set([ws.settings.routerPort, ws.settings.routerAdminPort, ...cells.map((cell) => cell.port)]);
+  const reserved = new Set([ws.settings.routerPort, ws.settings.routerAdminPort, ...cells.flatMap(localPorts)]);
   const port = await choosePort(request.port, reserved, ws.settings.cellPortBase, cells);
+  // The data API listens on its own port, on 127.0.0.1 (src/data/protocol.ts).
+  const dataPort = await nextFreePort(port + 1, new Set([...reserved, port]));
   const capacity = request.capacity ?? template.capacity;
   const sql = readTemplateSql(template);
 
@@ -55,21 +58,30 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
       port,
       capacity,
       healthPath: template.healthPath,
+      url: `http://127.0.0.1:${port}`,
+      dataUrl: `http://127.0.0.1:${dataPort}`,
+      dataPort,
+      managed: true,
     };
     fs.writeFileSync(paths.descriptor, JSON.stringify(descriptor, null, 2) + '\n');
+    createCellToken(ws.home, name);
     const record = ws.store.insertCell(descriptor);
     // A workspace made without a placement template takes its first cell's.
     if (ws.settings.placementTemplate === null) ws.settings = updateSettings(ws.home, (raw) => (raw.placementTemplate = template.name));
     return record;
   } catch (error) {
     fs.rmSync(paths.dir, { recursive: true, force: true });
+    removeCellToken(ws.home, name);
     throw error;
   }
 }
 
+/** The ports a local cell holds on this machine. */
+const localPorts = (cell: CellRecord): number[] => (cell.managed ? [cell.port, ...(cell.dataPort === null ? [] : [cell.dataPort])] : []);
+
 async function choosePort(requested: number | undefined, reserved: ReadonlySet<number>, base: number, cells: readonly CellRecord[]): Promise<number> {
   if (requested === undefined) return nextFreePort(base, reserved);
-  const owner = cells.find((cell) => cell.port === requested);
+  const owner = cells.find((cell) => localPorts(cell).includes(requested));
   if (owner) throw usageError(`port ${requested} is already taken by cell "${owner.id}": choose another --port or leave it out`);
   if (reserved.has(requested)) throw usageError(`port ${requested} is the router's: choose another --port`);
   if (!(await isPortFree(requested))) {
@@ -82,6 +94,7 @@ async function choosePort(requested: number | undefined, reserved: ReadonlySet<n
 export function removeCell(ws: Workspace, name: string): { customersUnmapped: number } {
   const customersUnmapped = ws.store.deleteCell(name);
   fs.rmSync(cellPaths(ws.home, name).dir, { recursive: true, force: true });
+  removeCellToken(ws.home, name);
   return { customersUnmapped };
 }
 

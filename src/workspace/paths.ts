@@ -38,6 +38,11 @@ export function workspacePaths(home: string): WorkspacePaths {
   };
 }
 
+/** A cell's data API token: secrets/cells/<cell>.token (mode 0600; a registered cell's copy of its --token-file). */
+export function cellTokenFile(home: string, cellId: string): string {
+  return path.join(workspacePaths(home).secretsDir, 'cells', `${cellId}.token`);
+}
+
 export function cellPaths(home: string, cellId: string): CellPaths {
   const dir = path.join(path.resolve(home), cellId);
   return {

@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { failure } from '../shared/errors.js';
-import { workspacePaths } from './paths.js';
+import path from 'node:path';
+import { cellTokenFile, workspacePaths } from './paths.js';
 
 export function createSecrets(home: string): void {
   const paths = workspacePaths(home);
@@ -33,4 +34,20 @@ export function readAdminToken(home: string): string {
 
 export function readJwtKey(home: string): Uint8Array {
   return new TextEncoder().encode(readSecret(workspacePaths(home).jwtKey, 'JWT signing key'));
+}
+
+/** Makes a cell's data API token (a new random one, or `given`, a registered cell's). */
+export function createCellToken(home: string, cellId: string, given?: string): void {
+  const file = cellTokenFile(home, cellId);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.rmSync(file, { force: true });
+  writeSecret(file, given ?? randomBytes(32).toString('base64url'));
+}
+
+export function readCellToken(home: string, cellId: string): string {
+  return readSecret(cellTokenFile(home, cellId), `data API token of cell ${cellId}`);
+}
+
+export function removeCellToken(home: string, cellId: string): void {
+  fs.rmSync(cellTokenFile(home, cellId), { force: true });
 }

@@ -85,6 +85,7 @@ describe('route explanation', () => {
       startedAt: '',
       updatedAt: '',
       owner: null,
+      fencing: 1,
     };
     expect(explainRoute('acme', 'a', migration, [cell('a'), cell('b')], new Map(), 'hash').fencedBy).toMatchObject({ migrationId: 7, step: 'fenced' });
   });

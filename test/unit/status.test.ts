@@ -13,6 +13,10 @@ const cell = (id: string) => ({
   status: 'active' as const,
   createdAt: '',
   firstHealthyAt: '',
+  url: 'http://127.0.0.1:9000',
+  dataUrl: 'http://127.0.0.1:9100',
+  dataPort: 9100,
+  managed: true,
 });
 const proc = (name: string, state: string, extra: Record<string, unknown> = {}) => ({
   name,

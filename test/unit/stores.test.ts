@@ -12,10 +12,39 @@ import { cleanup, ROOT, tempDir, track } from '../helpers.js';
 
 afterAll(cleanup);
 
+const newCell = (id: string) => ({
+  id,
+  template: 'basic',
+  templateDir: '/t',
+  schemaVersion: 1,
+  port: 9001,
+  capacity: 5,
+  healthPath: '/health',
+  url: 'http://127.0.0.1:9001',
+  dataUrl: 'http://127.0.0.1:9101',
+  dataPort: 9101,
+  managed: true,
+});
+
+/** A control.db as an older cellctl made it: version 2 or 3 (cells by port only, no fencing numbers). */
+function olderControlDb(file: string, version: 2 | 3): Database.Database {
+  ControlStore.create(file).close();
+  const db = new Database(file);
+  db.pragma('foreign_keys = OFF');
+  db.exec(`DROP TABLE cells;
+    CREATE TABLE cells (id TEXT PRIMARY KEY, template TEXT NOT NULL, template_dir TEXT NOT NULL, schema_version INTEGER NOT NULL,
+      port INTEGER NOT NULL UNIQUE, capacity INTEGER NOT NULL CHECK (capacity > 0), health_path TEXT NOT NULL DEFAULT '/health',
+      status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'draining')), created_at TEXT NOT NULL
+      ${version === 3 ? ', first_healthy_at TEXT' : ''});
+    ALTER TABLE migrations DROP COLUMN fencing;
+    DELETE FROM meta WHERE key = 'fencing_seq';
+    UPDATE meta SET value = '${version}' WHERE key = 'schema_version';`);
+  return db;
+}
+
 function newStore(): ControlStore {
   const store = ControlStore.create(path.join(tempDir(), 'control.db'));
-  for (const id of ['a', 'b'])
-    store.insertCell({ id, template: 'basic', templateDir: '/t', schemaVersion: 1, port: id === 'a' ? 9001 : 9002, capacity: 5, healthPath: '/health' });
+  for (const id of ['a', 'b']) store.insertCell({ ...newCell(id), port: id === 'a' ? 9001 : 9002 });
   for (const id of ['a', 'b']) store.markCellHealthy(id);
   return store;
 }
@@ -86,10 +115,9 @@ describe('control store', () => {
 
   it('upgrades a version-1 control.db, keeping its journal', () => {
     const file = path.join(tempDir(), 'control.db');
-    ControlStore.create(file).close();
-    const db = new Database(file);
+    const db = olderControlDb(file, 2);
     db.exec(`ALTER TABLE migrations DROP COLUMN owner; ALTER TABLE migrations DROP COLUMN owner_pid; ALTER TABLE migrations DROP COLUMN owner_host;
-             ALTER TABLE migrations DROP COLUMN owner_started; ALTER TABLE migrations DROP COLUMN lease_until; ALTER TABLE cells DROP COLUMN first_healthy_at;
+             ALTER TABLE migrations DROP COLUMN owner_started; ALTER TABLE migrations DROP COLUMN lease_until;
              UPDATE meta SET value = '1' WHERE key = 'schema_version';
              INSERT INTO migrations (customer_id, source_cell, target_cell, step, state, started_at, updated_at) VALUES ('x', 'a', 'b', 'copied', 'running', 'now', 'now');`);
     db.close();
@@ -98,16 +126,40 @@ describe('control store', () => {
     expect(store.takeOverMigration(1, null, owner('new'), 10_000)).toBe(true);
   });
 
-  it('upgrades a version-2 control.db: its cells stay in placement, new ones wait until healthy', () => {
+  it('upgrades a version-3 control.db: cells get URLs and a data port, the journal gets fencing numbers that only grow', () => {
     const file = path.join(tempDir(), 'control.db');
-    ControlStore.create(file).close();
-    const db = new Database(file);
-    db.exec(`ALTER TABLE cells DROP COLUMN first_healthy_at; UPDATE meta SET value = '2' WHERE key = 'schema_version';
-             INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, created_at) VALUES ('old', 'basic', '/t', 1, 9001, 5, 'then');`);
+    const db = olderControlDb(file, 3);
+    db.exec(`INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, created_at, first_healthy_at) VALUES ('a', 'basic', '/t', 1, 8101, 5, 'then', 'then');
+             INSERT INTO customers (id, cell_id, created_at) VALUES ('x', 'a', 'then');`);
     db.close();
     const store = ControlStore.open(file);
-    expect(store.getCell('old')).toMatchObject({ firstHealthyAt: 'then' });
-    store.insertCell({ id: 'new', template: 'basic', templateDir: '/t', schemaVersion: 1, port: 9002, capacity: 5, healthPath: '/health' });
+    expect(store.getCell('a')).toMatchObject({ url: 'http://127.0.0.1:8101', dataUrl: 'http://127.0.0.1:9101', dataPort: 9101, managed: true });
+    expect(store.getCustomer('x')).toMatchObject({ cellId: 'a' });
+    store.insertCell({ ...newCell('b'), port: 8101, url: 'http://10.0.0.2:8101', dataPort: null, managed: false });
+    const before = store.mappingVersion();
+    store.setCellStatus('b', 'draining');
+    expect(store.mappingVersion()).toBe(before + 1);
+    const [first] = store.startMigrations([{ ...move, customerId: 'x', sourceCell: 'a', targetCell: 'b' }], owner('one'), 10_000);
+    expect(first!.fencing).toBe(1);
+    expect(store.takeOverMigration(first!.id, first!.owner, owner('two'), 10_000)).toBe(true);
+    expect(store.getMigration(first!.id)!.fencing).toBe(2);
+    expect(store.newFencing()).toBe(3);
+  });
+
+  it('upgrades a version-2 control.db: its cells stay in placement, new ones wait until healthy', () => {
+    const file = path.join(tempDir(), 'control.db');
+    const db = olderControlDb(file, 2);
+    db.exec(`INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, created_at) VALUES ('old', 'basic', '/t', 1, 9001, 5, 'then');`);
+    db.close();
+    const store = ControlStore.open(file);
+    expect(store.getCell('old')).toMatchObject({
+      firstHealthyAt: 'then',
+      url: 'http://127.0.0.1:9001',
+      dataUrl: 'http://127.0.0.1:10001',
+      dataPort: 10001,
+      managed: true,
+    });
+    store.insertCell({ ...newCell('new'), port: 9002 });
     const table = new MappingTable('hash');
     table.refresh(store);
     expect(table.lookup('anyone')).toEqual({ cellId: 'old', rule: 'placement' });
