@@ -2,7 +2,6 @@
 // the migration engine, audit and `customers show` use to reach a cell's rows, wherever it runs.
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import http from 'node:http';
-import { failure } from '../shared/errors.js';
 import {
   type BarrierAnswer,
   type BarrierRequest,
@@ -129,13 +128,4 @@ export async function allCustomersIn(api: DataApi): Promise<Set<string>> {
     if (page.next === null) return found;
     after = page.next;
   }
-}
-
-/** Refuses a data API that belongs to another cell (a port reused, a URL mistyped). */
-export async function checkedInfo(api: DataApi): Promise<InfoAnswer> {
-  const info = await api.info();
-  if (info.cell_id !== api.cellId) {
-    throw failure(`the data API registered for cell ${api.cellId} answers as cell "${info.cell_id}": fix the cell's data URL`, 'E_DATA_API');
-  }
-  return info;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControlStore, OwnershipLost } from '../../src/control/store.js';
 import { MappingTable } from '../../src/router/mapping.js';
-import { cleanup, ROOT, tempDir, track } from '../helpers.js';
+import { cleanup, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
 
