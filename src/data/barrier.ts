@@ -77,3 +77,8 @@ export function bypassing<T>(db: Database.Database, work: () => T): T {
 export function hasBarrierTables(db: Database.Database): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_cellctl_barrier'").get() !== undefined;
 }
+
+/** A WHERE fragment (`AND …`) that leaves out barred customers' rows, for an app's background work. */
+export function notBarredClause(db: Database.Database, customerColumn: string): string {
+  return hasBarrierTables(db) ? `AND ${quoteIdent(customerColumn)} NOT IN (SELECT customer FROM _cellctl_barrier)` : '';
+}

@@ -1,7 +1,9 @@
 // The cell data API over HTTP (protocol.ts): the route table, the bearer-token check and body
 // validation in front of DataService. Served by the cell runtime for built-in apps, and by
 // `cellctl cell-agent` beside a user's app.
+import fs from 'node:fs';
 import http from 'node:http';
+import { describeError, failure } from '../shared/errors.js';
 import type { z } from 'zod';
 import { hasBearerToken } from '../shared/bearer.js';
 import { createRequestListener, HttpError, type RequestContext, type RequestListener, type RouteDef } from '../shared/http.js';
@@ -51,6 +53,8 @@ export function dataRoutes(service: DataService, token: string): RouteDef[] {
     },
   });
   return [
+    // Without a token, as every cellctl process answers its supervisor: up, and its database readable.
+    { method: 'GET', path: '/health', handler: () => service.health() },
     get('info', () => service.info()),
     get('barriers', () => service.barriers()),
     post('summary', requests.summary, (request) => service.summary(request)),
@@ -103,4 +107,16 @@ export async function startDataApi(options: DataApiOptions & { host: string; por
         server.closeIdleConnections();
       }).then(() => service.close())),
   };
+}
+
+/** A data API token from its file (one line; mode 0600 is the writer's business). */
+export function readDataToken(file: string): string {
+  let token: string;
+  try {
+    token = fs.readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw failure(`cannot read the data API token file ${file}: ${describeError(error)}; pass the file the workspace made (secrets/cells/<cell>.token)`);
+  }
+  if (token.length === 0) throw failure(`the data API token file ${file} is empty: write the cell's token in it`);
+  return token;
 }

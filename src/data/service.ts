@@ -101,6 +101,15 @@ export class DataService {
     return found;
   }
 
+  health(): { status: number; body: { status: string; cell_id: string } } {
+    try {
+      this.db.prepare('SELECT 1 FROM _cellctl_barrier LIMIT 1').all();
+      return { status: 200, body: { status: 'healthy', cell_id: this.options.cellId } };
+    } catch {
+      return { status: 503, body: { status: 'unhealthy', cell_id: this.options.cellId } };
+    }
+  }
+
   info(): InfoAnswer {
     return {
       api: 1,
