@@ -208,7 +208,6 @@ export class DataService {
         this.db
           .prepare('INSERT INTO _cellctl_imports (move, key, tbl, rows, checksum) VALUES (?, ?, ?, ?, ?)')
           .run(request.move, request.page.key, access.decl.table, answer.rows, answer.checksum);
-        this.lift(request.customers);
         return { table: access.decl.table, ...answer, replayed: false };
       })
       .immediate();

@@ -94,7 +94,7 @@ describe('moving rows through the data API', () => {
     copied.close();
   });
 
-  it('bars the source: its app cannot write the moving customer until the purge, others write on', async () => {
+  it('bars the source until the purge and the target until the hand-over: no app writes the moving customer meanwhile, others write on', async () => {
     const a = await cell('cell-a');
     const b = await cell('cell-b');
     seed(a.file, 'acme', 1);
@@ -108,7 +108,9 @@ describe('moving rows through the data API', () => {
     expect((await a.api.barriers()).barriers).toMatchObject([{ customer: 'acme', move: 7 }]);
     await transfer.copy();
     await transfer.verify();
-    // The target is the owner now: its app writes the customer freely.
+    // The target's app cannot change the copy while it is compared; once handed over it writes freely.
+    expect(appWrite(b.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toMatch(/barred/);
+    await transfer.handOver();
     expect(appWrite(b.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toBe('ok');
     await transfer.purge('source');
     expect((await a.api.barriers()).barriers).toEqual([]);
