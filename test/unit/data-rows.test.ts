@@ -79,6 +79,9 @@ describe('export and import', () => {
       cursor = next;
     }
     expect(pages[0]).toBe('owners');
+    // The same rows under another move collide with what is stored: refused whole, nothing written.
+    const again = source.export({ customers, cursor: null, limit: 2 }).page!;
+    expect(() => target.import({ move: 2, fencing: 2, customers, page: again })).toThrow(expect.objectContaining({ status: 409, code: 'conflict' }));
     expect(target.summary({ customers })).toEqual(source.summary({ customers }));
     expect(target.summary({ customers }).tables.map((t) => t.rows)).toEqual([2, 3]);
     expect(types(targetFile, 'owners')).toEqual(types(sourceFile, 'owners').filter((row: any) => row.id !== 'c'));
