@@ -68,11 +68,12 @@ export class DataService {
     this.db = new Database(options.dbFile, { fileMustExist: true });
     try {
       configureSqlite(this.db);
-      // A short wait inside SQLite (it blocks the event loop); longer waits are retried on timers (shared/http.ts).
-      this.db.pragma('busy_timeout = 20');
       checkTablesExist(this.db, options.tables, options.dbFile);
       registerWireHash(this.db);
+      // Once, at start, with configureSqlite's patient busy timeout: the app may be writing.
       installBarrier(this.db, options.tables);
+      // Then a short wait inside SQLite (it blocks the event loop); longer waits are retried on timers (shared/http.ts).
+      this.db.pragma('busy_timeout = 20');
       this.access = options.tables.map((decl) => this.prepareTable(decl));
     } catch (error) {
       this.db.close();

@@ -9,6 +9,7 @@ import { removeBarrier } from '../../src/data/barrier.js';
 import { decodeValue, encodeValue } from '../../src/data/rows.js';
 import { DataService } from '../../src/data/service.js';
 import { parseDataTables } from '../../src/data/tables.js';
+import { CellctlError } from '../../src/shared/errors.js';
 import { cleanup, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
@@ -45,6 +46,28 @@ const types = (file: string, table: string) =>
     )
     .safeIntegers(true)
     .all();
+
+describe('the table declaration', () => {
+  it('is put parents first, and a cycle, an undeclared parent or a bad name is refused', () => {
+    const tables = parseDataTables([
+      { table: 'c', customerColumn: 'x', parent: 'b' },
+      { table: 'b', customerColumn: 'x', parent: 'a' },
+      { table: 'a', customerColumn: 'x' },
+    ]);
+    expect(tables.map((t) => t.table)).toEqual(['a', 'b', 'c']);
+    expect(tables[0]).toEqual({ table: 'a', customerColumn: 'x', parent: null, cellColumn: null });
+    const refused = (raw: unknown) => () => parseDataTables(raw);
+    expect(
+      refused([
+        { table: 'a', customerColumn: 'x', parent: 'b' },
+        { table: 'b', customerColumn: 'x', parent: 'a' },
+      ]),
+    ).toThrow(/cycle/);
+    expect(refused([{ table: 'a', customerColumn: 'x', parent: 'z' }])).toThrow(/not a declared/);
+    expect(refused([{ table: 'a; drop', customerColumn: 'x' }])).toThrow(CellctlError);
+    expect(refused([])).toThrow(/at least one/);
+  });
+});
 
 describe('wire values', () => {
   it('round-trips every SQLite type, big integers and integral reals included', () => {
