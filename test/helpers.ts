@@ -97,8 +97,9 @@ export async function newWorkspace(settings: Record<string, unknown> = {}): Prom
   return { home, routerPort, adminPort: routerPort + 1 };
 }
 
+/** Cells on free ports; each cell's data API takes the port after its own, so both are checked free. */
 export async function createCells(ws: Workspace, template: string, names: string[]): Promise<void> {
-  for (const name of names) await cliOk(ws.home, ['create', name, '--template', template, '--port', String(await freePort())]);
+  for (const name of names) await cliOk(ws.home, ['create', name, '--template', template, '--port', String(await freePort(2))]);
 }
 
 /** A cell record as control.db holds one, for the pure core's tests. */

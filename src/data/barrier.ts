@@ -44,6 +44,8 @@ function ourTriggers(db: Database.Database): { name: string; tbl_name: string }[
 export function installBarrier(db: Database.Database, tables: readonly DataTable[]): void {
   db.transaction(() => {
     db.exec(STATE_TABLES);
+    // Never committed by the API's transactions; cleared in case a hand or a bug ever did.
+    db.exec('DELETE FROM _cellctl_bypass');
     const wanted = new Map(tables.flatMap((table) => (['ins', 'upd', 'del'] as const).map((op) => [triggerName(table.table, op), triggerSql(table, op)])));
     const present = new Set<string>();
     for (const trigger of ourTriggers(db)) {

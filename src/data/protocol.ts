@@ -155,10 +155,21 @@ export interface BarriersAnswer {
  * Error answers are `{"error": text, "code": code}`, with these codes:
  * 400 bad_request (the body does not match the request schema; the text lists each problem),
  * 401 unauthorized, 404 not_found, 409 stale_owner (a higher fencing number was seen for one of
- * these customers), 413 body_too_large, 422 not_declared (a table or column the template does not
- * declare as customer data, or a row of a customer not named in the request), 503 database_busy.
+ * these customers), 409 conflict (an imported row collides with one the cell already has: a unique
+ * key, or a parent row that is missing; nothing of the page was written), 413 body_too_large,
+ * 422 not_declared (a table or column the template does not declare as customer data, or a row of a
+ * customer not named in the request), 503 database_busy.
  */
-export const DATA_ERROR_CODES = ['bad_request', 'unauthorized', 'not_found', 'stale_owner', 'body_too_large', 'not_declared', 'database_busy'] as const;
+export const DATA_ERROR_CODES = [
+  'bad_request',
+  'unauthorized',
+  'not_found',
+  'stale_owner',
+  'conflict',
+  'body_too_large',
+  'not_declared',
+  'database_busy',
+] as const;
 export type DataErrorCode = (typeof DATA_ERROR_CODES)[number];
 
 /** What the engine, audit and `customers show` use: one implementation (HTTP), for cells on any host. */

@@ -41,6 +41,17 @@ const IN_CUSTOMERS = 'IN (SELECT value FROM json_each(?))';
 
 const notDeclared = (what: string) => new HttpError(422, `${what}: the data API reads and writes only the template's declared customer tables`, 'not_declared');
 
+/** A page that collides with rows the cell already has (a unique key, a missing parent) is the caller's to resolve. */
+function conflictOnConstraint<T>(table: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (!String((error as { code?: unknown }).code ?? '').startsWith('SQLITE_CONSTRAINT')) throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new HttpError(409, `table "${table}": ${why}; the cell already holds rows this page collides with (purge them here first)`, 'conflict');
+  }
+}
+
 export interface DataServiceOptions {
   dbFile: string;
   cellId: string;
@@ -57,11 +68,12 @@ export class DataService {
     this.db = new Database(options.dbFile, { fileMustExist: true });
     try {
       configureSqlite(this.db);
-      // A short wait inside SQLite (it blocks the event loop); longer waits are retried on timers (shared/http.ts).
-      this.db.pragma('busy_timeout = 20');
       checkTablesExist(this.db, options.tables, options.dbFile);
       registerWireHash(this.db);
+      // Once, at start, with configureSqlite's patient busy timeout: the app may be writing.
       installBarrier(this.db, options.tables);
+      // Then a short wait inside SQLite (it blocks the event loop); longer waits are retried on timers (shared/http.ts).
+      this.db.pragma('busy_timeout = 20');
       this.access = options.tables.map((decl) => this.prepareTable(decl));
     } catch (error) {
       this.db.close();
@@ -204,7 +216,7 @@ export class DataService {
         if (stored) return { ...stored, replayed: true };
         const access = this.table(request.page.table);
         const rows = this.checkedRows(access, request);
-        const answer = bypassing(this.db, () => this.insertRows(access, request.page.columns, rows));
+        const answer = bypassing(this.db, () => conflictOnConstraint(access.decl.table, () => this.insertRows(access, request.page.columns, rows)));
         this.db
           .prepare('INSERT INTO _cellctl_imports (move, key, tbl, rows, checksum) VALUES (?, ?, ?, ?, ?)')
           .run(request.move, request.page.key, access.decl.table, answer.rows, answer.checksum);

@@ -2,9 +2,8 @@
 // The supervisor stops its processes with it; the CLI stops what a dead (or unreachable) supervisor
 // left behind with it, found by pid files.
 import fs from 'node:fs';
-import path from 'node:path';
 import { delay } from '../shared/time.js';
-import { processPaths } from '../workspace/paths.js';
+import { dataAgentName, processPaths } from '../workspace/paths.js';
 import { childrenOf, isOurProcess, livePid, signalGroup, workspaceProcessName } from '../shared/procfs.js';
 import { ROUTER } from './protocol.js';
 
@@ -48,10 +47,13 @@ export interface WorkspaceProcess {
  * A pid counts only when its process carries this workspace and name in its environment.
  */
 export function processesFromPidFiles(home: string): WorkspaceProcess[] {
-  const cells = safeReaddir(home).filter(
-    (entry) => entry.isDirectory() && entry.name !== ROUTER && entry.name !== 'supervisor' && fs.existsSync(path.join(home, entry.name, 'pid')),
-  );
-  return ['supervisor', ROUTER, ...cells.map((entry) => entry.name).sort()].flatMap((name) => {
+  const cells = safeReaddir(home)
+    .filter((entry) => entry.isDirectory() && entry.name !== ROUTER && entry.name !== 'supervisor')
+    .map((entry) => entry.name)
+    .sort();
+  // A cell's folder may hold its pid file and its data companion's (data.pid).
+  const names = cells.flatMap((cell) => [cell, dataAgentName(cell)].filter((name) => fs.existsSync(processPaths(home, name).pidFile)));
+  return ['supervisor', ROUTER, ...names].flatMap((name) => {
     const pid = livePid(processPaths(home, name).pidFile, home, name);
     return pid === null ? [] : [{ name, pid }];
   });

@@ -9,6 +9,7 @@ import { removeBarrier } from '../../src/data/barrier.js';
 import { decodeValue, encodeValue } from '../../src/data/rows.js';
 import { DataService } from '../../src/data/service.js';
 import { parseDataTables } from '../../src/data/tables.js';
+import { CellctlError } from '../../src/shared/errors.js';
 import { cleanup, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
@@ -46,6 +47,28 @@ const types = (file: string, table: string) =>
     .safeIntegers(true)
     .all();
 
+describe('the table declaration', () => {
+  it('is put parents first, and a cycle, an undeclared parent or a bad name is refused', () => {
+    const tables = parseDataTables([
+      { table: 'c', customerColumn: 'x', parent: 'b' },
+      { table: 'b', customerColumn: 'x', parent: 'a' },
+      { table: 'a', customerColumn: 'x' },
+    ]);
+    expect(tables.map((t) => t.table)).toEqual(['a', 'b', 'c']);
+    expect(tables[0]).toEqual({ table: 'a', customerColumn: 'x', parent: null, cellColumn: null });
+    const refused = (raw: unknown) => () => parseDataTables(raw);
+    expect(
+      refused([
+        { table: 'a', customerColumn: 'x', parent: 'b' },
+        { table: 'b', customerColumn: 'x', parent: 'a' },
+      ]),
+    ).toThrow(/cycle/);
+    expect(refused([{ table: 'a', customerColumn: 'x', parent: 'z' }])).toThrow(/not a declared/);
+    expect(refused([{ table: 'a; drop', customerColumn: 'x' }])).toThrow(CellctlError);
+    expect(refused([])).toThrow(/at least one/);
+  });
+});
+
 describe('wire values', () => {
   it('round-trips every SQLite type, big integers and integral reals included', () => {
     const values = [0n, 42n, -7n, 2n ** 60n, -(2n ** 60n), 2.0, 2.5, 'text', '', Buffer.from([0, 1, 255]), null];
@@ -79,6 +102,9 @@ describe('export and import', () => {
       cursor = next;
     }
     expect(pages[0]).toBe('owners');
+    // The same rows under another move collide with what is stored: refused whole, nothing written.
+    const again = source.export({ customers, cursor: null, limit: 2 }).page!;
+    expect(() => target.import({ move: 2, fencing: 2, customers, page: again })).toThrow(expect.objectContaining({ status: 409, code: 'conflict' }));
     expect(target.summary({ customers })).toEqual(source.summary({ customers }));
     expect(target.summary({ customers }).tables.map((t) => t.rows)).toEqual([2, 3]);
     expect(types(targetFile, 'owners')).toEqual(types(sourceFile, 'owners').filter((row: any) => row.id !== 'c'));
