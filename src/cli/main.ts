@@ -258,13 +258,21 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
 
   program
     .command('customers')
-    .summary('the mapping: list it, show one customer in full, or unassign one')
-    .argument('[action]', 'list | show <id> | unassign <id>', 'list')
-    .argument('[id]', 'customer id (show, unassign)')
-    .option('--cell <cell>', 'only customers of this cell (list)')
+    .summary('the mapping: list it, show one customer in full, unassign one, or purge a stray copy')
+    .argument('[action]', 'list | show <id> | unassign <id> | purge <id> --cell C', 'list')
+    .argument('[id]', 'customer id (show, unassign, purge)')
+    .option('--cell <cell>', 'only customers of this cell (list); the cell to remove a stray copy from (purge)')
     .option('--force', 'unassign even though the customer has rows in its cell')
     .option('--json', 'print JSON')
-    .addHelpText('after', examples('cellctl customers --cell cell-1', 'cellctl customers show c-0001', 'cellctl customers unassign ghost'))
+    .addHelpText(
+      'after',
+      examples(
+        'cellctl customers --cell cell-1',
+        'cellctl customers show c-0001',
+        'cellctl customers unassign ghost',
+        'cellctl customers purge c-0001 --cell cell-3',
+      ),
+    )
     .action(lazy(() => import('./commands/customers.js')));
 
   program

@@ -484,20 +484,6 @@ export class ControlStore {
   }
 
   /**
-   * Runs `work` while holding control.db's write lock, after renewing the owner's lease on `ids`:
-   * no other process can take the migrations over until `work` has returned. Data-side writes of a
-   * move run inside it, so a process that lost ownership never touches a cell's rows.
-   */
-  whileOwning<T>(ids: readonly number[], owner: string, leaseMs: number, work: () => T): T {
-    return this.db
-      .transaction(() => {
-        this.renewLease(ids, owner, leaseMs);
-        return work();
-      })
-      .immediate();
-  }
-
-  /**
    * Makes `owner` the owner of a running migration, only if it is still held as `seen` (same token
    * and lease: nobody took it or renewed it since it was judged abandoned). Returns whether it did.
    */
@@ -584,10 +570,5 @@ export class ControlStore {
 
   transaction<T>(work: () => T): T {
     return this.db.transaction(work)();
-  }
-
-  /** Like transaction, but takes the write lock at once: what it reads cannot change before it writes. */
-  exclusive<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
   }
 }

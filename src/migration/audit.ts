@@ -21,7 +21,10 @@ export interface AuditInput {
 function duplicatedAdvice(customerId: string, mappedTo: string | null, cells: string[]): string {
   if (mappedTo === null)
     return `rows in ${cells.join(' and ')} and no mapping row: "cellctl customers show ${customerId}", then "cellctl assign customer ${customerId} --cell <the cell to keep>"`;
-  return `rows in ${cells.join(' and ')}; ${mappedTo} is the one served: "cellctl customers show ${customerId}" compares them (the copy elsewhere is not served; no command removes it yet)`;
+  const strays = cells.filter((cell) => cell !== mappedTo);
+  return `rows in ${cells.join(' and ')}; ${mappedTo} is the one served: "cellctl customers show ${customerId}" compares them, then ${strays
+    .map((cell) => `"cellctl customers purge ${customerId} --cell ${cell}"`)
+    .join(' and ')} removes the copy that is not served`;
 }
 
 export function auditPlacement(input: AuditInput): AuditFinding[] {

@@ -1,10 +1,9 @@
 // Gathers what moveRefusal needs to know about a proposed move: the mapping, the cells, the target's
 // process and health, and the schema versions actually in the two data.db files.
-import fs from 'node:fs';
 import { probeCellHealth } from '../cell/client.js';
-import { readSchemaVersion } from '../cell/datadb.js';
+import type { CellRecord } from '../control/store.js';
 import { findSupervisor } from '../supervisor/client.js';
-import { cellPaths } from '../workspace/paths.js';
+import { withCellData } from '../workspace/cell-data.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
 import type { MoveCheck, TargetLiveness } from './plan.js';
@@ -26,10 +25,10 @@ export async function cellLiveness(ws: Workspace, cellIds: string[]): Promise<Ma
   return result;
 }
 
-function dataVersion(ws: Workspace, cellId: string | undefined): number | null {
-  if (!cellId) return null;
-  const file = cellPaths(ws.home, cellId).dataDb;
-  return fs.existsSync(file) ? readSchemaVersion(file) : null;
+/** The schema version the cell's data API reports (null when the cell is unknown or its data API does not answer). */
+async function dataVersion(ws: Workspace, cell: CellRecord | undefined): Promise<number | null> {
+  if (!cell) return null;
+  return withCellData(ws, cell, async (api) => (await api.info()).schema_version).catch(() => null);
 }
 
 function runningMigrationOf(ws: Workspace, customerId: string): MoveCheck['runningMigration'] {
@@ -52,8 +51,8 @@ export async function gatherMoveCheck(ws: Workspace, customerId: string, targetN
     targetName,
     targetCustomers: target ? (ws.store.customerCounts().get(target.id) ?? 0) : 0,
     targetLiveness: target ? (liveness.get(target.id) ?? 'offline') : 'offline',
-    sourceDataVersion: dataVersion(ws, source?.id),
-    targetDataVersion: dataVersion(ws, target?.id),
+    sourceDataVersion: await dataVersion(ws, source),
+    targetDataVersion: await dataVersion(ws, target),
     runningMigration: runningMigrationOf(ws, customerId),
     force,
   };

@@ -5,15 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { ALL, type CellRecord, type MigrationRecord, OwnershipLost } from '../control/store.js';
+import { DataApiError } from '../data/client.js';
 import { describeError, failure } from '../shared/errors.js';
-import { loadTemplate } from '../templates/catalog.js';
-import { cellPaths } from '../workspace/paths.js';
+import { type CellData, openCellData } from '../workspace/cell-data.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { type FenceHandle, FenceLost, MigrationFence } from './fence.js';
 import { busyMessage, judgeOwner, localProbe, thisProcessAsOwner } from '../control/ownership.js';
 import type { MigrationStep } from '../control/store.js';
 import { isSwitched, type Move } from './plan.js';
-import { CellPair, type TableVerification } from './rows.js';
+import { type MoveTicket, Transfer, type TableVerification } from './transfer.js';
 
 export interface BatchOptions {
   /** Keep the source rows until this time (ISO) instead of purging them at once. */
@@ -117,20 +117,10 @@ class Journal {
     this.ws.store.endMigrations(this.ids, this.owner, state, error);
   }
 
-  /** Runs a data-side write only while this process owns the migration (nobody can take it over meanwhile). */
-  readonly guard = <T>(work: () => T): T => this.ws.store.whileOwning(this.ids, this.owner, this.leaseMs, work);
-
-  /**
-   * Runs chunked data-side work to its end, each chunk under guard, yielding to the event loop
-   * between chunks (so the lease renewal runs) and calling `between` there.
-   */
-  async run<T>(steps: Generator<void, T>, between: () => Promise<void> = async () => {}): Promise<T> {
-    for (;;) {
-      const next = this.guard(() => steps.next());
-      if (next.done) return next.value;
-      await new Promise((resolve) => setImmediate(resolve));
-      await between();
-    }
+  /** What the cells need to know of this move: its id, whose rows, and this owner's fencing number. */
+  ticket(customerIds: string[]): MoveTicket {
+    const first = this.ws.store.getMigration(this.ids[0]!);
+    return { move: this.ids[0]!, fencing: first?.fencing ?? 0, customers: customerIds };
   }
 
   /** Throws OwnershipLost unless this process still owns the migration. */
@@ -166,18 +156,15 @@ function cellOf(ws: Workspace, id: string): CellRecord {
   return cell;
 }
 
-function openPair(ws: Workspace, from: CellRecord, to: CellRecord): CellPair {
-  const template = loadTemplate(from.templateDir);
-  return new CellPair(cellPaths(ws.home, from.id).dataDb, cellPaths(ws.home, to.id).dataDb, template.customerTables, to.id);
-}
-
-/** Runs `work` on a pair of cell databases and closes them. */
-function withPair<T>(ws: Workspace, from: CellRecord, to: CellRecord, work: (pair: CellPair) => T): T {
-  const pair = openPair(ws, from, to);
+/** The two cells' data APIs, for the length of one piece of work. */
+async function withTransfer<T>(ws: Workspace, from: CellRecord, to: CellRecord, ticket: MoveTicket, work: (transfer: Transfer) => Promise<T>): Promise<T> {
+  const opened: CellData[] = [];
   try {
-    return work(pair);
+    opened.push(await openCellData(ws, from));
+    opened.push(await openCellData(ws, to));
+    return await work(new Transfer(opened[0]!.api, opened[1]!.api, ticket));
   } finally {
-    pair.close();
+    await Promise.all(opened.map((data) => data.close()));
   }
 }
 
@@ -186,62 +173,87 @@ const journaledFenceId = (migration: MigrationRecord): string | undefined =>
   typeof migration.detail.fenceId === 'string' ? migration.detail.fenceId : undefined;
 
 /**
- * Fence → copy+verify → confirm fence → switch (with the journal, in one control.db transaction) →
- * release → purge. Used for a fresh move, for resume before the switch, and (reversed) for abort
- * after the switch. Every data-side write runs while this process owns the journal rows; one that
- * lost them stops at once and touches nothing.
+ * Fence → bar the source → copy+verify → confirm fence → switch (with the journal, in one control.db
+ * transaction) → release → purge. Used for a fresh move, for resume before the switch, and (reversed)
+ * for abort after the switch. Every write to a cell's rows carries this owner's fencing number, so
+ * one that lost the migration to another process is refused by the cells and stops.
  */
 async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], from: CellRecord, to: CellRecord, keepSource: boolean): Promise<BatchResult> {
   const fence = new MigrationFence(ws);
-  const pair = openPair(ws, from, to);
   journal.keepAlive();
   try {
-    const fencedAt = performance.now();
-    journal.check();
-    const handle: FenceHandle = await fence.put(customerIds);
-    const fenceId = handle.kind === 'router' ? handle.fenceId : undefined;
-    journal.record('fenced', { fence: handle.kind, ...(fenceId ? { fenceId } : {}) });
-    let verification: TableVerification[];
-    try {
-      verification = await journal.run(pair.copySteps(customerIds), () => fence.keepUp(customerIds, handle));
-      journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
-      journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
-      await pausePoint('verified');
-      await fence.confirm(customerIds, handle);
-      // The journal (checked first: still ours?) and the mapping change together, or not at all.
-      ws.store.transaction(() => {
-        fence.stillHeld(handle);
-        journal.write('switched');
-        for (const customerId of customerIds) {
-          if (!ws.store.moveCustomer(customerId, from.id, to.id)) throw failure(`the mapping of ${customerId} changed during the move`);
-        }
-      });
-    } catch (error) {
-      if (error instanceof OwnershipLost) throw error;
-      // Before the switch the source is still the truth: drop the copy and lift the fence.
+    return await withTransfer(ws, from, to, journal.ticket(customerIds), async (transfer) => {
+      const fencedAt = performance.now();
+      journal.check();
+      const handle: FenceHandle = await fence.put(customerIds);
+      const fenceId = handle.kind === 'router' ? handle.fenceId : undefined;
+      let verification: TableVerification[];
       try {
-        await journal.run(pair.deleteSteps('target', customerIds));
-        await fence.lift(customerIds, fenceId);
-      } catch (rollback) {
-        if (rollback instanceof OwnershipLost) throw rollback;
-        throw new RollbackIncomplete(error, rollback);
+        await transfer.bar();
+        journal.record('fenced', { fence: handle.kind, barrier: true, ...(fenceId ? { fenceId } : {}) });
+        await transfer.copy(() => fence.keepUp(customerIds, handle));
+        verification = await transfer.verify();
+        journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
+        journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
+        await pausePoint('verified');
+        await fence.confirm(customerIds, handle);
+        // The journal (checked first: still ours?) and the mapping change together, or not at all.
+        ws.store.transaction(() => {
+          fence.stillHeld(handle);
+          journal.write('switched');
+          for (const customerId of customerIds) {
+            if (!ws.store.moveCustomer(customerId, from.id, to.id)) throw failure(`the mapping of ${customerId} changed during the move`);
+          }
+        });
+      } catch (error) {
+        const lost = lostOwnership(error, journal.ids);
+        if (lost) throw lost;
+        await rollBack(
+          transfer,
+          async () => {
+            await fence.lift(customerIds, fenceId);
+          },
+          error,
+          journal.ids,
+        );
+        throw error;
       }
-      throw error;
-    }
-    faultPoint('switched');
-    journal.check();
-    await fence.lift(customerIds, fenceId);
-    const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
-    journal.record('released');
-    if (!keepSource) {
-      await journal.run(pair.deleteSteps('source', customerIds));
-      journal.record('purged');
-    }
-    return { moved: customerIds, migrationIds: journal.ids, verification, fencedMs };
+      faultPoint('switched');
+      journal.check();
+      await fence.lift(customerIds, fenceId);
+      const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
+      journal.record('released');
+      if (!keepSource) {
+        await transfer.purge('source');
+        journal.record('purged');
+      }
+      return { moved: customerIds, migrationIds: journal.ids, verification, fencedMs };
+    });
   } finally {
     journal.stop();
-    pair.close();
   }
+}
+
+/** Before the switch the source is still the truth: drop the copy, lift the source's barrier, then the router's fence. */
+async function rollBack(transfer: Transfer, liftFence: () => Promise<void>, failed: unknown, ids: readonly number[]): Promise<void> {
+  try {
+    await transfer.purge('target');
+    await transfer.unbar();
+    await liftFence();
+  } catch (rollback) {
+    const lost = lostOwnership(rollback, ids);
+    if (lost) throw lost;
+    throw new RollbackIncomplete(failed, rollback);
+  }
+}
+
+/** A cell refused a write because another process now owns the move (a newer fencing number). */
+const isStaleOwner = (error: unknown): boolean => error instanceof DataApiError && error.code === 'stale_owner';
+
+/** Ownership lost, whether the control store or a cell found out first. */
+function lostOwnership(error: unknown, ids: readonly number[]): OwnershipLost | null {
+  if (error instanceof OwnershipLost) return error;
+  return isStaleOwner(error) ? new OwnershipLost(ids) : null;
 }
 
 /** A move failed before its switch and its rollback failed too: the journal stays running for "migrate abort". */
@@ -273,7 +285,8 @@ export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOpti
     ws.store.addEvent('migration', 'customer.moved', customerIds.length === 1 ? customerIds[0]! : `${customerIds.length} customers`, `${from.id} → ${to.id}`);
     return result;
   } catch (error) {
-    if (error instanceof OwnershipLost) throw takenOver(error, what);
+    const lost = lostOwnership(error, journal.ids);
+    if (lost) throw takenOver(lost, what);
     if (error instanceof RollbackIncomplete) {
       throw failure(`${what} stopped: ${error.message}; finish the rollback with "cellctl migrate abort ${journal.ids[0]}"`);
     }
@@ -304,7 +317,8 @@ async function asTakenOver<T>(ws: Workspace, migration: MigrationRecord, verb: s
   try {
     return await work(journal);
   } catch (error) {
-    if (error instanceof OwnershipLost) throw takenOver(error, `${verb} of migration ${migration.id}`);
+    const lost = lostOwnership(error, journal.ids);
+    if (lost) throw takenOver(lost, `${verb} of migration ${migration.id}`);
     throw error;
   } finally {
     journal.stop();
@@ -327,7 +341,7 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
         journal.record('released');
       }
       if (!keepSource && migration.step !== 'purged') {
-        withPair(ws, from, to, (pair) => pair.purge('source', [migration.customerId], journal.guard));
+        await withTransfer(ws, from, to, journal.ticket([migration.customerId]), (transfer) => transfer.purge('source'));
         journal.record('purged');
       }
     }
@@ -348,7 +362,10 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
   const to = cellOf(ws, migration.targetCell);
   await asTakenOver(ws, migration, 'abort', async (journal) => {
     if (!isSwitched(migration.step)) {
-      withPair(ws, from, to, (pair) => pair.purge('target', [migration.customerId], journal.guard));
+      await withTransfer(ws, from, to, journal.ticket([migration.customerId]), async (transfer) => {
+        await transfer.purge('target');
+        await transfer.unbar();
+      });
       journal.check();
       await new MigrationFence(ws).lift([migration.customerId], journaledFenceId(migration));
       journal.end('aborted', 'aborted by the user');
@@ -372,34 +389,36 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
 
 /**
  * Purges source rows kept by --keep-source whose time has come (or all of them with `all`), unless
- * the customer has since moved back to that cell or is being moved right now. Each purge holds
- * control.db's write lock, so no move of that customer can start or switch meanwhile.
+ * the customer has since moved back to that cell or is being moved right now. The purge carries a
+ * fencing number newer than every move so far; a move of the customer that starts meanwhile has a
+ * newer one still, and from its first call on the source refuses this purge.
  */
-export function purgeKeptSources(ws: Workspace, now: Date, all: boolean): { purged: number[]; skipped: number[] } {
+export async function purgeKeptSources(ws: Workspace, now: Date, all: boolean): Promise<{ purged: number[]; skipped: number[] }> {
   const purged: number[] = [];
   const skipped: number[] = [];
   for (const migration of ws.store.listMigrations({ state: 'done', limit: ALL })) {
     if (migration.keepSourceUntil === null || migration.step === 'purged') continue;
     if (!all && Date.parse(migration.keepSourceUntil) > now.getTime()) continue;
-    // Each chunk holds control.db's write lock and checks again that no move of the customer runs
-    // and that it does not live in the source: no move can start or switch in the middle of a chunk.
-    const outcome = withPair(ws, cellOf(ws, migration.sourceCell), cellOf(ws, migration.targetCell), (pair) => {
-      const steps = pair.deleteSteps('source', [migration.customerId]);
-      for (;;) {
-        const step = ws.store.exclusive(() => {
-          if (ws.store.runningMigrationFor(migration.customerId)) return 'busy' as const;
-          if (ws.store.getCustomer(migration.customerId)?.cellId === migration.sourceCell) {
-            ws.store.recordKeptSourcePurged(migration.id, { purge: 'skipped: the customer lives in the source again' });
-            return 'moved-back' as const;
-          }
-          if (!steps.next().done) return 'more' as const;
-          ws.store.recordKeptSourcePurged(migration.id);
-          return 'purged' as const;
-        });
-        if (step !== 'more') return step;
-      }
-    });
-    (outcome === 'purged' ? purged : skipped).push(migration.id);
+    const fencing = ws.store.newFencing();
+    if (ws.store.runningMigrationFor(migration.customerId)) {
+      skipped.push(migration.id);
+      continue;
+    }
+    if (ws.store.getCustomer(migration.customerId)?.cellId === migration.sourceCell) {
+      ws.store.recordKeptSourcePurged(migration.id, { purge: 'skipped: the customer lives in the source again' });
+      skipped.push(migration.id);
+      continue;
+    }
+    const ticket = { move: migration.id, fencing, customers: [migration.customerId] };
+    try {
+      await withTransfer(ws, cellOf(ws, migration.sourceCell), cellOf(ws, migration.targetCell), ticket, (transfer) => transfer.purge('source'));
+    } catch (error) {
+      if (!isStaleOwner(error)) throw error;
+      skipped.push(migration.id); // a newer move of this customer owns its rows there now
+      continue;
+    }
+    ws.store.recordKeptSourcePurged(migration.id);
+    purged.push(migration.id);
   }
   return { purged, skipped };
 }

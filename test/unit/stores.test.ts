@@ -1,14 +1,10 @@
-// The stores against real SQLite files: control.db, the router's mapping table, and the row copy.
+// The stores against real SQLite files: control.db and the router's mapping table.
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCellDatabase } from '../../src/cell/datadb.js';
 import { ControlStore, OwnershipLost } from '../../src/control/store.js';
-import { CellPair, CHUNK_ROWS, CopyMismatch, customerIdsIn } from '../../src/migration/rows.js';
 import { MappingTable } from '../../src/router/mapping.js';
-import { BUILTIN_TEMPLATES_DIR, findTemplate, readTemplateSql } from '../../src/templates/catalog.js';
-import { cleanup, ROOT, tempDir, track } from '../helpers.js';
+import { cleanup, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -90,8 +86,7 @@ describe('control store', () => {
     store.recordMigrationStep([id], 'mine', 'fenced', { fenceId: 'f1' });
     expect(() => store.recordMigrationStep([id], 'thief', 'copied')).toThrow(OwnershipLost);
     expect(() => store.endMigrations([id], 'thief', 'aborted')).toThrow(OwnershipLost);
-    expect(() => store.whileOwning([id], 'thief', 10_000, () => 'ran')).toThrow(OwnershipLost);
-    expect(store.whileOwning([id], 'mine', 10_000, () => 'ran')).toBe('ran');
+    expect(() => store.renewLease([id], 'thief', 10_000)).toThrow(OwnershipLost);
     const seen = store.getMigration(id)!.owner;
     // A renewal after it was seen makes the takeover fail: the owner is alive.
     store.renewLease([id], 'mine', 20_000);
@@ -196,184 +191,5 @@ describe('router mapping table', () => {
     table.refresh(store);
     expect(table.size).toBe(0);
     expect(table.lookup('x')).toEqual({ cellId: 'a', rule: 'placement' });
-  });
-});
-
-describe('row copy between cell databases', () => {
-  const template = findTemplate('ecommerce', [BUILTIN_TEMPLATES_DIR]);
-  function cellDb(): string {
-    const file = path.join(tempDir(), 'data.db');
-    createCellDatabase(file, readTemplateSql(template), template.schema.version);
-    return file;
-  }
-  function seed(file: string, customerId: string, orders: number): void {
-    const db = new Database(file);
-    db.prepare("INSERT INTO customers VALUES (?, ?, 'n', NULL, 't', 't', 'cell-a')").run(customerId, `${customerId}@x.io`);
-    db.prepare("INSERT INTO cart_items VALUES (?, 'sku-mouse', 2, 't')").run(customerId);
-    for (let i = 0; i < orders; i += 1) {
-      const order = `${customerId}-o${i}`;
-      db.prepare("INSERT INTO orders VALUES (?, ?, 'pending', 900, 't', 't', 'cell-a')").run(order, customerId);
-      db.prepare("INSERT INTO order_items VALUES (?, ?, 'sku-cable', 1, 900, 't')").run(order, customerId);
-      db.prepare("INSERT INTO order_events VALUES (?, ?, ?, 'order.placed', 'queued', 0, 0, 't')").run(`${order}-e`, order, customerId);
-    }
-    db.close();
-  }
-
-  it('copies every customer-scoped row, verifies, is idempotent, and purges', () => {
-    const source = cellDb();
-    const target = cellDb();
-    seed(source, 'acme', 3);
-    seed(source, 'other', 1);
-    const pair = new CellPair(source, target, template.customerTables, 'cell-b');
-    const first = pair.copyAndVerify(['acme']);
-    expect(Object.fromEntries(first.map((t) => [t.table, t.targetRows]))).toEqual({
-      customers: 1,
-      cart_items: 1,
-      orders: 3,
-      order_items: 3,
-      order_events: 3,
-      notifications: 0,
-    });
-    expect(pair.copyAndVerify(['acme'])).toEqual(first);
-    expect(pair.counts('target', ['other']).customers).toBe(0);
-    pair.purge('source', ['acme']);
-    expect(pair.counts('source', ['acme'])).toEqual({ customers: 0, cart_items: 0, orders: 0, order_items: 0, order_events: 0, notifications: 0 });
-    expect(pair.counts('source', ['other']).orders).toBe(1);
-    pair.close();
-    expect(customerIdsIn(target, template.customerTables)).toEqual(new Set(['acme']));
-    // The rows record their new cell (the template's cellColumn); the source's copy still says its own.
-    const copied = new Database(target, { readonly: true });
-    expect(copied.prepare("SELECT DISTINCT cell_id FROM orders WHERE customer_id = 'acme'").pluck().all()).toEqual(['cell-b']);
-    expect(copied.prepare("SELECT cell_id FROM customers WHERE customer_id = 'acme'").pluck().get()).toBe('cell-b');
-    copied.close();
-  });
-
-  /** Whether another connection gets the file's write lock at once (and runs `sql` with it). */
-  function canWrite(file: string, sql = 'SELECT 1'): boolean {
-    const other = new Database(file);
-    other.pragma('busy_timeout = 0');
-    try {
-      other.exec(`BEGIN IMMEDIATE; ${sql}; COMMIT`);
-      return true;
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
-      return false;
-    } finally {
-      other.close();
-    }
-  }
-
-  it('copies a big customer in chunks: between chunks both cells can write, and the source is never write-locked', () => {
-    const source = cellDb();
-    const target = cellDb();
-    seed(source, 'acme', 1);
-    const bulk = new Database(source);
-    bulk.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CHUNK_ROWS * 2 + 10})
-               INSERT INTO orders SELECT 'big-' || i, 'acme', 'pending', 100, 't', 't', 'cell-a' FROM n`);
-    bulk.close();
-    const pair = new CellPair(source, target, template.customerTables);
-    // Inside every copy transaction, a trigger on the target asks another connection for the source's write lock.
-    const sourceWrites: boolean[] = [];
-    (pair as unknown as { db: Database.Database }).db.function('probe_source_lock', () => {
-      sourceWrites.push(canWrite(source, "UPDATE customers SET name = name WHERE customer_id = 'nobody'"));
-      return 0;
-    });
-    (pair as unknown as { db: Database.Database }).db.exec(
-      "CREATE TEMP TRIGGER probe AFTER INSERT ON main.orders WHEN NEW.order_id = 'big-1' BEGIN SELECT probe_source_lock(); END",
-    );
-    let chunks = 0;
-    const between: boolean[] = [];
-    const result = pair.copyAndVerify(['acme'], (work) => {
-      const value = work();
-      chunks += 1;
-      for (const file of [source, target]) between.push(canWrite(file));
-      return value;
-    });
-    expect(result.find((t) => t.table === 'orders')!.targetRows).toBe(CHUNK_ROWS * 2 + 11);
-    expect(chunks).toBeGreaterThanOrEqual(3);
-    expect(sourceWrites).toEqual([true]);
-    expect(between.every(Boolean)).toBe(true);
-    expect(pair.purge('source', ['acme'])).toBe(CHUNK_ROWS * 2 + 11 + 1 + 1 + 1 + 1);
-    pair.close();
-  });
-
-  it('copies the source as it was when the copy began, whatever its cell writes between chunks', () => {
-    const source = cellDb();
-    const target = cellDb();
-    seed(source, 'acme', 1);
-    const bulk = new Database(source);
-    bulk.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CHUNK_ROWS * 2})
-               INSERT INTO orders SELECT 'big-' || i, 'acme', 'pending', 100, 't', 't', 'cell-a' FROM n`);
-    bulk.close();
-    const pair = new CellPair(source, target, template.customerTables, 'cell-b');
-    const worker = new Database(source);
-    let steps = 0;
-    // After the first chunk of orders, the source's order worker advances the queued event and
-    // writes a notification, as a running cell does.
-    pair.copyAndVerify(['acme'], (work) => {
-      const value = work();
-      if (++steps === 1) {
-        worker.exec("UPDATE order_events SET kind = 'order.processing', state = 'done' WHERE customer_id = 'acme'");
-        worker.exec("UPDATE orders SET status = 'fulfilled' WHERE order_id = 'acme-o0'");
-        worker.exec("INSERT INTO notifications VALUES ('n1', 'acme', 'acme-o0', 'email', 'shipped', 't')");
-      }
-      return value;
-    });
-    worker.close();
-    const copied = new Database(target, { readonly: true });
-    expect(copied.prepare("SELECT status FROM orders WHERE order_id = 'acme-o0'").pluck().get()).toBe('pending');
-    expect(copied.prepare("SELECT kind || '/' || state FROM order_events WHERE customer_id = 'acme'").pluck().get()).toBe('order.placed/queued');
-    expect(copied.prepare("SELECT COUNT(*) FROM notifications WHERE customer_id = 'acme'").pluck().get()).toBe(0);
-    copied.close();
-    pair.close();
-  });
-
-  it('copies while the target cell keeps committing writes of its own', async () => {
-    const source = cellDb();
-    const target = cellDb();
-    seed(source, 'acme', 1);
-    const bulk = new Database(source);
-    bulk.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${CHUNK_ROWS * 4})
-               INSERT INTO orders SELECT 'big-' || i, 'acme', 'pending', 100, 't', 't', 'cell-a' FROM n`);
-    bulk.close();
-    seed(target, 'busy', 0);
-    // Another process commits to the target as fast as it can, as a busy cell does.
-    const writer = track(
-      spawn(
-        process.execPath,
-        [
-          '-e',
-          `
-      const db = new (require('better-sqlite3'))(process.argv[1]);
-      db.pragma('busy_timeout = 5000');
-      const add = db.prepare("UPDATE cart_items SET quantity = quantity % 100 + 1 WHERE customer_id = 'busy'");
-      for (let i = 0; i < 2_000_000; i += 1) { add.run(); if (i === 10) console.log('writing'); }`,
-          target,
-        ],
-        { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-      ),
-    );
-    await new Promise((resolve) => writer.stdout!.once('data', resolve));
-    const pair = new CellPair(source, target, template.customerTables, 'cell-b');
-    try {
-      expect(pair.copyAndVerify(['acme']).find((t) => t.table === 'orders')!.targetRows).toBe(CHUNK_ROWS * 4 + 1);
-    } finally {
-      writer.kill('SIGKILL');
-      pair.close();
-    }
-  });
-
-  it('rolls the copy back when verification fails', () => {
-    const source = cellDb();
-    const target = cellDb();
-    seed(source, 'acme', 2);
-    // A trigger on the target that drops a row makes the copy differ from its source.
-    const db = new Database(target);
-    db.exec("CREATE TRIGGER lose AFTER INSERT ON order_items BEGIN DELETE FROM order_items WHERE order_id = NEW.order_id AND NEW.order_id LIKE '%o1'; END");
-    db.close();
-    const pair = new CellPair(source, target, template.customerTables);
-    expect(() => pair.copyAndVerify(['acme'])).toThrow(CopyMismatch);
-    expect(pair.counts('target', ['acme']).customers).toBe(0);
-    pair.close();
   });
 });

@@ -2,18 +2,16 @@
 // nowhere. Exits 4 when it finds any.
 import { ALL } from '../../control/store.js';
 import { auditPlacement } from '../../migration/audit.js';
-import { customerIdsIn } from '../../migration/rows.js';
+import { allCustomersIn } from '../../data/client.js';
 import { ExitCode } from '../../shared/errors.js';
-import { loadTemplate } from '../../templates/catalog.js';
-import { cellPaths } from '../../workspace/paths.js';
+import { withCellData } from '../../workspace/cell-data.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
 import { paint, printJson, printLine, renderTable, sayDone } from '../output.js';
 
 export async function run(input: CommandInput): Promise<void> {
-  await withWorkspace(input, (ws) => {
-    const rowsByCell = new Map(
-      ws.store.listCells().map((cell) => [cell.id, customerIdsIn(cellPaths(ws.home, cell.id).dataDb, loadTemplate(cell.templateDir).customerTables)]),
-    );
+  await withWorkspace(input, async (ws) => {
+    // Through each cell's data API, wherever the cell runs; one that does not answer fails the audit.
+    const rowsByCell = new Map(await Promise.all(ws.store.listCells().map(async (cell) => [cell.id, await withCellData(ws, cell, allCustomersIn)] as const)));
     const excused = new Set(ws.store.listMigrations({ state: 'running', limit: ALL }).map((m) => m.customerId));
     const keptSources = new Map(
       ws.store

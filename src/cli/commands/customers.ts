@@ -1,13 +1,12 @@
-// cellctl customers [list|show|unassign]: the mapping rows (customer → cell); one customer in full
-// (mapping, route, rows per table in every cell, recent moves); and removing a mapping row that
-// points at no data.
+// cellctl customers [list|show|unassign|purge]: the mapping rows (customer → cell); one customer in
+// full (mapping, route, rows per table in every cell, recent moves); removing a mapping row that
+// points at no data; and removing a stray copy of a customer's rows from a cell that does not serve it.
 import { notifyRouter } from '../../router/client.js';
-import { customerRowCounts } from '../../migration/rows.js';
+import { ALL } from '../../control/store.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
-import { loadTemplate } from '../../templates/catalog.js';
 import { requireCell } from '../../workspace/cells.js';
-import { cellPaths } from '../../workspace/paths.js';
+import { withCellData } from '../../workspace/cell-data.js';
 import type { Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
 import { printJson, printLine, renderTable, say, sayDone } from '../output.js';
@@ -15,9 +14,11 @@ import { printJson, printLine, renderTable, say, sayDone } from '../output.js';
 export async function run(input: CommandInput): Promise<void> {
   const [action, id] = input.args;
   if (action === undefined || action === 'list') return list(input);
-  if (action !== 'show' && action !== 'unassign') throw usageError(`unknown customers action "${action}": use list, show <id> or unassign <id>`);
-  if (id === undefined) throw usageError(`usage: cellctl customers ${action} <id>`);
+  if (action !== 'show' && action !== 'unassign' && action !== 'purge')
+    throw usageError(`unknown customers action "${action}": use list, show <id>, unassign <id> or purge <id> --cell <cell>`);
+  if (id === undefined) throw usageError(`usage: cellctl customers ${action} <id>${action === 'purge' ? ' --cell <cell>' : ''}`);
   const customerId = checkCustomerId(id);
+  if (action === 'purge') return purgeCopy(input, customerId);
   return action === 'show' ? show(input, customerId) : unassign(input, customerId);
 }
 
@@ -44,19 +45,20 @@ async function list(input: CommandInput): Promise<void> {
 }
 
 /** The customer's rows in every cell that has any, per customer-scoped table. */
-function rowsByCell(ws: Workspace, customerId: string): Record<string, Record<string, number>> {
+async function rowsByCell(ws: Workspace, customerId: string): Promise<Record<string, Record<string, number>>> {
   const found: Record<string, Record<string, number>> = {};
   for (const cell of ws.store.listCells()) {
-    const counts = customerRowCounts(cellPaths(ws.home, cell.id).dataDb, loadTemplate(cell.templateDir).customerTables, customerId);
+    const summary = await withCellData(ws, cell, (api) => api.summary([customerId]));
+    const counts = Object.fromEntries(summary.tables.map((table) => [table.table, table.rows]));
     if (Object.values(counts).some((n) => n > 0)) found[cell.id] = counts;
   }
   return found;
 }
 
 async function show(input: CommandInput, customerId: string): Promise<void> {
-  await withWorkspace(input, (ws) => {
+  await withWorkspace(input, async (ws) => {
     const mapping = ws.store.getCustomer(customerId) ?? null;
-    const rows = rowsByCell(ws, customerId);
+    const rows = await rowsByCell(ws, customerId);
     const moves = ws.store
       .migrationsOf(customerId, 10)
       .map((m) => ({ id: m.id, from: m.sourceCell, to: m.targetCell, state: m.state, step: m.step, startedAt: m.startedAt }));
@@ -90,7 +92,7 @@ async function unassign(input: CommandInput, customerId: string): Promise<void> 
     if (!mapping) throw failure(`customer ${customerId} has no mapping row; nothing to unassign`);
     const running = ws.store.runningMigrationFor(customerId);
     if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
-    const held = rowsByCell(ws, customerId)[mapping.cellId];
+    const held = (await rowsByCell(ws, customerId))[mapping.cellId];
     if (held && !flag.bool(input.opts, 'force')) {
       const total = Object.values(held).reduce((sum, n) => sum + n, 0);
       throw failure(
@@ -103,5 +105,47 @@ async function unassign(input: CommandInput, customerId: string): Promise<void> 
     const routerNotified = await notifyRouter(ws.home, ws.settings);
     if (flag.bool(input.opts, 'json')) return printJson({ customerId, cellId: mapping.cellId, unassigned: true, routerNotified });
     sayDone(`customer ${customerId} is no longer mapped to ${mapping.cellId}`);
+  });
+}
+
+/**
+ * Removes a customer's rows from a cell that does not serve it (audit's "duplicated" finding): never
+ * from the cell the mapping names, a cell a running move uses, or a copy kept on purpose by
+ * --keep-source ("cellctl migrate purge" removes those). The purge carries a fresh fencing number,
+ * so a move of this customer that starts meanwhile takes precedence at the cell.
+ */
+async function purgeCopy(input: CommandInput, customerId: string): Promise<void> {
+  const cellName = flag.string(input.opts, 'cell');
+  if (cellName === undefined) throw usageError(`say which cell holds the stray copy: cellctl customers purge ${customerId} --cell <cell>`);
+  await withWorkspace(input, async (ws) => {
+    const cell = requireCell(ws, cellName);
+    const mapping = ws.store.getCustomer(customerId);
+    if (mapping?.cellId === cell.id) throw failure(`${cell.id} is where ${customerId} is served: its rows there are the customer's data, not a copy`);
+    if (!mapping)
+      throw failure(
+        `customer ${customerId} has no mapping row, so no copy is known to be the real one: "cellctl assign customer ${customerId} --cell <cell>" first`,
+      );
+    const running = ws.store.runningMigrationFor(customerId);
+    if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
+    const kept = ws.store
+      .listMigrations({ state: 'done', limit: ALL })
+      .find((m) => m.customerId === customerId && m.sourceCell === cell.id && m.keepSourceUntil !== null && m.step !== 'purged');
+    if (kept)
+      throw failure(
+        `the rows of ${customerId} in ${cell.id} are kept on purpose by migration ${kept.id} (--keep-source): "cellctl migrate purge --all" removes them`,
+      );
+    const fencing = ws.store.newFencing();
+    const ticket = { move: fencing, fencing, customers: [customerId] };
+    let removed = 0;
+    await withCellData(ws, cell, async (api) => {
+      for (;;) {
+        const answer = await api.purge(ticket);
+        removed += answer.removed;
+        if (answer.done) return;
+      }
+    });
+    ws.store.addEvent('cli', 'customer.copy-purged', customerId, `${removed} stray row(s) removed from ${cell.id}; ${mapping.cellId} serves the customer`);
+    if (flag.bool(input.opts, 'json')) return printJson({ customerId, cell: cell.id, servedBy: mapping.cellId, removed });
+    sayDone(`removed ${removed} row(s) of ${customerId} from ${cell.id}; ${mapping.cellId} still serves it`);
   });
 }

@@ -78,11 +78,11 @@ export const resume = (input: CommandInput) => finish(input, resumeMigration, 'f
 export const abort = (input: CommandInput) => finish(input, abortMigration, 'rolled back');
 
 export async function purge(input: CommandInput): Promise<void> {
-  await withWorkspace(input, (ws) => {
-    const result = purgeKeptSources(ws, new Date(), flag.bool(input.opts, 'all'));
+  await withWorkspace(input, async (ws) => {
+    const result = await purgeKeptSources(ws, new Date(), flag.bool(input.opts, 'all'));
     if (flag.bool(input.opts, 'json')) return printJson(result);
     sayDone(
-      `purged kept source rows of ${result.purged.length} migration(s)${result.skipped.length ? `; skipped ${result.skipped.length} whose customer moved back` : ''}`,
+      `purged kept source rows of ${result.purged.length} migration(s)${result.skipped.length ? `; skipped ${result.skipped.length} whose customer moved back or is moving` : ''}`,
     );
   });
 }

@@ -4,11 +4,10 @@ import { gatherMoveCheck } from '../../migration/checks.js';
 import { moveBatch } from '../../migration/engine.js';
 import { MIGRATION_STEPS } from '../../control/store.js';
 import { moveRefusal } from '../../migration/plan.js';
-import { CellPair } from '../../migration/rows.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId, parseDuration } from '../../shared/names.js';
 import { loadTemplate } from '../../templates/catalog.js';
-import { cellPaths } from '../../workspace/paths.js';
+import { withCellData } from '../../workspace/cell-data.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
 import { printJson, printLine, renderTable, sayDone } from '../output.js';
 
@@ -28,15 +27,8 @@ export async function run(input: CommandInput): Promise<void> {
     const target = check.target!;
 
     if (flag.bool(input.opts, 'dryRun')) {
-      const template = loadTemplate(source.templateDir);
-      const pair = new CellPair(cellPaths(ws.home, source.id).dataDb, cellPaths(ws.home, target.id).dataDb, template.customerTables);
-      const rows = (() => {
-        try {
-          return pair.counts('source', [customerId]);
-        } finally {
-          pair.close();
-        }
-      })();
+      const summary = await withCellData(ws, source, (api) => api.summary([customerId]));
+      const rows = Object.fromEntries(summary.tables.map((table) => [table.table, table.rows]));
       const plan = {
         customerId,
         from: source.id,

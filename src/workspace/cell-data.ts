@@ -1,0 +1,67 @@
+// Reaching a cell's rows: its data API at the URL the control store holds, with its token from
+// secrets/. Every user of a cell's rows (moves, audit, customers show) comes through here.
+//
+// The same-host shortcut: a cell this workspace runs but whose process is not up (the system is
+// stopped, or the cell is) has its data API served from this process, over its data.db, on
+// 127.0.0.1 — the same protocol over real HTTP, so a move works the same with the system down.
+import type { CellRecord } from '../control/store.js';
+import { DataApiUnreachable, HttpDataApi } from '../data/client.js';
+import type { DataApi } from '../data/protocol.js';
+import { startDataApi } from '../data/server.js';
+import { parseDataTables } from '../data/tables.js';
+import { failure } from '../shared/errors.js';
+import { loadTemplate } from '../templates/catalog.js';
+import { cellPaths } from './paths.js';
+import { readCellToken } from './secrets.js';
+import type { Workspace } from './workspace.js';
+
+export interface CellData {
+  api: DataApi;
+  /** `served`: the cell's own process answers; `local`: this process serves its data.db (the cell is down). */
+  via: 'served' | 'local';
+  close(): Promise<void>;
+}
+
+/** How long the first question to a cell's data API may take before the cell counts as down. */
+const PROBE_MS = 2_000;
+
+/** The data API of a cell; close it when done. */
+export async function openCellData(ws: Workspace, cell: CellRecord): Promise<CellData> {
+  const token = readCellToken(ws.home, cell.id);
+  const probe = new HttpDataApi(cell.id, cell.dataUrl, token, { timeoutMs: PROBE_MS });
+  try {
+    const info = await probe.info();
+    if (info.cell_id !== cell.id) throw failure(`the data API at ${cell.dataUrl} answers as cell "${info.cell_id}", not ${cell.id}: fix the cell's data URL`, 'E_DATA_API');
+    const api = new HttpDataApi(cell.id, cell.dataUrl, token);
+    return { api, via: 'served', close: async () => api.close() };
+  } catch (error) {
+    if (!(error instanceof DataApiUnreachable) || !cell.managed) throw error;
+  } finally {
+    probe.close();
+  }
+  return serveLocally(ws, cell, token);
+}
+
+async function serveLocally(ws: Workspace, cell: CellRecord, token: string): Promise<CellData> {
+  const tables = parseDataTables(loadTemplate(cell.templateDir).customerTables, `template of cell ${cell.id}`);
+  const local = await startDataApi({ dbFile: cellPaths(ws.home, cell.id).dataDb, cellId: cell.id, tables, token, host: '127.0.0.1', port: 0 });
+  const api = new HttpDataApi(cell.id, `http://127.0.0.1:${local.port}`, token);
+  return {
+    api,
+    via: 'local',
+    close: async () => {
+      api.close();
+      await local.close();
+    },
+  };
+}
+
+/** Runs `work` with a cell's data API and closes it afterwards. */
+export async function withCellData<T>(ws: Workspace, cell: CellRecord, work: (api: DataApi) => Promise<T>): Promise<T> {
+  const data = await openCellData(ws, cell);
+  try {
+    return await work(data.api);
+  } finally {
+    await data.close();
+  }
+}
