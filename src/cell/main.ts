@@ -1,8 +1,10 @@
 // Entry point of a built-in cell process. Configured only by its environment, as DESIGN.md's
-// template contract says: CELL_ID, PORT, CELL_DB, CELL_HOME, and CELL_APP (which built-in app).
+// template contract says: CELL_ID, PORT, CELL_DB, CELL_HOME, and CELL_APP (which built-in app); with
+// DATA_PORT also the cell's data API (data-config.ts).
 import { processLogger } from '../shared/log.js';
 import { keepFilesPrivate } from '../shared/modes.js';
 import { BUILTIN_APPS, type BuiltinApp } from './apps/builtin.js';
+import { dataApiFromEnv } from './data-config.js';
 import { startCell } from './runtime.js';
 
 function requireEnv(name: string): string {
@@ -35,8 +37,9 @@ try {
     schemaVersion,
     log,
     env: process.env,
+    data: dataApiFromEnv(process.env),
   });
-  log.info({ port: cell.port, app }, 'cell listening');
+  log.info({ port: cell.port, dataPort: cell.dataPort, app }, 'cell listening');
   const stop = (signal: string) => {
     log.info({ signal }, 'cell stopping');
     const force = setTimeout(() => process.exit(1), 10_000);

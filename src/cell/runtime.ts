@@ -1,5 +1,7 @@
 // The cell runtime: opens the cell's database, mounts a built-in app, adds /health and /metrics,
 // listens, and on TERM stops taking requests, finishes the ones in flight, and closes the database.
+// Given `data`, it also serves the cell's data API (src/data) on its own port, started first so the
+// barrier triggers are in place before the app takes a write.
 import type Database from 'better-sqlite3';
 import http from 'node:http';
 import type { Logger } from 'pino';
@@ -10,6 +12,17 @@ import { createBasicApp } from './apps/basic.js';
 import { createEcommerceApp } from './apps/ecommerce.js';
 import { openCellDatabase } from './datadb.js';
 import { createRequestListener, type RouteDef } from '../shared/http.js';
+import { type RunningDataApi, startDataApi } from '../data/server.js';
+import type { DataTable } from '../data/tables.js';
+
+/** Where and how the cell serves its data API. */
+export interface CellDataApi {
+  host: string;
+  port: number;
+  token: string;
+  /** The template's customer tables, parents first (parseDataTables). */
+  tables: DataTable[];
+}
 
 export interface CellOptions {
   cellId: string;
@@ -20,11 +33,15 @@ export interface CellOptions {
   schemaVersion: number | null;
   log: Logger;
   env: NodeJS.ProcessEnv;
+  /** Null: no data API (a cell started by hand for a quick look). */
+  data?: CellDataApi | null;
 }
 
 export interface RunningCell {
   server: http.Server;
   port: number;
+  /** The data API's port, when it serves one. */
+  dataPort: number | null;
   close(): Promise<void>;
 }
 
@@ -76,6 +93,20 @@ function metricsRoute(cellId: string, app: CellApp): RouteDef {
 
 export async function startCell(options: CellOptions): Promise<RunningCell> {
   const db: Database.Database = openCellDatabase(options.dbFile, options.schemaVersion);
+  let data: RunningDataApi | null = null;
+  if (options.data) {
+    try {
+      data = await startDataApi({
+        ...options.data,
+        dbFile: options.dbFile,
+        cellId: options.cellId,
+        onError: (error) => options.log.error({ err: error }, 'data API request failed'),
+      });
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
   const app = APPS[options.app]({ db, cellId: options.cellId, log: options.log, env: options.env });
   const listener = createRequestListener(
     [healthRoute(app), metricsRoute(options.cellId, app), ...app.routes],
@@ -84,10 +115,17 @@ export async function startCell(options: CellOptions): Promise<RunningCell> {
   );
   const server = http.createServer({ keepAliveTimeout: 65_000 }, listener);
   server.headersTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => resolve());
+    });
+  } catch (error) {
+    await data?.close();
+    await app.close();
+    db.close();
+    throw error;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
 
@@ -98,10 +136,11 @@ export async function startCell(options: CellOptions): Promise<RunningCell> {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await data?.close();
       await app.close();
       db.close();
     })();
     return closing;
   };
-  return { server, port, close };
+  return { server, port, dataPort: data?.port ?? null, close };
 }

@@ -137,8 +137,39 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
       'Run a built-in cell app in the foreground. Reads CELL_ID, PORT, CELL_DB and CELL_HOME; creates CELL_DB from the template if it does not exist.',
     )
     .requiredOption('-t, --template <name>', 'template whose app to run (basic or ecommerce)')
-    .addHelpText('after', examples('CELL_ID=dev PORT=9100 CELL_DB=/tmp/dev.db CELL_HOME=/tmp cellctl serve --template ecommerce'))
+    .option('--data-port <port>', "also serve the cell's data API on this port")
+    .option('--data-host <host>', 'address the data API listens on', '127.0.0.1')
+    .option('--token-file <file>', 'file holding the data API token (with --data-port)')
+    .addHelpText(
+      'after',
+      examples(
+        'CELL_ID=dev PORT=9100 CELL_DB=/tmp/dev.db CELL_HOME=/tmp cellctl serve --template ecommerce',
+        'CELL_ID=dev PORT=9100 CELL_DB=/tmp/dev.db CELL_HOME=/tmp cellctl serve --template basic --data-port 9101 --token-file dev.token',
+      ),
+    )
     .action(lazy(() => import('./commands/serve.js')));
+
+  program
+    .command('cell-agent')
+    .summary("serve a user's app's data API (moves, barrier) beside its SQLite file")
+    .description(
+      "Serve the cell data API for the SQLite file of a cell whose template runs its own command, installing the write-barrier triggers on the template's customer tables. The supervisor runs one beside each such cell.",
+    )
+    .option('--db <file>', "the app's SQLite file")
+    .option('-t, --template <name-or-dir>', 'template folder, or a built-in template name')
+    .option('--cell-id <id>', 'the cell the file belongs to')
+    .option('--port <port>', 'port of the data API')
+    .option('--host <host>', 'address the data API listens on', '127.0.0.1')
+    .option('--token-file <file>', 'file holding the data API token')
+    .option('--remove-triggers', 'remove the barrier triggers from --db and exit')
+    .addHelpText(
+      'after',
+      examples(
+        'cellctl cell-agent --db cells/notes-1/data.db --template ./templates/notes --cell-id notes-1 --port 8101 --token-file notes-1.token',
+        'cellctl cell-agent --db cells/notes-1/data.db --remove-triggers',
+      ),
+    )
+    .action(lazy(() => import('./commands/cell-agent.js')));
 
   program
     .command('up')

@@ -53,8 +53,9 @@ export const requests = {
   export: z.strictObject({ customers, cursor: exportCursor.nullable().default(null), limit: z.number().int().min(1).max(PAGE_ROWS).default(PAGE_ROWS) }),
   /**
    * POST /data/v1/import: stores one exported page, in one transaction, writing the cell's own id into
-   * the table's cell column, and lifts this cell's barrier for these customers (it is becoming their
-   * owner). Idempotent per (move, page key): a page already stored is not stored again.
+   * the table's cell column. It passes this cell's own barrier (a move bars the target too while it
+   * copies, so the target's app cannot change rows that are still being compared). Idempotent per
+   * (move, page key): a page already stored is not stored again.
    */
   import: z.strictObject({
     move,
@@ -75,7 +76,7 @@ export const requests = {
   purge: z.strictObject({ move, fencing, customers, limit: z.number().int().min(1).max(PAGE_ROWS).default(PAGE_ROWS) }),
   /** POST /data/v1/barrier: from now on this cell refuses every write to these customers' rows. */
   barrier: z.strictObject({ move, fencing, customers }),
-  /** POST /data/v1/unbar: lifts the barrier (a move rolled back). */
+  /** POST /data/v1/unbar: lifts the barrier (a move rolled back; or the target, once it owns the customers). */
   unbar: z.strictObject({ move, fencing, customers }),
 };
 

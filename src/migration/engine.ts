@@ -220,6 +220,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       }
       faultPoint('switched');
       journal.check();
+      await transfer.handOver();
       await fence.lift(customerIds, fenceId);
       const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
       journal.record('released');
@@ -337,6 +338,7 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
     } else {
       if (migration.step === 'switched') {
         journal.check();
+        await withTransfer(ws, from, to, journal.ticket([migration.customerId]), (transfer) => transfer.handOver());
         await new MigrationFence(ws).lift([migration.customerId], journaledFenceId(migration));
         journal.record('released');
       }

@@ -55,14 +55,22 @@ export class Transfer {
     await this.source.unbar(this.ticket);
   }
 
+  /** Lifts the target's barrier: after the switch, the target owns the customers and its app may write them. */
+  async handOver(): Promise<void> {
+    await this.target.unbar(this.ticket);
+  }
+
   /**
    * Copies the rows into the target, page by page (parents' tables first): each page is stored in one
    * transaction and read back there, and its count and checksum must equal the source's or the copy
    * stops with CopyMismatch. Any earlier copy on the target is removed first, so a retry starts
-   * clean. The next page is read from the source while the target stores the current one.
+   * clean, and the target is barred until handOver(): its own app (an order worker) must not change
+   * rows that are still being compared. The next page is read from the source while the target
+   * stores the current one.
    */
   async copy(between: Between = nothing): Promise<void> {
     await this.purge('target', between);
+    await this.target.barrier(this.ticket);
     const { customers, move, fencing } = this.ticket;
     let pending: Promise<ExportAnswer> = this.source.export(customers, null);
     for (;;) {

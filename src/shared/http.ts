@@ -46,6 +46,18 @@ interface CompiledRoute extends RouteDef {
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
+ * What the data API's barrier triggers raise (src/data/barrier.ts) when a program writes a row of a
+ * customer being moved away. Every route answers it 503 customer_moving, with Retry-After.
+ */
+export const BARRED_WRITE_MESSAGE = 'cellctl: customer is barred by a move';
+export const isBarredWrite = (error: unknown): boolean => error instanceof Error && error.message.includes(BARRED_WRITE_MESSAGE);
+
+function barredAnswer(customer: string | undefined): { error: string; code: string } {
+  const who = customer === undefined ? 'this customer' : `customer ${customer}`;
+  return { error: `${who} is being moved to another cell; retry shortly`, code: 'customer_moving' };
+}
+
+/**
  * How long a request whose database is busy (another connection holds the write lock: a move's
  * chunk, a checkpoint) is retried before it is answered 503. The retries wait on timers, never in
  * SQLite's own busy handler, so the process keeps serving everything else meanwhile.
@@ -104,8 +116,8 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
   });
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const raw = await readBody(req);
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const raw = await readBody(req, limit);
   if (raw.length === 0) throw new HttpError(400, 'request body is empty: send a JSON object', 'invalid_body');
   try {
     return JSON.parse(raw.toString('utf8'));
@@ -155,6 +167,7 @@ export function createRequestListener(
   routes: RouteDef[],
   onError: (error: unknown) => void,
   onBusy: (req: IncomingMessage) => void = () => {},
+  maxBodyBytes = MAX_BODY_BYTES,
 ): RequestListener {
   const compiled = routes.map(compile);
   return (req, res) => {
@@ -173,7 +186,7 @@ export function createRequestListener(
         return sendJson(res, 400, { error: 'Malformed percent-escape in the path', code: 'bad_path' });
       }
       let body: Promise<unknown> | undefined;
-      const ctx: RequestContext = { params, query: url.searchParams, req, body: () => (body ??= readJson(req)) };
+      const ctx: RequestContext = { params, query: url.searchParams, req, body: () => (body ??= readJson(req, maxBodyBytes)) };
       withBusyRetry(
         () => route.handler(ctx),
         () => onBusy(req),
@@ -182,6 +195,8 @@ export function createRequestListener(
         .catch((error: unknown) => {
           if (error instanceof HttpError) {
             sendJson(res, error.status, { error: error.message, code: error.code }, error.code === 'database_busy' ? { 'retry-after': '1' } : {});
+          } else if (isBarredWrite(error)) {
+            sendJson(res, 503, barredAnswer(params.id), { 'retry-after': '1' });
           } else {
             onError(error);
             if (!res.headersSent) sendJson(res, 500, { error: 'Internal error; see the log', code: 'internal' });

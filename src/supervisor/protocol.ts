@@ -1,6 +1,7 @@
 // The supervisor's control API, shared by the supervisor and the CLI: states and status shapes.
 
-export type ProcessKind = 'router' | 'cell';
+/** `agent`: the data API companion (`cellctl cell-agent`) of a cell whose template runs its own command. */
+export type ProcessKind = 'router' | 'cell' | 'agent';
 
 /**
  * stopped → starting → running; a crash → backoff → starting ...; too many fast crashes → crashed

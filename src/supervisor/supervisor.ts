@@ -1,17 +1,20 @@
 // The supervisor: spawns the router and the cells (or adopts those a killed supervisor left running),
 // watches their health, restarts crashed and hung ones with backoff (giving up on a crash loop),
-// rotates their logs, and stops them gracefully (stop.ts).
+// rotates their logs, and stops them gracefully (stop.ts). Every cell it runs gets a data API on its
+// data port: a built-in cell serves it itself; beside a cell whose template runs its own command it
+// runs a companion, `cellctl cell-agent` (process `<cell>.data`). Cells registered by URL
+// (managed = false) run elsewhere and are never started here.
 import { probeHealth } from '../cell/client.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { ControlStore } from '../control/store.js';
+import type { CellRecord, ControlStore } from '../control/store.js';
 import { describeError } from '../shared/errors.js';
 import { isPortFree } from '../shared/ports.js';
 import { loadTemplate } from '../templates/catalog.js';
-import { cellPaths, processPaths } from '../workspace/paths.js';
+import { agentCell, cellPaths, cellTokenFile, dataAgentName, processPaths } from '../workspace/paths.js';
 import type { Settings } from '../workspace/settings.js';
 import { isHung, planRestart } from './backoff.js';
 import { openLogFd, rotateIfLarge } from './logfile.js';
@@ -22,6 +25,8 @@ import { stopGroup, waitUntil } from './stop.js';
 const DIST = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const ROUTER_MAIN = path.join(DIST, 'router', 'main.js');
 export const CELL_MAIN = path.join(DIST, 'cell', 'main.js');
+/** The cellctl command, for the `cell-agent` companions. */
+export const CELLCTL_BIN = path.join(path.dirname(DIST), 'bin', 'cellctl.js');
 
 interface LaunchSpec {
   command: string;
@@ -29,6 +34,8 @@ interface LaunchSpec {
   cwd: string;
   env: Record<string, string>;
   port: number;
+  /** Other ports it listens on (checked free before it starts). */
+  alsoPorts: number[];
   healthUrl: string;
   logFile: string;
   pidFile: string;
@@ -148,7 +155,7 @@ export class Supervisor {
   async start(names: string[]): Promise<{ started: string[]; alreadyRunning: string[] }> {
     const started: string[] = [];
     const alreadyRunning: string[] = [];
-    for (const name of names) {
+    for (const name of this.withCompanions(names, true)) {
       const proc = this.entry(name);
       if (proc.state === 'running' || proc.state === 'starting' || proc.state === 'backoff') {
         alreadyRunning.push(name);
@@ -167,7 +174,7 @@ export class Supervisor {
   async stop(names: string[], timeoutMs = this.settings.supervisor.stopTimeoutMs): Promise<string[]> {
     const stopped: string[] = [];
     await Promise.all(
-      names.map(async (name) => {
+      this.withCompanions(names, false).map(async (name) => {
         const proc = this.procs.get(name);
         if (!proc || proc.state === 'stopped') return;
         await this.terminate(proc, timeoutMs);
@@ -180,9 +187,51 @@ export class Supervisor {
   async stopAll(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     // Cells first, so the router never forwards to a cell that is half-way down... then the router.
-    const cells = [...this.procs.values()].filter((proc) => proc.kind === 'cell').map((proc) => proc.name);
+    const cells = [...this.procs.values()].filter((proc) => proc.kind !== 'router').map((proc) => proc.name);
     await this.stop(cells);
     await this.stop([ROUTER]);
+  }
+
+  /** A cell of this workspace, or null (none, or control.db unreadable: then it is not started). */
+  private cellRecord(name: string): CellRecord | null {
+    try {
+      return this.withStore((store) => store.getCell(name)) ?? null;
+    } catch (error) {
+      this.log.warn({ err: error, cell: name }, 'cannot read the cell from control.db');
+      return null;
+    }
+  }
+
+  /** Whether a cell runs a user's command, so needs a `cell-agent` companion for its data API. */
+  private needsAgent(cell: CellRecord): boolean {
+    if (!cell.managed || cell.dataPort === null) return false;
+    try {
+      return !('app' in loadTemplate(cell.templateDir).run);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The names with each cell's companion after it; to start, cells registered by URL are left out
+   * (they run elsewhere). Stopping reaches every companion already known.
+   */
+  private withCompanions(names: readonly string[], starting: boolean): string[] {
+    const all: string[] = [];
+    for (const name of names) {
+      if (name === ROUTER || agentCell(name) !== null) {
+        all.push(name);
+        continue;
+      }
+      if (!starting) {
+        all.push(name, ...(this.procs.has(dataAgentName(name)) ? [dataAgentName(name)] : []));
+        continue;
+      }
+      const cell = this.cellRecord(name);
+      if (cell && !cell.managed) continue;
+      all.push(name, ...(cell && this.needsAgent(cell) ? [dataAgentName(name)] : []));
+    }
+    return [...new Set(all)];
   }
 
   private entry(name: string): Supervised {
@@ -190,7 +239,7 @@ export class Supervisor {
     if (!proc) {
       proc = {
         name,
-        kind: name === ROUTER ? 'router' : 'cell',
+        kind: name === ROUTER ? 'router' : agentCell(name) !== null ? 'agent' : 'cell',
         state: 'stopped',
         pid: null,
         adopted: false,
@@ -225,15 +274,19 @@ export class Supervisor {
         cwd: this.home,
         env: baseEnv,
         port: this.settings.routerPort,
+        alsoPorts: [this.settings.routerAdminPort],
         healthUrl: `http://127.0.0.1:${this.settings.routerPort}/health`,
         logFile: paths.logFile,
         pidFile: paths.pidFile,
       };
     }
-    const cell = this.withStore((store) => store.getCell(proc.name));
-    if (!cell) throw new Error(`cell ${proc.name} is not registered in control.db`);
+    const served = agentCell(proc.name);
+    const cell = this.withStore((store) => store.getCell(served ?? proc.name));
+    if (!cell) throw new Error(`cell ${served ?? proc.name} is not registered in control.db`);
+    if (!cell.managed) throw new Error(`cell ${cell.id} is registered by URL (${cell.url}): it runs elsewhere, not here`);
     const template = loadTemplate(cell.templateDir);
     const files = cellPaths(this.home, cell.id);
+    if (served !== null) return this.agentSpec(cell, template.dir, baseEnv, paths);
     const env: Record<string, string> = {
       ...baseEnv,
       CELL_ID: cell.id,
@@ -243,15 +296,48 @@ export class Supervisor {
       CELL_SCHEMA_VERSION: String(cell.schemaVersion),
     };
     const run = template.run;
+    // A built-in cell serves its data API itself (src/cell/data-config.ts).
+    const dataEnv: Record<string, string> =
+      cell.dataPort === null
+        ? {}
+        : {
+            DATA_PORT: String(cell.dataPort),
+            CELL_DATA_TOKEN_FILE: cellTokenFile(this.home, cell.id),
+            CELL_CUSTOMER_TABLES: JSON.stringify(template.customerTables),
+          };
     const launch =
       'app' in run
-        ? { command: process.execPath, args: [CELL_MAIN], env: { ...env, CELL_APP: run.app } }
-        : { command: run.command[0]!, args: run.command.slice(1), env: { ...env, ...run.env } };
+        ? {
+            command: process.execPath,
+            args: [CELL_MAIN],
+            env: { ...env, ...dataEnv, CELL_APP: run.app },
+            alsoPorts: cell.dataPort === null ? [] : [cell.dataPort],
+          }
+        : { command: run.command[0]!, args: run.command.slice(1), env: { ...env, ...run.env }, alsoPorts: [] };
     return {
       ...launch,
       cwd: template.dir,
       port: cell.port,
       healthUrl: `http://127.0.0.1:${cell.port}${template.healthPath}`,
+      logFile: paths.logFile,
+      pidFile: paths.pidFile,
+    };
+  }
+
+  /** `cellctl cell-agent` beside a user's app: the cell's data API on its data port. */
+  private agentSpec(cell: CellRecord, templateDir: string, baseEnv: Record<string, string>, paths: { logFile: string; pidFile: string }): LaunchSpec {
+    if (cell.dataPort === null) throw new Error(`cell ${cell.id} has no data port`);
+    const files = cellPaths(this.home, cell.id);
+    const args = [CELLCTL_BIN, 'cell-agent', '--db', files.dataDb, '--template', templateDir, '--cell-id', cell.id];
+    args.push('--port', String(cell.dataPort), '--token-file', cellTokenFile(this.home, cell.id));
+    return {
+      command: process.execPath,
+      args,
+      cwd: files.dir,
+      env: { ...baseEnv, CELL_HOME: files.dir },
+      port: cell.dataPort,
+      alsoPorts: [],
+      healthUrl: `http://127.0.0.1:${cell.dataPort}/health`,
       logFile: paths.logFile,
       pidFile: paths.pidFile,
     };
@@ -267,10 +353,10 @@ export class Supervisor {
     }
     proc.port = spec.port;
     proc.healthUrl = spec.healthUrl;
-    for (const port of proc.kind === 'router' ? [spec.port, this.settings.routerAdminPort] : [spec.port]) {
+    for (const port of [spec.port, ...spec.alsoPorts]) {
       if (await isPortFree(port)) continue;
       const owner = portOwner(port);
-      const what = port === spec.port ? 'port' : 'admin port (routerAdminPort)';
+      const what = port === spec.port ? 'port' : proc.kind === 'router' ? 'admin port (routerAdminPort)' : 'data API port';
       return this.fail(proc, `${what} ${port} is already in use${owner ? ` by ${owner}` : ''}`);
     }
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
@@ -435,7 +521,8 @@ export class Supervisor {
   private adoptSurvivors(): void {
     let cells: string[] = [];
     try {
-      cells = this.withStore((store) => store.listCells().map((cell) => cell.id));
+      // A companion's pid file exists only where one was started.
+      cells = this.withStore((store) => store.listCells().filter((cell) => cell.managed)).flatMap((cell) => [cell.id, dataAgentName(cell.id)]);
     } catch (error) {
       this.log.warn({ err: error }, 'cannot read the cells from control.db; adopting only the router');
     }

@@ -31,7 +31,8 @@ export async function openCellData(ws: Workspace, cell: CellRecord): Promise<Cel
   const probe = new HttpDataApi(cell.id, cell.dataUrl, token, { timeoutMs: PROBE_MS });
   try {
     const info = await probe.info();
-    if (info.cell_id !== cell.id) throw failure(`the data API at ${cell.dataUrl} answers as cell "${info.cell_id}", not ${cell.id}: fix the cell's data URL`, 'E_DATA_API');
+    if (info.cell_id !== cell.id)
+      throw failure(`the data API at ${cell.dataUrl} answers as cell "${info.cell_id}", not ${cell.id}: fix the cell's data URL`, 'E_DATA_API');
     const api = new HttpDataApi(cell.id, cell.dataUrl, token);
     return { api, via: 'served', close: async () => api.close() };
   } catch (error) {

@@ -54,7 +54,13 @@ export function cellPaths(home: string, cellId: string): CellPaths {
   };
 }
 
-/** Where a supervised process (the router or a cell) keeps its pid file and logs. */
+/** The supervisor's name for the data API companion (`cellctl cell-agent`) of a cell that runs its own command. */
+export const DATA_AGENT_SUFFIX = '.data';
+export const dataAgentName = (cellId: string): string => `${cellId}${DATA_AGENT_SUFFIX}`;
+/** The cell a companion serves, or null when `name` is not a companion's (cell names have no dot). */
+export const agentCell = (name: string): string | null => (name.endsWith(DATA_AGENT_SUFFIX) ? name.slice(0, -DATA_AGENT_SUFFIX.length) : null);
+
+/** Where a supervised process (the router, a cell, a cell's data companion) keeps its pid file and logs. */
 export function processPaths(home: string, name: string): { pidFile: string; logFile: string; logsDir: string } {
   if (name === 'router') {
     const dir = workspacePaths(home).routerDir;
@@ -63,6 +69,11 @@ export function processPaths(home: string, name: string): { pidFile: string; log
   if (name === 'supervisor') {
     const dir = workspacePaths(home).supervisorDir;
     return { pidFile: path.join(dir, 'pid'), logsDir: dir, logFile: path.join(dir, 'supervisor.log') };
+  }
+  const served = agentCell(name);
+  if (served !== null) {
+    const cell = cellPaths(home, served);
+    return { pidFile: path.join(cell.dir, 'data.pid'), logsDir: cell.logsDir, logFile: path.join(cell.logsDir, 'data.log') };
   }
   const cell = cellPaths(home, name);
   return { pidFile: cell.pidFile, logsDir: cell.logsDir, logFile: path.join(cell.logsDir, 'cell.log') };

@@ -296,7 +296,9 @@ function buildBaseline() {
   baselineDir = path.join(temp, 'baseline');
   execFileSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', baselineDir, BASELINE_REF], { stdio: 'ignore' });
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(baselineDir, 'node_modules'));
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(baselineDir, 'tsconfig.json')], { stdio: 'ignore' });
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(baselineDir, 'tsconfig.json')], {
+    stdio: 'ignore',
+  });
   return { name: `baseline ${BASELINE_REF}`, cli: path.join(baselineDir, 'bin', 'cellctl.js'), dist: path.join(baselineDir, 'dist') };
 }
 

@@ -94,22 +94,24 @@ describe('moving rows through the data API', () => {
     copied.close();
   });
 
-  it('bars the source: its app cannot write the moving customer until the purge, others write on', async () => {
+  it('bars the source until the purge and the target until the hand-over: no app writes the moving customer meanwhile, others write on', async () => {
     const a = await cell('cell-a');
     const b = await cell('cell-b');
     seed(a.file, 'acme', 1);
     seed(a.file, 'other', 1);
     const transfer = new Transfer(a.api, b.api, { move: 7, fencing: 3, customers: ['acme'] });
     await transfer.bar();
-    expect(appWrite(a.file, "UPDATE orders SET status = 'paid' WHERE customer_id = 'acme'")).toMatch(/barred/);
+    expect(appWrite(a.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toMatch(/barred/);
     expect(appWrite(a.file, "INSERT INTO cart_items VALUES ('acme', 'sku-cable', 1, 't')")).toMatch(/barred/);
     expect(appWrite(a.file, "DELETE FROM cart_items WHERE customer_id = 'acme'")).toMatch(/barred/);
-    expect(appWrite(a.file, "UPDATE orders SET status = 'paid' WHERE customer_id = 'other'")).toBe('ok');
+    expect(appWrite(a.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'other'")).toBe('ok');
     expect((await a.api.barriers()).barriers).toMatchObject([{ customer: 'acme', move: 7 }]);
     await transfer.copy();
     await transfer.verify();
-    // The target is the owner now: its app writes the customer freely.
-    expect(appWrite(b.file, "UPDATE orders SET status = 'paid' WHERE customer_id = 'acme'")).toBe('ok');
+    // The target's app cannot change the copy while it is compared; once handed over it writes freely.
+    expect(appWrite(b.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toMatch(/barred/);
+    await transfer.handOver();
+    expect(appWrite(b.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toBe('ok');
     await transfer.purge('source');
     expect((await a.api.barriers()).barriers).toEqual([]);
   });
@@ -129,13 +131,13 @@ describe('moving rows through the data API', () => {
     const writes: string[] = [];
     await transfer.copy(async () => {
       pages += 1;
-      writes.push(appWrite(a.file, `INSERT INTO cart_items VALUES ('other', 'sku-${pages}', 1, 't')`));
-      writes.push(appWrite(b.file, `INSERT INTO cart_items VALUES ('b-own', 'sku-${pages}', 1, 't')`));
+      writes.push(appWrite(a.file, `UPDATE customers SET name = 'page ${pages}' WHERE customer_id = 'other'`));
+      writes.push(appWrite(b.file, `INSERT INTO customers VALUES ('b-own-${pages}', 'b${pages}@x.io', 'n', NULL, 't', 't', 'cell-b')`));
     });
     const report = await transfer.verify();
     expect(report.find((t) => t.table === 'orders')!.targetRows).toBe(PAGE_ROWS * 2 + 11);
     expect(pages).toBeGreaterThanOrEqual(3);
-    expect(writes.every((w) => w === 'ok')).toBe(true);
+    expect(writes).toEqual(writes.map(() => 'ok'));
     expect(await transfer.purge('source')).toBe(PAGE_ROWS * 2 + 11 + 1 + 1 + 1 + 1);
   });
 

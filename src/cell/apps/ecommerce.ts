@@ -8,6 +8,7 @@ import { HttpError, type RouteDef } from '../../shared/http.js';
 import { type AppContext, type CellApp, databaseCheck, HEALTHY, isHealthy } from './app.js';
 import { changedText, conflictOnDuplicate, customerNotFound, nameAndEmail, nowIso, objectBody, readCustomerRoute, requireCustomer } from './customers.js';
 import { OrderWorker } from './order-worker.js';
+import { notBarredClause } from '../../data/barrier.js';
 
 interface Product {
   product_id: string;
@@ -34,7 +35,8 @@ export function createEcommerceApp({ db, log, env, cellId }: AppContext): CellAp
     countCustomers: db.prepare('SELECT COUNT(*) AS n FROM customers'),
     ordersSince: db.prepare('SELECT COUNT(*) AS n FROM orders WHERE created_at > ?'),
     pendingOrders: db.prepare("SELECT COUNT(*) AS n FROM orders WHERE status = 'pending'"),
-    oldestQueued: db.prepare("SELECT MIN(available_at) AS at FROM order_events WHERE state = 'queued'"),
+    // Events of customers barred by a move wait for it on purpose: not lag.
+    oldestQueued: db.prepare(`SELECT MIN(available_at) AS at FROM order_events WHERE state = 'queued' ${notBarredClause(db, 'customer_id')}`),
   };
 
   const health = () => {

@@ -1,8 +1,11 @@
 // The cell's order worker: takes due events off the order_events queue table and moves each order
 // pending → processing → fulfilled, writing a notification at the end. Each transition is one
 // transaction guarded by the event's current kind, so a transition is applied at most once, and an
-// event whose rows were moved to another cell meanwhile is simply no longer found.
+// event whose rows were moved to another cell meanwhile is simply no longer found. Events of a
+// customer barred by a move (src/data/barrier.ts) wait: their rows must not change until the move ends.
 import type Database from 'better-sqlite3';
+import { notBarredClause } from '../../data/barrier.js';
+import { isBarredWrite } from '../../shared/http.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 
@@ -29,8 +32,10 @@ export class OrderWorker {
     private readonly log: Logger,
     private readonly options: OrderWorkerOptions,
   ) {
+    // Barred customers' events are left out of the batch, so they never crowd out the others'.
+    const notBarred = notBarredClause(db, 'customer_id');
     this.due = db.prepare(
-      "SELECT id, order_id, customer_id, kind FROM order_events WHERE state = 'queued' AND available_at <= ? ORDER BY available_at LIMIT 100",
+      `SELECT id, order_id, customer_id, kind FROM order_events WHERE state = 'queued' AND available_at <= ? ${notBarred} ORDER BY available_at LIMIT 100`,
     );
     const claim = db.prepare("UPDATE order_events SET kind = ?, attempts = attempts + 1, available_at = ? WHERE id = ? AND kind = ? AND state = 'queued'");
     const finish = db.prepare(
@@ -67,10 +72,19 @@ export class OrderWorker {
 
   private tick(): void {
     try {
-      for (const event of this.due.all(Date.now()) as DueEvent[]) this.advance.immediate(event);
+      for (const event of this.due.all(Date.now()) as DueEvent[]) this.advanceUnlessBarred(event);
     } catch (error) {
       // A busy database or a moved customer: the event stays queued and is retried on the next tick.
       this.log.warn({ err: error }, 'order worker tick failed');
+    }
+  }
+
+  /** A customer barred since the batch was read keeps its event queued; the others go on. */
+  private advanceUnlessBarred(event: DueEvent): void {
+    try {
+      this.advance.immediate(event);
+    } catch (error) {
+      if (!isBarredWrite(error)) throw error;
     }
   }
 }

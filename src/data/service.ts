@@ -1,0 +1,308 @@
+// What each data API endpoint does to the cell's database (protocol.ts): reads of the declared
+// customer tables, and the mutations (import, purge, barrier, unbar), each one transaction that first
+// checks the move's fencing number. The HTTP side is server.ts.
+import Database from 'better-sqlite3';
+import { configureSqlite } from '../shared/sqlite.js';
+import { HttpError } from '../shared/http.js';
+import { bypassing, installBarrier } from './barrier.js';
+import type {
+  BarrierAnswer,
+  BarriersAnswer,
+  CustomersAnswer,
+  ExportAnswer,
+  ImportAnswer,
+  InfoAnswer,
+  PurgeAnswer,
+  requests,
+  SummaryAnswer,
+  WireValue,
+} from './protocol.js';
+import { checksumOfSum, checksumRows, decodeValue, encodeValue, registerWireHash, WIRE_HASH_FUNCTION } from './rows.js';
+import { checkTablesExist, type DataTable, quoteIdent, tableColumns } from './tables.js';
+import type { z } from 'zod';
+
+type Req<K extends keyof typeof requests> = z.output<(typeof requests)[K]>;
+
+/** Before every rowid: where an export of a table starts. */
+const FIRST = Number.MIN_SAFE_INTEGER;
+
+interface TableAccess {
+  decl: DataTable;
+  columns: string[];
+  /** Index of the cell column in `columns`, or -1. */
+  cellIndex: number;
+  exportPage: Database.Statement;
+  summary: Database.Statement;
+  customerIds: Database.Statement;
+  deleteSome: Database.Statement;
+}
+
+const IN_CUSTOMERS = 'IN (SELECT value FROM json_each(?))';
+
+const notDeclared = (what: string) => new HttpError(422, `${what}: the data API reads and writes only the template's declared customer tables`, 'not_declared');
+
+export interface DataServiceOptions {
+  dbFile: string;
+  cellId: string;
+  /** Parents first (parseDataTables). */
+  tables: readonly DataTable[];
+}
+
+export class DataService {
+  readonly db: Database.Database;
+  private readonly access: TableAccess[];
+  private readonly inserts = new Map<string, Database.Statement>();
+
+  constructor(private readonly options: DataServiceOptions) {
+    this.db = new Database(options.dbFile, { fileMustExist: true });
+    try {
+      configureSqlite(this.db);
+      // A short wait inside SQLite (it blocks the event loop); longer waits are retried on timers (shared/http.ts).
+      this.db.pragma('busy_timeout = 20');
+      checkTablesExist(this.db, options.tables, options.dbFile);
+      registerWireHash(this.db);
+      installBarrier(this.db, options.tables);
+      this.access = options.tables.map((decl) => this.prepareTable(decl));
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private prepareTable(decl: DataTable): TableAccess {
+    const columns = tableColumns(this.db, decl.table);
+    const cellIndex = decl.cellColumn === null ? -1 : columns.indexOf(decl.cellColumn);
+    const table = quoteIdent(decl.table);
+    const customer = quoteIdent(decl.customerColumn);
+    const hashed = columns
+      .filter((_, index) => index !== cellIndex)
+      .map(quoteIdent)
+      .join(', ');
+    const list = columns.map(quoteIdent).join(', ');
+    const prepare = (sql: string) => this.db.prepare(sql).safeIntegers(true);
+    return {
+      decl,
+      columns,
+      cellIndex,
+      exportPage: prepare(`SELECT rowid, ${list} FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} AND rowid > ? ORDER BY rowid LIMIT ?`).raw(),
+      summary: prepare(`SELECT COUNT(*) AS n, SUM(${WIRE_HASH_FUNCTION}(${hashed})) AS total FROM ${table} WHERE ${customer} ${IN_CUSTOMERS}`),
+      customerIds: prepare(`SELECT DISTINCT ${customer} AS id FROM ${table} WHERE ${customer} > ? ORDER BY ${customer} LIMIT ?`),
+      deleteSome: prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} LIMIT ?)`),
+    };
+  }
+
+  private table(name: string): TableAccess {
+    const found = this.access.find((access) => access.decl.table === name);
+    if (!found) throw notDeclared(`table "${name}" is not a declared customer table`);
+    return found;
+  }
+
+  health(): { status: number; body: { status: string; cell_id: string } } {
+    try {
+      this.db.prepare('SELECT 1 FROM _cellctl_barrier LIMIT 1').all();
+      return { status: 200, body: { status: 'healthy', cell_id: this.options.cellId } };
+    } catch {
+      return { status: 503, body: { status: 'unhealthy', cell_id: this.options.cellId } };
+    }
+  }
+
+  info(): InfoAnswer {
+    return {
+      api: 1,
+      cell_id: this.options.cellId,
+      schema_version: this.db.pragma('user_version', { simple: true }) as number,
+      tables: this.access.map(({ decl }) => ({ table: decl.table, customer_column: decl.customerColumn, parent: decl.parent, cell_column: decl.cellColumn })),
+      barrier: 'triggers',
+    };
+  }
+
+  summary(request: Req<'summary'>): SummaryAnswer {
+    const customers = JSON.stringify(request.customers);
+    const read = this.db.transaction(() =>
+      this.access.map((access) => {
+        const { n, total } = access.summary.get(customers) as { n: bigint; total: bigint | null };
+        return { table: access.decl.table, rows: Number(n), checksum: checksumOfSum(total) };
+      }),
+    );
+    return { tables: read() };
+  }
+
+  customers(request: Req<'customers'>): CustomersAnswer {
+    const ids = new Set<string>();
+    for (const access of this.access) {
+      for (const row of access.customerIds.all(request.after ?? '', request.limit) as { id: unknown }[]) ids.add(String(row.id));
+    }
+    const sorted = [...ids].filter((id) => request.after === null || id > request.after).sort();
+    const page = sorted.slice(0, request.limit);
+    return { customers: page, next: sorted.length > request.limit || page.length === request.limit ? (page.at(-1) ?? null) : null };
+  }
+
+  export(request: Req<'export'>): ExportAnswer {
+    const customers = JSON.stringify(request.customers);
+    let index = request.cursor === null ? 0 : this.access.indexOf(this.table(request.cursor.table));
+    let after = request.cursor?.after ?? FIRST;
+    for (; index < this.access.length; index += 1, after = FIRST) {
+      const access = this.access[index]!;
+      const raw = access.exportPage.all(customers, BigInt(after), request.limit) as unknown[][];
+      if (raw.length === 0) continue;
+      const rows = raw.map((row) => row.slice(1).map(encodeValue));
+      const following = this.access[index + 1];
+      const next =
+        raw.length === request.limit
+          ? { table: access.decl.table, after: Number(raw.at(-1)![0]) }
+          : following
+            ? { table: following.decl.table, after: FIRST }
+            : null;
+      return {
+        page: {
+          key: `${access.decl.table}:${String(raw[0]![0])}`,
+          table: access.decl.table,
+          columns: access.columns,
+          rows,
+          checksum: checksumRows(rows, access.cellIndex),
+        },
+        next,
+      };
+    }
+    return { page: null, next: null };
+  }
+
+  /** Refuses a mover older than one already seen for any of these customers; remembers the newest. */
+  private fence(customers: readonly string[], fencing: number): void {
+    const json = JSON.stringify(customers);
+    const top = (this.db.prepare(`SELECT MAX(fencing) AS top FROM _cellctl_fencing WHERE customer ${IN_CUSTOMERS}`).get(json) as { top: number | null }).top;
+    if (top !== null && top > fencing) {
+      throw new HttpError(
+        409,
+        `a newer move (fencing ${top}) owns one of these customers; this mover (fencing ${fencing}) was replaced and must stop`,
+        'stale_owner',
+      );
+    }
+    this.db
+      .prepare(
+        `INSERT INTO _cellctl_fencing (customer, fencing) SELECT value, ? FROM json_each(?) WHERE true
+         ON CONFLICT (customer) DO UPDATE SET fencing = max(fencing, excluded.fencing)`,
+      )
+      .run(fencing, json);
+  }
+
+  private lift(customers: readonly string[]): void {
+    this.db.prepare(`DELETE FROM _cellctl_barrier WHERE customer ${IN_CUSTOMERS}`).run(JSON.stringify(customers));
+  }
+
+  import(request: Req<'import'>): ImportAnswer {
+    return this.db
+      .transaction((): ImportAnswer => {
+        this.fence(request.customers, request.fencing);
+        const stored = this.db
+          .prepare('SELECT tbl AS "table", rows, checksum FROM _cellctl_imports WHERE move = ? AND key = ?')
+          .get(request.move, request.page.key) as { table: string; rows: number; checksum: number } | undefined;
+        if (stored) return { ...stored, replayed: true };
+        const access = this.table(request.page.table);
+        const rows = this.checkedRows(access, request);
+        const answer = bypassing(this.db, () => this.insertRows(access, request.page.columns, rows));
+        this.db
+          .prepare('INSERT INTO _cellctl_imports (move, key, tbl, rows, checksum) VALUES (?, ?, ?, ?, ?)')
+          .run(request.move, request.page.key, access.decl.table, answer.rows, answer.checksum);
+        return { table: access.decl.table, ...answer, replayed: false };
+      })
+      .immediate();
+  }
+
+  /** The page's rows decoded for binding, after checking its columns and that every row is a named customer's. */
+  private checkedRows(access: TableAccess, request: Req<'import'>): unknown[][] {
+    const { columns, rows } = request.page;
+    const unknown = columns.filter((column) => !access.columns.includes(column));
+    if (unknown.length > 0) throw notDeclared(`table "${access.decl.table}" has no column ${unknown.map((c) => `"${c}"`).join(', ')}`);
+    if (new Set(columns).size !== columns.length) throw new HttpError(400, 'page.columns: a column is named twice', 'bad_request');
+    const customerIndex = columns.indexOf(access.decl.customerColumn);
+    if (customerIndex < 0) throw notDeclared(`page.columns must include the customer column "${access.decl.customerColumn}"`);
+    const cellIndex = access.decl.cellColumn === null ? -1 : columns.indexOf(access.decl.cellColumn);
+    const named = new Set(request.customers);
+    return rows.map((row, number) => {
+      if (row.length !== columns.length) throw new HttpError(400, `page.rows.${number}: has ${row.length} values for ${columns.length} columns`, 'bad_request');
+      const values: unknown[] = row.map(decodeValue);
+      if (!named.has(String(values[customerIndex])))
+        throw notDeclared(`page.rows.${number} belongs to customer "${String(values[customerIndex])}", not one named in "customers"`);
+      if (cellIndex >= 0) values[cellIndex] = this.options.cellId;
+      return values;
+    });
+  }
+
+  /** Inserts rows and reads them back by rowid: what was stored, as the source would hash it. */
+  private insertRows(access: TableAccess, columns: string[], rows: unknown[][]): { rows: number; checksum: number } {
+    const key = `${access.decl.table}(${columns.join(',')})`;
+    let insert = this.inserts.get(key);
+    if (!insert) {
+      const list = columns.map(quoteIdent).join(', ');
+      insert = this.db.prepare(`INSERT INTO ${quoteIdent(access.decl.table)} (${list}) VALUES (${columns.map(() => '?').join(', ')})`).safeIntegers(true);
+      this.inserts.set(key, insert);
+    }
+    const readBack = this.db
+      .prepare(`SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(access.decl.table)} WHERE rowid = ?`)
+      .safeIntegers(true)
+      .raw();
+    const stored: WireValue[][] = [];
+    for (const values of rows) {
+      const rowid = insert.run(...values).lastInsertRowid;
+      stored.push((readBack.get(rowid) as unknown[]).map(encodeValue));
+    }
+    const cellIndex = access.decl.cellColumn === null ? -1 : columns.indexOf(access.decl.cellColumn);
+    return { rows: stored.length, checksum: checksumRows(stored, cellIndex) };
+  }
+
+  purge(request: Req<'purge'>): PurgeAnswer {
+    return this.db
+      .transaction((): PurgeAnswer => {
+        this.fence(request.customers, request.fencing);
+        const customers = JSON.stringify(request.customers);
+        let removed = 0;
+        bypassing(this.db, () => {
+          for (const access of [...this.access].reverse()) {
+            if (removed >= request.limit) break;
+            removed += access.deleteSome.run(customers, request.limit - removed).changes;
+          }
+        });
+        const done = removed < request.limit || this.access.every((access) => (access.summary.get(customers) as { n: bigint }).n === 0n);
+        if (done) {
+          this.lift(request.customers);
+          this.db.prepare('DELETE FROM _cellctl_imports WHERE move = ?').run(request.move);
+        }
+        return { removed, done };
+      })
+      .immediate();
+  }
+
+  barrier(request: Req<'barrier'>): BarrierAnswer {
+    this.db
+      .transaction(() => {
+        this.fence(request.customers, request.fencing);
+        this.db
+          .prepare(
+            `INSERT INTO _cellctl_barrier (customer, move, since) SELECT value, ?, ? FROM json_each(?) WHERE true
+             ON CONFLICT (customer) DO UPDATE SET move = excluded.move`,
+          )
+          .run(request.move, new Date().toISOString(), JSON.stringify(request.customers));
+      })
+      .immediate();
+    return { customers: request.customers };
+  }
+
+  unbar(request: Req<'unbar'>): BarrierAnswer {
+    this.db
+      .transaction(() => {
+        this.fence(request.customers, request.fencing);
+        this.lift(request.customers);
+      })
+      .immediate();
+    return { customers: request.customers };
+  }
+
+  barriers(): BarriersAnswer {
+    return { barriers: this.db.prepare('SELECT customer, move, since FROM _cellctl_barrier ORDER BY customer').all() as BarriersAnswer['barriers'] };
+  }
+}

@@ -1,0 +1,136 @@
+// The data API's row layer against real SQLite files: wire values keep each value's SQLite type, the
+// checksum of an exported page equals the one the target computes on import, and the barrier's
+// triggers refuse another connection's writes to a barred customer only.
+import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { removeBarrier } from '../../src/data/barrier.js';
+import { decodeValue, encodeValue } from '../../src/data/rows.js';
+import { DataService } from '../../src/data/service.js';
+import { parseDataTables } from '../../src/data/tables.js';
+import { cleanup, tempDir } from '../helpers.js';
+
+afterAll(cleanup);
+
+const SCHEMA = `
+CREATE TABLE owners (id TEXT PRIMARY KEY, cell TEXT, n INTEGER, r REAL, anything, t TEXT, b BLOB);
+CREATE TABLE notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL REFERENCES owners(id), body TEXT, v);
+`;
+const TABLES = parseDataTables([
+  { table: 'notes', customerColumn: 'owner', parent: 'owners' },
+  { table: 'owners', customerColumn: 'id', cellColumn: 'cell' },
+]);
+
+function cellDb(name: string): string {
+  const file = path.join(tempDir(), `${name}.db`);
+  const db = new Database(file);
+  db.exec(SCHEMA);
+  db.close();
+  return file;
+}
+
+/** One row of every kind, written with literal SQL so the types are SQLite's own. */
+const SEED = `
+INSERT INTO owners VALUES ('a', 'src', 9007199254740993, 2.0, 3.0, 'text', x'00ff10');
+INSERT INTO owners VALUES ('b', 'src', -5, 2.5, 7, NULL, NULL);
+INSERT INTO owners VALUES ('c', 'src', 1, 1.5, 'x', 'other customer', NULL);
+INSERT INTO notes (owner, body, v) VALUES ('a', 'n1', 4.0), ('a', 'n2', 12345678901234567), ('b', 'n3', x'01'), ('c', 'n4', 1);
+`;
+
+const types = (file: string, table: string) =>
+  new Database(file, { readonly: true })
+    .prepare(
+      `SELECT ${table === 'owners' ? 'id, typeof(n), typeof(r), typeof(anything), typeof(t), typeof(b), n, r, anything, hex(b)' : 'owner, body, typeof(v), v'} FROM ${table} ORDER BY 1, 2`,
+    )
+    .safeIntegers(true)
+    .all();
+
+describe('wire values', () => {
+  it('round-trips every SQLite type, big integers and integral reals included', () => {
+    const values = [0n, 42n, -7n, 2n ** 60n, -(2n ** 60n), 2.0, 2.5, 'text', '', Buffer.from([0, 1, 255]), null];
+    const wire = values.map(encodeValue);
+    expect(wire).toEqual([0, 42, -7, { $i: String(2n ** 60n) }, { $i: String(-(2n ** 60n)) }, { $r: 2 }, 2.5, 'text', '', { $b: 'AAH/' }, null]);
+    const back = JSON.parse(JSON.stringify(wire)).map(decodeValue);
+    expect(back).toEqual([0n, 42n, -7n, 2n ** 60n, -(2n ** 60n), 2, 2.5, 'text', '', Buffer.from([0, 1, 255]), null]);
+  });
+});
+
+describe('export and import', () => {
+  it('moves rows with their types, writes the target cell id, and both sides compute the same checksums', () => {
+    const sourceFile = cellDb('source');
+    const targetFile = cellDb('target');
+    const seed = new Database(sourceFile);
+    seed.exec(SEED);
+    seed.close();
+    const source = new DataService({ dbFile: sourceFile, cellId: 'src', tables: TABLES });
+    const target = new DataService({ dbFile: targetFile, cellId: 'dst', tables: TABLES });
+    const customers = ['a', 'b'];
+    let cursor = null;
+    const pages: string[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const { page, next } = source.export({ customers, cursor, limit: 2 });
+      if (page) {
+        pages.push(page.table);
+        const stored = target.import({ move: 1, fencing: 1, customers, page: JSON.parse(JSON.stringify(page)) });
+        expect(stored).toEqual({ table: page.table, rows: page.rows.length, checksum: page.checksum, replayed: false });
+      }
+      if (!next) break;
+      cursor = next;
+    }
+    expect(pages[0]).toBe('owners');
+    expect(target.summary({ customers })).toEqual(source.summary({ customers }));
+    expect(target.summary({ customers }).tables.map((t) => t.rows)).toEqual([2, 3]);
+    expect(types(targetFile, 'owners')).toEqual(types(sourceFile, 'owners').filter((row: any) => row.id !== 'c'));
+    expect(types(targetFile, 'notes')).toEqual(types(sourceFile, 'notes').filter((row: any) => row.owner !== 'c'));
+    const cells = new Database(targetFile, { readonly: true }).prepare('SELECT DISTINCT cell FROM owners').pluck().all();
+    expect(cells).toEqual(['dst']);
+    // A different value changes the checksum (the check compares something).
+    const changed = new Database(targetFile);
+    changed.prepare("UPDATE owners SET r = 2.25 WHERE id = 'a'").run();
+    changed.close();
+    expect(target.summary({ customers }).tables[0]!.checksum).not.toBe(source.summary({ customers }).tables[0]!.checksum);
+    source.close();
+    target.close();
+  });
+});
+
+describe('the barrier triggers', () => {
+  it("refuse another connection's writes to a barred customer, and only those; the data API's own writes pass", () => {
+    const file = cellDb('barred');
+    const seed = new Database(file);
+    seed.exec(SEED);
+    seed.close();
+    const service = new DataService({ dbFile: file, cellId: 'src', tables: TABLES });
+    service.barrier({ move: 3, fencing: 5, customers: ['a'] });
+    const app = new Database(file);
+    expect(() => app.prepare("INSERT INTO notes (owner, body) VALUES ('a', 'late')").run()).toThrow(/barred/);
+    expect(() => app.prepare("UPDATE owners SET t = 'changed' WHERE id = 'a'").run()).toThrow(/barred/);
+    expect(() => app.prepare("UPDATE notes SET owner = 'a' WHERE owner = 'c'").run()).toThrow(/barred/);
+    expect(() => app.prepare("DELETE FROM notes WHERE owner = 'a'").run()).toThrow(/barred/);
+    app.prepare("INSERT INTO notes (owner, body) VALUES ('b', 'fine')").run();
+    expect(app.prepare("SELECT COUNT(*) FROM notes WHERE owner = 'a'").pluck().get()).toBe(2);
+    // Another program (python's sqlite3) is refused the same way.
+    const python = spawnSync(
+      'python3',
+      [
+        '-c',
+        `import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\ntry:\n  c.execute("INSERT INTO notes (owner, body) VALUES ('a', 'py')"); c.commit(); print('written')\nexcept sqlite3.DatabaseError as e: print('refused', e)`,
+        file,
+      ],
+      { encoding: 'utf8' },
+    );
+    if (python.status === 0) expect(python.stdout).toMatch(/^refused .*barred/);
+    // A stale mover cannot lift it; the current one purges through it and the barrier goes with the rows.
+    expect(() => service.unbar({ move: 2, fencing: 4, customers: ['a'] })).toThrow(/fencing/);
+    expect(service.purge({ move: 3, fencing: 5, customers: ['a'], limit: 1 })).toEqual({ removed: 1, done: false });
+    expect(service.purge({ move: 3, fencing: 5, customers: ['a'], limit: 100 })).toEqual({ removed: 2, done: true });
+    expect(service.barriers().barriers).toEqual([]);
+    app.prepare("INSERT INTO owners (id) VALUES ('a')").run();
+    service.barrier({ move: 6, fencing: 6, customers: ['b'] });
+    expect(removeBarrier(service.db)).toBe(6);
+    app.prepare("DELETE FROM notes WHERE owner = 'b'").run();
+    app.close();
+    service.close();
+  });
+});
