@@ -1,4 +1,4 @@
-// How cellctl asks a cell about itself: its health and its metrics, over plain HTTP on 127.0.0.1.
+// How cellctl asks a cell about itself: its health and its metrics, over plain HTTP at the cell's URL.
 import axios from 'axios';
 
 export interface CellHealth {
@@ -25,8 +25,13 @@ function readChecks(data: unknown): CellHealth['checks'] {
   return Object.entries(named).map(([name, value]) => ({ name, ok: value === 'healthy', ...(value === 'healthy' ? {} : { detail: String(value) }) }));
 }
 
-export function probeCellHealth(port: number, healthPath: string, timeoutMs = 1_500): Promise<CellHealth> {
-  return probeHealth(`http://127.0.0.1:${port}${healthPath}`, timeoutMs);
+/** A cell's URL (`http://host:port`, control.db's `url`), or the port of a cell on 127.0.0.1. */
+export type CellBase = string | number;
+
+const baseOf = (cell: CellBase): string => (typeof cell === 'number' ? `http://127.0.0.1:${cell}` : cell.replace(/\/$/, ''));
+
+export function probeCellHealth(cell: CellBase, healthPath: string, timeoutMs = 1_500): Promise<CellHealth> {
+  return probeHealth(`${baseOf(cell)}${healthPath}`, timeoutMs);
 }
 
 /** The one health probe (status, moves, the supervisor): healthy means a 200 within `timeoutMs`. */
@@ -40,18 +45,18 @@ export async function probeHealth(url: string, timeoutMs = 1_500): Promise<CellH
   }
 }
 
-export async function fetchCellMetrics(port: number, timeoutMs = 2_000): Promise<Record<string, unknown> | null> {
+export async function fetchCellMetrics(cell: CellBase, timeoutMs = 2_000): Promise<Record<string, unknown> | null> {
   try {
-    const response = await axios.get(`http://127.0.0.1:${port}/metrics`, { timeout: timeoutMs });
+    const response = await axios.get(`${baseOf(cell)}/metrics`, { timeout: timeoutMs });
     return response.data as Record<string, unknown>;
   } catch {
     return null;
   }
 }
 
-export async function fetchCellPrometheus(port: number, timeoutMs = 2_000): Promise<string | null> {
+export async function fetchCellPrometheus(cell: CellBase, timeoutMs = 2_000): Promise<string | null> {
   try {
-    const response = await axios.get<string>(`http://127.0.0.1:${port}/metrics?format=prometheus`, { timeout: timeoutMs, responseType: 'text' });
+    const response = await axios.get<string>(`${baseOf(cell)}/metrics?format=prometheus`, { timeout: timeoutMs, responseType: 'text' });
     return response.data;
   } catch {
     return null;

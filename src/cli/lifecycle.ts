@@ -17,9 +17,24 @@ import { formatDuration, sayWarning, startProgress } from './output.js';
  * never touches a cell.
  */
 export function processNames(ws: Workspace, names: string[]): string[] {
-  if (names.length === 0) return [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
-  const cells = names.map((name) => checkProcessName(ws, name)).filter((name) => name !== ROUTER);
+  // A registered cell runs elsewhere: this workspace never starts or stops it.
+  if (names.length === 0)
+    return [
+      ROUTER,
+      ...ws.store
+        .listCells()
+        .filter((cell) => cell.managed)
+        .map((cell) => cell.id),
+    ];
+  const cells = names.map((name) => checkLocalProcess(ws, name)).filter((name) => name !== ROUTER);
   return [ROUTER, ...new Set(cells)];
+}
+
+/** A process this workspace runs: a registered cell is refused, saying where it runs. */
+export function checkLocalProcess(ws: Workspace, name: string): string {
+  const cell = ws.store.getCell(checkProcessName(ws, name));
+  if (cell && !cell.managed) throw usageError(`cell ${name} is registered at ${cell.url} and runs elsewhere: start or stop it where it runs`);
+  return name;
 }
 
 /** A process name: "router" or a cell; an unknown one is refused naming both kinds. */

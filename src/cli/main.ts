@@ -104,6 +104,32 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .addHelpText('after', examples('cellctl delete cell-3 --yes', 'cellctl delete cell-3 --force --yes'))
     .action(lazy(() => import('./commands/delete.js')));
 
+  // Cells run elsewhere, known by URL (src/cli/commands/cells.ts).
+  const cells = program.command('cells').summary('cells run elsewhere: register one by URL, or unregister it');
+  const cellsCommand = (pick: (m: typeof import('./commands/cells.js')) => CommandModule['run']) =>
+    lazy(() => import('./commands/cells.js').then((m) => ({ run: pick(m) })));
+  cells
+    .command('register')
+    .summary('add a cell that runs elsewhere: the router routes to its URL, moves reach its data API')
+    .argument('<cell>', 'cell name: lower-case letters, digits and "-"')
+    .requiredOption('-t, --template <name>', 'the template the cell was made from')
+    .requiredOption('--url <url>', "where the router sends the cell's customers: http://HOST:PORT")
+    .requiredOption('--data-url <url>', "where the cell's data API answers: http://HOST:PORT")
+    .option('--token-file <file>', "file holding the token the cell's data API was started with (required)")
+    .option('--capacity <n>', "customers the cell may hold (default: the template's)")
+    .option('--no-check', 'register even if the data API does not answer now')
+    .option('--json', 'print the new cell as JSON')
+    .addHelpText(
+      'after',
+      examples('cellctl cells register shop-b --template ecommerce --url http://10.0.0.2:8100 --data-url http://10.0.0.2:8101 --token-file b.token'),
+    )
+    .action(cellsCommand((m) => m.register));
+  cells
+    .command('unregister')
+    .summary('forget a registered cell (refuses while customers are mapped to it); the cell itself is untouched')
+    .argument('<cell>', 'cell name')
+    .action(cellsCommand((m) => m.unregister));
+
   program
     .command('serve')
     .summary('run one cell in the foreground, configured by CELL_* variables')

@@ -17,6 +17,8 @@ export interface DrillOptions {
 }
 
 export async function killDrill(ws: Workspace, victim: string, options: DrillOptions, onPhase: (text: string) => void): Promise<DrillSummary> {
+  if (ws.store.getCell(victim)?.managed === false)
+    throw failure(`cell ${victim} is registered and runs elsewhere: a drill kills only cells this workspace runs`);
   const supervisor = findSupervisor(ws.home);
   const status = supervisor ? await supervisor.status() : null;
   const proc = status?.processes.find((candidate) => candidate.name === victim);

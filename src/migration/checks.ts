@@ -15,11 +15,14 @@ export async function cellLiveness(ws: Workspace, cellIds: string[]): Promise<Ma
   const status = supervisor ? await supervisor.status().catch(() => null) : null;
   await Promise.all(
     cellIds.map(async (id) => {
+      const cell = ws.store.getCell(id);
+      // A registered cell runs elsewhere, supervisor or not: it is what its URL answers.
+      const probe = async () => ((await probeCellHealth(cell!.url, cell!.healthPath)).healthy ? 'running' : 'unhealthy');
+      if (cell && !cell.managed) return result.set(id, await probe());
       if (!status) return result.set(id, 'offline');
       const proc = status.processes.find((candidate) => candidate.name === id);
       if (!proc || proc.state !== 'running') return result.set(id, 'stopped');
-      const cell = ws.store.getCell(id)!;
-      result.set(id, (await probeCellHealth(cell.port, cell.healthPath)).healthy ? 'running' : 'unhealthy');
+      result.set(id, await probe());
     }),
   );
   return result;

@@ -7,6 +7,8 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { createRequestListener, HttpError, parseWith, sendJson } from '../shared/http.js';
 import { systemExposition } from '../shared/prometheus.js';
+import { cellAddress } from '../shared/urls.js';
+import type { CellRecord } from '../control/store.js';
 import type { Limits } from '../workspace/settings.js';
 import type { ControlLink } from './control-link.js';
 import type { FenceBook } from './fences.js';
@@ -79,9 +81,9 @@ function routerStats({ mapping, upstreams, metrics, fences, frontDoor, enforcing
 /** Where Prometheus scrapes the whole system (router and every cell) — no token needed. */
 export const SCRAPE_PATH = '/metrics';
 
-async function fetchCellText(port: number): Promise<string | null> {
+async function fetchCellText(cell: CellRecord): Promise<string | null> {
   try {
-    const response = await fetch(`http://127.0.0.1:${port}/metrics?format=prometheus`, { signal: AbortSignal.timeout(1_000) });
+    const response = await fetch(`${cellAddress(cell).base}/metrics?format=prometheus`, { signal: AbortSignal.timeout(1_000) });
     return response.ok ? await response.text() : null;
   } catch {
     return null;
@@ -90,7 +92,7 @@ async function fetchCellText(port: number): Promise<string | null> {
 
 async function scrapeSystem({ metrics, mapping }: AdminParts): Promise<string> {
   const cells = mapping.allCells();
-  const [router, ...texts] = await Promise.all([metrics.registry.metrics(), ...cells.map((cell) => fetchCellText(cell.port))]);
+  const [router, ...texts] = await Promise.all([metrics.registry.metrics(), ...cells.map((cell) => fetchCellText(cell))]);
   return systemExposition(
     router,
     cells.map((cell, index) => ({ id: cell.id, text: texts[index] ?? null })),

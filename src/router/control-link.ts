@@ -69,6 +69,20 @@ export class ControlLink {
     }
   }
 
+  /**
+   * A registered cell (run elsewhere, with no supervisor watching it) enters placement once the
+   * router first finds it healthy. Best effort: a damaged control.db only delays it.
+   */
+  markCellHealthy(cellId: string): void {
+    try {
+      if (!this.store) return;
+      this.store.markCellHealthy(cellId);
+      this.refresh();
+    } catch (error) {
+      this.log.warn({ err: error, cell: cellId }, 'could not record that the registered cell is healthy');
+    }
+  }
+
   close(): void {
     this.store?.close();
   }

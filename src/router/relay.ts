@@ -13,6 +13,14 @@ const DEFAULT_IDLE_MS = 4_000;
 const IDLE_MARGIN_MS = 1_000;
 
 /** `aborted`: the caller dropped the exchange (its client went away); the cell is not to blame. */
+/** Where a cell listens: an IPv4 address or a name (or an IPv6 address), and a port. */
+export interface CellTarget {
+  host: string;
+  port: number;
+}
+
+const hostField = ({ host, port }: CellTarget): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+
 export type FailReason = 'timeout' | 'unavailable' | 'aborted';
 
 export interface ResponseSink {
@@ -63,8 +71,8 @@ class Link {
   private onEarlyClose: (() => boolean) | null = null;
   closed = false;
 
-  constructor(port: number) {
-    this.socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  constructor(address: CellTarget) {
+    this.socket = net.connect({ port: address.port, host: address.host, noDelay: true });
     this.socket.on('data', (data: Buffer) => this.receive(data));
     this.socket.on('timeout', () => this.fail('timeout', `no answer within ${this.request?.timeoutMs} ms`));
     this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail('unavailable', error.code ?? error.message));
@@ -214,7 +222,7 @@ export class CellLinks {
   private closing = false;
 
   constructor(
-    readonly port: number,
+    readonly address: CellTarget,
     private readonly max: number,
   ) {}
 
@@ -294,7 +302,7 @@ export class CellLinks {
     }
     if (this.open >= this.max && !probe) return null;
     this.open += 1;
-    return new Link(this.port);
+    return new Link(this.address);
   }
 
   private give(link: Link, reusable: boolean): void {
@@ -326,7 +334,7 @@ export function fetchSmall(links: CellLinks, path: string, timeoutMs: number): P
     let status = 0;
     const parts: Buffer[] = [];
     links.exchange(
-      { method: 'GET', head: `GET ${path} HTTP/1.1\r\nhost: 127.0.0.1:${links.port}\r\n\r\n`, body: null, timeoutMs },
+      { method: 'GET', head: `GET ${path} HTTP/1.1\r\nhost: ${hostField(links.address)}\r\n\r\n`, body: null, timeoutMs },
       {
         start: (head) => (status = head.status),
         data: (raw, payload) => {

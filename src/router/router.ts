@@ -162,7 +162,10 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     const now = Date.now();
     for (const upstream of upstreams.all()) {
       const cell = mapping.cell(upstream.cellId);
-      if (cell && (!upstream.healthy || now - upstream.checkedAt >= healthInterval)) void upstreams.check(upstream, cell.healthPath);
+      if (!cell || (upstream.healthy && now - upstream.checkedAt < healthInterval)) continue;
+      void upstreams.check(upstream, cell.healthPath).then(() => {
+        if (upstream.healthy && !cell.managed && cell.firstHealthyAt === null) link.markCellHealthy(cell.id);
+      });
     }
   };
   const timers = [

@@ -1,11 +1,13 @@
 // Connections to cells: one set of kept-alive connections per cell, and what the router believes
 // about each cell's health (from failed requests and from periodic health checks).
 import type { CellRecord } from '../control/store.js';
+import { cellAddress } from '../shared/urls.js';
 import { CellLinks, fetchSmall } from './relay.js';
 
 export interface Upstream {
   cellId: string;
-  port: number;
+  /** The cell's URL (control.db): a changed one gets a new pool. */
+  url: string;
   links: CellLinks;
   healthy: boolean;
   lastError: string | null;
@@ -24,12 +26,12 @@ export class Upstreams {
 
   constructor(private readonly connectionsPerCell: number) {}
 
-  /** Matches the pools to the current cells (new port → new pool; removed cell → closed pool). */
+  /** Matches the pools to the current cells (new URL → new pool; removed cell → closed pool). */
   sync(cells: readonly CellRecord[]): void {
     const wanted = new Map(cells.map((cell) => [cell.id, cell]));
     for (const [id, upstream] of this.byCell) {
       const cell = wanted.get(id);
-      if (!cell || cell.port !== upstream.port) {
+      if (!cell || cell.url !== upstream.url) {
         upstream.links.close();
         this.byCell.delete(id);
       }
@@ -38,8 +40,8 @@ export class Upstreams {
       if (this.byCell.has(cell.id)) continue;
       this.byCell.set(cell.id, {
         cellId: cell.id,
-        port: cell.port,
-        links: new CellLinks(cell.port, this.connectionsPerCell),
+        url: cell.url,
+        links: new CellLinks(cellAddress(cell), this.connectionsPerCell),
         healthy: true,
         lastError: null,
         checkedAt: 0,

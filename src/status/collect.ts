@@ -22,7 +22,7 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
   const supervisor: SupervisorStatus | null = client ? await client.status().catch(() => null) : null;
   const orphanPids = new Map<string, number>();
   if (!supervisor) {
-    for (const name of [ROUTER, ...cells.map((cell) => cell.id)]) {
+    for (const name of [ROUTER, ...cells.filter((cell) => cell.managed).map((cell) => cell.id)]) {
       const pid = livePid(processPaths(ws.home, name).pidFile, ws.home, name);
       if (pid !== null) orphanPids.set(name, pid);
     }
@@ -30,7 +30,10 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
   const isUp = (name: string) =>
     orphanPids.has(name) || supervisor?.processes.some((proc) => proc.name === name && (proc.state === 'running' || proc.state === 'starting'));
   const health = new Map<string, boolean>();
-  const probes = cells.filter((cell) => isUp(cell.id)).map(async (cell) => health.set(cell.id, (await probeCellHealth(cell.port, cell.healthPath)).healthy));
+  // A registered cell runs elsewhere: whether it answers at its URL is all there is to know.
+  const probes = cells
+    .filter((cell) => !cell.managed || isUp(cell.id))
+    .map(async (cell) => health.set(cell.id, (await probeCellHealth(cell.url, cell.healthPath)).healthy));
   const routerUp = isUp(ROUTER);
   const routerProbe = routerUp ? probeCellHealth(ws.settings.routerPort, '/health').then((result) => health.set(ROUTER, result.healthy)) : null;
   const admin = routerUp ? RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000) : null;

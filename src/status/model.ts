@@ -3,7 +3,8 @@ import type { CellRecord, MigrationRecord } from '../control/store.js';
 import type { RouterEnforcing } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
 
-export type ShownState = ProcessState | 'orphaned';
+/** `registered`: a cell run elsewhere (registered by URL); cellctl has no process of it. */
+export type ShownState = ProcessState | 'orphaned' | 'registered';
 
 export interface ProcessRow {
   state: ShownState;
@@ -18,6 +19,10 @@ export interface ProcessRow {
 export interface CellRow extends ProcessRow {
   id: string;
   template: string;
+  /** Where the router sends the cell's customers. */
+  url: string;
+  /** False for a cell registered by URL and run by someone else. */
+  managed: boolean;
   status: CellRecord['status'];
   customers: number;
   capacity: number;
@@ -87,6 +92,20 @@ export interface StatusInputs {
 
 const uptime = (startedAt: string | null, now: number): number | null => (startedAt ? Math.max(0, Math.round((now - Date.parse(startedAt)) / 1000)) : null);
 
+/** A registered cell has no process here: it is what its URL answers. */
+function registeredRow(name: string, inputs: StatusInputs, port: number): ProcessRow {
+  const healthy = inputs.health.get(name) ?? false;
+  return {
+    state: 'registered',
+    pid: null,
+    port,
+    uptimeSeconds: null,
+    restarts: 0,
+    healthy,
+    lastError: healthy ? null : 'does not answer its health check at its URL',
+  };
+}
+
 function processRow(name: string, inputs: StatusInputs, port: number): ProcessRow {
   const proc = inputs.supervisor?.processes.find((candidate) => candidate.name === name);
   const orphan = inputs.orphanPids.get(name);
@@ -129,8 +148,10 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
     return {
       id: cell.id,
       template: cell.template,
+      url: cell.url,
+      managed: cell.managed,
       status: cell.status,
-      ...processRow(cell.id, inputs, cell.port),
+      ...(cell.managed ? processRow(cell.id, inputs, cell.port) : registeredRow(cell.id, inputs, cell.port)),
       customers: inputs.customerCounts.get(cell.id) ?? 0,
       capacity: cell.capacity,
       requests: counters?.requests ?? null,
@@ -177,6 +198,7 @@ export interface HealthVerdict {
 const totalCustomers = (report: StatusReport): number => report.cells.reduce((sum, cell) => sum + cell.customers, 0);
 
 function processProblem(name: string, row: ProcessRow): string | null {
+  if (row.state === 'registered') return row.healthy === true ? null : `${name} (registered, run elsewhere) does not answer its health check`;
   if (row.state !== 'running') return `${name} is ${row.state}${row.lastError ? ` (${row.lastError})` : ''}`;
   if (row.healthy !== true) return `${name} is running but fails its health check`;
   return null;
@@ -198,6 +220,11 @@ function routerProblems(report: StatusReport): HealthProblem[] {
   return found;
 }
 
+function cellFix(cell: CellRow): string {
+  if (cell.state === 'registered') return `start it where it runs, or check that ${cell.url} is reachable from here (curl ${cell.url}/health)`;
+  return cell.state === 'running' ? `cellctl logs ${cell.id}; cellctl restart ${cell.id}` : `cellctl start ${cell.id}`;
+}
+
 function cellProblems(report: StatusReport): HealthProblem[] {
   const found: HealthProblem[] = [];
   for (const cell of report.cells) {
@@ -208,7 +235,7 @@ function cellProblems(report: StatusReport): HealthProblem[] {
       found.push({
         problem,
         customers: cell.customers,
-        fix: cell.state === 'running' ? `cellctl logs ${cell.id}; cellctl restart ${cell.id}` : `cellctl start ${cell.id}`,
+        fix: cellFix(cell),
       });
   }
   return found;

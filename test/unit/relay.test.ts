@@ -25,7 +25,7 @@ async function silentCell(): Promise<number> {
 
 describe('health checks of a cell whose connections are all stuck', () => {
   it('time out on their own connection instead of queueing behind the stuck requests', async () => {
-    const links = new CellLinks(await silentCell(), 1);
+    const links = new CellLinks({ host: '127.0.0.1', port: await silentCell() }, 1);
     let stuckFailed = false;
     const stuck = new Promise<void>((resolve) =>
       links.exchange(

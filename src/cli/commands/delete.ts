@@ -1,6 +1,9 @@
 // cellctl delete: remove a cell. Refuses while customers are mapped to it, unless --force.
 import { failure } from '../../shared/errors.js';
+import type { CellRecord } from '../../control/store.js';
 import { removeCell, requireCell } from '../../workspace/cells.js';
+import { unregisterCell } from '../../workspace/registered.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
 import { say, sayDone } from '../output.js';
 import { confirmAction } from '../prompt.js';
@@ -10,6 +13,7 @@ export async function run(input: CommandInput): Promise<void> {
   const force = flag.bool(input.opts, 'force');
   await withWorkspace(input, async (ws) => {
     const cell = requireCell(ws, input.args[0]!);
+    if (!cell.managed) return deleteRegistered(ws, cell);
     const customers = ws.store.customerCounts().get(cell.id) ?? 0;
     if (customers > 0 && !force) {
       throw failure(
@@ -23,4 +27,11 @@ export async function run(input: CommandInput): Promise<void> {
     ws.store.addEvent('cli', 'cell.deleted', cell.id, customers > 0 ? `deleted with ${customers} customers (--force)` : 'deleted');
     sayDone(`cell ${cell.id} deleted`);
   });
+}
+
+/** A registered cell runs elsewhere: deleting it forgets it (row and token), never its data. */
+function deleteRegistered(ws: Workspace, cell: CellRecord): void {
+  unregisterCell(ws, cell);
+  ws.store.addEvent('cli', 'cell.unregistered', cell.id, `unregistered (was at ${cell.url})`);
+  sayDone(`cell ${cell.id} unregistered; the cell at ${cell.url} and its data are untouched`);
 }

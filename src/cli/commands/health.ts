@@ -11,7 +11,8 @@ export async function run(input: CommandInput): Promise<void> {
     const report = await collectStatus(ws);
     const verdict = judgeHealth(report);
     if (flag.bool(input.opts, 'json')) printJson({ ...verdict, report });
-    else if (verdict.healthy) sayDone(`healthy: router and ${report.cells.filter((cell) => cell.state === 'running').length} cell(s)`);
+    else if (verdict.healthy)
+      sayDone(`healthy: router and ${report.cells.filter((cell) => cell.state === 'running' || cell.state === 'registered').length} cell(s)`);
     else {
       sayError(`unhealthy: ${verdict.customersAffected} customer(s) refused`);
       for (const problem of verdict.problems) say(`  - ${problem}`);

@@ -10,8 +10,17 @@ export async function run(input: CommandInput): Promise<void> {
     if (cells.length === 0) return say('no cells yet: create one with "cellctl create cell-1 --template basic"');
     printLine(
       renderTable(
-        ['cell', 'template', 'schema', 'port', 'customers', 'status', 'created'],
-        cells.map((cell) => [cell.id, cell.template, `v${cell.schemaVersion}`, cell.port, `${cell.customers}/${cell.capacity}`, cell.status, cell.createdAt]),
+        ['cell', 'template', 'schema', 'where', 'customers', 'status', 'created'],
+        // A local cell is its port here; a registered one, its host:port (created shrinks to the day to make room).
+        cells.map((cell) => [
+          cell.id,
+          cell.template,
+          `v${cell.schemaVersion}`,
+          cell.managed ? cell.port : cell.url.replace(/^http:\/\//, ''),
+          `${cell.customers}/${cell.capacity}`,
+          cell.status,
+          cell.managed ? cell.createdAt : cell.createdAt.slice(0, 10),
+        ]),
       ),
     );
   });

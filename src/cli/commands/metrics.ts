@@ -19,7 +19,7 @@ export async function run(input: CommandInput): Promise<void> {
       // One valid exposition: the router's scrape target gives the same merge when it runs.
       const [routerText, ...cellTexts] = await Promise.all([
         input.args[0] ? Promise.resolve(null) : router.metricsText().catch(() => null),
-        ...cells.map((cell) => fetchCellPrometheus(cell.port)),
+        ...cells.map((cell) => fetchCellPrometheus(cell.url)),
       ]);
       return void process.stdout.write(
         systemExposition(
@@ -28,7 +28,7 @@ export async function run(input: CommandInput): Promise<void> {
         ),
       );
     }
-    const [stats, ...perCell] = await Promise.all([router.stats().catch((): RouterStats | null => null), ...cells.map((cell) => fetchCellMetrics(cell.port))]);
+    const [stats, ...perCell] = await Promise.all([router.stats().catch((): RouterStats | null => null), ...cells.map((cell) => fetchCellMetrics(cell.url))]);
     const report = {
       router: stats,
       cells: Object.fromEntries(cells.map((cell, index) => [cell.id, { ...(perCell[index] ?? { running: false }), routed: stats?.cells[cell.id] ?? null }])),

@@ -5,7 +5,7 @@ import { parseSeconds } from '../../shared/names.js';
 import { stopEverything, stopNamed } from '../../supervisor/client.js';
 import { isWorkspace, openWorkspace, type Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, flag, homeOf } from '../context.js';
-import { checkProcessName, stopProcesses } from '../lifecycle.js';
+import { checkLocalProcess, stopProcesses } from '../lifecycle.js';
 import { say, sayDone, sayWarning } from '../output.js';
 
 export async function run(input: CommandInput): Promise<void> {
@@ -23,7 +23,7 @@ export async function run(input: CommandInput): Promise<void> {
       await stopProcesses(ws, null, timeoutMs);
       return;
     }
-    const names = input.args.map((name) => checkProcessName(ws, name));
+    const names = input.args.map((name) => checkLocalProcess(ws, name));
     reportNamed(names, await stopProcesses(ws, names, timeoutMs));
   } finally {
     ws.store.close();

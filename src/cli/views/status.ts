@@ -11,11 +11,12 @@ const STATE_LABEL: Record<ShownState, string> = {
   crashed: 'crash-loop',
   failed: 'failed',
   orphaned: 'orphaned',
+  registered: 'registered',
 };
 
 function stateCell(state: ShownState): string {
   const label = STATE_LABEL[state];
-  if (state === 'running') return paint.green(label);
+  if (state === 'running' || state === 'registered') return paint.green(label);
   if (state === 'starting' || state === 'backoff' || state === 'stopping') return paint.yellow(label);
   if (state === 'stopped') return paint.gray(label);
   return paint.red(label);
@@ -33,7 +34,7 @@ const uptimeCell = (seconds: number | null) => (seconds === null ? '-' : formatD
 const NARROW = new Set(['name', 'state', 'pid', 'health', 'customers', 'errors']);
 
 export function renderStatus(report: StatusReport, wide = false): string {
-  const head = ['name', 'state', 'pid', 'port', 'uptime', 'restarts', 'health', 'customers', 'requests', 'errors'];
+  const head = ['name', 'state', 'pid', 'port', 'uptime', 'restarts', 'health', 'customers', 'requests', 'errors', 'url'];
   const rows: (string | number)[][] = [
     [
       'supervisor',
@@ -41,6 +42,7 @@ export function renderStatus(report: StatusReport, wide = false): string {
       orDash(report.supervisor.pid),
       '-',
       uptimeCell(report.supervisor.uptimeSeconds),
+      '-',
       '-',
       '-',
       '-',
@@ -58,6 +60,7 @@ export function renderStatus(report: StatusReport, wide = false): string {
       orDash(report.router.customersMapped),
       '-',
       '-',
+      '-',
     ],
     ...report.cells.map((cell) => [
       `${cell.id} (${cell.template}${cell.status === 'active' ? '' : `, ${cell.status}`})`,
@@ -70,6 +73,7 @@ export function renderStatus(report: StatusReport, wide = false): string {
       `${cell.customers}/${cell.capacity}`,
       orDash(cell.requests),
       cell.errors ? paint.red(String(cell.errors)) : orDash(cell.errors),
+      cell.url,
     ]),
   ];
   const shown = head.map((title, index) => (wide || NARROW.has(title) ? index : -1)).filter((index) => index >= 0);
@@ -81,7 +85,9 @@ export function renderStatus(report: StatusReport, wide = false): string {
   const lines = [table, `new customers are placed in: ${report.placementTemplate ?? 'any'} cells; router auth: ${report.router.auth}`];
   const pending = report.router.enforcing?.needsRestart ?? [];
   if (pending.length > 0) lines.push(paint.yellow(`the router applies ${pending.join(', ')} once restarted: cellctl restart router`));
-  const troubled = report.cells.filter((cell) => cell.lastError && cell.state !== 'running' && cell.state !== 'stopped');
+  // The narrow table has no room for URLs: registered cells (run elsewhere) are named below it.
+  if (!wide) for (const cell of report.cells.filter((row) => !row.managed)) lines.push(`${cell.id} is registered at ${cell.url} (run elsewhere)`);
+  const troubled = report.cells.filter((cell) => cell.lastError && cell.state !== 'running' && cell.state !== 'stopped' && cell.state !== 'registered');
   for (const cell of troubled) lines.push(paint.red(`${cell.id}: ${cell.lastError}`));
   for (const migration of report.migrations) {
     const what = `migration ${migration.id} of ${migration.customerId} (${migration.from} → ${migration.to})`;

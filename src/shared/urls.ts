@@ -1,0 +1,47 @@
+// Where a cell answers: an http://host:port URL read into the address the router and probes connect
+// to. Pure: no I/O. The router speaks plain HTTP/1.1 to cells, so only http:// is accepted.
+import { usageError } from './errors.js';
+
+export interface CellAddress {
+  /** An IPv4 address or a name (an IPv6 address without its brackets). */
+  host: string;
+  port: number;
+  /** `http://host:port`, with no path: what paths are appended to. */
+  base: string;
+}
+
+/** Reads a cell URL given by a user (`what` names the flag), or says how to write it. */
+export function parseCellUrl(text: string, what = '--url'): CellAddress {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw usageError(`${what} "${text}" is not a URL: write it as http://HOST:PORT (e.g. http://10.0.0.5:8100)`);
+  }
+  if (url.protocol === 'https:') {
+    throw usageError(
+      `${what} "${text}" uses https, but the router speaks plain HTTP/1.1 to cells: use http://HOST:PORT (terminate TLS in front of the router)`,
+    );
+  }
+  if (url.protocol !== 'http:') throw usageError(`${what} "${text}" must start with http:// (e.g. http://10.0.0.5:8100)`);
+  if (url.username || url.password) throw usageError(`${what} "${text}" must not carry a user or password: write it as http://HOST:PORT`);
+  if (url.port === '') throw usageError(`${what} "${text}" has no port: write it as http://HOST:PORT (e.g. http://${url.hostname || 'HOST'}:8100)`);
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    throw usageError(`${what} "${text}" must have no path or query: write it as http://HOST:PORT`);
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === '') throw usageError(`${what} "${text}" has no host: write it as http://HOST:PORT`);
+  return { host, port: Number(url.port), base: `http://${url.host}` };
+}
+
+/**
+ * The address of a cell from its control.db row. A row always holds a checked URL; an unreadable one
+ * (a hand edit) falls back to the local port, as cells were reached before URLs existed.
+ */
+export function cellAddress(cell: { url: string; port: number }): CellAddress {
+  try {
+    return parseCellUrl(cell.url);
+  } catch {
+    return { host: '127.0.0.1', port: cell.port, base: `http://127.0.0.1:${cell.port}` };
+  }
+}

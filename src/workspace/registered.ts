@@ -1,0 +1,133 @@
+// Cells registered by URL: run by someone else (another host, an orchestrator), reached over HTTP.
+// Registering checks everything before it writes; unregistering never touches the cell itself.
+import fs from 'node:fs';
+import type { CellRecord } from '../control/store.js';
+import { describeError, failure, usageError } from '../shared/errors.js';
+import { checkCellName } from '../shared/names.js';
+import { type CellAddress, parseCellUrl } from '../shared/urls.js';
+import type { Template } from '../templates/template.js';
+import { DATA_API_PREFIX, type InfoAnswer } from '../data/protocol.js';
+import { loadCellTemplate, type CellDescriptor } from './cells.js';
+import { cellPaths } from './paths.js';
+import { createCellToken, removeCellToken } from './secrets.js';
+import { updateSettings, type Workspace } from './workspace.js';
+
+export interface RegisterRequest {
+  name: string;
+  template: string;
+  url: string;
+  dataUrl: string;
+  /** The file holding the token the cell's data API was started with. */
+  tokenFile: string | undefined;
+  capacity?: number;
+  /** Register even when the data API does not answer now (it is checked whenever it answers). */
+  noCheck?: boolean;
+}
+
+const MIN_TOKEN = 16;
+
+/** Reads the cell's data token from a file, or says what the file must hold. */
+export function readTokenFile(file: string | undefined): string {
+  if (file === undefined) {
+    throw usageError(
+      "--token-file is required: the file holding the token the cell's data API was started with (its --token-file), so that moves and audits can reach its data",
+    );
+  }
+  let token: string;
+  try {
+    token = fs.readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw usageError(`cannot read --token-file ${file} (${describeError(error)}): give the file the cell's data API was started with`);
+  }
+  if (token.length < MIN_TOKEN) throw usageError(`the token in ${file} has ${token.length} characters; a data API token has at least ${MIN_TOKEN}`);
+  if (/\s/.test(token)) throw usageError(`the token in ${file} contains white space: it must be one line with no spaces`);
+  return token;
+}
+
+/** What a data API's info answer must say for this cell; null when it fits, else why not. */
+export function infoMismatch(info: Partial<InfoAnswer>, cellId: string, schemaVersion: number): string | null {
+  if (info.api !== 1) return `it does not speak data API version 1 (api: ${JSON.stringify(info.api)})`;
+  if (info.cell_id !== cellId) return `it serves cell "${String(info.cell_id)}", not "${cellId}": register it under that name, or give the right --data-url`;
+  if (info.schema_version !== schemaVersion) {
+    return `its data has schema version ${String(info.schema_version)}, the template's is ${schemaVersion}: register it with the template it was made from`;
+  }
+  return null;
+}
+
+type Probe = { kind: 'ok' } | { kind: 'unreachable'; why: string } | { kind: 'wrong'; why: string };
+
+/** Asks the data API who it is. Unreachable is told apart from a wrong answer: only the latter is certain. */
+async function probeDataApi(data: CellAddress, token: string, cellId: string, schemaVersion: number): Promise<Probe> {
+  let response: Response;
+  try {
+    response = await fetch(`${data.base}${DATA_API_PREFIX}/info`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(3_000) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    return { kind: 'unreachable', why: cause ?? describeError(error) };
+  }
+  if (response.status === 401) return { kind: 'wrong', why: "it refused the token (401): give the --token-file the cell's data API was started with" };
+  if (response.status !== 200) return { kind: 'wrong', why: `GET ${DATA_API_PREFIX}/info answered ${response.status}: is --data-url the data API's address?` };
+  const info = (await response.json().catch(() => ({}))) as Partial<InfoAnswer>;
+  const mismatch = infoMismatch(info, cellId, schemaVersion);
+  return mismatch === null ? { kind: 'ok' } : { kind: 'wrong', why: mismatch };
+}
+
+function checkUnique(ws: Workspace, name: string, url: CellAddress, data: CellAddress): void {
+  if (ws.store.getCell(name)) throw usageError(`cell "${name}" already exists: choose another name, or "cellctl cells unregister ${name}" first`);
+  if (fs.existsSync(cellPaths(ws.home, name).dir))
+    throw usageError(`${cellPaths(ws.home, name).dir} exists: a local cell's folder has that name; choose another name`);
+  for (const other of ws.store.listCells()) {
+    if (other.url === url.base) throw usageError(`cell "${other.id}" is already at ${url.base}: one address serves one cell`);
+    if (other.dataUrl === data.base) throw usageError(`cell "${other.id}" already has its data API at ${data.base}: one data API serves one cell`);
+  }
+}
+
+/** Checks the request whole (names, template, URLs, token, the data API's answer), then writes. */
+export async function registerCell(ws: Workspace, request: RegisterRequest): Promise<CellRecord> {
+  const name = checkCellName(request.name);
+  const url = parseCellUrl(request.url, '--url');
+  const data = parseCellUrl(request.dataUrl, '--data-url');
+  const template: Template = loadCellTemplate(ws, request.template);
+  const token = readTokenFile(request.tokenFile);
+  checkUnique(ws, name, url, data);
+  const probe = await probeDataApi(data, token, name, template.schema.version);
+  if (probe.kind === 'wrong') throw failure(`the data API at ${data.base} does not fit cell ${name}: ${probe.why}`);
+  if (probe.kind === 'unreachable' && !request.noCheck) {
+    throw failure(
+      `the data API at ${data.base} does not answer (${probe.why}): start the cell first, check --data-url, or pass --no-check to register it anyway`,
+    );
+  }
+  const descriptor: CellDescriptor = {
+    id: name,
+    template: template.name,
+    templateDir: template.dir,
+    schemaVersion: template.schema.version,
+    port: url.port,
+    capacity: request.capacity ?? template.capacity,
+    healthPath: template.healthPath,
+    url: url.base,
+    dataUrl: data.base,
+    dataPort: null,
+    managed: false,
+  };
+  createCellToken(ws.home, name, token);
+  try {
+    const record = ws.store.insertCell(descriptor);
+    if (ws.settings.placementTemplate === null) ws.settings = updateSettings(ws.home, (raw) => (raw.placementTemplate = template.name));
+    return record;
+  } catch (error) {
+    removeCellToken(ws.home, name);
+    throw error;
+  }
+}
+
+/** Forgets a registered cell: its row and token. The cell and its data, elsewhere, are left alone. */
+export function unregisterCell(ws: Workspace, cell: CellRecord): void {
+  if (cell.managed) throw usageError(`cell ${cell.id} is run by this workspace, not registered: remove it with "cellctl delete ${cell.id}"`);
+  const customers = ws.store.customerCounts().get(cell.id) ?? 0;
+  if (customers > 0) {
+    throw failure(`cell ${cell.id} holds ${customers} customer(s): move them first with "cellctl drain ${cell.id}" (their rows are in the cell, not here)`);
+  }
+  ws.store.deleteCell(cell.id);
+  removeCellToken(ws.home, cell.id);
+}

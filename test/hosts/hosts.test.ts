@@ -1,0 +1,336 @@
+// cellctl across hosts: the router and control store on host A, cells on B and C (each started there
+// with `cellctl serve` and its data API, each with a folder of its own as its disk), registered by URL.
+// Hosts are network namespaces (netns.ts); every command and client runs inside its host.
+import Database from 'better-sqlite3';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, cleanup, tempDir, waitFor } from '../helpers.js';
+import { type Host, type Hosts, hostsUnavailable, makeHosts, type RunResult } from './netns.js';
+
+const why = hostsUnavailable();
+if (why) console.warn(`simulated-hosts tests skipped: ${why}`);
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REQUESTS = path.join(HERE, 'requests.mjs');
+const WRITER = path.join(HERE, 'writer.mjs');
+/** Ports inside the namespaces: each host has its own, so fixed ones never collide. */
+const ROUTER_PORT = 8000;
+const STALE_ROUTER_PORT = 8010;
+const CELL_PORT = 8100;
+const DATA_PORT = 8101;
+const router = `http://127.0.0.1:${ROUTER_PORT}`;
+
+interface Answer {
+  status: number;
+  body: any;
+  cell: string | null;
+}
+
+interface Tally {
+  ackedAdds: number;
+  ackedOrders: number;
+  refused: number;
+  serverErrors: string[];
+  unexpected: string[];
+}
+
+const shopper = (id: string) => ({ name: `Shopper ${id}`, email: `${id}@example.com` });
+
+describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
+  let net: Hosts;
+  let a: Host;
+  let b: Host;
+  let c: Host;
+  let root: string;
+  let home: string;
+  const disks: Record<string, string> = {};
+  const cells: Record<string, ChildProcess> = {};
+
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, NO_COLOR: '1', CI: 'true', ...extra });
+
+  /** cellctl run on host A, the control host. */
+  const cellctl = (args: string[], extra: NodeJS.ProcessEnv = {}, at = home): Promise<RunResult> =>
+    a.run(process.execPath, [CLI, '--home', at, ...args], { env: env(extra), timeoutMs: 180_000 });
+  const cellctlOk = async (args: string[], extra: NodeJS.ProcessEnv = {}, at = home): Promise<RunResult> => {
+    const result = await cellctl(args, extra, at);
+    if (result.code !== 0) throw new Error(`cellctl ${args.join(' ')} exited ${result.code}\n${result.stderr}`);
+    return result;
+  };
+  const cellctlJson = async (args: string[]): Promise<any> => JSON.parse((await cellctlOk([...args, '--json'])).stdout);
+
+  /** Requests sent from host A, in order. */
+  const send = async (list: { method: string; url: string; body?: unknown }[]): Promise<Answer[]> => {
+    const result = await a.run(process.execPath, [REQUESTS, JSON.stringify(list)], { timeoutMs: 120_000 });
+    return JSON.parse(result.stdout) as Answer[];
+  };
+  const one = async (method: string, url: string, body?: unknown): Promise<Answer> => (await send([{ method, url, body }]))[0]!;
+
+  /** `cellctl serve` of an ecommerce cell on its host, app and data API on the host's address. */
+  async function startCell(host: Host): Promise<void> {
+    const disk = disks[host.name]!;
+    cells[host.name] = host.exec(
+      process.execPath,
+      [CLI, 'serve', '--template', 'ecommerce', '--data-port', String(DATA_PORT), '--data-host', host.ip, '--token-file', path.join(disk, 'data.token')],
+      {
+        env: env({ CELL_ID: host.name, PORT: String(CELL_PORT), CELL_HOST: host.ip, CELL_DB: path.join(disk, 'data.db'), CELL_HOME: disk }),
+        stdio: 'ignore',
+      },
+    );
+    await waitFor(`cell ${host.name} answering on ${host.ip}`, async () => (await one('GET', `http://${host.ip}:${CELL_PORT}/health`)).status === 200, 60_000);
+  }
+
+  /** Rows of a customer in a cell's data.db, read from its host's disk. */
+  function rowsIn(host: Host, customerId: string): Record<string, number> {
+    const db = new Database(path.join(disks[host.name]!, 'data.db'), { readonly: true, fileMustExist: true });
+    try {
+      const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE customer_id = ?`).get(customerId) as { n: number }).n;
+      return Object.fromEntries(['customers', 'cart_items', 'orders', 'order_items', 'order_events'].map((table) => [table, count(table)]));
+    } finally {
+      db.close();
+    }
+  }
+  const none = { customers: 0, cart_items: 0, orders: 0, order_items: 0, order_events: 0 };
+
+  const mappedCell = async (customerId: string): Promise<string> => (await cellctlJson(['route', customerId])).cell;
+
+  /** A customer created through the router, pinned first to `cell` so a test knows where it starts. */
+  async function customerOn(cell: string, id: string, orders = 2): Promise<void> {
+    await cellctlOk(['assign', 'customer', id, '--cell', cell]);
+    const created = await one('POST', `${router}/api/customers/${id}`, shopper(id));
+    expect(created.status).toBe(201);
+    expect(created.cell).toBe(cell);
+    for (let i = 0; i < orders; i += 1) {
+      expect((await one('POST', `${router}/api/customers/${id}/cart/items`, { product_id: 'sku-mouse', quantity: 1 })).status).toBe(200);
+      expect((await one('POST', `${router}/api/customers/${id}/orders`)).status).toBe(201);
+    }
+  }
+
+  /** A writer process on host A, writing to one customer through `url` until told to stop. */
+  function startWriter(customerId: string, url = router) {
+    const stopFile = path.join(root, `stop-${customerId}-${Date.now()}`);
+    const child = a.exec(process.execPath, [WRITER, url, customerId, stopFile, '3000', '150000'], { env: env() });
+    let out = '';
+    let acked = 0;
+    child.stdout!.on('data', (data: Buffer) => {
+      out += data.toString('utf8');
+      const last = /acked (\d+)\n(?![\s\S]*acked)/.exec(out);
+      if (last) acked = Number(last[1]);
+    });
+    const ended = new Promise<Tally>((resolve) => child.once('close', () => resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Tally)));
+    return {
+      /** Resolves once `count` more writes were acknowledged (or the writer ended). */
+      progressed: (count: number) => {
+        const target = acked + count;
+        return waitFor(`${count} more acknowledged writes to ${customerId}`, () => acked >= target || child.exitCode !== null, 60_000);
+      },
+      stop: async (): Promise<Tally> => {
+        fs.writeFileSync(stopFile, '');
+        return ended;
+      },
+    };
+  }
+
+  /** A move run from host A that waits after `step` until the test lets it go on (CELLCTL_PAUSE_FILE). */
+  async function pausedMove(customerId: string, target: string, step: string) {
+    const file = path.join(root, `pause-${customerId}-${step}`);
+    const done = cellctl(['migrate', 'customer', customerId, '--to', target, '--json'], { CELLCTL_PAUSE_AFTER_STEP: step, CELLCTL_PAUSE_FILE: file });
+    let ended: RunResult | null = null;
+    void done.then((result) => (ended = result));
+    await waitFor(`the move of ${customerId} to reach "${step}"`, () => fs.existsSync(`${file}.reached`) || ended !== null, 60_000);
+    if (ended) throw new Error(`the move of ${customerId} ended before "${step}": ${JSON.stringify(ended)}`);
+    return { done, goOn: () => fs.writeFileSync(file, '') };
+  }
+
+  /** Quantities a customer has in orders and cart, and its orders, read through the router. */
+  async function written(customerId: string) {
+    const [orders, cart] = await send([
+      { method: 'GET', url: `${router}/api/customers/${customerId}/orders` },
+      { method: 'GET', url: `${router}/api/customers/${customerId}/cart` },
+    ]);
+    expect(orders!.status).toBe(200);
+    const list = orders!.body.orders as { items: { quantity: number }[] }[];
+    const ordered = list.reduce((sum, order) => sum + order.items.reduce((s, item) => s + item.quantity, 0), 0);
+    const inCart = (cart!.body.items as { quantity: number }[]).reduce((sum, item) => sum + item.quantity, 0);
+    return { orders: list.length, quantity: ordered + inCart, cell: orders!.cell };
+  }
+
+  beforeAll(async () => {
+    net = makeHosts(['a', 'b', 'c']);
+    ({ a, b, c } = net.hosts as Record<'a' | 'b' | 'c', Host>);
+    root = tempDir();
+    home = path.join(root, 'a', 'ws');
+    for (const host of [b, c]) {
+      disks[host.name] = path.join(root, host.name);
+      fs.mkdirSync(disks[host.name]!, { recursive: true });
+      fs.writeFileSync(path.join(disks[host.name]!, 'data.token'), `token-of-${host.name}-${'x'.repeat(24)}\n`, { mode: 0o600 });
+    }
+    await cellctlOk(['init', '--router-port', String(ROUTER_PORT), '--template', 'ecommerce']);
+    await cellctlOk(['config', 'set', 'limits.rateLimit', JSON.stringify({ requests: 1_000_000, windowSeconds: 1 })]);
+    // A lost host answers nothing at all: the router's own timeout decides how soon its customers hear.
+    await cellctlOk(['config', 'set', 'limits.upstreamTimeoutMs', '3000']);
+    await Promise.all([startCell(b), startCell(c)]);
+    await cellctlOk(['start', 'router']);
+    for (const host of [b, c]) {
+      await cellctlOk([
+        'cells',
+        'register',
+        host.name,
+        '--template',
+        'ecommerce',
+        '--url',
+        `http://${host.ip}:${CELL_PORT}`,
+        '--data-url',
+        `http://${host.ip}:${DATA_PORT}`,
+        '--token-file',
+        path.join(disks[host.name]!, 'data.token'),
+      ]);
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    if (home && fs.existsSync(path.join(home, 'cellctl.json'))) await cellctl(['stop', '--timeout', '5']).catch(() => undefined);
+    net?.teardown();
+    await cleanup();
+  });
+
+  it('places customers created through the router on A in the cells on B and C', async () => {
+    const status = await cellctlJson(['status']);
+    expect(status.cells).toEqual([
+      expect.objectContaining({ id: 'b', state: 'registered', url: `http://${b.ip}:${CELL_PORT}` }),
+      expect.objectContaining({ id: 'c', state: 'registered', url: `http://${c.ip}:${CELL_PORT}` }),
+    ]);
+    const placed = new Map<string, string>();
+    for (let n = 0; n < 40 && !['b', 'c'].every((cell) => [...placed.values()].filter((at) => at === cell).length >= 2); n += 1) {
+      const id = `p-${n}`;
+      const created = await waitFor(`customer ${id} created`, async () => {
+        const answer = await one('POST', `${router}/api/customers/${id}`, shopper(id));
+        return answer.status === 201 ? answer : undefined;
+      });
+      placed.set(id, created.cell!);
+    }
+    expect(new Set(placed.values())).toEqual(new Set(['b', 'c']));
+    const mapping = await cellctlJson(['customers']);
+    for (const [id, cell] of placed) {
+      expect(mapping).toContainEqual(expect.objectContaining({ id, cellId: cell }));
+      expect(rowsIn(cell === 'b' ? b : c, id).customers).toBe(1);
+      expect(rowsIn(cell === 'b' ? c : b, id).customers).toBe(0);
+    }
+    const health = await cellctl(['health', '--json']);
+    expect(health.code, health.stdout + health.stderr).toBe(0);
+  });
+
+  it('moves a customer from B to C under continuous writes through the router: nothing lost, nothing doubled, no 5xx', async () => {
+    await customerOn('b', 'mover', 2);
+    const before = await written('mover');
+    const writer = startWriter('mover');
+    await writer.progressed(20);
+    const moved = JSON.parse((await cellctlOk(['migrate', 'customer', 'mover', '--to', 'c', '--json'])).stdout);
+    expect(moved).toMatchObject({ from: 'b', to: 'c' });
+    await writer.progressed(20);
+    const tally = await writer.stop();
+    expect(tally.serverErrors).toEqual([]);
+    expect(tally.unexpected).toEqual([]);
+    expect(tally.refused).toBe(0);
+    const after = await written('mover');
+    expect(after.cell).toBe('c');
+    expect(after.orders).toBe(before.orders + tally.ackedOrders);
+    expect(after.quantity).toBe(before.quantity + tally.ackedAdds);
+    expect(rowsIn(c, 'mover').orders).toBe(after.orders);
+    expect(rowsIn(b, 'mover')).toEqual(none);
+    expect(await mappedCell('mover')).toBe('c');
+    const audit = await cellctl(['audit']);
+    expect(audit.code, audit.stdout + audit.stderr).toBe(0);
+  });
+
+  it('a stale router that never got the fence is refused by the source, never acknowledged and lost', async () => {
+    await customerOn('b', 'stale', 1);
+    // A second router on A with its own copy of the control store, taken now: it maps "stale" to B
+    // forever and hears of no move.
+    const staleHome = path.join(root, 'a', 'stale-ws');
+    fs.cpSync(home, staleHome, { recursive: true, filter: (from) => !/\/(router|supervisor)(\/|$)|-shm$/.test(from.slice(home.length)) });
+    await cellctlOk(['config', 'set', 'routerPort', String(STALE_ROUTER_PORT)], {}, staleHome);
+    await cellctlOk(['config', 'set', 'routerAdminPort', String(STALE_ROUTER_PORT + 1)], {}, staleHome);
+    await cellctlOk(['start', 'router'], {}, staleHome);
+    const staleUrl = `http://127.0.0.1:${STALE_ROUTER_PORT}`;
+    try {
+      const before = await written('stale');
+      const fresh = startWriter('stale');
+      const stale = startWriter('stale', staleUrl);
+      await Promise.all([fresh.progressed(10), stale.progressed(10)]);
+      await cellctlOk(['migrate', 'customer', 'stale', '--to', 'c', '--json']);
+      await fresh.progressed(10);
+      // After the switch the stale router still sends the customer's writes to B: B refuses them.
+      const late = await send(
+        Array.from({ length: 5 }, () => ({
+          method: 'POST',
+          url: `${staleUrl}/api/customers/stale/cart/items`,
+          body: { product_id: 'sku-cable', quantity: 1 },
+        })),
+      );
+      expect(late.map((answer) => answer.status >= 200 && answer.status < 300)).toEqual(late.map(() => false));
+      const [freshTally, staleTally] = await Promise.all([fresh.stop(), stale.stop()]);
+      expect(freshTally.serverErrors).toEqual([]);
+      expect(staleTally.unexpected).toEqual([]);
+      // Every write either router acknowledged is in the customer's one cell, once.
+      const after = await written('stale');
+      expect(after.cell).toBe('c');
+      expect(after.orders).toBe(before.orders + freshTally.ackedOrders + staleTally.ackedOrders);
+      expect(after.quantity).toBe(before.quantity + freshTally.ackedAdds + staleTally.ackedAdds);
+      expect(rowsIn(b, 'stale')).toEqual(none);
+      expect(rowsIn(c, 'stale').orders).toBe(after.orders);
+    } finally {
+      await cellctl(['stop', '--timeout', '5'], {}, staleHome);
+    }
+  });
+
+  it('cutting B off in the middle of a move ends, after resume, with the customer wholly in one cell', async () => {
+    await customerOn('b', 'cut', 3);
+    const expected = rowsIn(b, 'cut');
+    const move = await pausedMove('cut', 'c', 'verified');
+    net.cutLink(b);
+    move.goOn();
+    const interrupted = await move.done;
+    expect(interrupted.code, interrupted.stdout).not.toBe(0);
+    net.restoreLink(b);
+    await waitFor('B reachable again', async () => (await one('GET', `http://${b.ip}:${CELL_PORT}/health`)).status === 200, 60_000);
+    const running = await cellctlJson(['migrate', 'list', '--state', 'running']);
+    for (const migration of running) await cellctlOk(['migrate', 'resume', String(migration.id)]);
+    expect(await cellctlJson(['migrate', 'list', '--state', 'running'])).toEqual([]);
+    const home = await mappedCell('cut');
+    const [there, away] = home === 'c' ? [c, b] : [b, c];
+    expect(rowsIn(there, 'cut')).toEqual(expected);
+    expect(rowsIn(away, 'cut')).toEqual(none);
+    const read = await one('GET', `${router}/api/customers/cut/orders`);
+    expect(read.status).toBe(200);
+    expect(read.cell).toBe(home);
+    expect(read.body.orders).toHaveLength(3);
+    // Its source no longer bars it (a finished move purged it; a rolled-back one lifted the barrier).
+    expect((await one('POST', `${router}/api/customers/cut/cart/items`, { product_id: 'sku-cable', quantity: 1 })).status).toBe(200);
+    const audit = await cellctl(['audit']);
+    expect(audit.code, audit.stdout + audit.stderr).toBe(0);
+  }, 240_000);
+
+  it('losing host C fails only the customers on C', async () => {
+    // The customers placed by the first test: never moved, so nothing but the lost host stands in their way.
+    const everyone = (await cellctlJson(['customers'])) as { id: string; cellId: string }[];
+    const mapping = everyone.filter((row) => row.id.startsWith('p-'));
+    const onB = mapping.filter((row) => row.cellId === 'b').map((row) => row.id);
+    const onC = mapping.filter((row) => row.cellId === 'c').map((row) => row.id);
+    expect(onB.length).toBeGreaterThan(0);
+    expect(onC.length).toBeGreaterThan(0);
+    net.destroy(c);
+    const reads = await send([...onB, ...onC].map((id) => ({ method: 'GET', url: `${router}/api/customers/${id}` })));
+    expect(reads.slice(0, onB.length).map((answer) => answer.status)).toEqual(onB.map(() => 200));
+    expect(reads.slice(onB.length).map((answer) => answer.status >= 500)).toEqual(onC.map(() => true));
+    const health = await cellctl(['health', '--json']);
+    expect(health.code).toBe(3);
+    const verdict = JSON.parse(health.stdout);
+    const lost = everyone.filter((row) => row.cellId === 'c').length;
+    expect(verdict.customersAffected).toBe(lost);
+    expect(verdict.details).toEqual([expect.objectContaining({ customers: lost })]);
+    expect(verdict.details[0].problem).toMatch(/\bc\b/);
+  }, 120_000);
+});
