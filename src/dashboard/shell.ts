@@ -17,6 +17,7 @@ export const PAGE_HTML = `<!doctype html>
   <p id="updated" class="muted">waiting for the first reading</p>
 </header>
 <main>
+  <ul id="problems" class="plain" aria-label="problems"></ul>
   <section aria-labelledby="h-routers"><h2 id="h-routers">Router</h2><div id="routers" class="tiles"></div></section>
   <section aria-labelledby="h-cells"><h2 id="h-cells">Cells</h2><div id="cells" class="tiles"></div></section>
   <div class="columns">
@@ -32,7 +33,6 @@ export const PAGE_HTML = `<!doctype html>
     </section>
   </div>
   <section aria-labelledby="h-events"><h2 id="h-events">Events</h2><ol id="events" class="plain"></ol></section>
-  <ul id="problems" class="plain" aria-label="problems"></ul>
 </main>
 <script src="vendor/uPlot.iife.min.js"></script>
 <script type="module" src="app.js"></script>
@@ -84,7 +84,7 @@ table { border-collapse: collapse; font-size: .875rem; }
 th, td { text-align: left; padding: .15rem .75rem .15rem 0; }
 #events li { display: grid; grid-template-columns: 6rem 14rem 1fr; gap: .5rem; padding: .25rem 0; border-bottom: 1px solid #e5e7eb; font-size: .875rem; }
 #events time { color: #4b5563; font-variant-numeric: tabular-nums; }
-#problems li { color: #991b1b; font-size: .875rem; }
+#problems li { color: #991b1b; background: #fff; border: 1px solid #fca5a5; border-radius: .375rem; padding: .35rem .75rem; margin-top: .5rem; font-size: .875rem; }
 @media (max-width: 700px) {
   .columns { grid-template-columns: 1fr; }
   .tiles { grid-template-columns: 1fr; }

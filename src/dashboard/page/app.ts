@@ -89,6 +89,8 @@ function fillTile(parts: TileParts, tile: Tile): void {
   root.className = `tile ${TONE[tile.health]}`;
   root.dataset.health = tile.health;
   root.dataset.state = tile.state;
+  root.dataset.pid = String(tile.pid ?? '');
+  root.dataset.restarts = String(tile.restarts);
   const word = tile.state === 'running' || tile.state === tile.health ? tile.health : `${tile.health} · ${tile.state}`;
   root.querySelector('.word')!.textContent = word;
   const about = [
@@ -140,7 +142,7 @@ const MOVE_TONE: Record<MoveRow['progress'], string> = {
 function moveItem(move: MoveRow): HTMLElement {
   const item = el(
     'li',
-    { class: `move ${MOVE_TONE[move.progress]}`, 'data-move': String(move.id), 'data-progress': move.progress },
+    { class: `move ${MOVE_TONE[move.progress]}`, 'data-move': String(move.id), 'data-customer': move.customerId, 'data-progress': move.progress },
     el('p', {}, el('strong', {}, `#${move.id} ${move.customerId}`), ` ${move.from} → ${move.to} `, el('span', { class: 'badge' }, move.progress)),
     el(
       'div',
@@ -173,7 +175,7 @@ function batchItem(batch: BatchRow): HTMLElement {
 function eventItem(event: EventRow): HTMLElement {
   return el(
     'li',
-    { 'data-event': String(event.id) },
+    { 'data-event': String(event.id), 'data-kind': event.kind, 'data-subject': event.subject },
     el('time', { datetime: event.at }, clock(event.at)),
     el('span', {}, `${event.kind} ${event.subject}`),
     el('span', { class: 'message' }, event.message),
