@@ -59,7 +59,7 @@ function chartOptions(width: number): uPlot.Options {
     axes: [
       { size: 24, font: '10px system-ui' },
       { size: 36, font: '10px system-ui' },
-      { scale: 'ms', side: 1, size: 40, font: '10px system-ui', grid: { show: false } },
+      { scale: 'ms', side: 1, size: 48, font: '10px system-ui', grid: { show: false } },
     ],
     series: [
       {},
