@@ -1,6 +1,7 @@
 // The dashboard in a real headless Chromium (Debian's chromium, driven by playwright-core) against
 // a real system: cells listed, a killed cell seen going unhealthy and back, a move seen in progress
-// then done, the customer search after the move, the token refused when missing, and axe-core.
+// then done, an interrupted one marked with its fix, the customer search after the move, the token
+// refused when missing, axe-core at both widths, and Ctrl-C.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -144,6 +145,26 @@ describe.skipIf(skipReason !== null)('the dashboard in a browser', () => {
     await shot('move-done');
     expect((await cliJson<{ cell: string }>(system.home, ['route', 'alice'])).cell).toBe(to);
     movedTo = to;
+  });
+
+  it('marks a move whose process died as interrupted, with the commands that finish it', async () => {
+    const from = (await cliJson<{ cell: string }>(system.home, ['route', 'bob'])).cell;
+    const pause = path.join(path.dirname(system.home), 'pause-bob');
+    const move = cli(system.home, ['migrate', 'customer', 'bob', '--to', from === 'c1' ? 'c2' : 'c1'], {
+      CELLCTL_PAUSE_AFTER_STEP: 'verified',
+      CELLCTL_PAUSE_FILE: pause,
+    });
+    const pid = await waitFor('the move to reach "verified"', () => fs.existsSync(`${pause}.reached`) && Number(fs.readFileSync(`${pause}.reached`, 'utf8')));
+    process.kill(pid, 'SIGKILL');
+    await move;
+    const interrupted = '#moves [data-customer="bob"][data-progress="interrupted"]';
+    await page.waitForSelector(interrupted);
+    const id = await page.getAttribute(interrupted, 'data-move');
+    const commands = await page.locator(`${interrupted} code`).allTextContents();
+    expect(commands).toEqual([`cellctl migrate resume ${id}`, `cellctl migrate abort ${id}`]);
+    await shot('move-interrupted');
+    await cliJson(system.home, ['migrate', 'abort', id!]);
+    await page.waitForSelector(`#moves [data-move="${id}"][data-progress="aborted"]`);
   });
 
   it('finds a customer after its move: its new cell, the rule, and its rows there', async () => {
