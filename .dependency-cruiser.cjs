@@ -1,6 +1,7 @@
 // Which part of cellctl may import which (npm run lint). Arrows point down:
 //   shared  ←  data  ←  control, cell, templates, workload  ←  workspace  ←  router, supervisor, migration,
-//   status, drill  ←  cli
+//   status, drill  ←  dashboard  ←  cli
+// (the dashboard is a shell like the CLI: it reads what `status` and `route` read, for a page)
 // Parts on one level reach each other only through a public API module (client.ts, protocol.ts)
 // or a pure module made for sharing; nothing imports the CLI; nothing is circular.
 const SERVICES = '(router|supervisor|migration|status|drill)';
@@ -50,6 +51,7 @@ module.exports = {
     },
     { name: 'workspace-below-services', severity: 'error', from: { path: '^src/workspace/' }, to: { path: `^src/(cli|${SERVICES.slice(1, -1)})/` } },
     { name: 'nothing-imports-the-cli', severity: 'error', from: { path: '^src/(?!cli/)' }, to: { path: '^src/cli/' } },
+    { name: 'only-the-cli-starts-the-dashboard', severity: 'error', from: { path: '^src/(?!cli/|dashboard/)' }, to: { path: '^src/dashboard/' } },
     {
       name: 'services-meet-through-their-apis',
       severity: 'error',

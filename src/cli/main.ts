@@ -236,6 +236,15 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .action(lazy(() => import('./commands/metrics.js')));
 
   program
+    .command('dashboard')
+    .summary('a live page of the whole system: cells, router, moves, events, customer search')
+    .description('Serve a read-only live dashboard on 127.0.0.1; its URL (printed) carries a random access token. Ctrl-C stops it.')
+    .option('--port <port>', 'port to serve on (default: any free one)')
+    .option('--open', 'open the page in the default browser')
+    .addHelpText('after', examples('cellctl dashboard', 'cellctl dashboard --port 8080 --open'))
+    .action(lazy(() => import('./commands/dashboard.js')));
+
+  program
     .command('logs')
     .summary('show a log: a cell, "router" or "supervisor", or --all of them by time')
     .argument('[name]', 'cell name, router or supervisor')
