@@ -1,6 +1,6 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
 import type { CellRecord, MigrationRecord } from '../control/store.js';
-import type { RouterEnforcing } from '../router/protocol.js';
+import type { RouterEnforcing, RouterHealth, RouterStats } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
 
 export type ShownState = ProcessState | 'orphaned';
@@ -69,14 +69,10 @@ export interface StatusInputs {
   /** Pids found alive in pid files while no supervisor runs. */
   orphanPids: Map<string, number>;
   health: Map<string, boolean>;
-  routerStats: {
-    mappingVersion: number;
-    customersMapped: number;
-    cells: Record<string, { requests: number; errors: number }>;
-    enforcing?: RouterEnforcing;
-  } | null;
+  /** The router's admin stats, as its protocol module defines them; null when it did not answer. */
+  routerStats: RouterStats | null;
   /** The router's own view of control.db, from its health answer; null when it did not answer. */
-  routerControlPlane?: { ok: true } | { ok: false; error: string } | null;
+  routerControlPlane?: RouterHealth['controlPlane'] | null;
   routerPort: number;
   routerAdminPort: number;
   auth: string;
@@ -147,7 +143,7 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
       adminPort: inputs.routerAdminPort,
       mappingVersion: inputs.routerStats?.mappingVersion ?? null,
       customersMapped: inputs.routerStats?.customersMapped ?? null,
-      auth: inputs.routerStats?.enforcing?.auth ?? inputs.auth,
+      auth: inputs.routerStats?.enforcing.auth ?? inputs.auth,
       enforcing: inputs.routerStats?.enforcing ?? null,
       controlPlane: inputs.routerControlPlane ?? null,
     },
