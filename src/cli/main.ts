@@ -390,7 +390,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof Error && error.name === 'ExitPromptError') {
       sayError('cancelled');
-      return 130; // Ctrl-C at a prompt: interrupted, as a shell reports it
+      return ExitCode.interrupted; // Ctrl-C at a prompt
     }
     sayError(`unexpected: ${describeError(error)}${debug ? '' : ' (run with --debug for the stack trace; this is a bug, please report it)'}`);
     if (debug && error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');

@@ -5,7 +5,7 @@
 import { hasBearerToken } from '../shared/bearer.js';
 import http from 'node:http';
 import type { Logger } from 'pino';
-import { createRequestListener, HttpError, parseWith, sendJson } from '../shared/http.js';
+import { createRequestListener, HttpError, parseWith, sendError, sendJson } from '../shared/http.js';
 import { systemExposition } from '../shared/prometheus.js';
 import type { Limits } from '../workspace/settings.js';
 import type { ControlLink } from './control-link.js';
@@ -203,7 +203,7 @@ export function createAdminServer(parts: AdminParts): http.Server {
     }
     if (!hasBearerToken(req.headers.authorization, parts.adminToken)) {
       req.resume();
-      return sendJson(res, 401, { error: 'Unauthorized', code: 'unauthorized', details: 'the admin API needs "Authorization: Bearer <secrets/admin-token>"' });
+      return sendError(res, 'unauthorized', 'Unauthorized', { details: 'the admin API needs "Authorization: Bearer <secrets/admin-token>"' });
     }
     listener(req, res);
   });

@@ -1,5 +1,6 @@
 // cellctl events: what happened, from control.db's events table (restarts, state changes, moves);
 // --watch keeps printing new ones until Ctrl-C.
+import { ExitCode } from '../../shared/errors.js';
 import { parsePositiveInt } from '../../shared/names.js';
 import type { EventRecord } from '../../control/store.js';
 import type { Workspace } from '../../workspace/workspace.js';
@@ -37,7 +38,7 @@ async function watch(ws: Workspace, shown: EventRecord[], subject: string | unde
   let stopped = false;
   process.once('SIGINT', () => {
     stopped = true;
-    process.exitCode = 130;
+    process.exitCode = ExitCode.interrupted;
   });
   while (!stopped) {
     for (const event of ws.store.eventsAfter(last, subject)) {

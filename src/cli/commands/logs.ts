@@ -9,7 +9,7 @@ import { type CommandInput, flag, withWorkspace } from '../context.js';
 import { checkProcessName } from '../lifecycle.js';
 import { say } from '../output.js';
 import { formatLogLine, interleave } from '../views/logline.js';
-import { usageError } from '../../shared/errors.js';
+import { ExitCode, usageError } from '../../shared/errors.js';
 
 const SUPERVISOR = 'supervisor';
 
@@ -47,7 +47,7 @@ async function follow(files: { process: string; file: string }[], json: boolean,
   // Ctrl-C ends the follow as an interrupted command: exit 130, as a shell reports one.
   process.once('SIGINT', () => {
     stopped = true;
-    process.exitCode = 130;
+    process.exitCode = ExitCode.interrupted;
   });
   const partial = new Map<string, string>();
   while (!stopped) {

@@ -1,5 +1,5 @@
 // cellctl status: one table (or --json) with the supervisor, the router and every cell.
-import { usageError } from '../../shared/errors.js';
+import { ExitCode, usageError } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
 import type { StatusReport } from '../../status/model.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
@@ -21,7 +21,7 @@ export async function run(input: CommandInput): Promise<void> {
     // Ctrl-C ends the watch as an interrupted command: exit 130, as a shell reports one.
     process.once('SIGINT', () => {
       stopped = true;
-      process.exitCode = 130;
+      process.exitCode = ExitCode.interrupted;
     });
     // Screen-clearing codes only for a terminal; a pipe gets one report after another.
     const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
