@@ -236,3 +236,21 @@ export function judgeHealth(report: StatusReport): HealthVerdict {
     details,
   };
 }
+
+/**
+ * Health when cellctl itself cannot read control.db (so no status report can be built): unhealthy,
+ * with what the router, which keeps serving from the mapping in memory, says of the same file.
+ */
+export function judgeUnreadableControl(reason: string, routerControlPlane: RouterHealth['controlPlane'] | null): HealthVerdict {
+  const details: HealthProblem[] = [{ problem: `control.db cannot be read (${reason})`, customers: 0, fix: 'restore control.db from a backup' }];
+  if (routerControlPlane === null) {
+    details.push({ problem: 'the router did not answer, so whether it still serves is unknown', customers: 0, fix: 'cellctl logs router' });
+  } else if (!routerControlPlane.ok) {
+    details.push({
+      problem: `the router cannot read control.db either (${routerControlPlane.error}); it serves the mapping it last read and cannot see moves`,
+      customers: 0,
+      fix: 'restore control.db; the router re-reads it every second',
+    });
+  }
+  return { healthy: false, problems: details.map((detail) => `${detail.problem}; run: ${detail.fix}`), customersAffected: 0, details };
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderStatus } from '../../src/cli/views/status.js';
 import type { RouterStats } from '../../src/router/protocol.js';
-import { buildStatus, judgeHealth, type StatusInputs } from '../../src/status/model.js';
+import { buildStatus, judgeHealth, judgeUnreadableControl, type StatusInputs } from '../../src/status/model.js';
 
 const cell = (id: string) => ({
   id,
@@ -177,5 +177,16 @@ describe('status model', () => {
     for (const line of narrow) expect(line.length, line).toBeLessThanOrEqual(80);
     expect(narrow.join('\n')).not.toContain('uptime');
     expect(renderStatus(report, true)).toContain('uptime');
+  });
+});
+
+describe('health when control.db cannot be read', () => {
+  it('is unhealthy, and says whether the router can read it', () => {
+    const both = judgeUnreadableControl('damaged', { ok: false, error: 'file is not a database' });
+    expect(both.healthy).toBe(false);
+    expect(both.problems).toHaveLength(2);
+    expect(both.problems[1]).toMatch(/router cannot read control\.db either \(file is not a database\)/);
+    expect(judgeUnreadableControl('damaged', { ok: true }).problems).toHaveLength(1);
+    expect(judgeUnreadableControl('damaged', null).problems[1]).toMatch(/router did not answer/);
   });
 });
