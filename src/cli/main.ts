@@ -7,7 +7,12 @@ import { keepFilesPrivate } from '../shared/modes.js';
 import type { CommandInput } from './context.js';
 import { sayError } from './output.js';
 
-type CommandModule = { run(input: CommandInput): Promise<void> | void };
+/** A command's code: `run`, and the schema of its options when it declares one (options.ts). */
+type CommandModule = {
+  // The input's options are whatever the module's own schema makes of them: checked at run time, below.
+  run(input: CommandInput<any>): Promise<void> | void;
+  options?: import('zod').ZodType;
+};
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -18,7 +23,10 @@ function lazy(load: () => Promise<CommandModule>) {
     const module = await load();
     let program = command;
     while (program.parent) program = program.parent;
-    await module.run({ args, opts: command.optsWithGlobals(), program });
+    const raw = command.optsWithGlobals();
+    // Options are parsed and checked before the command does anything.
+    const opts = module.options ? (await import('./options.js')).parseOptions(module.options, raw) : raw;
+    await module.run({ args, opts, program });
   };
 }
 
@@ -286,39 +294,38 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--json', 'print JSON')
     .addHelpText('after', examples('cellctl migrate customer c-0001 --to cell-2', 'cellctl migrate customer c-0001 --to cell-2 --dry-run'))
     .action(lazy(() => import('./commands/migrate-customer.js')));
-  const admin = (pick: (m: typeof import('./commands/migrate-admin.js')) => CommandModule['run']) =>
-    lazy(() => import('./commands/migrate-admin.js').then((m) => ({ run: pick(m) })));
+  const admin = (pick: (m: typeof import('./commands/migrate-admin.js')) => CommandModule) => lazy(() => import('./commands/migrate-admin.js').then(pick));
   migrate
     .command('list')
     .summary('the migration journal')
     .option('--state <state>', 'running, done, aborted or failed')
     .option('-n, --lines <n>', 'how many of the latest', '50')
     .option('--json', 'print JSON')
-    .action(admin((m) => m.list));
+    .action(admin((m) => ({ run: m.list, options: m.listOptions })));
   migrate
     .command('show')
     .summary('one migration, with its journal detail')
     .argument('<id>')
     .option('--json', 'print JSON')
-    .action(admin((m) => m.show));
+    .action(admin((m) => ({ run: m.show, options: m.oneOptions })));
   migrate
     .command('resume')
     .summary('finish an interrupted migration (customer ends in the target)')
     .argument('<id>')
     .option('--json', 'print JSON')
-    .action(admin((m) => m.resume));
+    .action(admin((m) => ({ run: m.resume, options: m.oneOptions })));
   migrate
     .command('abort')
     .summary('roll an interrupted migration back (customer ends in the source)')
     .argument('<id>')
     .option('--json', 'print JSON')
-    .action(admin((m) => m.abort));
+    .action(admin((m) => ({ run: m.abort, options: m.oneOptions })));
   migrate
     .command('purge')
     .summary('delete source rows kept by --keep-source once their time has come')
     .option('--all', 'purge every kept source now')
     .option('--json', 'print JSON')
-    .action(admin((m) => m.purge));
+    .action(admin((m) => ({ run: m.purge, options: m.purgeOptions })));
 
   program
     .command('drain')
