@@ -5,12 +5,15 @@ import { ExitCode, isCellctlError } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
 import { type HealthVerdict, judgeHealth, judgeUnreadableControl } from '../../status/model.js';
 import { openWorkspace, readSettings, type Workspace } from '../../workspace/workspace.js';
-import { type CommandInput, flag, homeOf } from '../context.js';
+import { type CommandInput, homeOf } from '../context.js';
 import { printJson, say, sayDone, sayError } from '../output.js';
+import { commandOptions, type OptionsOf, on } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
+export const options = commandOptions({ json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   const home = homeOf(input);
-  const json = flag.bool(input.opts, 'json');
+  const json = input.opts.json;
   let ws: Workspace;
   try {
     ws = openWorkspace(home);

@@ -2,14 +2,15 @@
 import { ExitCode, usageError } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
 import type { StatusReport } from '../../status/model.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { printJson, printLine } from '../output.js';
 import { renderStatus } from '../views/status.js';
+import { commandOptions, type OptionsOf, on, text } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
-  const json = flag.bool(input.opts, 'json');
-  const watch = flag.bool(input.opts, 'watch');
-  const output = flag.string(input.opts, 'output');
+export const options = commandOptions({ json: on, output: text, watch: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const { json, watch, output } = input.opts;
   if (output !== undefined && output !== 'wide') throw usageError(`-o takes "wide", got "${output}"`);
   const render = (report: StatusReport) => renderStatus(report, output === 'wide');
   await withWorkspace(input, async (ws) => {
