@@ -84,6 +84,16 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .addHelpText('after', examples('cellctl templates', 'cellctl templates --json'))
     .action(lazy(() => import('./commands/templates.js')));
 
+  addCellCommands(program);
+  addObserveCommands(program);
+  addCustomerCommands(program);
+  addMigrateCommands(program);
+  addFleetCommands(program);
+  return program;
+}
+
+/** The cells and the processes: create, list, delete, serve, up, start, stop, restart. */
+function addCellCommands(program: Command): void {
   program
     .command('create')
     .summary('create a cell from a template')
@@ -160,7 +170,10 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--timeout <seconds>', 'how long to wait for each step', '30')
     .addHelpText('after', examples('cellctl restart', 'cellctl restart cell-1'))
     .action(lazy(() => import('./commands/restart.js')));
+}
 
+/** Looking at the running system, and its settings: status, health, metrics, logs, events, token, config. */
+function addObserveCommands(program: Command): void {
   program
     .command('status')
     .summary('one table: supervisor, router and every cell')
@@ -237,7 +250,10 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
       ),
     )
     .action(lazy(() => import('./commands/config.js')));
+}
 
+/** The mapping of customers to cells: customers, assign, unassign, route. */
+function addCustomerCommands(program: Command): void {
   program
     .command('customers')
     .summary('the mapping: list it, show one customer in full, or unassign one')
@@ -281,7 +297,10 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--json', 'print JSON')
     .addHelpText('after', examples('cellctl route c-0001', 'cellctl route new-customer --json'))
     .action(lazy(() => import('./commands/route.js')));
+}
 
+/** migrate customer, and the migration journal: list, show, resume, abort, purge. */
+function addMigrateCommands(program: Command): void {
   const migrate = program.command('migrate').summary('move customers between cells; inspect, resume or abort moves');
   migrate
     .command('customer')
@@ -326,7 +345,10 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--all', 'purge every kept source now')
     .option('--json', 'print JSON')
     .action(admin((m) => ({ run: m.purge, options: m.purgeOptions })));
+}
 
+/** Moves of many customers, checks and drills: drain, activate, rebalance, audit, drill. */
+function addFleetCommands(program: Command): void {
   program
     .command('drain')
     .summary('move every customer out of a cell, in batches')
@@ -369,8 +391,6 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--json', 'print JSON')
     .addHelpText('after', examples('cellctl drill kill cell-1', 'cellctl drill kill cell-2 --duration 10 --json'))
     .action(lazy(() => import('./commands/drill.js')));
-
-  return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
