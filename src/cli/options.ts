@@ -27,14 +27,6 @@ export const secondsAsMs = (flag: string) => z.string().transform((raw) => parse
 export const tcpPort = (flag: string) => z.string().transform((raw) => parsePort(raw, flag));
 /** A duration such as 30m or 24h, as milliseconds. */
 export const duration = (flag: string) => z.string().transform((raw) => parseDuration(raw, flag));
-/** One of a few words. */
-export const oneOf = <const Words extends readonly [string, ...string[]]>(flag: string, words: Words) =>
-  z.string().transform((raw, ctx) => {
-    if ((words as readonly string[]).includes(raw)) return raw as Words[number];
-    ctx.addIssue({ code: 'custom', message: `${flag} must be ${words.join(', ')}, got "${raw}"` });
-    return z.NEVER;
-  });
-
 /** The typed options, or a usage error (exit 2) that names the flag. The value parsers throw theirs. */
 export function parseOptions<Schema extends z.ZodType>(schema: Schema, raw: Record<string, unknown>): z.output<Schema> {
   const parsed = schema.safeParse(raw);

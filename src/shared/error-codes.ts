@@ -1,8 +1,8 @@
 // Every error code cellctl answers over HTTP (router, cells, supervisor and router admin APIs, cell
 // data API) and every CLI error kind, each with its status or exit code: the one list scripts rely on.
 
-/** Who answers a code: the router's public side, a built-in cell app, any JSON API on shared/http.ts, the router's admin API, the cell data API. */
-export type Answerer = 'router' | 'cell' | 'json-api' | 'router-admin' | 'data-api';
+/** Who answers a code: the router's public side, a built-in cell app, any JSON API on shared/http.ts (cells, the supervisor's and the router's admin APIs), the router's admin API, the supervisor's API, the cell data API. */
+export type Answerer = 'router' | 'cell' | 'json-api' | 'router-admin' | 'supervisor' | 'data-api';
 
 interface HttpErrorEntry {
   status: number;
@@ -25,7 +25,7 @@ export const HTTP_ERRORS = {
   invalid_quantity: { status: 400, by: ['cell'] },
   cart_empty: { status: 400, by: ['cell'] },
   // 401, 403
-  unauthorized: { status: 401, by: ['router', 'router-admin', 'data-api'] },
+  unauthorized: { status: 401, by: ['router', 'router-admin', 'supervisor', 'data-api'] },
   forbidden: { status: 403, by: ['router'] },
   // 404, 405
   not_found: { status: 404, by: ['router', 'json-api', 'data-api'] },
