@@ -1,21 +1,27 @@
 // What every command receives from the command table: its positional arguments and its options
-// (global ones included), still untyped; each command parses them into its own typed input.
+// (global ones included), typed and checked when the command module declares them (options.ts).
 import type { Command } from 'commander';
 import { openWorkspace, resolveHome, type Workspace } from '../workspace/workspace.js';
 
-export interface CommandInput {
+/** The options the program itself takes, which every command sees. */
+export interface GlobalOptions {
+  home?: string;
+}
+
+export interface CommandInput<Options extends GlobalOptions = Record<string, unknown>> {
   args: string[];
-  opts: Record<string, unknown>;
+  /** Typed when the command module exports `options` (a schema from options.ts); else commander's raw values. */
+  opts: Options;
   /** The whole command table (for commands about the CLI itself, such as completion). */
   program?: Command;
 }
 
-export function homeOf(input: CommandInput): string {
-  return resolveHome(input.opts.home as string | undefined);
+export function homeOf(input: { opts: GlobalOptions }): string {
+  return resolveHome(input.opts.home);
 }
 
 /** Opens (and validates) the workspace the command names; the caller closes it with `withWorkspace`. */
-export async function withWorkspace<T>(input: CommandInput, work: (ws: Workspace) => Promise<T> | T): Promise<T> {
+export async function withWorkspace<T>(input: { opts: GlobalOptions }, work: (ws: Workspace) => Promise<T> | T): Promise<T> {
   const ws = openWorkspace(homeOf(input));
   try {
     return await work(ws);
@@ -24,6 +30,7 @@ export async function withWorkspace<T>(input: CommandInput, work: (ws: Workspace
   }
 }
 
+/** Reads raw options, for the commands that do not declare typed ones yet. */
 export const flag = {
   string(opts: Record<string, unknown>, name: string): string | undefined {
     const value = opts[name];

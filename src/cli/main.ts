@@ -7,7 +7,12 @@ import { keepFilesPrivate } from '../shared/modes.js';
 import type { CommandInput } from './context.js';
 import { sayError } from './output.js';
 
-type CommandModule = { run(input: CommandInput): Promise<void> | void };
+/** A command's code: `run`, and the schema of its options when it declares one (options.ts). */
+type CommandModule = {
+  // The input's options are whatever the module's own schema makes of them: checked at run time, below.
+  run(input: CommandInput<any>): Promise<void> | void;
+  options?: import('zod').ZodType;
+};
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -18,7 +23,10 @@ function lazy(load: () => Promise<CommandModule>) {
     const module = await load();
     let program = command;
     while (program.parent) program = program.parent;
-    await module.run({ args, opts: command.optsWithGlobals(), program });
+    const raw = command.optsWithGlobals();
+    // Options are parsed and checked before the command does anything.
+    const opts = module.options ? (await import('./options.js')).parseOptions(module.options, raw) : raw;
+    await module.run({ args, opts, program });
   };
 }
 
@@ -76,6 +84,16 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .addHelpText('after', examples('cellctl templates', 'cellctl templates --json'))
     .action(lazy(() => import('./commands/templates.js')));
 
+  addCellCommands(program);
+  addObserveCommands(program);
+  addCustomerCommands(program);
+  addMigrateCommands(program);
+  addFleetCommands(program);
+  return program;
+}
+
+/** The cells and the processes: create, list, delete, serve, up, start, stop, restart. */
+function addCellCommands(program: Command): void {
   program
     .command('create')
     .summary('create a cell from a template')
@@ -209,7 +227,10 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--timeout <seconds>', 'how long to wait for each step', '30')
     .addHelpText('after', examples('cellctl restart', 'cellctl restart cell-1'))
     .action(lazy(() => import('./commands/restart.js')));
+}
 
+/** Looking at the running system, and its settings: status, health, metrics, logs, events, token, config. */
+function addObserveCommands(program: Command): void {
   program
     .command('status')
     .summary('one table: supervisor, router and every cell')
@@ -295,7 +316,10 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
       ),
     )
     .action(lazy(() => import('./commands/config.js')));
+}
 
+/** The mapping of customers to cells: customers, assign, unassign, route. */
+function addCustomerCommands(program: Command): void {
   program
     .command('customers')
     .summary('the mapping: list it, show one customer in full, unassign one, or purge a stray copy')
@@ -347,7 +371,10 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--json', 'print JSON')
     .addHelpText('after', examples('cellctl route c-0001', 'cellctl route new-customer --json'))
     .action(lazy(() => import('./commands/route.js')));
+}
 
+/** migrate customer, and the migration journal: list, show, resume, abort, purge. */
+function addMigrateCommands(program: Command): void {
   const migrate = program.command('migrate').summary('move customers between cells; inspect, resume or abort moves');
   migrate
     .command('customer')
@@ -360,40 +387,42 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--json', 'print JSON')
     .addHelpText('after', examples('cellctl migrate customer c-0001 --to cell-2', 'cellctl migrate customer c-0001 --to cell-2 --dry-run'))
     .action(lazy(() => import('./commands/migrate-customer.js')));
-  const admin = (pick: (m: typeof import('./commands/migrate-admin.js')) => CommandModule['run']) =>
-    lazy(() => import('./commands/migrate-admin.js').then((m) => ({ run: pick(m) })));
+  const admin = (pick: (m: typeof import('./commands/migrate-admin.js')) => CommandModule) => lazy(() => import('./commands/migrate-admin.js').then(pick));
   migrate
     .command('list')
     .summary('the migration journal')
     .option('--state <state>', 'running, done, aborted or failed')
     .option('-n, --lines <n>', 'how many of the latest', '50')
     .option('--json', 'print JSON')
-    .action(admin((m) => m.list));
+    .action(admin((m) => ({ run: m.list, options: m.listOptions })));
   migrate
     .command('show')
     .summary('one migration, with its journal detail')
     .argument('<id>')
     .option('--json', 'print JSON')
-    .action(admin((m) => m.show));
+    .action(admin((m) => ({ run: m.show, options: m.oneOptions })));
   migrate
     .command('resume')
     .summary('finish an interrupted migration (customer ends in the target)')
     .argument('<id>')
     .option('--json', 'print JSON')
-    .action(admin((m) => m.resume));
+    .action(admin((m) => ({ run: m.resume, options: m.oneOptions })));
   migrate
     .command('abort')
     .summary('roll an interrupted migration back (customer ends in the source)')
     .argument('<id>')
     .option('--json', 'print JSON')
-    .action(admin((m) => m.abort));
+    .action(admin((m) => ({ run: m.abort, options: m.oneOptions })));
   migrate
     .command('purge')
     .summary('delete source rows kept by --keep-source once their time has come')
     .option('--all', 'purge every kept source now')
     .option('--json', 'print JSON')
-    .action(admin((m) => m.purge));
+    .action(admin((m) => ({ run: m.purge, options: m.purgeOptions })));
+}
 
+/** Moves of many customers, checks and drills: drain, activate, rebalance, audit, drill. */
+function addFleetCommands(program: Command): void {
   program
     .command('drain')
     .summary('move every customer out of a cell, in batches')
@@ -436,8 +465,6 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .option('--json', 'print JSON')
     .addHelpText('after', examples('cellctl drill kill cell-1', 'cellctl drill kill cell-2 --duration 10 --json'))
     .action(lazy(() => import('./commands/drill.js')));
-
-  return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -464,7 +491,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof Error && error.name === 'ExitPromptError') {
       sayError('cancelled');
-      return 130; // Ctrl-C at a prompt: interrupted, as a shell reports it
+      return ExitCode.interrupted; // Ctrl-C at a prompt
     }
     sayError(`unexpected: ${describeError(error)}${debug ? '' : ' (run with --debug for the stack trace; this is a bug, please report it)'}`);
     if (debug && error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');

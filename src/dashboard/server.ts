@@ -114,10 +114,9 @@ export class DashboardServer {
       // left encoded: the id check below refuses it
     }
     if (!CUSTOMER_ID.test(id)) return this.answer(response, 400, 'application/json', JSON.stringify({ error: `"${id}" is not a customer id` }));
-    try {
-      this.answer(response, 200, 'application/json', JSON.stringify(lookUpCustomer(this.options.ws, id)));
-    } catch (error) {
-      this.answer(response, 500, 'application/json', JSON.stringify({ error: describeError(error) }));
-    }
+    lookUpCustomer(this.options.ws, id).then(
+      (found) => this.answer(response, 200, 'application/json', JSON.stringify(found)),
+      (error: unknown) => this.answer(response, 500, 'application/json', JSON.stringify({ error: describeError(error) })),
+    );
   }
 }

@@ -5,7 +5,7 @@
 import { hasBearerToken } from '../shared/bearer.js';
 import http from 'node:http';
 import type { Logger } from 'pino';
-import { createRequestListener, HttpError, parseWith, sendJson } from '../shared/http.js';
+import { createRequestListener, HttpError, parseWith, type RouteDef, sendError, sendJson } from '../shared/http.js';
 import { systemExposition } from '../shared/prometheus.js';
 import { cellAddress } from '../shared/urls.js';
 import type { CellRecord } from '../control/store.js';
@@ -99,97 +99,107 @@ async function scrapeSystem({ metrics, mapping }: AdminParts): Promise<string> {
   );
 }
 
-export function createAdminServer(parts: AdminParts): http.Server {
-  const { log, limits, mapping, upstreams, fences, metrics, link } = parts;
+/** The admin routes that read or reload the router's state. */
+function stateRoutes(parts: AdminParts): RouteDef[] {
+  const { mapping, upstreams, fences, metrics, link } = parts;
   const health = () => routerHealth(mapping, link, upstreams);
-  const listener = createRequestListener(
-    [
-      { method: 'GET', path: ADMIN_PATHS.health, handler: () => ({ status: 200, body: health() }) },
-      {
-        method: 'GET',
-        path: ADMIN_PATHS.metrics,
-        handler: async () => ({ status: 200, text: await metrics.registry.metrics(), headers: { 'content-type': metrics.registry.contentType } }),
+  return [
+    { method: 'GET', path: ADMIN_PATHS.health, handler: () => ({ status: 200, body: health() }) },
+    {
+      method: 'GET',
+      path: ADMIN_PATHS.metrics,
+      handler: async () => ({ status: 200, text: await metrics.registry.metrics(), headers: { 'content-type': metrics.registry.contentType } }),
+    },
+    {
+      method: 'GET',
+      path: ADMIN_PATHS.stats,
+      handler: () => ({ status: 200, body: routerStats(parts) }),
+    },
+    {
+      method: 'POST',
+      path: ADMIN_PATHS.settings,
+      handler: () => {
+        try {
+          return { status: 200, body: parts.reloadSettings() };
+        } catch (error) {
+          throw new HttpError(422, error instanceof Error ? error.message : String(error), 'invalid_settings');
+        }
       },
-      {
-        method: 'GET',
-        path: ADMIN_PATHS.stats,
-        handler: () => ({ status: 200, body: routerStats(parts) }),
+    },
+    {
+      method: 'POST',
+      path: ADMIN_PATHS.reload,
+      handler: () => {
+        link.refresh();
+        if (link.error) throw new HttpError(503, `control.db unreadable: ${link.error}`, 'control_plane_unavailable');
+        return { status: 200, body: { mappingVersion: mapping.mappingVersion, customersMapped: mapping.size } satisfies ReloadAnswer };
       },
-      {
-        method: 'POST',
-        path: ADMIN_PATHS.settings,
-        handler: () => {
-          try {
-            return { status: 200, body: parts.reloadSettings() };
-          } catch (error) {
-            throw new HttpError(422, error instanceof Error ? error.message : String(error), 'invalid_settings');
-          }
-        },
+    },
+    {
+      method: 'GET',
+      path: ADMIN_PATHS.route,
+      handler: ({ params }) => {
+        const customerId = params.customerId!;
+        return {
+          status: 200,
+          body: { customerId, route: mapping.lookup(customerId), fenced: fences.isFenced(customerId, Date.now()) } satisfies RouteAnswer,
+        };
       },
-      {
-        method: 'POST',
-        path: ADMIN_PATHS.reload,
-        handler: () => {
-          link.refresh();
-          if (link.error) throw new HttpError(503, `control.db unreadable: ${link.error}`, 'control_plane_unavailable');
-          return { status: 200, body: { mappingVersion: mapping.mappingVersion, customersMapped: mapping.size } satisfies ReloadAnswer };
-        },
+    },
+  ];
+}
+
+/** The admin routes a move uses to hold, confirm and release its customers' requests. */
+function fenceRoutes(parts: AdminParts): RouteDef[] {
+  const { limits, mapping, fences, link } = parts;
+  return [
+    {
+      method: 'POST',
+      path: ADMIN_PATHS.fence,
+      handler: async ({ body }) => {
+        const input = parseWith(fenceRequest, await body());
+        const startedAt = performance.now();
+        const result = await fences.fence(
+          input.customerIds,
+          input.fenceId,
+          input.leaseMs ?? limits.fenceLeaseMs,
+          input.drainTimeoutMs ?? limits.upstreamTimeoutMs,
+        );
+        if (!result.drained) {
+          for (const customerId of input.customerIds) fences.release(customerId, input.fenceId);
+          throw new HttpError(409, `${result.inFlight} request(s) still in flight after the drain timeout; fences lifted`, 'not_drained');
+        }
+        return { status: 200, body: { fenceId: input.fenceId, waitedMs: performance.now() - startedAt } satisfies FenceAnswer };
       },
-      {
-        method: 'GET',
-        path: ADMIN_PATHS.route,
-        handler: ({ params }) => {
-          const customerId = params.customerId!;
-          return {
-            status: 200,
-            body: { customerId, route: mapping.lookup(customerId), fenced: fences.isFenced(customerId, Date.now()) } satisfies RouteAnswer,
-          };
-        },
+    },
+    {
+      method: 'POST',
+      path: ADMIN_PATHS.confirmFence,
+      handler: async ({ body }) => {
+        const input = parseWith(confirmFenceRequest, await body());
+        if (!fences.confirm(input.customerIds, input.fenceId, input.leaseMs ?? limits.fenceLeaseMs, Date.now())) {
+          throw new HttpError(409, `fence ${input.fenceId} was not held without a break (lease lapsed or router restarted)`, 'fence_lost');
+        }
+        return { status: 200, body: { held: true } satisfies ConfirmFenceAnswer };
       },
-      {
-        method: 'POST',
-        path: ADMIN_PATHS.fence,
-        handler: async ({ body }) => {
-          const input = parseWith(fenceRequest, await body());
-          const startedAt = performance.now();
-          const result = await fences.fence(
-            input.customerIds,
-            input.fenceId,
-            input.leaseMs ?? limits.fenceLeaseMs,
-            input.drainTimeoutMs ?? limits.upstreamTimeoutMs,
-          );
-          if (!result.drained) {
-            for (const customerId of input.customerIds) fences.release(customerId, input.fenceId);
-            throw new HttpError(409, `${result.inFlight} request(s) still in flight after the drain timeout; fences lifted`, 'not_drained');
-          }
-          return { status: 200, body: { fenceId: input.fenceId, waitedMs: performance.now() - startedAt } satisfies FenceAnswer };
-        },
+    },
+    {
+      method: 'POST',
+      path: ADMIN_PATHS.unfence,
+      handler: async ({ body }) => {
+        const input = parseWith(unfenceRequest, await body());
+        // Read the new mapping first, so held requests go to the customer's new cell.
+        link.refresh();
+        const released = input.customerIds.reduce((sum, customerId) => sum + fences.release(customerId, input.fenceId), 0);
+        return { status: 200, body: { released, mappingVersion: mapping.mappingVersion } satisfies UnfenceAnswer };
       },
-      {
-        method: 'POST',
-        path: ADMIN_PATHS.confirmFence,
-        handler: async ({ body }) => {
-          const input = parseWith(confirmFenceRequest, await body());
-          if (!fences.confirm(input.customerIds, input.fenceId, input.leaseMs ?? limits.fenceLeaseMs, Date.now())) {
-            throw new HttpError(409, `fence ${input.fenceId} was not held without a break (lease lapsed or router restarted)`, 'fence_lost');
-          }
-          return { status: 200, body: { held: true } satisfies ConfirmFenceAnswer };
-        },
-      },
-      {
-        method: 'POST',
-        path: ADMIN_PATHS.unfence,
-        handler: async ({ body }) => {
-          const input = parseWith(unfenceRequest, await body());
-          // Read the new mapping first, so held requests go to the customer's new cell.
-          link.refresh();
-          const released = input.customerIds.reduce((sum, customerId) => sum + fences.release(customerId, input.fenceId), 0);
-          return { status: 200, body: { released, mappingVersion: mapping.mappingVersion } satisfies UnfenceAnswer };
-        },
-      },
-    ],
-    (error) => log.error({ err: error }, 'admin request failed'),
-  );
+    },
+  ];
+}
+
+export function createAdminServer(parts: AdminParts): http.Server {
+  const { log } = parts;
+  const listener = createRequestListener([...stateRoutes(parts), ...fenceRoutes(parts)], (error) => log.error({ err: error }, 'admin request failed'));
 
   return http.createServer((req, res) => {
     // The scrape target: read-only figures on the loopback-only admin port, no token (Prometheus has none).
@@ -205,7 +215,7 @@ export function createAdminServer(parts: AdminParts): http.Server {
     }
     if (!hasBearerToken(req.headers.authorization, parts.adminToken)) {
       req.resume();
-      return sendJson(res, 401, { error: 'Unauthorized', code: 'unauthorized', details: 'the admin API needs "Authorization: Bearer <secrets/admin-token>"' });
+      return sendError(res, 'unauthorized', 'Unauthorized', { details: 'the admin API needs "Authorization: Bearer <secrets/admin-token>"' });
     }
     listener(req, res);
   });

@@ -1,30 +1,37 @@
-// Every answer the router gives itself instead of a cell's, in one catalogue: a stable code for
-// scripts, its status, and a human text in the example systems' style ({"error": text, "code": code}).
+// Every answer the router gives itself instead of a cell's: a stable code for scripts (catalogued,
+// with its status, in shared/error-codes.ts), and a human text in the example systems' style ({"error": text, "code": code}).
+import { HTTP_ERRORS, type HttpErrorCode } from '../shared/error-codes.js';
 import type { Settings } from '../workspace/settings.js';
 
-export const ROUTER_ERRORS = {
-  bad_path: { status: 400, text: 'Bad request path' },
-  bad_customer_id: { status: 400, text: 'Invalid customer ID' },
-  no_customer_claim: { status: 400, text: 'Customer ID not found in token' },
-  unauthorized: { status: 401, text: 'Invalid token' },
-  forbidden: { status: 403, text: 'Token is for another customer' },
-  not_found: { status: 404, text: 'Not found' },
-  request_timeout: { status: 408, text: 'Request timeout' },
-  body_too_large: { status: 413, text: 'Request body too large' },
-  rate_limited: { status: 429, text: 'Rate limit exceeded' },
-  internal: { status: 500, text: 'Internal router error' },
+/** The text of each code the router answers itself; the status comes from the catalogue (shared/error-codes.ts). */
+export const ROUTER_TEXTS = {
+  bad_path: 'Bad request path',
+  bad_customer_id: 'Invalid customer ID',
+  no_customer_claim: 'Customer ID not found in token',
+  unauthorized: 'Invalid token',
+  forbidden: 'Token is for another customer',
+  not_found: 'Not found',
+  request_timeout: 'Request timeout',
+  body_too_large: 'Request body too large',
+  rate_limited: 'Rate limit exceeded',
+  internal: 'Internal router error',
   // The example routers answer every cell they cannot reach with one 503 text: "Service
   // unavailable" (JWT router) or "Cell unavailable" (the beginner's); the router's 503s about
   // reaching a customer's cell take that text (unavailableText), with the reason in `details`.
-  cell_unavailable: { status: 503, text: 'Cell unavailable' },
-  no_cell: { status: 503, text: 'Cell unavailable' },
-  customer_moving: { status: 503, text: 'Cell unavailable' },
-  overloaded: { status: 503, text: 'Router overloaded' },
-  too_many_connections: { status: 503, text: 'Too many connections' },
-  cell_timeout: { status: 504, text: 'Cell did not answer in time' },
-} as const satisfies Record<string, { status: number; text: string }>;
+  cell_unavailable: 'Cell unavailable',
+  no_cell: 'Cell unavailable',
+  customer_moving: 'Cell unavailable',
+  overloaded: 'Router overloaded',
+  too_many_connections: 'Too many connections',
+  cell_timeout: 'Cell did not answer in time',
+} as const satisfies Partial<Record<HttpErrorCode, string>>;
 
-export type RouterErrorCode = keyof typeof ROUTER_ERRORS;
+/** Every answer the router gives itself: its status (from the catalogue) and text. */
+export const ROUTER_ERRORS = Object.fromEntries(
+  Object.entries(ROUTER_TEXTS).map(([code, text]) => [code, { status: HTTP_ERRORS[code as RouterErrorCode].status, text }]),
+) as { readonly [code in RouterErrorCode]: { status: number; text: string } };
+
+export type RouterErrorCode = keyof typeof ROUTER_TEXTS;
 
 export interface RouterErrorBody {
   error: string;

@@ -6,6 +6,7 @@ import type net from 'node:net';
 import { sendJson } from '../shared/http.js';
 import type { InputBudget, InputHolder } from './budget.js';
 import { routerError } from './errors.js';
+import { connectionOptions, isHopByHop } from './hop-by-hop.js';
 import type { ResponseHead } from './http1.js';
 import type { Exchange } from './relay.js';
 
@@ -147,19 +148,6 @@ export class RawExchange implements PublicExchange {
   }
 }
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'upgrade',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'content-length',
-  'expect',
-  'x-forwarded-for',
-]);
-
 /** A request that Node's HTTP server read (the slow path): chunked bodies, HTTP/1.0, Expect, … */
 export class NodeExchange implements PublicExchange {
   readonly method: string;
@@ -218,8 +206,9 @@ export class NodeExchange implements PublicExchange {
   upstreamHead(body: Buffer | null): string {
     const raw = this.req.rawHeaders;
     let head = `${this.method} ${this.url} HTTP/1.1\r\n`;
+    const named = new Set(connectionOptions(this.req.headers.connection ?? ''));
     for (let i = 0; i < raw.length; i += 2) {
-      if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+      if (!isHopByHop(raw[i]!.toLowerCase(), named)) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
     }
     head += `x-forwarded-for: ${this.req.socket.remoteAddress ?? ''}\r\n`;
     if (body !== null) head += `content-length: ${body.length}\r\n`;

@@ -43,6 +43,9 @@ export function turnAway(socket: net.Socket, status: number, payload: Record<str
   socket.end(jsonAnswer(status, payload, headers, true, true));
 }
 
+// Long because it is one connection's state machine: the read buffer, the request in progress and the
+// answer queue are this closure's variables, shared by its short handlers; split, they would become a
+// state object threaded through every call on the hot path.
 export function serveConnection(socket: net.Socket, options: FrontDoorOptions): Connection {
   const remote = socket.remoteAddress ?? '';
   const budget = options.budget;

@@ -4,6 +4,8 @@
 // rejected here but handed to Node's own HTTP server, which parses it with llhttp as before, so an
 // unusual request is never read two ways by two parsers.
 
+import { connectionOptions, isHopByHop } from './hop-by-hop.js';
+
 const HEAD_END = Buffer.from('\r\n\r\n');
 const REQUEST_LINE = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
@@ -11,8 +13,6 @@ const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?
 const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\t\x20-\x7e\x80-\xff]*?)[ \t]*$/;
 const DIGITS = /^\d{1,15}$/;
 
-/** Request fields the router sets itself or that belong to one connection only (RFC 9110 §7.6.1). */
-const REQUEST_DROPPED = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'x-forwarded-for', 'content-length']);
 /** Request fields that put a request outside the fast path. */
 const REQUEST_HANDED_OFF = new Set(['transfer-encoding', 'expect', 'upgrade']);
 /** Response fields that belong to the router–cell connection, not to the client's. */
@@ -65,14 +65,13 @@ export function readRequestHead(data: Buffer, maxHeadBytes: number): RequestRead
       if (contentLength !== null || !DIGITS.test(value)) return handoff('unusual content-length');
       contentLength = Number(value);
     } else if (name === 'connection') {
-      for (const token of value.toLowerCase().split(',')) {
-        const option = token.trim();
+      for (const option of connectionOptions(value)) {
         if (option === 'close') close = true;
-        else if (option !== 'keep-alive' && option !== '') return handoff('connection option'); // names another hop-by-hop field
+        else if (option !== 'keep-alive') return handoff('connection option'); // names another hop-by-hop field
       }
     } else if (name === 'host') hosts += 1;
     else if (name === 'authorization') authorization = value;
-    if (!REQUEST_DROPPED.has(name)) fields += line + '\r\n';
+    if (!isHopByHop(name)) fields += line + '\r\n';
   }
   if (hosts !== 1) return handoff('host field missing or repeated');
   return { kind: 'head', head: { method: requestLine[1]!, target: requestLine[2]!, fields, contentLength, authorization, close, size: end + 4 } };

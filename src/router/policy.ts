@@ -36,7 +36,10 @@ export interface RequestPolicyParts {
 
 const REFUSED = Symbol('refused');
 
-/** Returns the function that routes one public request and answers it. */
+/**
+ * Returns the function that routes one public request and answers it. Long because its short steps
+ * (reject, handleCustomer, handleReference, decide, readBody) share the parts and one round-robin turn.
+ */
 export function createRequestPolicy(parts: RequestPolicyParts): (exchange: PublicExchange) => Promise<void> {
   const { limits, mapping, upstreams, fences, limiter, metrics, verifier, forward, pin, health, unavailableText } = parts;
   let referenceTurn = 0;

@@ -57,6 +57,8 @@ const IDLE_TIMEOUT_MS = 65_000;
 /** Kept-alive connections per cell, at most. */
 const CONNECTIONS_PER_CELL = 64;
 
+// Long because it wires the router's parts once and keeps the settings in force as closure state that
+// applySettings, the policy builder and the timers share; each of those pieces is short.
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
   const { log } = options;
   const startedWith = options.settings;

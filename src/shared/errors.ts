@@ -1,21 +1,15 @@
 // The one error family for expected failures: a message that tells the user what to do, and the
 // process exit code the CLI ends with. Anything that is not a CellctlError is a bug.
 
-export const ExitCode = {
-  ok: 0,
-  failure: 1,
-  usage: 2,
-  unhealthy: 3,
-  inconsistent: 4,
-} as const;
+import { CLI_ERRORS, type CliErrorCode, ExitCode, type ExitCodeValue } from './error-codes.js';
 
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+export { type CliErrorCode, ExitCode, type ExitCodeValue } from './error-codes.js';
 
 export class CellctlError extends Error {
   constructor(
     message: string,
     readonly exitCode: ExitCodeValue = ExitCode.failure,
-    readonly code: string = 'E_FAILED',
+    readonly code: CliErrorCode = 'E_FAILED',
   ) {
     super(message);
     this.name = 'CellctlError';
@@ -24,12 +18,12 @@ export class CellctlError extends Error {
 
 /** A flag or argument is wrong: the user can fix it by changing the command line. Exit 2. */
 export function usageError(message: string): CellctlError {
-  return new CellctlError(message, ExitCode.usage, 'E_USAGE');
+  return new CellctlError(message, CLI_ERRORS.E_USAGE.exit, 'E_USAGE');
 }
 
 /** The command was right but the system refused it (state, files, processes). Exit 1. */
-export function failure(message: string, code = 'E_FAILED'): CellctlError {
-  return new CellctlError(message, ExitCode.failure, code);
+export function failure(message: string, code: CliErrorCode = 'E_FAILED'): CellctlError {
+  return new CellctlError(message, CLI_ERRORS[code].exit, code);
 }
 
 export function isCellctlError(error: unknown): error is CellctlError {

@@ -2,13 +2,15 @@
 // table, JSON bodies with a size limit, and one error type that becomes a JSON error answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import { HTTP_ERRORS, type HttpErrorCode } from './error-codes.js';
 import { formatIssues } from './validation.js';
 
+/** An expected error answer: `code` is one of the catalogue's (shared/error-codes.ts), `status` one it lists for the code. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly code = 'error',
+    readonly code: HttpErrorCode,
   ) {
     super(message);
   }
@@ -148,6 +150,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(payload);
 }
 
+/** An error answer `{"error": message, "code": code}` with the status the catalogue gives `code`. */
+export function sendError(res: ServerResponse, code: HttpErrorCode, message: string, extra: Record<string, unknown> = {}): void {
+  sendJson(res, HTTP_ERRORS[code].status, { error: message, code, ...extra });
+}
+
 function sendReply(res: ServerResponse, reply: Reply): void {
   if (reply.text === undefined) {
     sendJson(res, reply.status, reply.body, reply.headers);
@@ -183,7 +190,7 @@ export function createRequestListener(
         route.keys.forEach((key, index) => (params[key] = decodeURIComponent(match[index + 1] ?? '')));
       } catch {
         req.resume();
-        return sendJson(res, 400, { error: 'Malformed percent-escape in the path', code: 'bad_path' });
+        return sendError(res, 'bad_path', 'Malformed percent-escape in the path');
       }
       let body: Promise<unknown> | undefined;
       const ctx: RequestContext = { params, query: url.searchParams, req, body: () => (body ??= readJson(req, maxBodyBytes)) };
@@ -199,13 +206,13 @@ export function createRequestListener(
             sendJson(res, 503, barredAnswer(params.id), { 'retry-after': '1' });
           } else {
             onError(error);
-            if (!res.headersSent) sendJson(res, 500, { error: 'Internal error; see the log', code: 'internal' });
+            if (!res.headersSent) sendError(res, 'internal', 'Internal error; see the log');
           }
         });
       return;
     }
     req.resume();
-    if (pathMatched) sendJson(res, 405, { error: `${req.method} is not allowed on ${url.pathname}`, code: 'method_not_allowed' });
-    else sendJson(res, 404, { error: `No route ${req.method} ${url.pathname}`, code: 'not_found' });
+    if (pathMatched) sendError(res, 'method_not_allowed', `${req.method} is not allowed on ${url.pathname}`);
+    else sendError(res, 'not_found', `No route ${req.method} ${url.pathname}`);
   };
 }

@@ -1,6 +1,6 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
 import type { CellRecord, MigrationRecord } from '../control/store.js';
-import type { RouterEnforcing } from '../router/protocol.js';
+import type { RouterEnforcing, RouterHealth, RouterStats } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
 
 /** `registered`: a cell run elsewhere (registered by URL); cellctl has no process of it. */
@@ -74,14 +74,10 @@ export interface StatusInputs {
   /** Pids found alive in pid files while no supervisor runs. */
   orphanPids: Map<string, number>;
   health: Map<string, boolean>;
-  routerStats: {
-    mappingVersion: number;
-    customersMapped: number;
-    cells: Record<string, { requests: number; errors: number }>;
-    enforcing?: RouterEnforcing;
-  } | null;
+  /** The router's admin stats, as its protocol module defines them; null when it did not answer. */
+  routerStats: RouterStats | null;
   /** The router's own view of control.db, from its health answer; null when it did not answer. */
-  routerControlPlane?: { ok: true } | { ok: false; error: string } | null;
+  routerControlPlane?: RouterHealth['controlPlane'] | null;
   routerPort: number;
   routerAdminPort: number;
   auth: string;
@@ -168,7 +164,7 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
       adminPort: inputs.routerAdminPort,
       mappingVersion: inputs.routerStats?.mappingVersion ?? null,
       customersMapped: inputs.routerStats?.customersMapped ?? null,
-      auth: inputs.routerStats?.enforcing?.auth ?? inputs.auth,
+      auth: inputs.routerStats?.enforcing.auth ?? inputs.auth,
       enforcing: inputs.routerStats?.enforcing ?? null,
       controlPlane: inputs.routerControlPlane ?? null,
     },
@@ -266,4 +262,22 @@ export function judgeHealth(report: StatusReport): HealthVerdict {
     customersAffected,
     details,
   };
+}
+
+/**
+ * Health when cellctl itself cannot read control.db (so no status report can be built): unhealthy,
+ * with what the router, which keeps serving from the mapping in memory, says of the same file.
+ */
+export function judgeUnreadableControl(reason: string, routerControlPlane: RouterHealth['controlPlane'] | null): HealthVerdict {
+  const details: HealthProblem[] = [{ problem: `control.db cannot be read (${reason})`, customers: 0, fix: 'restore control.db from a backup' }];
+  if (routerControlPlane === null) {
+    details.push({ problem: 'the router did not answer, so whether it still serves is unknown', customers: 0, fix: 'cellctl logs router' });
+  } else if (!routerControlPlane.ok) {
+    details.push({
+      problem: `the router cannot read control.db either (${routerControlPlane.error}); it serves the mapping it last read and cannot see moves`,
+      customers: 0,
+      fix: 'restore control.db; the router re-reads it every second',
+    });
+  }
+  return { healthy: false, problems: details.map((detail) => `${detail.problem}; run: ${detail.fix}`), customersAffected: 0, details };
 }

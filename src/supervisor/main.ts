@@ -5,7 +5,7 @@ import { hasBearerToken } from '../shared/bearer.js';
 import fs from 'node:fs';
 import http from 'node:http';
 import { z } from 'zod';
-import { createRequestListener, parseWith } from '../shared/http.js';
+import { createRequestListener, parseWith, sendError } from '../shared/http.js';
 import { processLogger } from '../shared/log.js';
 import { keepFilesPrivate, tightenModes } from '../shared/modes.js';
 import { processPaths, workspacePaths } from '../workspace/paths.js';
@@ -101,8 +101,7 @@ const listener = createRequestListener(
 const server = http.createServer((req, res) => {
   if (!hasBearerToken(req.headers.authorization, token)) {
     req.resume();
-    res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
-    return;
+    return sendError(res, 'unauthorized', 'unauthorized', { details: 'the supervisor API needs "Authorization: Bearer <its token>"' });
   }
   listener(req, res);
 });

@@ -66,3 +66,14 @@ export async function withCellData<T>(ws: Workspace, cell: CellRecord, work: (ap
     await data.close();
   }
 }
+
+/** A customer's rows per table in every cell that has any (through each cell's data API). */
+export async function customerRowsByCell(ws: Workspace, customerId: string): Promise<Record<string, Record<string, number>>> {
+  const found: Record<string, Record<string, number>> = {};
+  for (const cell of ws.store.listCells()) {
+    const summary = await withCellData(ws, cell, (api) => api.summary([customerId]));
+    const counts = Object.fromEntries(summary.tables.map((table) => [table.table, table.rows]));
+    if (Object.values(counts).some((n) => n > 0)) found[cell.id] = counts;
+  }
+  return found;
+}

@@ -150,8 +150,11 @@ function report(options: { requests?: number; errors?: number; bState?: string; 
     routerStats: {
       mappingVersion: 3,
       customersMapped: 4,
-      cells: { a: { requests: options.requests ?? 0, errors: options.errors ?? 0 }, b: { requests: 0, errors: 0 } },
-    },
+      cells: {
+        a: { requests: options.requests ?? 0, errors: options.errors ?? 0, healthy: true, customers: 0 },
+        b: { requests: 0, errors: 0, healthy: true, customers: 0 },
+      },
+    } as never,
     routerPort: 8000,
     routerAdminPort: 8001,
     auth: 'none',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderStatus } from '../../src/cli/views/status.js';
-import { buildStatus, judgeHealth, type StatusInputs } from '../../src/status/model.js';
+import type { RouterStats } from '../../src/router/protocol.js';
+import { buildStatus, judgeHealth, judgeUnreadableControl, type StatusInputs } from '../../src/status/model.js';
 
 const cell = (id: string) => ({
   id,
@@ -33,6 +34,20 @@ const proc = (name: string, state: string, extra: Record<string, unknown> = {}) 
   ...extra,
 });
 
+const routerStats: RouterStats = {
+  enforcing: { auth: 'none', jwtRequireExp: false, placement: 'hash', placementTemplate: null, host: '127.0.0.1', needsRestart: [] },
+  pid: 10,
+  uptimeSeconds: 5,
+  mappingVersion: 5,
+  customersMapped: 3,
+  memoryRssBytes: 1,
+  clientConnections: 0,
+  bufferedBytes: 0,
+  cells: { a: { requests: 10, errors: 1, healthy: true, customers: 3 } },
+  fences: [],
+  fenceHolds: { count: 0, p50Ms: null, p99Ms: null, maxMs: null },
+};
+
 const inputs = (processes: unknown[], health: [string, boolean][] = []): StatusInputs => ({
   home: '/w',
   now: 65_000,
@@ -41,7 +56,7 @@ const inputs = (processes: unknown[], health: [string, boolean][] = []): StatusI
   supervisor: { pid: 1, startedAt: new Date(0).toISOString(), processes: processes as never },
   orphanPids: new Map(),
   health: new Map(health),
-  routerStats: { mappingVersion: 5, customersMapped: 3, cells: { a: { requests: 10, errors: 1 } } },
+  routerStats,
   routerPort: 8000,
   routerAdminPort: 8001,
   auth: 'none',
@@ -162,5 +177,16 @@ describe('status model', () => {
     for (const line of narrow) expect(line.length, line).toBeLessThanOrEqual(80);
     expect(narrow.join('\n')).not.toContain('uptime');
     expect(renderStatus(report, true)).toContain('uptime');
+  });
+});
+
+describe('health when control.db cannot be read', () => {
+  it('is unhealthy, and says whether the router can read it', () => {
+    const both = judgeUnreadableControl('damaged', { ok: false, error: 'file is not a database' });
+    expect(both.healthy).toBe(false);
+    expect(both.problems).toHaveLength(2);
+    expect(both.problems[1]).toMatch(/router cannot read control\.db either \(file is not a database\)/);
+    expect(judgeUnreadableControl('damaged', { ok: true }).problems).toHaveLength(1);
+    expect(judgeUnreadableControl('damaged', null).problems[1]).toMatch(/router did not answer/);
   });
 });

@@ -5,19 +5,22 @@ import { placeCustomer, placementCells } from '../../control/placement.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { printJson, sayDone } from '../output.js';
+import { commandOptions, type OptionsOf, on, text } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
+export const options = commandOptions({ cell: text, force: on, json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   if (input.args[0] !== 'customer') throw usageError(`usage: cellctl assign customer <id> [--cell C]`);
   const customerId = checkCustomerId(input.args[1] ?? '');
   await withWorkspace(input, async (ws) => {
-    const cellFlag = flag.string(input.opts, 'cell');
+    const cellFlag = input.opts.cell;
     const counts = ws.store.customerCounts();
     let cellId: string;
     if (cellFlag !== undefined) {
       const cell = requireCell(ws, cellFlag);
-      if ((counts.get(cell.id) ?? 0) >= cell.capacity && !flag.bool(input.opts, 'force')) {
+      if ((counts.get(cell.id) ?? 0) >= cell.capacity && !input.opts.force) {
         throw failure(`cell ${cell.id} is at capacity (${cell.capacity}): choose another cell or pass --force`);
       }
       cellId = cell.id;
@@ -34,7 +37,7 @@ export async function run(input: CommandInput): Promise<void> {
     const pinned = ws.store.pinCustomers([{ customerId, cellId }]).length === 1;
     if (pinned) ws.store.addEvent('cli', 'customer.assigned', customerId, `pinned to ${cellId}`);
     const routerNotified = await notifyRouter(ws.home, ws.settings);
-    if (flag.bool(input.opts, 'json')) return printJson({ customerId, cellId, pinned, routerNotified });
+    if (input.opts.json) return printJson({ customerId, cellId, pinned, routerNotified });
     sayDone(pinned ? `customer ${customerId} pinned to ${cellId}` : `customer ${customerId} was already mapped to ${cellId}`);
   });
 }

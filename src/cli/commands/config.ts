@@ -5,8 +5,9 @@ import { RouterAdmin } from '../../router/client.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { exposureWarning, type Settings } from '../../workspace/settings.js';
 import { readSettings, updateSettings } from '../../workspace/workspace.js';
-import { type CommandInput, flag, homeOf } from '../context.js';
+import { type CommandInput, homeOf } from '../context.js';
 import { printJson, printLine, say, sayDone, sayWarning } from '../output.js';
+import { commandOptions, type OptionsOf, on } from '../options.js';
 
 /** A value as typed on the command line: JSON when it parses (numbers, true, null, arrays), else text. */
 export function parseValue(text: string): unknown {
@@ -38,14 +39,16 @@ function setPath(raw: Record<string, unknown>, key: string, value: unknown): voi
   target[parts.at(-1)!] = value;
 }
 
-export async function run(input: CommandInput): Promise<void> {
+export const options = commandOptions({ json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   const [action, key, value] = input.args;
   const home = homeOf(input);
   if (action === 'view' || action === undefined) return printJson(readSettings(home));
   if (action === 'get') {
     if (!key) throw usageError('usage: cellctl config get <name> (e.g. auth, limits.maxBodyBytes)');
     const found = lookup(readSettings(home), key);
-    return flag.bool(input.opts, 'json') || typeof found === 'object' ? printJson(found) : printLine(String(found));
+    return input.opts.json || typeof found === 'object' ? printJson(found) : printLine(String(found));
   }
   if (action === 'set') {
     if (!key || value === undefined) throw usageError('usage: cellctl config set <name> <value> (e.g. cellctl config set auth jwt)');

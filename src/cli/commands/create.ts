@@ -1,27 +1,27 @@
 // cellctl create: provision a cell from a template. Missing arguments are asked for on a terminal.
 import { listTemplateDirs, missingTemplateFolders } from '../../templates/catalog.js';
-import { CELL_NAME, checkCellName, parsePort, parsePositiveInt } from '../../shared/names.js';
+import { CELL_NAME, checkCellName } from '../../shared/names.js';
 import { createCell, templatesOf } from '../../workspace/cells.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { printJson, say, sayDone, sayWarning } from '../output.js';
 import { askChoice, askText } from '../prompt.js';
+import { commandOptions, type OptionsOf, count, on, tcpPort, text } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
-  const portFlag = flag.string(input.opts, 'port');
-  const capacityFlag = flag.string(input.opts, 'capacity');
-  // Flags are checked before anything is asked or written.
-  const port = portFlag === undefined ? undefined : parsePort(portFlag);
-  const capacity = capacityFlag === undefined ? undefined : parsePositiveInt(capacityFlag, '--capacity');
+export const options = commandOptions({ template: text, port: tcpPort('--port').optional(), capacity: count('--capacity').optional(), json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  // Flags are checked (options.ts) before anything is asked or written.
+  const { port, capacity } = input.opts;
   if (input.args[0] !== undefined) checkCellName(input.args[0]);
 
   await withWorkspace(input, async (ws) => {
     const name =
       input.args[0] ??
       (await askText('Cell name', '<cell> argument', (value) => (CELL_NAME.test(value) ? true : 'lower-case letters, digits and "-", starting with a letter')));
-    const template = flag.string(input.opts, 'template') ?? (await askChoice('Template', '--template', [...listTemplateDirs(templatesOf(ws)).keys()].sort()));
+    const template = input.opts.template ?? (await askChoice('Template', '--template', [...listTemplateDirs(templatesOf(ws)).keys()].sort()));
     for (const dir of missingTemplateFolders(templatesOf(ws))) sayWarning(`templatePaths names ${dir}, which does not exist`);
     const cell = await createCell(ws, { name, template, port, capacity });
-    if (flag.bool(input.opts, 'json')) return printJson(cell);
+    if (input.opts.json) return printJson(cell);
     sayDone(`cell ${cell.id} created from template ${cell.template} on port ${cell.port} (capacity ${cell.capacity})`);
     if (cell.template !== ws.settings.placementTemplate) {
       say(

@@ -6,7 +6,7 @@ import { ALL } from '../../control/store.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
-import { withCellData } from '../../workspace/cell-data.js';
+import { customerRowsByCell, withCellData } from '../../workspace/cell-data.js';
 import type { Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, flag, withWorkspace } from '../context.js';
 import { printJson, printLine, renderTable, say, sayDone } from '../output.js';
@@ -45,20 +45,11 @@ async function list(input: CommandInput): Promise<void> {
 }
 
 /** The customer's rows in every cell that has any, per customer-scoped table. */
-async function rowsByCell(ws: Workspace, customerId: string): Promise<Record<string, Record<string, number>>> {
-  const found: Record<string, Record<string, number>> = {};
-  for (const cell of ws.store.listCells()) {
-    const summary = await withCellData(ws, cell, (api) => api.summary([customerId]));
-    const counts = Object.fromEntries(summary.tables.map((table) => [table.table, table.rows]));
-    if (Object.values(counts).some((n) => n > 0)) found[cell.id] = counts;
-  }
-  return found;
-}
 
 async function show(input: CommandInput, customerId: string): Promise<void> {
   await withWorkspace(input, async (ws) => {
     const mapping = ws.store.getCustomer(customerId) ?? null;
-    const rows = await rowsByCell(ws, customerId);
+    const rows = await customerRowsByCell(ws, customerId);
     const moves = ws.store
       .migrationsOf(customerId, 10)
       .map((m) => ({ id: m.id, from: m.sourceCell, to: m.targetCell, state: m.state, step: m.step, startedAt: m.startedAt }));
@@ -92,7 +83,7 @@ async function unassign(input: CommandInput, customerId: string): Promise<void> 
     if (!mapping) throw failure(`customer ${customerId} has no mapping row; nothing to unassign`);
     const running = ws.store.runningMigrationFor(customerId);
     if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
-    const held = (await rowsByCell(ws, customerId))[mapping.cellId];
+    const held = (await customerRowsByCell(ws, customerId))[mapping.cellId];
     if (held && !flag.bool(input.opts, 'force')) {
       const total = Object.values(held).reduce((sum, n) => sum + n, 0);
       throw failure(

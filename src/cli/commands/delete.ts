@@ -4,13 +4,16 @@ import type { CellRecord } from '../../control/store.js';
 import { removeCell, requireCell } from '../../workspace/cells.js';
 import { unregisterCell } from '../../workspace/registered.js';
 import type { Workspace } from '../../workspace/workspace.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { say, sayDone } from '../output.js';
 import { confirmAction } from '../prompt.js';
 import { ensureCellNotRunning } from '../processes.js';
+import { commandOptions, type OptionsOf, on } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
-  const force = flag.bool(input.opts, 'force');
+export const options = commandOptions({ force: on, yes: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const force = input.opts.force;
   await withWorkspace(input, async (ws) => {
     const cell = requireCell(ws, input.args[0]!);
     if (!cell.managed) return deleteRegistered(ws, cell);
@@ -22,7 +25,7 @@ export async function run(input: CommandInput): Promise<void> {
     }
     await ensureCellNotRunning(ws, cell.id);
     const what = customers > 0 ? `delete cell ${cell.id} and the data of its ${customers} customer(s)` : `delete cell ${cell.id}`;
-    if (!(await confirmAction(what, flag.bool(input.opts, 'yes')))) return say('nothing deleted');
+    if (!(await confirmAction(what, input.opts.yes))) return say('nothing deleted');
     removeCell(ws, cell.id);
     ws.store.addEvent('cli', 'cell.deleted', cell.id, customers > 0 ? `deleted with ${customers} customers (--force)` : 'deleted');
     sayDone(`cell ${cell.id} deleted`);

@@ -3,15 +3,16 @@ import { cellLoads, resumeLeftovers } from '../../migration/bulk.js';
 import { planDrain } from '../../migration/plan.js';
 import { notifyRouter } from '../../router/client.js';
 import { failure } from '../../shared/errors.js';
-import { parsePositiveInt } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { runMovesInterruptibly } from '../bulk.js';
 import { printJson, printLine, renderTable, say, sayDone } from '../output.js';
+import { commandOptions, type OptionsOf, count, on } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
-  const batchSize = parsePositiveInt(flag.string(input.opts, 'batchSize') ?? '100', '--batch-size', 10_000);
-  const json = flag.bool(input.opts, 'json');
+export const options = commandOptions({ dryRun: on, batchSize: count('--batch-size', 10_000), json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const { batchSize, json } = input.opts;
   await withWorkspace(input, async (ws) => {
     const cell = requireCell(ws, input.args[0]!);
     const loads = cellLoads(ws);
@@ -23,7 +24,7 @@ export async function run(input: CommandInput): Promise<void> {
     } catch (error) {
       throw failure(`cannot drain ${cell.id}: ${(error as Error).message}`);
     }
-    if (flag.bool(input.opts, 'dryRun')) {
+    if (input.opts.dryRun) {
       const perTarget = new Map<string, number>();
       for (const move of moves) perTarget.set(move.to, (perTarget.get(move.to) ?? 0) + 1);
       if (json) return printJson({ cell: cell.id, customers: moves.length, targets: Object.fromEntries(perTarget) });

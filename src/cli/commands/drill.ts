@@ -3,17 +3,18 @@
 import { killDrill } from '../../drill/drill.js';
 import type { DrillSummary } from '../../drill/summary.js';
 import { ExitCode, usageError } from '../../shared/errors.js';
-import { parseSeconds } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { paint, printJson, printLine, renderTable, say } from '../output.js';
+import { commandOptions, type OptionsOf, on, secondsAsMs } from '../options.js';
 
 const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
 
-export async function run(input: CommandInput): Promise<void> {
+export const options = commandOptions({ duration: secondsAsMs('--duration'), json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   if (input.args[0] !== 'kill') throw usageError('usage: cellctl drill kill <cell> [--duration S]');
-  const durationMs = parseSeconds(flag.string(input.opts, 'duration') ?? '5', '--duration') * 1000;
-  const json = flag.bool(input.opts, 'json');
+  const { duration: durationMs, json } = input.opts;
   await withWorkspace(input, async (ws) => {
     const cell = requireCell(ws, input.args[1] ?? '');
     const summary = await killDrill(ws, cell.id, { durationMs, concurrency: 4, warmupMs: 1000 }, (text) => (json ? undefined : say(text)));

@@ -1,20 +1,21 @@
 // cellctl events: what happened, from control.db's events table (restarts, state changes, moves);
 // --watch keeps printing new ones until Ctrl-C.
-import { parsePositiveInt } from '../../shared/names.js';
+import { ExitCode } from '../../shared/errors.js';
 import type { EventRecord } from '../../control/store.js';
 import type { Workspace } from '../../workspace/workspace.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { paint, printJson, printLine, renderTable, say } from '../output.js';
+import { commandOptions, type OptionsOf, count, on, text } from '../options.js';
 
 const kindCell = (kind: string) => (/crash|fail|kill|unhealthy/.test(kind) ? paint.red(kind) : kind);
 
-export async function run(input: CommandInput): Promise<void> {
-  const limit = parsePositiveInt(flag.string(input.opts, 'lines') ?? '50', '--lines', 100_000);
-  const subject = flag.string(input.opts, 'subject');
-  const json = flag.bool(input.opts, 'json');
+export const options = commandOptions({ subject: text, lines: count('--lines', 100_000), watch: on, json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const { lines: limit, subject, json } = input.opts;
   await withWorkspace(input, async (ws) => {
     const events = ws.store.listEvents({ subject, limit });
-    if (flag.bool(input.opts, 'watch')) return watch(ws, events, subject, json);
+    if (input.opts.watch) return watch(ws, events, subject, json);
     if (json) return printJson(events);
     if (events.length === 0) return say('no events yet');
     printLine(
@@ -37,7 +38,7 @@ async function watch(ws: Workspace, shown: EventRecord[], subject: string | unde
   let stopped = false;
   process.once('SIGINT', () => {
     stopped = true;
-    process.exitCode = 130;
+    process.exitCode = ExitCode.interrupted;
   });
   while (!stopped) {
     for (const event of ws.store.eventsAfter(last, subject)) {

@@ -1,22 +1,60 @@
 // cellctl health: exit 0 only when no customer would be refused (router, control store, every cell
 // holding customers or started, no interrupted move); otherwise exit 3, with who is hit and what helps.
-import { ExitCode } from '../../shared/errors.js';
+import { RouterAdmin } from '../../router/client.js';
+import { ExitCode, isCellctlError } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
-import { judgeHealth } from '../../status/model.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type HealthVerdict, judgeHealth, judgeUnreadableControl } from '../../status/model.js';
+import { openWorkspace, readSettings, type Workspace } from '../../workspace/workspace.js';
+import { type CommandInput, homeOf } from '../context.js';
 import { printJson, say, sayDone, sayError } from '../output.js';
+import { commandOptions, type OptionsOf, on } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
-  await withWorkspace(input, async (ws) => {
-    const report = await collectStatus(ws);
-    const verdict = judgeHealth(report);
-    if (flag.bool(input.opts, 'json')) printJson({ ...verdict, report });
-    else if (verdict.healthy)
-      sayDone(`healthy: router and ${report.cells.filter((cell) => cell.state === 'running' || cell.state === 'registered').length} cell(s)`);
-    else {
-      sayError(`unhealthy: ${verdict.customersAffected} customer(s) refused`);
-      for (const problem of verdict.problems) say(`  - ${problem}`);
-    }
-    if (!verdict.healthy) process.exitCode = ExitCode.unhealthy;
-  });
+export const options = commandOptions({ json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const home = homeOf(input);
+  const json = input.opts.json;
+  let ws: Workspace;
+  try {
+    ws = openWorkspace(home);
+  } catch (error) {
+    // A workspace whose settings read but whose control.db does not is unhealthy, not a failed command.
+    if (!isCellctlError(error) || !settingsReadable(home)) throw error;
+    return report(await unreadableControl(home, error.message), json);
+  }
+  try {
+    const status = await collectStatus(ws);
+    const running = status.cells.filter((cell) => cell.state === 'running' || cell.state === 'registered').length;
+    report({ ...judgeHealth(status), report: status }, json, `healthy: router and ${running} cell(s)`);
+  } finally {
+    ws.store.close();
+  }
+}
+
+function report(verdict: HealthVerdict & Record<string, unknown>, json: boolean, healthyLine = 'healthy'): void {
+  if (json) printJson(verdict);
+  else if (verdict.healthy) sayDone(healthyLine);
+  else {
+    sayError(`unhealthy: ${verdict.customersAffected} customer(s) refused`);
+    for (const problem of verdict.problems) say(`  - ${problem}`);
+  }
+  if (!verdict.healthy) process.exitCode = ExitCode.unhealthy;
+}
+
+function settingsReadable(home: string): boolean {
+  try {
+    readSettings(home);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The verdict when control.db cannot be read: what the router, still serving from memory, says of it. */
+async function unreadableControl(home: string, reason: string): Promise<HealthVerdict & Record<string, unknown>> {
+  const router = await Promise.resolve()
+    .then(() => RouterAdmin.forWorkspace(home, readSettings(home), 2_000).health())
+    .catch(() => null);
+  const routerControlPlane = router?.controlPlane ?? null;
+  return { ...judgeUnreadableControl(reason, routerControlPlane), report: null, controlDb: { ok: false, error: reason }, routerControlPlane };
 }

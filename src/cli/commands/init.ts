@@ -1,13 +1,15 @@
 // cellctl init: create a workspace, or say that one is already there.
-import { parsePort } from '../../shared/names.js';
 import { initWorkspace } from '../../workspace/workspace.js';
-import { type CommandInput, flag, homeOf } from '../context.js';
+import { type CommandInput, homeOf } from '../context.js';
 import { cellctlCommand, say, sayDone } from '../output.js';
+import { commandOptions, type OptionsOf, tcpPort, text } from '../options.js';
 
-export function run(input: CommandInput): void {
+export const options = commandOptions({ routerPort: tcpPort('--router-port'), template: text });
+
+export function run(input: CommandInput<OptionsOf<typeof options>>): void {
   const home = homeOf(input);
-  const routerPort = parsePort(flag.string(input.opts, 'routerPort') ?? '8000', '--router-port');
-  const template = flag.string(input.opts, 'template') ?? null;
+  const { routerPort } = input.opts;
+  const template = input.opts.template ?? null;
   if (initWorkspace(home, routerPort, template)) {
     sayDone(
       `workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1}${template ? `, new customers placed in ${template} cells` : ''})`,

@@ -1,12 +1,15 @@
 // cellctl list: the cells of the workspace, with their customers against capacity.
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { printJson, printLine, renderTable, say } from '../output.js';
+import { commandOptions, type OptionsOf, on } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
+export const options = commandOptions({ json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   await withWorkspace(input, (ws) => {
     const counts = ws.store.customerCounts();
     const cells = ws.store.listCells().map((cell) => ({ ...cell, customers: counts.get(cell.id) ?? 0 }));
-    if (flag.bool(input.opts, 'json')) return printJson(cells);
+    if (input.opts.json) return printJson(cells);
     if (cells.length === 0) return say('no cells yet: create one with "cellctl create cell-1 --template basic"');
     printLine(
       renderTable(

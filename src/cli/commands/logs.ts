@@ -1,23 +1,23 @@
 // cellctl logs: the last lines of a process's log, or of every process interleaved by time, for
 // people (time, level, message) or raw (--json); -f follows (through rotations), --since filters.
 import fs from 'node:fs';
-import { parseDuration, parsePositiveInt } from '../../shared/names.js';
+import { parseDuration } from '../../shared/names.js';
 import { tailLines } from '../../supervisor/logfile.js';
 import { ROUTER } from '../../supervisor/protocol.js';
 import { processPaths } from '../../workspace/paths.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { checkProcessName } from '../lifecycle.js';
 import { say } from '../output.js';
 import { formatLogLine, interleave } from '../views/logline.js';
-import { usageError } from '../../shared/errors.js';
+import { ExitCode, usageError } from '../../shared/errors.js';
+import { commandOptions, type OptionsOf, count, on, text } from '../options.js';
 
 const SUPERVISOR = 'supervisor';
 
-export async function run(input: CommandInput): Promise<void> {
-  const count = parsePositiveInt(flag.string(input.opts, 'lines') ?? '50', '--lines', 100_000);
-  const all = flag.bool(input.opts, 'all');
-  const json = flag.bool(input.opts, 'json');
-  const sinceFlag = flag.string(input.opts, 'since');
+export const options = commandOptions({ lines: count('--lines', 100_000), follow: on, all: on, since: text, json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const { lines: count, all, json, since: sinceFlag } = input.opts;
   const since = sinceFlag === undefined ? null : parseSince(sinceFlag);
   const name = input.args[0];
   if (!all && name === undefined) throw usageError('name a process (a cell, router or supervisor), or pass --all');
@@ -30,7 +30,7 @@ export async function run(input: CommandInput): Promise<void> {
     .filter((entry) => since === null || entry.at >= since)
     .slice(all ? -count : 0);
   for (const entry of lines) process.stdout.write(`${json ? entry.line.raw : formatLogLine(entry.line, all ? entry.process : undefined)}\n`);
-  if (flag.bool(input.opts, 'follow')) await follow(files, json, all);
+  if (input.opts.follow) await follow(files, json, all);
 }
 
 /** "--since 10m" (a duration back from now) or an ISO time. */
@@ -47,7 +47,7 @@ async function follow(files: { process: string; file: string }[], json: boolean,
   // Ctrl-C ends the follow as an interrupted command: exit 130, as a shell reports one.
   process.once('SIGINT', () => {
     stopped = true;
-    process.exitCode = 130;
+    process.exitCode = ExitCode.interrupted;
   });
   const partial = new Map<string, string>();
   while (!stopped) {

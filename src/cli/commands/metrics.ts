@@ -3,14 +3,16 @@
 import { fetchCellMetrics, fetchCellPrometheus } from '../../cell/client.js';
 import { RouterAdmin, type RouterStats } from '../../router/client.js';
 import { requireCell } from '../../workspace/cells.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { printJson, printLine, renderTable } from '../output.js';
 import { usageError } from '../../shared/errors.js';
 import { systemExposition } from '../../shared/prometheus.js';
+import { commandOptions, type OptionsOf, on } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
-  const asJson = flag.bool(input.opts, 'json');
-  const asPrometheus = flag.bool(input.opts, 'prometheus');
+export const options = commandOptions({ json: on, prometheus: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const { json: asJson, prometheus: asPrometheus } = input.opts;
   if (asJson && asPrometheus) throw usageError('choose one of --json and --prometheus');
   await withWorkspace(input, async (ws) => {
     const cells = input.args[0] ? [requireCell(ws, input.args[0])] : ws.store.listCells();

@@ -6,7 +6,8 @@ import type { MigrationRecord, MigrationState } from '../../control/store.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { parsePositiveInt } from '../../shared/names.js';
 import type { Workspace } from '../../workspace/workspace.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
+import { commandOptions, count, on, type OptionsOf, text } from '../options.js';
 import { paint, printJson, printLine, renderTable, say, sayDone } from '../output.js';
 
 const STATES: MigrationState[] = ['running', 'done', 'aborted', 'failed'];
@@ -38,25 +39,30 @@ function render(migrations: MigrationRecord[]): string {
   );
 }
 
-export async function list(input: CommandInput): Promise<void> {
-  const state = flag.string(input.opts, 'state') as MigrationState | undefined;
+export const listOptions = commandOptions({ state: text, lines: count('--lines', 1_000_000), json: on });
+/** show, resume and abort. */
+export const oneOptions = commandOptions({ json: on });
+export const purgeOptions = commandOptions({ all: on, json: on });
+
+export async function list(input: CommandInput<OptionsOf<typeof listOptions>>): Promise<void> {
+  const state = input.opts.state as MigrationState | undefined;
   if (state !== undefined && !STATES.includes(state)) throw usageError(`--state must be one of ${STATES.join(', ')}`);
-  const limit = parsePositiveInt(flag.string(input.opts, 'lines') ?? '50', '--lines', 1_000_000);
+  const limit = input.opts.lines;
   await withWorkspace(input, (ws) => {
     const migrations = ws.store.listMigrations({ state, limit });
-    if (flag.bool(input.opts, 'json')) return printJson(migrations);
+    if (input.opts.json) return printJson(migrations);
     if (migrations.length === 0) return say('no migrations');
     printLine(render(migrations));
   });
 }
 
-export async function show(input: CommandInput): Promise<void> {
+export async function show(input: CommandInput<OptionsOf<typeof oneOptions>>): Promise<void> {
   const id = migrationId(input.args[0]);
   await withWorkspace(input, (ws) => {
     const migration = ws.store.getMigration(id);
     if (!migration) throw failure(`no migration ${id}: "cellctl migrate list" shows them`);
     const progress = progressOf(migration, Date.now());
-    if (flag.bool(input.opts, 'json')) return printJson({ ...migration, progress });
+    if (input.opts.json) return printJson({ ...migration, progress });
     printLine(render([migration]));
     printLine(`detail: ${JSON.stringify(migration.detail)}`);
     if (progress === 'interrupted') printLine(`needs attention: "cellctl migrate resume ${id}" finishes it, "cellctl migrate abort ${id}" rolls it back`);
@@ -64,23 +70,27 @@ export async function show(input: CommandInput): Promise<void> {
   });
 }
 
-async function finish(input: CommandInput, action: (ws: Workspace, id: number) => Promise<MigrationRecord>, verb: string): Promise<void> {
+async function finish(
+  input: CommandInput<OptionsOf<typeof oneOptions>>,
+  action: (ws: Workspace, id: number) => Promise<MigrationRecord>,
+  verb: string,
+): Promise<void> {
   const id = migrationId(input.args[0]);
   await withWorkspace(input, async (ws) => {
     const migration = await action(ws, id);
     const customer = ws.store.getCustomer(migration.customerId);
-    if (flag.bool(input.opts, 'json')) return printJson({ migration, mappedTo: customer?.cellId ?? null });
+    if (input.opts.json) return printJson({ migration, mappedTo: customer?.cellId ?? null });
     sayDone(`migration ${id} ${verb}: ${migration.customerId} is in ${customer?.cellId ?? '(unmapped)'}`);
   });
 }
 
-export const resume = (input: CommandInput) => finish(input, resumeMigration, 'finished');
-export const abort = (input: CommandInput) => finish(input, abortMigration, 'rolled back');
+export const resume = (input: CommandInput<OptionsOf<typeof oneOptions>>) => finish(input, resumeMigration, 'finished');
+export const abort = (input: CommandInput<OptionsOf<typeof oneOptions>>) => finish(input, abortMigration, 'rolled back');
 
-export async function purge(input: CommandInput): Promise<void> {
+export async function purge(input: CommandInput<OptionsOf<typeof purgeOptions>>): Promise<void> {
   await withWorkspace(input, async (ws) => {
-    const result = await purgeKeptSources(ws, new Date(), flag.bool(input.opts, 'all'));
-    if (flag.bool(input.opts, 'json')) return printJson(result);
+    const result = await purgeKeptSources(ws, new Date(), input.opts.all);
+    if (input.opts.json) return printJson(result);
     sayDone(
       `purged kept source rows of ${result.purged.length} migration(s)${result.skipped.length ? `; skipped ${result.skipped.length} whose customer moved back or is moving` : ''}`,
     );

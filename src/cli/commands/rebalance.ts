@@ -1,24 +1,24 @@
 // cellctl rebalance: plan moves that even out load against capacity, and run them in batches.
 import { cellLoads, resumeLeftovers } from '../../migration/bulk.js';
 import { planRebalance } from '../../migration/plan.js';
-import { parsePositiveInt } from '../../shared/names.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { runMovesInterruptibly } from '../bulk.js';
 import { printJson, printLine, renderTable, say, sayDone } from '../output.js';
+import { commandOptions, type OptionsOf, count, on } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
-  const maxMoves = parsePositiveInt(flag.string(input.opts, 'maxMoves') ?? '1000', '--max-moves', 10_000_000);
-  const batchSize = parsePositiveInt(flag.string(input.opts, 'batchSize') ?? '100', '--batch-size', 10_000);
-  const json = flag.bool(input.opts, 'json');
+export const options = commandOptions({ dryRun: on, maxMoves: count('--max-moves', 10_000_000), batchSize: count('--batch-size', 10_000), json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const { maxMoves, batchSize, json } = input.opts;
   await withWorkspace(input, async (ws) => {
     const active = cellLoads(ws).filter((cell) => cell.active);
-    const resumed = flag.bool(input.opts, 'dryRun') ? 0 : await resumeLeftovers(ws, new Set(active.map((cell) => cell.id)));
+    const resumed = input.opts.dryRun ? 0 : await resumeLeftovers(ws, new Set(active.map((cell) => cell.id)));
     const loads = cellLoads(ws).filter((cell) => cell.active);
     const byCell = new Map(loads.map((cell) => [cell.id, ws.store.listCustomers(cell.id).map((customer) => customer.id)]));
     const moves = planRebalance(loads, byCell, maxMoves);
     const flows = new Map<string, number>();
     for (const move of moves) flows.set(`${move.from} → ${move.to}`, (flows.get(`${move.from} → ${move.to}`) ?? 0) + 1);
-    if (flag.bool(input.opts, 'dryRun')) {
+    if (input.opts.dryRun) {
       if (json) return printJson({ moves: moves.length, flows: Object.fromEntries(flows) });
       if (moves.length === 0) return say('already balanced: no moves needed');
       printLine(`plan: ${moves.length} move(s)`);

@@ -1,11 +1,13 @@
 // cellctl restart: stop, then start and wait until healthy (the named cells, or everything).
-import { parseSeconds } from '../../shared/names.js';
 import { ROUTER } from '../../supervisor/protocol.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { processNames, startProcesses, stopProcesses } from '../lifecycle.js';
+import { commandOptions, type OptionsOf, secondsAsMs } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
-  const timeoutMs = parseSeconds(flag.string(input.opts, 'timeout') ?? '30', '--timeout') * 1000;
+export const options = commandOptions({ timeout: secondsAsMs('--timeout') });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const timeoutMs = input.opts.timeout;
   await withWorkspace(input, async (ws) => {
     const names = processNames(ws, input.args);
     const targets = input.args.length === 0 ? names : names.filter((name) => name !== ROUTER || input.args.includes(ROUTER));

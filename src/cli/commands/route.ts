@@ -1,10 +1,13 @@
 // cellctl route: which cell serves a customer, and by which rule.
 import { explainRoute } from '../../router/explain.js';
 import { checkCustomerId } from '../../shared/names.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { printJson, printLine } from '../output.js';
+import { commandOptions, type OptionsOf, on } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
+export const options = commandOptions({ json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   const customerId = checkCustomerId(input.args[0]!);
   await withWorkspace(input, (ws) => {
     const explanation = explainRoute(
@@ -16,7 +19,7 @@ export async function run(input: CommandInput): Promise<void> {
       ws.settings.placement,
       ws.settings.placementTemplate,
     );
-    if (flag.bool(input.opts, 'json')) return printJson(explanation);
+    if (input.opts.json) return printJson(explanation);
     printLine(`${customerId} → ${explanation.cell ?? '(no cell)'}  [${explanation.rule}${explanation.fencedBy ? ', fenced' : ''}]`);
     printLine(explanation.explanation);
   });

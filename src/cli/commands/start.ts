@@ -1,11 +1,13 @@
 // cellctl start: start the supervisor (if needed), the router and the cells, and wait until healthy.
-import { parseSeconds } from '../../shared/names.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { processNames, startProcesses } from '../lifecycle.js';
 import { say } from '../output.js';
+import { commandOptions, type OptionsOf, secondsAsMs } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
-  const timeoutMs = parseSeconds(flag.string(input.opts, 'timeout') ?? '30', '--timeout') * 1000;
+export const options = commandOptions({ timeout: secondsAsMs('--timeout') });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const timeoutMs = input.opts.timeout;
   await withWorkspace(input, async (ws) => {
     const names = processNames(ws, input.args);
     const result = await startProcesses(ws, names, timeoutMs);

@@ -1,15 +1,16 @@
 // cellctl status: one table (or --json) with the supervisor, the router and every cell.
-import { usageError } from '../../shared/errors.js';
+import { ExitCode, usageError } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
 import type { StatusReport } from '../../status/model.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
 import { printJson, printLine } from '../output.js';
 import { renderStatus } from '../views/status.js';
+import { commandOptions, type OptionsOf, on, text } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
-  const json = flag.bool(input.opts, 'json');
-  const watch = flag.bool(input.opts, 'watch');
-  const output = flag.string(input.opts, 'output');
+export const options = commandOptions({ json: on, output: text, watch: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const { json, watch, output } = input.opts;
   if (output !== undefined && output !== 'wide') throw usageError(`-o takes "wide", got "${output}"`);
   const render = (report: StatusReport) => renderStatus(report, output === 'wide');
   await withWorkspace(input, async (ws) => {
@@ -21,7 +22,7 @@ export async function run(input: CommandInput): Promise<void> {
     // Ctrl-C ends the watch as an interrupted command: exit 130, as a shell reports one.
     process.once('SIGINT', () => {
       stopped = true;
-      process.exitCode = 130;
+      process.exitCode = ExitCode.interrupted;
     });
     // Screen-clearing codes only for a terminal; a pipe gets one report after another.
     const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';

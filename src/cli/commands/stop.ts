@@ -1,15 +1,17 @@
 // cellctl stop: stop named processes, or (no names) everything: cells, router and supervisor. A
 // damaged workspace (unreadable cellctl.json or control.db) is stopped too, from its pid files.
 import { isCellctlError } from '../../shared/errors.js';
-import { parseSeconds } from '../../shared/names.js';
 import { stopEverything, stopNamed } from '../../supervisor/client.js';
 import { isWorkspace, openWorkspace, type Workspace } from '../../workspace/workspace.js';
-import { type CommandInput, flag, homeOf } from '../context.js';
+import { type CommandInput, homeOf } from '../context.js';
 import { checkLocalProcess, stopProcesses } from '../lifecycle.js';
 import { say, sayDone, sayWarning } from '../output.js';
+import { commandOptions, type OptionsOf, secondsAsMs } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
-  const timeoutMs = parseSeconds(flag.string(input.opts, 'timeout') ?? '10', '--timeout') * 1000;
+export const options = commandOptions({ timeout: secondsAsMs('--timeout') });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const timeoutMs = input.opts.timeout;
   const home = homeOf(input);
   let ws: Workspace;
   try {

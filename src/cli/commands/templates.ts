@@ -2,8 +2,9 @@
 import { BUILTIN_TEMPLATES_DIR, listTemplateDirs, loadTemplate, missingTemplateFolders, templateSearchPath } from '../../templates/catalog.js';
 import { describeError } from '../../shared/errors.js';
 import { isWorkspace, readSettings } from '../../workspace/workspace.js';
-import { type CommandInput, flag, homeOf } from '../context.js';
+import { type CommandInput, homeOf } from '../context.js';
 import { printJson, printLine, renderTable, sayWarning } from '../output.js';
+import { commandOptions, type OptionsOf, on } from '../options.js';
 
 interface TemplateRow {
   name: string;
@@ -17,12 +18,14 @@ interface TemplateRow {
   error: string | null;
 }
 
-export function run(input: CommandInput): void {
+export const options = commandOptions({ json: on });
+
+export function run(input: CommandInput<OptionsOf<typeof options>>): void {
   const home = homeOf(input);
   const searchPath = isWorkspace(home) ? templateSearchPath(home, readSettings(home).templatePaths) : [BUILTIN_TEMPLATES_DIR];
   for (const dir of missingTemplateFolders(searchPath)) sayWarning(`templatePaths names ${dir}, which does not exist`);
   const rows: TemplateRow[] = [...listTemplateDirs(searchPath)].sort(([a], [b]) => a.localeCompare(b)).map(([name, dir]) => describe(name, dir));
-  if (flag.bool(input.opts, 'json')) return printJson(rows);
+  if (input.opts.json) return printJson(rows);
   printLine(
     renderTable(
       ['template', 'runs', 'schema', 'capacity', 'customer tables', 'description'],

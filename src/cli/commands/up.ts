@@ -1,25 +1,29 @@
 // cellctl up: the newcomer's one command — init if needed, create N cells, start everything, create
 // sample customers through the router, and show the status and what to try next.
 import { ExitCode, failure } from '../../shared/errors.js';
-import { parsePort, parsePositiveInt, parseSeconds } from '../../shared/names.js';
 import { collectStatus } from '../../status/collect.js';
 import { createCell, loadCellTemplate } from '../../workspace/cells.js';
 import { readJwtKey } from '../../workspace/secrets.js';
 import { initWorkspace, openWorkspace } from '../../workspace/workspace.js';
 import { CustomerClient, createSampleCustomers } from '../../workload/customers.js';
-import { type CommandInput, flag, homeOf } from '../context.js';
+import { type CommandInput, homeOf } from '../context.js';
 import { processNames, startProcesses } from '../lifecycle.js';
 import { cellctlCommand, printJson, printLine, say, sayDone } from '../output.js';
 import { renderStatus } from '../views/status.js';
+import { commandOptions, type OptionsOf, count, on, secondsAsMs, tcpPort, text } from '../options.js';
 
-export async function run(input: CommandInput): Promise<void> {
+export const options = commandOptions({
+  cells: count('--cells', 100),
+  template: text,
+  customers: count('--customers', 100_000),
+  routerPort: tcpPort('--router-port'),
+  timeout: secondsAsMs('--timeout'),
+  json: on,
+});
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   const home = homeOf(input);
-  const cellCount = parsePositiveInt(flag.string(input.opts, 'cells') ?? '3', '--cells', 100);
-  const customerCount = parsePositiveInt(flag.string(input.opts, 'customers') ?? '20', '--customers', 100_000);
-  const templateFlag = flag.string(input.opts, 'template');
-  const routerPort = parsePort(flag.string(input.opts, 'routerPort') ?? '8000', '--router-port');
-  const timeoutMs = parseSeconds(flag.string(input.opts, 'timeout') ?? '60', '--timeout') * 1000;
-  const json = flag.bool(input.opts, 'json');
+  const { cells: cellCount, customers: customerCount, template: templateFlag, routerPort, timeout: timeoutMs, json } = input.opts;
 
   if (initWorkspace(home, routerPort, templateFlag ?? 'ecommerce')) say(`workspace created at ${home}`);
   const ws = openWorkspace(home);
