@@ -106,6 +106,9 @@ const isStatementError = (error: unknown): boolean => {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 };
 
+/** Errors already cleaned and named (a transaction's error passes through twice). */
+const explained = new WeakSet<Error>();
+
 export class PgControlPlane implements ControlPlane {
   readonly kind = 'postgres' as const;
   readonly where: string;
@@ -156,6 +159,13 @@ export class PgControlPlane implements ControlPlane {
   /** The message of any error, with the password cleaned out and the store named; connection failures become a clear failure. */
   private explain(error: unknown): Error {
     if (!(error instanceof Error)) return new Error(this.scrub(String(error)));
+    if (explained.has(error)) return error;
+    const result = this.explainOnce(error);
+    explained.add(result);
+    return result;
+  }
+
+  private explainOnce(error: Error): Error {
     if (error.name === 'CellctlError' || error instanceof OwnershipLost) return this.scrubbed(error);
     const message = this.scrub(error.message);
     if (isConnectionError(error)) {
