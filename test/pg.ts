@@ -35,11 +35,26 @@ function postgresUser(): { uid: number; gid: number } | null {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/** The first folder from / down to `dir` that other users cannot pass through (the cluster lives below it). */
+function closedAncestor(dir: string): string | null {
+  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
+  for (let i = 1; i <= parts.length; i += 1) {
+    const folder = path.sep + parts.slice(0, i).join(path.sep);
+    if ((fs.statSync(folder).mode & 0o001) === 0) return folder;
+  }
+  return null;
+}
+
 /** Whether a cluster can be started here; if not, the one-line reason tests skip with. */
 export function pgAvailable(): PgAvailability {
   const bin = findBin();
   if (!bin) return { ok: false, reason: 'PostgreSQL is not installed (no /usr/lib/postgresql/<version>/bin/postgres; .ci/run installs it)' };
-  if (process.getuid?.() === 0 && !postgresUser()) return { ok: false, reason: 'running as root but there is no "postgres" system user to run PostgreSQL as' };
+  if (process.getuid?.() === 0) {
+    if (!postgresUser()) return { ok: false, reason: 'running as root but there is no "postgres" system user to run PostgreSQL as' };
+    const closed = closedAncestor(os.tmpdir());
+    if (closed)
+      return { ok: false, reason: `the "postgres" user cannot reach the temporary folder (${closed} is not world-searchable): set TMPDIR to a folder it can` };
+  }
   return { ok: true, bin };
 }
 
