@@ -330,7 +330,11 @@ export class PgControlPlane implements ControlPlane {
   }
 
   async customersChangedSince(rev: number): Promise<MappingRow[]> {
-    return (await this.query<CustomerRow>('SELECT id, cell_id, rev FROM customers WHERE rev > $1', [rev])).rows.map(toMappingRow);
+    try {
+      return await changedRows(this.pool, rev);
+    } catch (error) {
+      throw this.explain(error);
+    }
   }
 
   async customerCount(): Promise<number> {
@@ -341,7 +345,7 @@ export class PgControlPlane implements ControlPlane {
     return this.tx(async (client) => {
       const version = Number((await client.query<{ value: string }>("SELECT value FROM meta WHERE key = 'mapping_version'")).rows[0]!.value);
       const cells = (await client.query<CellRow>('SELECT * FROM cells ORDER BY id COLLATE "C"')).rows.map(toCell);
-      const changed = (await client.query<CustomerRow>('SELECT id, cell_id, rev FROM customers WHERE rev > $1', [sinceRev])).rows.map(toMappingRow);
+      const changed = await changedRows(client, sinceRev);
       const customerCount = (await client.query<{ n: number }>('SELECT COUNT(*) AS n FROM customers')).rows[0]!.n;
       return { version, cells, changed, customerCount };
     }, 'REPEATABLE READ READ ONLY');
@@ -647,6 +651,32 @@ export class PgControlPlane implements ControlPlane {
   }
 }
 
+/**
+ * Mapping rows changed after `rev`. A router loads up to millions of them: one tab-separated text
+ * value parses about twice as fast as as many result rows. Ids holding a tab or a line break
+ * (which customer ids never do) come apart, as JSON.
+ */
+async function changedRows(client: Pick<pg.Pool, 'query'>, rev: number): Promise<MappingRow[]> {
+  const plain = "strpos(id, E'\\t') = 0 AND strpos(id, E'\\n') = 0 AND strpos(cell_id, E'\\t') = 0 AND strpos(cell_id, E'\\n') = 0";
+  const result = await client.query<{ text: string | null; odd: [string, string, number][] | null }>(
+    `SELECT string_agg(id || E'\\t' || cell_id || E'\\t' || rev, E'\\n') FILTER (WHERE ${plain}) AS text,
+            json_agg(json_build_array(id, cell_id, rev)) FILTER (WHERE NOT (${plain})) AS odd
+     FROM customers WHERE rev > $1`,
+    [rev],
+  );
+  const { text, odd } = result.rows[0]!;
+  const rows: MappingRow[] = [];
+  if (text) {
+    for (const line of text.split('\n')) {
+      const first = line.indexOf('\t');
+      const second = line.indexOf('\t', first + 1);
+      rows.push({ id: line.slice(0, first), cellId: line.slice(first + 1, second), rev: Number(line.slice(second + 1)) });
+    }
+  }
+  for (const [id, cellId, changedRev] of odd ?? []) rows.push({ id, cellId, rev: changedRev });
+  return rows;
+}
+
 async function emptyIn(client: Client): Promise<boolean> {
   const row = (
     await client.query<{ n: number; version: string }>(
@@ -832,8 +862,6 @@ const toCell = (row: CellRow): CellRecord => ({
 });
 
 const toCustomer = (row: CustomerRow): CustomerRecord => ({ id: row.id, cellId: row.cell_id, createdAt: row.created_at, rev: row.rev });
-
-const toMappingRow = (row: Pick<CustomerRow, 'id' | 'cell_id' | 'rev'>): MappingRow => ({ id: row.id, cellId: row.cell_id, rev: row.rev });
 
 const toMigration = (row: MigrationRow): MigrationRecord => ({
   id: row.id,

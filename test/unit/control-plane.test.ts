@@ -151,6 +151,11 @@ for (const { title, make, skip } of kinds)
       expect(read.changed).toEqual([{ id: 'y', cellId: 'c', rev: before }]);
       expect(read.customerCount).toBe(1);
       expect(await plane.customersChangedSince(before)).toEqual([]);
+      // Any text is an id to the store, even one no customer id rule allows.
+      await plane.pinCustomers([{ customerId: 'odd\tid\nhere', cellId: 'a' }]);
+      const all = await plane.customersChangedSince(0);
+      expect(all.map((row) => row.id).sort()).toEqual(['odd\tid\nhere', 'y']);
+      expect(all.find((row) => row.id === 'y')).toEqual({ id: 'y', cellId: 'c', rev: before });
     });
 
     it.skipIf(skip)('allows one running migration per customer', async () => {
