@@ -182,6 +182,7 @@ export class PgControlPlane implements ControlPlane {
 
   private scrubbed(error: Error): Error {
     error.message = this.scrub(error.message);
+    if (error.stack) error.stack = this.scrub(error.stack);
     return error;
   }
 
@@ -530,7 +531,7 @@ export class PgControlPlane implements ControlPlane {
   }
 
   async recordKeptSourcePurged(id: number, detail: Record<string, unknown> = {}): Promise<void> {
-    await this.query("UPDATE migrations SET step = 'purged', detail = detail || $1::jsonb, updated_at = $2 WHERE id = $3 AND state = 'done'", [
+    await this.query("UPDATE migrations SET step = 'purged', detail = merge_patch(detail, $1::jsonb), updated_at = $2 WHERE id = $3 AND state = 'done'", [
       JSON.stringify(detail),
       now(),
       id,
@@ -770,7 +771,7 @@ function recordStep(
     client,
     ids,
     owner,
-    `UPDATE migrations SET step = $3, detail = detail || $4::jsonb, updated_at = $5, lease_until = COALESCE($6::bigint, lease_until)
+    `UPDATE migrations SET step = $3, detail = merge_patch(detail, $4::jsonb), updated_at = $5, lease_until = COALESCE($6::bigint, lease_until)
      WHERE id = ANY($1) AND owner = $2 AND state = 'running' RETURNING id`,
     [step, JSON.stringify(detail ?? {}), now(), leaseMs === undefined ? null : Date.now() + leaseMs],
   );

@@ -93,6 +93,25 @@ CREATE SEQUENCE IF NOT EXISTS cellctl.fencing_seq;
 
 INSERT INTO cellctl.meta (key, value) VALUES ('mapping_version', '0') ON CONFLICT (key) DO NOTHING;
 
+-- RFC 7396 merge patch, as control.db's json_patch applies journal details: null removes a key, objects merge.
+CREATE OR REPLACE FUNCTION cellctl.merge_patch(target JSONB, patch JSONB) RETURNS JSONB LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  k TEXT;
+  v JSONB;
+  result JSONB;
+BEGIN
+  IF jsonb_typeof(patch) IS DISTINCT FROM 'object' THEN RETURN patch; END IF;
+  result := CASE WHEN jsonb_typeof(target) = 'object' THEN target ELSE '{}'::jsonb END;
+  FOR k, v IN SELECT * FROM jsonb_each(patch) LOOP
+    IF jsonb_typeof(v) = 'null' THEN
+      result := result - k;
+    ELSE
+      result := jsonb_set(result, ARRAY[k], cellctl.merge_patch(result -> k, v));
+    END IF;
+  END LOOP;
+  RETURN result;
+END $$;
+
 -- The mapping version of this transaction: bumped (and notified) at its first mapping change only.
 CREATE OR REPLACE FUNCTION cellctl.bump_mapping() RETURNS BIGINT LANGUAGE plpgsql AS $$
 DECLARE

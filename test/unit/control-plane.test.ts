@@ -193,8 +193,11 @@ for (const { title, make, skip } of kinds)
       expect(await plane.takeOverMigration(id, seenAgain, owner('third'), 10_000)).toBe(false);
       await expect(plane.recordMigrationStep([id], 'mine', 'copied')).rejects.toThrow(OwnershipLost);
       await expect(plane.renewLease([id], 'mine', 10_000)).rejects.toThrow(OwnershipLost);
-      await plane.recordMigrationStep([id], 'new', 'copied', { rows: 3 });
-      expect(await plane.getMigration(id)).toMatchObject({ step: 'copied', detail: { fenceId: 'f1', rows: 3 }, owner: { token: 'new' } });
+      await plane.recordMigrationStep([id], 'new', 'copied', { rows: { a: 3 } });
+      expect(await plane.getMigration(id)).toMatchObject({ step: 'copied', detail: { fenceId: 'f1', rows: { a: 3 } }, owner: { token: 'new' } });
+      // Details merge as a JSON merge patch: objects merge, null removes a key.
+      await plane.recordMigrationStep([id], 'new', 'verified', { fenceId: null, rows: { b: 4 }, list: [1, 2] });
+      expect((await plane.getMigration(id))!.detail).toEqual({ rows: { a: 3, b: 4 }, list: [1, 2] });
     });
 
     it.skipIf(skip)('a journal write of a batch changes no row unless it owns them all', async () => {
