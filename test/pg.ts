@@ -66,6 +66,10 @@ export interface TestPg {
   url(database?: string): string;
   /** A new empty database; returns its URL. */
   newDatabase(): Promise<string>;
+  /** Stops the server, keeping its data (PostgreSQL is down until resume). */
+  pause(): Promise<void>;
+  /** Starts it again on the same port and waits until it answers. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -129,28 +133,38 @@ export async function startPg(): Promise<TestPg> {
     'full_page_writes=off',
     'max_connections=200',
   ];
-  const server = spawn(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), ...settings.flatMap((s) => ['-c', s])], {
-    ...ids,
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  server.stderr?.on('data', (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-4000);
-  });
   const url = (database = 'postgres'): string => `postgres://${USER}:${password}@127.0.0.1:${port}/${database}`;
+  let server: ChildProcess | null = null;
+  let log = '';
+  const launch = async (): Promise<void> => {
+    const child = spawn(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), ...settings.flatMap((s) => ['-c', s])], {
+      ...ids,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    server = child;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-4000);
+    });
+    await waitReady(url(), child, () => log);
+  };
+  /** Fast shutdown by pid (SIGINT: sessions end, the cluster stops cleanly), SIGKILL if it hangs. */
+  const halt = async (): Promise<void> => {
+    const child = server;
+    server = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  };
   const stop = async (): Promise<void> => {
-    if (server.exitCode === null && server.signalCode === null) {
-      const exited = new Promise((resolve) => server.once('exit', resolve));
-      server.kill('SIGINT'); // fast shutdown: ends the sessions, stops cleanly
-      const timer = setTimeout(() => server.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await halt();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitReady(url(), server, () => log);
+    await launch();
   } catch (error) {
     await stop();
     throw error;
@@ -168,5 +182,5 @@ export async function startPg(): Promise<TestPg> {
     }
     return url(name);
   };
-  return { port, user: USER, password, url, newDatabase, stop };
+  return { port, user: USER, password, url, newDatabase, pause: halt, resume: launch, stop };
 }

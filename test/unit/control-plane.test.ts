@@ -424,6 +424,32 @@ describe.skipIf(!pgCheck.ok)(`PostgreSQL control plane${pgCheck.ok ? '' : ` (ski
     }
   });
 
+  it('while PostgreSQL is down: health says so, calls fail clearly (no password), and all works again once it is back', async () => {
+    const own = await startPg();
+    try {
+      const plane = track(await PgControlPlane.connect(await own.newDatabase(), { connectTimeoutMs: 2000, safetyPollMs: 200 }));
+      await plane.insertCell(cell('a'));
+      const seen: number[] = [];
+      const stop = plane.watchMapping((version) => seen.push(version), await plane.mappingVersion());
+      await own.pause();
+      const health = await plane.health();
+      expect(health.ok).toBe(false);
+      expect(health.detail).not.toContain(own.password);
+      const refused = await errorOf(plane.getCell('a'));
+      expect(refused).toMatchObject({ code: 'E_CONTROL_UNAVAILABLE' });
+      expect((refused as Error).message).not.toContain(own.password);
+      await own.resume();
+      await waitFor('the plane to be healthy again', async () => (await plane.health()).ok);
+      expect((await plane.getCell('a'))!.id).toBe('a');
+      await plane.pinCustomers([{ customerId: 'x', cellId: 'a' }]);
+      const version = await plane.mappingVersion();
+      await waitFor('the watch to tell the change after the restart', () => seen.includes(version), 10_000);
+      stop();
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('copies a control.db into an empty PostgreSQL, verified, and refuses a target that is not empty', async () => {
     const source = await withCells(newSqlite);
     await source.pinCustomers(Array.from({ length: 50 }, (_, i) => ({ customerId: `c${i}`, cellId: i % 2 ? 'a' : 'b' })));
