@@ -360,7 +360,9 @@ export class PgControlPlane implements ControlPlane {
       for (let start = 0; start < pins.length; start += 10_000) {
         const chunk = pins.slice(start, start + 10_000);
         const result = await client.query<{ id: string }>(
+          // Rows that exist are left out before the insert, so their triggers do not bump the version for nothing.
           `INSERT INTO customers (id, cell_id, created_at) SELECT id, cell_id, $3 FROM unnest($1::text[], $2::text[]) AS pin(id, cell_id)
+           WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = pin.id)
            ON CONFLICT (id) DO NOTHING RETURNING id`,
           [chunk.map((p) => p.customerId), chunk.map((p) => p.cellId), at],
         );

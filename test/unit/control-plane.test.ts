@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { copyControlPlane } from '../../src/control/copy.js';
+import { isPostgresUrl, openControlPlane, printableLocation } from '../../src/control/open.js';
 import { readSqliteDump, summarize } from '../../src/control/dump.js';
 import { PgControlPlane, redactUrl } from '../../src/control/pg-plane.js';
 import { ALL, type ControlPlane, type NewMigration, OwnershipLost } from '../../src/control/plane.js';
@@ -143,6 +144,16 @@ for (const { title, make, skip } of kinds)
       await plane.insertCell(cell('c', 9003));
       versions.push(await plane.mappingVersion());
       for (let i = 1; i < versions.length; i += 1) expect(versions[i]).toBeGreaterThan(versions[i - 1]!);
+      // What changes nothing leaves the version: a pin of a mapped customer, a move from the wrong cell.
+      const still = await plane.mappingVersion();
+      await plane.pinCustomers([{ customerId: 'y0', cellId: 'c' }]);
+      const pinned = await plane.mappingVersion();
+      await plane.pinCustomers([{ customerId: 'y0', cellId: 'a' }]);
+      expect(await plane.moveCustomer('y0', 'a', 'b')).toBe(false);
+      await plane.markCellHealthy('a');
+      expect(await plane.mappingVersion()).toBe(pinned);
+      expect(pinned).toBeGreaterThan(still);
+      await plane.unmapCustomer('y0', 'c');
       await plane.pinCustomers([{ customerId: 'y', cellId: 'c' }]);
       const before = (await plane.readMapping(0)).changed.find((row) => row.id === 'y')!.rev;
       const read = await plane.readMapping(before - 1);
@@ -377,6 +388,10 @@ describe.skipIf(!pgCheck.ok)(`PostgreSQL control plane${pgCheck.ok ? '' : ` (ski
       expect(String((error as Error).stack)).not.toContain(secret());
     }
     expect(redactUrl(good)).not.toContain(secret());
+    expect(printableLocation(good)).not.toContain(secret());
+    expect([isPostgresUrl(good), isPostgresUrl('/w/control.db')]).toEqual([true, false]);
+    const opened = track(await openControlPlane(good));
+    expect(opened.kind).toBe('postgres');
     expect(redactUrl(`${good}?password=${secret()}`)).not.toContain(secret());
     const plane = track(await PgControlPlane.connect(good));
     expect(plane.where).not.toContain(secret());
