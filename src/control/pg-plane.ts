@@ -106,6 +106,8 @@ const isStatementError = (error: unknown): boolean => {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 };
 
+const LOCK_MAPPING = "SELECT 1 FROM meta WHERE key = 'mapping_version' FOR UPDATE";
+
 /** Errors already cleaned and named (a transaction's error passes through twice). */
 const explained = new WeakSet<Error>();
 
@@ -244,6 +246,22 @@ export class PgControlPlane implements ControlPlane {
     }
   }
 
+  /**
+   * A transaction that changes the mapping or the cells. It takes the mapping version's row lock
+   * first, before any row of cells or customers: every such writer then locks in one order, and
+   * two of them over the same rows wait for each other instead of deadlocking.
+   */
+  private mappingTx<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    return this.tx(async (client) => {
+      await client.query(LOCK_MAPPING);
+      return work(client);
+    });
+  }
+
+  private async mappingWrite(text: string, params: unknown[]): Promise<number> {
+    return this.mappingTx(async (client) => (await client.query(text, params)).rowCount ?? 0);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.stopWatching();
@@ -271,7 +289,7 @@ export class PgControlPlane implements ControlPlane {
 
   async insertCell(cell: NewCell): Promise<CellRecord> {
     const createdAt = now();
-    await this.query(
+    await this.mappingWrite(
       `INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, health_path, status, created_at, url, data_url, data_port, managed)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11, $12)`,
       [
@@ -293,7 +311,7 @@ export class PgControlPlane implements ControlPlane {
   }
 
   async deleteCell(id: string): Promise<number> {
-    return this.tx(async (client) => {
+    return this.mappingTx(async (client) => {
       const removed = (await client.query('DELETE FROM customers WHERE cell_id = $1', [id])).rowCount ?? 0;
       await client.query('DELETE FROM cells WHERE id = $1', [id]);
       return removed;
@@ -301,11 +319,11 @@ export class PgControlPlane implements ControlPlane {
   }
 
   async markCellHealthy(id: string): Promise<void> {
-    await this.query('UPDATE cells SET first_healthy_at = $1 WHERE id = $2 AND first_healthy_at IS NULL', [now(), id]);
+    await this.mappingWrite('UPDATE cells SET first_healthy_at = $1 WHERE id = $2 AND first_healthy_at IS NULL', [now(), id]);
   }
 
   async setCellStatus(id: string, status: CellStatus): Promise<void> {
-    await this.query('UPDATE cells SET status = $1 WHERE id = $2', [status, id]);
+    await this.mappingWrite('UPDATE cells SET status = $1 WHERE id = $2', [status, id]);
   }
 
   async customerCounts(): Promise<Map<string, number>> {
@@ -354,7 +372,7 @@ export class PgControlPlane implements ControlPlane {
 
   async pinCustomers(pins: { customerId: string; cellId: string }[]): Promise<string[]> {
     if (pins.length === 0) return [];
-    const pinned = await this.tx(async (client) => {
+    const pinned = await this.mappingTx(async (client) => {
       const at = now();
       const ids = new Set<string>();
       for (let start = 0; start < pins.length; start += 10_000) {
@@ -375,16 +393,16 @@ export class PgControlPlane implements ControlPlane {
   }
 
   async moveCustomer(customerId: string, from: string, to: string): Promise<boolean> {
-    return ((await this.query('UPDATE customers SET cell_id = $1 WHERE id = $2 AND cell_id = $3', [to, customerId, from])).rowCount ?? 0) === 1;
+    return (await this.mappingWrite('UPDATE customers SET cell_id = $1 WHERE id = $2 AND cell_id = $3', [to, customerId, from])) === 1;
   }
 
   async unmapCustomer(customerId: string, cellId: string): Promise<boolean> {
-    const result = await this.query(
+    const removed = await this.mappingWrite(
       `DELETE FROM customers WHERE id = $1 AND cell_id = $2
        AND NOT EXISTS (SELECT 1 FROM migrations WHERE customer_id = $1 AND state = 'running')`,
       [customerId, cellId],
     );
-    return (result.rowCount ?? 0) === 1;
+    return removed === 1;
   }
 
   watchMapping(onChange: (version: number) => void, sinceVersion?: number): () => void {
@@ -541,7 +559,7 @@ export class PgControlPlane implements ControlPlane {
   }
 
   async switchCustomers(input: SwitchCustomers): Promise<void> {
-    await this.tx(async (client) => {
+    await this.mappingTx(async (client) => {
       input.precheck?.();
       await recordStep(client, input.ids, input.owner, 'switched', input.detail, input.leaseMs);
       for (const move of input.moves) {

@@ -465,6 +465,36 @@ describe.skipIf(!pgCheck.ok)(`PostgreSQL control plane${pgCheck.ok ? '' : ` (ski
     }
   });
 
+  it('runs concurrent mapping changes over the same rows without deadlocks', async () => {
+    const plane = await withCells(newPostgres);
+    const ids = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    await plane.pinCustomers(ids.map((customerId) => ({ customerId, cellId: 'a' })));
+    for (let round = 0; round < 15; round += 1) {
+      const [from, to] = round % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
+      const started = await plane.startMigrations(
+        ids.map((customerId) => ({ ...move, customerId, sourceCell: from, targetCell: to })),
+        owner(`o${round}`),
+        10_000,
+      );
+      const migrationIds = started.map((m) => m.id);
+      // The switch takes the rows in one order while single writes (moves onto the same cell) and status changes take them in the other.
+      const outcomes = await Promise.allSettled([
+        plane.switchCustomers({ ids: migrationIds, owner: `o${round}`, leaseMs: 10_000, moves: ids.map((customerId) => ({ customerId, from, to })) }),
+        ...[...ids].reverse().map((customerId) => plane.moveCustomer(customerId, from, from)),
+        plane.setCellStatus(from, 'active'),
+        plane.setCellStatus(to, 'active'),
+      ]);
+      const failures = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as { code?: string; message: string });
+      expect(failures.filter((f) => f.code !== 'E_MAPPING_CHANGED').map((f) => f.message)).toEqual([]);
+      // Whatever won, every customer is in one piece: all moved by the switch, or the switch refused.
+      const cells = new Set((await plane.listCustomers()).map((c) => c.cellId));
+      if (outcomes[0]!.status === 'fulfilled') expect(cells).toEqual(new Set([to]));
+      await plane.endMigrations(migrationIds, `o${round}`, 'done');
+      // Put everyone back on the round's target, so the next round starts from one cell.
+      for (const customerId of ids) await plane.moveCustomer(customerId, from, to);
+    }
+  });
+
   it('copies a control.db into an empty PostgreSQL, verified, and refuses a target that is not empty', async () => {
     const source = await withCells(newSqlite);
     await source.pinCustomers(Array.from({ length: 50 }, (_, i) => ({ customerId: `c${i}`, cellId: i % 2 ? 'a' : 'b' })));
