@@ -211,6 +211,18 @@ for (const { title, make, skip } of kinds)
       expect((await plane.getMigration(id))!.detail).toEqual({ rows: { a: 3, b: 4 }, list: [1, 2] });
     });
 
+    it.skipIf(skip)('lets exactly one of several racing starts, and one of several racing takeovers, win', async () => {
+      const plane = await withCells(make);
+      const starts = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => plane.startMigrations([move], owner(`s${n}`), 10_000)));
+      expect(starts.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      for (const o of starts) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'E_MIGRATION_RUNNING' });
+      const running = (await plane.runningMigrationFor('x'))!;
+      const takers = [1, 2, 3, 4, 5].map((n) => owner(`t${n}`));
+      const won = await Promise.all(takers.map((taker) => plane.takeOverMigration(running.id, running.owner, taker, 10_000)));
+      expect(won.filter(Boolean)).toHaveLength(1);
+      expect((await plane.getMigration(running.id))!.owner!.token).toBe(takers[won.indexOf(true)]!.token);
+    });
+
     it.skipIf(skip)('a journal write of a batch changes no row unless it owns them all', async () => {
       const plane = await withCells(make);
       const [a, b] = await plane.startMigrations([move, { ...move, customerId: 'y' }], owner('mine'), 10_000);
