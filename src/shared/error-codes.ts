@@ -86,6 +86,12 @@ export const CLI_ERRORS = {
   E_MIGRATION_TAKEN_OVER: { exit: ExitCode.failure, means: 'another cellctl took this move over' },
   E_TABLES: { exit: ExitCode.failure, means: "a cell's declaration of customer tables is invalid or does not match its database" },
   E_DATA_API: { exit: ExitCode.failure, means: "a cell's data API answers as another cell or cannot be used" },
+  E_CONTROL_URL: { exit: ExitCode.failure, means: 'a PostgreSQL connection string for the control plane is invalid' },
+  E_CONTROL_UNAVAILABLE: { exit: ExitCode.failure, means: 'the PostgreSQL control plane cannot be reached' },
+  E_CONTROL_SCHEMA: { exit: ExitCode.failure, means: "the PostgreSQL control plane's schema is of another version" },
+  E_CONTROL_NOT_EMPTY: { exit: ExitCode.failure, means: 'a copy of the control plane was refused: the target already holds one' },
+  E_COPY_MISMATCH: { exit: ExitCode.failure, means: 'a copied control plane does not match its source' },
+  E_MAPPING_CHANGED: { exit: ExitCode.failure, means: "a customer's mapping changed during a move's switch" },
 } as const satisfies Record<string, { exit: ExitCodeValue; means: string }>;
 
 export type CliErrorCode = keyof typeof CLI_ERRORS;

@@ -1,0 +1,21 @@
+// Opens the control plane a workspace names: a control.db path, or a PostgreSQL URL (--control,
+// CELLCTL_CONTROL_URL). The one place that chooses between the two implementations.
+import type { ControlPlane } from './plane.js';
+import { PgControlPlane, type PgPlaneOptions, redactUrl } from './pg-plane.js';
+import { SqliteControlPlane, type SqlitePlaneOptions } from './sqlite-plane.js';
+
+/** Whether `location` is a PostgreSQL connection URL (else it is a control.db path). */
+export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//i.test(location.trim());
+
+/** `location` as it may be printed: a URL without its password, or the path. */
+export const printableLocation = (location: string): string => (isPostgresUrl(location) ? redactUrl(location) : location);
+
+export interface OpenPlaneOptions {
+  sqlite?: SqlitePlaneOptions;
+  postgres?: PgPlaneOptions;
+}
+
+/** Opens an existing control.db, or connects to PostgreSQL (creating the schema there on first use). */
+export async function openControlPlane(location: string, options: OpenPlaneOptions = {}): Promise<ControlPlane> {
+  return isPostgresUrl(location) ? PgControlPlane.connect(location.trim(), options.postgres) : SqliteControlPlane.open(location, options.sqlite);
+}
