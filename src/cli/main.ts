@@ -85,14 +85,17 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
     .action(lazy(() => import('./commands/templates.js')));
 
   addCellCommands(program);
+  addRemoteCellCommands(program);
+  addProcessCommands(program);
   addObserveCommands(program);
+  addSettingsCommands(program);
   addCustomerCommands(program);
   addMigrateCommands(program);
   addFleetCommands(program);
   return program;
 }
 
-/** The cells and the processes: create, list, delete, serve, up, start, stop, restart. */
+/** The cells this workspace makes: create, list, delete. */
 function addCellCommands(program: Command): void {
   program
     .command('create')
@@ -121,7 +124,10 @@ function addCellCommands(program: Command): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .addHelpText('after', examples('cellctl delete cell-3 --yes', 'cellctl delete cell-3 --force --yes'))
     .action(lazy(() => import('./commands/delete.js')));
+}
 
+/** Cells run elsewhere or by hand: cells register/unregister, serve, cell-agent. */
+function addRemoteCellCommands(program: Command): void {
   // Cells run elsewhere, known by URL (src/cli/commands/cells.ts).
   const cells = program.command('cells').summary('cells run elsewhere: register one by URL, or unregister it');
   const cellsCommand = (pick: (m: typeof import('./commands/cells.js')) => CommandModule['run']) =>
@@ -188,7 +194,10 @@ function addCellCommands(program: Command): void {
       ),
     )
     .action(lazy(() => import('./commands/cell-agent.js')));
+}
 
+/** The processes: up, start, stop, restart. */
+function addProcessCommands(program: Command): void {
   program
     .command('up')
     .summary('init, create cells, start everything and add sample customers')
@@ -289,7 +298,10 @@ function addObserveCommands(program: Command): void {
     .option('--json', 'print JSON (JSON lines with --watch)')
     .addHelpText('after', examples('cellctl events', 'cellctl events --subject cell-1 --json', 'cellctl events --watch'))
     .action(lazy(() => import('./commands/events.js')));
+}
 
+/** Tokens and settings: token, config. */
+function addSettingsCommands(program: Command): void {
   program
     .command('token')
     .summary('print a JWT for a customer (JWT auth mode)')

@@ -148,6 +148,14 @@ function report(options: { requests?: number; errors?: number; bState?: string; 
       ['b', options.bHealthy ?? true],
     ]),
     routerStats: {
+      enforcing: { auth: 'none', jwtRequireExp: false, placement: 'hash', placementTemplate: null, host: '127.0.0.1', needsRestart: [] },
+      pid: 10,
+      uptimeSeconds: 5,
+      memoryRssBytes: 1,
+      clientConnections: 0,
+      bufferedBytes: 0,
+      fences: [],
+      fenceHolds: { count: 0, p50Ms: null, p99Ms: null, maxMs: null },
       mappingVersion: 3,
       customersMapped: 4,
       cells: {

@@ -58,6 +58,7 @@ describe('the error-code catalogue', () => {
       not_drained: 409,
       fence_lost: 409,
       stale_owner: 409,
+      conflict: 409,
       body_too_large: 413,
       invalid_settings: 422,
       not_declared: 422,
@@ -83,6 +84,14 @@ describe('the error-code catalogue', () => {
       E_MIGRATION_BUSY: 1,
       E_MIGRATION_RUNNING: 1,
       E_MIGRATION_TAKEN_OVER: 1,
+      E_TABLES: 1,
+      E_DATA_API: 1,
+      E_CONTROL_URL: 1,
+      E_CONTROL_UNAVAILABLE: 1,
+      E_CONTROL_SCHEMA: 1,
+      E_CONTROL_NOT_EMPTY: 1,
+      E_COPY_MISMATCH: 1,
+      E_MAPPING_CHANGED: 1,
     });
     expect(ExitCode).toEqual({ ok: 0, failure: 1, usage: 2, unhealthy: 3, inconsistent: 4, interrupted: 130 });
     expect([failure('x').exitCode, failure('x', 'E_TEMPLATE').code, usageError('x').exitCode, usageError('x').code]).toEqual([1, 'E_TEMPLATE', 2, 'E_USAGE']);
