@@ -2,8 +2,9 @@
 // prints a table (and writes the same figures to test/bench/latest.json). Not a test: no CI.
 //
 //  1. router vs direct: one cell, GET and POST, keep-alive clients (autocannon), fixed duration;
-//  2. migration: write pause under load for single moves; bulk drain vs a bare SQLite loop; other
-//     customers' latency and failures while a customer with 100,000 orders moves (bystanders);
+//  2. migration: write pause under load for single moves; bulk drain vs the last ATTACH build and a
+//     bare SQLite loop; other customers' latency and failures while a customer with 100,000 orders
+//     moves (bystanders); drain and write pause across simulated hosts (hosts.measure.ts);
 //  3. CLI: --version and status --json vs `node -e 0`; start of 3 and 10 cells until healthy;
 //  4. scale: the router's memory, start-up and lookup time with 1,000,000 customers over 100 cells.
 import autocannon from 'autocannon';
@@ -363,6 +364,26 @@ async function bulkDrain() {
   log(`drain: cellctl ${now.rate}/s, ${BASELINE_REF} build ${before.rate}/s (ratio ${results.drain.ratioToBaseline}), bare loop ${bareRate}/s`);
 }
 
+/**
+ * Moves across simulated hosts (network namespaces; root and iproute2): test/bench/hosts.measure.ts,
+ * run by vitest for its TypeScript harness. Skipped with the reason where namespaces cannot be made.
+ */
+async function acrossHosts() {
+  log(`hosts: drain of ${DRAIN_CUSTOMERS} customers from host B to host C, and the write pause of single moves, router on host A`);
+  const out = path.join(temp, 'hosts.json');
+  const run = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', 'test/bench/vitest.measure.config.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, CELLCTL_BENCH_OUT: out, CELLCTL_BENCH_DRAIN: String(DRAIN_CUSTOMERS), CELLCTL_BENCH_MOVES: QUICK ? '10' : '30' },
+    encoding: 'utf8',
+  });
+  if (!fs.existsSync(out)) {
+    log(`hosts: not measured (${run.status === 0 ? 'skipped: no network namespaces here' : `failed:\n${run.stdout}${run.stderr}`})`);
+    return;
+  }
+  results.hosts = JSON.parse(fs.readFileSync(out, 'utf8'));
+  log(`hosts: drain ${results.hosts.drain.customersPerSecond}/s, write pause held p99 ${results.hosts.writePause.heldP99Ms} ms`);
+}
+
 // ---------------------------------------------------------------------------------------------
 function wallMs(command, args, runs = 10) {
   const times = [];
@@ -601,6 +622,15 @@ function render(r) {
           ],
         ]
       : []),
+    ...(r.hosts
+      ? [
+          [
+            'across hosts (namespaces)',
+            `drain ${r.hosts.drain.customersPerSecond} customers/s`,
+            `write pause held p50 ${r.hosts.writePause.heldP50Ms} ms, p99 ${r.hosts.writePause.heldP99Ms} ms over ${r.hosts.writePause.heldRequests} held requests (goals ≥ 300/s, p99 < 20 ms)`,
+          ],
+        ]
+      : []),
     [
       `router with ${r.scale.customers} customers`,
       `${r.scale.routerRssMiB} MiB RSS, ready in ${r.scale.routerReadyMs} ms`,
@@ -625,6 +655,7 @@ try {
   if (wanted('pause')) await migrationPause();
   if (wanted('drain')) await bulkDrain();
   if (wanted('bystanders')) await bystanders();
+  if (wanted('hosts')) await acrossHosts();
   if (wanted('cli')) await cliTimes();
   if (wanted('scale')) await scale();
   const out = path.join(ROOT, 'test', 'bench', QUICK ? 'latest-quick.json' : 'latest.json');
