@@ -410,4 +410,31 @@ describe('keep-source and audit', () => {
       expect.objectContaining({ kind: 'misplaced', customerId: 'keeper', mappedTo: source, foundIn: [target] }),
     ]);
   });
+
+  it('finds a stray copy in a second cell, names the command, and customers purge removes only that copy', async () => {
+    const ws = await shop(['c1', 'c2']);
+    await seedShopper(ws, 'twin', 2);
+    const served = await mappedCell(ws, 'twin');
+    const stray = otherCell(served);
+    // A copy left in the other cell, as a move's target keeps one when its rollback was cut short.
+    await cliOk(ws.home, ['migrate', 'customer', 'twin', '--to', stray, '--keep-source', '1h']);
+    const back = new Database(path.join(ws.home, 'control.db'));
+    back.prepare('UPDATE customers SET cell_id = ? WHERE id = ?').run(served, 'twin');
+    back.prepare("UPDATE migrations SET step = 'purged' WHERE customer_id = 'twin'").run();
+    back.close();
+    const audit = await cli(ws.home, ['audit', '--json']);
+    expect(audit.code).toBe(4);
+    const [finding] = JSON.parse(audit.stdout).findings;
+    expect(finding).toMatchObject({ kind: 'duplicated', customerId: 'twin', mappedTo: served });
+    expect(finding.advice).toContain(`cellctl customers purge twin --cell ${stray}`);
+    // The served copy is never purged this way.
+    expect((await cli(ws.home, ['customers', 'purge', 'twin', '--cell', served])).code).toBe(1);
+    expect(rowsIn(ws, served, 'twin').customers).toBe(1);
+    const purged = await cliJson(ws.home, ['customers', 'purge', 'twin', '--cell', stray]);
+    expect(purged).toMatchObject({ customerId: 'twin', cell: stray, servedBy: served });
+    expect(purged.removed).toBeGreaterThan(0);
+    expect(rowsIn(ws, stray, 'twin')).toEqual(none);
+    expect(rowsIn(ws, served, 'twin').customers).toBe(1);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+  });
 });
