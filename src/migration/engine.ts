@@ -183,8 +183,14 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
   journal.keepAlive();
   try {
     return await withTransfer(ws, from, to, journal.ticket(customerIds), async (transfer) => {
-      const fencedAt = performance.now();
       journal.check();
+      try {
+        await transfer.prepareTarget();
+      } catch (error) {
+        await transfer.purge('target').catch(() => {}); // best effort: the move has not begun
+        throw error;
+      }
+      const fencedAt = performance.now();
       const handle: FenceHandle = await fence.put(customerIds);
       const fenceId = handle.kind === 'router' ? handle.fenceId : undefined;
       let verification: TableVerification[];

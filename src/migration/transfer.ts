@@ -61,16 +61,23 @@ export class Transfer {
   }
 
   /**
-   * Copies the rows into the target, page by page (parents' tables first): each page is stored in one
-   * transaction and read back there, and its count and checksum must equal the source's or the copy
-   * stops with CopyMismatch. Any earlier copy on the target is removed first, so a retry starts
-   * clean, and the target is barred until handOver(): its own app (an order worker) must not change
-   * rows that are still being compared. The next page is read from the source while the target
-   * stores the current one.
+   * Makes the target ready for a copy before the customer is fenced (the target does not serve the
+   * customer, so this holds nobody's requests): any earlier copy is purged, so a retry starts clean,
+   * and the target is barred until handOver(), so its own app (an order worker) cannot change rows
+   * that are still being compared.
    */
-  async copy(between: Between = nothing): Promise<void> {
+  async prepareTarget(between: Between = nothing): Promise<void> {
     await this.purge('target', between);
     await this.target.barrier(this.ticket);
+  }
+
+  /**
+   * Copies the rows into the prepared target, page by page (parents' tables first): each page is
+   * stored in one transaction and read back there, and its count and checksum must equal the
+   * source's or the copy stops with CopyMismatch. The next page is read from the source while the
+   * target stores the current one.
+   */
+  async copy(between: Between = nothing): Promise<void> {
     const { customers, move, fencing } = this.ticket;
     let pending: Promise<ExportAnswer> = this.source.export(customers, null);
     for (;;) {

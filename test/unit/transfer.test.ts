@@ -72,6 +72,7 @@ describe('moving rows through the data API', () => {
     seed(a.file, 'other', 1);
     const transfer = new Transfer(a.api, b.api, { move: 1, fencing: 1, customers: ['acme'] });
     await transfer.bar();
+    await transfer.prepareTarget();
     await transfer.copy();
     const first = await transfer.verify();
     expect(Object.fromEntries(first.map((t) => [t.table, t.targetRows]))).toEqual({
@@ -82,6 +83,7 @@ describe('moving rows through the data API', () => {
       order_events: 3,
       notifications: 0,
     });
+    await transfer.prepareTarget();
     await transfer.copy();
     expect(await transfer.verify()).toEqual(first);
     expect((await rowsOf(b.api, 'other')).customers).toBe(0);
@@ -106,6 +108,7 @@ describe('moving rows through the data API', () => {
     expect(appWrite(a.file, "DELETE FROM cart_items WHERE customer_id = 'acme'")).toMatch(/barred/);
     expect(appWrite(a.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'other'")).toBe('ok');
     expect((await a.api.barriers()).barriers).toMatchObject([{ customer: 'acme', move: 7 }]);
+    await transfer.prepareTarget();
     await transfer.copy();
     await transfer.verify();
     // The target's app cannot change the copy while it is compared; once handed over it writes freely.
@@ -129,6 +132,7 @@ describe('moving rows through the data API', () => {
     await transfer.bar();
     let pages = 0;
     const writes: string[] = [];
+    await transfer.prepareTarget();
     await transfer.copy(async () => {
       pages += 1;
       writes.push(appWrite(a.file, `UPDATE customers SET name = 'page ${pages}' WHERE customer_id = 'other'`));
@@ -150,7 +154,7 @@ describe('moving rows through the data API', () => {
     await stale.bar();
     await taker.bar(); // the new owner's first call raises the number at the source
     await taker.purge('target'); // ... and at the target
-    const refused = await stale.copy().catch((error: unknown) => error);
+    const refused = await stale.prepareTarget().catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(DataApiError);
     expect((refused as DataApiError).code).toBe('stale_owner');
     expect((await rowsOf(b.api, 'acme')).orders).toBe(0);
@@ -167,6 +171,7 @@ describe('moving rows through the data API', () => {
       import: async (request: Parameters<DataApi['import']>[0]) => ({ ...(await b.api.import(request)), checksum: 1 }),
     });
     const transfer = new Transfer(a.api, lying, { move: 4, fencing: 6, customers: ['acme'] });
+    await transfer.prepareTarget();
     await expect(transfer.copy()).rejects.toBeInstanceOf(CopyMismatch);
   });
 });
