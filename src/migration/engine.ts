@@ -202,7 +202,10 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
         journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
         journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
         await pausePoint('verified');
-        await fence.confirm(customerIds, handle);
+        // The copy is verified, so the target's barrier has done its job: lifting it now, while the
+        // router confirms its fence, takes a round trip out of the time the customer is held. The
+        // router still sends the target nothing until the release; a rollback purges the copy anyway.
+        await Promise.all([transfer.handOver(), fence.confirm(customerIds, handle)]);
         // The journal (checked first: still ours?) and the mapping change together, or not at all.
         ws.store.transaction(() => {
           fence.stillHeld(handle);
@@ -226,7 +229,6 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       }
       faultPoint('switched');
       journal.check();
-      await transfer.handOver();
       await fence.lift(customerIds, fenceId);
       const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
       journal.record('released');
