@@ -372,7 +372,7 @@ function addCustomerCommands(program: Command): void {
     .action(
       lazy(async () => {
         const customers = await import('./commands/customers.js');
-        return { run: (input: CommandInput) => customers.runUnassignCommand(input) };
+        return { options: customers.unassignOptions, run: (input: CommandInput) => customers.runUnassignCommand(input as never) };
       }),
     );
 

@@ -32,6 +32,11 @@ const TYPED: Record<string, () => Promise<unknown>> = {
   drain: () => import('../../src/cli/commands/drain.js').then((m) => m.options),
   rebalance: () => import('../../src/cli/commands/rebalance.js').then((m) => m.options),
   drill: () => import('../../src/cli/commands/drill.js').then((m) => m.options),
+  audit: () => import('../../src/cli/commands/audit.js').then((m) => m.options),
+  customers: () => import('../../src/cli/commands/customers.js').then((m) => m.options),
+  'migrate customer': () => import('../../src/cli/commands/migrate-customer.js').then((m) => m.options),
+  unassign: () => import('../../src/cli/commands/customers.js').then((m) => m.unassignOptions),
+  dashboard: () => import('../../src/cli/commands/dashboard.js').then((m) => m.options),
 };
 
 function leaves(command: Command, prefix: string[] = []): [string, Command][] {

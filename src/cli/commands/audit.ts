@@ -5,10 +5,13 @@ import { auditPlacement } from '../../migration/audit.js';
 import { allCustomersIn } from '../../data/client.js';
 import { ExitCode } from '../../shared/errors.js';
 import { withCellData } from '../../workspace/cell-data.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
+import { commandOptions, on, type OptionsOf } from '../options.js';
 import { paint, printJson, printLine, renderTable, sayDone } from '../output.js';
 
-export async function run(input: CommandInput): Promise<void> {
+export const options = commandOptions({ json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   await withWorkspace(input, async (ws) => {
     // Through each cell's data API, wherever the cell runs; one that does not answer fails the audit.
     const rowsByCell = new Map(await Promise.all(ws.store.listCells().map(async (cell) => [cell.id, await withCellData(ws, cell, allCustomersIn)] as const)));
@@ -22,7 +25,7 @@ export async function run(input: CommandInput): Promise<void> {
     const mapping = new Map(ws.store.listCustomers().map((customer) => [customer.id, customer.cellId]));
     const findings = auditPlacement({ mapping, rowsByCell, excused, keptSources });
     const checked = new Set([...mapping.keys(), ...[...rowsByCell.values()].flatMap((ids) => [...ids])]).size;
-    if (flag.bool(input.opts, 'json')) printJson({ customersChecked: checked, inFlight: [...excused], findings });
+    if (input.opts.json) printJson({ customersChecked: checked, inFlight: [...excused], findings });
     else if (findings.length === 0) sayDone(`${checked} customer(s) checked: every one is wholly in the cell it is mapped to`);
     else
       printLine(

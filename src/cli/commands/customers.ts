@@ -8,10 +8,16 @@ import { checkCustomerId } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
 import { customerRowsByCell, withCellData } from '../../workspace/cell-data.js';
 import type { Workspace } from '../../workspace/workspace.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
+import { commandOptions, on, text, type OptionsOf } from '../options.js';
 import { printJson, printLine, renderTable, say, sayDone } from '../output.js';
 
-export async function run(input: CommandInput): Promise<void> {
+export const options = commandOptions({ cell: text, force: on, json: on });
+type Input = CommandInput<OptionsOf<typeof options>>;
+/** `cellctl unassign customer <id>` takes only these. */
+export const unassignOptions = commandOptions({ force: on, json: on });
+
+export async function run(input: Input): Promise<void> {
   const [action, id] = input.args;
   if (action === undefined || action === 'list') return list(input);
   if (action !== 'show' && action !== 'unassign' && action !== 'purge')
@@ -23,16 +29,16 @@ export async function run(input: CommandInput): Promise<void> {
 }
 
 /** `cellctl unassign customer <id>`: the same as `cellctl customers unassign <id>`. */
-export function runUnassignCommand(input: CommandInput): Promise<void> {
+export function runUnassignCommand(input: CommandInput<OptionsOf<typeof unassignOptions>>): Promise<void> {
   if (input.args[0] !== 'customer' || input.args[1] === undefined) throw usageError('usage: cellctl unassign customer <id> [--force]');
   return unassign(input, checkCustomerId(input.args[1]));
 }
 
-async function list(input: CommandInput): Promise<void> {
+async function list(input: Input): Promise<void> {
   await withWorkspace(input, (ws) => {
-    const cellFlag = flag.string(input.opts, 'cell');
+    const cellFlag = input.opts.cell;
     const customers = ws.store.listCustomers(cellFlag === undefined ? undefined : requireCell(ws, cellFlag).id);
-    if (flag.bool(input.opts, 'json')) return printJson(customers.map(({ id, cellId, createdAt }) => ({ id, cellId, createdAt })));
+    if (input.opts.json) return printJson(customers.map(({ id, cellId, createdAt }) => ({ id, cellId, createdAt })));
     if (customers.length === 0) return say('no customers mapped yet');
     printLine(
       renderTable(
@@ -46,7 +52,7 @@ async function list(input: CommandInput): Promise<void> {
 
 /** The customer's rows in every cell that has any, per customer-scoped table. */
 
-async function show(input: CommandInput, customerId: string): Promise<void> {
+async function show(input: Input, customerId: string): Promise<void> {
   await withWorkspace(input, async (ws) => {
     const mapping = ws.store.getCustomer(customerId) ?? null;
     const rows = await customerRowsByCell(ws, customerId);
@@ -56,7 +62,7 @@ async function show(input: CommandInput, customerId: string): Promise<void> {
     if (!mapping && Object.keys(rows).length === 0 && moves.length === 0)
       throw failure(`no customer "${customerId}": not mapped, no rows in any cell, never moved ("cellctl customers" lists them)`);
     const report = { customerId, cell: mapping?.cellId ?? null, mappedSince: mapping?.createdAt ?? null, rows, moves };
-    if (flag.bool(input.opts, 'json')) return printJson(report);
+    if (input.opts.json) return printJson(report);
     printLine(`${customerId} → ${report.cell ?? '(not mapped)'}${report.mappedSince ? ` since ${report.mappedSince}` : ''}`);
     const cells = Object.entries(rows);
     printLine(
@@ -77,14 +83,14 @@ async function show(input: CommandInput, customerId: string): Promise<void> {
   });
 }
 
-async function unassign(input: CommandInput, customerId: string): Promise<void> {
+async function unassign(input: Input, customerId: string): Promise<void> {
   await withWorkspace(input, async (ws) => {
     const mapping = ws.store.getCustomer(customerId);
     if (!mapping) throw failure(`customer ${customerId} has no mapping row; nothing to unassign`);
     const running = ws.store.runningMigrationFor(customerId);
     if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
     const held = (await customerRowsByCell(ws, customerId))[mapping.cellId];
-    if (held && !flag.bool(input.opts, 'force')) {
+    if (held && !input.opts.force) {
       const total = Object.values(held).reduce((sum, n) => sum + n, 0);
       throw failure(
         `customer ${customerId} has ${total} row(s) in ${mapping.cellId}; unassigning would hide them (its next create lands anywhere): pass --force if that is meant`,
@@ -94,7 +100,7 @@ async function unassign(input: CommandInput, customerId: string): Promise<void> 
       throw failure(`customer ${customerId} changed meanwhile (moved or being moved); look again with "cellctl customers show ${customerId}"`);
     ws.store.addEvent('cli', 'customer.unassigned', customerId, `mapping to ${mapping.cellId} removed${held ? ' (--force, rows kept in the cell)' : ''}`);
     const routerNotified = await notifyRouter(ws.home, ws.settings);
-    if (flag.bool(input.opts, 'json')) return printJson({ customerId, cellId: mapping.cellId, unassigned: true, routerNotified });
+    if (input.opts.json) return printJson({ customerId, cellId: mapping.cellId, unassigned: true, routerNotified });
     sayDone(`customer ${customerId} is no longer mapped to ${mapping.cellId}`);
   });
 }
@@ -105,8 +111,8 @@ async function unassign(input: CommandInput, customerId: string): Promise<void> 
  * --keep-source ("cellctl migrate purge" removes those). The purge carries a fresh fencing number,
  * so a move of this customer that starts meanwhile takes precedence at the cell.
  */
-async function purgeCopy(input: CommandInput, customerId: string): Promise<void> {
-  const cellName = flag.string(input.opts, 'cell');
+async function purgeCopy(input: Input, customerId: string): Promise<void> {
+  const cellName = input.opts.cell;
   if (cellName === undefined) throw usageError(`say which cell holds the stray copy: cellctl customers purge ${customerId} --cell <cell>`);
   await withWorkspace(input, async (ws) => {
     const cell = requireCell(ws, cellName);
@@ -136,7 +142,7 @@ async function purgeCopy(input: CommandInput, customerId: string): Promise<void>
       }
     });
     ws.store.addEvent('cli', 'customer.copy-purged', customerId, `${removed} stray row(s) removed from ${cell.id}; ${mapping.cellId} serves the customer`);
-    if (flag.bool(input.opts, 'json')) return printJson({ customerId, cell: cell.id, servedBy: mapping.cellId, removed });
+    if (input.opts.json) return printJson({ customerId, cell: cell.id, servedBy: mapping.cellId, removed });
     sayDone(`removed ${removed} row(s) of ${customerId} from ${cell.id}; ${mapping.cellId} still serves it`);
   });
 }

@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { DashboardServer } from '../../dashboard/server.js';
 import { failure } from '../../shared/errors.js';
-import { parsePort } from '../../shared/names.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
+import { commandOptions, on, type OptionsOf, tcpPort } from '../options.js';
 import { printLine, say, sayWarning } from '../output.js';
 
 /** The page asks for a view at least this often (the issue asks for once a second). */
@@ -28,16 +28,17 @@ async function listen(server: DashboardServer, port: number): Promise<number> {
   }
 }
 
-export async function run(input: CommandInput): Promise<void> {
-  const portFlag = flag.string(input.opts, 'port');
-  const port = portFlag === undefined ? 0 : parsePort(portFlag);
+export const options = commandOptions({ port: tcpPort('--port').optional(), open: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
+  const port = input.opts.port ?? 0;
   await withWorkspace(input, async (ws) => {
     const token = randomBytes(18).toString('base64url');
     const server = new DashboardServer({ ws, token, intervalMs: SAMPLE_EVERY_MS });
     const url = `http://127.0.0.1:${await listen(server, port)}/?token=${token}`;
     printLine(url);
     say('dashboard running (read-only); Ctrl-C to stop');
-    if (flag.bool(input.opts, 'open')) openBrowser(url);
+    if (input.opts.open) openBrowser(url);
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     process.exitCode = 130;
     await server.close();

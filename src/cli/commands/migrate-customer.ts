@@ -8,25 +8,32 @@ import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId, parseDuration } from '../../shared/names.js';
 import { loadTemplate } from '../../templates/catalog.js';
 import { withCellData } from '../../workspace/cell-data.js';
-import { type CommandInput, flag, withWorkspace } from '../context.js';
+import { type CommandInput, withWorkspace } from '../context.js';
+import { z } from 'zod';
+import { commandOptions, on, text, type OptionsOf } from '../options.js';
 import { printJson, printLine, renderTable, sayDone } from '../output.js';
 
-export async function run(input: CommandInput): Promise<void> {
+/** --keep-source alone means 24 hours; with a value, that duration. */
+const keepSource = z.union([z.literal(true), z.string()]).optional();
+
+export const options = commandOptions({ to: text, dryRun: on, keepSource, force: on, json: on });
+
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   const customerId = checkCustomerId(input.args[0]!);
-  const to = flag.string(input.opts, 'to');
+  const to = input.opts.to;
   if (!to) throw usageError('missing --to <cell>: name the cell to move the customer to');
   const keepRaw = input.opts.keepSource;
-  const keepSourceMs = keepRaw === undefined ? null : parseDuration(keepRaw === true ? '24h' : String(keepRaw), '--keep-source');
-  const json = flag.bool(input.opts, 'json');
+  const keepSourceMs = keepRaw === undefined ? null : parseDuration(keepRaw === true ? '24h' : keepRaw, '--keep-source');
+  const json = input.opts.json;
 
   await withWorkspace(input, async (ws) => {
-    const check = await gatherMoveCheck(ws, customerId, to, flag.bool(input.opts, 'force'));
+    const check = await gatherMoveCheck(ws, customerId, to, input.opts.force);
     const refusal = moveRefusal(check);
     if (refusal) throw failure(`cannot move ${customerId}: ${refusal}`, 'E_MIGRATION_REFUSED');
     const source = check.source!;
     const target = check.target!;
 
-    if (flag.bool(input.opts, 'dryRun')) {
+    if (input.opts.dryRun) {
       const summary = await withCellData(ws, source, (api) => api.summary([customerId]));
       const rows = Object.fromEntries(summary.tables.map((table) => [table.table, table.rows]));
       const plan = {
