@@ -29,14 +29,3 @@ export async function withWorkspace<T>(input: { opts: GlobalOptions }, work: (ws
     ws.store.close();
   }
 }
-
-/** Reads raw options, for the commands that do not declare typed ones yet. */
-export const flag = {
-  string(opts: Record<string, unknown>, name: string): string | undefined {
-    const value = opts[name];
-    return typeof value === 'string' ? value : undefined;
-  },
-  bool(opts: Record<string, unknown>, name: string): boolean {
-    return opts[name] === true;
-  },
-};

@@ -130,8 +130,7 @@ function addCellCommands(program: Command): void {
 function addRemoteCellCommands(program: Command): void {
   // Cells run elsewhere, known by URL (src/cli/commands/cells.ts).
   const cells = program.command('cells').summary('cells run elsewhere: register one by URL, or unregister it');
-  const cellsCommand = (pick: (m: typeof import('./commands/cells.js')) => CommandModule['run']) =>
-    lazy(() => import('./commands/cells.js').then((m) => ({ run: pick(m) })));
+  const cellsCommand = (pick: (m: typeof import('./commands/cells.js')) => CommandModule) => lazy(() => import('./commands/cells.js').then(pick));
   cells
     .command('register')
     .summary('add a cell that runs elsewhere: the router routes to its URL, moves reach its data API')
@@ -147,12 +146,12 @@ function addRemoteCellCommands(program: Command): void {
       'after',
       examples('cellctl cells register shop-b --template ecommerce --url http://10.0.0.2:8100 --data-url http://10.0.0.2:8101 --token-file b.token'),
     )
-    .action(cellsCommand((m) => m.register));
+    .action(cellsCommand((m) => ({ options: m.registerOptions, run: m.register as CommandModule['run'] })));
   cells
     .command('unregister')
     .summary('forget a registered cell (refuses while customers are mapped to it); the cell itself is untouched')
     .argument('<cell>', 'cell name')
-    .action(cellsCommand((m) => m.unregister));
+    .action(cellsCommand((m) => ({ options: m.unregisterOptions, run: m.unregister as CommandModule['run'] })));
 
   program
     .command('serve')

@@ -36,6 +36,10 @@ const TYPED: Record<string, () => Promise<unknown>> = {
   customers: () => import('../../src/cli/commands/customers.js').then((m) => m.options),
   'migrate customer': () => import('../../src/cli/commands/migrate-customer.js').then((m) => m.options),
   unassign: () => import('../../src/cli/commands/customers.js').then((m) => m.unassignOptions),
+  'cells register': () => import('../../src/cli/commands/cells.js').then((m) => m.registerOptions),
+  'cells unregister': () => import('../../src/cli/commands/cells.js').then((m) => m.unregisterOptions),
+  serve: () => import('../../src/cli/commands/serve.js').then((m) => m.options),
+  'cell-agent': () => import('../../src/cli/commands/cell-agent.js').then((m) => m.options),
   dashboard: () => import('../../src/cli/commands/dashboard.js').then((m) => m.options),
 };
 

@@ -12,7 +12,8 @@ import { processLogger } from '../../shared/log.js';
 import { checkCellName, parsePort } from '../../shared/names.js';
 import { BUILTIN_TEMPLATES_DIR, findTemplate, loadTemplate } from '../../templates/catalog.js';
 import type { Template } from '../../templates/template.js';
-import { type CommandInput, flag } from '../context.js';
+import { type CommandInput } from '../context.js';
+import { commandOptions, on, type OptionsOf, text } from '../options.js';
 import { say } from '../output.js';
 
 /** A template folder (holding template.json), or the name of a built-in template. */
@@ -22,8 +23,11 @@ function templateOf(given: string): Template {
   return findTemplate(given, [BUILTIN_TEMPLATES_DIR]);
 }
 
-function required(input: CommandInput, name: string, option: string): string {
-  const value = flag.string(input.opts, name);
+export const options = commandOptions({ db: text, template: text, cellId: text, port: text, host: text, tokenFile: text, removeTriggers: on });
+type Input = CommandInput<OptionsOf<typeof options>>;
+
+function required(input: Input, name: 'db' | 'template' | 'cellId' | 'port' | 'tokenFile', option: string): string {
+  const value = input.opts[name];
   if (value === undefined) throw usageError(`cell-agent needs ${option}`);
   return value;
 }
@@ -34,9 +38,9 @@ function existingDb(file: string): string {
   return resolved;
 }
 
-export async function run(input: CommandInput): Promise<void> {
+export async function run(input: Input): Promise<void> {
   const dbFile = existingDb(required(input, 'db', '--db FILE'));
-  if (input.opts.removeTriggers === true) {
+  if (input.opts.removeTriggers) {
     const db = new Database(dbFile, { fileMustExist: true });
     try {
       db.pragma('busy_timeout = 5000');
@@ -52,7 +56,7 @@ export async function run(input: CommandInput): Promise<void> {
   const token = readDataToken(required(input, 'tokenFile', '--token-file F'));
   const log = processLogger('cell-agent', { cell: cellId });
   const api = await startDataApi({
-    host: flag.string(input.opts, 'host') ?? '127.0.0.1',
+    host: input.opts.host ?? '127.0.0.1',
     port,
     dbFile,
     cellId,

@@ -12,7 +12,8 @@ import { processLogger } from '../../shared/log.js';
 import { checkCellName, parsePort } from '../../shared/names.js';
 import { BUILTIN_TEMPLATES_DIR, findTemplate, readTemplateSql } from '../../templates/catalog.js';
 import type { Template } from '../../templates/template.js';
-import { type CommandInput, flag } from '../context.js';
+import { type CommandInput } from '../context.js';
+import { commandOptions, type OptionsOf, text } from '../options.js';
 import { say } from '../output.js';
 
 function env(name: string): string {
@@ -21,28 +22,30 @@ function env(name: string): string {
   return value;
 }
 
-function dataApiOptions(input: CommandInput, template: Template): CellDataApi | null {
-  const port = flag.string(input.opts, 'dataPort');
-  const tokenFile = flag.string(input.opts, 'tokenFile');
+export const options = commandOptions({ template: text, dataPort: text, dataHost: text, tokenFile: text });
+type Input = CommandInput<OptionsOf<typeof options>>;
+
+function dataApiOptions(input: Input, template: Template): CellDataApi | null {
+  const { dataPort: port, tokenFile } = input.opts;
   if (port === undefined) {
     if (tokenFile !== undefined) throw usageError('--token-file is for the data API: add --data-port');
     return null;
   }
   if (tokenFile === undefined) throw usageError('--data-port needs --token-file, the file that holds the data API token');
   return {
-    host: flag.string(input.opts, 'dataHost') ?? '127.0.0.1',
+    host: input.opts.dataHost ?? '127.0.0.1',
     port: parsePort(port, '--data-port'),
     token: readDataToken(tokenFile),
     tables: parseDataTables(template.customerTables, `template ${template.name}`),
   };
 }
 
-export async function run(input: CommandInput): Promise<void> {
+export async function run(input: Input): Promise<void> {
   const cellId = checkCellName(env('CELL_ID'));
   const port = parsePort(env('PORT'), 'PORT');
   const dbFile = path.resolve(env('CELL_DB'));
   env('CELL_HOME');
-  const template = findTemplate(String(input.opts.template), [BUILTIN_TEMPLATES_DIR]);
+  const template = findTemplate(input.opts.template ?? '', [BUILTIN_TEMPLATES_DIR]);
   if (!('app' in template.run)) throw usageError(`template ${template.name} runs its own command; run that command directly`);
   const data = dataApiOptions(input, template);
   if (!fs.existsSync(dbFile)) createCellDatabase(dbFile, readTemplateSql(template), template.schema.version);
