@@ -220,6 +220,12 @@ interface OrderRow {
   cell_id: string;
 }
 
+/**
+ * The e-commerce example's order endpoints (place an order from the cart, list, show, and the
+ * notifications the order worker wrote), over statements prepared once and shared by them. Long
+ * because it is that route table: each handler is a few lines, and they share the prepared
+ * statements and the order-placing transaction.
+ */
 function orderRoutes(db: Database.Database, cellId: string, products: Map<string, Product>): RouteDef[] {
   const cartLines = db.prepare('SELECT product_id, quantity, added_at FROM cart_items WHERE customer_id = ? ORDER BY added_at, product_id');
   const insertOrder = db.prepare(
