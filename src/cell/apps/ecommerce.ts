@@ -222,8 +222,8 @@ interface OrderRow {
 
 /**
  * The e-commerce example's order endpoints (place an order from the cart, list, show, and the
- * notifications the order worker wrote), over statements prepared once and shared by them. Long
- * because it is that route table: each handler is a few lines, and they share the prepared
+ * notifications the order worker wrote), over statements prepared once and shared by them.
+ * Long because it is that route table: each handler is a few lines, and they share the prepared
  * statements and the order-placing transaction.
  */
 function orderRoutes(db: Database.Database, cellId: string, products: Map<string, Product>): RouteDef[] {
