@@ -184,14 +184,17 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
   try {
     return await withTransfer(ws, from, to, journal.ticket(customerIds), async (transfer) => {
       journal.check();
+      let fencedAt = 0;
+      let handle: FenceHandle;
       try {
         await transfer.prepareTarget();
+        fencedAt = performance.now();
+        handle = await fence.put(customerIds);
       } catch (error) {
-        await transfer.purge('target').catch(() => {}); // best effort: the move has not begun
+        // Nothing is held yet; the last purge page also lifts the target's barrier. Best effort.
+        await transfer.purge('target').catch(() => {});
         throw error;
       }
-      const fencedAt = performance.now();
-      const handle: FenceHandle = await fence.put(customerIds);
       const fenceId = handle.kind === 'router' ? handle.fenceId : undefined;
       let verification: TableVerification[];
       try {
