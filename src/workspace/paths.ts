@@ -8,6 +8,8 @@ export interface WorkspacePaths {
   secretsDir: string;
   adminToken: string;
   jwtKey: string;
+  /** The PostgreSQL control plane's connection URL (mode 0600); absent when the control plane is control.db. */
+  controlUrl: string;
   routerDir: string;
   supervisorDir: string;
   supervisorState: string;
@@ -32,6 +34,7 @@ export function workspacePaths(home: string): WorkspacePaths {
     secretsDir,
     adminToken: path.join(secretsDir, 'admin-token'),
     jwtKey: path.join(secretsDir, 'jwt-key'),
+    controlUrl: path.join(secretsDir, 'control-url'),
     routerDir: path.join(root, 'router'),
     supervisorDir,
     supervisorState: path.join(supervisorDir, 'supervisor.json'),

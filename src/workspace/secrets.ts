@@ -51,3 +51,29 @@ export function readCellToken(home: string, cellId: string): string {
 export function removeCellToken(home: string, cellId: string): void {
   fs.rmSync(cellTokenFile(home, cellId), { force: true });
 }
+
+/** Stores the PostgreSQL control plane's URL (it may hold a password): mode 0600, replacing any earlier one. */
+export function writeControlUrl(home: string, url: string): void {
+  const file = workspacePaths(home).controlUrl;
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, url.trim() + '\n', { mode: 0o600 });
+  fs.renameSync(temporary, file);
+}
+
+/**
+ * Where the workspace's control plane is: the PostgreSQL URL in secrets/control-url when there is
+ * one, else the control.db path. The URL is a secret: print it only through printableLocation.
+ */
+export function controlLocation(home: string): string {
+  const paths = workspacePaths(home);
+  let url: string;
+  try {
+    url = fs.readFileSync(paths.controlUrl, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return paths.controlDb;
+    throw failure(`cannot read ${paths.controlUrl}: ${(error as Error).message}; restore it (one PostgreSQL URL, mode 0600)`);
+  }
+  if (url === '') throw failure(`${paths.controlUrl} is empty: write the PostgreSQL URL into it (mode 0600), or remove it to use control.db`);
+  return url;
+}
