@@ -10,7 +10,7 @@ import {
   DATA_API_PREFIX,
   type DataApi,
   type ExportAnswer,
-  type ExportCursor,
+  type ExportRequest,
   type ImportAnswer,
   type ImportRequest,
   type InfoAnswer,
@@ -96,8 +96,8 @@ export class HttpDataApi implements DataApi {
   customers(after: string | null, limit = 1_000): Promise<CustomersAnswer> {
     return this.call('post', '/customers', { after, limit });
   }
-  export(customerIds: readonly string[], cursor: ExportCursor | null): Promise<ExportAnswer> {
-    return this.call('post', '/export', { customers: customerIds, cursor });
+  export(request: ExportRequest): Promise<ExportAnswer> {
+    return this.call('post', '/export', request);
   }
   import(request: ImportRequest): Promise<ImportAnswer> {
     return this.call('post', '/import', request);

@@ -1,4 +1,4 @@
-// The cell data API, version 1: what a move, an audit and `customers show` may do with a cell's rows,
+// The cell data API, version 2: what a move, an audit and `customers show` may do with a cell's rows,
 // shared by the server (the cell runtime, or `cellctl cell-agent` beside a user's app) and the client
 // (the migration engine). docs/data-api.md describes it for people; this module is its contract.
 //
@@ -12,9 +12,11 @@
 // write again, wherever it runs. (The fencing-token technique of lease-based locks.)
 import { z } from 'zod';
 
-export const DATA_API_PREFIX = '/data/v1';
+export const DATA_API_PREFIX = '/data/v2';
+/** What GET /info answers as `api`. */
+export const DATA_API_VERSION = 2;
 
-/** Rows per page of an export (and so per import transaction): a cell never waits long for its write lock. */
+/** Rows per page of an export, all tables together (and so per import transaction): a cell never waits long for its write lock. */
 export const PAGE_ROWS = 2_000;
 /** Largest request body the data API reads (an import page). */
 export const MAX_DATA_BODY_BYTES = 32 * 1024 * 1024;
@@ -45,17 +47,35 @@ export const exportCursor = z.strictObject({ table: z.string().min(1), after: z.
 export type ExportCursor = z.infer<typeof exportCursor>;
 
 export const requests = {
-  /** POST /data/v1/summary: per declared table, how many rows these customers have and their checksum. */
+  /** POST /data/v2/summary: per declared table, how many rows these customers have and their checksum. */
   summary: z.strictObject({ customers }),
-  /** POST /data/v1/customers: the ids that have at least one row, in order, a page at a time. */
+  /** POST /data/v2/customers: the ids that have at least one row, in order, a page at a time. */
   customers: z.strictObject({ after: z.string().nullable().default(null), limit: z.number().int().min(1).max(10_000).default(1_000) }),
-  /** POST /data/v1/export: the next page of these customers' rows, parents' tables first. */
-  export: z.strictObject({ customers, cursor: exportCursor.nullable().default(null), limit: z.number().int().min(1).max(PAGE_ROWS).default(PAGE_ROWS) }),
   /**
-   * POST /data/v1/import: stores one exported page, in one transaction, writing the cell's own id into
-   * the table's cell column. It passes this cell's own barrier (a move bars the target too while it
+   * POST /data/v2/export: the next page of these customers' rows, up to `limit` rows over as many
+   * tables as fit, parents' tables first. With `barrier`, the cell first bars these customers (as POST
+   * /barrier does) in the same transaction, so a copy starts from rows no write can change any more.
+   * With `summary`, the answer that ends the export (`next` null) also carries these customers'
+   * summary, read in the same transaction as that page.
+   */
+  export: z.strictObject({
+    customers,
+    cursor: exportCursor.nullable().default(null),
+    limit: z.number().int().min(1).max(PAGE_ROWS).default(PAGE_ROWS),
+    barrier: z.strictObject({ move, fencing }).optional(),
+    summary: z.boolean().default(false),
+  }),
+  /**
+   * POST /data/v2/import: stores one exported page, in one transaction, writing the cell's own id into
+   * each table's cell column. It passes this cell's own barrier (a move bars the target too while it
    * copies, so the target's app cannot change rows that are still being compared). Idempotent per
-   * (move, page key): a page already stored is not stored again.
+   * (move, page key): a page already stored is not stored again. With `summary`, the answer carries
+   * these customers' summary as stored; with `lift`, the transaction ends by lifting this cell's
+   * barrier for them (the last page of a move: the target is about to own them).
+   *
+   * Row values are checked one by one as they are decoded (rows.ts's decodeWire), not by the schema:
+   * a page is up to PAGE_ROWS rows and a generic union check of every value would cost more than
+   * storing it.
    */
   import: z.strictObject({
     move,
@@ -63,20 +83,28 @@ export const requests = {
     customers,
     page: z.strictObject({
       key: z.string().min(1).max(200),
-      table: z.string().min(1),
-      columns: z.array(z.string().min(1)).min(1),
-      rows: z.array(z.array(wireValue)).max(PAGE_ROWS),
+      sections: z
+        .array(
+          z.strictObject({
+            table: z.string().min(1),
+            columns: z.array(z.string().min(1)).min(1),
+            rows: z.array(z.array(z.unknown())).max(PAGE_ROWS),
+          }),
+        )
+        .min(1),
     }),
+    summary: z.boolean().default(false),
+    lift: z.boolean().default(false),
   }),
   /**
-   * POST /data/v1/purge: deletes up to `limit` of these customers' rows, children's tables first, in one
+   * POST /data/v2/purge: deletes up to `limit` of these customers' rows, children's tables first, in one
    * transaction. When none are left (`done`), the barrier for them on this cell is lifted and the
    * import ledger of the move is forgotten.
    */
   purge: z.strictObject({ move, fencing, customers, limit: z.number().int().min(1).max(PAGE_ROWS).default(PAGE_ROWS) }),
-  /** POST /data/v1/barrier: from now on this cell refuses every write to these customers' rows. */
+  /** POST /data/v2/barrier: from now on this cell refuses every write to these customers' rows. */
   barrier: z.strictObject({ move, fencing, customers }),
-  /** POST /data/v1/unbar: lifts the barrier (a move rolled back; or the target, once it owns the customers). */
+  /** POST /data/v2/unbar: lifts the barrier (a move rolled back; or the target, once it owns the customers). */
   unbar: z.strictObject({ move, fencing, customers }),
 };
 
@@ -93,9 +121,9 @@ export interface RowsSummary {
   checksum: number;
 }
 
-/** GET /data/v1/info */
+/** GET /data/v2/info */
 export interface InfoAnswer {
-  api: 1;
+  api: typeof DATA_API_VERSION;
   cell_id: string;
   schema_version: number;
   tables: { table: string; customer_column: string; parent: string | null; cell_column: string | null }[];
@@ -113,14 +141,18 @@ export interface CustomersAnswer {
   next: string | null;
 }
 
-export interface ExportPage {
-  /** Names the page for import's idempotence: `<table>:<first rowid>`. */
-  key: string;
+/** One table's rows in a page. */
+export interface PageSection {
   table: string;
   columns: string[];
   rows: WireValue[][];
-  /** Of these rows, with the table's cell column left out. */
-  checksum: number;
+}
+
+export interface ExportPage {
+  /** Names the page for import's idempotence: `<first table>:<its first rowid>`. */
+  key: string;
+  /** Parents' tables first; a table may continue in the next page. */
+  sections: PageSection[];
 }
 
 export interface ExportAnswer {
@@ -128,13 +160,20 @@ export interface ExportAnswer {
   page: ExportPage | null;
   /** Pass as `cursor` for the next page; null at the end. */
   next: ExportCursor | null;
+  /** With `summary` asked for, on the answer whose `next` is null. */
+  summary?: SummaryAnswer['tables'];
 }
 
-/** What the target stored for a page, read back inside the same transaction. */
-export interface ImportAnswer extends RowsSummary {
-  table: string;
+/** What the target stored for a page. */
+export interface ImportAnswer {
+  /** Rows the page stored (now, or the first time when replayed). */
+  rows: number;
+  /** Rows stored per table now; empty when replayed. */
+  tables: { table: string; rows: number }[];
   /** True when this page had been stored before (a retried request); nothing was written now. */
   replayed: boolean;
+  /** With `summary` asked for: these customers' summary as stored, read in the import's transaction. */
+  summary?: SummaryAnswer['tables'];
 }
 
 export interface PurgeAnswer {
@@ -146,7 +185,7 @@ export interface BarrierAnswer {
   customers: string[];
 }
 
-/** GET /data/v1/barriers */
+/** GET /data/v2/barriers */
 export interface BarriersAnswer {
   barriers: { customer: string; move: number; since: string }[];
 }
@@ -178,7 +217,7 @@ export interface DataApi {
   info(): Promise<InfoAnswer>;
   summary(customerIds: readonly string[]): Promise<SummaryAnswer>;
   customers(after: string | null, limit?: number): Promise<CustomersAnswer>;
-  export(customerIds: readonly string[], cursor: ExportCursor | null): Promise<ExportAnswer>;
+  export(request: ExportRequest): Promise<ExportAnswer>;
   import(request: ImportRequest): Promise<ImportAnswer>;
   purge(request: PurgeRequest): Promise<PurgeAnswer>;
   barrier(request: BarrierRequest): Promise<BarrierAnswer>;

@@ -20,13 +20,27 @@ export function encodeValue(value: unknown): WireValue {
   throw new Error(`cannot encode a SQLite value of type ${typeof value}`);
 }
 
-/** The value to bind so that SQLite stores what the source had: BigInt binds INTEGER, number binds REAL. */
-export function decodeValue(value: WireValue): bigint | number | string | Buffer | null {
+/**
+ * The value to bind so that SQLite stores what the source had (BigInt binds INTEGER, number binds
+ * REAL), for a value straight off the wire, checked as it goes: what is not a WireValue throws
+ * with `where` in the message (the import's schema leaves row values unchecked, for speed).
+ */
+export function decodeWire(value: unknown, where: string): bigint | number | string | Buffer | null {
   if (value === null || typeof value === 'string') return value;
-  if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
-  if ('$i' in value) return BigInt(value.$i);
-  if ('$r' in value) return value.$r;
-  return Buffer.from(value.$b, 'base64');
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`${where}: ${value} is not a finite number`);
+    return Number.isInteger(value) ? BigInt(value) : value;
+  }
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    const tagged = value as Record<string, unknown>;
+    if (keys.length === 1) {
+      if (keys[0] === '$i' && typeof tagged.$i === 'string' && /^-?\d+$/.test(tagged.$i)) return BigInt(tagged.$i);
+      if (keys[0] === '$r' && typeof tagged.$r === 'number' && Number.isFinite(tagged.$r)) return tagged.$r;
+      if (keys[0] === '$b' && typeof tagged.$b === 'string') return Buffer.from(tagged.$b, 'base64');
+    }
+  }
+  throw new Error(`${where}: ${JSON.stringify(value)} is not a wire value (null, a number, text, {"$i": digits}, {"$r": number} or {"$b": base64})`);
 }
 
 /** The hash of one row's encoded values (the cell column already left out). */
@@ -34,13 +48,6 @@ export const rowHash = (encoded: readonly WireValue[]): number => hash32(JSON.st
 
 /** Adds row hashes into a set's checksum. */
 export const addChecksum = (sum: number, hash: number): number => (sum + hash) % CHECKSUM_MODULUS;
-
-/** The checksum of encoded rows, leaving out the column at `skip` (-1: none). */
-export function checksumRows(rows: readonly WireValue[][], skip: number): number {
-  let sum = 0;
-  for (const row of rows) sum = addChecksum(sum, rowHash(skip < 0 ? row : row.filter((_, index) => index !== skip)));
-  return sum;
-}
 
 /** A total of row hashes as SQL's SUM returns it, reduced to a checksum. */
 export const checksumOfSum = (total: bigint | number | null): number => (total === null ? 0 : Number(BigInt(total) % BigInt(CHECKSUM_MODULUS)));

@@ -12,16 +12,27 @@ import type {
   ExportAnswer,
   ImportAnswer,
   InfoAnswer,
+  PageSection,
   PurgeAnswer,
   requests,
   SummaryAnswer,
-  WireValue,
 } from './protocol.js';
-import { checksumOfSum, checksumRows, decodeValue, encodeValue, registerWireHash, WIRE_HASH_FUNCTION } from './rows.js';
+import { DATA_API_VERSION, PAGE_ROWS } from './protocol.js';
+import { checksumOfSum, decodeWire, encodeValue, registerWireHash, WIRE_HASH_FUNCTION } from './rows.js';
 import { checkTablesExist, type DataTable, quoteIdent, tableColumns } from './tables.js';
 import type { z } from 'zod';
 
 type Req<K extends keyof typeof requests> = z.output<(typeof requests)[K]>;
+type ImportSection = Req<'import'>['page']['sections'][number];
+
+/** A value that is not a wire value is the caller's mistake: 400 with where it is. */
+function badRequestOn<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (error) {
+    throw new HttpError(400, error instanceof Error ? error.message : String(error), 'bad_request');
+  }
+}
 
 /** Before every rowid: where an export of a table starts. */
 const FIRST = Number.MIN_SAFE_INTEGER;
@@ -124,7 +135,7 @@ export class DataService {
 
   info(): InfoAnswer {
     return {
-      api: 1,
+      api: DATA_API_VERSION,
       cell_id: this.options.cellId,
       schema_version: this.db.pragma('user_version', { simple: true }) as number,
       tables: this.access.map(({ decl }) => ({ table: decl.table, customer_column: decl.customerColumn, parent: decl.parent, cell_column: decl.cellColumn })),
@@ -134,13 +145,15 @@ export class DataService {
 
   summary(request: Req<'summary'>): SummaryAnswer {
     const customers = JSON.stringify(request.customers);
-    const read = this.db.transaction(() =>
-      this.access.map((access) => {
-        const { n, total } = access.summary.get(customers) as { n: bigint; total: bigint | null };
-        return { table: access.decl.table, rows: Number(n), checksum: checksumOfSum(total) };
-      }),
-    );
-    return { tables: read() };
+    return { tables: this.db.transaction(() => this.summaryOf(customers))() };
+  }
+
+  /** Per declared table, the rows of these customers (a JSON array) and their checksum. */
+  private summaryOf(customers: string): SummaryAnswer['tables'] {
+    return this.access.map((access) => {
+      const { n, total } = access.summary.get(customers) as { n: bigint; total: bigint | null };
+      return { table: access.decl.table, rows: Number(n), checksum: checksumOfSum(total) };
+    });
   }
 
   customers(request: Req<'customers'>): CustomersAnswer {
@@ -153,34 +166,42 @@ export class DataService {
     return { customers: page, next: sorted.length > request.limit || page.length === request.limit ? (page.at(-1) ?? null) : null };
   }
 
+  /**
+   * The next page: rows of the tables from the cursor on, parents first, until `limit` rows. One
+   * transaction, which bars the customers first when asked (so no write lands between bar and read)
+   * and, on the last page, reads the summary too when asked.
+   */
   export(request: Req<'export'>): ExportAnswer {
+    const read = (): ExportAnswer => {
+      if (request.barrier) this.bar(request.customers, request.barrier.move, request.barrier.fencing);
+      const answer = this.readPage(request);
+      if (request.summary && answer.next === null) answer.summary = this.summaryOf(JSON.stringify(request.customers));
+      return answer;
+    };
+    const transaction = this.db.transaction(read);
+    return request.barrier ? transaction.immediate() : transaction();
+  }
+
+  private readPage(request: Req<'export'>): ExportAnswer {
     const customers = JSON.stringify(request.customers);
+    const sections: PageSection[] = [];
+    let key: string | null = null;
+    let room = request.limit;
     let index = request.cursor === null ? 0 : this.access.indexOf(this.table(request.cursor.table));
     let after = request.cursor?.after ?? FIRST;
     for (; index < this.access.length; index += 1, after = FIRST) {
       const access = this.access[index]!;
-      const raw = access.exportPage.all(customers, BigInt(after), request.limit) as unknown[][];
+      const raw = access.exportPage.all(customers, BigInt(after), room) as unknown[][];
       if (raw.length === 0) continue;
-      const rows = raw.map((row) => row.slice(1).map(encodeValue));
-      const following = this.access[index + 1];
-      const next =
-        raw.length === request.limit
-          ? { table: access.decl.table, after: Number(raw.at(-1)![0]) }
-          : following
-            ? { table: following.decl.table, after: FIRST }
-            : null;
-      return {
-        page: {
-          key: `${access.decl.table}:${String(raw[0]![0])}`,
-          table: access.decl.table,
-          columns: access.columns,
-          rows,
-          checksum: checksumRows(rows, access.cellIndex),
-        },
-        next,
-      };
+      key ??= `${access.decl.table}:${String(raw[0]![0])}`;
+      sections.push({ table: access.decl.table, columns: access.columns, rows: raw.map((row) => row.slice(1).map(encodeValue)) });
+      room -= raw.length;
+      if (room === 0) {
+        // The page is full: the next one starts after this row (an empty last page is possible, and harmless).
+        return { page: { key, sections }, next: { table: access.decl.table, after: Number(raw.at(-1)![0]) } };
+      }
     }
-    return { page: null, next: null };
+    return { page: key === null ? null : { key, sections }, next: null };
   }
 
   /** Refuses a mover older than one already seen for any of these customers; remembers the newest. */
@@ -210,43 +231,55 @@ export class DataService {
     return this.db
       .transaction((): ImportAnswer => {
         this.fence(request.customers, request.fencing);
-        const stored = this.db
-          .prepare('SELECT tbl AS "table", rows, checksum FROM _cellctl_imports WHERE move = ? AND key = ?')
-          .get(request.move, request.page.key) as { table: string; rows: number; checksum: number } | undefined;
-        if (stored) return { ...stored, replayed: true };
-        const access = this.table(request.page.table);
-        const rows = this.checkedRows(access, request);
-        const answer = bypassing(this.db, () => conflictOnConstraint(access.decl.table, () => this.insertRows(access, request.page.columns, rows)));
-        this.db
-          .prepare('INSERT INTO _cellctl_imports (move, key, tbl, rows, checksum) VALUES (?, ?, ?, ?, ?)')
-          .run(request.move, request.page.key, access.decl.table, answer.rows, answer.checksum);
-        return { table: access.decl.table, ...answer, replayed: false };
+        const answer = this.storePage(request);
+        if (request.summary) answer.summary = this.summaryOf(JSON.stringify(request.customers));
+        if (request.lift) this.lift(request.customers);
+        return answer;
       })
       .immediate();
   }
 
-  /** The page's rows decoded for binding, after checking its columns and that every row is a named customer's. */
-  private checkedRows(access: TableAccess, request: Req<'import'>): unknown[][] {
-    const { columns, rows } = request.page;
+  /** Stores a page once per (move, key), each section under its table's checks. */
+  private storePage(request: Req<'import'>): ImportAnswer {
+    const { move, page } = request;
+    const stored = this.db.prepare('SELECT rows FROM _cellctl_imports WHERE move = ? AND key = ?').get(move, page.key) as { rows: number } | undefined;
+    if (stored) return { rows: stored.rows, tables: [], replayed: true };
+    const total = page.sections.reduce((sum, section) => sum + section.rows.length, 0);
+    if (total > PAGE_ROWS) throw new HttpError(400, `page: ${total} rows; a page holds at most ${PAGE_ROWS}`, 'bad_request');
+    const named = new Set(request.customers);
+    const tables = page.sections.map((section, number) => {
+      const access = this.table(section.table);
+      const rows = this.checkedRows(access, section, named, `page.sections.${number}`);
+      bypassing(this.db, () => conflictOnConstraint(access.decl.table, () => this.insertRows(access, section.columns, rows)));
+      return { table: access.decl.table, rows: rows.length };
+    });
+    this.db
+      .prepare('INSERT INTO _cellctl_imports (move, key, tbl, rows, checksum) VALUES (?, ?, ?, ?, 0)')
+      .run(move, page.key, tables.map((t) => t.table).join(','), total);
+    return { rows: total, tables, replayed: false };
+  }
+
+  /** A section's rows decoded for binding, after checking its columns and that every row is a named customer's. */
+  private checkedRows(access: TableAccess, section: ImportSection, named: ReadonlySet<string>, where: string): unknown[][] {
+    const { columns, rows } = section;
     const unknown = columns.filter((column) => !access.columns.includes(column));
     if (unknown.length > 0) throw notDeclared(`table "${access.decl.table}" has no column ${unknown.map((c) => `"${c}"`).join(', ')}`);
-    if (new Set(columns).size !== columns.length) throw new HttpError(400, 'page.columns: a column is named twice', 'bad_request');
+    if (new Set(columns).size !== columns.length) throw new HttpError(400, `${where}.columns: a column is named twice`, 'bad_request');
     const customerIndex = columns.indexOf(access.decl.customerColumn);
-    if (customerIndex < 0) throw notDeclared(`page.columns must include the customer column "${access.decl.customerColumn}"`);
+    if (customerIndex < 0) throw notDeclared(`${where}.columns must include the customer column "${access.decl.customerColumn}"`);
     const cellIndex = access.decl.cellColumn === null ? -1 : columns.indexOf(access.decl.cellColumn);
-    const named = new Set(request.customers);
     return rows.map((row, number) => {
-      if (row.length !== columns.length) throw new HttpError(400, `page.rows.${number}: has ${row.length} values for ${columns.length} columns`, 'bad_request');
-      const values: unknown[] = row.map(decodeValue);
+      if (row.length !== columns.length)
+        throw new HttpError(400, `${where}.rows.${number}: has ${row.length} values for ${columns.length} columns`, 'bad_request');
+      const values = row.map((value, column) => badRequestOn(() => decodeWire(value, `${where}.rows.${number}.${column}`)));
       if (!named.has(String(values[customerIndex])))
-        throw notDeclared(`page.rows.${number} belongs to customer "${String(values[customerIndex])}", not one named in "customers"`);
+        throw notDeclared(`${where}.rows.${number} belongs to customer "${String(values[customerIndex])}", not one named in "customers"`);
       if (cellIndex >= 0) values[cellIndex] = this.options.cellId;
       return values;
     });
   }
 
-  /** Inserts rows and reads them back by rowid: what was stored, as the source would hash it. */
-  private insertRows(access: TableAccess, columns: string[], rows: unknown[][]): { rows: number; checksum: number } {
+  private insertRows(access: TableAccess, columns: string[], rows: unknown[][]): void {
     const key = `${access.decl.table}(${columns.join(',')})`;
     let insert = this.inserts.get(key);
     if (!insert) {
@@ -254,17 +287,7 @@ export class DataService {
       insert = this.db.prepare(`INSERT INTO ${quoteIdent(access.decl.table)} (${list}) VALUES (${columns.map(() => '?').join(', ')})`).safeIntegers(true);
       this.inserts.set(key, insert);
     }
-    const readBack = this.db
-      .prepare(`SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(access.decl.table)} WHERE rowid = ?`)
-      .safeIntegers(true)
-      .raw();
-    const stored: WireValue[][] = [];
-    for (const values of rows) {
-      const rowid = insert.run(...values).lastInsertRowid;
-      stored.push((readBack.get(rowid) as unknown[]).map(encodeValue));
-    }
-    const cellIndex = access.decl.cellColumn === null ? -1 : columns.indexOf(access.decl.cellColumn);
-    return { rows: stored.length, checksum: checksumRows(stored, cellIndex) };
+    for (const values of rows) insert.run(...values);
   }
 
   purge(request: Req<'purge'>): PurgeAnswer {
@@ -290,18 +313,19 @@ export class DataService {
   }
 
   barrier(request: Req<'barrier'>): BarrierAnswer {
-    this.db
-      .transaction(() => {
-        this.fence(request.customers, request.fencing);
-        this.db
-          .prepare(
-            `INSERT INTO _cellctl_barrier (customer, move, since) SELECT value, ?, ? FROM json_each(?) WHERE true
-             ON CONFLICT (customer) DO UPDATE SET move = excluded.move`,
-          )
-          .run(request.move, new Date().toISOString(), JSON.stringify(request.customers));
-      })
-      .immediate();
+    this.db.transaction(() => this.bar(request.customers, request.move, request.fencing)).immediate();
     return { customers: request.customers };
+  }
+
+  /** Checks the fencing number, then bars the customers for `move` (inside the caller's transaction). */
+  private bar(customers: readonly string[], move: number, fencing: number): void {
+    this.fence(customers, fencing);
+    this.db
+      .prepare(
+        `INSERT INTO _cellctl_barrier (customer, move, since) SELECT value, ?, ? FROM json_each(?) WHERE true
+         ON CONFLICT (customer) DO UPDATE SET move = excluded.move`,
+      )
+      .run(move, new Date().toISOString(), JSON.stringify(customers));
   }
 
   unbar(request: Req<'unbar'>): BarrierAnswer {

@@ -198,17 +198,15 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       const fenceId = handle.kind === 'router' ? handle.fenceId : undefined;
       let verification: TableVerification[];
       try {
-        await transfer.bar();
+        // The copy's first export bars the source (abort and resume lift or redo that whatever the step).
         journal.record('fenced', { fence: handle.kind, barrier: true, ...(fenceId ? { fenceId } : {}) });
-        await transfer.copy(() => fence.keepUp(customerIds, handle));
-        verification = await transfer.verify();
+        // The last page's import also lifts the target's barrier: the router still sends the target
+        // nothing until the release, and a rollback purges the copy anyway.
+        verification = await transfer.copy(() => fence.keepUp(customerIds, handle));
         journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
         journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
         await pausePoint('verified');
-        // The copy is verified, so the target's barrier has done its job: lifting it now, while the
-        // router confirms its fence, takes a round trip out of the time the customer is held. The
-        // router still sends the target nothing until the release; a rollback purges the copy anyway.
-        await Promise.all([transfer.handOver(), fence.confirm(customerIds, handle)]);
+        await fence.confirm(customerIds, handle);
         // The journal (checked first: still ours?) and the mapping change together, or not at all.
         ws.store.transaction(() => {
           fence.stillHeld(handle);

@@ -1,10 +1,10 @@
 // A set of customers' rows going from one cell to another through the two cells' data APIs
-// (src/data/protocol.ts), for the migration engine: bar the source, copy page by page verifying each
-// page as it lands, verify the whole, purge a side. It knows nothing of files or hosts.
+// (src/data/protocol.ts), for the migration engine: bar the source and copy page by page, verify
+// the whole, purge a side. It knows nothing of files or hosts.
 //
 // Every call that changes rows carries the move's fencing number, so a mover that lost its migration
 // to another process is refused by the cells themselves (409 stale_owner), wherever it runs.
-import type { DataApi, ExportAnswer, ExportCursor } from '../data/protocol.js';
+import type { DataApi, ExportAnswer, ExportCursor, ImportAnswer, SummaryAnswer } from '../data/protocol.js';
 
 export interface TableVerification {
   table: string;
@@ -45,11 +45,6 @@ export class Transfer {
     return side === 'source' ? this.source : this.target;
   }
 
-  /** From now on the source refuses every write to these customers' rows (the write barrier). */
-  async bar(): Promise<void> {
-    await this.source.barrier(this.ticket);
-  }
-
   /** Lifts the source's barrier (the move rolled back). */
   async unbar(): Promise<void> {
     await this.source.unbar(this.ticket);
@@ -72,37 +67,42 @@ export class Transfer {
   }
 
   /**
-   * Copies the rows into the prepared target, page by page (parents' tables first): each page is
-   * stored in one transaction and read back there, and its count and checksum must equal the
-   * source's or the copy stops with CopyMismatch. The next page is read from the source while the
-   * target stores the current one.
+   * Bars the source and copies the customers' rows into the prepared target, page by page (a page
+   * spans tables, parents first), each page one transaction on each side; the next page is read from
+   * the source while the target stores the current one. The first export bars the source in its own
+   * transaction, the last export and the last import read each side's summary in theirs, and the last
+   * import lifts the target's barrier (it is verified here; a mismatch or a failed switch purges the
+   * copy anyway). So a small customer is held for one export and one import, besides the router's fence.
+   * Returns the verification, or throws CopyMismatch.
    */
-  async copy(between: Between = nothing): Promise<void> {
+  async copy(between: Between = nothing): Promise<TableVerification[]> {
     const { customers, move, fencing } = this.ticket;
-    let pending: Promise<ExportAnswer> = this.source.export(customers, null);
+    let pending = this.exportFrom(null, { move, fencing });
     for (;;) {
-      const { page, next }: ExportAnswer = await pending;
-      if (next) pending = this.prefetch(next);
+      const { page, next, summary }: ExportAnswer = await pending;
+      if (next) pending = this.exportFrom(next);
+      const last = next === null;
+      let stored: ImportAnswer | null = null;
       if (page) {
-        const stored = await this.target.import({
-          move,
-          fencing,
-          customers,
-          page: { key: page.key, table: page.table, columns: page.columns, rows: page.rows },
-        });
-        if (stored.rows !== page.rows.length || stored.checksum !== page.checksum) {
-          throw new CopyMismatch([
-            { table: page.table, sourceRows: page.rows.length, targetRows: stored.rows, sourceChecksum: page.checksum, targetChecksum: stored.checksum },
-          ]);
-        }
+        const sent = page.sections.reduce((sum, section) => sum + section.rows.length, 0);
+        stored = await this.target.import({ move, fencing, customers, page, summary: last, lift: last });
+        if (stored.rows !== sent) throw new CopyMismatch(page.sections.map((section) => mismatchOf(section.table, sent, stored!.rows)));
       }
-      if (!next) return;
+      if (last) {
+        const sourceTables = summary ?? (await this.source.summary(customers)).tables;
+        const targetTables = stored?.summary ?? (await this.target.summary(customers)).tables;
+        const verification = compareSummaries(sourceTables, targetTables);
+        // No rows on the last page (none at all, or the one before ended a table exactly): nothing lifted the target's barrier yet.
+        if (!stored) await this.handOver();
+        return verification;
+      }
       await between();
     }
   }
 
-  private prefetch(cursor: ExportCursor): Promise<ExportAnswer> {
-    const next = this.source.export(this.ticket.customers, cursor);
+  /** An export from `cursor` (summary on the last page); the first one bars the source. Awaited later, so never unhandled. */
+  private exportFrom(cursor: ExportCursor | null, barrier?: { move: number; fencing: number }): Promise<ExportAnswer> {
+    const next = this.source.export({ customers: this.ticket.customers, cursor, summary: true, ...(barrier ? { barrier } : {}) });
     next.catch(() => {}); // awaited on the next turn; a failed import before it must not leave it unhandled
     return next;
   }
@@ -110,17 +110,7 @@ export class Transfer {
   /** Row counts and checksums of every declared table, source against target; CopyMismatch unless equal. */
   async verify(): Promise<TableVerification[]> {
     const [source, target] = await Promise.all([this.source.summary(this.ticket.customers), this.target.summary(this.ticket.customers)]);
-    const there = new Map(target.tables.map((table) => [table.table, table]));
-    const report = source.tables.map((table) => ({
-      table: table.table,
-      sourceRows: table.rows,
-      sourceChecksum: table.checksum,
-      targetRows: there.get(table.table)?.rows ?? -1,
-      targetChecksum: there.get(table.table)?.checksum ?? -1,
-    }));
-    const wrong = report.filter((t) => t.sourceRows !== t.targetRows || t.sourceChecksum !== t.targetChecksum);
-    if (wrong.length > 0 || target.tables.length !== source.tables.length) throw new CopyMismatch(wrong);
-    return report;
+    return compareSummaries(source.tables, target.tables);
   }
 
   /** Deletes the customers' rows on one side, a page per call; the last call lifts that side's barrier. */
@@ -133,4 +123,27 @@ export class Transfer {
       await between();
     }
   }
+}
+
+const mismatchOf = (table: string, sourceRows: number, targetRows: number): TableVerification => ({
+  table,
+  sourceRows,
+  targetRows,
+  sourceChecksum: -1,
+  targetChecksum: -1,
+});
+
+/** Each declared table's count and checksum, source against target; CopyMismatch unless all equal. */
+export function compareSummaries(source: SummaryAnswer['tables'], target: SummaryAnswer['tables']): TableVerification[] {
+  const there = new Map(target.map((table) => [table.table, table]));
+  const report = source.map((table) => ({
+    table: table.table,
+    sourceRows: table.rows,
+    sourceChecksum: table.checksum,
+    targetRows: there.get(table.table)?.rows ?? -1,
+    targetChecksum: there.get(table.table)?.checksum ?? -1,
+  }));
+  const wrong = report.filter((t) => t.sourceRows !== t.targetRows || t.sourceChecksum !== t.targetChecksum);
+  if (wrong.length > 0 || target.length !== source.length) throw new CopyMismatch(wrong);
+  return report;
 }

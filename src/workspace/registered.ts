@@ -6,7 +6,7 @@ import { describeError, failure, usageError } from '../shared/errors.js';
 import { checkCellName } from '../shared/names.js';
 import { type CellAddress, parseCellUrl } from '../shared/urls.js';
 import type { Template } from '../templates/template.js';
-import { DATA_API_PREFIX, type InfoAnswer } from '../data/protocol.js';
+import { DATA_API_PREFIX, DATA_API_VERSION, type InfoAnswer } from '../data/protocol.js';
 import { loadCellTemplate, type CellDescriptor } from './cells.js';
 import { cellPaths } from './paths.js';
 import { createCellToken, removeCellToken } from './secrets.js';
@@ -46,7 +46,8 @@ export function readTokenFile(file: string | undefined): string {
 
 /** What a data API's info answer must say for this cell; null when it fits, else why not. */
 export function infoMismatch(info: Partial<InfoAnswer>, cellId: string, schemaVersion: number): string | null {
-  if (info.api !== 1) return `it does not speak data API version 1 (api: ${JSON.stringify(info.api)})`;
+  if (info.api !== DATA_API_VERSION)
+    return `it does not speak data API version ${DATA_API_VERSION} (api: ${JSON.stringify(info.api)}): run the same cellctl version on both sides`;
   if (info.cell_id !== cellId) return `it serves cell "${String(info.cell_id)}", not "${cellId}": register it under that name, or give the right --data-url`;
   if (info.schema_version !== schemaVersion) {
     return `its data has schema version ${String(info.schema_version)}, the template's is ${schemaVersion}: register it with the template it was made from`;

@@ -38,10 +38,10 @@ function tokenFile(text = 'a-data-token-of-32-characters-ok'): string {
   return file;
 }
 
-/** A stand-in data API that answers GET /data/v1/info as a given cell would. */
+/** A stand-in data API that answers GET /data/v2/info as a given cell would. */
 async function fakeDataApi(info: Record<string, unknown>, status = 200): Promise<{ url: string; close: () => void }> {
   const server = http.createServer((req, res) => {
-    res.writeHead(req.url === '/data/v1/info' ? status : 404, { 'content-type': 'application/json' });
+    res.writeHead(req.url === '/data/v2/info' ? status : 404, { 'content-type': 'application/json' });
     res.end(JSON.stringify(info));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -162,10 +162,10 @@ describe('registering', () => {
     // The data API does not answer: refused unless --no-check.
     await refused(['near', ...ok], /does not answer.*--no-check/);
     // It answers, but as another cell, another schema, or refusing the token.
-    const other = await fakeDataApi({ api: 1, cell_id: 'other', schema_version: 2 });
+    const other = await fakeDataApi({ api: 2, cell_id: 'other', schema_version: 2 });
     await refused(['near', ...without('--data-url'), '--data-url', other.url, '--no-check'], /serves cell "other"/);
     other.close();
-    const older = await fakeDataApi({ api: 1, cell_id: 'near', schema_version: 99 });
+    const older = await fakeDataApi({ api: 2, cell_id: 'near', schema_version: 99 });
     await refused(['near', ...without('--data-url'), '--data-url', older.url], /schema version 99/);
     older.close();
     const locked = await fakeDataApi({ error: 'unauthorized', code: 'unauthorized' }, 401);
@@ -174,7 +174,7 @@ describe('registering', () => {
   });
 
   it('accepts a data API that answers as the cell, refuses a second cell at the same URL, and unregisters', async () => {
-    const info = await fakeDataApi({ api: 1, cell_id: 'near', schema_version: 2, tables: [], barrier: 'triggers' });
+    const info = await fakeDataApi({ api: 2, cell_id: 'near', schema_version: 2, tables: [], barrier: 'triggers' });
     const base = ['--template', 'basic', '--url', near.url, '--data-url', info.url, '--token-file', tokenFile()];
     await cliOk(ws.home, ['cells', 'register', 'near', ...base]);
     const [cell] = await cliJson(ws.home, ['list']);

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeBarrier } from '../../src/data/barrier.js';
-import { decodeValue, encodeValue } from '../../src/data/rows.js';
+import { requests } from '../../src/data/protocol.js';
+import { decodeWire, encodeValue } from '../../src/data/rows.js';
 import { DataService } from '../../src/data/service.js';
 import { parseDataTables } from '../../src/data/tables.js';
 import { CellctlError } from '../../src/shared/errors.js';
@@ -74,8 +75,14 @@ describe('wire values', () => {
     const values = [0n, 42n, -7n, 2n ** 60n, -(2n ** 60n), 2.0, 2.5, 'text', '', Buffer.from([0, 1, 255]), null];
     const wire = values.map(encodeValue);
     expect(wire).toEqual([0, 42, -7, { $i: String(2n ** 60n) }, { $i: String(-(2n ** 60n)) }, { $r: 2 }, 2.5, 'text', '', { $b: 'AAH/' }, null]);
-    const back = JSON.parse(JSON.stringify(wire)).map(decodeValue);
+    const back = JSON.parse(JSON.stringify(wire)).map((value: unknown, index: number) => decodeWire(value, `value ${index}`));
     expect(back).toEqual([0n, 42n, -7n, 2n ** 60n, -(2n ** 60n), 2, 2.5, 'text', '', Buffer.from([0, 1, 255]), null]);
+  });
+
+  it('refuses what is not a wire value, saying where', () => {
+    for (const bad of [true, [], {}, { $i: '1.5' }, { $i: 1 }, { $r: 'x' }, { $b: 1 }, { $i: '1', $r: 1 }, { other: 1 }]) {
+      expect(() => decodeWire(bad, 'rows.3.1'), JSON.stringify(bad)).toThrow(/^rows\.3\.1: .* is not a wire value/);
+    }
   });
 });
 
@@ -90,21 +97,25 @@ describe('export and import', () => {
     const target = new DataService({ dbFile: targetFile, cellId: 'dst', tables: TABLES });
     const customers = ['a', 'b'];
     let cursor = null;
-    const pages: string[] = [];
+    const pages: string[][] = [];
     for (let i = 0; i < 20; i += 1) {
-      const { page, next } = source.export({ customers, cursor, limit: 2 });
+      const { page, next } = source.export(requests.export.parse({ customers, cursor, limit: 3 }));
       if (page) {
-        pages.push(page.table);
-        const stored = target.import({ move: 1, fencing: 1, customers, page: JSON.parse(JSON.stringify(page)) });
-        expect(stored).toEqual({ table: page.table, rows: page.rows.length, checksum: page.checksum, replayed: false });
+        pages.push(page.sections.map((section) => section.table));
+        const stored = target.import(requests.import.parse({ move: 1, fencing: 1, customers, page: JSON.parse(JSON.stringify(page)) }));
+        const sent = page.sections.map((section) => ({ table: section.table, rows: section.rows.length }));
+        expect(stored).toEqual({ rows: sent.reduce((sum, t) => sum + t.rows, 0), tables: sent, replayed: false });
       }
       if (!next) break;
       cursor = next;
     }
-    expect(pages[0]).toBe('owners');
+    // Pages of three rows, parents first: the page that ends a table goes on into the next.
+    expect(pages).toEqual([['owners', 'notes'], ['notes']]);
     // The same rows under another move collide with what is stored: refused whole, nothing written.
-    const again = source.export({ customers, cursor: null, limit: 2 }).page!;
-    expect(() => target.import({ move: 2, fencing: 2, customers, page: again })).toThrow(expect.objectContaining({ status: 409, code: 'conflict' }));
+    const again = source.export(requests.export.parse({ customers, cursor: null, limit: 2 })).page!;
+    expect(() => target.import(requests.import.parse({ move: 2, fencing: 2, customers, page: again }))).toThrow(
+      expect.objectContaining({ status: 409, code: 'conflict' }),
+    );
     expect(target.summary({ customers })).toEqual(source.summary({ customers }));
     expect(target.summary({ customers }).tables.map((t) => t.rows)).toEqual([2, 3]);
     expect(types(targetFile, 'owners')).toEqual(types(sourceFile, 'owners').filter((row: any) => row.id !== 'c'));

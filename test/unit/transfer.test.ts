@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCellDatabase } from '../../src/cell/datadb.js';
 import { DataApiError, HttpDataApi } from '../../src/data/client.js';
-import { type DataApi, PAGE_ROWS } from '../../src/data/protocol.js';
+import { type DataApi, type ImportAnswer, PAGE_ROWS } from '../../src/data/protocol.js';
 import { type RunningDataApi, startDataApi } from '../../src/data/server.js';
 import { parseDataTables } from '../../src/data/tables.js';
 import { CopyMismatch, Transfer } from '../../src/migration/transfer.js';
@@ -71,10 +71,8 @@ describe('moving rows through the data API', () => {
     seed(a.file, 'acme', 3);
     seed(a.file, 'other', 1);
     const transfer = new Transfer(a.api, b.api, { move: 1, fencing: 1, customers: ['acme'] });
-    await transfer.bar();
     await transfer.prepareTarget();
-    await transfer.copy();
-    const first = await transfer.verify();
+    const first = await transfer.copy();
     expect(Object.fromEntries(first.map((t) => [t.table, t.targetRows]))).toEqual({
       customers: 1,
       cart_items: 1,
@@ -84,7 +82,7 @@ describe('moving rows through the data API', () => {
       notifications: 0,
     });
     await transfer.prepareTarget();
-    await transfer.copy();
+    expect(await transfer.copy()).toEqual(first);
     expect(await transfer.verify()).toEqual(first);
     expect((await rowsOf(b.api, 'other')).customers).toBe(0);
     await transfer.purge('source');
@@ -96,27 +94,64 @@ describe('moving rows through the data API', () => {
     copied.close();
   });
 
-  it('bars the source until the purge and the target until the hand-over: no app writes the moving customer meanwhile, others write on', async () => {
+  it('bars the source from the copy until the purge and the target until the last page: no app writes the moving customer meanwhile, others write on', async () => {
     const a = await cell('cell-a');
     const b = await cell('cell-b');
     seed(a.file, 'acme', 1);
     seed(a.file, 'other', 1);
+    bigCustomer(a.file, 'acme', PAGE_ROWS + 10);
     const transfer = new Transfer(a.api, b.api, { move: 7, fencing: 3, customers: ['acme'] });
-    await transfer.bar();
-    expect(appWrite(a.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toMatch(/barred/);
-    expect(appWrite(a.file, "INSERT INTO cart_items VALUES ('acme', 'sku-cable', 1, 't')")).toMatch(/barred/);
-    expect(appWrite(a.file, "DELETE FROM cart_items WHERE customer_id = 'acme'")).toMatch(/barred/);
-    expect(appWrite(a.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'other'")).toBe('ok');
-    expect((await a.api.barriers()).barriers).toMatchObject([{ customer: 'acme', move: 7 }]);
     await transfer.prepareTarget();
-    await transfer.copy();
-    await transfer.verify();
-    // The target's app cannot change the copy while it is compared; once handed over it writes freely.
-    expect(appWrite(b.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toMatch(/barred/);
-    await transfer.handOver();
+    const during: string[] = [];
+    await transfer.copy(async () => {
+      if (during.length > 0) return;
+      during.push(appWrite(a.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'"));
+      during.push(appWrite(a.file, "INSERT INTO cart_items VALUES ('acme', 'sku-cable', 1, 't')"));
+      during.push(appWrite(a.file, "DELETE FROM cart_items WHERE customer_id = 'acme'"));
+      // The target's app cannot change the copy while it is compared.
+      during.push(appWrite(b.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'"));
+      during.push(appWrite(a.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'other'"));
+    });
+    expect(during.slice(0, 4)).toEqual([
+      expect.stringMatching(/barred/),
+      expect.stringMatching(/barred/),
+      expect.stringMatching(/barred/),
+      expect.stringMatching(/barred/),
+    ]);
+    expect(during[4]).toBe('ok');
+    expect((await a.api.barriers()).barriers).toMatchObject([{ customer: 'acme', move: 7 }]);
+    expect(appWrite(a.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toMatch(/barred/);
+    // Verified and handed over by the last page: the target's app writes freely.
+    expect((await b.api.barriers()).barriers).toEqual([]);
     expect(appWrite(b.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toBe('ok');
     await transfer.purge('source');
     expect((await a.api.barriers()).barriers).toEqual([]);
+  });
+
+  it('holds a small customer for one export and one import: bar, rows, summaries and hand-over ride along', async () => {
+    const a = await cell('cell-a');
+    const b = await cell('cell-b');
+    seed(a.file, 'acme', 3);
+    const calls: string[] = [];
+    const counted = (api: DataApi, side: string): DataApi =>
+      new Proxy(api, {
+        get(target, name, receiver) {
+          const value = Reflect.get(target, name, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            calls.push(`${side}.${String(name)}`);
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+    const transfer = new Transfer(counted(a.api, 'source'), counted(b.api, 'target'), { move: 9, fencing: 9, customers: ['acme'] });
+    await transfer.prepareTarget();
+    calls.length = 0;
+    const report = await transfer.copy();
+    expect(calls).toEqual(['source.export', 'target.import']);
+    expect(report.map((t) => t.targetRows)).toEqual([1, 1, 3, 3, 3, 0]);
+    expect((await a.api.barriers()).barriers).toMatchObject([{ customer: 'acme', move: 9 }]);
+    expect((await b.api.barriers()).barriers).toEqual([]);
   });
 
   it('copies a big customer page by page while both cells keep taking writes of other customers', async () => {
@@ -124,23 +159,18 @@ describe('moving rows through the data API', () => {
     const b = await cell('cell-b');
     seed(a.file, 'acme', 1);
     seed(a.file, 'other', 1);
-    const bulk = new Database(a.file);
-    bulk.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${PAGE_ROWS * 2 + 10})
-               INSERT INTO orders SELECT 'big-' || i, 'acme', 'pending', 100, 't', 't', 'cell-a' FROM n`);
-    bulk.close();
+    bigCustomer(a.file, 'acme', PAGE_ROWS * 2 + 10);
     const transfer = new Transfer(a.api, b.api, { move: 2, fencing: 5, customers: ['acme'] });
-    await transfer.bar();
     let pages = 0;
     const writes: string[] = [];
     await transfer.prepareTarget();
-    await transfer.copy(async () => {
+    const report = await transfer.copy(async () => {
       pages += 1;
       writes.push(appWrite(a.file, `UPDATE customers SET name = 'page ${pages}' WHERE customer_id = 'other'`));
       writes.push(appWrite(b.file, `INSERT INTO customers VALUES ('b-own-${pages}', 'b${pages}@x.io', 'n', NULL, 't', 't', 'cell-b')`));
     });
-    const report = await transfer.verify();
     expect(report.find((t) => t.table === 'orders')!.targetRows).toBe(PAGE_ROWS * 2 + 11);
-    expect(pages).toBeGreaterThanOrEqual(3);
+    expect(pages).toBe(2); // 4,015 rows: pages of 2,000, 2,000 and 15, spanning tables
     expect(writes).toEqual(writes.map(() => 'ok'));
     expect(await transfer.purge('source')).toBe(PAGE_ROWS * 2 + 11 + 1 + 1 + 1 + 1);
   });
@@ -151,8 +181,8 @@ describe('moving rows through the data API', () => {
     seed(a.file, 'acme', 2);
     const stale = new Transfer(a.api, b.api, { move: 3, fencing: 4, customers: ['acme'] });
     const taker = new Transfer(a.api, b.api, { move: 3, fencing: 5, customers: ['acme'] });
-    await stale.bar();
-    await taker.bar(); // the new owner's first call raises the number at the source
+    await a.api.barrier({ move: 3, fencing: 4, customers: ['acme'] });
+    await a.api.barrier({ move: 3, fencing: 5, customers: ['acme'] }); // the new owner's first call raises the number at the source
     await taker.purge('target'); // ... and at the target
     const refused = await stale.prepareTarget().catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(DataApiError);
@@ -162,16 +192,29 @@ describe('moving rows through the data API', () => {
     expect((await rowsOf(a.api, 'acme')).orders).toBe(2);
   });
 
-  it('stops with CopyMismatch when a page does not land as it left', async () => {
+  it.each([
+    ['stores fewer rows than it was sent', (answer: ImportAnswer) => ({ ...answer, rows: answer.rows - 1 })],
+    [
+      "holds rows whose checksum differs from the source's",
+      (answer: ImportAnswer) => ({ ...answer, summary: answer.summary?.map((t) => (t.table === 'orders' ? { ...t, checksum: t.checksum + 1 } : t)) }),
+    ],
+  ])('stops with CopyMismatch when the target %s', async (_, lie) => {
     const a = await cell('cell-a');
     const b = await cell('cell-b');
     seed(a.file, 'acme', 1);
-    // A target that reports a different checksum than it stored: the page check must catch it.
     const lying: DataApi = Object.assign(Object.create(b.api) as DataApi, {
-      import: async (request: Parameters<DataApi['import']>[0]) => ({ ...(await b.api.import(request)), checksum: 1 }),
+      import: async (request: Parameters<DataApi['import']>[0]) => lie(await b.api.import(request)),
     });
     const transfer = new Transfer(a.api, lying, { move: 4, fencing: 6, customers: ['acme'] });
     await transfer.prepareTarget();
     await expect(transfer.copy()).rejects.toBeInstanceOf(CopyMismatch);
   });
 });
+
+/** `count` more orders of a customer, so its rows span several pages. */
+function bigCustomer(file: string, customerId: string, count: number): void {
+  const bulk = new Database(file);
+  bulk.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})
+             INSERT INTO orders SELECT 'big-' || i, '${customerId}', 'pending', 100, 't', 't', 'cell-a' FROM n`);
+  bulk.close();
+}
