@@ -30,9 +30,9 @@ export function parseDataTables(raw: unknown, where = 'customer tables'): DataTa
   return ordered;
 }
 
-/** The tables with every parent before its children, or null on a cycle. */
-export function parentsFirst(tables: readonly DataTable[]): DataTable[] | null {
-  const ordered: DataTable[] = [];
+/** The tables with every parent before its children, or null on a cycle (templates' copy order too). */
+export function parentsFirst<T extends { table: string; parent: string | null }>(tables: readonly T[]): T[] | null {
+  const ordered: T[] = [];
   const placed = new Set<string>();
   let remaining = [...tables];
   while (remaining.length > 0) {

@@ -2,6 +2,7 @@
 // template or throws one error that lists every problem and how to fix it.
 import { z } from 'zod';
 import { BUILTIN_APPS } from '../cell/apps/builtin.js';
+import { parentsFirst } from '../data/tables.js';
 import { failure } from '../shared/errors.js';
 import { TEMPLATE_NAME } from '../shared/names.js';
 import { formatIssues } from '../shared/validation.js';
@@ -85,7 +86,7 @@ export function templateProblems(template: Omit<Template, 'dir'>, folderName: st
   for (const ref of template.referenceTables) {
     if (tables.has(ref)) problems.push(`table "${ref}" cannot be both customer-scoped and reference`);
   }
-  if (problems.length === 0 && copyOrderOrNull(template.customerTables) === null) {
+  if (problems.length === 0 && parentsFirst(template.customerTables) === null) {
     problems.push('customerTables parents form a cycle: each chain of parents must end at a table with "parent": null');
   }
   return problems;
@@ -93,23 +94,7 @@ export function templateProblems(template: Omit<Template, 'dir'>, folderName: st
 
 /** Customer tables with every parent before its children: the order rows are copied in (reverse to delete). */
 export function copyOrder(tables: readonly CustomerTable[]): CustomerTable[] {
-  const order = copyOrderOrNull(tables);
+  const order = parentsFirst(tables);
   if (!order) throw failure('customer tables form a parent cycle');
   return order;
-}
-
-function copyOrderOrNull(tables: readonly CustomerTable[]): CustomerTable[] | null {
-  const ordered: CustomerTable[] = [];
-  const placed = new Set<string>();
-  let remaining = [...tables];
-  while (remaining.length > 0) {
-    const ready = remaining.filter((table) => table.parent === null || placed.has(table.parent));
-    if (ready.length === 0) return null;
-    for (const table of ready) {
-      ordered.push(table);
-      placed.add(table.table);
-    }
-    remaining = remaining.filter((table) => !placed.has(table.table));
-  }
-  return ordered;
 }
