@@ -21,23 +21,6 @@ export const PAGE_ROWS = 2_000;
 /** Largest request body the data API reads (an import page). */
 export const MAX_DATA_BODY_BYTES = 32 * 1024 * 1024;
 
-/**
- * One SQLite value on the wire. JSON numbers are integers (exact up to 2^53) or non-integral reals;
- * the rest are tagged so that a value lands in the target with the type it had in the source:
- * `{"$i": "9007199254740993"}` a larger integer, `{"$r": 2}` a real whose value is integral,
- * `{"$b": "<base64>"}` a blob. Text and null are themselves.
- */
-export type WireValue = null | number | string | { $i: string } | { $r: number } | { $b: string };
-
-export const wireValue: z.ZodType<WireValue> = z.union([
-  z.null(),
-  z.number(),
-  z.string(),
-  z.strictObject({ $i: z.string().regex(/^-?\d+$/) }),
-  z.strictObject({ $r: z.number() }),
-  z.strictObject({ $b: z.string() }),
-]);
-
 const customers = z.array(z.string().min(1).max(128)).min(1).max(10_000);
 const fencing = z.number().int().positive();
 const move = z.number().int().positive();
@@ -73,9 +56,8 @@ export const requests = {
    * these customers' summary as stored; with `lift`, the transaction ends by lifting this cell's
    * barrier for them (the last page of a move: the target is about to own them).
    *
-   * Row values are checked one by one as they are decoded (rows.ts's decodeWire), not by the schema:
-   * a page is up to PAGE_ROWS rows and a generic union check of every value would cost more than
-   * storing it.
+   * Rows are JSON text that SQLite reads itself (rows.ts); their values are checked there, before
+   * anything is stored.
    */
   import: z.strictObject({
     move,
@@ -88,7 +70,8 @@ export const requests = {
           z.strictObject({
             table: z.string().min(1),
             columns: z.array(z.string().min(1)).min(1),
-            rows: z.array(z.array(z.unknown())).max(PAGE_ROWS),
+            count: z.number().int().min(0).max(PAGE_ROWS),
+            rows: z.string(),
           }),
         )
         .min(1),
@@ -145,7 +128,15 @@ export interface CustomersAnswer {
 export interface PageSection {
   table: string;
   columns: string[];
-  rows: WireValue[][];
+  /** How many rows `rows` holds. */
+  count: number;
+  /**
+   * A JSON array of rows, each an array of values in the order of `columns`, as text: SQLite writes
+   * and reads it (rows.ts), so no value passes through a JavaScript number on the way. A value is
+   * null, a JSON integer (any size), text, {"$r": "<decimal>"} (a REAL, exact) or {"$x": "<hex>"}
+   * (a BLOB).
+   */
+  rows: string;
 }
 
 export interface ExportPage {

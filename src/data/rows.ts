@@ -1,62 +1,74 @@
-// SQLite values on the wire (protocol.ts's WireValue) and the row checksum both sides compute. Rows
-// are read with safeIntegers, so an integer is a BigInt and a real a number: each encodes to a form
-// that decodes to a value SQLite stores with the same type, and the checksum hashes the encoded form.
+// SQLite values on the wire (protocol.ts's PageSection.rows) and the row checksum both sides compute.
+// The source's SQLite renders a page's rows as JSON text (json_array), which crosses the mover as one
+// string; the target parses it once and checks each value as it decodes it for binding. Integers
+// within ±(2^53−1) and text are JSON numbers and strings; a larger integer goes as {"$i": "<digits>"},
+// a REAL as {"$r": "<shortest exact decimal>"} (SQLite's own JSON would round it to 15 digits) and a
+// BLOB as {"$x": "<hex>"}. Each value lands with the type it had.
 import type Database from 'better-sqlite3';
 import { hash32 } from '../shared/hash.js';
-import type { WireValue } from './protocol.js';
+import { quoteIdent } from './tables.js';
 
 /** Checksums are sums of 32-bit row hashes kept below 2^52, so they stay exact JSON numbers. */
 const CHECKSUM_MODULUS = 2 ** 52;
 
-export function encodeValue(value: unknown): WireValue {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'bigint') {
-    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : { $i: value.toString() };
-  }
-  // With safeIntegers every JS number is a REAL; an integral one must not land as an INTEGER.
-  if (typeof value === 'number') return Number.isInteger(value) ? { $r: value } : value;
-  if (typeof value === 'string') return value;
-  if (Buffer.isBuffer(value)) return { $b: value.toString('base64') };
-  throw new Error(`cannot encode a SQLite value of type ${typeof value}`);
+/** The SQL functions a data API connection registers (registerRowFunctions). */
+const REAL_OUT = 'cellctl_real_out';
+const ROW_HASH = 'cellctl_row_hash';
+
+/** A decimal JavaScript reads back to the very same double (SQLite's %!.15g would not). */
+const realText = (value: number): string => String(value);
+const REAL_TEXT = /^-?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$|^-?Infinity$/i;
+
+export function registerRowFunctions(db: Database.Database): void {
+  db.function(REAL_OUT, { deterministic: true }, (value: unknown) => realText(Number(value)));
+  db.function(ROW_HASH, { deterministic: true, safeIntegers: true }, (text: unknown) => BigInt(hash32(String(text))));
 }
 
-/**
- * The value to bind so that SQLite stores what the source had (BigInt binds INTEGER, number binds
- * REAL), for a value straight off the wire, checked as it goes: what is not a WireValue throws
- * with `where` in the message (the import's schema leaves row values unchecked, for speed).
- */
-export function decodeWire(value: unknown, where: string): bigint | number | string | Buffer | null {
+/** The JSON value of column `column` as the export sends it. */
+function exportValueSql(column: string): string {
+  const c = quoteIdent(column);
+  return `CASE typeof(${c})
+    WHEN 'blob' THEN json_object('$x', hex(${c}))
+    WHEN 'real' THEN json_object('$r', ${REAL_OUT}(${c}))
+    WHEN 'integer' THEN iif(${c} BETWEEN ${-MAX_EXACT} AND ${MAX_EXACT}, ${c}, json_object('$i', CAST(${c} AS TEXT)))
+    ELSE ${c} END`;
+}
+
+/** A JSON array of a row's values, in the order of `columns`. */
+export const exportRowSql = (columns: readonly string[]): string => `json_array(${columns.map(exportValueSql).join(', ')})`;
+
+/** The largest integer a JSON number carries exactly to a JavaScript parser. */
+const MAX_EXACT = Number.MAX_SAFE_INTEGER;
+const DIGITS = /^-?\d+$/;
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+
+/** A value to bind as SQLite should store it (BigInt binds INTEGER, number REAL), or throws saying why it is no wire value. */
+export function decodeWire(value: unknown): bigint | number | string | Buffer | null {
   if (value === null || typeof value === 'string') return value;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Error(`${where}: ${value} is not a finite number`);
-    return Number.isInteger(value) ? BigInt(value) : value;
+    if (!Number.isSafeInteger(value)) throw new Error(`${value} is a bare number that is not an integer within ±(2^53−1) (send a REAL as {"$r": "<decimal>"})`);
+    return BigInt(value);
   }
   if (typeof value === 'object' && !Array.isArray(value)) {
     const keys = Object.keys(value);
-    const tagged = value as Record<string, unknown>;
-    if (keys.length === 1) {
-      if (keys[0] === '$i' && typeof tagged.$i === 'string' && /^-?\d+$/.test(tagged.$i)) return BigInt(tagged.$i);
-      if (keys[0] === '$r' && typeof tagged.$r === 'number' && Number.isFinite(tagged.$r)) return tagged.$r;
-      if (keys[0] === '$b' && typeof tagged.$b === 'string') return Buffer.from(tagged.$b, 'base64');
+    const text = (value as Record<string, unknown>)[keys[0] ?? ''];
+    if (keys.length === 1 && typeof text === 'string') {
+      if (keys[0] === '$i' && DIGITS.test(text)) return BigInt(text);
+      if (keys[0] === '$r' && REAL_TEXT.test(text)) return Number(text);
+      if (keys[0] === '$x' && HEX.test(text)) return Buffer.from(text, 'hex');
     }
   }
-  throw new Error(`${where}: ${JSON.stringify(value)} is not a wire value (null, a number, text, {"$i": digits}, {"$r": number} or {"$b": base64})`);
+  throw new Error(`${JSON.stringify(value)} is not a wire value (null, an integer, text, {"$i": digits}, {"$r": decimal} or {"$x": hex})`);
 }
 
-/** The hash of one row's encoded values (the cell column already left out). */
-export const rowHash = (encoded: readonly WireValue[]): number => hash32(JSON.stringify(encoded));
-
-/** Adds row hashes into a set's checksum. */
-export const addChecksum = (sum: number, hash: number): number => (sum + hash) % CHECKSUM_MODULUS;
+/** The hash of a row as the SQL text of its values (quote(); a REAL as its exact decimal, marked). */
+export function rowHashSql(columns: readonly string[]): string {
+  const parts = columns.map((column) => {
+    const c = quoteIdent(column);
+    return `CASE typeof(${c}) WHEN 'real' THEN 'r' || ${REAL_OUT}(${c}) ELSE quote(${c}) END`;
+  });
+  return `${ROW_HASH}(concat_ws(',', ${parts.join(', ')}))`;
+}
 
 /** A total of row hashes as SQL's SUM returns it, reduced to a checksum. */
 export const checksumOfSum = (total: bigint | number | null): number => (total === null ? 0 : Number(BigInt(total) % BigInt(CHECKSUM_MODULUS)));
-
-/** `cellctl_wire_hash(col, …)`: rowHash over raw SQL values, for summaries computed inside SQLite. */
-export const WIRE_HASH_FUNCTION = 'cellctl_wire_hash';
-
-export function registerWireHash(db: Database.Database): void {
-  db.function(WIRE_HASH_FUNCTION, { varargs: true, deterministic: true, safeIntegers: true }, (...values: unknown[]) =>
-    BigInt(rowHash(values.map(encodeValue))),
-  );
-}

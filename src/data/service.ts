@@ -18,19 +18,35 @@ import type {
   SummaryAnswer,
 } from './protocol.js';
 import { DATA_API_VERSION, PAGE_ROWS } from './protocol.js';
-import { checksumOfSum, decodeWire, encodeValue, registerWireHash, WIRE_HASH_FUNCTION } from './rows.js';
+import { checksumOfSum, decodeWire, exportRowSql, registerRowFunctions, rowHashSql } from './rows.js';
 import { checkTablesExist, type DataTable, quoteIdent, tableColumns } from './tables.js';
 import type { z } from 'zod';
 
 type Req<K extends keyof typeof requests> = z.output<(typeof requests)[K]>;
 type ImportSection = Req<'import'>['page']['sections'][number];
 
-/** A value that is not a wire value is the caller's mistake: 400 with where it is. */
-function badRequestOn<T>(decode: () => T): T {
+/** A section's rows text as JSON: an array (of rows), or 400. */
+function parseRows(text: string, where: string): unknown[] {
+  let rows: unknown;
   try {
-    return decode();
+    rows = JSON.parse(text);
   } catch (error) {
-    throw new HttpError(400, error instanceof Error ? error.message : String(error), 'bad_request');
+    throw new HttpError(
+      400,
+      `${where}.rows must be the text of a JSON array of rows: ${error instanceof Error ? error.message : String(error)}`,
+      'bad_request',
+    );
+  }
+  if (!Array.isArray(rows)) throw new HttpError(400, `${where}.rows must be the text of a JSON array of rows`, 'bad_request');
+  return rows;
+}
+
+/** decodeWire, with a bad value the caller's mistake: 400 saying where. */
+function decodeAt(value: unknown, where: string): unknown {
+  try {
+    return decodeWire(value);
+  } catch (error) {
+    throw new HttpError(400, `${where}: ${error instanceof Error ? error.message : String(error)}`, 'bad_request');
   }
 }
 
@@ -40,11 +56,10 @@ const FIRST = Number.MIN_SAFE_INTEGER;
 interface TableAccess {
   decl: DataTable;
   columns: string[];
-  /** Index of the cell column in `columns`, or -1. */
-  cellIndex: number;
   exportPage: Database.Statement;
   summary: Database.Statement;
   customerIds: Database.Statement;
+  anyLeft: Database.Statement;
   deleteSome: Database.Statement;
 }
 
@@ -73,6 +88,7 @@ export interface DataServiceOptions {
 export class DataService {
   readonly db: Database.Database;
   private readonly access: TableAccess[];
+  /** The import's insert per table and column list, prepared on first use. */
   private readonly inserts = new Map<string, Database.Statement>();
 
   constructor(private readonly options: DataServiceOptions) {
@@ -80,7 +96,7 @@ export class DataService {
     try {
       configureSqlite(this.db);
       checkTablesExist(this.db, options.tables, options.dbFile);
-      registerWireHash(this.db);
+      registerRowFunctions(this.db);
       // Once, at start, with configureSqlite's patient busy timeout: the app may be writing.
       installBarrier(this.db, options.tables);
       // Then a short wait inside SQLite (it blocks the event loop); longer waits are retried on timers (shared/http.ts).
@@ -101,19 +117,17 @@ export class DataService {
     const cellIndex = decl.cellColumn === null ? -1 : columns.indexOf(decl.cellColumn);
     const table = quoteIdent(decl.table);
     const customer = quoteIdent(decl.customerColumn);
-    const hashed = columns
-      .filter((_, index) => index !== cellIndex)
-      .map(quoteIdent)
-      .join(', ');
-    const list = columns.map(quoteIdent).join(', ');
+    const hashed = columns.filter((_, index) => index !== cellIndex);
     const prepare = (sql: string) => this.db.prepare(sql).safeIntegers(true);
+    // One string of rows per page, rendered by SQLite (rows.ts), with the first and last rowid for the key and the cursor.
+    const page = `SELECT rowid AS id, ${exportRowSql(columns)} AS row FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} AND rowid > ? ORDER BY rowid LIMIT ?`;
     return {
       decl,
       columns,
-      cellIndex,
-      exportPage: prepare(`SELECT rowid, ${list} FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} AND rowid > ? ORDER BY rowid LIMIT ?`).raw(),
-      summary: prepare(`SELECT COUNT(*) AS n, SUM(${WIRE_HASH_FUNCTION}(${hashed})) AS total FROM ${table} WHERE ${customer} ${IN_CUSTOMERS}`),
+      exportPage: prepare(`SELECT count(*) AS n, min(id) AS first, max(id) AS last, json_group_array(json(row)) AS rows FROM (${page})`),
+      summary: prepare(`SELECT COUNT(*) AS n, SUM(${rowHashSql(hashed)}) AS total FROM ${table} WHERE ${customer} ${IN_CUSTOMERS}`),
       customerIds: prepare(`SELECT DISTINCT ${customer} AS id FROM ${table} WHERE ${customer} > ? ORDER BY ${customer} LIMIT ?`),
+      anyLeft: prepare(`SELECT 1 FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} LIMIT 1`),
       deleteSome: prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} LIMIT ?)`),
     };
   }
@@ -191,14 +205,15 @@ export class DataService {
     let after = request.cursor?.after ?? FIRST;
     for (; index < this.access.length; index += 1, after = FIRST) {
       const access = this.access[index]!;
-      const raw = access.exportPage.all(customers, BigInt(after), room) as unknown[][];
-      if (raw.length === 0) continue;
-      key ??= `${access.decl.table}:${String(raw[0]![0])}`;
-      sections.push({ table: access.decl.table, columns: access.columns, rows: raw.map((row) => row.slice(1).map(encodeValue)) });
-      room -= raw.length;
+      const read = access.exportPage.get(customers, BigInt(after), room) as { n: bigint; first: bigint | null; last: bigint | null; rows: string };
+      const count = Number(read.n);
+      if (count === 0) continue;
+      key ??= `${access.decl.table}:${String(read.first)}`;
+      sections.push({ table: access.decl.table, columns: access.columns, count, rows: read.rows });
+      room -= count;
       if (room === 0) {
         // The page is full: the next one starts after this row (an empty last page is possible, and harmless).
-        return { page: { key, sections }, next: { table: access.decl.table, after: Number(raw.at(-1)![0]) } };
+        return { page: { key, sections }, next: { table: access.decl.table, after: Number(read.last) } };
       }
     }
     return { page: key === null ? null : { key, sections }, next: null };
@@ -244,12 +259,13 @@ export class DataService {
     const { move, page } = request;
     const stored = this.db.prepare('SELECT rows FROM _cellctl_imports WHERE move = ? AND key = ?').get(move, page.key) as { rows: number } | undefined;
     if (stored) return { rows: stored.rows, tables: [], replayed: true };
-    const total = page.sections.reduce((sum, section) => sum + section.rows.length, 0);
+    const total = page.sections.reduce((sum, section) => sum + section.count, 0);
     if (total > PAGE_ROWS) throw new HttpError(400, `page: ${total} rows; a page holds at most ${PAGE_ROWS}`, 'bad_request');
     const named = new Set(request.customers);
     const tables = page.sections.map((section, number) => {
       const access = this.table(section.table);
-      const rows = this.checkedRows(access, section, named, `page.sections.${number}`);
+      const where = `page.sections.${number}`;
+      const rows = this.checkedRows(access, section, named, where);
       bypassing(this.db, () => conflictOnConstraint(access.decl.table, () => this.insertRows(access, section.columns, rows)));
       return { table: access.decl.table, rows: rows.length };
     });
@@ -259,21 +275,29 @@ export class DataService {
     return { rows: total, tables, replayed: false };
   }
 
-  /** A section's rows decoded for binding, after checking its columns and that every row is a named customer's. */
+  /**
+   * A section's rows decoded for binding, checked before anything of it is stored: declared columns,
+   * rows that are arrays of wire values, as many as `count`, every one a named customer's; the cell's
+   * own id goes into the cell column.
+   */
   private checkedRows(access: TableAccess, section: ImportSection, named: ReadonlySet<string>, where: string): unknown[][] {
-    const { columns, rows } = section;
+    const { columns } = section;
     const unknown = columns.filter((column) => !access.columns.includes(column));
     if (unknown.length > 0) throw notDeclared(`table "${access.decl.table}" has no column ${unknown.map((c) => `"${c}"`).join(', ')}`);
     if (new Set(columns).size !== columns.length) throw new HttpError(400, `${where}.columns: a column is named twice`, 'bad_request');
     const customerIndex = columns.indexOf(access.decl.customerColumn);
     if (customerIndex < 0) throw notDeclared(`${where}.columns must include the customer column "${access.decl.customerColumn}"`);
     const cellIndex = access.decl.cellColumn === null ? -1 : columns.indexOf(access.decl.cellColumn);
+    const rows = parseRows(section.rows, where);
+    if (rows.length !== section.count) throw new HttpError(400, `${where}.count is ${section.count} but rows holds ${rows.length}`, 'bad_request');
     return rows.map((row, number) => {
-      if (row.length !== columns.length)
-        throw new HttpError(400, `${where}.rows.${number}: has ${row.length} values for ${columns.length} columns`, 'bad_request');
-      const values = row.map((value, column) => badRequestOn(() => decodeWire(value, `${where}.rows.${number}.${column}`)));
-      if (!named.has(String(values[customerIndex])))
-        throw notDeclared(`${where}.rows.${number} belongs to customer "${String(values[customerIndex])}", not one named in "customers"`);
+      if (!Array.isArray(row) || row.length !== columns.length) {
+        throw new HttpError(400, `${where}.rows[${number}] is not an array of ${columns.length} values`, 'bad_request');
+      }
+      const values = row.map((value, column) => decodeAt(value, `${where}.rows[${number}][${column}]`));
+      if (!named.has(String(values[customerIndex]))) {
+        throw notDeclared(`${where}.rows[${number}] belongs to customer "${String(values[customerIndex])}", not one named in "customers"`);
+      }
       if (cellIndex >= 0) values[cellIndex] = this.options.cellId;
       return values;
     });
@@ -302,7 +326,7 @@ export class DataService {
             removed += access.deleteSome.run(customers, request.limit - removed).changes;
           }
         });
-        const done = removed < request.limit || this.access.every((access) => (access.summary.get(customers) as { n: bigint }).n === 0n);
+        const done = removed < request.limit || this.access.every((access) => access.anyLeft.get(customers) === undefined);
         if (done) {
           this.lift(request.customers);
           this.db.prepare('DELETE FROM _cellctl_imports WHERE move = ?').run(request.move);

@@ -7,6 +7,9 @@ import { moveBatch, newBatchId, resumeMigration } from './engine.js';
 import { batchMoves, type CellLoad, type Move } from './plan.js';
 import { failure } from '../shared/errors.js';
 
+/** How many batches of a drain or rebalance move at once. */
+const BATCHES_IN_FLIGHT = 2;
+
 export interface BulkProgress {
   tick(done: number): void;
 }
@@ -49,16 +52,20 @@ export async function runMoves(
   const down = targets.filter((id) => liveness.get(id) === 'stopped' || liveness.get(id) === 'unhealthy');
   if (down.length > 0) throw failure(`target cell(s) ${down.join(', ')} are not running and healthy: "cellctl start ${down.join(' ')}" first`);
   const started = performance.now();
-  const batches = batchMoves(moves, batchSize);
+  const queue = batchMoves(moves, batchSize);
   const batchId = newBatchId();
   let moved = 0;
   let ran = 0;
-  for (const batch of batches) {
-    if (shouldStop()) break;
-    await moveBatch(ws, batch, { keepSourceUntil: null, batch: batchId });
-    moved += batch.length;
-    ran += 1;
-    progress.tick(moved);
-  }
+  // Two batches in flight: while one waits on a cell (a page, a purge), the other keeps the other
+  // cell, the router or the journal busy. Each batch is its own journaled move of distinct customers.
+  const worker = async (): Promise<void> => {
+    for (let batch = queue.shift(); batch && !shouldStop(); batch = queue.shift()) {
+      await moveBatch(ws, batch, { keepSourceUntil: null, batch: batchId });
+      moved += batch.length;
+      ran += 1;
+      progress.tick(moved);
+    }
+  };
+  await Promise.all(Array.from({ length: BATCHES_IN_FLIGHT }, worker));
   return { moved, batches: ran, seconds: (performance.now() - started) / 1000, interrupted: moved < moves.length };
 }

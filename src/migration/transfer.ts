@@ -84,7 +84,7 @@ export class Transfer {
       const last = next === null;
       let stored: ImportAnswer | null = null;
       if (page) {
-        const sent = page.sections.reduce((sum, section) => sum + section.rows.length, 0);
+        const sent = page.sections.reduce((sum, section) => sum + section.count, 0);
         stored = await this.target.import({ move, fencing, customers, page, summary: last, lift: last });
         if (stored.rows !== sent) throw new CopyMismatch(page.sections.map((section) => mismatchOf(section.table, sent, stored!.rows)));
       }
