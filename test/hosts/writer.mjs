@@ -1,9 +1,9 @@
-// Run inside a simulated host: writes to one customer through a router (cart adds; every seventh an
-// order) until `stopFile` exists, `maxRequests` were sent or `maxMs` passed. Prints `acked <n>` as it
+// Run inside a simulated host: writes to one customer through a router (cart adds; every
+// `orderEvery`-th an order, never with 0) until `stopFile` exists, `maxRequests` were sent or `maxMs` passed. Prints `acked <n>` as it
 // goes and, at the end, one JSON line: what was acknowledged, what was refused, and any 5xx.
 import fs from 'node:fs';
 
-const [router, customer, stopFile, maxRequests = '3000', maxMs = '120000'] = process.argv.slice(2);
+const [router, customer, stopFile, maxRequests = '3000', maxMs = '120000', orderEvery = '7'] = process.argv.slice(2);
 const tally = { ackedAdds: 0, ackedOrders: 0, refused: 0, serverErrors: [], unexpected: [] };
 const deadline = Date.now() + Number(maxMs);
 
@@ -22,7 +22,7 @@ async function send(method, path, body) {
 }
 
 for (let n = 1; n <= Number(maxRequests) && Date.now() < deadline && !fs.existsSync(stopFile); n += 1) {
-  const order = n % 7 === 0;
+  const order = Number(orderEvery) > 0 && n % Number(orderEvery) === 0;
   const { status, text } = order ? await send('POST', '/orders') : await send('POST', '/cart/items', { product_id: 'sku-cable', quantity: 1 });
   if (status >= 500 || status === 0) tally.serverErrors.push(`${status} ${text.slice(0, 200)}`);
   else if (order && status === 201) tally.ackedOrders += 1;
