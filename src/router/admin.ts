@@ -129,9 +129,9 @@ function stateRoutes(parts: AdminParts): RouteDef[] {
     {
       method: 'POST',
       path: ADMIN_PATHS.reload,
-      handler: () => {
-        link.refresh();
-        if (link.error) throw new HttpError(503, `control.db unreadable: ${link.error}`, 'control_plane_unavailable');
+      handler: async () => {
+        await link.refresh();
+        if (link.error) throw new HttpError(503, `control plane unreachable: ${link.error}`, 'control_plane_unavailable');
         return { status: 200, body: { mappingVersion: mapping.mappingVersion, customersMapped: mapping.size } satisfies ReloadAnswer };
       },
     },
@@ -189,7 +189,7 @@ function fenceRoutes(parts: AdminParts): RouteDef[] {
       handler: async ({ body }) => {
         const input = parseWith(unfenceRequest, await body());
         // Read the new mapping first, so held requests go to the customer's new cell.
-        link.refresh();
+        await link.refresh();
         const released = input.customerIds.reduce((sum, customerId) => sum + fences.release(customerId, input.fenceId), 0);
         return { status: 200, body: { released, mappingVersion: mapping.mappingVersion } satisfies UnfenceAnswer };
       },
