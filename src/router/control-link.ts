@@ -34,8 +34,8 @@ export class ControlLink {
   private running: Promise<void> | null = null;
   private again = false;
   private pendingPins: Pin[] = [];
-  /** The batch being written now: kept in memory through a full reload until the store has it. */
-  private writingPins: Pin[] = [];
+  /** Pins (customer → cell) the store has not confirmed yet: kept mapped through a full reload, and left out of the count check. */
+  private readonly unsaved = new Map<string, string>();
   private flushQueued = false;
   private flushing: Promise<void> | null = null;
   /** Fences this router put up from the journal, by customer (their ids). */
@@ -126,12 +126,16 @@ export class ControlLink {
 
   private async readMapping(plane: ControlPlane): Promise<void> {
     const { mapping, upstreams } = this.parts;
-    const outcome = mapping.apply(await plane.readMapping(mapping.revision));
+    // The version alone first: most checks find nothing new, and the full read counts every row.
+    if ((await plane.mappingVersion()) === mapping.mappingVersion) return;
+    const read = await plane.readMapping(mapping.revision);
+    for (const row of read.changed) this.unsaved.delete(row.id); // the store has it (its row wins)
+    const outcome = mapping.apply(read, this.unsaved.size);
     if (outcome === 'unchanged') return;
     if (outcome === 'reload') {
       mapping.replaceAll(await plane.readMapping(0));
       // Pins the store does not have yet stay mapped in memory.
-      for (const pin of [...this.writingPins, ...this.pendingPins]) mapping.assign(pin.customerId, pin.cellId);
+      for (const [customerId, cellId] of this.unsaved) mapping.assign(customerId, cellId);
     }
     upstreams.sync(mapping.allCells());
   }
@@ -157,6 +161,7 @@ export class ControlLink {
   /** Maps the customer now, in memory, and writes its row soon after (batched with others). */
   pin(customerId: string, cellId: string): void {
     this.parts.mapping.assign(customerId, cellId);
+    this.unsaved.set(customerId, cellId);
     this.pendingPins.push({ customerId, cellId });
     if (!this.flushQueued) {
       this.flushQueued = true;
@@ -177,20 +182,19 @@ export class ControlLink {
   private async writePins(): Promise<void> {
     const batch = this.pendingPins;
     this.pendingPins = [];
-    this.writingPins = batch;
     let written = false;
     try {
       const plane = await this.connect();
       const pinned = await plane.pinCustomers(batch);
       written = true;
+      // Each has a row now (this one, or another router's that wins).
+      for (const pin of batch) if (this.unsaved.get(pin.customerId) === pin.cellId) this.unsaved.delete(pin.customerId);
       // Another router mapped some first: learn where (its row wins; a pin never moves a customer).
       if (pinned.length < batch.length) void this.refresh();
     } catch (error) {
       // Keep them in memory and try again later: the mapping row is written once the store is back.
       this.parts.log.warn({ err: error, count: batch.length }, 'could not pin customers; will retry');
       this.pendingPins = batch.concat(this.pendingPins);
-    } finally {
-      this.writingPins = [];
     }
     if (written && this.pendingPins.length > 0 && !this.flushQueued) {
       this.flushQueued = true;

@@ -58,17 +58,18 @@ export class MappingTable {
   }
 
   /**
-   * Applies one read (rows changed after `revision`). Returns 'unchanged' when the version is the one
+   * Applies one read (rows changed after `revision`; `unsaved` pins the store has not yet taken). Returns 'unchanged' when the version is the one
    * held, 'reload' when rows were deleted (the counts disagree: the caller reads everything again and
    * calls replaceAll), else 'changed'.
    */
-  apply(read: MappingRead): 'unchanged' | 'changed' | 'reload' {
+  apply(read: MappingRead, unsaved = 0): 'unchanged' | 'changed' | 'reload' {
     if (read.version === this.version) return 'unchanged';
     this.cells = new Map(read.cells.map((cell) => [cell.id, cell]));
     this.assignRows(read.changed);
     this.version = read.version;
     this.rebuildPlacementCells();
-    return read.customerCount === this.customers.size ? 'changed' : 'reload';
+    // `unsaved`: customers mapped here in memory whose rows the store does not have yet.
+    return read.customerCount + unsaved === this.customers.size ? 'changed' : 'reload';
   }
 
   /** Replaces every row with a whole read (readMapping(0)). */
