@@ -46,7 +46,7 @@ async function routerServe(home: string): Promise<Served> {
   return { child, url, adminUrl: `http://127.0.0.1:${adminPort}`, exited };
 }
 
-async function routeOf(home: string, adminUrl: string, customerId: string): Promise<{ route: { cellId: string } | null; fenced: boolean }> {
+async function routeOf(home: string, adminUrl: string, customerId: string): Promise<{ route: { cellId: string; rule: string } | null; fenced: boolean }> {
   const answer = await http('GET', `${adminUrl}/admin/route/${customerId}`, undefined, { authorization: `Bearer ${readAdminToken(home)}` });
   expect(answer.status).toBe(200);
   return answer.body;
@@ -180,6 +180,63 @@ describe.skipIf(!pgState.ok)(`routers on PostgreSQL${pgState.ok ? '' : ` (skippe
       const health = await http('GET', `${ws.url}/health`);
       expect(health.body.controlPlane).toEqual({ ok: true });
     } finally {
+      await cliOk(ws.home, ['stop']);
+      await ws.plane.close();
+    }
+  });
+
+  it('a mapping change made in PostgreSQL reaches two routers within a fraction of a second (measured); a router started mid-move learns the fence', async () => {
+    const ws = await pgWorkspace();
+    let second: Served | null = null;
+    try {
+      await cliOk(ws.home, ['start']);
+      second = await routerServe(ws.home);
+      const admins = [ws.adminUrl, second.adminUrl];
+      const lags: number[] = [];
+      for (let i = 0; i < 20; i += 1) {
+        const id = `lag-${i}`;
+        const started = performance.now();
+        await ws.plane.pinCustomers([{ customerId: id, cellId: i % 2 === 0 ? 'c1' : 'c2' }]);
+        for (const admin of admins) {
+          // A tight probe (bounded: 2 s), so the figure is the router's lag, not the probe's interval.
+          const deadline = started + 2_000;
+          while ((await routeOf(ws.home, admin, id)).route?.rule !== 'mapping') {
+            if (performance.now() > deadline) throw new Error(`${admin} did not see ${id} within 2 s`);
+          }
+          lags.push(performance.now() - started);
+        }
+      }
+      lags.sort((a, b) => a - b);
+      console.log(
+        `mapping change → visible on 2 routers: p50 ${lags[Math.floor(lags.length / 2)]!.toFixed(1)} ms, max ${lags.at(-1)!.toFixed(1)} ms (${lags.length} samples)`,
+      );
+      // Generous on a busy 2-core machine; the notification, not the 1 s check, carries it.
+      expect(lags.at(-1)!).toBeLessThan(900);
+
+      expect((await http('POST', `${ws.url}/api/customers/moving`, customer('moving'))).status).toBe(201);
+      await waitFor('moving pinned', async () => (await ws.plane.getCustomer('moving')) !== undefined);
+      const from = (await ws.plane.getCustomer('moving'))!.cellId;
+      const [migration] = await ws.plane.startMigrations(
+        [{ customerId: 'moving', sourceCell: from, targetCell: from === 'c1' ? 'c2' : 'c1', keepSourceUntil: null, batch: null, step: 'checked' }],
+        OWNER,
+        60_000,
+      );
+      await ws.plane.recordMigrationStep([migration!.id], OWNER.token, 'verified', { fenceId: 'a-mover-elsewhere' }, 60_000);
+      const late = await routerServe(ws.home);
+      try {
+        const held = await http('GET', `${late.url}/api/customers/moving`);
+        expect(held.status).toBe(503);
+        expect(held.body.code).toBe('customer_moving');
+        await ws.plane.endMigrations([migration!.id], OWNER.token, 'aborted', 'test');
+        await waitFor('fence lifted', async () => (await routeOf(ws.home, late.adminUrl, 'moving')).fenced === false, 10_000);
+        expect((await http('GET', `${late.url}/api/customers/moving`)).status).toBe(200);
+      } finally {
+        late.child.kill('SIGTERM');
+        await late.exited;
+      }
+    } finally {
+      second?.child.kill('SIGTERM');
+      if (second) await second.exited;
       await cliOk(ws.home, ['stop']);
       await ws.plane.close();
     }
