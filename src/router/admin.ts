@@ -42,6 +42,8 @@ export interface AdminParts {
   link: ControlLink;
   frontDoor(): { clientConnections: number; bufferedBytes: number };
   enforcing(): RouterEnforcing;
+  /** The router's id in the control plane's routers table. */
+  id(): string;
   /** Re-reads cellctl.json and applies it; throws when the file is invalid (the router keeps its settings). */
   reloadSettings(): SettingsAnswer;
 }
@@ -58,8 +60,9 @@ export function routerHealth(mapping: MappingTable, link: ControlLink, upstreams
   };
 }
 
-function routerStats({ mapping, upstreams, metrics, fences, frontDoor, enforcing }: AdminParts): RouterStats {
+function routerStats({ mapping, upstreams, metrics, fences, frontDoor, enforcing, id }: AdminParts): RouterStats {
   return {
+    id: id(),
     enforcing: enforcing(),
     pid: process.pid,
     uptimeSeconds: Math.round(process.uptime()),

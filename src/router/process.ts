@@ -43,16 +43,19 @@ export async function startWorkspaceRouter(home: string, log: Logger, overrides:
   return { ...router, control };
 }
 
-/** Stops the router on SIGTERM or SIGINT (deregistering it), then `exit`s: 0 when it closed cleanly. */
-export function stopOnSignals(router: RunningRouter, log: Logger, exit: (code: number) => void): void {
+/**
+ * Stops the router on SIGTERM or SIGINT (deregistering it), then calls `done`: 0 when it closed
+ * cleanly. A close that hangs past 10 s ends the process (exit 1).
+ */
+export function stopOnSignals(router: RunningRouter, log: Logger, done: (code: number) => void): void {
   const stop = (signal: string) => {
     log.info({ signal }, 'router stopping');
-    setTimeout(() => exit(1), 10_000).unref();
+    setTimeout(() => process.exit(1), 10_000).unref();
     router.close().then(
-      () => exit(0),
+      () => done(0),
       (error: unknown) => {
         log.error({ err: error }, 'router did not stop cleanly');
-        exit(1);
+        done(1);
       },
     );
   };

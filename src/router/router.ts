@@ -160,6 +160,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     link,
     frontDoor: () => frontDoor.stats(),
     enforcing,
+    id: () => routerId(os.hostname(), publicPort),
     reloadSettings,
   });
   const publicPort = await listen(frontDoor.server, options.publicPort ?? settings.routerPort, host);
