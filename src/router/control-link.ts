@@ -80,6 +80,11 @@ export class ControlLink {
     await plane?.close().catch(() => undefined);
   }
 
+  /** Whether this router holds a fence it learned from the journal (it then reads the journal more often). */
+  get holdsJournalFences(): boolean {
+    return this.fromJournal.size > 0;
+  }
+
   get hasPendingPins(): boolean {
     return this.pendingPins.length > 0;
   }

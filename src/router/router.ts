@@ -62,6 +62,8 @@ export interface RunningRouter {
 const MAX_HEAD_BYTES = 16 * 1024;
 /** How long an idle client connection is kept open. */
 const IDLE_TIMEOUT_MS = 65_000;
+/** How often the journal is read while a fence learned from it is held. */
+const JOURNAL_FENCE_POLL_MS = 100;
 /** Kept-alive connections per cell, at most. */
 const CONNECTIONS_PER_CELL = 64;
 
@@ -200,6 +202,11 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   };
   const timers = [
     setInterval(() => void link.refresh(), options.mappingPollMs ?? 1_000),
+    // Journal steps bump no mapping version (no notice): while a fence learned from the journal is
+    // held, read it ten times a second, so the fence lifts soon after the move moves on.
+    setInterval(() => {
+      if (link.holdsJournalFences) void link.refresh();
+    }, JOURNAL_FENCE_POLL_MS),
     setInterval(checkCells, Math.max(50, Math.floor(healthInterval / 4))),
     setInterval(() => watchSettings(), 1_000),
     setInterval(() => {
