@@ -86,6 +86,7 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
 
   addCellCommands(program);
   addRemoteCellCommands(program);
+  addRouterCommands(program);
   addProcessCommands(program);
   addObserveCommands(program);
   addSettingsCommands(program);
@@ -193,6 +194,30 @@ function addRemoteCellCommands(program: Command): void {
       ),
     )
     .action(lazy(() => import('./commands/cell-agent.js')));
+}
+
+/** More routers in front of the cells: router serve. */
+function addRouterCommands(program: Command): void {
+  const router = program.command('router').summary('run one more router (any host that reaches the control plane and the cells)');
+  router
+    .command('serve')
+    .summary("run a router in the foreground on the workspace's control plane; it registers itself there")
+    .description(
+      'Run a router in the foreground, in front of the same cells as the supervised one, reading the same control plane (control.db or PostgreSQL). It registers itself (id <host>:<port>, admin URL) so moves fence it and status lists it; SIGTERM or Ctrl-C stops it and removes the registration.',
+    )
+    .requiredOption('--port <port>', 'public port')
+    .requiredOption('--admin-port <port>', 'admin API port (fences, stats; bearer admin token)')
+    .option('--host <host>', 'address the public port binds (default: the routerHost setting)')
+    .option('--admin-host <host>', 'address the admin API binds (default 127.0.0.1; movers on other hosts need it reachable)')
+    .option('--advertise <host>', "host name or address other hosts reach this router at (default: the bind address, or this host's for 0.0.0.0)")
+    .addHelpText(
+      'after',
+      examples(
+        'cellctl router serve --port 8010 --admin-port 8011',
+        'cellctl router serve --port 8010 --admin-port 8011 --host 0.0.0.0 --admin-host 0.0.0.0 --advertise 10.0.0.5',
+      ),
+    )
+    .action(lazy(() => import('./commands/router.js').then((m) => ({ options: m.serveOptions, run: m.serve as CommandModule['run'] }))));
 }
 
 /** The processes: up, start, stop, restart. */

@@ -42,6 +42,8 @@ export interface AdminParts {
   link: ControlLink;
   frontDoor(): { clientConnections: number; bufferedBytes: number };
   enforcing(): RouterEnforcing;
+  /** The router's id in the control plane's routers table. */
+  id(): string;
   /** Re-reads cellctl.json and applies it; throws when the file is invalid (the router keeps its settings). */
   reloadSettings(): SettingsAnswer;
 }
@@ -58,8 +60,9 @@ export function routerHealth(mapping: MappingTable, link: ControlLink, upstreams
   };
 }
 
-function routerStats({ mapping, upstreams, metrics, fences, frontDoor, enforcing }: AdminParts): RouterStats {
+function routerStats({ mapping, upstreams, metrics, fences, frontDoor, enforcing, id }: AdminParts): RouterStats {
   return {
+    id: id(),
     enforcing: enforcing(),
     pid: process.pid,
     uptimeSeconds: Math.round(process.uptime()),
@@ -129,9 +132,9 @@ function stateRoutes(parts: AdminParts): RouteDef[] {
     {
       method: 'POST',
       path: ADMIN_PATHS.reload,
-      handler: () => {
-        link.refresh();
-        if (link.error) throw new HttpError(503, `control.db unreadable: ${link.error}`, 'control_plane_unavailable');
+      handler: async () => {
+        await link.refresh();
+        if (link.error) throw new HttpError(503, `control plane unreachable: ${link.error}`, 'control_plane_unavailable');
         return { status: 200, body: { mappingVersion: mapping.mappingVersion, customersMapped: mapping.size } satisfies ReloadAnswer };
       },
     },
@@ -189,7 +192,7 @@ function fenceRoutes(parts: AdminParts): RouteDef[] {
       handler: async ({ body }) => {
         const input = parseWith(unfenceRequest, await body());
         // Read the new mapping first, so held requests go to the customer's new cell.
-        link.refresh();
+        await link.refresh();
         const released = input.customerIds.reduce((sum, customerId) => sum + fences.release(customerId, input.fenceId), 0);
         return { status: 200, body: { released, mappingVersion: mapping.mappingVersion } satisfies UnfenceAnswer };
       },

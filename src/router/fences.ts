@@ -18,6 +18,8 @@ export interface FenceLimits {
 
 /** How many recent hold times are kept for the write-pause figures in the admin stats. */
 const HOLD_SAMPLES = 10_000;
+/** How many fence ids given over the admin API are remembered (journal-fences.ts asks). */
+const GIVEN_IDS = 1_000;
 
 export class FenceBook {
   private readonly fences = new Map<string, Fence>();
@@ -25,6 +27,8 @@ export class FenceBook {
   private holdCursor = 0;
   private readonly inFlight = new Map<string, number>();
   private readonly drainWaiters = new Map<string, Set<() => void>>();
+  /** Fence ids movers put up here over the admin API, oldest first: those movers lift their fences themselves. */
+  private readonly givenIds = new Set<string>();
 
   constructor(private readonly limits: FenceLimits) {}
 
@@ -43,6 +47,7 @@ export class FenceBook {
   /** Puts up fences with the given id, then resolves once none of the customers has a request in flight. */
   async fence(customerIds: readonly string[], fenceId: string, leaseMs: number, drainTimeoutMs: number): Promise<{ drained: boolean; inFlight: number }> {
     const leaseUntil = Date.now() + leaseMs;
+    this.remember(fenceId);
     for (const customerId of customerIds) {
       const existing = this.fences.get(customerId);
       if (existing) {
@@ -72,6 +77,32 @@ export class FenceBook {
       }
     });
     return { drained, inFlight: customerIds.reduce((sum, customerId) => sum + (this.inFlight.get(customerId) ?? 0), 0) };
+  }
+
+  private remember(fenceId: string): void {
+    this.givenIds.delete(fenceId);
+    this.givenIds.add(fenceId);
+    if (this.givenIds.size > GIVEN_IDS) this.givenIds.delete(this.givenIds.values().next().value!);
+  }
+
+  /** Whether a mover put up a fence with this id here (over the admin API). */
+  wasGiven(fenceId: string): boolean {
+    return this.givenIds.has(fenceId);
+  }
+
+  /**
+   * Puts up (or extends) a fence the router learned from the journal, unless another fence is up:
+   * a mover's own fence wins, and the mover lifts it. Returns whether the fence is this one.
+   */
+  adopt(customerId: string, fenceId: string, leaseUntil: number): boolean {
+    const existing = this.fences.get(customerId);
+    if (existing && existing.id !== fenceId && existing.leaseUntil > Date.now()) return false;
+    if (existing && existing.id === fenceId) existing.leaseUntil = leaseUntil;
+    else {
+      if (existing) this.release(customerId);
+      this.fences.set(customerId, { id: fenceId, leaseUntil, waiters: new Set() });
+    }
+    return true;
   }
 
   /** True when every customer still holds the fence `fenceId` unbroken; extends their leases. */

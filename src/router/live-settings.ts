@@ -7,6 +7,7 @@ export const ROUTER_RESTART_SETTINGS: ReadonlySet<string> = new Set([
   'routerPort',
   'routerAdminPort',
   'routerHost',
+  'routerHeartbeatMs',
   'limits.requestTimeoutMs',
   'limits.maxBufferedBytes',
   'limits.fenceHoldMs',

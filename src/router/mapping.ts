@@ -1,5 +1,6 @@
-// The router's in-memory copy of the mapping (customer → cell) and of the cells, refreshed from
-// control.db incrementally by mapping version. Lookups never touch the database.
+// The router's in-memory copy of the mapping (customer → cell) and of the cells, refreshed from the
+// control plane incrementally by mapping version. Lookups never touch the database.
+import type { MappingRead } from '../control/plane.js';
 import type { CellRecord, ControlStore } from '../control/store.js';
 import { type PlacementCell, type PlacementPolicy, placeCustomer, placementCells } from '../control/placement.js';
 
@@ -51,28 +52,53 @@ export class MappingTable {
     return this.counts.get(cellId) ?? 0;
   }
 
-  /** Brings the table up to date. Returns true when anything changed. */
-  refresh(store: ControlStore): boolean {
-    const version = store.mappingVersion();
-    if (version === this.version) return false;
-    this.cells = new Map(store.listCells().map((cell) => [cell.id, cell]));
-    const changed = store.customersChangedSince(this.maxRev);
-    for (const row of changed) {
-      this.assign(row.id, row.cellId);
-      if (row.rev > this.maxRev) this.maxRev = row.rev;
-    }
-    // Deletions leave no changed row behind: when the sizes disagree, reload everything.
-    if (store.customerCount() !== this.customers.size) this.reloadAll(store);
-    this.version = version;
-    this.rebuildPlacementCells();
-    return true;
+  /** The highest mapping-row revision read so far: the next read asks for rows changed after it. */
+  get revision(): number {
+    return this.maxRev;
   }
 
-  private reloadAll(store: ControlStore): void {
+  /**
+   * Applies one read (rows changed after `revision`; `unsaved` pins the store has not yet taken). Returns 'unchanged' when the version is the one
+   * held, 'reload' when rows were deleted (the counts disagree: the caller reads everything again and
+   * calls replaceAll), else 'changed'.
+   */
+  apply(read: MappingRead, unsaved = 0): 'unchanged' | 'changed' | 'reload' {
+    if (read.version === this.version) return 'unchanged';
+    this.cells = new Map(read.cells.map((cell) => [cell.id, cell]));
+    this.assignRows(read.changed);
+    this.version = read.version;
+    this.rebuildPlacementCells();
+    // `unsaved`: customers mapped here in memory whose rows the store does not have yet.
+    return read.customerCount + unsaved === this.customers.size ? 'changed' : 'reload';
+  }
+
+  /** Replaces every row with a whole read (readMapping(0)). */
+  replaceAll(read: MappingRead): void {
     this.customers.clear();
     this.counts.clear();
     this.maxRev = 0;
-    for (const row of store.customersChangedSince(0)) {
+    this.cells = new Map(read.cells.map((cell) => [cell.id, cell]));
+    this.assignRows(read.changed);
+    this.version = read.version;
+    this.rebuildPlacementCells();
+  }
+
+  /** Brings the table up to date from a synchronous control.db (tests, tools). Returns true when anything changed. */
+  refresh(store: ControlStore): boolean {
+    const read = (sinceRev: number): MappingRead =>
+      store.transaction(() => ({
+        version: store.mappingVersion(),
+        cells: store.listCells(),
+        changed: store.customersChangedSince(sinceRev),
+        customerCount: store.customerCount(),
+      }));
+    const outcome = this.apply(read(this.maxRev));
+    if (outcome === 'reload') this.replaceAll(read(0));
+    return outcome !== 'unchanged';
+  }
+
+  private assignRows(rows: MappingRead['changed']): void {
+    for (const row of rows) {
       this.assign(row.id, row.cellId);
       if (row.rev > this.maxRev) this.maxRev = row.rev;
     }

@@ -88,6 +88,8 @@ export interface SettingsAnswer {
 }
 
 export interface RouterStats {
+  /** Its id in the control plane's routers table (`<hostname>:<public port>`). */
+  id?: string;
   enforcing: RouterEnforcing;
   pid: number;
   uptimeSeconds: number;

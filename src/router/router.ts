@@ -1,13 +1,14 @@
 // The router: one public port that sends each request to the cell owning its customer, and an admin
-// API on 127.0.0.1 for cellctl. This file wires the parts together — the control.db link
-// (control-link.ts), the request policy (policy.ts), forwarding (forwarding.ts), the admin API
+// API (127.0.0.1 unless told otherwise) for cellctl. This file wires the parts together — the control
+// plane link (control-link.ts), its registration (registration.ts), the request policy (policy.ts), forwarding (forwarding.ts), the admin API
 // (admin.ts) and the front door below — and owns their timers. Built apart from main.ts so tests
 // can start one in-process.
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import type { Logger } from 'pino';
-import type { ControlStore } from '../control/store.js';
+import type { ControlPlane } from '../control/plane.js';
 import type { Limits, Settings } from '../workspace/settings.js';
 import { createAdminServer, routerHealth } from './admin.js';
 import { diffRouterSettings, ROUTER_RESTART_SETTINGS, type SettingsChange } from './live-settings.js';
@@ -24,18 +25,23 @@ import { MappingTable } from './mapping.js';
 import { RouterMetrics } from './metrics.js';
 import { createRequestPolicy } from './policy.js';
 import { RateLimiter } from './ratelimit.js';
+import { advertisedUrl, Registration, routerId } from './registration.js';
 import { Upstreams } from './upstreams.js';
 
 export interface RouterOptions {
   settings: Settings;
-  /** Opens control.db; called again after a read fails, so a restored file is picked up. */
-  openStore: () => ControlStore;
+  /** Opens the control plane; called again after control.db failed a read, so a restored file is picked up. */
+  openPlane: () => Promise<ControlPlane>;
   adminToken: string;
   jwtKey: Uint8Array;
   log: Logger;
   host?: string;
   publicPort?: number;
   adminPort?: number;
+  /** Where the admin API binds (127.0.0.1 unless routers on other hosts' movers must reach it). */
+  adminHost?: string;
+  /** The host name or address other processes reach this router at (default: the bind address, or the host's for 0.0.0.0). */
+  advertise?: string;
   mappingPollMs?: number;
   cellHealthIntervalMs?: number;
   /** Reads cellctl.json again (admin call, or a change seen in `settingsFile`); throws when invalid. */
@@ -45,6 +51,8 @@ export interface RouterOptions {
 }
 
 export interface RunningRouter {
+  /** Its id in the control plane's routers table. */
+  id: string;
   publicPort: number;
   adminPort: number;
   close(): Promise<void>;
@@ -54,6 +62,8 @@ export interface RunningRouter {
 const MAX_HEAD_BYTES = 16 * 1024;
 /** How long an idle client connection is kept open. */
 const IDLE_TIMEOUT_MS = 65_000;
+/** How often the journal is read while a fence learned from it is held. */
+const JOURNAL_FENCE_POLL_MS = 100;
 /** Kept-alive connections per cell, at most. */
 const CONNECTIONS_PER_CELL = 64;
 
@@ -72,7 +82,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   const fences = new FenceBook({ holdMs: limits.fenceHoldMs, queueLimit: limits.fenceQueueLimit });
   let limiter = RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
   const metrics = new RouterMetrics();
-  const link = new ControlLink(options.openStore, mapping, upstreams, log);
+  const link = new ControlLink({ open: options.openPlane, mapping, upstreams, fences, fenceLeaseMs: () => limits.fenceLeaseMs, log });
   const health = () => routerHealth(mapping, link, upstreams);
   const buildPolicy = () =>
     createRequestPolicy({
@@ -134,8 +144,11 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     });
   };
 
-  link.refresh();
-  if (link.error) throw new Error(`cannot read control.db: ${link.error}`);
+  await link.refresh();
+  if (link.error) {
+    await link.close();
+    throw new Error(`cannot read the control plane: ${link.error}`);
+  }
 
   const frontDoor = openFrontDoor(limits, metrics, handle);
   const adminServer = createAdminServer({
@@ -149,13 +162,30 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     link,
     frontDoor: () => frontDoor.stats(),
     enforcing,
+    id: () => routerId(os.hostname(), publicPort),
     reloadSettings,
   });
   const publicPort = await listen(frontDoor.server, options.publicPort ?? settings.routerPort, host);
-  const adminPort = await listen(adminServer, options.adminPort ?? settings.routerAdminPort, '127.0.0.1').catch(async (error) => {
+  const adminHost = options.adminHost ?? '127.0.0.1';
+  const adminPort = await listen(adminServer, options.adminPort ?? settings.routerAdminPort, adminHost).catch(async (error) => {
     frontDoor.server.close();
+    await link.close();
     throw error;
   });
+  const registration = new Registration(
+    () => link.connect(),
+    {
+      id: routerId(os.hostname(), publicPort),
+      adminUrl: advertisedUrl({ bindHost: adminHost, port: adminPort, advertise: options.advertise }),
+      publicUrl: advertisedUrl({ bindHost: host, port: publicPort, advertise: options.advertise }),
+      pid: process.pid,
+      host: os.hostname(),
+      startedAt: new Date().toISOString(),
+    },
+    settings.routerHeartbeatMs,
+    log,
+  );
+  await registration.start();
 
   // Healthy cells are checked every second; cells marked down four times as often, so one that
   // comes back (a restart, a late start) is routed to again within a quarter of a second.
@@ -166,17 +196,22 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       const cell = mapping.cell(upstream.cellId);
       if (!cell || (upstream.healthy && now - upstream.checkedAt < healthInterval)) continue;
       void upstreams.check(upstream, cell.healthPath).then(() => {
-        if (upstream.healthy && !cell.managed && cell.firstHealthyAt === null) link.markCellHealthy(cell.id);
+        if (upstream.healthy && !cell.managed && cell.firstHealthyAt === null) void link.markCellHealthy(cell.id);
       });
     }
   };
   const timers = [
-    setInterval(() => link.refresh(), options.mappingPollMs ?? 1_000),
+    setInterval(() => void link.refresh(), options.mappingPollMs ?? 1_000),
+    // Journal steps bump no mapping version (no notice): while a fence learned from the journal is
+    // held, read it ten times a second, so the fence lifts soon after the move moves on.
+    setInterval(() => {
+      if (link.holdsJournalFences) void link.refresh();
+    }, JOURNAL_FENCE_POLL_MS),
     setInterval(checkCells, Math.max(50, Math.floor(healthInterval / 4))),
     setInterval(() => watchSettings(), 1_000),
     setInterval(() => {
       limiter.sweep(Date.now());
-      if (link.hasPendingPins) link.flushPins();
+      if (link.hasPendingPins) void link.flushPins();
     }, 5_000),
   ];
   checkCells();
@@ -197,14 +232,15 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   return {
     publicPort,
     adminPort,
+    id: registration.record.id,
     async close() {
       for (const timer of timers) clearInterval(timer);
-      link.flushPins();
+      await registration.stop();
       const adminClosed = new Promise<void>((resolve) => adminServer.close(() => resolve()));
       adminServer.closeIdleConnections();
       await Promise.all([frontDoor.close(), adminClosed]);
       upstreams.close();
-      link.close();
+      await link.close();
     },
   };
 }

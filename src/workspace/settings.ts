@@ -70,6 +70,8 @@ export const settingsSchema = z.strictObject({
   routerAdminPort: z.number().int().min(1024).max(65535),
   /** Address the router's public port binds: loopback by default; "0.0.0.0" exposes it (use auth "jwt"). */
   routerHost: z.string().min(1).default('127.0.0.1'),
+  /** How often each router writes its heartbeat to the control plane (a router silent for 5 of them is not live). */
+  routerHeartbeatMs: z.number().int().min(50).max(60_000).default(1_000),
   /** The first port tried for a new cell when `create` is not given --port. */
   cellPortBase: z.number().int().min(1024).max(65535),
   auth: z.enum(['none', 'jwt']).default('none'),

@@ -39,6 +39,7 @@ const TYPED: Record<string, () => Promise<unknown>> = {
   'cells register': () => import('../../src/cli/commands/cells.js').then((m) => m.registerOptions),
   'cells unregister': () => import('../../src/cli/commands/cells.js').then((m) => m.unregisterOptions),
   serve: () => import('../../src/cli/commands/serve.js').then((m) => m.options),
+  'router serve': () => import('../../src/cli/commands/router.js').then((m) => m.serveOptions),
   'cell-agent': () => import('../../src/cli/commands/cell-agent.js').then((m) => m.options),
   dashboard: () => import('../../src/cli/commands/dashboard.js').then((m) => m.options),
 };
