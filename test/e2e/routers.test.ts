@@ -198,10 +198,11 @@ describe.skipIf(!pgState.ok)(`routers on PostgreSQL${pgState.ok ? '' : ` (skippe
         const started = performance.now();
         await ws.plane.pinCustomers([{ customerId: id, cellId: i % 2 === 0 ? 'c1' : 'c2' }]);
         for (const admin of admins) {
-          // A tight probe (bounded: 2 s), so the figure is the router's lag, not the probe's interval.
-          const deadline = started + 2_000;
+          // A tight probe (waitFor's own interval would hide the lag); the figure goes to the log, the
+          // goal (< 100 ms p99) to `npm run bench -- --only control`: a test asserts no timing.
+          const deadline = started + 60_000;
           while ((await routeOf(ws.home, admin, id)).route?.rule !== 'mapping') {
-            if (performance.now() > deadline) throw new Error(`${admin} did not see ${id} within 2 s`);
+            if (performance.now() > deadline) throw new Error(`${admin} did not see ${id} within 60 s`);
           }
           lags.push(performance.now() - started);
         }
@@ -210,8 +211,6 @@ describe.skipIf(!pgState.ok)(`routers on PostgreSQL${pgState.ok ? '' : ` (skippe
       console.log(
         `mapping change → visible on 2 routers: p50 ${lags[Math.floor(lags.length / 2)]!.toFixed(1)} ms, max ${lags.at(-1)!.toFixed(1)} ms (${lags.length} samples)`,
       );
-      // Generous on a busy 2-core machine; the notification, not the 1 s check, carries it.
-      expect(lags.at(-1)!).toBeLessThan(900);
 
       expect((await http('POST', `${ws.url}/api/customers/moving`, customer('moving'))).status).toBe(201);
       await waitFor('moving pinned', async () => (await ws.plane.getCustomer('moving')) !== undefined);
