@@ -12,6 +12,7 @@ import { createBasicApp } from './apps/basic.js';
 import { createEcommerceApp } from './apps/ecommerce.js';
 import { openCellDatabase } from './datadb.js';
 import { createRequestListener, type RouteDef } from '../shared/http.js';
+import { spellNaN } from '../shared/prometheus.js';
 import { type RunningDataApi, startDataApi } from '../data/server.js';
 import type { DataTable } from '../data/tables.js';
 
@@ -86,7 +87,7 @@ function metricsRoute(cellId: string, app: CellApp): RouteDef {
       const accept = req.headers.accept ?? '';
       const wantsText = query.get('format') === 'prometheus' || (/text\/plain|openmetrics/.test(accept) && !accept.includes('application/json'));
       if (!wantsText) return { status: 200, body: { cell_id: cellId, ...latest, timestamp: new Date().toISOString() } };
-      return { status: 200, text: await registry.metrics(), headers: { 'content-type': registry.contentType } };
+      return { status: 200, text: spellNaN(await registry.metrics()), headers: { 'content-type': registry.contentType } };
     },
   };
 }

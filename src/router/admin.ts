@@ -6,7 +6,7 @@ import { hasBearerToken } from '../shared/bearer.js';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { createRequestListener, HttpError, parseWith, type RouteDef, sendError, sendJson } from '../shared/http.js';
-import { systemExposition } from '../shared/prometheus.js';
+import { spellNaN, systemExposition } from '../shared/prometheus.js';
 import { cellAddress } from '../shared/urls.js';
 import type { CellRecord } from '../control/store.js';
 import type { Limits } from '../workspace/settings.js';
@@ -95,7 +95,7 @@ async function fetchCellText(cell: CellRecord): Promise<string | null> {
 
 async function scrapeSystem({ metrics, mapping }: AdminParts): Promise<string> {
   const cells = mapping.allCells();
-  const [router, ...texts] = await Promise.all([metrics.registry.metrics(), ...cells.map((cell) => fetchCellText(cell))]);
+  const [router, ...texts] = await Promise.all([metrics.registry.metrics().then(spellNaN), ...cells.map((cell) => fetchCellText(cell))]);
   return systemExposition(
     router,
     cells.map((cell, index) => ({ id: cell.id, text: texts[index] ?? null })),
@@ -111,7 +111,7 @@ function stateRoutes(parts: AdminParts): RouteDef[] {
     {
       method: 'GET',
       path: ADMIN_PATHS.metrics,
-      handler: async () => ({ status: 200, text: await metrics.registry.metrics(), headers: { 'content-type': metrics.registry.contentType } }),
+      handler: async () => ({ status: 200, text: spellNaN(await metrics.registry.metrics()), headers: { 'content-type': metrics.registry.contentType } }),
     },
     {
       method: 'GET',

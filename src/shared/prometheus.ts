@@ -80,3 +80,9 @@ export function systemExposition(router: string | null, cells: readonly { id: st
     ...cells.flatMap((cell) => [up(cell.id, cell.text !== null), ...(cell.text === null ? [] : [{ text: cell.text, labels: { cell: cell.id } }])]),
   ]);
 }
+
+/**
+ * prom-client writes a NaN sample as "Nan" (the event-loop lag gauges before their first sample),
+ * which the exposition format does not know: spelled "NaN" here, so a scrape never fails on it.
+ */
+export const spellNaN = (text: string): string => text.replace(/^([a-zA-Z_:][^\s]*(?:\{.*\})?) Nan(?=\s|$)/gm, '$1 NaN');

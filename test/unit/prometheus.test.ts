@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeExpositions, systemExposition } from '../../src/shared/prometheus.js';
+import { mergeExpositions, spellNaN, systemExposition } from '../../src/shared/prometheus.js';
 import { expositionProblems } from '../exposition.js';
 
 const cell = '# HELP cell_customer_count customer count in this cell\n# TYPE cell_customer_count gauge\ncell_customer_count 3\n';
@@ -28,5 +28,20 @@ describe('one exposition for the whole system', () => {
 
   it('keeps a label the sample already has', () => {
     expect(mergeExpositions([{ text: 'x{cell="z"} 1\n', labels: { cell: 'a' } }])).toBe('x{cell="z"} 1\n');
+  });
+});
+
+describe("prom-client's NaN", () => {
+  it('is spelled NaN, so an early scrape (no event-loop samples yet) stays valid', async () => {
+    const { Registry, collectDefaultMetrics } = await import('prom-client');
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'early_' });
+    const raw = await registry.metrics();
+    expect(raw).toMatch(/^early_nodejs_eventloop_lag_mean_seconds Nan$/m);
+    expect(expositionProblems(raw)).not.toEqual([]);
+    const fixed = spellNaN(raw);
+    expect(fixed).toMatch(/^early_nodejs_eventloop_lag_mean_seconds NaN$/m);
+    expect(expositionProblems(fixed)).toEqual([]);
+    expect(spellNaN('a{x="Nan"} 1\nb Nan\nc Nancy')).toBe('a{x="Nan"} 1\nb NaN\nc Nancy');
   });
 });
