@@ -12,8 +12,8 @@ if (!home) {
 }
 const log = processLogger('router');
 try {
-  const ws = openWorkspace(home);
-  ws.store.close();
+  const ws = await openWorkspace(home);
+  await ws.plane.close();
   const router = await startRouter({
     settings: ws.settings,
     // A short lock wait: the router's reads and pins run on its event loop and must never stall it.

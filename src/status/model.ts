@@ -1,5 +1,5 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
-import type { CellRecord, MigrationRecord } from '../control/store.js';
+import type { CellRecord, MigrationRecord } from '../control/plane.js';
 import type { RouterEnforcing, RouterHealth, RouterStats } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
 

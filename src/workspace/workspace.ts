@@ -2,11 +2,13 @@
 // through openWorkspace, which validates it and says what is wrong with a broken one.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ControlStore, type OpenOptions } from '../control/store.js';
+import { type OpenPlaneOptions, openControlPlane } from '../control/open.js';
+import type { ControlPlane } from '../control/plane.js';
+import { SqliteControlPlane } from '../control/sqlite-plane.js';
 import { describeError, failure, usageError } from '../shared/errors.js';
 import { findTemplate, templateSearchPath } from '../templates/catalog.js';
 import { workspacePaths, type WorkspacePaths } from './paths.js';
-import { createSecrets } from './secrets.js';
+import { controlLocation, createSecrets } from './secrets.js';
 import { formatIssues } from '../shared/validation.js';
 import { defaultSettings, type Settings, settingsSchema } from './settings.js';
 
@@ -17,7 +19,8 @@ export interface Workspace {
   home: string;
   paths: WorkspacePaths;
   settings: Settings;
-  store: ControlStore;
+  /** The control plane (control.db or PostgreSQL); close it when done, or a PostgreSQL pool keeps the process alive. */
+  plane: ControlPlane;
 }
 
 export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -34,7 +37,7 @@ export function isWorkspace(home: string): boolean {
 }
 
 /** Creates a workspace. Returns false (and changes nothing) when `home` already is one. */
-export function initWorkspace(home: string, routerPort: number, placementTemplate: string | null = null): boolean {
+export async function initWorkspace(home: string, routerPort: number, placementTemplate: string | null = null): Promise<boolean> {
   const paths = workspacePaths(home);
   if (isWorkspace(home)) return false;
   if (fs.existsSync(home)) {
@@ -56,7 +59,7 @@ export function initWorkspace(home: string, routerPort: number, placementTemplat
   try {
     createSecrets(home);
     made.push(paths.secretsDir);
-    ControlStore.create(paths.controlDb).close();
+    await SqliteControlPlane.create(paths.controlDb).close();
     made.push(paths.controlDb, paths.controlDb + '-wal', paths.controlDb + '-shm');
     // cellctl.json is written last: its presence is what marks a finished workspace.
     fs.writeFileSync(paths.settings, JSON.stringify(settings, null, 2) + '\n');
@@ -107,7 +110,8 @@ export function parseSettings(raw: unknown, file: string): Settings {
   return parsed.data;
 }
 
-export function openWorkspace(home: string, storeOptions: OpenOptions = {}): Workspace {
+/** Opens a workspace and its control plane (where secrets/control-url says, else control.db). */
+export async function openWorkspace(home: string, planeOptions: OpenPlaneOptions = {}): Promise<Workspace> {
   if (!fs.existsSync(home)) {
     throw usageError(`no workspace at ${home}: run "cellctl init --home ${home}" first (or "cellctl up")`);
   }
@@ -116,6 +120,6 @@ export function openWorkspace(home: string, storeOptions: OpenOptions = {}): Wor
   }
   const settings = readSettings(home);
   const paths = workspacePaths(home);
-  const store = ControlStore.open(paths.controlDb, storeOptions);
-  return { home, paths, settings, store };
+  const plane = await openControlPlane(controlLocation(home), planeOptions);
+  return { home, paths, settings, plane };
 }

@@ -6,11 +6,11 @@ import { commandOptions, type OptionsOf, tcpPort, text } from '../options.js';
 
 export const options = commandOptions({ routerPort: tcpPort('--router-port'), template: text });
 
-export function run(input: CommandInput<OptionsOf<typeof options>>): void {
+export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   const home = homeOf(input);
   const { routerPort } = input.opts;
   const template = input.opts.template ?? null;
-  if (initWorkspace(home, routerPort, template)) {
+  if (await initWorkspace(home, routerPort, template)) {
     sayDone(
       `workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1}${template ? `, new customers placed in ${template} cells` : ''})`,
     );
