@@ -70,11 +70,22 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
 
   program
     .command('init')
-    .summary('create a workspace (settings, control.db, secrets)')
-    .description('Create a workspace: cellctl.json, control.db and secrets/. Running it again changes nothing.')
+    .summary('create a workspace (settings, control plane, secrets)')
+    .description(
+      'Create a workspace: cellctl.json, secrets/ and the control plane (control.db, or PostgreSQL with --control). Running it again changes nothing.',
+    )
     .option('--router-port <port>', 'router port (its admin API uses port + 1)', '8000')
     .option('-t, --template <name>', 'placement template: new customers go only to cells of it (default: the first cell created)')
-    .addHelpText('after', examples('cellctl init', 'cellctl init --template basic', 'cellctl --home /tmp/demo init --router-port 9000'))
+    .option('--control <url>', 'keep the control plane in PostgreSQL (postgres://user:password@host:5432/db; default: $CELLCTL_CONTROL_URL, else control.db)')
+    .addHelpText(
+      'after',
+      examples(
+        'cellctl init',
+        'cellctl init --template basic',
+        'cellctl --home /tmp/demo init --router-port 9000',
+        'cellctl init --control postgres://cellctl:secret@db.internal:5432/cellctl',
+      ),
+    )
     .action(lazy(() => import('./commands/init.js')));
 
   program

@@ -1,4 +1,4 @@
-// Gathers what status needs from the live system: control.db, the supervisor, the router's admin
+// Gathers what status needs from the live system: the control plane, the supervisor, the router's admin
 // API and each running cell's health endpoint, all in parallel with short timeouts.
 import { probeCellHealth } from '../cell/client.js';
 import type { MigrationRecord } from '../control/plane.js';
@@ -43,6 +43,8 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
   const now = Date.now();
   return buildStatus({
     home: ws.home,
+    controlPlane: { kind: ws.plane.kind, where: ws.plane.where },
+    routers: await ws.plane.listRouters(ws.settings.routerStaleAfterMs),
     now,
     cells,
     customerCounts: await ws.plane.customerCounts(),

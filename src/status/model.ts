@@ -1,5 +1,5 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
-import type { CellRecord, MigrationRecord } from '../control/plane.js';
+import type { CellRecord, MigrationRecord, PlaneKind, RouterRecord } from '../control/plane.js';
 import type { RouterEnforcing, RouterHealth, RouterStats } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
 
@@ -30,8 +30,23 @@ export interface CellRow extends ProcessRow {
   errors: number | null;
 }
 
+/** A router registered in the control plane (any host), as status shows it. */
+export interface RegisteredRouterRow {
+  id: string;
+  adminUrl: string;
+  publicUrl: string;
+  pid: number;
+  host: string;
+  heartbeatAgeMs: number;
+  live: boolean;
+}
+
 export interface StatusReport {
   home: string;
+  /** Where the control plane is (a control.db path, or a PostgreSQL URL without its password). */
+  controlPlane: { kind: PlaneKind; where: string };
+  /** Every router registered in the control plane, live or not (heart-beat within routerStaleAfterMs). */
+  routers: RegisteredRouterRow[];
   supervisor: { state: 'running' | 'stopped'; pid: number | null; uptimeSeconds: number | null };
   router: ProcessRow & {
     adminPort: number;
@@ -67,6 +82,9 @@ export interface MigrationRow {
 
 export interface StatusInputs {
   home: string;
+  /** Where the control plane is; unknown when not given. */
+  controlPlane?: { kind: PlaneKind; where: string };
+  routers?: RouterRecord[];
   now: number;
   cells: CellRecord[];
   customerCounts: Map<string, number>;
@@ -156,6 +174,16 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
   });
   return {
     home: inputs.home,
+    controlPlane: inputs.controlPlane ?? { kind: 'sqlite', where: 'control.db' },
+    routers: (inputs.routers ?? []).map(({ id, adminUrl, publicUrl, pid, host, heartbeatAgeMs, live }) => ({
+      id,
+      adminUrl,
+      publicUrl,
+      pid,
+      host,
+      heartbeatAgeMs,
+      live,
+    })),
     supervisor: inputs.supervisor
       ? { state: 'running', pid: inputs.supervisor.pid, uptimeSeconds: uptime(inputs.supervisor.startedAt, inputs.now) }
       : { state: 'stopped', pid: null, uptimeSeconds: null },

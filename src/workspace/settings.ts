@@ -81,6 +81,11 @@ export const settingsSchema = z.strictObject({
    * cells get customers by assign or a move. Set at init/up, or by the first cell created.
    */
   placementTemplate: z.string().min(1).nullable().default(null),
+  /**
+   * A router whose last heartbeat in the control plane is older than this is no longer live: moves
+   * neither fence it nor wait for it (3 × the router's 1 s heartbeat).
+   */
+  routerStaleAfterMs: z.number().int().positive().default(3_000),
   /** Extra folders searched for templates, before the built-in ones. */
   templatePaths: z.array(z.string()).default([]),
   limits: limitsSchema.default(limitsSchema.parse({})),
