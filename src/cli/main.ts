@@ -446,6 +446,15 @@ function addMigrateCommands(program: Command): void {
 /** Moves of many customers, checks and drills: drain, activate, rebalance, audit, drill. */
 function addFleetCommands(program: Command): void {
   program
+    .command('control')
+    .summary('the control plane: move it from control.db into PostgreSQL')
+    .command('migrate-to')
+    .summary("copy a stopped workspace's control.db into PostgreSQL (verified) and use it from then on")
+    .argument('<url>', 'postgres://user:password@host:5432/database (an empty database, or one this copy made)')
+    .addHelpText('after', examples('cellctl stop && cellctl control migrate-to postgres://cellctl:secret@db.internal:5432/cellctl'))
+    .action(lazy(() => import('./commands/control.js')));
+
+  program
     .command('drain')
     .summary('move every customer out of a cell, in batches')
     .argument('<cell>', 'cell to empty')

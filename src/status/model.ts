@@ -297,14 +297,16 @@ export function judgeHealth(report: StatusReport): HealthVerdict {
  * with what the router, which keeps serving from the mapping in memory, says of the same file.
  */
 export function judgeUnreadableControl(reason: string, routerControlPlane: RouterHealth['controlPlane'] | null): HealthVerdict {
-  const details: HealthProblem[] = [{ problem: `control.db cannot be read (${reason})`, customers: 0, fix: 'restore control.db from a backup' }];
+  const details: HealthProblem[] = [
+    { problem: `the control plane cannot be read (${reason})`, customers: 0, fix: 'restore control.db from a backup, or bring PostgreSQL back' },
+  ];
   if (routerControlPlane === null) {
     details.push({ problem: 'the router did not answer, so whether it still serves is unknown', customers: 0, fix: 'cellctl logs router' });
   } else if (!routerControlPlane.ok) {
     details.push({
-      problem: `the router cannot read control.db either (${routerControlPlane.error}); it serves the mapping it last read and cannot see moves`,
+      problem: `the router cannot read the control plane either (${routerControlPlane.error}); it serves the mapping it last read and cannot see moves`,
       customers: 0,
-      fix: 'restore control.db; the router re-reads it every second',
+      fix: 'restore the control plane; the router re-reads it every second',
     });
   }
   return { healthy: false, problems: details.map((detail) => `${detail.problem}; run: ${detail.fix}`), customersAffected: 0, details };
