@@ -22,10 +22,10 @@ export function homeOf(input: { opts: GlobalOptions }): string {
 
 /** Opens (and validates) the workspace the command names; the caller closes it with `withWorkspace`. */
 export async function withWorkspace<T>(input: { opts: GlobalOptions }, work: (ws: Workspace) => Promise<T> | T): Promise<T> {
-  const ws = openWorkspace(homeOf(input));
+  const ws = await openWorkspace(homeOf(input));
   try {
     return await work(ws);
   } finally {
-    ws.store.close();
+    await ws.plane.close();
   }
 }

@@ -16,31 +16,25 @@ import { formatDuration, sayWarning, startProgress } from './output.js';
  * Named cells bring the router along (customers reach them through it); naming only the router
  * never touches a cell.
  */
-export function processNames(ws: Workspace, names: string[]): string[] {
+export async function processNames(ws: Workspace, names: string[]): Promise<string[]> {
   // A registered cell runs elsewhere: this workspace never starts or stops it.
-  if (names.length === 0)
-    return [
-      ROUTER,
-      ...ws.store
-        .listCells()
-        .filter((cell) => cell.managed)
-        .map((cell) => cell.id),
-    ];
-  const cells = names.map((name) => checkLocalProcess(ws, name)).filter((name) => name !== ROUTER);
+  if (names.length === 0) return [ROUTER, ...(await ws.plane.listCells()).filter((cell) => cell.managed).map((cell) => cell.id)];
+  const cells: string[] = [];
+  for (const name of names) if ((await checkLocalProcess(ws, name)) !== ROUTER) cells.push(name);
   return [ROUTER, ...new Set(cells)];
 }
 
 /** A process this workspace runs: a registered cell is refused, saying where it runs. */
-export function checkLocalProcess(ws: Workspace, name: string): string {
-  const cell = ws.store.getCell(checkProcessName(ws, name));
+export async function checkLocalProcess(ws: Workspace, name: string): Promise<string> {
+  const cell = await ws.plane.getCell(await checkProcessName(ws, name));
   if (cell && !cell.managed) throw usageError(`cell ${name} is registered at ${cell.url} and runs elsewhere: start or stop it where it runs`);
   return name;
 }
 
 /** A process name: "router" or a cell; an unknown one is refused naming both kinds. */
-export function checkProcessName(ws: Workspace, name: string): string {
-  if (name === ROUTER || ws.store.getCell(name)) return name;
-  const known = [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
+export async function checkProcessName(ws: Workspace, name: string): Promise<string> {
+  if (name === ROUTER || (await ws.plane.getCell(name))) return name;
+  const known = [ROUTER, ...(await ws.plane.listCells()).map((cell) => cell.id)];
   throw usageError(`no process named "${name}" (processes: ${known.join(', ')}); "cellctl status" shows them`);
 }
 
@@ -92,7 +86,7 @@ export async function startProcesses(ws: Workspace, names: string[], timeoutMs: 
  * router reads that now, so new customers reach them as soon as start returns.
  */
 async function enterPlacement(ws: Workspace, names: string[]): Promise<boolean> {
-  for (const name of names) if (name !== ROUTER) ws.store.markCellHealthy(name);
+  for (const name of names) if (name !== ROUTER) await ws.plane.markCellHealthy(name);
   return notifyRouter(ws.home, ws.settings).catch(() => false);
 }
 
@@ -120,5 +114,5 @@ export async function stopProcesses(ws: Workspace, names: string[] | null, timeo
   const progress = await startProgress('stopping everything', quiet);
   const stopped = await stopEverything(ws.home, timeoutMs);
   progress.succeed(stopped.length > 0 ? 'stopped' : 'nothing was running');
-  return [ROUTER, ...ws.store.listCells().map((cell) => cell.id)];
+  return [ROUTER, ...(await ws.plane.listCells()).map((cell) => cell.id)];
 }

@@ -70,11 +70,22 @@ ${examples('cellctl up --cells 3 --customers 20', 'cellctl status', 'cellctl mig
 
   program
     .command('init')
-    .summary('create a workspace (settings, control.db, secrets)')
-    .description('Create a workspace: cellctl.json, control.db and secrets/. Running it again changes nothing.')
+    .summary('create a workspace (settings, control plane, secrets)')
+    .description(
+      'Create a workspace: cellctl.json, secrets/ and the control plane (control.db, or PostgreSQL with --control). Running it again changes nothing.',
+    )
     .option('--router-port <port>', 'router port (its admin API uses port + 1)', '8000')
     .option('-t, --template <name>', 'placement template: new customers go only to cells of it (default: the first cell created)')
-    .addHelpText('after', examples('cellctl init', 'cellctl init --template basic', 'cellctl --home /tmp/demo init --router-port 9000'))
+    .option('--control <url>', 'keep the control plane in PostgreSQL (postgres://user:password@host:5432/db; default: $CELLCTL_CONTROL_URL, else control.db)')
+    .addHelpText(
+      'after',
+      examples(
+        'cellctl init',
+        'cellctl init --template basic',
+        'cellctl --home /tmp/demo init --router-port 9000',
+        'cellctl init --control postgres://cellctl:secret@db.internal:5432/cellctl',
+      ),
+    )
     .action(lazy(() => import('./commands/init.js')));
 
   program
@@ -459,6 +470,15 @@ function addMigrateCommands(program: Command): void {
 
 /** Moves of many customers, checks and drills: drain, activate, rebalance, audit, drill. */
 function addFleetCommands(program: Command): void {
+  program
+    .command('control')
+    .summary('the control plane: move it from control.db into PostgreSQL')
+    .command('migrate-to')
+    .summary("copy a stopped workspace's control.db into PostgreSQL (verified) and use it from then on")
+    .argument('<url>', 'postgres://user:password@host:5432/database (an empty database, or one this copy made)')
+    .addHelpText('after', examples('cellctl stop && cellctl control migrate-to postgres://cellctl:secret@db.internal:5432/cellctl'))
+    .action(lazy(() => import('./commands/control.js')));
+
   program
     .command('drain')
     .summary('move every customer out of a cell, in batches')

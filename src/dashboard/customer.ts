@@ -9,10 +9,10 @@ import type { CustomerAnswer } from './protocol.js';
 export async function lookUpCustomer(ws: Workspace, customerId: string): Promise<CustomerAnswer> {
   const explanation = explainRoute(
     customerId,
-    ws.store.getCustomer(customerId)?.cellId,
-    ws.store.runningMigrationFor(customerId),
-    ws.store.listCells(),
-    ws.store.customerCounts(),
+    (await ws.plane.getCustomer(customerId))?.cellId,
+    await ws.plane.runningMigrationFor(customerId),
+    await ws.plane.listCells(),
+    await ws.plane.customerCounts(),
     ws.settings.placement,
     ws.settings.placementTemplate,
   );

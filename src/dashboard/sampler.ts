@@ -51,8 +51,8 @@ export class Sampler {
       figures: this.tracker.observe(now, report, buckets),
       tracker: this.tracker,
       cellMetrics: metrics,
-      migrations: this.ws.store.listMigrations({ limit: JOURNAL_ROWS }),
-      events: this.ws.store.listEvents({ limit: EVENT_ROWS }).reverse(),
+      migrations: await this.ws.plane.listMigrations({ limit: JOURNAL_ROWS }),
+      events: (await this.ws.plane.listEvents({ limit: EVENT_ROWS })).reverse(),
     });
     this.latest = view;
     return view;

@@ -1,7 +1,7 @@
 // The dashboard's view-model: tiles, moves, batches and events as pure functions of what the
 // sampler read (the status report, the router's latency histogram, cells' metrics, the journal).
-import type { EventRecord, MigrationRecord } from '../control/store.js';
-import { MIGRATION_STEPS } from '../control/store.js';
+import type { EventRecord, MigrationRecord } from '../control/plane.js';
+import { MIGRATION_STEPS } from '../control/plane.js';
 import { judgeHealth, type ProcessRow, type StatusReport } from '../status/model.js';
 import { bucketDelta, quantile, totalBuckets, type LatencyBuckets } from './latency.js';
 import type { BatchRow, Chart, DashboardView, EventRow, Health, MoveRow, Tile } from './protocol.js';

@@ -17,7 +17,7 @@ export interface DrillOptions {
 }
 
 export async function killDrill(ws: Workspace, victim: string, options: DrillOptions, onPhase: (text: string) => void): Promise<DrillSummary> {
-  if (ws.store.getCell(victim)?.managed === false)
+  if ((await ws.plane.getCell(victim))?.managed === false)
     throw failure(`cell ${victim} is registered and runs elsewhere: a drill kills only cells this workspace runs`);
   const supervisor = findSupervisor(ws.home);
   const status = supervisor ? await supervisor.status() : null;
@@ -25,7 +25,7 @@ export async function killDrill(ws: Workspace, victim: string, options: DrillOpt
   if (!status || !proc || proc.state !== 'running' || proc.pid === null) {
     throw failure(`cell ${victim} is not running under the supervisor: start the system with "cellctl start" first`);
   }
-  const mapping = new Map(ws.store.listCustomers().map((customer) => [customer.id, customer.cellId]));
+  const mapping = new Map((await ws.plane.listCustomers()).map((customer) => [customer.id, customer.cellId]));
   if (mapping.size === 0) throw failure('no customers are mapped: create some first (e.g. "cellctl up --customers 50")');
   const customers = [...mapping.keys()];
   const client = new CustomerClient({ routerPort: ws.settings.routerPort, jwtKey: ws.settings.auth === 'jwt' ? readJwtKey(ws.home) : null });

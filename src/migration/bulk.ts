@@ -1,6 +1,6 @@
 // Bulk moves (drain, rebalance): the same protocol as a single move, in batches that share a source
 // and a target. Stops cleanly between batches when asked, so a re-run carries on where it stopped.
-import { ALL } from '../control/store.js';
+import { ALL } from '../control/plane.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { cellLiveness } from './checks.js';
 import { moveBatch, newBatchId, resumeMigration } from './engine.js';
@@ -22,9 +22,9 @@ export interface BulkResult {
   resumed: number;
 }
 
-export function cellLoads(ws: Workspace): CellLoad[] {
-  const counts = ws.store.customerCounts();
-  return ws.store.listCells().map((cell) => ({
+export async function cellLoads(ws: Workspace): Promise<CellLoad[]> {
+  const counts = await ws.plane.customerCounts();
+  return (await ws.plane.listCells()).map((cell) => ({
     id: cell.id,
     template: cell.template,
     capacity: cell.capacity,
@@ -35,7 +35,7 @@ export function cellLoads(ws: Workspace): CellLoad[] {
 
 /** Finishes migrations an earlier, interrupted bulk run left running for these cells. */
 export async function resumeLeftovers(ws: Workspace, cellIds: ReadonlySet<string>): Promise<number> {
-  const leftovers = ws.store.listMigrations({ state: 'running', limit: ALL }).filter((m) => cellIds.has(m.sourceCell));
+  const leftovers = (await ws.plane.listMigrations({ state: 'running', limit: ALL })).filter((m) => cellIds.has(m.sourceCell));
   for (const migration of leftovers) await resumeMigration(ws, migration.id);
   return leftovers.length;
 }

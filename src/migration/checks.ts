@@ -1,7 +1,7 @@
 // Gathers what moveRefusal needs to know about a proposed move: the mapping, the cells, the target's
 // process and health, and the schema versions actually in the two data.db files.
 import { probeCellHealth } from '../cell/client.js';
-import type { CellRecord } from '../control/store.js';
+import type { CellRecord } from '../control/plane.js';
 import { findSupervisor } from '../supervisor/client.js';
 import { withCellData } from '../workspace/cell-data.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -15,7 +15,7 @@ export async function cellLiveness(ws: Workspace, cellIds: string[]): Promise<Ma
   const status = supervisor ? await supervisor.status().catch(() => null) : null;
   await Promise.all(
     cellIds.map(async (id) => {
-      const cell = ws.store.getCell(id);
+      const cell = await ws.plane.getCell(id);
       // A registered cell runs elsewhere, supervisor or not: it is what its URL answers.
       const probe = async () => ((await probeCellHealth(cell!.url, cell!.healthPath)).healthy ? 'running' : 'unhealthy');
       if (cell && !cell.managed) return result.set(id, await probe());
@@ -34,17 +34,17 @@ async function dataVersion(ws: Workspace, cell: CellRecord | undefined): Promise
   return withCellData(ws, cell, async (api) => (await api.info()).schema_version).catch(() => null);
 }
 
-function runningMigrationOf(ws: Workspace, customerId: string): MoveCheck['runningMigration'] {
-  const running = ws.store.runningMigrationFor(customerId);
+async function runningMigrationOf(ws: Workspace, customerId: string): Promise<MoveCheck['runningMigration']> {
+  const running = await ws.plane.runningMigrationFor(customerId);
   if (!running) return null;
   const verdict = judgeOwner(running, Date.now(), localProbe);
   return { id: running.id, runBy: verdict.kind === 'in-progress' ? ownerName(verdict.owner, localProbe.host) : null };
 }
 
 export async function gatherMoveCheck(ws: Workspace, customerId: string, targetName: string, force: boolean): Promise<MoveCheck> {
-  const mapped = ws.store.getCustomer(customerId);
-  const source = mapped ? ws.store.getCell(mapped.cellId) : undefined;
-  const target = ws.store.getCell(targetName);
+  const mapped = await ws.plane.getCustomer(customerId);
+  const source = mapped ? await ws.plane.getCell(mapped.cellId) : undefined;
+  const target = await ws.plane.getCell(targetName);
   const liveness = target ? await cellLiveness(ws, [target.id]) : new Map<string, TargetLiveness>();
   return {
     customerId,
@@ -52,11 +52,11 @@ export async function gatherMoveCheck(ws: Workspace, customerId: string, targetN
     source,
     target,
     targetName,
-    targetCustomers: target ? (ws.store.customerCounts().get(target.id) ?? 0) : 0,
+    targetCustomers: target ? ((await ws.plane.customerCounts()).get(target.id) ?? 0) : 0,
     targetLiveness: target ? (liveness.get(target.id) ?? 'offline') : 'offline',
     sourceDataVersion: await dataVersion(ws, source),
     targetDataVersion: await dataVersion(ws, target),
-    runningMigration: runningMigrationOf(ws, customerId),
+    runningMigration: await runningMigrationOf(ws, customerId),
     force,
   };
 }

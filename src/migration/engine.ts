@@ -4,14 +4,14 @@
 // forward (resume) or back to the source (abort) — from the journal alone.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import { ALL, type CellRecord, type MigrationRecord, OwnershipLost } from '../control/store.js';
+import { ALL, type CellRecord, type MigrationRecord, OwnershipLost } from '../control/plane.js';
 import { DataApiError } from '../data/client.js';
 import { describeError, failure } from '../shared/errors.js';
 import { type CellData, openCellData } from '../workspace/cell-data.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { type FenceHandle, FenceLost, MigrationFence } from './fence.js';
 import { busyMessage, judgeOwner, localProbe, thisProcessAsOwner } from '../control/ownership.js';
-import type { MigrationStep } from '../control/store.js';
+import type { MigrationStep } from '../control/plane.js';
 import { isSwitched, type Move } from './plan.js';
 import { type MoveTicket, Transfer, type TableVerification } from './transfer.js';
 
@@ -63,9 +63,9 @@ class Journal {
   }
 
   /** Journals a new batch of moves, owned by this process. */
-  static start(ws: Workspace, moves: readonly Move[], options: BatchOptions): Journal {
+  static async start(ws: Workspace, moves: readonly Move[], options: BatchOptions): Promise<Journal> {
     const owner = thisProcessAsOwner();
-    const records = ws.store.startMigrations(
+    const records = await ws.plane.startMigrations(
       moves.map((move) => ({
         customerId: move.customerId,
         sourceCell: move.from,
@@ -85,12 +85,12 @@ class Journal {
   }
 
   /** Takes over an interrupted migration; refuses one whose owner still runs it. */
-  static takeOver(ws: Workspace, migration: MigrationRecord): Journal {
+  static async takeOver(ws: Workspace, migration: MigrationRecord): Promise<Journal> {
     const verdict = judgeOwner(migration, Date.now(), localProbe);
     if (verdict.kind === 'in-progress') throw failure(busyMessage(migration.id, verdict.owner, localProbe.host), 'E_MIGRATION_BUSY');
     const owner = thisProcessAsOwner();
-    if (!ws.store.takeOverMigration(migration.id, migration.owner, owner, ws.settings.limits.migrationLeaseMs)) {
-      const now = ws.store.getMigration(migration.id);
+    if (!(await ws.plane.takeOverMigration(migration.id, migration.owner, owner, ws.settings.limits.migrationLeaseMs))) {
+      const now = await ws.plane.getMigration(migration.id);
       const busy =
         now?.state === 'running' && now.owner ? busyMessage(migration.id, now.owner, localProbe.host) : `migration ${migration.id} is ${now?.state ?? 'gone'}`;
       throw failure(`another cellctl took migration ${migration.id} over first: ${busy}`, 'E_MIGRATION_BUSY');
@@ -103,41 +103,41 @@ class Journal {
     return new Journal(this.ws, ids, this.owner);
   }
 
-  /** Journals a completed step (its own transaction, or the caller's when nested in one). */
-  write(step: MigrationStep, detail?: Record<string, unknown>): void {
-    this.ws.store.recordMigrationStep(this.ids, this.owner, step, detail, this.leaseMs);
-  }
-
-  record(step: MigrationStep, detail?: Record<string, unknown>): void {
-    this.write(step, detail);
+  /** Journals a completed step. */
+  async record(step: MigrationStep, detail?: Record<string, unknown>): Promise<void> {
+    await this.ws.plane.recordMigrationStep(this.ids, this.owner, step, detail, this.leaseMs);
     faultPoint(step);
   }
 
-  end(state: 'done' | 'aborted' | 'failed', error: string | null = null): void {
-    this.ws.store.endMigrations(this.ids, this.owner, state, error);
+  /** The switch: step 'switched' and the mapping rows together, or nothing (see ControlPlane.switchCustomers). */
+  async switchCustomers(customerIds: readonly string[], from: string, to: string, precheck: () => void): Promise<void> {
+    const moves = customerIds.map((customerId) => ({ customerId, from, to }));
+    await this.ws.plane.switchCustomers({ ids: this.ids, owner: this.owner, leaseMs: this.leaseMs, moves, precheck });
+  }
+
+  async end(state: 'done' | 'aborted' | 'failed', error: string | null = null): Promise<void> {
+    await this.ws.plane.endMigrations(this.ids, this.owner, state, error);
   }
 
   /** What the cells need to know of this move: its id, whose rows, and this owner's fencing number. */
-  ticket(customerIds: string[]): MoveTicket {
-    const first = this.ws.store.getMigration(this.ids[0]!);
+  async ticket(customerIds: string[]): Promise<MoveTicket> {
+    const first = await this.ws.plane.getMigration(this.ids[0]!);
     return { move: this.ids[0]!, fencing: first?.fencing ?? 0, customers: customerIds };
   }
 
   /** Throws OwnershipLost unless this process still owns the migration. */
-  check(): void {
-    this.ws.store.renewLease(this.ids, this.owner, this.leaseMs);
+  async check(): Promise<void> {
+    await this.ws.plane.renewLease(this.ids, this.owner, this.leaseMs);
   }
 
   /** Renews the lease every third of it until stop(), so a live owner is never taken over. */
   keepAlive(): void {
     this.renewal ??= setInterval(
       () => {
-        try {
-          this.check();
-        } catch (error) {
+        void this.check().catch((error: unknown) => {
           // Lost: the next journal write says so. Busy: the next renewal (or write) tries again.
           if (error instanceof OwnershipLost) this.stop();
-        }
+        });
       },
       Math.max(50, Math.floor(this.leaseMs / 3)),
     );
@@ -150,8 +150,8 @@ class Journal {
   }
 }
 
-function cellOf(ws: Workspace, id: string): CellRecord {
-  const cell = ws.store.getCell(id);
+async function cellOf(ws: Workspace, id: string): Promise<CellRecord> {
+  const cell = await ws.plane.getCell(id);
   if (!cell) throw failure(`cell ${id} no longer exists in control.db; the journal cannot be completed automatically`);
   return cell;
 }
@@ -182,8 +182,8 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
   const fence = new MigrationFence(ws);
   journal.keepAlive();
   try {
-    return await withTransfer(ws, from, to, journal.ticket(customerIds), async (transfer) => {
-      journal.check();
+    return await withTransfer(ws, from, to, await journal.ticket(customerIds), async (transfer) => {
+      await journal.check();
       let fencedAt = 0;
       let handle: FenceHandle;
       try {
@@ -199,22 +199,16 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       let verification: TableVerification[];
       try {
         // The copy's first export bars the source (abort and resume lift or redo that whatever the step).
-        journal.record('fenced', { fence: handle.kind, barrier: true, ...(fenceId ? { fenceId } : {}) });
+        await journal.record('fenced', { fence: handle.kind, barrier: true, ...(fenceId ? { fenceId } : {}) });
         // The last page's import also lifts the target's barrier: the router still sends the target
         // nothing until the release, and a rollback purges the copy anyway.
         verification = await transfer.copy(() => fence.keepUp(customerIds, handle));
-        journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
-        journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
+        await journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
+        await journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
         await pausePoint('verified');
         await fence.confirm(customerIds, handle);
         // The journal (checked first: still ours?) and the mapping change together, or not at all.
-        ws.store.transaction(() => {
-          fence.stillHeld(handle);
-          journal.write('switched');
-          for (const customerId of customerIds) {
-            if (!ws.store.moveCustomer(customerId, from.id, to.id)) throw failure(`the mapping of ${customerId} changed during the move`);
-          }
-        });
+        await journal.switchCustomers(customerIds, from.id, to.id, () => fence.stillHeld(handle));
       } catch (error) {
         const lost = lostOwnership(error, journal.ids);
         if (lost) throw lost;
@@ -229,13 +223,13 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
         throw error;
       }
       faultPoint('switched');
-      journal.check();
+      await journal.check();
       await fence.lift(customerIds, fenceId);
       const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
-      journal.record('released');
+      await journal.record('released');
       if (!keepSource) {
         await transfer.purge('source');
-        journal.record('purged');
+        await journal.record('purged');
       }
       return { moved: customerIds, migrationIds: journal.ids, verification, fencedMs };
     });
@@ -283,16 +277,21 @@ function takenOver(error: OwnershipLost, what: string) {
 
 /** Moves a batch of customers from one cell to another. Before the switch, a failure rolls back. */
 export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOptions): Promise<BatchResult> {
-  const from = cellOf(ws, moves[0]!.from);
-  const to = cellOf(ws, moves[0]!.to);
+  const from = await cellOf(ws, moves[0]!.from);
+  const to = await cellOf(ws, moves[0]!.to);
   const customerIds = moves.map((move) => move.customerId);
   const what = `move of ${customerIds.join(', ')} from ${from.id} to ${to.id}`;
-  const journal = Journal.start(ws, moves, options);
+  const journal = await Journal.start(ws, moves, options);
   faultPoint('checked');
   try {
     const result = await moveRows(ws, journal, customerIds, from, to, options.keepSourceUntil !== null);
-    journal.end('done');
-    ws.store.addEvent('migration', 'customer.moved', customerIds.length === 1 ? customerIds[0]! : `${customerIds.length} customers`, `${from.id} → ${to.id}`);
+    await journal.end('done');
+    await ws.plane.addEvent(
+      'migration',
+      'customer.moved',
+      customerIds.length === 1 ? customerIds[0]! : `${customerIds.length} customers`,
+      `${from.id} → ${to.id}`,
+    );
     return result;
   } catch (error) {
     const lost = lostOwnership(error, journal.ids);
@@ -300,10 +299,10 @@ export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOpti
     if (error instanceof RollbackIncomplete) {
       throw failure(`${what} stopped: ${error.message}; finish the rollback with "cellctl migrate abort ${journal.ids[0]}"`);
     }
-    const step = ws.store.getMigration(journal.ids[0]!)?.step ?? 'checked';
+    const step = (await ws.plane.getMigration(journal.ids[0]!))?.step ?? 'checked';
     if (!isSwitched(step)) {
       try {
-        journal.end('aborted', describeError(error));
+        await journal.end('aborted', describeError(error));
       } catch (lost) {
         if (lost instanceof OwnershipLost) throw takenOver(lost, what);
         throw lost;
@@ -314,8 +313,8 @@ export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOpti
   }
 }
 
-function requireRunning(ws: Workspace, id: number): MigrationRecord {
-  const migration = ws.store.getMigration(id);
+async function requireRunning(ws: Workspace, id: number): Promise<MigrationRecord> {
+  const migration = await ws.plane.getMigration(id);
   if (!migration) throw failure(`no migration ${id}: "cellctl migrate list" shows them`);
   if (migration.state !== 'running') throw failure(`migration ${id} is already ${migration.state}; nothing to do`);
   return migration;
@@ -323,7 +322,7 @@ function requireRunning(ws: Workspace, id: number): MigrationRecord {
 
 /** Runs `work` as the new owner of an interrupted migration; a lost ownership becomes a clear error. */
 async function asTakenOver<T>(ws: Workspace, migration: MigrationRecord, verb: string, work: (journal: Journal) => Promise<T>): Promise<T> {
-  const journal = Journal.takeOver(ws, migration);
+  const journal = await Journal.takeOver(ws, migration);
   try {
     return await work(journal);
   } catch (error) {
@@ -337,29 +336,29 @@ async function asTakenOver<T>(ws: Workspace, migration: MigrationRecord, verb: s
 
 /** Finishes an interrupted migration: the customer ends wholly in the target. */
 export async function resumeMigration(ws: Workspace, id: number): Promise<MigrationRecord> {
-  const migration = requireRunning(ws, id);
-  const from = cellOf(ws, migration.sourceCell);
-  const to = cellOf(ws, migration.targetCell);
+  const migration = await requireRunning(ws, id);
+  const from = await cellOf(ws, migration.sourceCell);
+  const to = await cellOf(ws, migration.targetCell);
   const keepSource = migration.keepSourceUntil !== null;
   await asTakenOver(ws, migration, 'resume', async (journal) => {
     if (!isSwitched(migration.step)) {
       await moveRows(ws, journal, [migration.customerId], from, to, keepSource);
     } else {
       if (migration.step === 'switched') {
-        journal.check();
-        await withTransfer(ws, from, to, journal.ticket([migration.customerId]), (transfer) => transfer.handOver());
+        await journal.check();
+        await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => transfer.handOver());
         await new MigrationFence(ws).lift([migration.customerId], journaledFenceId(migration));
-        journal.record('released');
+        await journal.record('released');
       }
       if (!keepSource && migration.step !== 'purged') {
-        await withTransfer(ws, from, to, journal.ticket([migration.customerId]), (transfer) => transfer.purge('source'));
-        journal.record('purged');
+        await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => transfer.purge('source'));
+        await journal.record('purged');
       }
     }
-    journal.end('done');
+    await journal.end('done');
   });
-  ws.store.addEvent('migration', 'migration.resumed', migration.customerId, `migration ${id} finished: ${from.id} → ${to.id}`);
-  return ws.store.getMigration(id)!;
+  await ws.plane.addEvent('migration', 'migration.resumed', migration.customerId, `migration ${id} finished: ${from.id} → ${to.id}`);
+  return (await ws.plane.getMigration(id))!;
 }
 
 /**
@@ -368,34 +367,35 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
  * the same safe way, journaled as a new migration (target → source) that itself can be resumed.
  */
 export async function abortMigration(ws: Workspace, id: number): Promise<MigrationRecord> {
-  const migration = requireRunning(ws, id);
-  const from = cellOf(ws, migration.sourceCell);
-  const to = cellOf(ws, migration.targetCell);
+  const migration = await requireRunning(ws, id);
+  const from = await cellOf(ws, migration.sourceCell);
+  const to = await cellOf(ws, migration.targetCell);
   await asTakenOver(ws, migration, 'abort', async (journal) => {
     if (!isSwitched(migration.step)) {
-      await withTransfer(ws, from, to, journal.ticket([migration.customerId]), async (transfer) => {
+      await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), async (transfer) => {
         await transfer.purge('target');
         await transfer.unbar();
       });
-      journal.check();
+      await journal.check();
       await new MigrationFence(ws).lift([migration.customerId], journaledFenceId(migration));
-      journal.end('aborted', 'aborted by the user');
+      await journal.end('aborted', 'aborted by the user');
       return;
     }
-    const reverse = ws.store.transaction(() => {
-      journal.end('aborted', 'aborted by the user after the switch; moved back by a reverse migration');
-      return ws.store.startMigrations(
-        [{ customerId: migration.customerId, sourceCell: to.id, targetCell: from.id, keepSourceUntil: null, batch: `reverse-of-${id}`, step: 'checked' }],
-        { ...thisProcessAsOwner(), token: journal.owner },
-        ws.settings.limits.migrationLeaseMs,
-      );
+    const reverse = await ws.plane.abortAndReverse({
+      ids: journal.ids,
+      owner: { ...thisProcessAsOwner(), token: journal.owner },
+      error: 'aborted by the user after the switch; moved back by a reverse migration',
+      reverse: [
+        { customerId: migration.customerId, sourceCell: to.id, targetCell: from.id, keepSourceUntil: null, batch: `reverse-of-${id}`, step: 'checked' },
+      ],
+      leaseMs: ws.settings.limits.migrationLeaseMs,
     });
     const back = journal.sibling(reverse.map((record) => record.id));
     await moveRows(ws, back, [migration.customerId], to, from, false);
-    back.end('done');
+    await back.end('done');
   });
-  ws.store.addEvent('migration', 'migration.aborted', migration.customerId, `migration ${id} rolled back: customer stays in ${from.id}`);
-  return ws.store.getMigration(id)!;
+  await ws.plane.addEvent('migration', 'migration.aborted', migration.customerId, `migration ${id} rolled back: customer stays in ${from.id}`);
+  return (await ws.plane.getMigration(id))!;
 }
 
 /**
@@ -407,28 +407,28 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
 export async function purgeKeptSources(ws: Workspace, now: Date, all: boolean): Promise<{ purged: number[]; skipped: number[] }> {
   const purged: number[] = [];
   const skipped: number[] = [];
-  for (const migration of ws.store.listMigrations({ state: 'done', limit: ALL })) {
+  for (const migration of await ws.plane.listMigrations({ state: 'done', limit: ALL })) {
     if (migration.keepSourceUntil === null || migration.step === 'purged') continue;
     if (!all && Date.parse(migration.keepSourceUntil) > now.getTime()) continue;
-    const fencing = ws.store.newFencing();
-    if (ws.store.runningMigrationFor(migration.customerId)) {
+    const fencing = await ws.plane.newFencing();
+    if (await ws.plane.runningMigrationFor(migration.customerId)) {
       skipped.push(migration.id);
       continue;
     }
-    if (ws.store.getCustomer(migration.customerId)?.cellId === migration.sourceCell) {
-      ws.store.recordKeptSourcePurged(migration.id, { purge: 'skipped: the customer lives in the source again' });
+    if ((await ws.plane.getCustomer(migration.customerId))?.cellId === migration.sourceCell) {
+      await ws.plane.recordKeptSourcePurged(migration.id, { purge: 'skipped: the customer lives in the source again' });
       skipped.push(migration.id);
       continue;
     }
     const ticket = { move: migration.id, fencing, customers: [migration.customerId] };
     try {
-      await withTransfer(ws, cellOf(ws, migration.sourceCell), cellOf(ws, migration.targetCell), ticket, (transfer) => transfer.purge('source'));
+      await withTransfer(ws, await cellOf(ws, migration.sourceCell), await cellOf(ws, migration.targetCell), ticket, (transfer) => transfer.purge('source'));
     } catch (error) {
       if (!isStaleOwner(error)) throw error;
       skipped.push(migration.id); // a newer move of this customer owns its rows there now
       continue;
     }
-    ws.store.recordKeptSourcePurged(migration.id);
+    await ws.plane.recordKeptSourcePurged(migration.id);
     purged.push(migration.id);
   }
   return { purged, skipped };

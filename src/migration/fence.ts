@@ -1,13 +1,18 @@
-// The migration's view of the router's fence: put up, confirm unbroken, lift. When no router runs
-// there is nothing to fence, and that fact is itself checked again before the switch.
+// The migration's view of the routers' fence: put up on every live router, confirm unbroken, lift.
+// A router whose heartbeat went stale is skipped (the cells' write barrier keeps the move safe);
+// when no router runs there is nothing to fence, and that fact is itself checked again before the switch.
 import { randomUUID } from 'node:crypto';
 import { isRouterDown, RouterAdmin } from '../router/client.js';
+import { describeError } from '../shared/errors.js';
+import { readAdminToken } from '../workspace/secrets.js';
+import { chooseFenceTargets, FenceAdmin, type FenceTarget, unfencedLive } from './fence-targets.js';
 import { failure } from '../shared/errors.js';
 import { livePid } from '../shared/procfs.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
 
-export type FenceHandle = { kind: 'router'; fenceId: string } | { kind: 'no-router' };
+/** `routers`: the registered routers fenced (absent: the workspace's own router, none being registered). */
+export type FenceHandle = { kind: 'router'; fenceId: string; routers?: FenceTarget[] } | { kind: 'no-router' };
 
 export class FenceLost extends Error {}
 
@@ -22,6 +27,81 @@ export class MigrationFence {
   constructor(private readonly ws: Workspace) {
     this.admin = RouterAdmin.forWorkspace(ws.home, ws.settings, ws.settings.limits.upstreamTimeoutMs + 5_000);
     this.leaseMs = ws.settings.limits.fenceLeaseMs;
+  }
+
+  private adminOf(target: FenceTarget): FenceAdmin {
+    return new FenceAdmin(target.adminUrl, readAdminToken(this.ws.home), this.ws.settings.limits.upstreamTimeoutMs + 5_000);
+  }
+
+  private async registered() {
+    return this.ws.plane.listRouters(this.ws.settings.routerStaleAfterMs);
+  }
+
+  /** Whether a router that failed a call is still live (then the move must fail); an unreadable plane counts as live. */
+  private async stillLive(id: string): Promise<boolean> {
+    const routers = await this.registered().catch(() => null);
+    return routers === null || routers.some((router) => router.id === id && router.live);
+  }
+
+  /**
+   * Runs `call` on every target at once. A target that fails and is no longer live is left out
+   * (returned without it); one that fails while live fails the whole with `fail(target, error)`.
+   */
+  private async onEach(
+    targets: FenceTarget[],
+    call: (target: FenceTarget) => Promise<void>,
+    fail: (target: FenceTarget, error: unknown) => Error,
+  ): Promise<FenceTarget[]> {
+    const outcomes = await Promise.allSettled(targets.map(call));
+    const kept: FenceTarget[] = [];
+    for (const [index, outcome] of outcomes.entries()) {
+      const target = targets[index]!;
+      if (outcome.status === 'fulfilled') kept.push(target);
+      else if (await this.stillLive(target.id)) throw fail(target, outcome.reason);
+    }
+    return kept;
+  }
+
+  /** Fences every live registered router; a live one that refuses lifts what was put and fails the move. */
+  private async putOnRegistered(targets: FenceTarget[], customerIds: string[], fenceId: string): Promise<FenceHandle> {
+    const fenced: FenceTarget[] = [];
+    try {
+      const kept = await this.onEach(
+        targets,
+        async (target) => {
+          await this.adminOf(target).fence(customerIds, fenceId, this.leaseMs);
+          fenced.push(target);
+        },
+        (target, error) => failure(`router ${target.id} (${target.adminUrl}) ${describeAxios(error)} when asked to fence; nothing was moved`),
+      );
+      this.confirmedAt = performance.now();
+      return kept.length > 0 ? { kind: 'router', fenceId, routers: kept } : { kind: 'no-router' };
+    } catch (error) {
+      await Promise.allSettled(fenced.map((target) => this.adminOf(target).unfence(customerIds, fenceId)));
+      throw error;
+    }
+  }
+
+  /** Every fenced router confirms (a stale one is dropped); a live router that is not fenced means requests went unfenced. */
+  private async confirmRegistered(customerIds: string[], fenceId: string, targets: FenceTarget[]): Promise<FenceTarget[]> {
+    this.confirmSentAt = performance.now();
+    const kept = await this.onEach(
+      targets,
+      async (target) => {
+        if (!(await this.adminOf(target).confirmFence(customerIds, fenceId, this.leaseMs))) throw new FenceLost(`router ${target.id} lost the fence`);
+      },
+      (target, error) =>
+        error instanceof FenceLost
+          ? new FenceLost(`the fence lapsed or router ${target.id} restarted during the move`)
+          : new FenceLost(`router ${target.id} ${describeAxios(error)} when asked to confirm the fence`),
+    );
+    const newcomers = unfencedLive(
+      await this.registered(),
+      kept.map((target) => target.id),
+    );
+    if (newcomers.length > 0) throw new FenceLost(`router ${newcomers.join(', ')} started during the move, so requests may have reached the source unfenced`);
+    this.confirmedAt = performance.now();
+    return kept;
   }
 
   /**
@@ -47,6 +127,8 @@ export class MigrationFence {
 
   async put(customerIds: string[]): Promise<FenceHandle> {
     const fenceId = randomUUID();
+    const targets = chooseFenceTargets(await this.registered());
+    if (targets !== null) return this.putOnRegistered(targets, customerIds, fenceId);
     try {
       await this.admin.fence(customerIds, fenceId, this.leaseMs);
       this.confirmedAt = performance.now();
@@ -68,7 +150,13 @@ export class MigrationFence {
 
   /** Throws FenceLost unless the fence is still held (or there is still no router to hold one). */
   async confirm(customerIds: string[], handle: FenceHandle): Promise<void> {
+    if (handle.kind === 'router' && handle.routers) {
+      handle.routers = await this.confirmRegistered(customerIds, handle.fenceId, handle.routers);
+      return;
+    }
     if (handle.kind === 'no-router') {
+      const live = unfencedLive(await this.registered(), []);
+      if (live.length > 0) throw new FenceLost(`router ${live.join(', ')} started during the move, so requests may have reached the source unfenced`);
       try {
         await this.admin.stats();
       } catch (error) {
@@ -96,6 +184,15 @@ export class MigrationFence {
    * or the journal) only that fence is lifted, never one a later mover put up. False when no router runs.
    */
   async lift(customerIds: string[], fenceId?: string): Promise<boolean> {
+    const targets = chooseFenceTargets(await this.registered());
+    if (targets !== null) {
+      const lifted = await this.onEach(
+        targets,
+        (target) => this.adminOf(target).unfence(customerIds, fenceId),
+        (target, error) => new Error(`router ${target.id} could not lift the fence: ${describeError(error)}`),
+      );
+      return lifted.length > 0;
+    }
     try {
       await this.admin.unfence(customerIds, fenceId);
       return true;

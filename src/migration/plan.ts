@@ -1,6 +1,6 @@
 // Moving customers, the pure part: the protocol's steps, whether a move may start, and which moves
 // a drain or a rebalance makes. No I/O here.
-import { type CellRecord, MIGRATION_STEPS, type MigrationStep } from '../control/store.js';
+import { type CellRecord, MIGRATION_STEPS, type MigrationStep } from '../control/plane.js';
 import { hasRoom, type PlacementCell } from '../control/placement.js';
 
 /** Whether the mapping already points at the target: from here on, rolling back is a move back. */

@@ -1,7 +1,7 @@
-// Gathers what status needs from the live system: control.db, the supervisor, the router's admin
+// Gathers what status needs from the live system: the control plane, the supervisor, the router's admin
 // API and each running cell's health endpoint, all in parallel with short timeouts.
 import { probeCellHealth } from '../cell/client.js';
-import type { MigrationRecord } from '../control/store.js';
+import type { MigrationRecord } from '../control/plane.js';
 import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
 import { RouterAdmin, type RouterStats } from '../router/client.js';
 import { findSupervisor } from '../supervisor/client.js';
@@ -17,7 +17,7 @@ function runBy(migration: MigrationRecord, now: number): string | null {
 }
 
 export async function collectStatus(ws: Workspace): Promise<StatusReport> {
-  const cells = ws.store.listCells();
+  const cells = await ws.plane.listCells();
   const client = findSupervisor(ws.home);
   const supervisor: SupervisorStatus | null = client ? await client.status().catch(() => null) : null;
   const orphanPids = new Map<string, number>();
@@ -43,9 +43,11 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
   const now = Date.now();
   return buildStatus({
     home: ws.home,
+    controlPlane: { kind: ws.plane.kind, where: ws.plane.where },
+    routers: await ws.plane.listRouters(ws.settings.routerStaleAfterMs),
     now,
     cells,
-    customerCounts: ws.store.customerCounts(),
+    customerCounts: await ws.plane.customerCounts(),
     supervisor,
     orphanPids,
     health,
@@ -55,6 +57,6 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
     routerAdminPort: ws.settings.routerAdminPort,
     auth: ws.settings.auth,
     placementTemplate: ws.settings.placementTemplate,
-    runningMigrations: ws.store.listMigrations({ state: 'running', limit: 100 }).map((migration) => ({ migration, runBy: runBy(migration, now) })),
+    runningMigrations: (await ws.plane.listMigrations({ state: 'running', limit: 100 })).map((migration) => ({ migration, runBy: runBy(migration, now) })),
   });
 }

@@ -1,5 +1,5 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
-import type { CellRecord, MigrationRecord } from '../control/store.js';
+import type { CellRecord, MigrationRecord, PlaneKind, RouterRecord } from '../control/plane.js';
 import type { RouterEnforcing, RouterHealth, RouterStats } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
 
@@ -30,8 +30,23 @@ export interface CellRow extends ProcessRow {
   errors: number | null;
 }
 
+/** A router registered in the control plane (any host), as status shows it. */
+export interface RegisteredRouterRow {
+  id: string;
+  adminUrl: string;
+  publicUrl: string;
+  pid: number;
+  host: string;
+  heartbeatAgeMs: number;
+  live: boolean;
+}
+
 export interface StatusReport {
   home: string;
+  /** Where the control plane is (a control.db path, or a PostgreSQL URL without its password). */
+  controlPlane: { kind: PlaneKind; where: string };
+  /** Every router registered in the control plane, live or not (heart-beat within routerStaleAfterMs). */
+  routers: RegisteredRouterRow[];
   supervisor: { state: 'running' | 'stopped'; pid: number | null; uptimeSeconds: number | null };
   router: ProcessRow & {
     adminPort: number;
@@ -67,6 +82,9 @@ export interface MigrationRow {
 
 export interface StatusInputs {
   home: string;
+  /** Where the control plane is; unknown when not given. */
+  controlPlane?: { kind: PlaneKind; where: string };
+  routers?: RouterRecord[];
   now: number;
   cells: CellRecord[];
   customerCounts: Map<string, number>;
@@ -156,6 +174,16 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
   });
   return {
     home: inputs.home,
+    controlPlane: inputs.controlPlane ?? { kind: 'sqlite', where: 'control.db' },
+    routers: (inputs.routers ?? []).map(({ id, adminUrl, publicUrl, pid, host, heartbeatAgeMs, live }) => ({
+      id,
+      adminUrl,
+      publicUrl,
+      pid,
+      host,
+      heartbeatAgeMs,
+      live,
+    })),
     supervisor: inputs.supervisor
       ? { state: 'running', pid: inputs.supervisor.pid, uptimeSeconds: uptime(inputs.supervisor.startedAt, inputs.now) }
       : { state: 'stopped', pid: null, uptimeSeconds: null },
@@ -269,14 +297,16 @@ export function judgeHealth(report: StatusReport): HealthVerdict {
  * with what the router, which keeps serving from the mapping in memory, says of the same file.
  */
 export function judgeUnreadableControl(reason: string, routerControlPlane: RouterHealth['controlPlane'] | null): HealthVerdict {
-  const details: HealthProblem[] = [{ problem: `control.db cannot be read (${reason})`, customers: 0, fix: 'restore control.db from a backup' }];
+  const details: HealthProblem[] = [
+    { problem: `the control plane cannot be read (${reason})`, customers: 0, fix: 'restore control.db from a backup, or bring PostgreSQL back' },
+  ];
   if (routerControlPlane === null) {
     details.push({ problem: 'the router did not answer, so whether it still serves is unknown', customers: 0, fix: 'cellctl logs router' });
   } else if (!routerControlPlane.ok) {
     details.push({
-      problem: `the router cannot read control.db either (${routerControlPlane.error}); it serves the mapping it last read and cannot see moves`,
+      problem: `the router cannot read the control plane either (${routerControlPlane.error}); it serves the mapping it last read and cannot see moves`,
       customers: 0,
-      fix: 'restore control.db; the router re-reads it every second',
+      fix: 'restore the control plane; the router re-reads it every second',
     });
   }
   return { healthy: false, problems: details.map((detail) => `${detail.problem}; run: ${detail.fix}`), customersAffected: 0, details };

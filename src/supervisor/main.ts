@@ -9,8 +9,8 @@ import { createRequestListener, parseWith, sendError } from '../shared/http.js';
 import { processLogger } from '../shared/log.js';
 import { keepFilesPrivate, tightenModes } from '../shared/modes.js';
 import { processPaths, workspacePaths } from '../workspace/paths.js';
-import { readAdminToken } from '../workspace/secrets.js';
-import { ControlStore } from '../control/store.js';
+import { controlLocation, readAdminToken } from '../workspace/secrets.js';
+import { openControlPlane } from '../control/open.js';
 import { readSettings } from '../workspace/workspace.js';
 import { livePid } from '../shared/procfs.js';
 import type { SupervisorEndpoint, SupervisorStatus } from './protocol.js';
@@ -49,8 +49,8 @@ if (!takeLock()) {
 tightenModes(home);
 const settings = readSettings(home);
 const token = readAdminToken(home);
-// control.db is opened by the supervisor itself, again after any failure (a restored file is read).
-const supervisor = new Supervisor(home, settings, () => ControlStore.open(paths.controlDb), log);
+// The control plane is opened by the supervisor itself, again after any failure (a restored control.db is read).
+const supervisor = new Supervisor(home, settings, () => openControlPlane(controlLocation(home)), log);
 const startedAt = new Date().toISOString();
 const namesBody = z.strictObject({ names: z.array(z.string().min(1)).min(1) });
 const stopBody = z.strictObject({ names: z.array(z.string().min(1)).min(1), timeoutMs: z.number().int().positive().optional() });
@@ -61,7 +61,7 @@ function shutdown(reason: string): Promise<void> {
     log.info({ reason }, 'supervisor stopping everything');
     await supervisor.stopAll();
     supervisor.event('supervisor.stopped', 'supervisor', reason);
-    supervisor.close();
+    await supervisor.close();
     fs.rmSync(paths.supervisorState, { force: true });
     fs.rmSync(pidFile, { force: true });
     server.close();
@@ -109,7 +109,7 @@ const server = http.createServer((req, res) => {
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
 
-supervisor.begin();
+await supervisor.begin();
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   const endpoint: SupervisorEndpoint = { pid: process.pid, port: typeof address === 'object' && address ? address.port : 0, startedAt };

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { CellRecord, ControlStore } from '../control/store.js';
+import type { CellRecord, ControlPlane } from '../control/plane.js';
 import { describeError } from '../shared/errors.js';
 import { isPortFree } from '../shared/ports.js';
 import { loadTemplate } from '../templates/catalog.js';
@@ -76,18 +76,20 @@ interface Supervised {
 export class Supervisor {
   private readonly procs = new Map<string, Supervised>();
   private readonly timers: NodeJS.Timeout[] = [];
-  private store: ControlStore | null = null;
+  private plane: Promise<ControlPlane> | null = null;
+  /** Events are written one after another, in the order they happened. */
+  private events: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly home: string,
     private readonly settings: Settings,
-    private readonly openStore: () => ControlStore,
+    private readonly openPlane: () => Promise<ControlPlane>,
     private readonly log: Logger,
   ) {}
 
   /** Begins watching and health checks, after adopting the processes a dead supervisor left running. */
-  begin(): void {
-    this.adoptSurvivors();
+  async begin(): Promise<void> {
+    await this.adoptSurvivors();
     this.timers.push(
       setInterval(() => {
         this.watchAdopted();
@@ -100,37 +102,40 @@ export class Supervisor {
   /** Records an event in control.db (and the log); a damaged control.db loses the row, not the process. */
   event(kind: string, subject: string, message: string): void {
     this.log.info({ kind, subject }, message);
-    try {
-      this.withStore((store) => store.addEvent('supervisor', kind, subject, message));
-    } catch (error) {
-      this.log.warn({ err: error }, 'could not record event');
-    }
+    this.events = this.events
+      .then(() => this.withPlane((plane) => plane.addEvent('supervisor', kind, subject, message)))
+      .catch((error: unknown) => this.log.warn({ err: error }, 'could not record event'));
   }
 
   /** A cell enters placement once it was seen healthy; a damaged control.db only delays that. */
   private markHealthy(cellId: string): void {
-    try {
-      this.withStore((store) => store.markCellHealthy(cellId));
-    } catch (error) {
-      this.log.warn({ err: error, cell: cellId }, 'could not record that the cell is healthy');
-    }
+    this.withPlane((plane) => plane.markCellHealthy(cellId)).catch((error: unknown) =>
+      this.log.warn({ err: error, cell: cellId }, 'could not record that the cell is healthy'),
+    );
   }
 
-  close(): void {
-    this.store?.close();
-    this.store = null;
+  /** Closes the control plane once the events so far are written. */
+  async close(): Promise<void> {
+    await this.events;
+    await this.dropPlane();
+  }
+
+  private async dropPlane(): Promise<void> {
+    const plane = this.plane;
+    this.plane = null;
+    await plane?.then((opened) => opened.close()).catch(() => {});
   }
 
   /**
    * Work on control.db. A failure drops the handle, so the next call opens the file again: a
    * control.db restored after damage is read again, never through a handle that stays broken.
    */
-  private withStore<T>(work: (store: ControlStore) => T): T {
-    this.store ??= this.openStore();
+  private async withPlane<T>(work: (plane: ControlPlane) => Promise<T>): Promise<T> {
+    this.plane ??= this.openPlane();
     try {
-      return work(this.store);
+      return await work(await this.plane);
     } catch (error) {
-      this.close();
+      await this.dropPlane();
       throw error;
     }
   }
@@ -155,7 +160,7 @@ export class Supervisor {
   async start(names: string[]): Promise<{ started: string[]; alreadyRunning: string[] }> {
     const started: string[] = [];
     const alreadyRunning: string[] = [];
-    for (const name of this.withCompanions(names, true)) {
+    for (const name of await this.withCompanions(names, true)) {
       const proc = this.entry(name);
       if (proc.state === 'running' || proc.state === 'starting' || proc.state === 'backoff') {
         alreadyRunning.push(name);
@@ -174,7 +179,7 @@ export class Supervisor {
   async stop(names: string[], timeoutMs = this.settings.supervisor.stopTimeoutMs): Promise<string[]> {
     const stopped: string[] = [];
     await Promise.all(
-      this.withCompanions(names, false).map(async (name) => {
+      (await this.withCompanions(names, false)).map(async (name) => {
         const proc = this.procs.get(name);
         if (!proc || proc.state === 'stopped') return;
         await this.terminate(proc, timeoutMs);
@@ -193,9 +198,9 @@ export class Supervisor {
   }
 
   /** A cell of this workspace, or null (none, or control.db unreadable: then it is not started). */
-  private cellRecord(name: string): CellRecord | null {
+  private async cellRecord(name: string): Promise<CellRecord | null> {
     try {
-      return this.withStore((store) => store.getCell(name)) ?? null;
+      return (await this.withPlane((plane) => plane.getCell(name))) ?? null;
     } catch (error) {
       this.log.warn({ err: error, cell: name }, 'cannot read the cell from control.db');
       return null;
@@ -216,7 +221,7 @@ export class Supervisor {
    * The names with each cell's companion after it; to start, cells registered by URL are left out
    * (they run elsewhere). Stopping reaches every companion already known.
    */
-  private withCompanions(names: readonly string[], starting: boolean): string[] {
+  private async withCompanions(names: readonly string[], starting: boolean): Promise<string[]> {
     const all: string[] = [];
     for (const name of names) {
       if (name === ROUTER || agentCell(name) !== null) {
@@ -227,7 +232,7 @@ export class Supervisor {
         all.push(name, ...(this.procs.has(dataAgentName(name)) ? [dataAgentName(name)] : []));
         continue;
       }
-      const cell = this.cellRecord(name);
+      const cell = await this.cellRecord(name);
       if (cell && !cell.managed) continue;
       all.push(name, ...(cell && this.needsAgent(cell) ? [dataAgentName(name)] : []));
     }
@@ -264,7 +269,7 @@ export class Supervisor {
     return proc;
   }
 
-  private launchSpec(proc: Supervised): LaunchSpec {
+  private async launchSpec(proc: Supervised): Promise<LaunchSpec> {
     const paths = processPaths(this.home, proc.name);
     const baseEnv = { ...process.env, CELLCTL_HOME: this.home, CELLCTL_PROC: proc.name } as Record<string, string>;
     if (proc.kind === 'router') {
@@ -281,7 +286,7 @@ export class Supervisor {
       };
     }
     const served = agentCell(proc.name);
-    const cell = this.withStore((store) => store.getCell(served ?? proc.name));
+    const cell = await this.withPlane((plane) => plane.getCell(served ?? proc.name));
     if (!cell) throw new Error(`cell ${served ?? proc.name} is not registered in control.db`);
     if (!cell.managed) throw new Error(`cell ${cell.id} is registered by URL (${cell.url}): it runs elsewhere, not here`);
     const template = loadTemplate(cell.templateDir);
@@ -347,7 +352,7 @@ export class Supervisor {
     proc.nextRestartAt = null;
     let spec: LaunchSpec;
     try {
-      spec = this.launchSpec(proc);
+      spec = await this.launchSpec(proc);
     } catch (error) {
       return this.fail(proc, describeError(error));
     }
@@ -518,24 +523,25 @@ export class Supervisor {
    * workspace) are taken over as they are: customers keep being served, and only what is dead is
    * started again.
    */
-  private adoptSurvivors(): void {
+  private async adoptSurvivors(): Promise<void> {
     let cells: string[] = [];
     try {
       // A companion's pid file exists only where one was started.
-      cells = this.withStore((store) => store.listCells().filter((cell) => cell.managed)).flatMap((cell) => [cell.id, dataAgentName(cell.id)]);
+      const managed = (await this.withPlane((plane) => plane.listCells())).filter((cell) => cell.managed);
+      cells = managed.flatMap((cell) => [cell.id, dataAgentName(cell.id)]);
     } catch (error) {
       this.log.warn({ err: error }, 'cannot read the cells from control.db; adopting only the router');
     }
     for (const name of [ROUTER, ...cells]) {
       const pidFile = processPaths(this.home, name).pidFile;
       const pid = livePid(pidFile, this.home, name);
-      if (pid !== null) this.adopt(this.entry(name), pid, pidFile);
+      if (pid !== null) await this.adopt(this.entry(name), pid, pidFile);
     }
   }
 
-  private adopt(proc: Supervised, pid: number, pidFile: string): void {
+  private async adopt(proc: Supervised, pid: number, pidFile: string): Promise<void> {
     try {
-      const spec = this.launchSpec(proc);
+      const spec = await this.launchSpec(proc);
       proc.port = spec.port;
       proc.healthUrl = spec.healthUrl;
     } catch (error) {

@@ -4,7 +4,7 @@
 // The same-host shortcut: a cell this workspace runs but whose process is not up (the system is
 // stopped, or the cell is) has its data API served from this process, over its data.db, on
 // 127.0.0.1 — the same protocol over real HTTP, so a move works the same with the system down.
-import type { CellRecord } from '../control/store.js';
+import type { CellRecord } from '../control/plane.js';
 import { DataApiUnreachable, HttpDataApi } from '../data/client.js';
 import type { DataApi } from '../data/protocol.js';
 import { startDataApi } from '../data/server.js';
@@ -70,7 +70,7 @@ export async function withCellData<T>(ws: Workspace, cell: CellRecord, work: (ap
 /** A customer's rows per table in every cell that has any (through each cell's data API). */
 export async function customerRowsByCell(ws: Workspace, customerId: string): Promise<Record<string, Record<string, number>>> {
   const found: Record<string, Record<string, number>> = {};
-  for (const cell of ws.store.listCells()) {
+  for (const cell of await ws.plane.listCells()) {
     const summary = await withCellData(ws, cell, (api) => api.summary([customerId]));
     const counts = Object.fromEntries(summary.tables.map((table) => [table.table, table.rows]));
     if (Object.values(counts).some((n) => n > 0)) found[cell.id] = counts;

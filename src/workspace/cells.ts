@@ -2,7 +2,7 @@
 // whole cell exists afterwards or nothing of it does.
 import fs from 'node:fs';
 import { createCellDatabase } from '../cell/datadb.js';
-import type { CellRecord } from '../control/store.js';
+import type { CellRecord } from '../control/plane.js';
 import { failure, usageError } from '../shared/errors.js';
 import { checkCellName } from '../shared/names.js';
 import { isPortFree, nextFreePort } from '../shared/ports.js';
@@ -33,13 +33,13 @@ export function loadCellTemplate(ws: Workspace, name: string): Template {
 /** Checks everything before any file is written, then provisions. */
 export async function createCell(ws: Workspace, request: CellRequest): Promise<CellRecord> {
   const name = checkCellName(request.name);
-  if (ws.store.getCell(name)) throw usageError(`cell "${name}" already exists: choose another name or "cellctl delete ${name}" first`);
+  if (await ws.plane.getCell(name)) throw usageError(`cell "${name}" already exists: choose another name or "cellctl delete ${name}" first`);
   const paths = cellPaths(ws.home, name);
   if (fs.existsSync(paths.dir)) {
     throw failure(`${paths.dir} exists but is not a registered cell: move it away or choose another name`);
   }
   const template = loadCellTemplate(ws, request.template);
-  const cells = ws.store.listCells();
+  const cells = await ws.plane.listCells();
   const reserved = new Set([ws.settings.routerPort, ws.settings.routerAdminPort, ...cells.flatMap(localPorts)]);
   const port = await choosePort(request.port, reserved, ws.settings.cellPortBase, cells);
   // The data API listens on its own port, on 127.0.0.1 (src/data/protocol.ts).
@@ -65,7 +65,7 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
     };
     fs.writeFileSync(paths.descriptor, JSON.stringify(descriptor, null, 2) + '\n');
     createCellToken(ws.home, name);
-    const record = ws.store.insertCell(descriptor);
+    const record = await ws.plane.insertCell(descriptor);
     // A workspace made without a placement template takes its first cell's.
     if (ws.settings.placementTemplate === null) ws.settings = updateSettings(ws.home, (raw) => (raw.placementTemplate = template.name));
     return record;
@@ -91,17 +91,17 @@ async function choosePort(requested: number | undefined, reserved: ReadonlySet<n
 }
 
 /** Removes a cell's row, mapping rows and folder. The caller has checked that it may. */
-export function removeCell(ws: Workspace, name: string): { customersUnmapped: number } {
-  const customersUnmapped = ws.store.deleteCell(name);
+export async function removeCell(ws: Workspace, name: string): Promise<{ customersUnmapped: number }> {
+  const customersUnmapped = await ws.plane.deleteCell(name);
   fs.rmSync(cellPaths(ws.home, name).dir, { recursive: true, force: true });
   removeCellToken(ws.home, name);
   return { customersUnmapped };
 }
 
-export function requireCell(ws: Workspace, name: string): CellRecord {
-  const cell = ws.store.getCell(name);
+export async function requireCell(ws: Workspace, name: string): Promise<CellRecord> {
+  const cell = await ws.plane.getCell(name);
   if (!cell) {
-    const known = ws.store.listCells().map((c) => c.id);
+    const known = (await ws.plane.listCells()).map((c) => c.id);
     throw usageError(`no cell named "${name}" (cells: ${known.join(', ') || 'none'}); "cellctl list" shows them`);
   }
   return cell;

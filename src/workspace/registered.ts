@@ -1,7 +1,7 @@
 // Cells registered by URL: run by someone else (another host, an orchestrator), reached over HTTP.
 // Registering checks everything before it writes; unregistering never touches the cell itself.
 import fs from 'node:fs';
-import type { CellRecord } from '../control/store.js';
+import type { CellRecord } from '../control/plane.js';
 import { describeError, failure, usageError } from '../shared/errors.js';
 import { checkCellName } from '../shared/names.js';
 import { type CellAddress, parseCellUrl } from '../shared/urls.js';
@@ -73,11 +73,11 @@ async function probeDataApi(data: CellAddress, token: string, cellId: string, sc
   return mismatch === null ? { kind: 'ok' } : { kind: 'wrong', why: mismatch };
 }
 
-function checkUnique(ws: Workspace, name: string, url: CellAddress, data: CellAddress): void {
-  if (ws.store.getCell(name)) throw usageError(`cell "${name}" already exists: choose another name, or "cellctl cells unregister ${name}" first`);
+async function checkUnique(ws: Workspace, name: string, url: CellAddress, data: CellAddress): Promise<void> {
+  if (await ws.plane.getCell(name)) throw usageError(`cell "${name}" already exists: choose another name, or "cellctl cells unregister ${name}" first`);
   if (fs.existsSync(cellPaths(ws.home, name).dir))
     throw usageError(`${cellPaths(ws.home, name).dir} exists: a local cell's folder has that name; choose another name`);
-  for (const other of ws.store.listCells()) {
+  for (const other of await ws.plane.listCells()) {
     if (other.url === url.base) throw usageError(`cell "${other.id}" is already at ${url.base}: one address serves one cell`);
     if (other.dataUrl === data.base) throw usageError(`cell "${other.id}" already has its data API at ${data.base}: one data API serves one cell`);
   }
@@ -90,7 +90,7 @@ export async function registerCell(ws: Workspace, request: RegisterRequest): Pro
   const data = parseCellUrl(request.dataUrl, '--data-url');
   const template: Template = loadCellTemplate(ws, request.template);
   const token = readTokenFile(request.tokenFile);
-  checkUnique(ws, name, url, data);
+  await checkUnique(ws, name, url, data);
   const probe = await probeDataApi(data, token, name, template.schema.version);
   if (probe.kind === 'wrong') throw failure(`the data API at ${data.base} does not fit cell ${name}: ${probe.why}`);
   if (probe.kind === 'unreachable' && !request.noCheck) {
@@ -113,7 +113,7 @@ export async function registerCell(ws: Workspace, request: RegisterRequest): Pro
   };
   createCellToken(ws.home, name, token);
   try {
-    const record = ws.store.insertCell(descriptor);
+    const record = await ws.plane.insertCell(descriptor);
     if (ws.settings.placementTemplate === null) ws.settings = updateSettings(ws.home, (raw) => (raw.placementTemplate = template.name));
     return record;
   } catch (error) {
@@ -123,12 +123,12 @@ export async function registerCell(ws: Workspace, request: RegisterRequest): Pro
 }
 
 /** Forgets a registered cell: its row and token. The cell and its data, elsewhere, are left alone. */
-export function unregisterCell(ws: Workspace, cell: CellRecord): void {
+export async function unregisterCell(ws: Workspace, cell: CellRecord): Promise<void> {
   if (cell.managed) throw usageError(`cell ${cell.id} is run by this workspace, not registered: remove it with "cellctl delete ${cell.id}"`);
-  const customers = ws.store.customerCounts().get(cell.id) ?? 0;
+  const customers = (await ws.plane.customerCounts()).get(cell.id) ?? 0;
   if (customers > 0) {
     throw failure(`cell ${cell.id} holds ${customers} customer(s): move them first with "cellctl drain ${cell.id}" (their rows are in the cell, not here)`);
   }
-  ws.store.deleteCell(cell.id);
+  await ws.plane.deleteCell(cell.id);
   removeCellToken(ws.home, cell.id);
 }

@@ -70,7 +70,7 @@ export const settingsSchema = z.strictObject({
   routerAdminPort: z.number().int().min(1024).max(65535),
   /** Address the router's public port binds: loopback by default; "0.0.0.0" exposes it (use auth "jwt"). */
   routerHost: z.string().min(1).default('127.0.0.1'),
-  /** How often each router writes its heartbeat to the control plane (a router silent for 5 of them is not live). */
+  /** How often each router writes its heartbeat to the control plane (one silent for routerStaleAfterMs is not live). */
   routerHeartbeatMs: z.number().int().min(50).max(60_000).default(1_000),
   /** The first port tried for a new cell when `create` is not given --port. */
   cellPortBase: z.number().int().min(1024).max(65535),
@@ -83,6 +83,11 @@ export const settingsSchema = z.strictObject({
    * cells get customers by assign or a move. Set at init/up, or by the first cell created.
    */
   placementTemplate: z.string().min(1).nullable().default(null),
+  /**
+   * A router whose last heartbeat in the control plane is older than this is no longer live: moves
+   * neither fence it nor wait for it (3 × the router's 1 s heartbeat).
+   */
+  routerStaleAfterMs: z.number().int().positive().default(3_000),
   /** Extra folders searched for templates, before the built-in ones. */
   templatePaths: z.array(z.string()).default([]),
   limits: limitsSchema.default(limitsSchema.parse({})),

@@ -2,11 +2,13 @@
 // through openWorkspace, which validates it and says what is wrong with a broken one.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ControlStore, type OpenOptions } from '../control/store.js';
-import { describeError, failure, usageError } from '../shared/errors.js';
+import { isPostgresUrl, type OpenPlaneOptions, openControlPlane, printableLocation } from '../control/open.js';
+import type { ControlPlane } from '../control/plane.js';
+import { SqliteControlPlane } from '../control/sqlite-plane.js';
+import { describeError, failure, isCellctlError, usageError } from '../shared/errors.js';
 import { findTemplate, templateSearchPath } from '../templates/catalog.js';
 import { workspacePaths, type WorkspacePaths } from './paths.js';
-import { createSecrets } from './secrets.js';
+import { controlLocation, createSecrets, writeControlUrl } from './secrets.js';
 import { formatIssues } from '../shared/validation.js';
 import { defaultSettings, type Settings, settingsSchema } from './settings.js';
 
@@ -17,7 +19,8 @@ export interface Workspace {
   home: string;
   paths: WorkspacePaths;
   settings: Settings;
-  store: ControlStore;
+  /** The control plane (control.db or PostgreSQL); close it when done, or a PostgreSQL pool keeps the process alive. */
+  plane: ControlPlane;
 }
 
 export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -33,8 +36,47 @@ export function isWorkspace(home: string): boolean {
   return fs.existsSync(workspacePaths(home).settings);
 }
 
-/** Creates a workspace. Returns false (and changes nothing) when `home` already is one. */
-export function initWorkspace(home: string, routerPort: number, placementTemplate: string | null = null): boolean {
+/** The PostgreSQL URL init was given (--control, else CELLCTL_CONTROL_URL), or null for a control.db. */
+export function chosenControlUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | null {
+  const given = flag ?? env.CELLCTL_CONTROL_URL;
+  if (given === undefined || given.trim() === '') return null;
+  if (!isPostgresUrl(given)) {
+    throw failure(
+      `the control plane ${printableLocation(given)} is not a PostgreSQL URL: give --control postgres://user:password@host:5432/database (or leave it out for a control.db)`,
+      'E_CONTROL_URL',
+    );
+  }
+  return given.trim();
+}
+
+/**
+ * Connects to the PostgreSQL control plane (creating its schema), before anything of the workspace
+ * exists: a wrong URL or an unreachable server leaves nothing behind.
+ */
+async function preparePostgres(url: string): Promise<void> {
+  let plane: ControlPlane;
+  try {
+    plane = await openControlPlane(url);
+  } catch (error) {
+    const code = isCellctlError(error) ? error.code : undefined;
+    throw failure(
+      `cannot create the control plane at ${printableLocation(url)}: ${describeError(error)}; fix the URL (or start PostgreSQL) and run init again`,
+      code === 'E_CONTROL_URL' || code === 'E_CONTROL_SCHEMA' ? code : 'E_CONTROL_UNAVAILABLE',
+    );
+  }
+  await plane.close();
+}
+
+/**
+ * Creates a workspace, its control plane in control.db or (given `controlUrl`) in PostgreSQL.
+ * Returns false (and changes nothing) when `home` already is one.
+ */
+export async function initWorkspace(
+  home: string,
+  routerPort: number,
+  placementTemplate: string | null = null,
+  controlUrl: string | null = null,
+): Promise<boolean> {
   const paths = workspacePaths(home);
   if (isWorkspace(home)) return false;
   if (fs.existsSync(home)) {
@@ -51,13 +93,18 @@ export function initWorkspace(home: string, routerPort: number, placementTemplat
     throw usageError(`--router-port ${routerPort} is too high: the admin API uses port + 1 and cells port + 100 and up, so choose 65435 or lower`);
   const settings = { ...defaultSettings(routerPort), placementTemplate };
   if (placementTemplate !== null) findTemplate(placementTemplate, templateSearchPath(home, []));
+  if (controlUrl !== null) await preparePostgres(controlUrl);
   fs.mkdirSync(home, { recursive: true });
   const made: string[] = [];
   try {
     createSecrets(home);
     made.push(paths.secretsDir);
-    ControlStore.create(paths.controlDb).close();
-    made.push(paths.controlDb, paths.controlDb + '-wal', paths.controlDb + '-shm');
+    if (controlUrl !== null) {
+      writeControlUrl(home, controlUrl);
+    } else {
+      await SqliteControlPlane.create(paths.controlDb).close();
+      made.push(paths.controlDb, paths.controlDb + '-wal', paths.controlDb + '-shm');
+    }
     // cellctl.json is written last: its presence is what marks a finished workspace.
     fs.writeFileSync(paths.settings, JSON.stringify(settings, null, 2) + '\n');
   } catch (error) {
@@ -104,10 +151,16 @@ export function parseSettings(raw: unknown, file: string): Settings {
   if (parsed.data.routerPort === parsed.data.routerAdminPort) {
     throw failure(`${file}: routerPort and routerAdminPort must differ`);
   }
+  if (parsed.data.routerStaleAfterMs <= parsed.data.routerHeartbeatMs) {
+    throw failure(
+      `${file}: routerStaleAfterMs (${parsed.data.routerStaleAfterMs}) must be longer than routerHeartbeatMs (${parsed.data.routerHeartbeatMs}), or every router looks stale; make it at least 3 × routerHeartbeatMs`,
+    );
+  }
   return parsed.data;
 }
 
-export function openWorkspace(home: string, storeOptions: OpenOptions = {}): Workspace {
+/** Opens a workspace and its control plane (where secrets/control-url says, else control.db). */
+export async function openWorkspace(home: string, planeOptions: OpenPlaneOptions = {}): Promise<Workspace> {
   if (!fs.existsSync(home)) {
     throw usageError(`no workspace at ${home}: run "cellctl init --home ${home}" first (or "cellctl up")`);
   }
@@ -116,6 +169,6 @@ export function openWorkspace(home: string, storeOptions: OpenOptions = {}): Wor
   }
   const settings = readSettings(home);
   const paths = workspacePaths(home);
-  const store = ControlStore.open(paths.controlDb, storeOptions);
-  return { home, paths, settings, store };
+  const plane = await openControlPlane(controlLocation(home), planeOptions);
+  return { home, paths, settings, plane };
 }

@@ -223,7 +223,7 @@ async function migrationPause() {
     }
   };
   const writers = [writer(), writer()];
-  const space = openWorkspace(ws.home);
+  const space = await openWorkspace(ws.home);
   const fenced = [];
   const moves = QUICK ? 20 : 50;
   let at = 'cell-1';
@@ -241,7 +241,7 @@ async function migrationPause() {
       headers: { authorization: `Bearer ${fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim()}` },
     })
   ).json();
-  space.store.close();
+  await (space.plane ?? space.store).close();
   cellctl(ws.home, ['stop']);
   const sorted = [...fenced].sort((a, b) => a - b);
   results.writePause = {
@@ -320,15 +320,15 @@ async function drainWith(build, label) {
   const bulk = await import(path.join(build.dist, 'migration', 'bulk.js'));
   const plan = await import(path.join(build.dist, 'migration', 'plan.js'));
   const { openWorkspace: open } = await import(path.join(build.dist, 'workspace', 'workspace.js'));
-  const space = open(ws.home);
-  const loads = bulk.cellLoads(space);
+  const space = await open(ws.home);
+  const loads = await bulk.cellLoads(space);
   const moves = plan.planDrain(
     loads.find((cell) => cell.id === 'cell-1'),
     ids,
     loads,
   );
   const drained = await bulk.runMoves(space, moves, 100, { tick() {} }, () => false);
-  space.store.close();
+  await (space.plane ?? space.store).close();
   const audit = spawnSync(process.execPath, [build.cli, '--home', ws.home, 'audit'], { env: { ...process.env, NO_COLOR: '1' } });
   cellctl(ws.home, ['stop'], {}, build.cli);
   return { rate: Math.round(drained.moved / drained.seconds), auditClean: audit.status === 0 };

@@ -185,7 +185,7 @@ describe('health when control.db cannot be read', () => {
     const both = judgeUnreadableControl('damaged', { ok: false, error: 'file is not a database' });
     expect(both.healthy).toBe(false);
     expect(both.problems).toHaveLength(2);
-    expect(both.problems[1]).toMatch(/router cannot read control\.db either \(file is not a database\)/);
+    expect(both.problems[1]).toMatch(/router cannot read the control plane either \(file is not a database\)/);
     expect(judgeUnreadableControl('damaged', { ok: true }).problems).toHaveLength(1);
     expect(judgeUnreadableControl('damaged', null).problems[1]).toMatch(/router did not answer/);
   });

@@ -6,8 +6,8 @@ import { sayDone } from '../output.js';
 
 export async function run(input: CommandInput): Promise<void> {
   await withWorkspace(input, async (ws) => {
-    const cell = requireCell(ws, input.args[0]!);
-    ws.store.setCellStatus(cell.id, 'active');
+    const cell = await requireCell(ws, input.args[0]!);
+    await ws.plane.setCellStatus(cell.id, 'active');
     await notifyRouter(ws.home, ws.settings);
     sayDone(`cell ${cell.id} is active and takes new customers`);
   });

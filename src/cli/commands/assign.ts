@@ -16,26 +16,26 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
   const customerId = checkCustomerId(input.args[1] ?? '');
   await withWorkspace(input, async (ws) => {
     const cellFlag = input.opts.cell;
-    const counts = ws.store.customerCounts();
+    const counts = await ws.plane.customerCounts();
     let cellId: string;
     if (cellFlag !== undefined) {
-      const cell = requireCell(ws, cellFlag);
+      const cell = await requireCell(ws, cellFlag);
       if ((counts.get(cell.id) ?? 0) >= cell.capacity && !input.opts.force) {
         throw failure(`cell ${cell.id} is at capacity (${cell.capacity}): choose another cell or pass --force`);
       }
       cellId = cell.id;
     } else {
-      const placed = placeCustomer(customerId, placementCells(ws.store.listCells(), counts, ws.settings.placementTemplate), ws.settings.placement);
+      const placed = placeCustomer(customerId, placementCells(await ws.plane.listCells(), counts, ws.settings.placementTemplate), ws.settings.placement);
       if (placed === null)
         throw failure('no active cell that has run healthy has room: start a cell ("cellctl start"), create one, or raise a capacity; or pass --cell');
       cellId = placed;
     }
-    const existing = ws.store.getCustomer(customerId);
+    const existing = await ws.plane.getCustomer(customerId);
     if (existing && existing.cellId !== cellId) {
       throw failure(`customer ${customerId} is already mapped to ${existing.cellId}: move it with "cellctl migrate customer ${customerId} --to ${cellId}"`);
     }
-    const pinned = ws.store.pinCustomers([{ customerId, cellId }]).length === 1;
-    if (pinned) ws.store.addEvent('cli', 'customer.assigned', customerId, `pinned to ${cellId}`);
+    const pinned = (await ws.plane.pinCustomers([{ customerId, cellId }])).length === 1;
+    if (pinned) await ws.plane.addEvent('cli', 'customer.assigned', customerId, `pinned to ${cellId}`);
     const routerNotified = await notifyRouter(ws.home, ws.settings);
     if (input.opts.json) return printJson({ customerId, cellId, pinned, routerNotified });
     sayDone(pinned ? `customer ${customerId} pinned to ${cellId}` : `customer ${customerId} was already mapped to ${cellId}`);

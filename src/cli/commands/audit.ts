@@ -1,6 +1,6 @@
 // cellctl audit: finds customers whose rows sit in a cell they are not mapped to, in two cells, or
 // nowhere. Exits 4 when it finds any.
-import { ALL } from '../../control/store.js';
+import { ALL } from '../../control/plane.js';
 import { auditPlacement } from '../../migration/audit.js';
 import { allCustomersIn } from '../../data/client.js';
 import { ExitCode } from '../../shared/errors.js';
@@ -14,15 +14,16 @@ export const options = commandOptions({ json: on });
 export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   await withWorkspace(input, async (ws) => {
     // Through each cell's data API, wherever the cell runs; one that does not answer fails the audit.
-    const rowsByCell = new Map(await Promise.all(ws.store.listCells().map(async (cell) => [cell.id, await withCellData(ws, cell, allCustomersIn)] as const)));
-    const excused = new Set(ws.store.listMigrations({ state: 'running', limit: ALL }).map((m) => m.customerId));
+    const rowsByCell = new Map(
+      await Promise.all((await ws.plane.listCells()).map(async (cell) => [cell.id, await withCellData(ws, cell, allCustomersIn)] as const)),
+    );
+    const excused = new Set((await ws.plane.listMigrations({ state: 'running', limit: ALL })).map((m) => m.customerId));
     const keptSources = new Map(
-      ws.store
-        .listMigrations({ state: 'done', limit: ALL })
+      (await ws.plane.listMigrations({ state: 'done', limit: ALL }))
         .filter((m) => m.keepSourceUntil !== null && m.step !== 'purged')
         .map((m) => [m.customerId, m.sourceCell]),
     );
-    const mapping = new Map(ws.store.listCustomers().map((customer) => [customer.id, customer.cellId]));
+    const mapping = new Map((await ws.plane.listCustomers()).map((customer) => [customer.id, customer.cellId]));
     const findings = auditPlacement({ mapping, rowsByCell, excused, keptSources });
     const checked = new Set([...mapping.keys(), ...[...rowsByCell.values()].flatMap((ids) => [...ids])]).size;
     if (input.opts.json) printJson({ customersChecked: checked, inFlight: [...excused], findings });

@@ -31,7 +31,7 @@ export async function register(input: CommandInput<OptionsOf<typeof registerOpti
       capacity,
       noCheck: !input.opts.check,
     });
-    ws.store.addEvent('cli', 'cell.registered', cell.id, `registered at ${cell.url} (data API ${cell.dataUrl})`);
+    await ws.plane.addEvent('cli', 'cell.registered', cell.id, `registered at ${cell.url} (data API ${cell.dataUrl})`);
     // The router also sees the new cell by its own version check within a second.
     await notifyRouter(ws.home, ws.settings).catch(() => false);
     if (input.opts.json) return printJson(cell);
@@ -42,9 +42,9 @@ export async function register(input: CommandInput<OptionsOf<typeof registerOpti
 
 export async function unregister(input: CommandInput<OptionsOf<typeof unregisterOptions>>): Promise<void> {
   await withWorkspace(input, async (ws) => {
-    const cell = requireCell(ws, input.args[0]!);
-    unregisterCell(ws, cell);
-    ws.store.addEvent('cli', 'cell.unregistered', cell.id, `unregistered (was at ${cell.url})`);
+    const cell = await requireCell(ws, input.args[0]!);
+    await unregisterCell(ws, cell);
+    await ws.plane.addEvent('cli', 'cell.unregistered', cell.id, `unregistered (was at ${cell.url})`);
     await notifyRouter(ws.home, ws.settings).catch(() => false);
     sayDone(`cell ${cell.id} unregistered; the cell at ${cell.url} and its data are untouched`);
   });

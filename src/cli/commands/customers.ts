@@ -2,7 +2,7 @@
 // full (mapping, route, rows per table in every cell, recent moves); removing a mapping row that
 // points at no data; and removing a stray copy of a customer's rows from a cell that does not serve it.
 import { notifyRouter } from '../../router/client.js';
-import { ALL } from '../../control/store.js';
+import { ALL } from '../../control/plane.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
@@ -35,9 +35,9 @@ export function runUnassignCommand(input: CommandInput<OptionsOf<typeof unassign
 }
 
 async function list(input: Input): Promise<void> {
-  await withWorkspace(input, (ws) => {
+  await withWorkspace(input, async (ws) => {
     const cellFlag = input.opts.cell;
-    const customers = ws.store.listCustomers(cellFlag === undefined ? undefined : requireCell(ws, cellFlag).id);
+    const customers = await ws.plane.listCustomers(cellFlag === undefined ? undefined : (await requireCell(ws, cellFlag)).id);
     if (input.opts.json) return printJson(customers.map(({ id, cellId, createdAt }) => ({ id, cellId, createdAt })));
     if (customers.length === 0) return say('no customers mapped yet');
     printLine(
@@ -54,11 +54,16 @@ async function list(input: Input): Promise<void> {
 
 async function show(input: Input, customerId: string): Promise<void> {
   await withWorkspace(input, async (ws) => {
-    const mapping = ws.store.getCustomer(customerId) ?? null;
+    const mapping = (await ws.plane.getCustomer(customerId)) ?? null;
     const rows = await customerRowsByCell(ws, customerId);
-    const moves = ws.store
-      .migrationsOf(customerId, 10)
-      .map((m) => ({ id: m.id, from: m.sourceCell, to: m.targetCell, state: m.state, step: m.step, startedAt: m.startedAt }));
+    const moves = (await ws.plane.migrationsOf(customerId, 10)).map((m) => ({
+      id: m.id,
+      from: m.sourceCell,
+      to: m.targetCell,
+      state: m.state,
+      step: m.step,
+      startedAt: m.startedAt,
+    }));
     if (!mapping && Object.keys(rows).length === 0 && moves.length === 0)
       throw failure(`no customer "${customerId}": not mapped, no rows in any cell, never moved ("cellctl customers" lists them)`);
     const report = { customerId, cell: mapping?.cellId ?? null, mappedSince: mapping?.createdAt ?? null, rows, moves };
@@ -85,9 +90,9 @@ async function show(input: Input, customerId: string): Promise<void> {
 
 async function unassign(input: Input, customerId: string): Promise<void> {
   await withWorkspace(input, async (ws) => {
-    const mapping = ws.store.getCustomer(customerId);
+    const mapping = await ws.plane.getCustomer(customerId);
     if (!mapping) throw failure(`customer ${customerId} has no mapping row; nothing to unassign`);
-    const running = ws.store.runningMigrationFor(customerId);
+    const running = await ws.plane.runningMigrationFor(customerId);
     if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
     const held = (await customerRowsByCell(ws, customerId))[mapping.cellId];
     if (held && !input.opts.force) {
@@ -96,9 +101,9 @@ async function unassign(input: Input, customerId: string): Promise<void> {
         `customer ${customerId} has ${total} row(s) in ${mapping.cellId}; unassigning would hide them (its next create lands anywhere): pass --force if that is meant`,
       );
     }
-    if (!ws.store.unmapCustomer(customerId, mapping.cellId))
+    if (!(await ws.plane.unmapCustomer(customerId, mapping.cellId)))
       throw failure(`customer ${customerId} changed meanwhile (moved or being moved); look again with "cellctl customers show ${customerId}"`);
-    ws.store.addEvent('cli', 'customer.unassigned', customerId, `mapping to ${mapping.cellId} removed${held ? ' (--force, rows kept in the cell)' : ''}`);
+    await ws.plane.addEvent('cli', 'customer.unassigned', customerId, `mapping to ${mapping.cellId} removed${held ? ' (--force, rows kept in the cell)' : ''}`);
     const routerNotified = await notifyRouter(ws.home, ws.settings);
     if (input.opts.json) return printJson({ customerId, cellId: mapping.cellId, unassigned: true, routerNotified });
     sayDone(`customer ${customerId} is no longer mapped to ${mapping.cellId}`);
@@ -115,23 +120,23 @@ async function purgeCopy(input: Input, customerId: string): Promise<void> {
   const cellName = input.opts.cell;
   if (cellName === undefined) throw usageError(`say which cell holds the stray copy: cellctl customers purge ${customerId} --cell <cell>`);
   await withWorkspace(input, async (ws) => {
-    const cell = requireCell(ws, cellName);
-    const mapping = ws.store.getCustomer(customerId);
+    const cell = await requireCell(ws, cellName);
+    const mapping = await ws.plane.getCustomer(customerId);
     if (mapping?.cellId === cell.id) throw failure(`${cell.id} is where ${customerId} is served: its rows there are the customer's data, not a copy`);
     if (!mapping)
       throw failure(
         `customer ${customerId} has no mapping row, so no copy is known to be the real one: "cellctl assign customer ${customerId} --cell <cell>" first`,
       );
-    const running = ws.store.runningMigrationFor(customerId);
+    const running = await ws.plane.runningMigrationFor(customerId);
     if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
-    const kept = ws.store
-      .listMigrations({ state: 'done', limit: ALL })
-      .find((m) => m.customerId === customerId && m.sourceCell === cell.id && m.keepSourceUntil !== null && m.step !== 'purged');
+    const kept = (await ws.plane.listMigrations({ state: 'done', limit: ALL })).find(
+      (m) => m.customerId === customerId && m.sourceCell === cell.id && m.keepSourceUntil !== null && m.step !== 'purged',
+    );
     if (kept)
       throw failure(
         `the rows of ${customerId} in ${cell.id} are kept on purpose by migration ${kept.id} (--keep-source): "cellctl migrate purge --all" removes them`,
       );
-    const fencing = ws.store.newFencing();
+    const fencing = await ws.plane.newFencing();
     const ticket = { move: fencing, fencing, customers: [customerId] };
     let removed = 0;
     await withCellData(ws, cell, async (api) => {
@@ -141,7 +146,12 @@ async function purgeCopy(input: Input, customerId: string): Promise<void> {
         if (answer.done) return;
       }
     });
-    ws.store.addEvent('cli', 'customer.copy-purged', customerId, `${removed} stray row(s) removed from ${cell.id}; ${mapping.cellId} serves the customer`);
+    await ws.plane.addEvent(
+      'cli',
+      'customer.copy-purged',
+      customerId,
+      `${removed} stray row(s) removed from ${cell.id}; ${mapping.cellId} serves the customer`,
+    );
     if (input.opts.json) return printJson({ customerId, cell: cell.id, servedBy: mapping.cellId, removed });
     sayDone(`removed ${removed} row(s) of ${customerId} from ${cell.id}; ${mapping.cellId} still serves it`);
   });

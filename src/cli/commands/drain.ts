@@ -14,10 +14,10 @@ export const options = commandOptions({ dryRun: on, batchSize: count('--batch-si
 export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   const { batchSize, json } = input.opts;
   await withWorkspace(input, async (ws) => {
-    const cell = requireCell(ws, input.args[0]!);
-    const loads = cellLoads(ws);
+    const cell = await requireCell(ws, input.args[0]!);
+    const loads = await cellLoads(ws);
     const source = loads.find((load) => load.id === cell.id)!;
-    const customers = ws.store.listCustomers(cell.id).map((customer) => customer.id);
+    const customers = (await ws.plane.listCustomers(cell.id)).map((customer) => customer.id);
     let moves;
     try {
       moves = planDrain(source, customers, loads);
@@ -39,13 +39,13 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
       return;
     }
     // No new customers are placed in a draining cell.
-    ws.store.setCellStatus(cell.id, 'draining');
+    await ws.plane.setCellStatus(cell.id, 'draining');
     await notifyRouter(ws.home, ws.settings);
     const resumed = await resumeLeftovers(ws, new Set([cell.id]));
     const remaining = planDrain(
       source,
-      ws.store.listCustomers(cell.id).map((customer) => customer.id),
-      cellLoads(ws),
+      (await ws.plane.listCustomers(cell.id)).map((customer) => customer.id),
+      await cellLoads(ws),
     );
     const result = await runMovesInterruptibly(ws, remaining, batchSize, `draining ${cell.id}`, json);
     const report = { cell: cell.id, ...result, resumed, customersPerSecond: result.seconds > 0 ? Math.round(result.moved / result.seconds) : null };

@@ -16,7 +16,7 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
   if (input.args[0] !== 'kill') throw usageError('usage: cellctl drill kill <cell> [--duration S]');
   const { duration: durationMs, json } = input.opts;
   await withWorkspace(input, async (ws) => {
-    const cell = requireCell(ws, input.args[1] ?? '');
+    const cell = await requireCell(ws, input.args[1] ?? '');
     const summary = await killDrill(ws, cell.id, { durationMs, concurrency: 4, warmupMs: 1000 }, (text) => (json ? undefined : say(text)));
     if (json) printJson(summary);
     else {

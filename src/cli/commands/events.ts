@@ -1,7 +1,7 @@
 // cellctl events: what happened, from control.db's events table (restarts, state changes, moves);
 // --watch keeps printing new ones until Ctrl-C.
 import { ExitCode } from '../../shared/errors.js';
-import type { EventRecord } from '../../control/store.js';
+import type { EventRecord } from '../../control/plane.js';
 import type { Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, withWorkspace } from '../context.js';
 import { paint, printJson, printLine, renderTable, say } from '../output.js';
@@ -14,7 +14,7 @@ export const options = commandOptions({ subject: text, lines: count('--lines', 1
 export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   const { lines: limit, subject, json } = input.opts;
   await withWorkspace(input, async (ws) => {
-    const events = ws.store.listEvents({ subject, limit });
+    const events = await ws.plane.listEvents({ subject, limit });
     if (input.opts.watch) return watch(ws, events, subject, json);
     if (json) return printJson(events);
     if (events.length === 0) return say('no events yet');
@@ -41,7 +41,7 @@ async function watch(ws: Workspace, shown: EventRecord[], subject: string | unde
     process.exitCode = ExitCode.interrupted;
   });
   while (!stopped) {
-    for (const event of ws.store.eventsAfter(last, subject)) {
+    for (const event of await ws.plane.eventsAfter(last, subject)) {
       print(event);
       last = event.id;
     }

@@ -16,7 +16,7 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
   const json = input.opts.json;
   let ws: Workspace;
   try {
-    ws = openWorkspace(home);
+    ws = await openWorkspace(home);
   } catch (error) {
     // A workspace whose settings read but whose control.db does not is unhealthy, not a failed command.
     if (!isCellctlError(error) || !settingsReadable(home)) throw error;
@@ -27,7 +27,7 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
     const running = status.cells.filter((cell) => cell.state === 'running' || cell.state === 'registered').length;
     report({ ...judgeHealth(status), report: status }, json, `healthy: router and ${running} cell(s)`);
   } finally {
-    ws.store.close();
+    await ws.plane.close();
   }
 }
 

@@ -6,9 +6,9 @@ import { commandOptions, type OptionsOf, on } from '../options.js';
 export const options = commandOptions({ json: on });
 
 export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  await withWorkspace(input, (ws) => {
-    const counts = ws.store.customerCounts();
-    const cells = ws.store.listCells().map((cell) => ({ ...cell, customers: counts.get(cell.id) ?? 0 }));
+  await withWorkspace(input, async (ws) => {
+    const counts = await ws.plane.customerCounts();
+    const cells = (await ws.plane.listCells()).map((cell) => ({ ...cell, customers: counts.get(cell.id) ?? 0 }));
     if (input.opts.json) return printJson(cells);
     if (cells.length === 0) return say('no cells yet: create one with "cellctl create cell-1 --template basic"');
     printLine(

@@ -21,8 +21,10 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
   const since = sinceFlag === undefined ? null : parseSince(sinceFlag);
   const name = input.args[0];
   if (!all && name === undefined) throw usageError('name a process (a cell, router or supervisor), or pass --all');
-  const files = await withWorkspace(input, (ws) => {
-    const names = all ? [SUPERVISOR, ROUTER, ...ws.store.listCells().map((cell) => cell.id)] : [name === SUPERVISOR ? name : checkProcessName(ws, name!)];
+  const files = await withWorkspace(input, async (ws) => {
+    const names = all
+      ? [SUPERVISOR, ROUTER, ...(await ws.plane.listCells()).map((cell) => cell.id)]
+      : [name === SUPERVISOR ? name : await checkProcessName(ws, name!)];
     return names.map((process) => ({ process, file: processPaths(ws.home, process).logFile }));
   });
   if (!all && !fs.existsSync(files[0]!.file)) say(`no log yet at ${files[0]!.file} (has ${name} been started?)`);

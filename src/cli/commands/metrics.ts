@@ -15,7 +15,7 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
   const { json: asJson, prometheus: asPrometheus } = input.opts;
   if (asJson && asPrometheus) throw usageError('choose one of --json and --prometheus');
   await withWorkspace(input, async (ws) => {
-    const cells = input.args[0] ? [requireCell(ws, input.args[0])] : ws.store.listCells();
+    const cells = input.args[0] ? [await requireCell(ws, input.args[0])] : await ws.plane.listCells();
     const router = RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000);
     if (asPrometheus) {
       // One valid exposition: the router's scrape target gives the same merge when it runs.

@@ -2,7 +2,7 @@
 // migrations to a consistent end.
 import { abortMigration, purgeKeptSources, resumeMigration } from '../../migration/engine.js';
 import { judgeOwner, localProbe, ownerName } from '../../control/ownership.js';
-import type { MigrationRecord, MigrationState } from '../../control/store.js';
+import type { MigrationRecord, MigrationState } from '../../control/plane.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { parsePositiveInt } from '../../shared/names.js';
 import type { Workspace } from '../../workspace/workspace.js';
@@ -48,8 +48,8 @@ export async function list(input: CommandInput<OptionsOf<typeof listOptions>>): 
   const state = input.opts.state as MigrationState | undefined;
   if (state !== undefined && !STATES.includes(state)) throw usageError(`--state must be one of ${STATES.join(', ')}`);
   const limit = input.opts.lines;
-  await withWorkspace(input, (ws) => {
-    const migrations = ws.store.listMigrations({ state, limit });
+  await withWorkspace(input, async (ws) => {
+    const migrations = await ws.plane.listMigrations({ state, limit });
     if (input.opts.json) return printJson(migrations);
     if (migrations.length === 0) return say('no migrations');
     printLine(render(migrations));
@@ -58,8 +58,8 @@ export async function list(input: CommandInput<OptionsOf<typeof listOptions>>): 
 
 export async function show(input: CommandInput<OptionsOf<typeof oneOptions>>): Promise<void> {
   const id = migrationId(input.args[0]);
-  await withWorkspace(input, (ws) => {
-    const migration = ws.store.getMigration(id);
+  await withWorkspace(input, async (ws) => {
+    const migration = await ws.plane.getMigration(id);
     if (!migration) throw failure(`no migration ${id}: "cellctl migrate list" shows them`);
     const progress = progressOf(migration, Date.now());
     if (input.opts.json) return printJson({ ...migration, progress });
@@ -78,7 +78,7 @@ async function finish(
   const id = migrationId(input.args[0]);
   await withWorkspace(input, async (ws) => {
     const migration = await action(ws, id);
-    const customer = ws.store.getCustomer(migration.customerId);
+    const customer = await ws.plane.getCustomer(migration.customerId);
     if (input.opts.json) return printJson({ migration, mappedTo: customer?.cellId ?? null });
     sayDone(`migration ${id} ${verb}: ${migration.customerId} is in ${customer?.cellId ?? '(unmapped)'}`);
   });

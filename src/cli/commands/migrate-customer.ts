@@ -2,7 +2,7 @@
 // (--dry-run) show the plan and change nothing.
 import { gatherMoveCheck } from '../../migration/checks.js';
 import { moveBatch } from '../../migration/engine.js';
-import { MIGRATION_STEPS } from '../../control/store.js';
+import { MIGRATION_STEPS } from '../../control/plane.js';
 import { moveRefusal } from '../../migration/plan.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId, parseDuration } from '../../shared/names.js';

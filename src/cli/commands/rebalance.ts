@@ -11,10 +11,15 @@ export const options = commandOptions({ dryRun: on, maxMoves: count('--max-moves
 export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   const { maxMoves, batchSize, json } = input.opts;
   await withWorkspace(input, async (ws) => {
-    const active = cellLoads(ws).filter((cell) => cell.active);
+    const active = (await cellLoads(ws)).filter((cell) => cell.active);
     const resumed = input.opts.dryRun ? 0 : await resumeLeftovers(ws, new Set(active.map((cell) => cell.id)));
-    const loads = cellLoads(ws).filter((cell) => cell.active);
-    const byCell = new Map(loads.map((cell) => [cell.id, ws.store.listCustomers(cell.id).map((customer) => customer.id)]));
+    const loads = (await cellLoads(ws)).filter((cell) => cell.active);
+    const byCell = new Map<string, string[]>();
+    for (const cell of loads)
+      byCell.set(
+        cell.id,
+        (await ws.plane.listCustomers(cell.id)).map((customer) => customer.id),
+      );
     const moves = planRebalance(loads, byCell, maxMoves);
     const flows = new Map<string, number>();
     for (const move of moves) flows.set(`${move.from} → ${move.to}`, (flows.get(`${move.from} → ${move.to}`) ?? 0) + 1);

@@ -9,7 +9,7 @@ export const options = commandOptions({ timeout: secondsAsMs('--timeout') });
 export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   const timeoutMs = input.opts.timeout;
   await withWorkspace(input, async (ws) => {
-    const names = processNames(ws, input.args);
+    const names = await processNames(ws, input.args);
     const targets = input.args.length === 0 ? names : names.filter((name) => name !== ROUTER || input.args.includes(ROUTER));
     await stopProcesses(ws, targets, timeoutMs);
     await startProcesses(ws, names, timeoutMs);

@@ -9,13 +9,13 @@ export const options = commandOptions({ json: on });
 
 export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
   const customerId = checkCustomerId(input.args[0]!);
-  await withWorkspace(input, (ws) => {
+  await withWorkspace(input, async (ws) => {
     const explanation = explainRoute(
       customerId,
-      ws.store.getCustomer(customerId)?.cellId,
-      ws.store.runningMigrationFor(customerId),
-      ws.store.listCells(),
-      ws.store.customerCounts(),
+      (await ws.plane.getCustomer(customerId))?.cellId,
+      await ws.plane.runningMigrationFor(customerId),
+      await ws.plane.listCells(),
+      await ws.plane.customerCounts(),
       ws.settings.placement,
       ws.settings.placementTemplate,
     );

@@ -15,7 +15,7 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
   const home = homeOf(input);
   let ws: Workspace;
   try {
-    ws = openWorkspace(home);
+    ws = await openWorkspace(home);
   } catch (error) {
     if (!isCellctlError(error) || !isWorkspace(home)) throw error;
     return stopDamaged(home, input.args, timeoutMs, error.message);
@@ -25,10 +25,11 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
       await stopProcesses(ws, null, timeoutMs);
       return;
     }
-    const names = input.args.map((name) => checkLocalProcess(ws, name));
+    const names: string[] = [];
+    for (const name of input.args) names.push(await checkLocalProcess(ws, name));
     reportNamed(names, await stopProcesses(ws, names, timeoutMs));
   } finally {
-    ws.store.close();
+    await ws.plane.close();
   }
 }
 

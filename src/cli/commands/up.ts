@@ -25,8 +25,8 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
   const home = homeOf(input);
   const { cells: cellCount, customers: customerCount, template: templateFlag, routerPort, timeout: timeoutMs, json } = input.opts;
 
-  if (initWorkspace(home, routerPort, templateFlag ?? 'ecommerce')) say(`workspace created at ${home}`);
-  const ws = openWorkspace(home);
+  if (await initWorkspace(home, routerPort, templateFlag ?? 'ecommerce')) say(`workspace created at ${home}`);
+  const ws = await openWorkspace(home);
   try {
     // An existing workspace keeps its kind: its placement template, unless --template names another.
     const template = loadCellTemplate(ws, templateFlag ?? ws.settings.placementTemplate ?? 'ecommerce');
@@ -35,14 +35,14 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
         `note: new customers are placed in ${ws.settings.placementTemplate ?? 'any'} cells; "cellctl config set placementTemplate ${template.name}" changes that`,
       );
     }
-    const existing = new Set(ws.store.listCells().map((cell) => cell.id));
+    const existing = new Set((await ws.plane.listCells()).map((cell) => cell.id));
     for (let index = 1; index <= cellCount; index += 1) {
       const name = `cell-${index}`;
       if (existing.has(name)) continue;
       const cell = await createCell(ws, { name, template: template.name });
       say(`created ${cell.id} (${cell.template}) on port ${cell.port}`);
     }
-    await startProcesses(ws, processNames(ws, []), timeoutMs, json);
+    await startProcesses(ws, await processNames(ws, []), timeoutMs, json);
     const client = new CustomerClient({ routerPort: ws.settings.routerPort, jwtKey: ws.settings.auth === 'jwt' ? readJwtKey(home) : null });
     const seeded = await createSampleCustomers(client, customerCount, template.name === 'ecommerce').finally(() => client.close());
     if (seeded.failed.length > 0) {
@@ -55,7 +55,7 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
     printLine(renderStatus(report));
     const run = `${cellctlCommand()}${input.opts.home ? ` --home ${home}` : ''}`;
     // The suggested move goes to a cell the sample customer is not in.
-    const current = ws.store.getCustomer('c-0001')?.cellId;
+    const current = (await ws.plane.getCustomer('c-0001'))?.cellId;
     const target = report.cells.find((cell) => cell.id !== current && cell.template === template.name)?.id;
     say(`
 Try next:
@@ -65,6 +65,6 @@ Try next:
   ${run} stop`);
     if (report.cells.some((cell) => cell.state !== 'running')) process.exitCode = ExitCode.failure;
   } finally {
-    ws.store.close();
+    await ws.plane.close();
   }
 }

@@ -1,5 +1,5 @@
 // The status table: one row per process, coloured by state.
-import type { ProcessRow, ShownState, StatusReport } from '../../status/model.js';
+import type { ProcessRow, RegisteredRouterRow, ShownState, StatusReport } from '../../status/model.js';
 import { formatDuration, paint, renderTable } from '../output.js';
 
 const STATE_LABEL: Record<ShownState, string> = {
@@ -83,6 +83,8 @@ export function renderStatus(report: StatusReport, wide = false): string {
     { wide },
   );
   const lines = [table, `new customers are placed in: ${report.placementTemplate ?? 'any'} cells; router auth: ${report.router.auth}`];
+  lines.push(`control plane: ${report.controlPlane.where} (${report.controlPlane.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'})`);
+  if (report.routers.length > 0) lines.push(renderRouters(report.routers));
   const pending = report.router.enforcing?.needsRestart ?? [];
   if (pending.length > 0) lines.push(paint.yellow(`the router applies ${pending.join(', ')} once restarted: cellctl restart router`));
   // The narrow table has no room for URLs: registered cells (run elsewhere) are named below it.
@@ -100,4 +102,17 @@ export function renderStatus(report: StatusReport, wide = false): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The routers registered in the control plane (every host's), each live or stale by its heartbeat. */
+export function renderRouters(routers: readonly RegisteredRouterRow[]): string {
+  const rows = routers.map((router) => [
+    router.id,
+    router.live ? paint.green('live') : paint.red('stale'),
+    `${router.pid}@${router.host}`,
+    formatDuration(router.heartbeatAgeMs),
+    router.adminUrl,
+    router.publicUrl,
+  ]);
+  return `registered routers:\n${renderTable(['router', 'state', 'pid@host', 'heartbeat', 'admin URL', 'public URL'], rows)}`;
 }
