@@ -190,3 +190,34 @@ describe('health when control.db cannot be read', () => {
     expect(judgeUnreadableControl('damaged', null).problems[1]).toMatch(/router did not answer/);
   });
 });
+
+describe('status: the control plane and the registered routers', () => {
+  const registered = (id: string, live: boolean) => ({
+    id,
+    adminUrl: `http://10.0.0.${id === 'r1' ? 1 : 2}:8001`,
+    publicUrl: 'http://10.0.0.1:8000',
+    pid: 42,
+    host: `host-${id}`,
+    startedAt: '',
+    heartbeatAt: '',
+    heartbeatAgeMs: live ? 400 : 9_000,
+    live,
+  });
+
+  it('lists every registered router, live or stale, and where the control plane is', () => {
+    const report = buildStatus({
+      ...inputs([]),
+      controlPlane: { kind: 'postgres', where: 'postgres://cellctl:***@db:5432/cellctl' },
+      routers: [registered('r1', true), registered('r2', false)],
+    });
+    expect(report.controlPlane.kind).toBe('postgres');
+    expect(report.routers.map((router) => [router.id, router.live, router.host])).toEqual([
+      ['r1', true, 'host-r1'],
+      ['r2', false, 'host-r2'],
+    ]);
+    const text = renderStatus(report);
+    expect(text).toMatch(/control plane: postgres:\/\/cellctl:\*\*\*@db:5432\/cellctl \(PostgreSQL\)/);
+    expect(text).toMatch(/r1.*live.*42@host-r1/);
+    expect(text).toMatch(/r2.*stale/);
+  });
+});
