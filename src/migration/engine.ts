@@ -29,6 +29,9 @@ export interface BatchResult {
   fencedMs: number;
 }
 
+/** How recent a fence confirmation must be to switch on it without asking again. */
+const FRESH_CONFIRM_MS = 250;
+
 /** Test-only fault injection: CELLCTL_FAULT_AFTER_STEP=<step> kills this process right after that step is journaled. */
 function faultPoint(step: MigrationStep): void {
   if (process.env.CELLCTL_FAULT_AFTER_STEP === step) process.kill(process.pid, 'SIGKILL');
@@ -202,11 +205,15 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
         await journal.record('fenced', { fence: handle.kind, barrier: true, ...(fenceId ? { fenceId } : {}) });
         // The last page's import also lifts the target's barrier: the router still sends the target
         // nothing until the release, and a rollback purges the copy anyway.
-        verification = await transfer.copy(() => fence.keepUp(customerIds, handle));
+        verification = await transfer.copy(
+          () => fence.keepUp(customerIds, handle),
+          () => fence.confirm(customerIds, handle),
+        );
         await journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
         await journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
         await pausePoint('verified');
-        await fence.confirm(customerIds, handle);
+        // Confirmed beside the last import; again only if that was not just now (a paused mover).
+        await fence.confirmFresh(customerIds, handle, FRESH_CONFIRM_MS);
         // The journal (checked first: still ours?) and the mapping change together, or not at all.
         await journal.switchCustomers(customerIds, from.id, to.id, () => fence.stillHeld(handle));
       } catch (error) {
@@ -223,9 +230,10 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
         throw error;
       }
       faultPoint('switched');
-      await journal.check();
+      // Lifted before the journal is touched again: the held requests wait for nothing else.
       await fence.lift(customerIds, fenceId);
       const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
+      await journal.check();
       await journal.record('released');
       if (!keepSource) {
         await transfer.purge('source');

@@ -38,9 +38,6 @@ async function pgWorkspace(): Promise<{ home: string; routerPort: number; url: s
   return { home, routerPort, url, outputs: [init.stdout, init.stderr] };
 }
 
-// The router process opens the control plane where secrets/control-url says only once it is converted (the router's part of issue 14).
-const routerOnPlane = fs.readFileSync(path.join(ROOT, 'src', 'router', 'main.ts'), 'utf8').includes('controlLocation');
-
 describe.skipIf(!pgCheck.ok)(`control plane in PostgreSQL${pgCheck.ok ? '' : ` (skipped: ${pgCheck.reason})`}`, () => {
   it('init --control creates it there: secrets/control-url 0600, no control.db; status, create and assign work; the password shows nowhere', async () => {
     const ws = await pgWorkspace();
@@ -145,21 +142,18 @@ describe.skipIf(!pgCheck.ok)(`control plane in PostgreSQL${pgCheck.ok ? '' : ` (
     expect(again.stdout + again.stderr).toMatch(/already/);
   });
 
-  it.skipIf(!routerOnPlane)(
-    'up/start, customers created through the router and a move, all on PostgreSQL (needs the router on the control plane)',
-    async () => {
-      const ws = await pgWorkspace();
-      await createCells(ws as never, 'basic', ['c1', 'c2']);
-      const start = await cliOk(ws.home, ['start']);
-      const url = `http://127.0.0.1:${ws.routerPort}`;
-      for (const id of ['r-1', 'r-2']) expect((await http('POST', `${url}/api/customers/${id}`, customer(id))).status).toBe(201);
-      const from = (await cliJson<{ cell: string }>(ws.home, ['route', 'r-1'])).cell;
-      const to = from === 'c1' ? 'c2' : 'c1';
-      const move = await cliOk(ws.home, ['migrate', 'customer', 'r-1', '--to', to]);
-      await waitFor('the router routes r-1 to its new cell', async () => (await http('GET', `${url}/api/customers/r-1`)).headers.get('x-cellctl-cell') === to);
-      const status = await cliOk(ws.home, ['status']);
-      await cliOk(ws.home, ['stop']);
-      for (const text of [start.stdout, start.stderr, move.stdout, move.stderr, status.stdout, allText(ws.home)]) expect(text).not.toContain(server!.password);
-    },
-  );
+  it('up/start, customers created through the router and a move, all on PostgreSQL (needs the router on the control plane)', async () => {
+    const ws = await pgWorkspace();
+    await createCells(ws as never, 'basic', ['c1', 'c2']);
+    const start = await cliOk(ws.home, ['start']);
+    const url = `http://127.0.0.1:${ws.routerPort}`;
+    for (const id of ['r-1', 'r-2']) expect((await http('POST', `${url}/api/customers/${id}`, customer(id))).status).toBe(201);
+    const from = (await cliJson<{ cell: string }>(ws.home, ['route', 'r-1'])).cell;
+    const to = from === 'c1' ? 'c2' : 'c1';
+    const move = await cliOk(ws.home, ['migrate', 'customer', 'r-1', '--to', to]);
+    await waitFor('the router routes r-1 to its new cell', async () => (await http('GET', `${url}/api/customers/r-1`)).headers.get('x-cellctl-cell') === to);
+    const status = await cliOk(ws.home, ['status']);
+    await cliOk(ws.home, ['stop']);
+    for (const text of [start.stdout, start.stderr, move.stdout, move.stderr, status.stdout, allText(ws.home)]) expect(text).not.toContain(server!.password);
+  });
 });

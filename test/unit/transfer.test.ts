@@ -147,8 +147,14 @@ describe('moving rows through the data API', () => {
     const transfer = new Transfer(counted(a.api, 'source'), counted(b.api, 'target'), { move: 9, fencing: 9, customers: ['acme'] });
     await transfer.prepareTarget();
     calls.length = 0;
-    const report = await transfer.copy();
+    let confirmedBeside = 0;
+    const report = await transfer.copy(undefined, async () => {
+      confirmedBeside += 1;
+      // Runs beside the last import: the import was sent already.
+      expect(calls).toEqual(['source.export', 'target.import']);
+    });
     expect(calls).toEqual(['source.export', 'target.import']);
+    expect(confirmedBeside).toBe(1);
     expect(report.map((t) => t.targetRows)).toEqual([1, 1, 3, 3, 3, 0]);
     expect((await a.api.barriers()).barriers).toMatchObject([{ customer: 'acme', move: 9 }]);
     expect((await b.api.barriers()).barriers).toEqual([]);
