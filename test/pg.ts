@@ -1,6 +1,7 @@
 // A throwaway PostgreSQL for tests: Debian's binaries, a cluster initialised as the `postgres` user in
-// a temporary folder, fsync off, on a free 127.0.0.1 port; stopped by pid and removed at the end.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+// a temporary folder, fsync off, on a free 127.0.0.1 port (or inside a simulated host, on its address);
+// stopped by pid and removed at the end.
+import { type ChildProcess, execFile, spawn, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -58,13 +59,23 @@ export function pgAvailable(): PgAvailability {
   return { ok: true, bin };
 }
 
+/** Where the server runs; the default is this machine's 127.0.0.1, probed from this process. */
+export interface PgPlacement {
+  /** The address it listens on, and the one its URLs name. */
+  listen?: string;
+  /** Starts `postgres` (e.g. inside a simulated host); `options` carry the uid/gid it must run as. The child's pid must be postgres's. */
+  spawn?: (file: string, args: string[], options: SpawnOptions) => ChildProcess;
+  /** Whether the server answers at `url` yet (e.g. a client run inside that host). */
+  ready?: (url: string) => Promise<boolean>;
+}
+
 export interface TestPg {
   port: number;
   user: string;
   password: string;
   /** A connection URL (with the password) to `database`. */
   url(database?: string): string;
-  /** A new empty database; returns its URL. */
+  /** A new empty database; returns its URL (connects from this process: the default placement only). */
   newDatabase(): Promise<string>;
   /** Stops the server, keeping its data (PostgreSQL is down until resume). */
   pause(): Promise<void>;
@@ -82,26 +93,36 @@ function run(file: string, args: string[], options: { uid?: number; gid?: number
   });
 }
 
-async function waitReady(url: string, server: ChildProcess, log: () => string): Promise<void> {
+/** Whether a client in this process gets an answer to SELECT 1; throws why not. */
+async function answersHere(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function waitReady(url: string, server: ChildProcess, log: () => string, ready: (url: string) => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (server.exitCode !== null || server.signalCode !== null) throw new Error(`postgres exited before it was ready:\n${log()}`);
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    let why = 'no answer';
     try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return;
+      if (await ready(url)) return;
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`postgres was not ready within 60 s (${String(error)}):\n${log()}`);
-    } finally {
-      await client.end().catch(() => undefined);
+      why = String(error);
     }
+    if (Date.now() > deadline) throw new Error(`postgres was not ready within 60 s (${why}):\n${log()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
 /** Starts a cluster; call stop() at the end (it is also killed by the suite's teardown if left behind). */
-export async function startPg(): Promise<TestPg> {
+export async function startPg(placement: PgPlacement = {}): Promise<TestPg> {
+  const { listen = '127.0.0.1', spawn: start = spawn, ready = answersHere } = placement;
   const available = pgAvailable();
   if (!available.ok) throw new Error(available.reason);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${TEST_PREFIX}pg-`));
@@ -124,20 +145,22 @@ export async function startPg(): Promise<TestPg> {
     ['-D', data, '-U', USER, '--pwfile', path.join(dir, 'pwfile'), '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale=C'],
     { ...ids, env },
   );
+  // initdb lets in loopback clients only: a server on another address takes clients of its own subnet (password still checked).
+  if (listen !== '127.0.0.1') fs.appendFileSync(path.join(data, 'pg_hba.conf'), 'host all all samenet scram-sha-256\n');
   const port = await freePort();
   const settings = [
-    'listen_addresses=127.0.0.1',
+    `listen_addresses=${listen}`,
     `unix_socket_directories=${sockets}`,
     'fsync=off',
     'synchronous_commit=off',
     'full_page_writes=off',
     'max_connections=200',
   ];
-  const url = (database = 'postgres'): string => `postgres://${USER}:${password}@127.0.0.1:${port}/${database}`;
+  const url = (database = 'postgres'): string => `postgres://${USER}:${password}@${listen}:${port}/${database}`;
   let server: ChildProcess | null = null;
   let log = '';
   const launch = async (): Promise<void> => {
-    const child = spawn(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), ...settings.flatMap((s) => ['-c', s])], {
+    const child = start(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), ...settings.flatMap((s) => ['-c', s])], {
       ...ids,
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -146,7 +169,7 @@ export async function startPg(): Promise<TestPg> {
     child.stderr?.on('data', (chunk: Buffer) => {
       log = (log + chunk.toString()).slice(-4000);
     });
-    await waitReady(url(), child, () => log);
+    await waitReady(url(), child, () => log, ready);
   };
   /** Fast shutdown by pid (SIGINT: sessions end, the cluster stops cleanly), SIGKILL if it hangs. */
   const halt = async (): Promise<void> => {

@@ -1,6 +1,7 @@
-// cellctl across hosts: the router and control store on host A, cells on B and C (each started there
-// with `cellctl serve` and its data API, each with a folder of its own as its disk), registered by URL.
-// Hosts are network namespaces (netns.ts); every command and client runs inside its host.
+// cellctl across hosts, twice: (a) the router and control.db on host A; (b) the control plane in
+// PostgreSQL on A, the supervised router on A and `cellctl router serve` on B. Cells on B and C (each
+// started there with `cellctl serve` and its data API, each with a folder of its own as its disk),
+// registered by URL. Hosts are network namespaces (netns.ts); every command and client runs inside its host.
 import Database from 'better-sqlite3';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,17 +9,22 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cleanup, tempDir, waitFor } from '../helpers.js';
+import { pgAvailable, startPg, type TestPg } from '../pg.js';
 import { type Host, type Hosts, hostsUnavailable, makeHosts, type RunResult } from './netns.js';
 
 const why = hostsUnavailable();
 if (why) console.warn(`simulated-hosts tests skipped: ${why}`);
+const pgState = pgAvailable();
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REQUESTS = path.join(HERE, 'requests.mjs');
 const WRITER = path.join(HERE, 'writer.mjs');
+const PG_READY = path.join(HERE, 'pg-ready.mjs');
 /** Ports inside the namespaces: each host has its own, so fixed ones never collide. */
 const ROUTER_PORT = 8000;
 const STALE_ROUTER_PORT = 8010;
+/** B's router: not 8000, since a router's id is `<hostname>:<port>` and the hosts share one hostname. */
+const B_ROUTER_PORT = 8020;
 const CELL_PORT = 8100;
 const DATA_PORT = 8101;
 const router = `http://127.0.0.1:${ROUTER_PORT}`;
@@ -39,7 +45,10 @@ interface Tally {
 
 const shopper = (id: string) => ({ name: `Shopper ${id}`, email: `${id}@example.com` });
 
-describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
+/** The control plane: control.db with one router on A, or PostgreSQL on A with routers on A and B. */
+type ControlSetup = 'sqlite' | 'postgres';
+
+function hostsSuite(setup: ControlSetup): void {
   let net: Hosts;
   let a: Host;
   let b: Host;
@@ -48,6 +57,10 @@ describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
   let home: string;
   const disks: Record<string, string> = {};
   const cells: Record<string, ChildProcess> = {};
+  let pgServer: TestPg | null = null;
+  let bRouter: ChildProcess | null = null;
+  /** Every router in front of the cells: A's, and in (b) B's. */
+  let routers: string[] = [router];
 
   const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, NO_COLOR: '1', CI: 'true', ...extra });
 
@@ -106,6 +119,45 @@ describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
       expect((await one('POST', `${router}/api/customers/${id}/cart/items`, { product_id: 'sku-mouse', quantity: 1 })).status).toBe(200);
       expect((await one('POST', `${router}/api/customers/${id}/orders`)).status).toBe(201);
     }
+    await servedEverywhere(id, cell);
+  }
+
+  /** Waits until every router serves the customer from `cell` (another router learns a pin at its next refresh). */
+  async function servedEverywhere(id: string, cell: string): Promise<void> {
+    for (const url of routers) {
+      await waitFor(`${url} serving ${id} from ${cell}`, async () => {
+        const answer = await one('GET', `${url}/api/customers/${id}`);
+        return answer.status === 200 && answer.cell === cell;
+      });
+    }
+  }
+
+  /** Each router's tally, summed. */
+  const total = (tallies: Tally[]) => ({
+    ackedAdds: tallies.reduce((sum, t) => sum + t.ackedAdds, 0),
+    ackedOrders: tallies.reduce((sum, t) => sum + t.ackedOrders, 0),
+  });
+
+  /** `cellctl router serve` on B, on B's address (public and admin, so A's movers reach it), same workspace folder. */
+  async function startRouterOnB(): Promise<void> {
+    const args = ['--home', home, 'router', 'serve', '--port', String(B_ROUTER_PORT), '--admin-port', String(B_ROUTER_PORT + 1)];
+    bRouter = b.exec(process.execPath, [CLI, ...args, '--host', b.ip, '--admin-host', b.ip], { env: env(), stdio: 'ignore' });
+    const url = `http://${b.ip}:${B_ROUTER_PORT}`;
+    await waitFor(`B's router answering on ${url}`, async () => {
+      if (bRouter!.exitCode !== null) throw new Error(`router serve on B exited ${bRouter!.exitCode}`);
+      return (await one('GET', `${url}/health`)).status === 200;
+    });
+    routers = [router, url];
+  }
+
+  /** A throwaway PostgreSQL run by host A, on A's address, checked from inside A. */
+  async function startPgOnA(): Promise<TestPg> {
+    return startPg({
+      listen: a.ip,
+      // `ip netns exec` needs root: the switch to the postgres user happens inside the host.
+      spawn: (file, args, { uid, gid, ...options }) => a.exec('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', file, ...args], options),
+      ready: async (url) => (await a.run(process.execPath, [PG_READY, url], { env: env(), timeoutMs: 10_000 })).code === 0,
+    });
   }
 
   /** A writer process on host A, writing to one customer through `url` until told to stop. */
@@ -167,7 +219,9 @@ describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
       fs.mkdirSync(disks[host.name]!, { recursive: true });
       fs.writeFileSync(path.join(disks[host.name]!, 'data.token'), `token-of-${host.name}-${'x'.repeat(24)}\n`, { mode: 0o600 });
     }
-    await cellctlOk(['init', '--router-port', String(ROUTER_PORT), '--template', 'ecommerce']);
+    if (setup === 'postgres') pgServer = await startPgOnA();
+    const control = pgServer ? ['--control', pgServer.url()] : [];
+    await cellctlOk(['init', '--router-port', String(ROUTER_PORT), '--template', 'ecommerce', ...control]);
     await cellctlOk(['config', 'set', 'limits.rateLimit', JSON.stringify({ requests: 1_000_000, windowSeconds: 1 })]);
     // A lost host answers nothing at all: the router's own timeout decides how soon its customers hear.
     await cellctlOk(['config', 'set', 'limits.upstreamTimeoutMs', '3000']);
@@ -188,30 +242,46 @@ describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
         path.join(disks[host.name]!, 'data.token'),
       ]);
     }
-  }, 180_000);
+    if (setup === 'postgres') await startRouterOnB();
+  }, 240_000);
 
   afterAll(async () => {
+    if (bRouter && bRouter.exitCode === null) {
+      const exited = new Promise((resolve) => bRouter!.once('exit', resolve));
+      bRouter.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    }
     if (home && fs.existsSync(path.join(home, 'cellctl.json'))) await cellctl(['stop', '--timeout', '5']).catch(() => undefined);
+    // Stopped by pid before its host goes, so it shuts down cleanly; the host's teardown kills it if this fails.
+    await pgServer?.stop().catch(() => undefined);
     net?.teardown();
     await cleanup();
-  });
+  }, 120_000);
 
-  it('places customers created through the router on A in the cells on B and C', async () => {
+  it('places customers created through every router in the cells on B and C; every router serves every customer', async () => {
     const status = await cellctlJson(['status']);
     expect(status.cells).toEqual([
       expect.objectContaining({ id: 'b', state: 'registered', url: `http://${b.ip}:${CELL_PORT}` }),
       expect.objectContaining({ id: 'c', state: 'registered', url: `http://${c.ip}:${CELL_PORT}` }),
     ]);
+    expect(status.controlPlane.kind).toBe(setup);
     const placed = new Map<string, string>();
-    for (let n = 0; n < 40 && !['b', 'c'].every((cell) => [...placed.values()].filter((at) => at === cell).length >= 2); n += 1) {
+    const through = new Map<string, string>();
+    const enough = () =>
+      routers.every((url) => ['b', 'c'].every((cell) => [...placed].filter(([id, at]) => at === cell && through.get(id) === url).length >= 1));
+    for (let n = 0; n < 60 && !(enough() && placed.size >= 4); n += 1) {
       const id = `p-${n}`;
-      const created = await waitFor(`customer ${id} created`, async () => {
-        const answer = await one('POST', `${router}/api/customers/${id}`, shopper(id));
+      const url = routers[n % routers.length]!;
+      const created = await waitFor(`customer ${id} created through ${url}`, async () => {
+        const answer = await one('POST', `${url}/api/customers/${id}`, shopper(id));
         return answer.status === 201 ? answer : undefined;
       });
       placed.set(id, created.cell!);
+      through.set(id, url);
     }
     expect(new Set(placed.values())).toEqual(new Set(['b', 'c']));
+    expect(enough()).toBe(true);
+    for (const [id, cell] of placed) await servedEverywhere(id, cell);
     const mapping = await cellctlJson(['customers']);
     for (const [id, cell] of placed) {
       expect(mapping).toContainEqual(expect.objectContaining({ id, cellId: cell }));
@@ -222,22 +292,30 @@ describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
     expect(health.code, health.stdout + health.stderr).toBe(0);
   });
 
-  it('moves a customer from B to C under continuous writes through the router: nothing lost, nothing doubled, no 5xx', async () => {
+  it('moves a customer from B to C under continuous writes through every router: nothing lost, nothing doubled, no 5xx', async () => {
     await customerOn('b', 'mover', 2);
+    // The move fences every live router: here, all of them.
+    const live = ((await cellctlJson(['status'])).routers as { live: boolean; publicUrl: string }[]).filter((r) => r.live);
+    expect(live).toHaveLength(routers.length);
     const before = await written('mover');
-    const writer = startWriter('mover');
-    await writer.progressed(20);
+    const writers = routers.map((url) => startWriter('mover', url));
+    await Promise.all(writers.map((writer) => writer.progressed(20)));
     const moved = JSON.parse((await cellctlOk(['migrate', 'customer', 'mover', '--to', 'c', '--json'])).stdout);
     expect(moved).toMatchObject({ from: 'b', to: 'c' });
-    await writer.progressed(20);
-    const tally = await writer.stop();
-    expect(tally.serverErrors).toEqual([]);
-    expect(tally.unexpected).toEqual([]);
-    expect(tally.refused).toBe(0);
+    await Promise.all(writers.map((writer) => writer.progressed(20)));
+    const tallies = await Promise.all(writers.map((writer) => writer.stop()));
+    for (const tally of tallies) {
+      expect(tally.serverErrors).toEqual([]);
+      expect(tally.unexpected).toEqual([]);
+      expect(tally.refused).toBe(0);
+      expect(tally.ackedAdds + tally.ackedOrders).toBeGreaterThanOrEqual(40);
+    }
+    const acked = total(tallies);
+    await servedEverywhere('mover', 'c');
     const after = await written('mover');
     expect(after.cell).toBe('c');
-    expect(after.orders).toBe(before.orders + tally.ackedOrders);
-    expect(after.quantity).toBe(before.quantity + tally.ackedAdds);
+    expect(after.orders).toBe(before.orders + acked.ackedOrders);
+    expect(after.quantity).toBe(before.quantity + acked.ackedAdds);
     expect(rowsIn(c, 'mover').orders).toBe(after.orders);
     expect(rowsIn(b, 'mover')).toEqual(none);
     expect(await mappedCell('mover')).toBe('c');
@@ -247,21 +325,30 @@ describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
 
   it('a stale router that never got the fence is refused by the source, never acknowledged and lost', async () => {
     await customerOn('b', 'stale', 1);
-    // A second router on A with its own copy of the control store, taken now: it maps "stale" to B
-    // forever and hears of no move.
+    // A second router on A with a control store of its own (a copy would share PostgreSQL and not be
+    // stale): the same cells, "stale" mapped to B forever, and no move it ever hears of.
     const staleHome = path.join(root, 'a', 'stale-ws');
-    fs.cpSync(home, staleHome, { recursive: true, filter: (from) => !/\/(router|supervisor)(\/|$)|-shm$/.test(from.slice(home.length)) });
-    await cellctlOk(['config', 'set', 'routerPort', String(STALE_ROUTER_PORT)], {}, staleHome);
+    await cellctlOk(['init', '--router-port', String(STALE_ROUTER_PORT), '--template', 'ecommerce'], {}, staleHome);
     await cellctlOk(['config', 'set', 'routerAdminPort', String(STALE_ROUTER_PORT + 1)], {}, staleHome);
+    await cellctlOk(['config', 'set', 'limits.rateLimit', JSON.stringify({ requests: 1_000_000, windowSeconds: 1 })], {}, staleHome);
+    for (const host of [b, c]) {
+      const where = ['--url', `http://${host.ip}:${CELL_PORT}`, '--data-url', `http://${host.ip}:${DATA_PORT}`];
+      await cellctlOk(
+        ['cells', 'register', host.name, '--template', 'ecommerce', ...where, '--token-file', path.join(disks[host.name]!, 'data.token')],
+        {},
+        staleHome,
+      );
+    }
+    await cellctlOk(['assign', 'customer', 'stale', '--cell', 'b'], {}, staleHome);
     await cellctlOk(['start', 'router'], {}, staleHome);
     const staleUrl = `http://127.0.0.1:${STALE_ROUTER_PORT}`;
     try {
       const before = await written('stale');
-      const fresh = startWriter('stale');
+      const fresh = routers.map((url) => startWriter('stale', url));
       const stale = startWriter('stale', staleUrl);
-      await Promise.all([fresh.progressed(10), stale.progressed(10)]);
+      await Promise.all([...fresh, stale].map((writer) => writer.progressed(10)));
       await cellctlOk(['migrate', 'customer', 'stale', '--to', 'c', '--json']);
-      await fresh.progressed(10);
+      await Promise.all(fresh.map((writer) => writer.progressed(10)));
       // After the switch the stale router still sends the customer's writes to B: B refuses them.
       const late = await send(
         Array.from({ length: 5 }, () => ({
@@ -271,14 +358,17 @@ describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
         })),
       );
       expect(late.map((answer) => answer.status >= 200 && answer.status < 300)).toEqual(late.map(() => false));
-      const [freshTally, staleTally] = await Promise.all([fresh.stop(), stale.stop()]);
-      expect(freshTally.serverErrors).toEqual([]);
+      const freshTallies = await Promise.all(fresh.map((writer) => writer.stop()));
+      const staleTally = await stale.stop();
+      for (const tally of freshTallies) expect(tally.serverErrors).toEqual([]);
       expect(staleTally.unexpected).toEqual([]);
-      // Every write either router acknowledged is in the customer's one cell, once.
+      // Every write any router acknowledged is in the customer's one cell, once.
+      const acked = total([...freshTallies, staleTally]);
+      await servedEverywhere('stale', 'c');
       const after = await written('stale');
       expect(after.cell).toBe('c');
-      expect(after.orders).toBe(before.orders + freshTally.ackedOrders + staleTally.ackedOrders);
-      expect(after.quantity).toBe(before.quantity + freshTally.ackedAdds + staleTally.ackedAdds);
+      expect(after.orders).toBe(before.orders + acked.ackedOrders);
+      expect(after.quantity).toBe(before.quantity + acked.ackedAdds);
       expect(rowsIn(b, 'stale')).toEqual(none);
       expect(rowsIn(c, 'stale').orders).toBe(after.orders);
     } finally {
@@ -303,17 +393,20 @@ describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
     const [there, away] = home === 'c' ? [c, b] : [b, c];
     expect(rowsIn(there, 'cut')).toEqual(expected);
     expect(rowsIn(away, 'cut')).toEqual(none);
-    const read = await one('GET', `${router}/api/customers/cut/orders`);
-    expect(read.status).toBe(200);
-    expect(read.cell).toBe(home);
-    expect(read.body.orders).toHaveLength(3);
-    // Its source no longer bars it (a finished move purged it; a rolled-back one lifted the barrier).
-    expect((await one('POST', `${router}/api/customers/cut/cart/items`, { product_id: 'sku-cable', quantity: 1 })).status).toBe(200);
+    await servedEverywhere('cut', home);
+    for (const url of routers) {
+      const read = await one('GET', `${url}/api/customers/cut/orders`);
+      expect(read.status).toBe(200);
+      expect(read.cell).toBe(home);
+      expect(read.body.orders).toHaveLength(3);
+      // Its source no longer bars it (a finished move purged it; a rolled-back one lifted the barrier).
+      expect((await one('POST', `${url}/api/customers/cut/cart/items`, { product_id: 'sku-cable', quantity: 1 })).status).toBe(200);
+    }
     const audit = await cellctl(['audit']);
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
   }, 240_000);
 
-  it('losing host C fails only the customers on C', async () => {
+  it('losing host C fails only the customers on C, on every router', async () => {
     // The customers placed by the first test: never moved, so nothing but the lost host stands in their way.
     const everyone = (await cellctlJson(['customers'])) as { id: string; cellId: string }[];
     const mapping = everyone.filter((row) => row.id.startsWith('p-'));
@@ -322,9 +415,11 @@ describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
     expect(onB.length).toBeGreaterThan(0);
     expect(onC.length).toBeGreaterThan(0);
     net.destroy(c);
-    const reads = await send([...onB, ...onC].map((id) => ({ method: 'GET', url: `${router}/api/customers/${id}` })));
-    expect(reads.slice(0, onB.length).map((answer) => answer.status)).toEqual(onB.map(() => 200));
-    expect(reads.slice(onB.length).map((answer) => answer.status >= 500)).toEqual(onC.map(() => true));
+    for (const url of routers) {
+      const reads = await send([...onB, ...onC].map((id) => ({ method: 'GET', url: `${url}/api/customers/${id}` })));
+      expect(reads.slice(0, onB.length).map((answer) => answer.status)).toEqual(onB.map(() => 200));
+      expect(reads.slice(onB.length).map((answer) => answer.status >= 500)).toEqual(onC.map(() => true));
+    }
     const health = await cellctl(['health', '--json']);
     expect(health.code).toBe(3);
     const verdict = JSON.parse(health.stdout);
@@ -333,4 +428,11 @@ describe.skipIf(why !== null)('cellctl with cells on other hosts', () => {
     expect(verdict.details).toEqual([expect.objectContaining({ customers: lost })]);
     expect(verdict.details[0].problem).toMatch(/\bc\b/);
   }, 120_000);
-});
+}
+
+describe.skipIf(why !== null)('cellctl with cells on other hosts (control.db and one router on A)', () => hostsSuite('sqlite'));
+
+describe.skipIf(why !== null || !pgState.ok)(
+  `cellctl with cells on other hosts (control plane in PostgreSQL on A, routers on A and B)${pgState.ok ? '' : ` (skipped: ${pgState.reason})`}`,
+  () => hostsSuite('postgres'),
+);
