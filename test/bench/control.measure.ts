@@ -16,6 +16,7 @@ import { copyControlPlane } from '../../src/control/copy.js';
 import { openControlPlane } from '../../src/control/open.js';
 import type { ControlPlane } from '../../src/control/plane.js';
 import { PgControlPlane } from '../../src/control/pg-plane.js';
+import { MappingTable } from '../../src/router/mapping.js';
 import { readAdminToken, writeControlUrl } from '../../src/workspace/secrets.js';
 import { CLI, cleanup, cliOk, createCells, freePort, newWorkspace, ROOT, track, waitFor, type Workspace } from '../helpers.js';
 import { pgAvailable, startPg, type TestPg } from '../pg.js';
@@ -160,6 +161,20 @@ async function timeLoad(ws: Workspace, customers: number): Promise<{ readyMs: nu
   }
 }
 
+/** Where a load's time goes, in this process: the store's full read (readMapping(0)), then building the router's table from it. */
+async function readInProcess(location: string): Promise<{ readMs: number; tableMs: number }> {
+  const plane = await openControlPlane(location);
+  try {
+    const started = performance.now();
+    const read = await plane.readMapping(0);
+    const readAt = performance.now();
+    new MappingTable('hash').replaceAll(read);
+    return { readMs: Math.round(readAt - started), tableMs: Math.round(performance.now() - readAt) };
+  } finally {
+    await plane.close();
+  }
+}
+
 async function measureLoad(): Promise<Record<string, unknown>> {
   const sqlite = await newWorkspace();
   fillSqlite(sqlite.home, CUSTOMERS);
@@ -173,12 +188,21 @@ async function measureLoad(): Promise<Record<string, unknown>> {
     runs.postgres.push(await timeLoad(postgres, CUSTOMERS));
     runs.sqlite.push(await timeLoad(sqlite, CUSTOMERS));
   }
+  const inProcess = { postgres: await readInProcess(url), sqlite: await readInProcess(path.join(sqlite.home, 'control.db')) };
   const summary = (list: { readyMs: number; rssMiB: number }[]) => ({
     readyMs: median(list.map((r) => r.readyMs)),
     readyMsPerRound: list.map((r) => r.readyMs),
     routerRssMiB: median(list.map((r) => r.rssMiB)),
   });
-  const figures = { customers: CUSTOMERS, cells: 100, rounds: LOAD_ROUNDS, postgres: summary(runs.postgres), sqlite: summary(runs.sqlite), goalMs: 5_000 };
+  const figures = {
+    customers: CUSTOMERS,
+    cells: 100,
+    rounds: LOAD_ROUNDS,
+    postgres: summary(runs.postgres),
+    sqlite: summary(runs.sqlite),
+    inProcess,
+    goalMs: 5_000,
+  };
   console.log(`[control] load of ${CUSTOMERS}: ${JSON.stringify(figures)}`);
   return { ...figures, met: figures.postgres.readyMs < 5_000 };
 }
@@ -259,9 +283,10 @@ async function measureThroughput(systems: Record<Kind, System>): Promise<Record<
   const path_ = '/api/customers/bench';
   for (const { url } of Object.values(systems)) await cannon({ url: url + path_, duration: 1 }); // warm-up
   const rounds: Record<Kind, CannonResult[]> = { sqlite: [], postgres: [] };
+  // Which store goes first alternates too, so neither always runs on the machine the other just warmed.
   for (let i = 0; i < ROUNDS; i += 1) {
-    rounds.sqlite.push(await cannon({ url: systems.sqlite.url + path_ }));
-    rounds.postgres.push(await cannon({ url: systems.postgres.url + path_ }));
+    for (const kind of i % 2 === 0 ? (['sqlite', 'postgres'] as const) : (['postgres', 'sqlite'] as const))
+      rounds[kind].push(await cannon({ url: systems[kind].url + path_ }));
   }
   const mid = (list: CannonResult[]) => {
     const r = [...list].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(list.length / 2)]!;
@@ -278,8 +303,8 @@ async function measureThroughput(systems: Record<Kind, System>): Promise<Record<
     connections: 16,
     seconds: SECONDS,
     rounds: ROUNDS,
-    // "Equals": within the spread alternating rounds show on this machine.
-    met: ratio >= 0.9 && ratio <= 1.1,
+    // "Equals": PostgreSQL costs no throughput (the lookup is in memory either way): at least 0.9 of control.db's.
+    met: ratio >= 0.9,
   };
   console.log(`[control] throughput: ${JSON.stringify(figures)}`);
   return figures;
@@ -336,6 +361,7 @@ async function measureLag(sys: System, admins: string[]): Promise<Record<string,
     writeP50Ms: pct(writes, 0.5),
     afterCommitP50Ms: pct(afterCommit, 0.5),
     afterCommitP99Ms: pct(afterCommit, 0.99),
+    over100Ms: lags.filter((ms) => ms >= 100).length,
     timeouts,
   };
   console.log(`[control] mapping change → 2 routers on ${sys.kind}: ${JSON.stringify(figures)}`);

@@ -616,12 +616,12 @@ function controlRows(c) {
     [
       'mapping change → 2 routers p50 / p99 / max',
       `${c.mappingLag.postgres.p50Ms} / ${c.mappingLag.postgres.p99Ms} / ${c.mappingLag.postgres.maxMs} ms on PostgreSQL`,
-      `control.db ${c.mappingLag.sqlite.p50Ms} / ${c.mappingLag.sqlite.p99Ms} / ${c.mappingLag.sqlite.maxMs} ms; ${c.mappingLag.postgres.changes} changes each (goal p99 < 100 ms: ${met(c.mappingLag.met)})`,
+      `control.db ${c.mappingLag.sqlite.p50Ms} / ${c.mappingLag.sqlite.p99Ms} / ${c.mappingLag.sqlite.maxMs} ms; ${c.mappingLag.postgres.changes} changes each, ${c.mappingLag.postgres.over100Ms ?? '?'} over 100 ms (goal p99 < 100 ms: ${met(c.mappingLag.met)})`,
     ],
     [
       'router GET throughput, PostgreSQL store',
       `${c.throughput.postgres.rps}/s vs control.db ${c.throughput.sqlite.rps}/s`,
-      `ratio ${c.throughput.ratio}, rounds ${c.throughput.ratiosPerRound.join(', ')} (goal: equal, within ±10%: ${met(c.throughput.met)})`,
+      `ratio ${c.throughput.ratio}, rounds ${c.throughput.ratiosPerRound.join(', ')} (goal: equal, i.e. ratio ≥ 0.9: ${met(c.throughput.met)})`,
     ],
   ];
 }
