@@ -6,7 +6,9 @@
 //     bare SQLite loop; other customers' latency and failures while a customer with 100,000 orders
 //     moves (bystanders); drain and write pause across simulated hosts (hosts.measure.ts);
 //  3. CLI: --version and status --json vs `node -e 0`; start of 3 and 10 cells until healthy;
-//  4. scale: the router's memory, start-up and lookup time with 1,000,000 customers over 100 cells.
+//  4. scale: the router's memory, start-up and lookup time with 1,000,000 customers over 100 cells;
+//  5. control: the control plane in PostgreSQL beside control.db (control.measure.ts): a router's load
+//     of 1,000,000 customers, a mapping change's lag to two routers, router throughput with either store.
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -364,6 +366,15 @@ async function bulkDrain() {
   log(`drain: cellctl ${now.rate}/s, ${BASELINE_REF} build ${before.rate}/s (ratio ${results.drain.ratioToBaseline}), bare loop ${bareRate}/s`);
 }
 
+/** Runs one test/bench/<name>.measure.ts (only that file) through vitest, with `env` added. */
+function measure(name, env) {
+  return spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', 'test/bench/vitest.measure.config.ts', `test/bench/${name}.measure.ts`],
+    { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+}
+
 /**
  * Moves across simulated hosts (network namespaces; root and iproute2): test/bench/hosts.measure.ts,
  * run by vitest for its TypeScript harness. Skipped with the reason where namespaces cannot be made.
@@ -371,17 +382,36 @@ async function bulkDrain() {
 async function acrossHosts() {
   log(`hosts: drain of ${DRAIN_CUSTOMERS} customers from host B to host C, and the write pause of single moves, router on host A`);
   const out = path.join(temp, 'hosts.json');
-  const run = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', 'test/bench/vitest.measure.config.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, CELLCTL_BENCH_OUT: out, CELLCTL_BENCH_DRAIN: String(DRAIN_CUSTOMERS), CELLCTL_BENCH_MOVES: QUICK ? '10' : '30' },
-    encoding: 'utf8',
-  });
+  const run = measure('hosts', { CELLCTL_BENCH_OUT: out, CELLCTL_BENCH_DRAIN: String(DRAIN_CUSTOMERS), CELLCTL_BENCH_MOVES: QUICK ? '10' : '30' });
   if (!fs.existsSync(out)) {
     log(`hosts: not measured (${run.status === 0 ? 'skipped: no network namespaces here' : `failed:\n${run.stdout}${run.stderr}`})`);
     return;
   }
   results.hosts = JSON.parse(fs.readFileSync(out, 'utf8'));
   log(`hosts: drain ${results.hosts.drain.customersPerSecond}/s, write pause held p99 ${results.hosts.writePause.heldP99Ms} ms`);
+}
+
+/**
+ * The control plane in PostgreSQL beside control.db, in one run (test/bench/control.measure.ts, which
+ * starts a throwaway cluster with test/pg.ts). Skipped with the reason where PostgreSQL cannot start.
+ */
+async function controlPlane() {
+  log(`control: ${SCALE_CUSTOMERS} customers loaded from PostgreSQL and control.db, mapping-change lag to 2 routers, throughput with either store`);
+  const out = path.join(temp, 'control.json');
+  const run = measure('control', { CELLCTL_BENCH_OUT: out, CELLCTL_BENCH_QUICK: QUICK ? '1' : '0', CELLCTL_BENCH_CUSTOMERS: String(SCALE_CUSTOMERS) });
+  const figures = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : null;
+  if (!figures || figures.skipped) {
+    log(`control: not measured (${figures ? `skipped: ${figures.skipped}` : `failed:\n${run.stdout}${run.stderr}`})`);
+    return;
+  }
+  results.control = {
+    ...figures,
+    against: 'control.db in the same run: same router, same customers and cells, alternating rounds (medians)',
+  };
+  const { load, mappingLag, throughput } = figures;
+  log(
+    `control: load ${load.postgres.readyMs} ms (PostgreSQL) vs ${load.sqlite.readyMs} ms (control.db); lag p99 ${mappingLag.postgres.p99Ms} ms vs ${mappingLag.sqlite.p99Ms} ms; throughput ratio ${throughput.ratio}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,8 +462,8 @@ async function scale() {
   db.transaction(() => {
     for (let i = 0; i < 100; i += 1) {
       db.prepare(
-        "INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, health_path, status, created_at) VALUES (?, 'basic', '/none', 1, ?, 1000000, '/health', 'active', 't')",
-      ).run(`cell-${i}`, 50_000 + i);
+        "INSERT INTO cells (id, template, template_dir, schema_version, port, capacity, health_path, status, created_at, url, data_url) VALUES (?, 'basic', '/none', 1, ?, 1000000, '/health', 'active', 't', ?, ?)",
+      ).run(`cell-${i}`, 50_000 + i, `http://127.0.0.1:${50_000 + i}`, `http://127.0.0.1:${51_000 + i}`);
     }
     const insert = db.prepare("INSERT INTO customers (id, cell_id, created_at) VALUES (?, ?, 't')");
     for (let i = 0; i < SCALE_CUSTOMERS; i += 1) insert.run(`customer-${i}`, `cell-${i % 100}`);
@@ -445,12 +475,14 @@ async function scale() {
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${ws.settings.routerPort}/health`;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) break;
-    } catch {
-      await sleep(20);
-    }
+  // Bounded: 2 minutes, or the router exiting.
+  for (let ready = false; !ready;) {
+    if (router.exitCode !== null || performance.now() - started > 120_000) throw new Error('scale: the router did not start within 2 minutes');
+    ready = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (!ready) await sleep(20);
   }
   const readyMs = Math.round(performance.now() - started);
   const token = fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim();
@@ -572,6 +604,28 @@ async function bystanders() {
   );
 }
 
+/** The control part's lines: each of issue 14's goals, PostgreSQL beside control.db. */
+function controlRows(c) {
+  const met = (ok) => (ok ? 'met' : 'NOT met');
+  return [
+    [
+      `router load of ${c.load.customers} customers`,
+      `${c.load.postgres.readyMs} ms from PostgreSQL`,
+      `control.db ${c.load.sqlite.readyMs} ms; spawn → /health reports all (goal < 5 s from PostgreSQL: ${met(c.load.met)})`,
+    ],
+    [
+      'mapping change → 2 routers p50 / p99 / max',
+      `${c.mappingLag.postgres.p50Ms} / ${c.mappingLag.postgres.p99Ms} / ${c.mappingLag.postgres.maxMs} ms on PostgreSQL`,
+      `control.db ${c.mappingLag.sqlite.p50Ms} / ${c.mappingLag.sqlite.p99Ms} / ${c.mappingLag.sqlite.maxMs} ms; ${c.mappingLag.postgres.changes} changes each, ${c.mappingLag.postgres.over100Ms ?? '?'} over 100 ms (goal p99 < 100 ms: ${met(c.mappingLag.met)})`,
+    ],
+    [
+      'router GET throughput, PostgreSQL store',
+      `${c.throughput.postgres.rps}/s vs control.db ${c.throughput.sqlite.rps}/s`,
+      `ratio ${c.throughput.ratio}, rounds ${c.throughput.ratiosPerRound.join(', ')} (goal: equal, i.e. ratio ≥ 0.9: ${met(c.throughput.met)})`,
+    ],
+  ];
+}
+
 function render(r) {
   const rows = [
     [
@@ -636,6 +690,7 @@ function render(r) {
       `${r.scale.routerRssMiB} MiB RSS, ready in ${r.scale.routerReadyMs} ms`,
       `${r.scale.nsPerMappedLookup} ns per lookup`,
     ],
+    ...(r.control ? controlRows(r.control) : []),
   ];
   const width = rows.reduce((max, row) => Math.max(max, row[0].length), 0);
   const valueWidth = rows.reduce((max, row) => Math.max(max, row[1].length), 0);
@@ -658,6 +713,7 @@ try {
   if (wanted('hosts')) await acrossHosts();
   if (wanted('cli')) await cliTimes();
   if (wanted('scale')) await scale();
+  if (wanted('control')) await controlPlane();
   const out = path.join(ROOT, 'test', 'bench', QUICK ? 'latest-quick.json' : 'latest.json');
   // --only replaces just its parts of the last full run's figures (each part keeps its own date).
   const previous = ONLY !== null && fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : {};
