@@ -135,6 +135,8 @@ describe.skipIf(skipReason !== null)('the dashboard in a browser', () => {
     await waitFor('the move to reach "verified"', () => fs.existsSync(`${pause}.reached`));
     const running = '#moves [data-customer="alice"][data-progress="running"]';
     await page.waitForSelector(running);
+    // The page may first show a sample taken before "verified" was journaled: wait for the step itself.
+    await page.locator(running, { hasText: 'verified' }).waitFor();
     expect(Number(await page.getAttribute(`${running} progress`, 'value'))).toBeCloseTo(4 / 7);
     expect(await page.locator(running).textContent()).toContain('verified');
     await shot('move-in-progress');
