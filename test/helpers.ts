@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MigrationRecord } from '../src/control/plane.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = path.join(ROOT, 'bin', 'cellctl.js');
@@ -118,6 +119,40 @@ export const cellRecord = (id: string, extra: Record<string, unknown> = {}) => (
   dataUrl: 'http://127.0.0.1:2',
   dataPort: 2 as number | null,
   managed: true,
+  ...extra,
+});
+
+/** A new cell as insertCell takes it (the stores' and the router's tests); its data API on port + 100. */
+export const newCell = (id: string, port = 9001) => ({
+  id,
+  template: 'basic',
+  templateDir: '/t',
+  schemaVersion: 1,
+  port,
+  capacity: 5,
+  healthPath: '/health',
+  url: `http://127.0.0.1:${port}`,
+  dataUrl: `http://127.0.0.1:${port + 100}`,
+  dataPort: port + 100,
+  managed: true,
+});
+
+/** A running migration record as the control plane returns one, for the pure core's tests. */
+export const migrationRecord = (extra: Partial<MigrationRecord> = {}): MigrationRecord => ({
+  id: 7,
+  customerId: 'acme',
+  sourceCell: 'a',
+  targetCell: 'b',
+  step: 'fenced',
+  state: 'running',
+  keepSourceUntil: null,
+  batch: null,
+  detail: {},
+  error: null,
+  startedAt: '',
+  updatedAt: '',
+  owner: null,
+  fencing: 1,
   ...extra,
 });
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { isRouterDown, RouterAdmin } from '../router/client.js';
 import { describeError } from '../shared/errors.js';
 import { readAdminToken } from '../workspace/secrets.js';
-import { chooseFenceTargets, FenceAdmin, type FenceTarget, unfencedLive } from './fence-targets.js';
+import { chooseFenceTargets, type FenceTarget, unfencedLive } from './fence-targets.js';
 import { failure } from '../shared/errors.js';
 import { livePid } from '../shared/procfs.js';
 import { processPaths } from '../workspace/paths.js';
@@ -29,8 +29,8 @@ export class MigrationFence {
     this.leaseMs = ws.settings.limits.fenceLeaseMs;
   }
 
-  private adminOf(target: FenceTarget): FenceAdmin {
-    return new FenceAdmin(target.adminUrl, readAdminToken(this.ws.home), this.ws.settings.limits.upstreamTimeoutMs + 5_000);
+  private adminOf(target: FenceTarget): RouterAdmin {
+    return new RouterAdmin(target.adminUrl, readAdminToken(this.ws.home), this.ws.settings.limits.upstreamTimeoutMs + 5_000);
   }
 
   private async registered() {
@@ -197,7 +197,9 @@ export class MigrationFence {
     if (targets !== null) {
       const lifted = await this.onEach(
         targets,
-        (target) => this.adminOf(target).unfence(customerIds, fenceId),
+        async (target) => {
+          await this.adminOf(target).unfence(customerIds, fenceId);
+        },
         (target, error) => new Error(`router ${target.id} could not lift the fence: ${describeError(error)}`),
       );
       return lifted.length > 0;

@@ -1,4 +1,5 @@
-// The router's admin API as cellctl calls it (127.0.0.1 only, bearer admin token).
+// The router's admin API as cellctl calls it (the workspace's router on 127.0.0.1, or a registered
+// router at the admin URL it registered; bearer admin token).
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import { readAdminToken } from '../workspace/secrets.js';
 import type { Settings } from '../workspace/settings.js';
@@ -19,8 +20,10 @@ export type { RouterStats } from './protocol.js';
 export class RouterAdmin {
   private readonly http: AxiosInstance;
 
-  constructor(port: number, token: string, timeoutMs = 5_000) {
-    this.http = axios.create({ baseURL: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs });
+  /** `at`: the admin port on 127.0.0.1, or an admin URL. */
+  constructor(at: number | string, token: string, timeoutMs = 5_000) {
+    const baseURL = typeof at === 'number' ? `http://127.0.0.1:${at}` : at;
+    this.http = axios.create({ baseURL, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs });
   }
 
   static forWorkspace(home: string, settings: Settings, timeoutMs?: number): RouterAdmin {

@@ -7,23 +7,9 @@ import { ControlLink } from '../../src/router/control-link.js';
 import { FenceBook } from '../../src/router/fences.js';
 import { MappingTable } from '../../src/router/mapping.js';
 import { Upstreams } from '../../src/router/upstreams.js';
-import { cleanup, tempDir } from '../helpers.js';
+import { cleanup, newCell, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
-
-const newCell = (id: string, port: number) => ({
-  id,
-  template: 'basic',
-  templateDir: '/t',
-  schemaVersion: 1,
-  port,
-  capacity: 5,
-  healthPath: '/health',
-  url: `http://127.0.0.1:${port}`,
-  dataUrl: `http://127.0.0.1:${port + 1}`,
-  dataPort: port + 1,
-  managed: true,
-});
 
 const OWNER: MigrationOwner = { token: 'mover', pid: process.pid, host: 'test', started: null };
 

@@ -8,7 +8,7 @@ import { readSqliteDump, summarize } from '../../src/control/dump.js';
 import { PgControlPlane, redactUrl } from '../../src/control/pg-plane.js';
 import { ALL, type ControlPlane, type NewMigration, OwnershipLost } from '../../src/control/plane.js';
 import { SqliteControlPlane } from '../../src/control/sqlite-plane.js';
-import { cleanup, tempDir, waitFor } from '../helpers.js';
+import { cleanup, newCell, tempDir, waitFor } from '../helpers.js';
 import { pgAvailable, startPg, type TestPg } from '../pg.js';
 
 const pgCheck = pgAvailable();
@@ -37,19 +37,7 @@ const newSqlite = async (): Promise<SqliteControlPlane> => track(SqliteControlPl
 // The safety poll is an hour long here, so a watch that fires proves the notification path.
 const newPostgres = async (): Promise<PgControlPlane> => track(await PgControlPlane.connect(await server!.newDatabase(), { safetyPollMs: 3_600_000 }));
 
-const cell = (id: string, port = 9001) => ({
-  id,
-  template: 'basic',
-  templateDir: '/t',
-  schemaVersion: 1,
-  port,
-  capacity: 5,
-  healthPath: '/health',
-  url: `http://127.0.0.1:${port}`,
-  dataUrl: `http://127.0.0.1:${port + 100}`,
-  dataPort: port + 100,
-  managed: true,
-});
+const cell = newCell;
 
 const move: NewMigration = { customerId: 'x', sourceCell: 'a', targetCell: 'b', keepSourceUntil: null, batch: null, step: 'checked' };
 const owner = (token: string) => ({ token, pid: 4242, host: 'h', started: '1' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellRecord } from '../helpers.js';
+import { cellRecord, migrationRecord } from '../helpers.js';
 import { placeCustomer, rendezvousCell } from '../../src/control/placement.js';
 import { hash32 } from '../../src/shared/hash.js';
 import { explainRoute } from '../../src/router/explain.js';
@@ -101,22 +101,7 @@ describe('route explanation', () => {
     expect(explained.cell).toBe('b');
   });
   it('reports a migration in progress', () => {
-    const migration = {
-      id: 7,
-      customerId: 'acme',
-      sourceCell: 'a',
-      targetCell: 'b',
-      step: 'fenced' as const,
-      state: 'running' as const,
-      keepSourceUntil: null,
-      batch: null,
-      detail: {},
-      error: null,
-      startedAt: '',
-      updatedAt: '',
-      owner: null,
-      fencing: 1,
-    };
+    const migration = migrationRecord();
     expect(explainRoute('acme', 'a', migration, [cell('a'), cell('b')], new Map(), 'hash').fencedBy).toMatchObject({ migrationId: 7, step: 'fenced' });
   });
 });

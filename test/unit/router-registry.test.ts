@@ -1,28 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrationRecord } from '../../src/control/plane.js';
+import { migrationRecord } from '../helpers.js';
 import { FenceBook } from '../../src/router/fences.js';
 import { journalFenceId, journalFences } from '../../src/router/journal-fences.js';
 import { advertisedUrl, routerId } from '../../src/router/registration.js';
 
 const NOW = 1_000_000;
 
-const migration = (id: number, step: MigrationRecord['step'], extra: Partial<MigrationRecord> = {}): MigrationRecord => ({
-  id,
-  customerId: `cust-${id}`,
-  sourceCell: 'a',
-  targetCell: 'b',
-  step,
-  state: 'running',
-  keepSourceUntil: null,
-  batch: null,
-  detail: {},
-  error: null,
-  startedAt: '',
-  updatedAt: '',
-  owner: { token: 't', pid: 1, host: 'h', started: null, leaseUntil: NOW + 60_000 },
-  fencing: 1,
-  ...extra,
-});
+const migration = (id: number, step: MigrationRecord['step'], extra: Partial<MigrationRecord> = {}): MigrationRecord =>
+  migrationRecord({ id, customerId: `cust-${id}`, step, owner: { token: 't', pid: 1, host: 'h', started: null, leaseUntil: NOW + 60_000 }, ...extra });
 
 describe('fences from the migration journal', () => {
   it('fences customers of running moves from step fenced through switched, and no others', () => {

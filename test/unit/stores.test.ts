@@ -4,23 +4,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControlStore, OwnershipLost } from '../../src/control/store.js';
 import { MappingTable } from '../../src/router/mapping.js';
-import { cleanup, tempDir } from '../helpers.js';
+import { cleanup, newCell, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
-
-const newCell = (id: string) => ({
-  id,
-  template: 'basic',
-  templateDir: '/t',
-  schemaVersion: 1,
-  port: 9001,
-  capacity: 5,
-  healthPath: '/health',
-  url: 'http://127.0.0.1:9001',
-  dataUrl: 'http://127.0.0.1:9101',
-  dataPort: 9101,
-  managed: true,
-});
 
 /** A control.db as an older cellctl made it: version 2 or 3 (cells by port only, no fencing numbers). */
 function olderControlDb(file: string, version: 2 | 3): Database.Database {
