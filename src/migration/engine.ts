@@ -222,7 +222,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
         await rollBack(
           transfer,
           async () => {
-            await fence.lift(customerIds, fenceId);
+            await fence.lift(customerIds, fenceId, handle);
           },
           error,
           journal.ids,
@@ -230,8 +230,9 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
         throw error;
       }
       faultPoint('switched');
+      await pausePoint('switched');
       // Lifted before the journal is touched again: the held requests wait for nothing else.
-      await fence.lift(customerIds, fenceId);
+      await fence.lift(customerIds, fenceId, handle);
       const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
       await journal.check();
       await journal.record('released');
@@ -283,6 +284,15 @@ function takenOver(error: OwnershipLost, what: string) {
   );
 }
 
+/** The step a migration's journal is at, or null when the control plane cannot be read now. */
+async function journaledStep(ws: Workspace, id: number): Promise<MigrationStep | null> {
+  try {
+    return (await ws.plane.getMigration(id))?.step ?? 'checked';
+  } catch {
+    return null;
+  }
+}
+
 /** Moves a batch of customers from one cell to another. Before the switch, a failure rolls back. */
 export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOptions): Promise<BatchResult> {
   const from = await cellOf(ws, moves[0]!.from);
@@ -307,7 +317,14 @@ export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOpti
     if (error instanceof RollbackIncomplete) {
       throw failure(`${what} stopped: ${error.message}; finish the rollback with "cellctl migrate abort ${journal.ids[0]}"`);
     }
-    const step = (await ws.plane.getMigration(journal.ids[0]!))?.step ?? 'checked';
+    const step = await journaledStep(ws, journal.ids[0]!);
+    if (step === null) {
+      // The control plane went away mid-move (it usually is what failed): the journal is the truth, read it once it is back.
+      throw failure(
+        `${what} stopped: ${describeError(error)}; once the control plane answers again, "cellctl migrate resume ${journal.ids[0]}" finishes it or "cellctl migrate abort ${journal.ids[0]}" rolls it back`,
+        'E_MIGRATION_INTERRUPTED',
+      );
+    }
     if (!isSwitched(step)) {
       try {
         await journal.end('aborted', describeError(error));

@@ -191,9 +191,16 @@ export class MigrationFence {
   /**
    * Lifts the fence after the router has re-read the mapping. With a fence id (known from the handle
    * or the journal) only that fence is lifted, never one a later mover put up. False when no router runs.
+   * `handle`'s routers are lifted when the control plane cannot be read (it going down is often why a
+   * move stops); the plane's list is preferred, since it also names routers that started meanwhile.
    */
-  async lift(customerIds: string[], fenceId?: string): Promise<boolean> {
-    const targets = chooseFenceTargets(await this.registered());
+  async lift(customerIds: string[], fenceId?: string, handle?: FenceHandle): Promise<boolean> {
+    const known = handle?.kind === 'router' ? handle.routers : undefined;
+    const registered = await this.registered().catch((error: unknown) => {
+      if (known) return null;
+      throw error;
+    });
+    const targets = registered === null ? known! : chooseFenceTargets(registered);
     if (targets !== null) {
       const lifted = await this.onEach(
         targets,

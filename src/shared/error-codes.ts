@@ -84,6 +84,10 @@ export const CLI_ERRORS = {
   E_MIGRATION_BUSY: { exit: ExitCode.failure, means: 'another live cellctl runs this move' },
   E_MIGRATION_RUNNING: { exit: ExitCode.failure, means: 'the customer is already being moved' },
   E_MIGRATION_TAKEN_OVER: { exit: ExitCode.failure, means: 'another cellctl took this move over' },
+  E_MIGRATION_INTERRUPTED: {
+    exit: ExitCode.failure,
+    means: 'a move stopped because the control plane could not be reached; resume or abort it once it is back',
+  },
   E_TABLES: { exit: ExitCode.failure, means: "a cell's declaration of customer tables is invalid or does not match its database" },
   E_DATA_API: { exit: ExitCode.failure, means: "a cell's data API answers as another cell or cannot be used" },
   E_CONTROL_URL: { exit: ExitCode.failure, means: 'a PostgreSQL connection string for the control plane is invalid' },

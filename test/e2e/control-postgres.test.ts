@@ -2,6 +2,7 @@
 // assign, an unreachable server, and control migrate-to from control.db. The password never shows.
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, cli, cliJson, cliOk, createCells, freePort, http, type RunningSystem, ROOT, startSystem, tempDir, waitFor } from '../helpers.js';
 import { pgAvailable, startPg, type TestPg } from '../pg.js';
@@ -156,4 +157,74 @@ describe.skipIf(!pgCheck.ok)(`control plane in PostgreSQL${pgCheck.ok ? '' : ` (
     await cliOk(ws.home, ['stop']);
     for (const text of [start.stdout, start.stderr, move.stdout, move.stderr, status.stdout, allText(ws.home)]) expect(text).not.toContain(server!.password);
   });
+});
+
+describe.skipIf(!pgCheck.ok)(`a move interrupted by PostgreSQL going down${pgCheck.ok ? '' : ` (skipped: ${pgCheck.reason})`}`, () => {
+  /** Each of the customer's rows in a cell's data.db, by table. */
+  const rowsIn = (home: string, cell: string, id: string): Record<string, number> => {
+    const db = new Database(path.join(home, cell, 'data.db'), { readonly: true });
+    try {
+      const tables = ['customers', 'cart_items', 'orders', 'order_items', 'order_events'];
+      return Object.fromEntries(tables.map((t) => [t, (db.prepare(`SELECT COUNT(*) AS n FROM ${t} WHERE customer_id = ?`).get(id) as { n: number }).n]));
+    } finally {
+      db.close();
+    }
+  };
+
+  // Before the switch (the switch itself cannot be written) and after it (the release cannot be journaled).
+  it.each(['verified', 'switched'])(
+    'stopped after "%s" while PostgreSQL is down: the router keeps serving, the move fails saying how to finish, and resume finishes it once PostgreSQL is back',
+    async (step) => {
+      const ws = await pgWorkspace();
+      await createCells(ws as never, 'ecommerce', ['c1', 'c2']);
+      await cliOk(ws.home, ['start']);
+      const url = `http://127.0.0.1:${ws.routerPort}`;
+      for (const id of ['held', 'other']) expect((await http('POST', `${url}/api/customers/${id}`, customer(id))).status).toBe(201);
+      for (let n = 0; n < 3; n += 1) {
+        expect((await http('POST', `${url}/api/customers/held/cart/items`, { product_id: 'sku-cable', quantity: 1 })).status).toBe(200);
+        expect((await http('POST', `${url}/api/customers/held/orders`)).status).toBe(201);
+      }
+      const from = (await cliJson<{ cell: string }>(ws.home, ['route', 'held'])).cell;
+      const to = from === 'c1' ? 'c2' : 'c1';
+      const before = rowsIn(ws.home, from, 'held');
+      const pause = path.join(ws.home, '..', `pause-${step}`);
+      const move = cli(ws.home, ['migrate', 'customer', 'held', '--to', to], { CELLCTL_PAUSE_AFTER_STEP: step, CELLCTL_PAUSE_FILE: pause });
+      await waitFor(`the move to reach "${step}"`, () => fs.existsSync(`${pause}.reached`));
+      await server!.pause();
+      let moved;
+      try {
+        await waitFor('the router to notice', async () => (await http('GET', `${url}/health`)).body.controlPlane?.ok === false);
+        expect((await http('GET', `${url}/api/customers/other`)).status).toBe(200);
+        fs.writeFileSync(pause, '');
+        moved = await move;
+        if (step === 'verified') {
+          // Rolled back without the control plane: the fence the move put up is lifted, the source serves the customer.
+          const held = await http('GET', `${url}/api/customers/held`);
+          expect([held.status, held.headers.get('x-cellctl-cell')]).toEqual([200, from]);
+        }
+        // While it is down the journal cannot be read: status says so, nothing is guessed.
+        expect((await cli(ws.home, ['migrate', 'list'])).code).not.toBe(0);
+      } finally {
+        await server!.resume();
+      }
+      expect(moved.code, moved.stdout + moved.stderr).toBe(1);
+      expect(moved.stderr).toMatch(/unreachable/);
+      const id = /migrate resume (\d+)/.exec(moved.stderr)?.[1];
+      expect(id, moved.stderr).toBeDefined();
+      expect(moved.stderr).not.toContain(server!.password);
+      const shown = await cliOk(ws.home, ['migrate', 'show', id!]);
+      expect(shown.stdout).toContain('interrupted');
+      await cliOk(ws.home, ['migrate', 'resume', id!]);
+      expect((await cliJson<{ state: string }>(ws.home, ['migrate', 'show', id!, '--json'])).state).toBe('done');
+      expect(rowsIn(ws.home, to, 'held')).toEqual(before);
+      expect(Object.values(rowsIn(ws.home, from, 'held')).every((n) => n === 0)).toBe(true);
+      await waitFor('the router to serve held from its new cell', async () => {
+        const answer = await http('GET', `${url}/api/customers/held`);
+        return answer.status === 200 && answer.headers.get('x-cellctl-cell') === to;
+      });
+      expect((await http('POST', `${url}/api/customers/held/cart/items`, { product_id: 'sku-cable', quantity: 1 })).status).toBe(200);
+      expect((await cli(ws.home, ['audit'])).code).toBe(0);
+      await cliOk(ws.home, ['stop']);
+    },
+  );
 });

@@ -84,6 +84,7 @@ describe('the error-code catalogue', () => {
       E_MIGRATION_BUSY: 1,
       E_MIGRATION_RUNNING: 1,
       E_MIGRATION_TAKEN_OVER: 1,
+      E_MIGRATION_INTERRUPTED: 1,
       E_TABLES: 1,
       E_DATA_API: 1,
       E_CONTROL_URL: 1,
