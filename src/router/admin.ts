@@ -23,6 +23,7 @@ import {
   type ReloadAnswer,
   type RouteAnswer,
   type RouterEnforcing,
+  type PublicRouterHealth,
   type RouterHealth,
   type RouterStats,
   type SettingsAnswer,
@@ -48,7 +49,12 @@ export interface AdminParts {
   reloadSettings(): SettingsAnswer;
 }
 
-/** The router's health, for the public /health and the admin API alike. */
+/** The public /health's part of the router's health (see PublicRouterHealth). */
+export function publicHealth(health: RouterHealth): PublicRouterHealth {
+  return { status: health.status, service: health.service, controlPlane: { ok: health.controlPlane.ok } };
+}
+
+/** The router's health, for the admin API (the public /health shows publicHealth of it). */
 export function routerHealth(mapping: MappingTable, link: ControlLink, upstreams: Upstreams): RouterHealth {
   return {
     status: 'healthy',

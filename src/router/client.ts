@@ -23,7 +23,8 @@ export class RouterAdmin {
   /** `at`: the admin port on 127.0.0.1, or an admin URL. */
   constructor(at: number | string, token: string, timeoutMs = 5_000) {
     const baseURL = typeof at === 'number' ? `http://127.0.0.1:${at}` : at;
-    this.http = axios.create({ baseURL, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs });
+    // The admin API never redirects; 0 also makes axios use node:http itself, not follow-redirects' wrapper (less work per call, inside a move's fence).
+    this.http = axios.create({ baseURL, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs, maxRedirects: 0, proxy: false });
   }
 
   static forWorkspace(home: string, settings: Settings, timeoutMs?: number): RouterAdmin {

@@ -12,7 +12,7 @@ import type { Forward } from './forwarding.js';
 import type { MappingTable } from './mapping.js';
 import type { RouterMetrics } from './metrics.js';
 import { classifyPath } from './paths.js';
-import type { RouterHealth } from './protocol.js';
+import type { PublicRouterHealth } from './protocol.js';
 import type { RateLimiter } from './ratelimit.js';
 import { type RoutableTarget, type RouteDecision, routeByClaim, routeByPath } from './routing.js';
 import type { Upstreams } from './upstreams.js';
@@ -31,7 +31,7 @@ export interface RequestPolicyParts {
   forward: Forward;
   /** Records a new customer's mapping row (the create was answered 201). */
   pin(customerId: string, cellId: string): void;
-  health(): RouterHealth;
+  health(): PublicRouterHealth;
 }
 
 const REFUSED = Symbol('refused');

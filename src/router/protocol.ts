@@ -61,6 +61,16 @@ export interface RouteAnswer {
 }
 
 /** The router's health: the public /health and the admin API's; `status` and `service` as the beginner example's router answers. */
+/**
+ * The public /health: up, and whether the control plane is readable. No cell names, addresses, error
+ * texts or customer counts: those are for the admin API (RouterHealth), not for anyone who can reach the router.
+ */
+export type PublicRouterHealth = {
+  status: 'healthy';
+  service: 'cell-router';
+  controlPlane: { ok: boolean };
+};
+
 export type RouterHealth = {
   status: 'healthy';
   service: 'cell-router';

@@ -129,7 +129,7 @@ async function fillPostgres(url: string, customers: number): Promise<void> {
   }
 }
 
-/** Spawns the workspace's router (dist/router/main.js, as the supervisor does); ms until /health reports every customer. */
+/** Spawns the workspace's router (dist/router/main.js, as the supervisor does); ms until its admin health reports every customer. */
 async function timeLoad(ws: Workspace, customers: number): Promise<{ readyMs: number; rssMiB: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const started = performance.now();
@@ -144,7 +144,9 @@ async function timeLoad(ws: Workspace, customers: number): Promise<{ readyMs: nu
     let readyMs = -1;
     for (let probe = 0; probe < 20_000 && performance.now() - started < 120_000; probe += 1) {
       if (child.exitCode !== null) throw new Error(`the router exited ${child.exitCode} while loading`);
-      const health = await getJson(agent, `http://127.0.0.1:${ws.routerPort}/health`).catch(() => null);
+      const health = await getJson(agent, `http://127.0.0.1:${ws.adminPort}/admin/health`, { authorization: `Bearer ${readAdminToken(ws.home)}` }).catch(
+        () => null,
+      );
       if (health?.body?.customersMapped === customers) {
         readyMs = performance.now() - started;
         break;

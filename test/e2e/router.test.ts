@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { readJwtKey } from '../../src/workspace/secrets.js';
+import { readAdminToken, readJwtKey } from '../../src/workspace/secrets.js';
 import { cli, cliJson, cliOk, cleanup, createCells, FIXTURES, http, newWorkspace, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
@@ -95,8 +95,11 @@ describe('routing', () => {
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ error: expect.any(String), code: 'bad_customer_id' });
     expect((await cliJson(ws.home, ['status'])).cells[0].requests).toBe(0);
-    // The beginner example's router health, with cellctl's own fields beside it.
-    expect((await http('GET', `${ws.url}/health`)).body).toMatchObject({ status: 'healthy', service: 'cell-router', cells: { c1: { healthy: true } } });
+    // The beginner example's router health and whether the control plane reads; nothing internal.
+    // Cells, counts and errors are the admin API's.
+    expect((await http('GET', `${ws.url}/health`)).body).toEqual({ status: 'healthy', service: 'cell-router', controlPlane: { ok: true } });
+    const adminHealth = await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/health`, undefined, { authorization: `Bearer ${readAdminToken(ws.home)}` });
+    expect(adminHealth.body).toMatchObject({ status: 'healthy', customersMapped: expect.any(Number), cells: { c1: { healthy: true } } });
     expect((await http('GET', `${ws.url}/nope`)).body).toMatchObject({ error: expect.any(String), code: 'not_found' });
     const admin = await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/stats`);
     expect(admin.status).toBe(401);
