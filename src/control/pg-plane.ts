@@ -18,6 +18,12 @@ import {
   type MigrationState,
   type MigrationStep,
   type NewCell,
+  type CellRow,
+  type CustomerRow,
+  type MigrationRow,
+  toCell,
+  toCustomer,
+  toMigration,
 } from './store.js';
 
 /** The URL with its password (in the authority or a `password` parameter) replaced, safe for any message or log. */
@@ -809,51 +815,6 @@ function endOwned(client: Client, ids: readonly number[], owner: string, state: 
 
 // --- rows → records ---
 
-interface CellRow {
-  id: string;
-  template: string;
-  template_dir: string;
-  schema_version: number;
-  port: number;
-  capacity: number;
-  health_path: string;
-  status: CellStatus;
-  created_at: string;
-  first_healthy_at: string | null;
-  url: string;
-  data_url: string;
-  data_port: number | null;
-  managed: boolean;
-}
-
-interface CustomerRow {
-  id: string;
-  cell_id: string;
-  created_at: string;
-  rev: number;
-}
-
-interface MigrationRow {
-  id: number;
-  customer_id: string;
-  source_cell: string;
-  target_cell: string;
-  step: MigrationStep;
-  state: MigrationState;
-  keep_source_until: string | null;
-  batch: string | null;
-  detail: Record<string, unknown>;
-  error: string | null;
-  started_at: string;
-  updated_at: string;
-  owner: string | null;
-  owner_pid: number | null;
-  owner_host: string | null;
-  owner_started: string | null;
-  lease_until: number | null;
-  fencing: number;
-}
-
 interface RouterRow {
   id: string;
   admin_url: string;
@@ -864,42 +825,3 @@ interface RouterRow {
   heartbeat_at: Date;
   age_ms: number;
 }
-
-const toCell = (row: CellRow): CellRecord => ({
-  id: row.id,
-  template: row.template,
-  templateDir: row.template_dir,
-  schemaVersion: row.schema_version,
-  port: row.port,
-  capacity: row.capacity,
-  healthPath: row.health_path,
-  status: row.status,
-  createdAt: row.created_at,
-  firstHealthyAt: row.first_healthy_at,
-  url: row.url,
-  dataUrl: row.data_url,
-  dataPort: row.data_port,
-  managed: row.managed,
-});
-
-const toCustomer = (row: CustomerRow): CustomerRecord => ({ id: row.id, cellId: row.cell_id, createdAt: row.created_at, rev: row.rev });
-
-const toMigration = (row: MigrationRow): MigrationRecord => ({
-  id: row.id,
-  customerId: row.customer_id,
-  sourceCell: row.source_cell,
-  targetCell: row.target_cell,
-  step: row.step,
-  state: row.state,
-  keepSourceUntil: row.keep_source_until,
-  batch: row.batch,
-  detail: row.detail,
-  error: row.error,
-  startedAt: row.started_at,
-  updatedAt: row.updated_at,
-  owner:
-    row.owner === null
-      ? null
-      : { token: row.owner, pid: row.owner_pid ?? 0, host: row.owner_host ?? '', started: row.owner_started, leaseUntil: row.lease_until ?? 0 },
-  fencing: row.fencing,
-});

@@ -87,7 +87,8 @@ export interface MigrationRecord {
   fencing: number;
 }
 
-interface CellRow {
+/** A cells row as either store returns it (`managed`: SQLite's 0/1, PostgreSQL's boolean). */
+export interface CellRow {
   id: string;
   template: string;
   template_dir: string;
@@ -101,17 +102,18 @@ interface CellRow {
   url: string;
   data_url: string;
   data_port: number | null;
-  managed: number;
+  managed: number | boolean;
 }
 
-interface CustomerRow {
+export interface CustomerRow {
   id: string;
   cell_id: string;
   created_at: string;
   rev: number;
 }
 
-interface MigrationRow {
+/** A migrations row as either store returns it (`detail`: SQLite's JSON text, PostgreSQL's jsonb). */
+export interface MigrationRow {
   id: number;
   customer_id: string;
   source_cell: string;
@@ -120,7 +122,7 @@ interface MigrationRow {
   state: MigrationState;
   keep_source_until: string | null;
   batch: string | null;
-  detail: string;
+  detail: string | Record<string, unknown>;
   error: string | null;
   started_at: string;
   updated_at: string;
@@ -132,7 +134,7 @@ interface MigrationRow {
   fencing: number;
 }
 
-const toCell = (row: CellRow): CellRecord => ({
+export const toCell = (row: CellRow): CellRecord => ({
   id: row.id,
   template: row.template,
   templateDir: row.template_dir,
@@ -146,17 +148,17 @@ const toCell = (row: CellRow): CellRecord => ({
   url: row.url,
   dataUrl: row.data_url,
   dataPort: row.data_port,
-  managed: row.managed === 1,
+  managed: row.managed === 1 || row.managed === true,
 });
 
-const toCustomer = (row: CustomerRow): CustomerRecord => ({
+export const toCustomer = (row: CustomerRow): CustomerRecord => ({
   id: row.id,
   cellId: row.cell_id,
   createdAt: row.created_at,
   rev: row.rev,
 });
 
-const toMigration = (row: MigrationRow): MigrationRecord => ({
+export const toMigration = (row: MigrationRow): MigrationRecord => ({
   id: row.id,
   customerId: row.customer_id,
   sourceCell: row.source_cell,
@@ -165,7 +167,7 @@ const toMigration = (row: MigrationRow): MigrationRecord => ({
   state: row.state,
   keepSourceUntil: row.keep_source_until,
   batch: row.batch,
-  detail: JSON.parse(row.detail) as Record<string, unknown>,
+  detail: typeof row.detail === 'string' ? (JSON.parse(row.detail) as Record<string, unknown>) : row.detail,
   error: row.error,
   startedAt: row.started_at,
   updatedAt: row.updated_at,
