@@ -165,7 +165,7 @@ export class FenceBook {
   holdSummary(): { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null } {
     if (this.holdsMs.length === 0) return { count: 0, p50Ms: null, p99Ms: null, maxMs: null };
     const sorted = [...this.holdsMs].sort((a, b) => a - b);
-    const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 100) / 100;
+    const at = (q: number) => Math.round(nearestRank(sorted, q) * 100) / 100;
     return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
   }
 
@@ -186,4 +186,12 @@ export class FenceBook {
       for (const done of waiters) done();
     }
   }
+}
+
+/**
+ * The `q` quantile of ascending `sorted` values by the nearest-rank method: the ⌈q·n⌉-th value. So the
+ * p99 of 100 values is the 99th, not the largest; of 30 values it is the largest (too few to say more).
+ */
+export function nearestRank(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1]!;
 }

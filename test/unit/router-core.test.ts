@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FenceBook } from '../../src/router/fences.js';
+import { FenceBook, nearestRank } from '../../src/router/fences.js';
 import { classifyPath, pathHazard } from '../../src/router/paths.js';
 import { RateLimiter } from '../../src/router/ratelimit.js';
 import { Upstreams } from '../../src/router/upstreams.js';
@@ -193,5 +193,24 @@ describe('which cells the router sends requests to', () => {
     expect(upstreams.mayTry(c1)).toBe(true);
     expect(c1.healthy).toBe(false);
     upstreams.close();
+  });
+});
+
+describe('write-pause quantiles (nearest rank)', () => {
+  it.each([
+    [100, 0.99, 99],
+    [100, 0.5, 50],
+    [200, 0.99, 198],
+    [30, 0.99, 30],
+    [30, 0.5, 15],
+    [1, 0.99, 1],
+    [10, 1, 10],
+  ])('of the values 1..%d at %d is %d', (n, q, expected) => {
+    expect(
+      nearestRank(
+        Array.from({ length: n }, (_, i) => i + 1),
+        q,
+      ),
+    ).toBe(expected);
   });
 });
