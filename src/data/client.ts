@@ -67,6 +67,8 @@ export class HttpDataApi implements DataApi {
       validateStatus: () => true,
       // A proxy from the environment must never sit between cellctl and a cell's rows.
       proxy: false,
+      // The API never redirects; 0 also makes axios use node:http itself, not follow-redirects' wrapper (less work per call).
+      maxRedirects: 0,
     });
   }
 

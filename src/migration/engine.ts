@@ -204,7 +204,9 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
         // The copy's first export bars the source (abort and resume lift or redo that whatever the step).
         await journal.record('fenced', { fence: handle.kind, barrier: true, ...(fenceId ? { fenceId } : {}) });
         // The last page's import also lifts the target's barrier: the router still sends the target
-        // nothing until the release, and a rollback purges the copy anyway.
+        // nothing until the release, and a rollback purges the copy anyway. The fence is confirmed
+        // beside the first export: the source is barred from that export on, so a fence that broke
+        // later could only get requests refused, never a write lost (see confirmFresh below).
         verification = await transfer.copy(
           () => fence.keepUp(customerIds, handle),
           () => fence.confirm(customerIds, handle),
@@ -212,7 +214,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
         await journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
         await journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
         await pausePoint('verified');
-        // Confirmed beside the last import; again only if that was not just now (a paused mover).
+        // Confirmed beside the first export; again only if that was not just now (a big customer's copy, a paused mover).
         await fence.confirmFresh(customerIds, handle, FRESH_CONFIRM_MS);
         // The journal (checked first: still ours?) and the mapping change together, or not at all.
         await journal.switchCustomers(customerIds, from.id, to.id, () => fence.stillHeld(handle));

@@ -29,8 +29,16 @@ export class MigrationFence {
     this.leaseMs = ws.settings.limits.fenceLeaseMs;
   }
 
+  /** One client per registered router for the whole move (made once: the fence's calls are on the held requests' clock). */
+  private readonly admins = new Map<string, RouterAdmin>();
+
   private adminOf(target: FenceTarget): RouterAdmin {
-    return new RouterAdmin(target.adminUrl, readAdminToken(this.ws.home), this.ws.settings.limits.upstreamTimeoutMs + 5_000);
+    let admin = this.admins.get(target.adminUrl);
+    if (!admin) {
+      admin = new RouterAdmin(target.adminUrl, readAdminToken(this.ws.home), this.ws.settings.limits.upstreamTimeoutMs + 5_000);
+      this.admins.set(target.adminUrl, admin);
+    }
+    return admin;
   }
 
   private async registered() {

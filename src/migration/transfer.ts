@@ -72,13 +72,15 @@ export class Transfer {
    * the source while the target stores the current one. The first export bars the source in its own
    * transaction, the last export and the last import read each side's summary in theirs, and the last
    * import lifts the target's barrier (it is verified here; a mismatch or a failed switch purges the
-   * copy anyway). `alongsideLast` runs beside the last import (the engine confirms the routers' fence
-   * there), so a small customer is held for one export and one import, besides the fence itself.
-   * Returns the verification, or throws CopyMismatch.
+   * copy anyway). `alongsideFirst` runs beside the first export (the engine confirms the routers'
+   * fence there) and is awaited before the copy returns, so a small customer is held for one export
+   * and one import, besides the fence itself. Returns the verification, or throws CopyMismatch.
    */
-  async copy(between: Between = nothing, alongsideLast: Between = nothing): Promise<TableVerification[]> {
+  async copy(between: Between = nothing, alongsideFirst: Between = nothing): Promise<TableVerification[]> {
     const { customers, move, fencing } = this.ticket;
     let pending = this.exportFrom(null, { move, fencing });
+    const beside = alongsideFirst();
+    beside.catch(() => {}); // awaited below; a failed export before it must not leave it unhandled
     for (;;) {
       const { page, next, summary }: ExportAnswer = await pending;
       if (next) pending = this.exportFrom(next);
@@ -86,8 +88,7 @@ export class Transfer {
       let stored: ImportAnswer | null = null;
       if (page) {
         const sent = page.sections.reduce((sum, section) => sum + section.count, 0);
-        const importing = this.target.import({ move, fencing, customers, page, summary: last, lift: last });
-        [stored] = await Promise.all([importing, last ? alongsideLast() : undefined]);
+        stored = await this.target.import({ move, fencing, customers, page, summary: last, lift: last });
         if (stored.rows !== sent) throw new CopyMismatch(page.sections.map((section) => mismatchOf(section.table, sent, stored!.rows)));
       }
       if (last) {
@@ -95,7 +96,8 @@ export class Transfer {
         const targetTables = stored?.summary ?? (await this.target.summary(customers)).tables;
         const verification = compareSummaries(sourceTables, targetTables);
         // No rows on the last page (none at all, or the one before ended a table exactly): nothing lifted the target's barrier yet.
-        if (!stored) await Promise.all([this.handOver(), alongsideLast()]);
+        if (!stored) await this.handOver();
+        await beside;
         return verification;
       }
       await between();
