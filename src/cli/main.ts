@@ -219,7 +219,7 @@ function addRouterCommands(program: Command): void {
     .requiredOption('--port <port>', 'public port')
     .requiredOption('--admin-port <port>', 'admin API port (fences, stats; bearer admin token)')
     .option('--host <host>', 'address the public port binds (default: the routerHost setting)')
-    .option('--admin-host <host>', 'address the admin API binds (default 127.0.0.1; movers on other hosts need it reachable)')
+    .option('--admin-host <host>', 'address the admin API binds (default: the routerAdminHost setting, 127.0.0.1; movers on other hosts need it reachable)')
     .option('--advertise <host>', "host name or address other hosts reach this router at (default: the bind address, or this host's for 0.0.0.0)")
     .addHelpText(
       'after',

@@ -9,6 +9,7 @@ import { chooseFenceTargets, type FenceTarget, unfencedLive } from './fence-targ
 import { failure } from '../shared/errors.js';
 import { livePid } from '../shared/procfs.js';
 import { processPaths } from '../workspace/paths.js';
+import { isLoopbackUrl } from '../shared/urls.js';
 import type { Workspace } from '../workspace/workspace.js';
 
 /** `routers`: the registered routers fenced (absent: the workspace's own router, none being registered). */
@@ -80,7 +81,8 @@ export class MigrationFence {
           await this.adminOf(target).fence(customerIds, fenceId, this.leaseMs);
           fenced.push(target);
         },
-        (target, error) => failure(`router ${target.id} (${target.adminUrl}) ${describeAxios(error)} when asked to fence; nothing was moved`),
+        (target, error) =>
+          failure(`router ${target.id} (${target.adminUrl}) ${describeAxios(error)} when asked to fence; nothing was moved${loopbackHint(target, error)}`),
       );
       this.confirmedAt = performance.now();
       return kept.length > 0 ? { kind: 'router', fenceId, routers: kept } : { kind: 'no-router' };
@@ -227,6 +229,15 @@ export class MigrationFence {
       throw error;
     }
   }
+}
+
+/**
+ * Why a live router could not be reached when it registered a loopback admin URL: run from another
+ * host, this mover dialled its own loopback. Says how to make the router reachable.
+ */
+function loopbackHint(target: FenceTarget, error: unknown): string {
+  if (!isLoopbackUrl(target.adminUrl) || (error as { response?: unknown }).response !== undefined) return '';
+  return ` (its admin API listens on loopback, which only its own host reaches: run the move on that host, or bind the admin API to an address this host reaches — "cellctl config set routerAdminHost <address>" and "cellctl restart router" for a supervised router, --admin-host for "router serve")`;
 }
 
 /** What the router did, as the end of "the router …": answered an error, or did not answer in time. */

@@ -1,7 +1,8 @@
-// The router's admin API as cellctl calls it (the workspace's router on 127.0.0.1, or a registered
+// The router's admin API as cellctl calls it (the workspace's router at routerAdminHost, or a registered
 // router at the admin URL it registered; bearer admin token).
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import { readAdminToken } from '../workspace/secrets.js';
+import { advertisedUrl } from './registration.js';
 import type { Settings } from '../workspace/settings.js';
 import {
   ADMIN_PATHS,
@@ -20,15 +21,16 @@ export type { RouterStats } from './protocol.js';
 export class RouterAdmin {
   private readonly http: AxiosInstance;
 
-  /** `at`: the admin port on 127.0.0.1, or an admin URL. */
-  constructor(at: number | string, token: string, timeoutMs = 5_000) {
-    const baseURL = typeof at === 'number' ? `http://127.0.0.1:${at}` : at;
+  /** `adminUrl`: where the router's admin API answers (http://host:port). */
+  constructor(adminUrl: string, token: string, timeoutMs = 5_000) {
     // The admin API never redirects; 0 also makes axios use node:http itself, not follow-redirects' wrapper (less work per call, inside a move's fence).
-    this.http = axios.create({ baseURL, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs, maxRedirects: 0, proxy: false });
+    this.http = axios.create({ baseURL: adminUrl, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs, maxRedirects: 0, proxy: false });
   }
 
+  /** The supervised router's admin API where `routerAdminHost` binds it (127.0.0.1 for a wildcard bind). */
   static forWorkspace(home: string, settings: Settings, timeoutMs?: number): RouterAdmin {
-    return new RouterAdmin(settings.routerAdminPort, readAdminToken(home), timeoutMs);
+    const url = advertisedUrl({ bindHost: settings.routerAdminHost, port: settings.routerAdminPort }, () => '127.0.0.1');
+    return new RouterAdmin(url, readAdminToken(home), timeoutMs);
   }
 
   async stats(): Promise<RouterStats> {

@@ -6,6 +6,7 @@ import type { Settings } from '../workspace/settings.js';
 export const ROUTER_RESTART_SETTINGS: ReadonlySet<string> = new Set([
   'routerPort',
   'routerAdminPort',
+  'routerAdminHost',
   'routerHost',
   'routerHeartbeatMs',
   'limits.requestTimeoutMs',

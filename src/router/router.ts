@@ -38,7 +38,7 @@ export interface RouterOptions {
   host?: string;
   publicPort?: number;
   adminPort?: number;
-  /** Where the admin API binds (127.0.0.1 unless routers on other hosts' movers must reach it). */
+  /** Where the admin API binds (default: the routerAdminHost setting; loopback unless movers on other hosts must reach it). */
   adminHost?: string;
   /** The host name or address other processes reach this router at (default: the bind address, or the host's for 0.0.0.0). */
   advertise?: string;
@@ -166,7 +166,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     reloadSettings,
   });
   const publicPort = await listen(frontDoor.server, options.publicPort ?? settings.routerPort, host);
-  const adminHost = options.adminHost ?? '127.0.0.1';
+  const adminHost = options.adminHost ?? startedWith.routerAdminHost;
   const adminPort = await listen(adminServer, options.adminPort ?? settings.routerAdminPort, adminHost).catch(async (error) => {
     frontDoor.server.close();
     await link.close();

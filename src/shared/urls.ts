@@ -45,3 +45,19 @@ export function cellAddress(cell: { url: string; port: number }): CellAddress {
     return { host: '127.0.0.1', port: cell.port, base: `http://127.0.0.1:${cell.port}` };
   }
 }
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/;
+
+/** Whether a host name or address is this machine's loopback (reached from this host only). */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+/** Whether a URL's host is loopback (false for text that is no URL). */
+export function isLoopbackUrl(text: string): boolean {
+  try {
+    return isLoopbackHost(new URL(text).hostname);
+  } catch {
+    return false;
+  }
+}

@@ -228,7 +228,28 @@ function processProblem(name: string, row: ProcessRow): string | null {
   return null;
 }
 
+/**
+ * A folder that runs nothing here — no supervisor, no supervised router, no cell of its own — while the
+ * control plane lists routers: an operator's folder on another host than the system's processes.
+ */
+export function runsNothingHere(report: StatusReport): boolean {
+  return report.supervisor.state === 'stopped' && report.router.state === 'stopped' && report.cells.every((cell) => !cell.managed) && report.routers.length > 0;
+}
+
+/** Judged from an operator's folder: customers are refused only when no router the control plane lists is live. */
+function registeredRouterProblems(report: StatusReport): HealthProblem[] {
+  if (report.routers.some((router) => router.live)) return [];
+  return [
+    {
+      problem: `no router is live: the control plane lists ${report.routers.length} router(s), none heart-beating within routerStaleAfterMs`,
+      customers: totalCustomers(report),
+      fix: 'start the routers where they run (cellctl start router, or cellctl router serve); cellctl status lists them',
+    },
+  ];
+}
+
 function routerProblems(report: StatusReport): HealthProblem[] {
+  if (runsNothingHere(report)) return registeredRouterProblems(report);
   const everyone = totalCustomers(report);
   const found: HealthProblem[] = [];
   if (report.supervisor.state !== 'running') found.push({ problem: 'the supervisor is not running', customers: 0, fix: 'cellctl start' });
@@ -277,6 +298,7 @@ function migrationProblems(report: StatusReport): HealthProblem[] {
 /**
  * Healthy only when no customer would be refused: router, control store and every cell that holds
  * customers (or was started) are up and pass their checks, and no interrupted move fences anyone.
+ * From a folder that runs nothing here, "the router" is any live router the control plane lists.
  */
 export function judgeHealth(report: StatusReport): HealthVerdict {
   const details = [...routerProblems(report), ...cellProblems(report), ...migrationProblems(report)];

@@ -1,5 +1,6 @@
 // cellctl.json: the workspace's settings. Parsed once, at the edge, into a typed value.
 import { z } from 'zod';
+import { isLoopbackHost } from '../shared/urls.js';
 
 export const SETTINGS_FORMAT = 'cellctl-workspace/1';
 
@@ -70,6 +71,11 @@ export const settingsSchema = z.strictObject({
   routerAdminPort: z.number().int().min(1024).max(65535),
   /** Address the router's public port binds: loopback by default; "0.0.0.0" exposes it (use auth "jwt"). */
   routerHost: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Address the supervised router's admin API binds (bearer admin token): loopback by default; an
+   * address other hosts reach (or "0.0.0.0") lets cellctl on those hosts fence it for moves.
+   */
+  routerAdminHost: z.string().min(1).default('127.0.0.1'),
   /** How often each router writes its heartbeat to the control plane (one silent for routerStaleAfterMs is not live). */
   routerHeartbeatMs: z.number().int().min(50).max(60_000).default(1_000),
   /** The first port tried for a new cell when `create` is not given --port. */
@@ -107,10 +113,8 @@ export function defaultSettings(routerPort: number): Settings {
   });
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-
 /** A warning when the router's public port is reachable from other machines with no authentication. */
 export function exposureWarning(settings: Pick<Settings, 'routerHost' | 'auth'>): string | null {
-  if (LOOPBACK.test(settings.routerHost) || settings.auth !== 'none') return null;
+  if (isLoopbackHost(settings.routerHost) || settings.auth !== 'none') return null;
   return `the router listens on ${settings.routerHost} with auth "none": anyone who reaches this machine can read and change every customer's data; set "cellctl config set auth jwt" or "cellctl config set routerHost 127.0.0.1"`;
 }

@@ -1,7 +1,8 @@
 // cellctl across hosts, twice: (a) the router and control.db on host A; (b) the control plane in
-// PostgreSQL on A, the supervised router on A and `cellctl router serve` on B. Cells on B and C (each
-// started there with `cellctl serve` and its data API, each with a folder of its own as its disk),
-// registered by URL. Hosts are network namespaces (netns.ts); every command and client runs inside its host.
+// PostgreSQL on A, the supervised router on A and `cellctl router serve` on B, and cellctl run from B
+// too, with an operator's folder on B's disk. Cells on B and C (each started there with `cellctl serve`
+// and its data API, each with a folder of its own as its disk), registered by URL. Hosts are network
+// namespaces (netns.ts); every command and client runs inside its host.
 import Database from 'better-sqlite3';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -209,6 +210,41 @@ function hostsSuite(setup: ControlSetup): void {
     return { orders: list.length, quantity: ordered + inCart, cell: orders!.cell };
   }
 
+  /**
+   * Runs `move` (a `migrate customer … --json`) while a writer per router writes to the customer: every
+   * acknowledged write ends up in `to` once, none was refused or answered 5xx, `from` keeps no row.
+   */
+  async function moveUnderWrites(customerId: string, from: Host, to: Host, move: () => Promise<RunResult>): Promise<void> {
+    const before = await written(customerId);
+    const writers = routers.map((url) => startWriter(customerId, url));
+    let moved: RunResult;
+    let tallies: Tally[];
+    try {
+      await Promise.all(writers.map((writer) => writer.progressed(20)));
+      moved = await move();
+      await Promise.all(writers.map((writer) => writer.progressed(20)));
+    } finally {
+      // Stopped whatever happens: a writer left running outlives the test.
+      tallies = await Promise.all(writers.map((writer) => writer.stop()));
+    }
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(JSON.parse(moved.stdout)).toMatchObject({ from: from.name, to: to.name });
+    for (const tally of tallies) {
+      expect(tally.serverErrors).toEqual([]);
+      expect(tally.unexpected).toEqual([]);
+      expect(tally.refused).toBe(0);
+      expect(tally.ackedAdds + tally.ackedOrders).toBeGreaterThanOrEqual(40);
+    }
+    const acked = total(tallies);
+    await servedEverywhere(customerId, to.name);
+    const after = await written(customerId);
+    expect(after.cell).toBe(to.name);
+    expect(after.orders).toBe(before.orders + acked.ackedOrders);
+    expect(after.quantity).toBe(before.quantity + acked.ackedAdds);
+    expect(rowsIn(to, customerId).orders).toBe(after.orders);
+    expect(rowsIn(from, customerId)).toEqual(none);
+  }
+
   beforeAll(async () => {
     net = makeHosts(['a', 'b', 'c']);
     ({ a, b, c } = net.hosts as Record<'a' | 'b' | 'c', Host>);
@@ -297,31 +333,79 @@ function hostsSuite(setup: ControlSetup): void {
     // The move fences every live router: here, all of them.
     const live = ((await cellctlJson(['status'])).routers as { live: boolean; publicUrl: string }[]).filter((r) => r.live);
     expect(live).toHaveLength(routers.length);
-    const before = await written('mover');
-    const writers = routers.map((url) => startWriter('mover', url));
-    await Promise.all(writers.map((writer) => writer.progressed(20)));
-    const moved = JSON.parse((await cellctlOk(['migrate', 'customer', 'mover', '--to', 'c', '--json'])).stdout);
-    expect(moved).toMatchObject({ from: 'b', to: 'c' });
-    await Promise.all(writers.map((writer) => writer.progressed(20)));
-    const tallies = await Promise.all(writers.map((writer) => writer.stop()));
-    for (const tally of tallies) {
-      expect(tally.serverErrors).toEqual([]);
-      expect(tally.unexpected).toEqual([]);
-      expect(tally.refused).toBe(0);
-      expect(tally.ackedAdds + tally.ackedOrders).toBeGreaterThanOrEqual(40);
-    }
-    const acked = total(tallies);
-    await servedEverywhere('mover', 'c');
-    const after = await written('mover');
-    expect(after.cell).toBe('c');
-    expect(after.orders).toBe(before.orders + acked.ackedOrders);
-    expect(after.quantity).toBe(before.quantity + acked.ackedAdds);
-    expect(rowsIn(c, 'mover').orders).toBe(after.orders);
-    expect(rowsIn(b, 'mover')).toEqual(none);
+    await moveUnderWrites('mover', b, c, () => cellctl(['migrate', 'customer', 'mover', '--to', 'c', '--json']));
     expect(await mappedCell('mover')).toBe('c');
     const audit = await cellctl(['audit']);
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
   });
+
+  /**
+   * An operator's folder on B's disk for the system whose workspace folder is on A: cellctl.json and
+   * the secrets a command run elsewhere uses (the control plane's URL, the routers' admin token, the
+   * registered cells' data API tokens), copied with their modes; nothing of A's processes or the cells' disks.
+   */
+  function operatorHome(dir: string): string {
+    const copy = (relative: string) => {
+      fs.mkdirSync(path.dirname(path.join(dir, relative)), { recursive: true, mode: 0o700 });
+      fs.copyFileSync(path.join(home, relative), path.join(dir, relative));
+      fs.chmodSync(path.join(dir, relative), 0o600);
+    };
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const file of ['cellctl.json', 'secrets/control-url', 'secrets/admin-token', 'secrets/cells/b.token', 'secrets/cells/c.token']) copy(file);
+    return dir;
+  }
+
+  it.skipIf(setup !== 'postgres')(
+    'works from host B with a folder on B: status, customers, route; a move C → B under writes through every router loses and doubles nothing; audit and health pass',
+    async () => {
+      const ops = operatorHome(path.join(root, 'b', 'ops'));
+      const fromB = (args: string[]): Promise<RunResult> => b.run(process.execPath, [CLI, '--home', ops, ...args], { env: env(), timeoutMs: 180_000 });
+      const fromBJson = async (args: string[]): Promise<any> => {
+        const result = await fromB([...args, '--json']);
+        if (result.code !== 0) throw new Error(`cellctl ${args.join(' ')} on B exited ${result.code}\n${result.stderr}`);
+        return JSON.parse(result.stdout);
+      };
+      const status = await fromBJson(['status']);
+      expect(status.controlPlane.kind).toBe('postgres');
+      expect(status.cells).toEqual([
+        expect.objectContaining({ id: 'b', state: 'registered', healthy: true, url: `http://${b.ip}:${CELL_PORT}` }),
+        expect.objectContaining({ id: 'c', state: 'registered', healthy: true, url: `http://${c.ip}:${CELL_PORT}` }),
+      ]);
+      const liveRouters = (report: { routers: { live: boolean; publicUrl: string }[] }) =>
+        report.routers
+          .filter((r) => r.live)
+          .map((r) => r.publicUrl)
+          .sort();
+      expect(liveRouters(status)).toEqual([...routers].sort());
+
+      await customerOn('c', 'from-b', 2);
+      expect(await fromBJson(['customers'])).toContainEqual(expect.objectContaining({ id: 'from-b', cellId: 'c' }));
+      expect((await fromBJson(['route', 'from-b'])).cell).toBe('c');
+      // A's supervised router binds its admin API to loopback: B cannot fence it, and is told how to fix that.
+      const refused = await fromB(['migrate', 'customer', 'from-b', '--to', 'b']);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/loopback[\s\S]*routerAdminHost/);
+      expect(await mappedCell('from-b')).toBe('c');
+      await cellctlOk(['config', 'set', 'routerAdminHost', a.ip]);
+      await cellctlOk(['restart', 'router']);
+      await waitFor("A's router registered with its admin API on A's address", async () => {
+        const report = await fromBJson(['status']);
+        return (
+          liveRouters(report).length === routers.length && report.routers.some((r: { adminUrl: string }) => r.adminUrl === `http://${a.ip}:${ROUTER_PORT + 1}`)
+        );
+      });
+      await servedEverywhere('from-b', 'c');
+
+      await moveUnderWrites('from-b', c, b, () => fromB(['migrate', 'customer', 'from-b', '--to', 'b', '--json']));
+      expect((await fromBJson(['route', 'from-b'])).cell).toBe('b');
+      const audit = await fromB(['audit']);
+      expect(audit.code, audit.stdout + audit.stderr).toBe(0);
+      const health = await fromB(['health']);
+      expect(health.code, health.stdout + health.stderr).toBe(0);
+      expect(health.stderr).toMatch(/2 live router\(s\) and 2 cell\(s\)/);
+    },
+    240_000,
+  );
 
   it('a stale router that never got the fence is refused by the source, never acknowledged and lost', async () => {
     await customerOn('b', 'stale', 1);

@@ -11,11 +11,12 @@ describe('router settings changes', () => {
       auth: 'jwt' as const,
       placementTemplate: 'basic',
       routerHost: '0.0.0.0',
+      routerAdminHost: '10.0.0.5',
       limits: { ...base.limits, maxBodyBytes: 10, requestTimeoutMs: 5 },
     };
     expect(diffRouterSettings(base, next)).toEqual({
       applied: ['auth', 'limits.maxBodyBytes', 'placementTemplate'],
-      needsRestart: ['limits.requestTimeoutMs', 'routerHost'],
+      needsRestart: ['limits.requestTimeoutMs', 'routerAdminHost', 'routerHost'],
     });
   });
   it('never loosens authentication live: turning JWT off or accepting tokens without exp waits for a restart', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderStatus } from '../../src/cli/views/status.js';
 import type { RouterStats } from '../../src/router/protocol.js';
-import { buildStatus, judgeHealth, judgeUnreadableControl, type StatusInputs } from '../../src/status/model.js';
+import { buildStatus, judgeHealth, judgeUnreadableControl, runsNothingHere, type StatusInputs } from '../../src/status/model.js';
 
 const cell = (id: string) => ({
   id,
@@ -219,5 +219,42 @@ describe('status: the control plane and the registered routers', () => {
     expect(text).toMatch(/control plane: postgres:\/\/cellctl:\*\*\*@db:5432\/cellctl \(PostgreSQL\)/);
     expect(text).toMatch(/r1.*live.*42@host-r1/);
     expect(text).toMatch(/r2.*stale/);
+  });
+
+  describe('from a folder that runs nothing here (an operator on another host)', () => {
+    const elsewhere = (routers: ReturnType<typeof registered>[], managed = false) =>
+      buildStatus({
+        ...inputs(
+          [],
+          [
+            ['a', true],
+            ['b', true],
+          ],
+        ),
+        supervisor: null,
+        routerStats: null,
+        cells: [cell('a'), cell('b')].map((row) => ({ ...row, managed })),
+        routers,
+      });
+
+    it('is healthy while a router the control plane lists is live, whatever runs on this host', () => {
+      const report = elsewhere([registered('r1', true), registered('r2', false)]);
+      expect(runsNothingHere(report)).toBe(true);
+      expect(judgeHealth(report)).toMatchObject({ healthy: true, details: [] });
+      expect(renderStatus(report)).toMatch(/no supervised process runs from this folder here/);
+    });
+
+    it('refuses every customer when no listed router is live', () => {
+      const verdict = judgeHealth(elsewhere([registered('r1', false)]));
+      expect(verdict).toMatchObject({ healthy: false, customersAffected: 3 });
+      expect(verdict.problems[0]).toMatch(/no router is live/);
+    });
+
+    it('judges a folder with cells of its own, or with no router registered, by its own supervisor and router', () => {
+      expect(runsNothingHere(elsewhere([registered('r1', true)], true))).toBe(false);
+      expect(judgeHealth(elsewhere([registered('r1', true)], true)).problems[0]).toMatch(/supervisor is not running/);
+      expect(runsNothingHere(elsewhere([]))).toBe(false);
+      expect(judgeHealth(elsewhere([])).problems[0]).toMatch(/supervisor is not running/);
+    });
   });
 });

@@ -3,7 +3,7 @@
 import { RouterAdmin } from '../../router/client.js';
 import { ExitCode, isCellctlError } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
-import { type HealthVerdict, judgeHealth, judgeUnreadableControl } from '../../status/model.js';
+import { type HealthVerdict, judgeHealth, judgeUnreadableControl, runsNothingHere } from '../../status/model.js';
 import { openWorkspace, readSettings, type Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, homeOf } from '../context.js';
 import { printJson, say, sayDone, sayError } from '../output.js';
@@ -25,7 +25,8 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
   try {
     const status = await collectStatus(ws);
     const running = status.cells.filter((cell) => cell.state === 'running' || cell.state === 'registered').length;
-    report({ ...judgeHealth(status), report: status }, json, `healthy: router and ${running} cell(s)`);
+    const routers = runsNothingHere(status) ? `${status.routers.filter((router) => router.live).length} live router(s)` : 'router';
+    report({ ...judgeHealth(status), report: status }, json, `healthy: ${routers} and ${running} cell(s)`);
   } finally {
     await ws.plane.close();
   }

@@ -1,5 +1,5 @@
 // The status table: one row per process, coloured by state.
-import type { ProcessRow, RegisteredRouterRow, ShownState, StatusReport } from '../../status/model.js';
+import { type ProcessRow, type RegisteredRouterRow, runsNothingHere, type ShownState, type StatusReport } from '../../status/model.js';
 import { formatDuration, paint, renderTable } from '../output.js';
 
 const STATE_LABEL: Record<ShownState, string> = {
@@ -84,6 +84,7 @@ export function renderStatus(report: StatusReport, wide = false): string {
   );
   const lines = [table, `new customers are placed in: ${report.placementTemplate ?? 'any'} cells; router auth: ${report.router.auth}`];
   lines.push(`control plane: ${report.controlPlane.where} (${report.controlPlane.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'})`);
+  if (runsNothingHere(report)) lines.push('no supervised process runs from this folder here: the routers are the registered ones below');
   if (report.routers.length > 0) lines.push(renderRouters(report.routers));
   const pending = report.router.enforcing?.needsRestart ?? [];
   if (pending.length > 0) lines.push(paint.yellow(`the router applies ${pending.join(', ')} once restarted: cellctl restart router`));
