@@ -14,7 +14,7 @@ import { CLI, cleanup, tempDir, waitFor } from '../helpers.js';
 import { type Host, type Hosts, hostsUnavailable, makeHosts, type RunResult } from '../hosts/netns.js';
 
 const DRAIN = Number(process.env.CELLCTL_BENCH_DRAIN ?? 2000);
-const MOVES = Number(process.env.CELLCTL_BENCH_MOVES ?? 20);
+const MOVES = Number(process.env.CELLCTL_BENCH_MOVES ?? 100);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WRITER = path.join(HERE, '..', 'hosts', 'writer.mjs');
 const ROUTER_PORT = 8000;

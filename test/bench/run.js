@@ -347,8 +347,16 @@ async function bulkDrain() {
   seed.transaction(() => ids.forEach((id) => seedShopper(seed, id, 20, 6)))();
   seed.close();
   const baseline = buildBaseline();
-  const now = await drainWith({ cli: CLI, dist: path.join(ROOT, 'dist') }, 'now');
-  const before = await drainWith(baseline, 'baseline');
+  const builds = { now: { cli: CLI, dist: path.join(ROOT, 'dist') }, baseline };
+  // Rounds alternate which build goes first, and each build's best round counts: a throughput is
+  // only ever lowered by a busy moment, so the best round is the closest to what the build can do.
+  const rounds = { now: [], baseline: [] };
+  for (let turn = 0; turn < ROUNDS; turn += 1) {
+    for (const label of turn % 2 === 0 ? ['now', 'baseline'] : ['baseline', 'now']) rounds[label].push(await drainWith(builds[label], `${label}-${turn}`));
+  }
+  const best = (runs) => runs.reduce((a, b) => (b.rate > a.rate ? b : a));
+  const now = { ...best(rounds.now), auditClean: rounds.now.every((run) => run.auditClean) };
+  const before = { ...best(rounds.baseline), auditClean: rounds.baseline.every((run) => run.auditClean) };
   const bareSeconds = bareLoop(bareSource, path.join(bareWs.home, 'cell-2', 'data.db'), ids);
   const bareRate = Math.round(ids.length / bareSeconds);
   results.drain = {
@@ -358,6 +366,7 @@ async function bulkDrain() {
     baselinePerSecond: before.rate,
     baselineRef: BASELINE_REF,
     ratioToBaseline: round(now.rate / before.rate),
+    rounds: { now: rounds.now.map((run) => run.rate), baseline: rounds.baseline.map((run) => run.rate) },
     bareLoopPerSecond: bareRate,
     ratio: round(now.rate / bareRate),
     auditClean: now.auditClean && before.auditClean,
@@ -382,7 +391,7 @@ function measure(name, env) {
 async function acrossHosts() {
   log(`hosts: drain of ${DRAIN_CUSTOMERS} customers from host B to host C, and the write pause of single moves, router on host A`);
   const out = path.join(temp, 'hosts.json');
-  const run = measure('hosts', { CELLCTL_BENCH_OUT: out, CELLCTL_BENCH_DRAIN: String(DRAIN_CUSTOMERS), CELLCTL_BENCH_MOVES: QUICK ? '10' : '30' });
+  const run = measure('hosts', { CELLCTL_BENCH_OUT: out, CELLCTL_BENCH_DRAIN: String(DRAIN_CUSTOMERS), CELLCTL_BENCH_MOVES: QUICK ? '10' : '100' });
   if (!fs.existsSync(out)) {
     log(`hosts: not measured (${run.status === 0 ? 'skipped: no network namespaces here' : `failed:\n${run.stdout}${run.stderr}`})`);
     return;
@@ -662,7 +671,7 @@ function render(r) {
     [
       'drain rate',
       `${r.drain.cellctlPerSecond} customers/s`,
-      `${r.drain.baselineRef} build ${r.drain.baselinePerSecond}/s (ratio ${r.drain.ratioToBaseline}, goal ≥ 0.8); bare loop ${r.drain.bareLoopPerSecond}/s`,
+      `${r.drain.baselineRef} build ${r.drain.baselinePerSecond}/s (ratio ${r.drain.ratioToBaseline}, goal ≥ 0.8; best of rounds ${r.drain.rounds?.now.join('/') ?? '?'} vs ${r.drain.rounds?.baseline.join('/') ?? '?'}); bare loop ${r.drain.bareLoopPerSecond}/s`,
     ],
     ['cellctl --version', `${r.cli.versionMs} ms`, `node -e 0: ${r.cli.nodeNoopMs} ms`],
     ['cellctl status --json (3 cells)', `${r.cli.statusJsonMs} ms`, `node -e 0: ${r.cli.nodeNoopMs} ms`],
@@ -681,7 +690,7 @@ function render(r) {
           [
             'across hosts (namespaces)',
             `drain ${r.hosts.drain.customersPerSecond} customers/s`,
-            `write pause held p50 ${r.hosts.writePause.heldP50Ms} ms, p99 ${r.hosts.writePause.heldP99Ms} ms over ${r.hosts.writePause.heldRequests} held requests (goals ≥ 300/s, p99 < 20 ms)`,
+            `write pause held p50 ${r.hosts.writePause.heldP50Ms} ms, p99 ${r.hosts.writePause.heldP99Ms} ms (nearest rank), max ${r.hosts.writePause.heldMaxMs} ms over ${r.hosts.writePause.heldRequests} held requests (goals ≥ 300/s, p99 < 20 ms)`,
           ],
         ]
       : []),
