@@ -38,12 +38,13 @@ function faultPoint(step: MigrationStep): void {
 }
 
 /**
- * Test-only: with CELLCTL_PAUSE_AFTER_STEP=<step> and CELLCTL_PAUSE_FILE=<path>, the move writes
+ * Test-only: with CELLCTL_PAUSE_AFTER_STEP=<step> (a journal step, or "prepared": the target is
+ * ready and the fence not yet put) and CELLCTL_PAUSE_FILE=<path>, the move writes
  * `<path>.reached` (holding its pid) when it gets there and waits until `<path>` exists, so a test can
  * act mid-move and then let it go on, waiting for events rather than for time. The owner's lease is
  * renewed meanwhile, as for any slow step.
  */
-async function pausePoint(step: MigrationStep): Promise<void> {
+async function pausePoint(step: MigrationStep | 'prepared'): Promise<void> {
   const file = process.env.CELLCTL_PAUSE_FILE;
   if (process.env.CELLCTL_PAUSE_AFTER_STEP !== step || !file) return;
   fs.writeFileSync(`${file}.reached`, String(process.pid));
@@ -191,6 +192,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       let handle: FenceHandle;
       try {
         await transfer.prepareTarget();
+        await pausePoint('prepared');
         fencedAt = performance.now();
         handle = await fence.put(customerIds);
       } catch (error) {
@@ -220,7 +222,12 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
         await journal.switchCustomers(customerIds, from.id, to.id, () => fence.stillHeld(handle));
       } catch (error) {
         const lost = lostOwnership(error, journal.ids);
-        if (lost) throw lost;
+        if (lost) {
+          // The move is another process's now: its data is not ours to touch, but the fence we put is
+          // (lifted by our id only), and left up it would hold the customer's requests for a lease.
+          await fence.lift(customerIds, fenceId, handle).catch(() => {});
+          throw lost;
+        }
         await rollBack(
           transfer,
           async () => {

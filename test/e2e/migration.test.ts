@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATION_STEPS } from '../../src/control/store.js';
+import { readAdminToken } from '../../src/workspace/secrets.js';
 import { cli, cliJson, cliOk, cleanup, createCells, http, otherCell, type RunningSystem, startSystem, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
@@ -290,6 +291,31 @@ describe('a move owned by a process that still runs it', () => {
     const tally = await writers.stop();
     await expectAllWritesKept(ws, 'stuck', home, away, tally, { orders: 2, items: 2 + 3 });
     expect(await cliJson(ws.home, ['migrate', 'list', '--state', 'running'])).toEqual([]);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+  });
+
+  it('a mover taken over before it fenced lifts the fence it then puts, so the customer is not held for a lease', async () => {
+    const ws = await shop(['c1', 'c2'], { limits: { ...settings.limits, migrationLeaseMs: 1_000 } });
+    await seedShopper(ws, 'late', 1);
+    const source = await mappedCell(ws, 'late');
+    const target = otherCell(source);
+    const moving = await pausedMove(ws, 'late', target, 'prepared');
+    const [running] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+    process.kill(moving.pid, 'SIGSTOP');
+    try {
+      await waitFor('"migrate resume" to take over', async () => (await cli(ws.home, ['migrate', 'resume', String(running.id)])).code === 0, 60_000);
+    } finally {
+      process.kill(moving.pid, 'SIGCONT');
+    }
+    // The stale mover goes on: it fences the router, then finds the move is no longer its own.
+    moving.goOn();
+    const stale = await moving.done;
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/no longer ours|changed nothing more/);
+    const route = await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/route/late`, undefined, { authorization: `Bearer ${readAdminToken(ws.home)}` });
+    expect(route.body).toMatchObject({ fenced: false });
+    const write = await http('POST', `${ws.url}/api/customers/late/cart/items`, { product_id: 'sku-cable', quantity: 1 });
+    expect([write.status, write.headers.get('x-cellctl-cell')]).toEqual([200, target]);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);
   });
 });
