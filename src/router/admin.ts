@@ -41,7 +41,7 @@ export interface AdminParts {
   fences: FenceBook;
   metrics: RouterMetrics;
   link: ControlLink;
-  frontDoor(): { clientConnections: number; bufferedBytes: number };
+  frontDoor(): { clientConnections: number; bufferedBytes: number; unreadConnections: number };
   enforcing(): RouterEnforcing;
   /** The router's id in the control plane's routers table. */
   id(): string;

@@ -27,6 +27,8 @@ export interface FrontDoorOptions {
 export interface Connection {
   /** Closes the connection now if it is idle, or once its current answer is out. */
   shutdown(): void;
+  /** Whether the router stopped reading it because the client does not read its answers. */
+  unread(): boolean;
 }
 
 /** How long a turned-away client has to read its answer and close before the connection is cut. */
@@ -143,6 +145,15 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     handedOff = true;
   };
 
+  /** The client is not reading its answers: no request is read or answered until it does. */
+  let awaitingDrain = false;
+  const onAnswersRead = () => {
+    awaitingDrain = false;
+    if (gone) return;
+    socket.resume();
+    if (partsBytes > 0) next();
+  };
+
   const done = (keepOpen: boolean) => {
     busy = false;
     current = null;
@@ -150,6 +161,15 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     if (!keepOpen || gone || shuttingDown) {
       gone = true;
       dropInput();
+      return;
+    }
+    if (socket.writableNeedDrain) {
+      // A pipelining client that never reads would otherwise have every answer the router gives
+      // itself (health, 404, 400…) pile up in memory; stop reading until it takes them. An idle
+      // timeout still ends a connection that never does.
+      awaitingDrain = true;
+      socket.pause();
+      socket.once('drain', onAnswersRead);
       return;
     }
     if (socket.isPaused()) socket.resume();
@@ -160,7 +180,7 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
   };
 
   function next(): void {
-    if (shuttingDown || busy || gone || partsBytes === 0) return;
+    if (shuttingDown || busy || gone || awaitingDrain || partsBytes === 0) return;
     const data = joined();
     const read = readRequestHead(data, options.maxHeadBytes);
     if (read.kind === 'incomplete') return awaitRest();
@@ -189,6 +209,7 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
   }
 
   return {
+    unread: () => awaitingDrain,
     shutdown() {
       shuttingDown = true;
       if (handedOff) return; // Node's server closes its own connections

@@ -109,6 +109,8 @@ export interface RouterStats {
   /** Client connections open now, and bytes held for their requests still arriving. */
   clientConnections: number;
   bufferedBytes: number;
+  /** Connections not read from until their client reads the answers it was sent (pipelining clients that do not read). */
+  unreadConnections: number;
   cells: Record<string, { requests: number; errors: number; healthy: boolean | null; customers: number }>;
   fences: { customerId: string; held: number; leaseUntil: number }[];
   fenceHolds: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };

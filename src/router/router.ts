@@ -247,7 +247,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
 
 interface FrontDoor {
   server: net.Server;
-  stats(): { clientConnections: number; bufferedBytes: number };
+  stats(): { clientConnections: number; bufferedBytes: number; unreadConnections: number };
   /** Stops accepting; idle connections close now, busy ones once their answer is out. */
   close(): Promise<void>;
 }
@@ -295,7 +295,11 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
   });
   return {
     server,
-    stats: () => ({ clientConnections: connections.size, bufferedBytes: budget.used }),
+    stats: () => ({
+      clientConnections: connections.size,
+      bufferedBytes: budget.used,
+      unreadConnections: [...connections].filter((connection) => connection.unread()).length,
+    }),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const connection of connections) connection.shutdown();

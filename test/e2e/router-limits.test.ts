@@ -73,7 +73,7 @@ const servedClient = () =>
   });
 
 /** The router's own count of client connections and of bytes held for unfinished requests. */
-async function frontDoor(): Promise<{ clientConnections: number; bufferedBytes: number }> {
+async function frontDoor(): Promise<{ clientConnections: number; bufferedBytes: number; unreadConnections: number }> {
   const token = fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim();
   return (await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/stats`, undefined, { authorization: `Bearer ${token}` })).body;
 }
@@ -158,6 +158,58 @@ describe('caps', () => {
     expect(text).toContain('x-cellctl-cell: c1');
     expect((await frontDoor()).bufferedBytes).toBe(0);
     modest.socket.destroy();
+  });
+});
+
+/** Counts `marker` in a stream read in pieces (one cut across two pieces counted once). */
+function occurrences(marker: string) {
+  let tail = '';
+  return {
+    count: 0,
+    add(piece: string) {
+      const text = tail + piece;
+      this.count += text.split(marker).length - 1;
+      tail = text.slice(-(marker.length - 1)); // too short to hold a whole marker, so none counts twice
+    },
+  };
+}
+
+describe('a pipelining client that does not read its answers', () => {
+  it('is not read from until it reads (its answers do not pile up in the router), then gets every answer in order', async () => {
+    const slow = await servedClient();
+    slow.socket.pause(); // reads nothing from here on
+    // Paced to what the router has taken (it holds at most maxBufferedBytes of unread requests; past
+    // that it refuses the connection, which is another test), bounded to 64 MB of requests in all.
+    const batch = health.repeat(3_000);
+    let sent = 0;
+    await waitFor('the router to stop reading the client', async () => {
+      const door = await frontDoor();
+      if (door.unreadConnections === 1) return true;
+      if (door.bufferedBytes === 0 && slow.socket.writableLength === 0 && sent < 64 * 1024 * 1024) {
+        slow.socket.write(batch);
+        sent += batch.length;
+      }
+      return false;
+    });
+    // Everyone else is served meanwhile.
+    expect((await http('GET', `http://127.0.0.1:${ws.routerPort}/health`)).status).toBe(200);
+    // Once it reads, every request it sent since is answered (the first one was, before it stopped reading).
+    const expected = sent / health.length;
+    const answers = occurrences('HTTP/1.1 ');
+    const ok = occurrences('HTTP/1.1 200 ');
+    const allRead = new Promise<void>((resolve) => {
+      slow.socket.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('latin1');
+        answers.add(text);
+        ok.add(text);
+        if (answers.count >= expected) resolve();
+      });
+    });
+    slow.socket.resume();
+    await allRead;
+    expect([answers.count, ok.count]).toEqual([expected, expected]);
+    expect((await frontDoor()).unreadConnections).toBe(0);
+    slow.socket.destroy();
   });
 });
 

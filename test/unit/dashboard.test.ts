@@ -154,6 +154,7 @@ function report(options: { requests?: number; errors?: number; bState?: string; 
       memoryRssBytes: 1,
       clientConnections: 0,
       bufferedBytes: 0,
+      unreadConnections: 0,
       fences: [],
       fenceHolds: { count: 0, p50Ms: null, p99Ms: null, maxMs: null },
       mappingVersion: 3,

@@ -43,6 +43,7 @@ const routerStats: RouterStats = {
   memoryRssBytes: 1,
   clientConnections: 0,
   bufferedBytes: 0,
+  unreadConnections: 0,
   cells: { a: { requests: 10, errors: 1, healthy: true, customers: 3 } },
   fences: [],
   fenceHolds: { count: 0, p50Ms: null, p99Ms: null, maxMs: null },
