@@ -48,7 +48,8 @@ export function createForwarder(upstreams: Upstreams, metrics: RouterMetrics, up
               upstreams.markDown(upstream, detail);
               const answer = routerError('cell_unavailable', {
                 error: unavailableText,
-                details: `cell ${upstream.cellId} is unavailable (${detail}); only its customers are affected`,
+                // The socket error (it names the cell's address) is kept for status and the admin API.
+                details: `cell ${upstream.cellId} is unavailable (the connection to it failed); only its customers are affected`,
                 cell: upstream.cellId,
               });
               exchange.reply(answer.status, answer.body, { 'retry-after': '1' });

@@ -95,7 +95,9 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
     }
     const upstream = upstreams.get(route.cellId);
     if (!upstream) return unavailable(exchange, route.cellId, 'not known to the router yet');
-    if (!upstreams.mayTry(upstream)) return unavailable(exchange, route.cellId, upstream.lastError ?? 'failing health checks');
+    // Why, in words that name no address: the socket error itself is for status and the admin API.
+    if (!upstreams.mayTry(upstream))
+      return unavailable(exchange, route.cellId, upstream.hung ? 'it does not answer in time' : 'it cannot be reached or fails its health checks');
     fences.begin(customerId);
     let status: number;
     try {

@@ -112,7 +112,11 @@ describe('a registered cell', () => {
     expect(verdict.customersAffected).toBe(3);
     expect(verdict.details).toEqual([expect.objectContaining({ customers: 3 })]);
     expect(verdict.details[0].problem).toContain('far');
-    expect((await request('GET', `${router}/api/customers/r-1`)).status).toBe(503);
+    const refusedRead = await request('GET', `${router}/api/customers/r-1`);
+    expect(refusedRead.status).toBe(503);
+    // It names the cell, never where it runs or the socket error (those are for status and the admin API).
+    expect(refusedRead.body).toMatchObject({ code: 'cell_unavailable', cell: 'far' });
+    expect(JSON.stringify(refusedRead.body)).not.toMatch(new RegExp(`${new URL(far.url).port}|ECONNREFUSED|127\\.0\\.0\\.1`));
 
     // Unregistering is refused while customers are mapped to it.
     const refused = await cli(ws.home, ['cells', 'unregister', 'far']);
