@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { createRequestListener, HttpError, parseWith, type RouteDef, sendError, sendJson } from '../shared/http.js';
 import { spellNaN, systemExposition } from '../shared/prometheus.js';
-import { cellAddress } from '../shared/urls.js';
+import { cellAddress, hostNamesThisMachine } from '../shared/urls.js';
 import type { CellRecord } from '../control/store.js';
 import type { Limits } from '../workspace/settings.js';
 import type { ControlLink } from './control-link.js';
@@ -47,6 +47,8 @@ export interface AdminParts {
   id(): string;
   /** Re-reads cellctl.json and applies it; throws when the file is invalid (the router keeps its settings). */
   reloadSettings(): SettingsAnswer;
+  /** Host names (besides addresses and localhost) the token-free scrape answers to: this host's, the advertised one. */
+  scrapeHostNames: readonly string[];
 }
 
 /** The public /health's part of the router's health (see PublicRouterHealth). */
@@ -211,8 +213,15 @@ export function createAdminServer(parts: AdminParts): http.Server {
   const listener = createRequestListener([...stateRoutes(parts), ...fenceRoutes(parts)], (error) => log.error({ err: error }, 'admin request failed'));
 
   return http.createServer((req, res) => {
-    // The scrape target: read-only figures on the loopback-only admin port, no token (Prometheus has none).
+    // The scrape target: read-only figures, no token (Prometheus has none); only for requests that name
+    // this machine, so a browser page of another site cannot read it through DNS rebinding.
     if (req.method === 'GET' && req.url?.split('?')[0] === SCRAPE_PATH) {
+      if (!hostNamesThisMachine(req.headers.host, parts.scrapeHostNames)) {
+        req.resume();
+        return sendError(res, 'forbidden', 'Forbidden', {
+          details: `${SCRAPE_PATH} answers requests addressed to an IP address, localhost or this router's host name; scrape it by one of those`,
+        });
+      }
       void scrapeSystem(parts).then(
         (text) => res.writeHead(200, { 'content-type': parts.metrics.registry.contentType }).end(text),
         (error: unknown) => {

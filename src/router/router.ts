@@ -164,6 +164,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     enforcing,
     id: () => routerId(os.hostname(), publicPort),
     reloadSettings,
+    scrapeHostNames: [os.hostname(), ...(options.advertise ? [options.advertise] : [])],
   });
   const publicPort = await listen(frontDoor.server, options.publicPort ?? settings.routerPort, host);
   const adminHost = options.adminHost ?? startedWith.routerAdminHost;

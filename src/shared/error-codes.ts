@@ -26,7 +26,7 @@ export const HTTP_ERRORS = {
   cart_empty: { status: 400, by: ['cell'] },
   // 401, 403
   unauthorized: { status: 401, by: ['router', 'router-admin', 'supervisor', 'data-api'] },
-  forbidden: { status: 403, by: ['router'] },
+  forbidden: { status: 403, by: ['router', 'router-admin'] },
   // 404, 405
   not_found: { status: 404, by: ['router', 'json-api', 'data-api'] },
   customer_not_found: { status: 404, by: ['cell'] },

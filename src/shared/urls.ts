@@ -1,5 +1,6 @@
 // Where a cell answers: an http://host:port URL read into the address the router and probes connect
 // to. Pure: no I/O. The router speaks plain HTTP/1.1 to cells, so only http:// is accepted.
+import net from 'node:net';
 import { usageError } from './errors.js';
 
 export interface CellAddress {
@@ -60,4 +61,17 @@ export function isLoopbackUrl(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether a request's Host names this machine by address, as localhost, or by one of `names`. A page
+ * from another site that rebinds its own DNS name to this address (DNS rebinding) sends that name,
+ * so a token-free endpoint that checks this cannot be read by a browser on another site's behalf.
+ * No Host at all (HTTP/1.0) is no browser's request, and passes.
+ */
+export function hostNamesThisMachine(host: string | undefined, names: readonly string[]): boolean {
+  if (host === undefined || host === '') return true;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '');
+  const lower = name.toLowerCase();
+  return net.isIP(lower) !== 0 || lower === 'localhost' || names.some((known) => known.toLowerCase() === lower);
 }

@@ -4,10 +4,26 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expositionProblems } from '../exposition.js';
-import { CLI, cli, cliJson, cliOk, cleanup, createCells, FIXTURES, http, newWorkspace, track, waitFor, type Workspace } from '../helpers.js';
+import {
+  CLI,
+  cli,
+  cliJson,
+  cliOk,
+  cleanup,
+  createCells,
+  FIXTURES,
+  http,
+  newWorkspace,
+  rawHttp,
+  statusesIn,
+  track,
+  waitFor,
+  type Workspace,
+} from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -273,6 +289,16 @@ describe('Prometheus', () => {
     expect(expositionProblems(text)).toEqual([]);
     expect(text).toContain('cellctl_cell_up{cell="c2"} 1');
     expect((await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/stats`)).status).toBe(401);
+    // Only for requests that name this machine: a page of another site that rebinds its DNS name to
+    // 127.0.0.1 sends that name as Host, and is refused.
+    const scrapeAs = async (host: string) => {
+      const { text } = await rawHttp(ws.adminPort, `GET /metrics HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
+      return statusesIn(text)[0];
+    };
+    expect(await scrapeAs('attacker.example:80')).toBe(403);
+    expect(await scrapeAs(`127.0.0.1:${ws.adminPort}`)).toBe(200);
+    expect(await scrapeAs(`localhost:${ws.adminPort}`)).toBe(200);
+    expect(await scrapeAs(`${os.hostname()}:${ws.adminPort}`)).toBe(200);
 
     await cliOk(ws.home, ['stop', 'c2']);
     const partial = await (await fetch(`http://127.0.0.1:${ws.adminPort}/metrics`)).text();

@@ -2,7 +2,7 @@
 // and health show a registered cell (run elsewhere, no pid here).
 import { describe, expect, it } from 'vitest';
 import { renderStatus } from '../../src/cli/views/status.js';
-import { cellAddress, parseCellUrl } from '../../src/shared/urls.js';
+import { cellAddress, hostNamesThisMachine, parseCellUrl } from '../../src/shared/urls.js';
 import { buildStatus, judgeHealth, type StatusInputs } from '../../src/status/model.js';
 import { infoMismatch } from '../../src/workspace/registered.js';
 import { cellRecord } from '../helpers.js';
@@ -95,5 +95,24 @@ describe('a registered cell in status and health', () => {
     expect(verdict.healthy).toBe(false);
     expect(verdict.customersAffected).toBe(4);
     expect(verdict.details[0]!.fix).toContain('http://10.9.9.9:8100');
+  });
+});
+
+describe('a Host that names this machine (the token-free scrape)', () => {
+  it.each([
+    ['127.0.0.1:8001', true],
+    ['10.0.0.7', true],
+    ['[::1]:8001', true],
+    ['LOCALHOST:8001', true],
+    ['router-a:8001', true],
+    ['router-a.example', false],
+    ['attacker.example:80', false],
+    ['127.0.0.1.attacker.example', false],
+    ['', true],
+  ])('%s → %s', (host, allowed) => {
+    expect(hostNamesThisMachine(host, ['router-a'])).toBe(allowed);
+  });
+  it('passes a request with no Host at all (HTTP/1.0: no browser sends one)', () => {
+    expect(hostNamesThisMachine(undefined, [])).toBe(true);
   });
 });
