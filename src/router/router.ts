@@ -286,7 +286,10 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
       dispatch: handle,
       fallback,
       maxHeadBytes: MAX_HEAD_BYTES,
-      maxBodyBytes: limits.maxBodyBytes,
+      // Read at each request, so a lowered limit (config set, applied live) reaches open connections too.
+      get maxBodyBytes() {
+        return limits.maxBodyBytes;
+      },
       idleTimeoutMs: IDLE_TIMEOUT_MS,
       requestTimeoutMs: limits.requestTimeoutMs,
       budget,

@@ -161,6 +161,25 @@ describe('caps', () => {
   });
 });
 
+describe('a lowered body limit', () => {
+  it('reaches connections that were open before it, not only new ones', async () => {
+    const open = await servedClient();
+    const body = JSON.stringify({ name: 'n'.repeat(50_000), email: 'big@example.com' });
+    const post = (id: string) =>
+      `POST /api/customers/${id} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    await write(open.socket, post('big-1'));
+    expect(statusesIn(await open.until(answered(2)))[1]).not.toBe(413); // under the limit of 100,000
+    await cliOk(ws.home, ['config', 'set', 'limits.maxBodyBytes', '20000']);
+    try {
+      await write(open.socket, post('big-2'));
+      expect(statusesIn(await open.until(answered(3)))[2]).toBe(413);
+      await open.closed;
+    } finally {
+      await cliOk(ws.home, ['config', 'set', 'limits.maxBodyBytes', String(LIMITS.maxBodyBytes)]);
+    }
+  });
+});
+
 /** Counts `marker` in a stream read in pieces (one cut across two pieces counted once). */
 function occurrences(marker: string) {
   let tail = '';
