@@ -1,13 +1,14 @@
 // The router's public connections. Each keep-alive connection is read at the byte level: requests in
-// the plain form (readRequestHead) are routed from here, one at a time and in order, so pipelined
-// requests get their answers in order. At the first request outside that form the connection is
-// handed, with every byte not yet used, to Node's HTTP server, which serves it from then on.
+// the plain form (http1.ts) are routed from here, one at a time and in order, so pipelined requests
+// get their answers in order. At the first request outside that form the connection is handed, with
+// every byte not yet used, to Node's HTTP server, which serves it from then on. A head is scanned as
+// its pieces arrive, each byte once, and joined once it is whole.
 import type http from 'node:http';
 import type net from 'node:net';
 import type { InputBudget, InputHolder } from './budget.js';
 import { type RouterErrorAnswer, routerError } from './errors.js';
 import { jsonAnswer, type PublicExchange, RawExchange } from './exchange.js';
-import { readRequestHead } from './http1.js';
+import { parseRequestHead, RequestHeadScanner } from './http1.js';
 
 export interface FrontDoorOptions {
   /** Routes one request and answers it through the exchange; never throws. */
@@ -58,6 +59,8 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
    */
   let parts: Buffer[] = [];
   let partsBytes = 0;
+  /** The head scan of exactly the bytes in `parts`: each piece is fed to it once, as it arrives. */
+  let scan = new RequestHeadScanner(options.maxHeadBytes);
   /** Bytes (head and body) the request now arriving needs before it can be routed; 0 until its head is read. */
   let needed = 0;
   let busy = false;
@@ -76,9 +79,15 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     },
   };
 
+  /** The bytes not yet used are now `rest`: a new head begins there. */
+  const keepInput = (rest: Buffer[], bytes: number) => {
+    parts = rest;
+    partsBytes = bytes;
+    scan = new RequestHeadScanner(options.maxHeadBytes);
+    for (const part of rest) scan.feed(part);
+  };
   const dropInput = () => {
-    parts = [];
-    partsBytes = 0;
+    keepInput([], 0);
     needed = 0;
     budget.drop(holder);
     if (requestTimer !== null) clearTimeout(requestTimer);
@@ -105,6 +114,7 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     if (gone) return; // closing: what the client still sends (the rest of a refused body) is not read
     parts.push(chunk);
     partsBytes += chunk.length;
+    scan.feed(chunk);
     if (!budget.take(holder, chunk.length)) return; // this connection was refused to keep the cap
     if (busy) {
       if (partsBytes > readAhead) socket.pause();
@@ -181,10 +191,12 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
 
   function next(): void {
     if (shuttingDown || busy || gone || awaitingDrain || partsBytes === 0) return;
+    const found = scan.result;
+    if (found.kind === 'incomplete') return awaitRest();
+    if (found.kind === 'handoff') return handOff();
     const data = joined();
-    const read = readRequestHead(data, options.maxHeadBytes);
-    if (read.kind === 'incomplete') return awaitRest();
-    if (read.kind === 'handoff') return handOff();
+    const read = parseRequestHead(data, found.end);
+    if (read.kind !== 'head') return handOff();
     const head = read.head;
     const length = head.contentLength ?? 0;
     const tooLarge = length > options.maxBodyBytes;
@@ -199,8 +211,7 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     // A body over the limit is answered at once, and the connection closed: nothing after it is used.
     const used = tooLarge ? data.length : head.size + length;
     if (!tooLarge && head.contentLength !== null) body = data.subarray(head.size, used);
-    parts = used < data.length ? [data.subarray(used)] : [];
-    partsBytes = data.length - used;
+    keepInput(used < data.length ? [data.subarray(used)] : [], data.length - used);
     budget.release(holder, used);
     busy = true;
     // A body over the limit was not read: whatever answers it must close, or its bytes would be read as requests.

@@ -26,7 +26,11 @@ class FakeSocket extends EventEmitter {
   isPaused() {
     return this.paused;
   }
-  unshift() {}
+  /** What the router gave back to the stream on handing the connection to Node's server. */
+  unshifted: Buffer[] = [];
+  unshift(data: Buffer) {
+    this.unshifted.push(data);
+  }
   write(data: Buffer | string) {
     this.written += data.toString();
     return true;
@@ -45,16 +49,17 @@ const MiB = 1024 * 1024;
 function door(budget = new InputBudget(64 * MiB)) {
   const socket = new FakeSocket();
   const seen: { exchange: PublicExchange; body: Buffer | null }[] = [];
+  const fallback = new EventEmitter();
   serveConnection(socket as unknown as net.Socket, {
     dispatch: (exchange) => void exchange.body().then((body) => seen.push({ exchange, body })),
-    fallback: new EventEmitter() as unknown as http.Server,
+    fallback: fallback as unknown as http.Server,
     maxHeadBytes: 16 * 1024,
     maxBodyBytes: 2 * MiB,
     idleTimeoutMs: 60_000,
     requestTimeoutMs: 60_000,
     budget,
   });
-  return { socket, seen, budget };
+  return { socket, seen, budget, fallback };
 }
 
 const post = (length: number) => Buffer.from(`POST /api/customers/a HTTP/1.1\r\nhost: t\r\ncontent-length: ${length}\r\n\r\n`, 'latin1');
@@ -117,6 +122,41 @@ describe('reading a body that arrives in many pieces', () => {
     });
     expect(received!.equals(body)).toBe(true);
     expect(copied).toBeLessThanOrEqual(body.length);
+  });
+});
+
+describe('reading a head that arrives a byte at a time', () => {
+  const KiB = 1024;
+  /** A GET whose head is `size` bytes. */
+  const bigGet = (size: number) => Buffer.from(`GET /api/customers/a HTTP/1.1\r\nhost: t\r\nx-pad: ${'p'.repeat(size - 50)}\r\n\r\n`, 'latin1');
+  const byteByByte = (socket: FakeSocket, data: Buffer) => {
+    for (let at = 0; at < data.length; at += 1) socket.emit('data', data.subarray(at, at + 1));
+  };
+
+  it('copies a 16 KiB head sent a byte at a time about once, not once per byte', async () => {
+    const { socket, seen } = door();
+    const head = bigGet(16 * KiB - 100);
+    const copied = await bytesJoined(async () => {
+      byteByByte(socket, head);
+      await vi.waitFor(() => expect(seen).toHaveLength(1));
+    });
+    expect(seen[0]!.exchange.url).toBe('/api/customers/a');
+    // Joining the pieces on each byte would copy about 128 MiB here.
+    expect(copied).toBeLessThanOrEqual(2 * head.length);
+  });
+
+  it.each([
+    ['a head over the limit', bigGet(16 * KiB + 100).subarray(0, 16 * KiB + 1)],
+    ['a bare LF', Buffer.from('GET /api/customers/a HTTP/1.1\r\nhost: t\n', 'latin1')],
+  ])('hands %s to Node’s server with every byte, as soon as its last byte arrives', (_label, data) => {
+    const { socket, fallback } = door();
+    let handedOff = false;
+    fallback.on('connection', () => (handedOff = true));
+    byteByByte(socket, data.subarray(0, data.length - 1));
+    expect(handedOff).toBe(false);
+    byteByByte(socket, data.subarray(data.length - 1));
+    expect(handedOff).toBe(true);
+    expect(Buffer.concat(socket.unshifted).equals(data)).toBe(true);
   });
 });
 
