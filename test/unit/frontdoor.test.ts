@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InputBudget, largestHolder } from '../../src/router/budget.js';
 import { NodeExchange, type PublicExchange, RouterOverloaded } from '../../src/router/exchange.js';
 import { serveConnection } from '../../src/router/frontdoor.js';
+import { InputPieces } from '../../src/router/pieces.js';
 
 class FakeSocket extends EventEmitter {
   remoteAddress = '127.0.0.1';
@@ -157,6 +158,43 @@ describe('reading a head that arrives a byte at a time', () => {
     byteByByte(socket, data.subarray(data.length - 1));
     expect(handedOff).toBe(true);
     expect(Buffer.concat(socket.unshifted).equals(data)).toBe(true);
+  });
+});
+
+describe('the pieces a connection holds', () => {
+  const text = (length: number, from = 0) => Buffer.from(Array.from({ length }, (_, i) => 97 + ((from + i) % 26)));
+
+  it('holds 16 KiB sent a byte at a time in a few buffers, not one per byte (each costs ~200 bytes of heap)', () => {
+    const pieces = new InputPieces();
+    const sent = text(16 * 1024);
+    for (let at = 0; at < sent.length; at += 1) pieces.push(sent.subarray(at, at + 1));
+    expect(pieces.count).toBeLessThanOrEqual(8);
+    expect(pieces.bytes).toBe(sent.length);
+    expect(pieces.join().equals(sent)).toBe(true);
+  });
+
+  it('keeps large pieces as they came and the order of every byte', () => {
+    const pieces = new InputPieces();
+    const sent = [text(5000), text(1, 1), text(3000, 2), text(10, 3), text(20, 4), text(2000, 5), text(7, 6)];
+    for (const piece of sent) pieces.push(piece);
+    expect(pieces.count).toBe(6); // the 10- and 20-byte pieces share a block
+    expect(pieces.join().equals(Buffer.concat(sent))).toBe(true);
+  });
+
+  it('never writes over bytes it handed out', () => {
+    const pieces = new InputPieces();
+    pieces.push(text(3));
+    pieces.push(text(3, 3));
+    const joined = pieces.join(); // the block's bytes so far, not a copy
+    pieces.push(text(3, 6));
+    expect(joined.toString()).toBe('abcdef');
+    expect(pieces.join().toString()).toBe('abcdefghi');
+    const body = pieces.join().subarray(2, 5);
+    pieces.replace([pieces.join().subarray(5)]);
+    pieces.push(text(2, 9));
+    pieces.push(text(2, 11));
+    expect(body.toString()).toBe('cde');
+    expect(pieces.join().toString()).toBe('fghijklm');
   });
 });
 
