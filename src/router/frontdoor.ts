@@ -1,13 +1,15 @@
 // The router's public connections. Each keep-alive connection is read at the byte level: requests in
-// the plain form (readRequestHead) are routed from here, one at a time and in order, so pipelined
-// requests get their answers in order. At the first request outside that form the connection is
-// handed, with every byte not yet used, to Node's HTTP server, which serves it from then on.
+// the plain form (http1.ts) are routed from here, one at a time and in order, so pipelined requests
+// get their answers in order. At the first request outside that form the connection is handed, with
+// every byte not yet used, to Node's HTTP server, which serves it from then on. A head is scanned as
+// its pieces arrive, each byte once, and joined once it is whole.
 import type http from 'node:http';
 import type net from 'node:net';
 import type { InputBudget, InputHolder } from './budget.js';
 import { type RouterErrorAnswer, routerError } from './errors.js';
 import { jsonAnswer, type PublicExchange, RawExchange } from './exchange.js';
-import { readRequestHead } from './http1.js';
+import { parseRequestHead, RequestHeadScanner } from './http1.js';
+import { InputPieces } from './pieces.js';
 
 export interface FrontDoorOptions {
   /** Routes one request and answers it through the exchange; never throws. */
@@ -52,12 +54,13 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
   const remote = socket.remoteAddress ?? '';
   const budget = options.budget;
   /**
-   * Bytes read and not yet used, in arrival order. They are joined into one buffer only to read a
-   * head or once a body is whole, so a body that arrives in many pieces is copied once, not once
+   * Bytes read and not yet used, in arrival order. They are joined into one buffer only once a head
+   * has ended or a body is whole, so a request that arrives in many pieces is copied once, not once
    * per piece.
    */
-  let parts: Buffer[] = [];
-  let partsBytes = 0;
+  const parts = new InputPieces();
+  /** The head scan of exactly the bytes in `parts`: each piece is fed to it once, as it arrives. */
+  let scan = new RequestHeadScanner(options.maxHeadBytes);
   /** Bytes (head and body) the request now arriving needs before it can be routed; 0 until its head is read. */
   let needed = 0;
   let busy = false;
@@ -76,9 +79,14 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     },
   };
 
+  /** The bytes not yet used are now `rest`: a new head begins there. */
+  const keepInput = (rest: Buffer[]) => {
+    parts.replace(rest);
+    scan = new RequestHeadScanner(options.maxHeadBytes);
+    for (const part of rest) scan.feed(part);
+  };
   const dropInput = () => {
-    parts = [];
-    partsBytes = 0;
+    keepInput([]);
     needed = 0;
     budget.drop(holder);
     if (requestTimer !== null) clearTimeout(requestTimer);
@@ -104,11 +112,11 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
   const onData = (chunk: Buffer) => {
     if (gone) return; // closing: what the client still sends (the rest of a refused body) is not read
     parts.push(chunk);
-    partsBytes += chunk.length;
+    scan.feed(chunk);
     if (!budget.take(holder, chunk.length)) return; // this connection was refused to keep the cap
     if (busy) {
-      if (partsBytes > readAhead) socket.pause();
-    } else if (partsBytes >= needed) next();
+      if (parts.bytes > readAhead) socket.pause();
+    } else if (parts.bytes >= needed) next();
   };
   const onTimeout = () => {
     if (!busy) socket.destroy();
@@ -126,11 +134,6 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
   socket.on('close', onGone);
   socket.on('error', onGone);
 
-  const joined = (): Buffer => {
-    if (parts.length > 1) parts = [Buffer.concat(parts, partsBytes)];
-    return parts[0]!;
-  };
-
   const handOff = () => {
     socket.off('data', onData);
     socket.off('timeout', onTimeout);
@@ -138,7 +141,7 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     socket.off('error', onGone);
     socket.setTimeout(0);
     socket.pause();
-    if (partsBytes > 0) socket.unshift(joined());
+    if (parts.bytes > 0) socket.unshift(parts.join());
     dropInput();
     options.fallback.emit('connection', socket);
     socket.resume();
@@ -151,7 +154,7 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     awaitingDrain = false;
     if (gone) return;
     socket.resume();
-    if (partsBytes > 0) next();
+    if (parts.bytes > 0) next();
   };
 
   const done = (keepOpen: boolean) => {
@@ -176,15 +179,17 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     // The next pipelined request waits a turn of the event loop: an answer the router gives itself
     // comes back synchronously, and thousands of them in one read must not nest on the stack (nor
     // keep other connections waiting).
-    if (partsBytes > 0) setImmediate(next);
+    if (parts.bytes > 0) setImmediate(next);
   };
 
   function next(): void {
-    if (shuttingDown || busy || gone || awaitingDrain || partsBytes === 0) return;
-    const data = joined();
-    const read = readRequestHead(data, options.maxHeadBytes);
-    if (read.kind === 'incomplete') return awaitRest();
-    if (read.kind === 'handoff') return handOff();
+    if (shuttingDown || busy || gone || awaitingDrain || parts.bytes === 0) return;
+    const found = scan.result;
+    if (found.kind === 'incomplete') return awaitRest();
+    if (found.kind === 'handoff') return handOff();
+    const data = parts.join();
+    const read = parseRequestHead(data, found.end);
+    if (read.kind !== 'head') return handOff();
     const head = read.head;
     const length = head.contentLength ?? 0;
     const tooLarge = length > options.maxBodyBytes;
@@ -199,8 +204,7 @@ export function serveConnection(socket: net.Socket, options: FrontDoorOptions): 
     // A body over the limit is answered at once, and the connection closed: nothing after it is used.
     const used = tooLarge ? data.length : head.size + length;
     if (!tooLarge && head.contentLength !== null) body = data.subarray(head.size, used);
-    parts = used < data.length ? [data.subarray(used)] : [];
-    partsBytes = data.length - used;
+    keepInput(used < data.length ? [data.subarray(used)] : []);
     budget.release(holder, used);
     busy = true;
     // A body over the limit was not read: whatever answers it must close, or its bytes would be read as requests.

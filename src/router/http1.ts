@@ -33,19 +33,94 @@ export interface RequestHead {
 }
 
 export type RequestRead = { kind: 'incomplete' } | { kind: 'handoff'; reason: string } | { kind: 'head'; head: RequestHead };
+/** Where a request head ends (`end`: the offset of its CRLF CRLF), before its lines are read. */
+export type HeadScan = { kind: 'incomplete' } | { kind: 'handoff'; reason: string } | { kind: 'end'; end: number };
 
-const INCOMPLETE: RequestRead = { kind: 'incomplete' };
-const handoff = (reason: string): RequestRead => ({ kind: 'handoff', reason });
+const INCOMPLETE = { kind: 'incomplete' } as const;
+const handoff = (reason: string) => ({ kind: 'handoff', reason }) as const;
+const CR = 13;
+const LF = 10;
 
 /** Reads the request head at the start of `data`, if all of it has arrived. */
 export function readRequestHead(data: Buffer, maxHeadBytes: number): RequestRead {
-  const end = data.indexOf(HEAD_END);
-  if (end === -1) {
-    if (data.length > maxHeadBytes) return handoff('head too large');
+  const scanner = new RequestHeadScanner(maxHeadBytes);
+  scanner.feed(data);
+  const scan = scanner.result;
+  return scan.kind === 'end' ? parseRequestHead(data, scan.end) : scan;
+}
+
+/** How much of CRLF CRLF (0 to 4 bytes) a run of bytes ends with, given how much it did before `byte`. */
+const matchedAfter = (matched: number, byte: number): number => (byte === HEAD_END[matched] ? matched + 1 : byte === CR ? 1 : 0);
+
+/**
+ * Finds where a request head ends in bytes fed piece by piece as they arrive, without joining them:
+ * each byte is looked at a few times however small the pieces, so a head sent a byte at a time costs
+ * about what it costs whole. `result` depends only on the bytes fed, not on how they were cut.
+ */
+export class RequestHeadScanner {
+  /** Bytes looked at so far, for tests: a small multiple of the bytes fed. */
+  examined = 0;
+  private fed = 0;
+  private end = -1;
+  /** How much of CRLF CRLF the bytes fed so far end with (0 to 3 until it is found). */
+  private matched = 0;
+  private bareLineFeed = false;
+
+  constructor(private readonly maxHeadBytes: number) {}
+
+  /** What the bytes fed so far make: a head's end, a reason to hand them to Node's parser, or a wait. */
+  get result(): HeadScan {
+    if (this.end !== -1) return this.end > this.maxHeadBytes ? handoff('head too large') : { kind: 'end', end: this.end };
+    if (this.fed > this.maxHeadBytes) return handoff('head too large');
     // Lines that end in a bare LF never make a CRLF CRLF: Node's parser answers them instead of a wait.
-    return hasBareLineFeed(data) ? handoff('line ending without CR') : INCOMPLETE;
+    return this.bareLineFeed ? handoff('line ending without CR') : INCOMPLETE;
   }
-  if (end > maxHeadBytes) return handoff('head too large');
+
+  /** Takes the next bytes of the connection; those after the head's end, once found, are not looked at. */
+  feed(piece: Buffer): void {
+    if (this.end !== -1) return;
+    this.end = this.findEnd(piece);
+    if (this.end !== -1) return;
+    // Past the limit the answer is "too large" whatever else comes, unless an end does.
+    if (this.fed + piece.length <= this.maxHeadBytes && this.hasBareLineFeed(piece)) this.bareLineFeed = true;
+    this.trackEnd(piece);
+    this.fed += piece.length;
+  }
+
+  /** The first CRLF CRLF's offset from the first byte fed, if it ends in `piece`; -1 if not. */
+  private findEnd(piece: Buffer): number {
+    // One begun in earlier pieces ends in this one's first 3 bytes.
+    let matched = this.matched;
+    for (let at = 0; matched > 0 && at < Math.min(3, piece.length); at += 1) {
+      matched = matchedAfter(matched, piece[at]!);
+      this.examined += 1;
+      if (matched === 4) return this.fed + at - 3;
+    }
+    this.examined += piece.length;
+    const at = piece.indexOf(HEAD_END);
+    return at === -1 ? -1 : this.fed + at;
+  }
+
+  /** Whether `piece` has an LF not preceded by a CR (the byte before it may be in the previous piece). */
+  private hasBareLineFeed(piece: Buffer): boolean {
+    this.examined += piece.length;
+    const crBefore = this.matched === 1 || this.matched === 3; // a run that ends in CR ends with "\r" or "\r\n\r"
+    for (let at = piece.indexOf(LF); at !== -1; at = piece.indexOf(LF, at + 1)) if (at === 0 ? !crBefore : piece[at - 1] !== CR) return true;
+    return false;
+  }
+
+  /** Updates `matched` to the bytes fed with `piece`: it depends on their last 3 bytes only. */
+  private trackEnd(piece: Buffer): void {
+    const from = Math.max(0, piece.length - 3);
+    let matched = from === 0 ? this.matched : 0;
+    for (let at = from; at < piece.length; at += 1) matched = matchedAfter(matched, piece[at]!);
+    this.examined += piece.length - from;
+    this.matched = matched;
+  }
+}
+
+/** Reads the lines of a request head whose CRLF CRLF is at `end` in `data` (found by RequestHeadScanner). */
+export function parseRequestHead(data: Buffer, end: number): RequestRead {
   const lines = data.toString('latin1', 0, end).split('\r\n');
   const requestLine = REQUEST_LINE.exec(lines[0]!);
   if (!requestLine) return handoff('request line outside the fast path');
@@ -75,11 +150,6 @@ export function readRequestHead(data: Buffer, maxHeadBytes: number): RequestRead
   }
   if (hosts !== 1) return handoff('host field missing or repeated');
   return { kind: 'head', head: { method: requestLine[1]!, target: requestLine[2]!, fields, contentLength, authorization, close, size: end + 4 } };
-}
-
-function hasBareLineFeed(data: Buffer): boolean {
-  for (let at = data.indexOf(10); at !== -1; at = data.indexOf(10, at + 1)) if (at === 0 || data[at - 1] !== 13) return true;
-  return false;
 }
 
 export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';

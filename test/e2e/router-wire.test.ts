@@ -21,6 +21,7 @@ beforeAll(async () => {
 function converse(parts: string[], until: (text: string) => boolean, options: { readDelayMs?: number } = {}): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(ws.routerPort, '127.0.0.1');
+    socket.setNoDelay(true); // each part its own segment
     let text = '';
     let settled = false;
     const finish = (closed: boolean) => {
@@ -101,6 +102,14 @@ describe('the fast path', () => {
     expect(text.indexOf('/nope-2999')).toBeGreaterThan(text.indexOf('/nope-2998'));
     expect(text.endsWith('}')).toBe(true);
     expect(text.slice(text.lastIndexOf('HTTP/1.1 '))).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('reads a head that arrives a byte at a time, then the request after it', async () => {
+    const head = get('a/echo', 'x-trace: slow\r\n');
+    const { text } = await converse([...head, get('b/echo', 'connection: close\r\n')], () => false);
+    const answers = bodies(text).map((body) => JSON.parse(body));
+    expect(answers.map((answer) => answer.target)).toEqual(['/api/customers/a/echo', '/api/customers/b/echo']);
+    expect(answers[0].head.map((line: string) => line.toLowerCase())).toContain('x-trace: slow');
   });
 
   it('carries a body that arrives in pieces', async () => {

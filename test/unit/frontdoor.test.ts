@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InputBudget, largestHolder } from '../../src/router/budget.js';
 import { NodeExchange, type PublicExchange, RouterOverloaded } from '../../src/router/exchange.js';
 import { serveConnection } from '../../src/router/frontdoor.js';
+import { InputPieces } from '../../src/router/pieces.js';
 
 class FakeSocket extends EventEmitter {
   remoteAddress = '127.0.0.1';
@@ -26,7 +27,11 @@ class FakeSocket extends EventEmitter {
   isPaused() {
     return this.paused;
   }
-  unshift() {}
+  /** What the router gave back to the stream on handing the connection to Node's server. */
+  unshifted: Buffer[] = [];
+  unshift(data: Buffer) {
+    this.unshifted.push(data);
+  }
   write(data: Buffer | string) {
     this.written += data.toString();
     return true;
@@ -45,16 +50,17 @@ const MiB = 1024 * 1024;
 function door(budget = new InputBudget(64 * MiB)) {
   const socket = new FakeSocket();
   const seen: { exchange: PublicExchange; body: Buffer | null }[] = [];
+  const fallback = new EventEmitter();
   serveConnection(socket as unknown as net.Socket, {
     dispatch: (exchange) => void exchange.body().then((body) => seen.push({ exchange, body })),
-    fallback: new EventEmitter() as unknown as http.Server,
+    fallback: fallback as unknown as http.Server,
     maxHeadBytes: 16 * 1024,
     maxBodyBytes: 2 * MiB,
     idleTimeoutMs: 60_000,
     requestTimeoutMs: 60_000,
     budget,
   });
-  return { socket, seen, budget };
+  return { socket, seen, budget, fallback };
 }
 
 const post = (length: number) => Buffer.from(`POST /api/customers/a HTTP/1.1\r\nhost: t\r\ncontent-length: ${length}\r\n\r\n`, 'latin1');
@@ -117,6 +123,78 @@ describe('reading a body that arrives in many pieces', () => {
     });
     expect(received!.equals(body)).toBe(true);
     expect(copied).toBeLessThanOrEqual(body.length);
+  });
+});
+
+describe('reading a head that arrives a byte at a time', () => {
+  const KiB = 1024;
+  /** A GET whose head is `size` bytes. */
+  const bigGet = (size: number) => Buffer.from(`GET /api/customers/a HTTP/1.1\r\nhost: t\r\nx-pad: ${'p'.repeat(size - 50)}\r\n\r\n`, 'latin1');
+  const byteByByte = (socket: FakeSocket, data: Buffer) => {
+    for (let at = 0; at < data.length; at += 1) socket.emit('data', data.subarray(at, at + 1));
+  };
+
+  it('copies a 16 KiB head sent a byte at a time about once, not once per byte', async () => {
+    const { socket, seen } = door();
+    const head = bigGet(16 * KiB - 100);
+    const copied = await bytesJoined(async () => {
+      byteByByte(socket, head);
+      await vi.waitFor(() => expect(seen).toHaveLength(1));
+    });
+    expect(seen[0]!.exchange.url).toBe('/api/customers/a');
+    // Joining the pieces on each byte would copy about 128 MiB here.
+    expect(copied).toBeLessThanOrEqual(2 * head.length);
+  });
+
+  it.each([
+    ['a head over the limit', bigGet(16 * KiB + 100).subarray(0, 16 * KiB + 1)],
+    ['a bare LF', Buffer.from('GET /api/customers/a HTTP/1.1\r\nhost: t\n', 'latin1')],
+  ])('hands %s to Node’s server with every byte, as soon as its last byte arrives', (_label, data) => {
+    const { socket, fallback } = door();
+    let handedOff = false;
+    fallback.on('connection', () => (handedOff = true));
+    byteByByte(socket, data.subarray(0, data.length - 1));
+    expect(handedOff).toBe(false);
+    byteByByte(socket, data.subarray(data.length - 1));
+    expect(handedOff).toBe(true);
+    expect(Buffer.concat(socket.unshifted).equals(data)).toBe(true);
+  });
+});
+
+describe('the pieces a connection holds', () => {
+  const text = (length: number, from = 0) => Buffer.from(Array.from({ length }, (_, i) => 97 + ((from + i) % 26)));
+
+  it('holds 16 KiB sent a byte at a time in a few buffers, not one per byte (each costs ~200 bytes of heap)', () => {
+    const pieces = new InputPieces();
+    const sent = text(16 * 1024);
+    for (let at = 0; at < sent.length; at += 1) pieces.push(sent.subarray(at, at + 1));
+    expect(pieces.count).toBeLessThanOrEqual(8);
+    expect(pieces.bytes).toBe(sent.length);
+    expect(pieces.join().equals(sent)).toBe(true);
+  });
+
+  it('keeps large pieces as they came and the order of every byte', () => {
+    const pieces = new InputPieces();
+    const sent = [text(5000), text(1, 1), text(3000, 2), text(10, 3), text(20, 4), text(2000, 5), text(7, 6)];
+    for (const piece of sent) pieces.push(piece);
+    expect(pieces.count).toBe(6); // the 10- and 20-byte pieces share a block
+    expect(pieces.join().equals(Buffer.concat(sent))).toBe(true);
+  });
+
+  it('never writes over bytes it handed out', () => {
+    const pieces = new InputPieces();
+    pieces.push(text(3));
+    pieces.push(text(3, 3));
+    const joined = pieces.join(); // the block's bytes so far, not a copy
+    pieces.push(text(3, 6));
+    expect(joined.toString()).toBe('abcdef');
+    expect(pieces.join().toString()).toBe('abcdefghi');
+    const body = pieces.join().subarray(2, 5);
+    pieces.replace([pieces.join().subarray(5)]);
+    pieces.push(text(2, 9));
+    pieces.push(text(2, 11));
+    expect(body.toString()).toBe('cde');
+    expect(pieces.join().toString()).toBe('fghijklm');
   });
 });
 

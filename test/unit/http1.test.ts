@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkedReader, readRequestHead, readResponseHead } from '../../src/router/http1.js';
+import { ChunkedReader, type HeadScan, parseRequestHead, readRequestHead, readResponseHead, RequestHeadScanner } from '../../src/router/http1.js';
 
 const bytes = (text: string) => Buffer.from(text, 'latin1');
 const request = (text: string) => readRequestHead(bytes(text), 16 * 1024);
@@ -64,6 +64,70 @@ describe('request heads on the fast path', () => {
     const big = `GET /a HTTP/1.1\r\nhost: r\r\nx-big: ${'a'.repeat(300)}\r\n`;
     expect(readRequestHead(bytes(big), 200).kind).toBe('handoff');
     expect(readRequestHead(bytes(big + '\r\n'), 200).kind).toBe('handoff');
+  });
+});
+
+/** The scan readRequestHead made before it could be fed in pieces: CRLF CRLF, then a bare LF, over all the bytes. */
+function wholeScan(data: Buffer, maxHeadBytes: number): HeadScan {
+  const end = data.indexOf('\r\n\r\n');
+  if (end !== -1) return end > maxHeadBytes ? { kind: 'handoff', reason: 'head too large' } : { kind: 'end', end };
+  if (data.length > maxHeadBytes) return { kind: 'handoff', reason: 'head too large' };
+  for (let at = data.indexOf(10); at !== -1; at = data.indexOf(10, at + 1))
+    if (at === 0 || data[at - 1] !== 13) return { kind: 'handoff', reason: 'line ending without CR' };
+  return { kind: 'incomplete' };
+}
+
+/** Feeds `data` cut at `cuts`, checking after each piece that the scan is the one of all the bytes so far; returns the read. */
+function readInPieces(data: Buffer, cuts: number[], maxHeadBytes: number) {
+  const scanner = new RequestHeadScanner(maxHeadBytes);
+  const ends = [...cuts, data.length];
+  ends.forEach((end, i) => {
+    scanner.feed(data.subarray(i === 0 ? 0 : ends[i - 1], end));
+    expect(scanner.result, `after ${end} bytes`).toEqual(wholeScan(data.subarray(0, end), maxHeadBytes));
+  });
+  const scan = scanner.result;
+  return scan.kind === 'end' ? parseRequestHead(data, scan.end) : scan;
+}
+
+const everyByte = (length: number) => Array.from({ length: length - 1 }, (_, i) => i + 1);
+
+describe('request heads that arrive in pieces', () => {
+  const plain = 'POST /api/customers/a HTTP/1.1\r\nHost: r\r\nContent-Length: 2\r\nX-Trace: t\r\n\r\n{}';
+  it.each([
+    ['a plain head', plain, 16 * 1024],
+    ['lines that all end in a bare LF', 'GET /a HTTP/1.1\nhost: r\n\n', 16 * 1024],
+    ['one bare LF among CRLFs', 'GET /a HTTP/1.1\r\nhost: r\nx-a: 1\r\n\r\n', 16 * 1024],
+    ['a bare LF first', '\nGET /a HTTP/1.1\r\nhost: r\r\n\r\n', 16 * 1024],
+    ['CR CR LF', 'GET /a HTTP/1.1\r\r\nhost: r\r\n\r\n', 16 * 1024],
+    ['a head over the limit, unfinished', `GET /a HTTP/1.1\r\nhost: r\r\nx-big: ${'a'.repeat(300)}\r\n`, 200],
+    ['a head over the limit, finished', `GET /a HTTP/1.1\r\nhost: r\r\nx-big: ${'a'.repeat(300)}\r\n\r\n`, 200],
+    // Its CRLF CRLF starts at the limit: over it until the last byte comes, then within it.
+    ['a head whose end straddles the limit', `GET /a HTTP/1.1\r\nhost: r\r\nx-a: ${'a'.repeat(33)}\r\n\r\n`, 64],
+    ['pipelined requests in one chunk', `${plain}GET /b HTTP/1.1\r\nhost: r\r\n\r\nGET /c HTTP/1.1\nhost: r\n\n`, 16 * 1024],
+  ])('reads %s a byte at a time as it reads it whole', (_label, text, max) => {
+    const data = bytes(text);
+    expect(readInPieces(data, everyByte(data.length), max)).toEqual(readRequestHead(data, max));
+  });
+
+  it('finds a CRLF CRLF cut across two or three pieces in every position', () => {
+    const data = bytes('GET /a HTTP/1.1\r\nhost: r\r\n\r\nGET /b HTTP/1.1\r\n');
+    const end = data.indexOf('\r\n\r\n');
+    const whole = readRequestHead(data, 1024);
+    expect(whole.kind).toBe('head');
+    for (let first = end - 2; first <= end + 5; first += 1) {
+      expect(readInPieces(data, [first], 1024)).toEqual(whole);
+      for (let second = first + 1; second <= end + 5; second += 1) expect(readInPieces(data, [first, second], 1024)).toEqual(whole);
+    }
+  });
+
+  it('looks at each byte of a 64 KiB head sent a byte at a time a few times, not once per piece', () => {
+    const max = 64 * 1024;
+    const head = bytes(`GET /a HTTP/1.1\r\nhost: r\r\nx-big: ${'a'.repeat(max - 40)}\r\n\r\n`);
+    const scanner = new RequestHeadScanner(max);
+    for (let at = 0; at < head.length; at += 1) scanner.feed(head.subarray(at, at + 1));
+    expect(scanner.result).toEqual({ kind: 'end', end: head.length - 4 });
+    // Scanning all the bytes so far on each piece would look at about 2 Gi bytes here (twice that with the bare LF scan).
+    expect(scanner.examined).toBeLessThanOrEqual(4 * head.length);
   });
 });
 
