@@ -30,12 +30,29 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * The ports tests hand out: below the kernel's ephemeral range (ip_local_port_range), which outgoing
+ * connections take their local ports from: a port picked there can be taken by any test's client
+ * between the check and the bind ("port … is already in use"). Above the range where it starts low.
+ */
+function testPortRange(): { low: number; high: number } {
+  let ephemeral = [32_768, 60_999];
+  try {
+    ephemeral = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  } catch {
+    // not Linux: keep the usual range
+  }
+  const [first = 32_768, last = 60_999] = ephemeral;
+  return first > 15_000 ? { low: 10_000, high: first - 1 } : { low: last + 1, high: 65_000 };
+}
+const PORTS = testPortRange();
+
 /** A port no test has handed out yet and nothing listens on; `span` consecutive ones when asked. */
-let nextPort = 20_000 + ((process.pid * 211) % 30_000);
+let nextPort = PORTS.low + ((process.pid * 211) % (PORTS.high - PORTS.low));
 export async function freePort(span = 1): Promise<number> {
   for (;;) {
     nextPort += span + 1;
-    if (nextPort > 60_000) nextPort = 20_000;
+    if (nextPort + span > PORTS.high) nextPort = PORTS.low;
     const base = nextPort;
     let ok = true;
     for (let offset = 0; offset < span && ok; offset += 1) ok = await portFree(base + offset);

@@ -49,7 +49,8 @@ function portFree(port) {
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
-let nextPort = 30_000 + Math.floor(Math.random() * 10_000);
+// Below the kernel's ephemeral range (32768 up on Linux), which clients' local ports come from.
+let nextPort = 10_000 + Math.floor(Math.random() * 15_000);
 async function freePort(span = 1) {
   for (;;) {
     nextPort += span + 1;
