@@ -60,10 +60,10 @@ export interface RouteAnswer {
   fenced: boolean;
 }
 
-/** The router's health: the public /health and the admin API's; `status` and `service` as the beginner example's router answers. */
 /**
- * The public /health: up, and whether the control plane is readable. No cell names, addresses, error
- * texts or customer counts: those are for the admin API (RouterHealth), not for anyone who can reach the router.
+ * The public /health: up, and whether the control plane is readable; `status` and `service` as the
+ * beginner example's router answers. No cell names, addresses, error texts or customer counts: those
+ * are for the admin API (RouterHealth), not for anyone who can reach the router.
  */
 export type PublicRouterHealth = {
   status: 'healthy';
@@ -71,6 +71,7 @@ export type PublicRouterHealth = {
   controlPlane: { ok: boolean };
 };
 
+/** The router's health as the admin API gives it: the public fields and what is behind them. */
 export type RouterHealth = {
   status: 'healthy';
   service: 'cell-router';

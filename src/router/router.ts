@@ -10,7 +10,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../control/plane.js';
 import type { Limits, Settings } from '../workspace/settings.js';
-import { createAdminServer, publicHealth, routerHealth } from './admin.js';
+import { createAdminServer, publicHealth } from './admin.js';
 import { diffRouterSettings, ROUTER_RESTART_SETTINGS, type SettingsChange } from './live-settings.js';
 import type { RouterEnforcing, SettingsAnswer } from './protocol.js';
 import { TokenVerifier } from './auth.js';
@@ -83,7 +83,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   let limiter = RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
   const metrics = new RouterMetrics();
   const link = new ControlLink({ open: options.openPlane, mapping, upstreams, fences, fenceLeaseMs: () => limits.fenceLeaseMs, log });
-  const health = () => publicHealth(routerHealth(mapping, link, upstreams));
+  const health = () => publicHealth(link);
   const buildPolicy = () =>
     createRequestPolicy({
       limits,

@@ -1,5 +1,6 @@
 // Where a cell answers: an http://host:port URL read into the address the router and probes connect
-// to. Pure: no I/O. The router speaks plain HTTP/1.1 to cells, so only http:// is accepted.
+// to; the router speaks plain HTTP/1.1 to cells, so only http:// is accepted. And which hosts are this
+// machine's (loopback; a request's Host). Pure: no I/O.
 import net from 'node:net';
 import { usageError } from './errors.js';
 
