@@ -215,7 +215,14 @@ export class MigrationFence {
       const lifted = await this.onEach(
         targets,
         async (target) => {
-          await this.adminOf(target).unfence(customerIds, fenceId);
+          try {
+            await this.adminOf(target).unfence(customerIds, fenceId);
+          } catch (error) {
+            // One that cannot be reached (killed, cut off) holds nothing that needs lifting: a restarted
+            // router adopts only running moves' fences from the journal, and a cut-off one's lapses with
+            // its lease. Only a router that answers with an error fails the lift.
+            if (answered(error)) throw error;
+          }
         },
         (target, error) => new Error(`router ${target.id} could not lift the fence: ${describeError(error)}`),
       );
@@ -236,9 +243,12 @@ export class MigrationFence {
  * host, this mover dialled its own loopback. Says how to make the router reachable.
  */
 function loopbackHint(target: FenceTarget, error: unknown): string {
-  if (!isLoopbackUrl(target.adminUrl) || (error as { response?: unknown }).response !== undefined) return '';
+  if (!isLoopbackUrl(target.adminUrl) || answered(error)) return '';
   return ` (its admin API listens on loopback, which only its own host reaches: run the move on that host, or bind the admin API to an address this host reaches — "cellctl config set routerAdminHost <address>" and "cellctl restart router" for a supervised router, --admin-host for "router serve")`;
 }
+
+/** Whether a failed admin call got an answer (an HTTP error) rather than none (refused, cut off, timed out). */
+const answered = (error: unknown): boolean => (error as { response?: unknown }).response !== undefined;
 
 /** What the router did, as the end of "the router …": answered an error, or did not answer in time. */
 function describeAxios(error: unknown): string {

@@ -2,6 +2,7 @@
 // registrations and heartbeats, the journal's fences learned by a router that starts mid-move, and the
 // router on PostgreSQL (notices, the store stopped and restarted).
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyControlPlane } from '../../src/control/copy.js';
@@ -9,7 +10,7 @@ import type { ControlPlane, MigrationOwner } from '../../src/control/plane.js';
 import { openControlPlane } from '../../src/control/open.js';
 import { PgControlPlane } from '../../src/control/pg-plane.js';
 import { readAdminToken, writeControlUrl } from '../../src/workspace/secrets.js';
-import { CLI, cliJson, cliOk, cleanup, createCells, freePort, http, newWorkspace, spawnTracked, waitFor, type Workspace } from '../helpers.js';
+import { CLI, cli, cliJson, cliOk, cleanup, createCells, freePort, http, newWorkspace, spawnTracked, waitFor, type Workspace } from '../helpers.js';
 import { pgAvailable, startPg, type TestPg } from '../pg.js';
 
 afterAll(cleanup);
@@ -52,8 +53,8 @@ async function routeOf(home: string, adminUrl: string, customerId: string): Prom
   return answer.body;
 }
 
-async function startedWorkspace(): Promise<Workspace & { url: string; adminUrl: string }> {
-  const ws = await newWorkspace(SETTINGS);
+async function startedWorkspace(settings: Record<string, unknown> = SETTINGS): Promise<Workspace & { url: string; adminUrl: string }> {
+  const ws = await newWorkspace(settings);
   await createCells(ws, 'basic', ['c1', 'c2']);
   return { ...ws, url: `http://127.0.0.1:${ws.routerPort}`, adminUrl: `http://127.0.0.1:${ws.adminPort}` };
 }
@@ -142,6 +143,80 @@ describe('several routers on control.db', () => {
       await cliOk(ws.home, ['stop']);
     }
   });
+});
+
+describe('a router killed in the middle of a move', () => {
+  /** PUTs a new name for the customer through `url`, one at a time, until stopped: the last one acknowledged, and the refusals seen. */
+  function writer(url: string, customerId: string) {
+    let stop = false;
+    const seen = { lastAcked: '', refused: 0, unexpected: [] as string[] };
+    const done = (async () => {
+      for (let n = 1; !stop && n <= 20_000; n += 1) {
+        const answer = await http('PUT', `${url}/api/customers/${customerId}`, { name: `name-${n}` });
+        if (answer.status === 200) seen.lastAcked = `name-${n}`;
+        else if (answer.status === 503 && answer.body.code === 'customer_moving') seen.refused += 1;
+        else seen.unexpected.push(`${answer.status} ${JSON.stringify(answer.body)}`);
+      }
+    })();
+    return {
+      seen,
+      stop: async () => {
+        stop = true;
+        await done;
+        return seen;
+      },
+    };
+  }
+
+  it.each(['once its heartbeat went stale', 'at once'] as const)(
+    'goes on %s: the move completes (or, while the killed router still counts as live, rolls back), and no acknowledged write is lost',
+    async (when) => {
+      // The movers judge liveness as this test does; the writer is not rate-limited.
+      const ws = await startedWorkspace({
+        ...SETTINGS,
+        routerStaleAfterMs: STALE_MS,
+        limits: { ...SETTINGS.limits, rateLimit: { requests: 1_000_000, windowSeconds: 1 } },
+      });
+      await cliOk(ws.home, ['start']);
+      const plane = await openControlPlane(path.join(ws.home, 'control.db'));
+      const doomed = await routerServe(ws.home);
+      try {
+        expect((await http('POST', `${ws.url}/api/customers/kept`, customer('kept'))).status).toBe(201);
+        await waitFor('both routers live', async () => (await plane.listRouters(STALE_MS)).filter((r) => r.live).length === 2);
+        const from = (await cliJson<{ cell: string }>(ws.home, ['route', 'kept'])).cell;
+        const to = from === 'c1' ? 'c2' : 'c1';
+        const writes = writer(ws.url, 'kept');
+        await waitFor('writes acknowledged', () => writes.seen.lastAcked !== '');
+        const pause = path.join(ws.home, '..', 'pause-kill');
+        const move = cli(ws.home, ['migrate', 'customer', 'kept', '--to', to], { CELLCTL_PAUSE_AFTER_STEP: 'verified', CELLCTL_PAUSE_FILE: pause });
+        await waitFor('the move to reach "verified"', () => fs.existsSync(`${pause}.reached`));
+        doomed.child.kill('SIGKILL');
+        await doomed.exited;
+        if (when === 'once its heartbeat went stale')
+          await waitFor('the killed router to go stale', async () =>
+            (await plane.listRouters(STALE_MS)).some((r) => r.adminUrl === doomed.adminUrl && !r.live),
+          );
+        fs.writeFileSync(pause, '');
+        const moved = await move;
+        const seen = await writes.stop();
+        const cell = (await cliJson<{ cell: string }>(ws.home, ['route', 'kept'])).cell;
+        if (when === 'once its heartbeat went stale') expect([moved.code, cell]).toEqual([0, to]);
+        else
+          expect([
+            [0, to],
+            [1, from],
+          ]).toContainEqual([moved.code, cell]);
+        expect(seen.unexpected).toEqual([]);
+        const stored = await http('GET', `${ws.url}/api/customers/kept`);
+        expect([stored.status, stored.body.name, stored.headers.get('x-cellctl-cell')]).toEqual([200, seen.lastAcked, cell]);
+        expect((await cli(ws.home, ['audit'])).code).toBe(0);
+      } finally {
+        doomed.child.kill('SIGKILL');
+        await plane.close();
+        await cliOk(ws.home, ['stop']);
+      }
+    },
+  );
 });
 
 const pgState = pgAvailable();
