@@ -206,6 +206,8 @@ describe('a router killed in the middle of a move', () => {
             [0, to],
             [1, from],
           ]).toContainEqual([moved.code, cell]);
+        // Finished either way: nothing left for "migrate resume" or "migrate abort".
+        expect(await cliJson(ws.home, ['migrate', 'list', '--state', 'running'])).toEqual([]);
         expect(seen.unexpected).toEqual([]);
         const stored = await http('GET', `${ws.url}/api/customers/kept`);
         expect([stored.status, stored.body.name, stored.headers.get('x-cellctl-cell')]).toEqual([200, seen.lastAcked, cell]);
