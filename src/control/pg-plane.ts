@@ -237,6 +237,12 @@ export class PgControlPlane implements ControlPlane {
       throw this.explain(error);
     }
     let broken = false;
+    // A checked-out client has no pool listener for 'error': a server that goes away between two of
+    // this transaction's statements would otherwise crash the process (the next statement fails anyway).
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
       const result = await work(client);
@@ -248,6 +254,7 @@ export class PgControlPlane implements ControlPlane {
       });
       throw this.explain(error);
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }

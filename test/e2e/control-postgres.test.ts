@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, cli, cliJson, cliOk, createCells, freePort, http, type RunningSystem, ROOT, startSystem, tempDir, waitFor } from '../helpers.js';
 import { pgAvailable, startPg, type TestPg } from '../pg.js';
+import { processPaths } from '../../src/workspace/paths.js';
 
 const pgCheck = pgAvailable();
 const customer = (id: string) => ({ name: `Customer ${id}`, email: `${id}@example.com` });
@@ -193,7 +194,11 @@ describe.skipIf(!pgCheck.ok)(`a move interrupted by PostgreSQL going down${pgChe
       await server!.pause();
       let moved;
       try {
-        await waitFor('the router to notice', async () => (await http('GET', `${url}/health`)).body.controlPlane?.ok === false);
+        await waitFor('the router to notice', async () => (await http('GET', `${url}/health`)).body.controlPlane?.ok === false).catch((error: unknown) => {
+          // Say what the router and the supervisor logged: a router that went away here is the bug to find.
+          const logs = ['router', 'supervisor'].map((name) => processPaths(ws.home, name).logFile).filter((file) => fs.existsSync(file));
+          throw new Error(`${String(error)}\n${logs.map((file) => `${file}:\n${fs.readFileSync(file, 'utf8').slice(-3000)}`).join('\n')}`);
+        });
         expect((await http('GET', `${url}/api/customers/other`)).status).toBe(200);
         fs.writeFileSync(pause, '');
         moved = await move;
