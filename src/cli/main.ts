@@ -513,6 +513,19 @@ function addFleetCommands(program: Command): void {
     .action(lazy(() => import('./commands/audit.js')));
 
   program
+    .command('repair')
+    .summary('bring a control plane that is behind its cells (restored from a backup) back in line with them')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--yes', 'apply without asking (needed off a terminal)')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      examples('cellctl repair --dry-run', 'cellctl repair --yes') +
+        '\nIt advances the fencing sequence past every number a cell has seen, maps each customer to the one cell holding its rows,\nends interrupted moves of those customers, and lifts their barriers in the cell that serves them. It never deletes a row.',
+    )
+    .action(lazy(() => import('./commands/repair.js')));
+
+  program
     .command('drill')
     .summary('failure drill: kill a cell under load and measure the blast radius and recovery')
     .argument('<kind>', 'the drill: "kill"')

@@ -563,6 +563,18 @@ export class PgControlPlane implements ControlPlane {
     return (await this.query<{ n: number }>("SELECT nextval('fencing_seq') AS n")).rows[0]!.n;
   }
 
+  async fencingIssued(): Promise<number> {
+    const row = (await this.query<{ last_value: string | number; is_called: boolean }>('SELECT last_value, is_called FROM fencing_seq')).rows[0]!;
+    return row.is_called ? Number(row.last_value) : 0;
+  }
+
+  async advanceFencing(past: number): Promise<number> {
+    const wanted = Math.floor(past);
+    // setval marks the value as issued; a sequence never moves back (nor below its first value, 1).
+    if (wanted >= 1) await this.query("SELECT setval('fencing_seq', GREATEST($1::bigint, (SELECT last_value FROM fencing_seq)))", [wanted]);
+    return this.fencingIssued();
+  }
+
   async recordKeptSourcePurged(id: number, detail: Record<string, unknown> = {}): Promise<void> {
     await this.query("UPDATE migrations SET step = 'purged', detail = merge_patch(detail, $1::jsonb), updated_at = $2 WHERE id = $3 AND state = 'done'", [
       JSON.stringify(detail),

@@ -144,6 +144,10 @@ export interface ControlPlane {
   renewLease(ids: readonly number[], owner: string, leaseMs: number): Promise<void>;
   takeOverMigration(id: number, seen: MigrationLease | null, owner: MigrationOwner, leaseMs: number): Promise<boolean>;
   newFencing(): Promise<number>;
+  /** The last fencing number handed out (0: none yet); a cell that has seen a higher one means the plane is behind its cells. */
+  fencingIssued(): Promise<number>;
+  /** Raises the sequence so that every number handed out from now on is above `past` (never lowers it); returns the last one issued. */
+  advanceFencing(past: number): Promise<number>;
   recordKeptSourcePurged(id: number, detail?: Record<string, unknown>): Promise<void>;
   /** Throws OwnershipLost (nothing changed) or a failure E_MAPPING_CHANGED (nothing changed). */
   switchCustomers(input: SwitchCustomers): Promise<void>;

@@ -214,6 +214,12 @@ export class SqliteControlPlane implements ControlPlane {
   async newFencing(): Promise<number> {
     return this.store.newFencing();
   }
+  async fencingIssued(): Promise<number> {
+    return this.store.fencingIssued();
+  }
+  async advanceFencing(past: number): Promise<number> {
+    return this.store.advanceFencing(past);
+  }
   async recordKeptSourcePurged(id: number, detail?: Record<string, unknown>): Promise<void> {
     this.store.recordKeptSourcePurged(id, detail);
   }

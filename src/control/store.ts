@@ -517,6 +517,19 @@ export class ControlStore {
     return this.db.transaction(() => this.nextFencing())();
   }
 
+  /** The last fencing number handed out (0: none yet). */
+  fencingIssued(): number {
+    return Number((this.db.prepare("SELECT value FROM meta WHERE key = 'fencing_seq'").get() as { value: string | number }).value);
+  }
+
+  /** Raises the sequence so that every number handed out from now on is above `past`; returns the last one issued. */
+  advanceFencing(past: number): number {
+    const row = this.db
+      .prepare("UPDATE meta SET value = max(CAST(value AS INTEGER), ?) WHERE key = 'fencing_seq' RETURNING value")
+      .get(Math.max(0, Math.floor(past))) as { value: string | number };
+    return Number(row.value);
+  }
+
   /** Marks a finished migration's kept source rows as purged (no owner: the migration is over). */
   recordKeptSourcePurged(id: number, detail: Record<string, unknown> = {}): void {
     this.db

@@ -3,17 +3,24 @@
 // app, a user's app in any language), unless the writer is the data API's own transaction, which
 // marks itself with a row in _cellctl_bypass that no other connection ever sees (it is deleted
 // before commit). The technique online schema-change tools use to watch writes they do not own.
+//
+// Two kinds of refusal share the triggers: a *barrier* (a move is taking the customer away; lifted
+// when it ends or rolls back) and a *tombstone* (the customer's rows were purged here because it lives
+// in another cell; dropped only when a move or a placement brings the customer back). The tombstone
+// is what keeps a stale router, paused for any length of time, from landing a write in a cell the
+// customer has left.
 import type Database from 'better-sqlite3';
 import { BARRED_WRITE_MESSAGE } from '../shared/http.js';
 import { type DataTable, quoteIdent } from './tables.js';
 
 /** Bumped when the triggers' text changes: starting the data API replaces older versions. */
-export const BARRIER_VERSION = 2;
+export const BARRIER_VERSION = 3;
 const TRIGGER_PREFIX = '_cellctl_barrier_v';
 
 const STATE_TABLES = `
 CREATE TABLE IF NOT EXISTS _cellctl_barrier (customer TEXT PRIMARY KEY, move INTEGER NOT NULL, since TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS _cellctl_bypass (only INTEGER PRIMARY KEY CHECK (only = 1));
+CREATE TABLE IF NOT EXISTS _cellctl_tombstone (customer TEXT PRIMARY KEY, fencing INTEGER NOT NULL, since TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS _cellctl_fencing (customer TEXT PRIMARY KEY, fencing INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS _cellctl_imports (move INTEGER NOT NULL, key TEXT NOT NULL, tbl TEXT NOT NULL, rows INTEGER NOT NULL, checksum INTEGER NOT NULL, PRIMARY KEY (move, key));
 `;
@@ -24,7 +31,8 @@ const triggerName = (table: string, op: string, version = BARRIER_VERSION) => `$
 // the barrier lookup; other writers pay one more look at a table that is always empty to them.
 function triggerSql(table: DataTable, op: 'ins' | 'upd' | 'del'): string {
   const column = quoteIdent(table.customerColumn);
-  const barred = (row: string) => `EXISTS (SELECT 1 FROM _cellctl_barrier WHERE customer = ${row}.${column})`;
+  const barred = (row: string) =>
+    `(EXISTS (SELECT 1 FROM _cellctl_barrier WHERE customer = ${row}.${column}) OR EXISTS (SELECT 1 FROM _cellctl_tombstone WHERE customer = ${row}.${column}))`;
   const when = op === 'ins' ? barred('NEW') : op === 'del' ? barred('OLD') : `(${barred('OLD')} OR ${barred('NEW')})`;
   const event = op === 'ins' ? 'INSERT' : op === 'del' ? 'DELETE' : 'UPDATE';
   return `CREATE TRIGGER ${quoteIdent(triggerName(table.table, op))} BEFORE ${event} ON ${quoteIdent(table.table)}
@@ -82,7 +90,9 @@ export function hasBarrierTables(db: Database.Database): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_cellctl_barrier'").get() !== undefined;
 }
 
-/** A WHERE fragment (`AND …`) that leaves out barred customers' rows, for an app's background work. */
+/** A WHERE fragment (`AND …`) that leaves out barred and tombstoned customers' rows, for an app's background work. */
 export function notBarredClause(db: Database.Database, customerColumn: string): string {
-  return hasBarrierTables(db) ? `AND ${quoteIdent(customerColumn)} NOT IN (SELECT customer FROM _cellctl_barrier)` : '';
+  if (!hasBarrierTables(db)) return '';
+  const column = quoteIdent(customerColumn);
+  return `AND ${column} NOT IN (SELECT customer FROM _cellctl_barrier) AND ${column} NOT IN (SELECT customer FROM _cellctl_tombstone)`;
 }

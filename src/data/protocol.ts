@@ -1,4 +1,4 @@
-// The cell data API, version 2: what a move, an audit and `customers show` may do with a cell's rows,
+// The cell data API, version 3: what a move, an audit and `customers show` may do with a cell's rows,
 // shared by the server (the cell runtime, or `cellctl cell-agent` beside a user's app) and the client
 // (the migration engine). docs/data-api.md describes it for people; this module is its contract.
 //
@@ -12,9 +12,13 @@
 // write again, wherever it runs. (The fencing-token technique of lease-based locks.)
 import { z } from 'zod';
 
+/**
+ * The paths' prefix. It stays /data/v2 across versions of the API so that a cell running an older
+ * cellctl still answers GET /info, and a mover can tell the user which side to upgrade.
+ */
 export const DATA_API_PREFIX = '/data/v2';
-/** What GET /info answers as `api`. */
-export const DATA_API_VERSION = 2;
+/** What GET /info answers as `api`. 3: tombstones (a purge leaves one; import's lift and unbar drop it) and `fencing` in /info. */
+export const DATA_API_VERSION = 3;
 
 /** Rows per page of an export, all tables together (and so per import transaction): a cell never waits long for its write lock. */
 export const PAGE_ROWS = 2_000;
@@ -81,13 +85,14 @@ export const requests = {
   }),
   /**
    * POST /data/v2/purge: deletes up to `limit` of these customers' rows, children's tables first, in one
-   * transaction. When none are left (`done`), the barrier for them on this cell is lifted and the
-   * import ledger of the move is forgotten.
+   * transaction. When none are left (`done`), their barrier on this cell becomes a tombstone (this cell
+   * refuses their writes until a move brings them back: import with `lift`, or unbar) and the import
+   * ledger of the move is forgotten.
    */
   purge: z.strictObject({ move, fencing, customers, limit: z.number().int().min(1).max(PAGE_ROWS).default(PAGE_ROWS) }),
   /** POST /data/v2/barrier: from now on this cell refuses every write to these customers' rows. */
   barrier: z.strictObject({ move, fencing, customers }),
-  /** POST /data/v2/unbar: lifts the barrier (a move rolled back; or the target, once it owns the customers). */
+  /** POST /data/v2/unbar: the customers live here: lifts the barrier and drops a tombstone (a move rolled back; the target, once it owns them; a placement). */
   unbar: z.strictObject({ move, fencing, customers }),
 };
 
@@ -112,6 +117,8 @@ export interface InfoAnswer {
   tables: { table: string; customer_column: string; parent: string | null; cell_column: string | null }[];
   /** How the write barrier is enforced: always triggers on the declared tables. */
   barrier: 'triggers';
+  /** The highest fencing number this cell has seen (0: none). Above the control plane's sequence, the plane is behind its cells. */
+  fencing: number;
 }
 
 export interface SummaryAnswer {
@@ -179,6 +186,8 @@ export interface BarrierAnswer {
 /** GET /data/v2/barriers */
 export interface BarriersAnswer {
   barriers: { customer: string; move: number; since: string }[];
+  /** Customers purged here because they live elsewhere: their writes are refused here. */
+  tombstones: { customer: string; fencing: number; since: string }[];
 }
 
 /**

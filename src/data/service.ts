@@ -154,7 +154,13 @@ export class DataService {
       schema_version: this.db.pragma('user_version', { simple: true }) as number,
       tables: this.access.map(({ decl }) => ({ table: decl.table, customer_column: decl.customerColumn, parent: decl.parent, cell_column: decl.cellColumn })),
       barrier: 'triggers',
+      fencing: this.highestFencing(),
     };
+  }
+
+  /** The highest fencing number this cell has seen for any customer (0: none). */
+  private highestFencing(): number {
+    return (this.db.prepare('SELECT MAX(fencing) AS top FROM _cellctl_fencing').get() as { top: number | null }).top ?? 0;
   }
 
   summary(request: Req<'summary'>): SummaryAnswer {
@@ -238,8 +244,26 @@ export class DataService {
       .run(fencing, json);
   }
 
+  /** The customers live here (again): their barrier and their tombstone go. */
   private lift(customers: readonly string[]): void {
-    this.db.prepare(`DELETE FROM _cellctl_barrier WHERE customer ${IN_CUSTOMERS}`).run(JSON.stringify(customers));
+    const json = JSON.stringify(customers);
+    this.db.prepare(`DELETE FROM _cellctl_barrier WHERE customer ${IN_CUSTOMERS}`).run(json);
+    this.db.prepare(`DELETE FROM _cellctl_tombstone WHERE customer ${IN_CUSTOMERS}`).run(json);
+  }
+
+  /**
+   * The customers' rows are gone from here because they live elsewhere: the barrier becomes a
+   * tombstone, which refuses their writes (a stale router's) until a move or a placement brings them back.
+   */
+  private bury(customers: readonly string[], fencing: number): void {
+    const json = JSON.stringify(customers);
+    this.db.prepare(`DELETE FROM _cellctl_barrier WHERE customer ${IN_CUSTOMERS}`).run(json);
+    this.db
+      .prepare(
+        `INSERT INTO _cellctl_tombstone (customer, fencing, since) SELECT value, ?, ? FROM json_each(?) WHERE true
+         ON CONFLICT (customer) DO UPDATE SET fencing = max(fencing, excluded.fencing), since = excluded.since`,
+      )
+      .run(fencing, new Date().toISOString(), json);
   }
 
   import(request: Req<'import'>): ImportAnswer {
@@ -328,7 +352,7 @@ export class DataService {
         });
         const done = removed < request.limit || this.access.every((access) => access.anyLeft.get(customers) === undefined);
         if (done) {
-          this.lift(request.customers);
+          this.bury(request.customers, request.fencing);
           this.db.prepare('DELETE FROM _cellctl_imports WHERE move = ?').run(request.move);
         }
         return { removed, done };
@@ -363,6 +387,9 @@ export class DataService {
   }
 
   barriers(): BarriersAnswer {
-    return { barriers: this.db.prepare('SELECT customer, move, since FROM _cellctl_barrier ORDER BY customer').all() as BarriersAnswer['barriers'] };
+    return {
+      barriers: this.db.prepare('SELECT customer, move, since FROM _cellctl_barrier ORDER BY customer').all() as BarriersAnswer['barriers'],
+      tombstones: this.db.prepare('SELECT customer, fencing, since FROM _cellctl_tombstone ORDER BY customer').all() as BarriersAnswer['tombstones'],
+    };
   }
 }

@@ -3,17 +3,18 @@
 // control.db before the next begins, and brings an interrupted migration to a consistent end —
 // forward (resume) or back to the source (abort) — from the journal alone.
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import { ALL, type CellRecord, type MigrationRecord, OwnershipLost } from '../control/plane.js';
 import { DataApiError } from '../data/client.js';
 import { describeError, failure } from '../shared/errors.js';
-import { type CellData, openCellData } from '../workspace/cell-data.js';
+import { pausePoint as pauseAt } from '../shared/test-hooks.js';
+import { type CellData, checkPlaneNotBehind, openCellData } from '../workspace/cell-data.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { type FenceHandle, FenceLost, MigrationFence } from './fence.js';
 import { busyMessage, judgeOwner, localProbe, thisProcessAsOwner } from '../control/ownership.js';
 import type { MigrationStep } from '../control/plane.js';
 import { isSwitched, type Move } from './plan.js';
-import { type MoveTicket, Transfer, type TableVerification } from './transfer.js';
+import { recordedCopy } from './only-copy.js';
+import { copyOf, type MoveTicket, OnlyCopy, Transfer, type TableVerification } from './transfer.js';
 
 export interface BatchOptions {
   /** Keep the source rows until this time (ISO) instead of purging them at once. */
@@ -37,20 +38,8 @@ function faultPoint(step: MigrationStep): void {
   if (process.env.CELLCTL_FAULT_AFTER_STEP === step) process.kill(process.pid, 'SIGKILL');
 }
 
-/**
- * Test-only: with CELLCTL_PAUSE_AFTER_STEP=<step> (a journal step, or "prepared": the target is
- * ready and the fence not yet put) and CELLCTL_PAUSE_FILE=<path>, the move writes
- * `<path>.reached` (holding its pid) when it gets there and waits until `<path>` exists, so a test can
- * act mid-move and then let it go on, waiting for events rather than for time. The owner's lease is
- * renewed meanwhile, as for any slow step.
- */
-async function pausePoint(step: MigrationStep | 'prepared'): Promise<void> {
-  const file = process.env.CELLCTL_PAUSE_FILE;
-  if (process.env.CELLCTL_PAUSE_AFTER_STEP !== step || !file) return;
-  fs.writeFileSync(`${file}.reached`, String(process.pid));
-  const deadline = Date.now() + 300_000;
-  while (!fs.existsSync(file) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-}
+/** Test-only (shared/test-hooks.ts): a move's pause points are its journal steps, and "prepared" (the target is ready, the fence not yet put). */
+const pausePoint = (step: MigrationStep | 'prepared'): Promise<void> => pauseAt(step);
 
 /** The journal rows of one batch, written only while this process owns them (see store.recordMigrationStep). */
 class Journal {
@@ -160,12 +149,16 @@ async function cellOf(ws: Workspace, id: string): Promise<CellRecord> {
   return cell;
 }
 
-/** The two cells' data APIs, for the length of one piece of work. */
+/** The two cells' data APIs, for the length of one piece of work; refused while the control plane is behind them. */
 async function withTransfer<T>(ws: Workspace, from: CellRecord, to: CellRecord, ticket: MoveTicket, work: (transfer: Transfer) => Promise<T>): Promise<T> {
   const opened: CellData[] = [];
   try {
     opened.push(await openCellData(ws, from));
     opened.push(await openCellData(ws, to));
+    await checkPlaneNotBehind(
+      ws,
+      opened.map((data) => ({ cellId: data.api.cellId, fencing: data.fencing })),
+    );
     return await work(new Transfer(opened[0]!.api, opened[1]!.api, ticket));
   } finally {
     await Promise.all(opened.map((data) => data.close()));
@@ -197,11 +190,11 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
         handle = await fence.put(customerIds);
       } catch (error) {
         // Nothing is held yet; the last purge page also lifts the target's barrier. Best effort.
-        await transfer.purge('target').catch(() => {});
+        await transfer.purgeHeld('target', 'stale-copy', null).catch(() => {});
         throw error;
       }
       const fenceId = handle.kind === 'router' ? handle.fenceId : undefined;
-      let verification: TableVerification[];
+      let verification: TableVerification[] | null = null;
       try {
         // The copy's first export bars the source (abort and resume lift or redo that whatever the step).
         await journal.record('fenced', { fence: handle.kind, barrier: true, ...(fenceId ? { fenceId } : {}) });
@@ -230,6 +223,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
         }
         await rollBack(
           transfer,
+          verification,
           async () => {
             await fence.lift(customerIds, fenceId, handle);
           },
@@ -246,7 +240,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       await journal.check();
       await journal.record('released');
       if (!keepSource) {
-        await transfer.purge('source');
+        await transfer.purgeHeld('source', 'after-switch', copyOf(verification));
         await journal.record('purged');
       }
       return { moved: customerIds, migrationIds: journal.ids, verification, fencedMs };
@@ -256,10 +250,16 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
   }
 }
 
-/** Before the switch the source is still the truth: drop the copy, lift the source's barrier, then the router's fence. */
-async function rollBack(transfer: Transfer, liftFence: () => Promise<void>, failed: unknown, ids: readonly number[]): Promise<void> {
+/** Before the switch the source is still the truth: drop the copy (once the source is seen to hold it), lift the source's barrier, then the router's fence. */
+async function rollBack(
+  transfer: Transfer,
+  verified: TableVerification[] | null,
+  liftFence: () => Promise<void>,
+  failed: unknown,
+  ids: readonly number[],
+): Promise<void> {
   try {
-    await transfer.purge('target');
+    await transfer.purgeHeld('target', 'rollback', verified === null ? null : copyOf(verified));
     await transfer.unbar();
     await liftFence();
   } catch (rollback) {
@@ -280,9 +280,20 @@ function lostOwnership(error: unknown, ids: readonly number[]): OwnershipLost | 
 
 /** A move failed before its switch and its rollback failed too: the journal stays running for "migrate abort". */
 class RollbackIncomplete extends Error {
-  constructor(failed: unknown, rollback: unknown) {
+  constructor(
+    failed: unknown,
+    readonly rollback: unknown,
+  ) {
     super(`${describeError(failed)}; rolling back failed too (${describeError(rollback)})`);
   }
+}
+
+/** A delete refused for want of another copy (OnlyCopy), as the CLI reports it: what to look at, and where the journal stands. */
+function onlyCopyFailure(what: string, error: OnlyCopy, id: number) {
+  return failure(
+    `${what} stopped: ${error.message}. "cellctl customers show <customer>" shows each cell's rows; if the control plane was restored from a backup, "cellctl repair" puts the mapping where the rows are. Migration ${id} stays running until then ("cellctl migrate show ${id}")`,
+    'E_ONLY_COPY',
+  );
 }
 
 /** The error for a process that found another one running its migration: it changed nothing more. */
@@ -323,6 +334,7 @@ export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOpti
   } catch (error) {
     const lost = lostOwnership(error, journal.ids);
     if (lost) throw takenOver(lost, what);
+    if (error instanceof RollbackIncomplete && error.rollback instanceof OnlyCopy) throw onlyCopyFailure(what, error.rollback, journal.ids[0]!);
     if (error instanceof RollbackIncomplete) {
       throw failure(`${what} stopped: ${error.message}; finish the rollback with "cellctl migrate abort ${journal.ids[0]}"`);
     }
@@ -343,6 +355,7 @@ export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOpti
       }
       throw failure(`${what} rolled back: ${describeError(error)}${error instanceof FenceLost ? '; run it again' : ''}`);
     }
+    if (error instanceof OnlyCopy) throw onlyCopyFailure(what, error, journal.ids[0]!);
     throw failure(`${what} stopped after the switch: ${describeError(error)}; finish it with "cellctl migrate resume ${journal.ids[0]}"`);
   }
 }
@@ -362,6 +375,9 @@ async function asTakenOver<T>(ws: Workspace, migration: MigrationRecord, verb: s
   } catch (error) {
     const lost = lostOwnership(error, journal.ids);
     if (lost) throw takenOver(lost, `${verb} of migration ${migration.id}`);
+    if (error instanceof OnlyCopy) throw onlyCopyFailure(`${verb} of migration ${migration.id}`, error, migration.id);
+    if (error instanceof RollbackIncomplete && error.rollback instanceof OnlyCopy)
+      throw onlyCopyFailure(`${verb} of migration ${migration.id}`, error.rollback, migration.id);
     throw error;
   } finally {
     journal.stop();
@@ -385,7 +401,9 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
         await journal.record('released');
       }
       if (!keepSource && migration.step !== 'purged') {
-        await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => transfer.purge('source'));
+        await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) =>
+          transfer.purgeHeld('source', 'after-switch', recordedCopy(migration.detail)),
+        );
         await journal.record('purged');
       }
     }
@@ -407,7 +425,7 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
   await asTakenOver(ws, migration, 'abort', async (journal) => {
     if (!isSwitched(migration.step)) {
       await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), async (transfer) => {
-        await transfer.purge('target');
+        await transfer.purgeHeld('target', 'rollback', recordedCopy(migration.detail));
         await transfer.unbar();
       });
       await journal.check();
@@ -456,7 +474,9 @@ export async function purgeKeptSources(ws: Workspace, now: Date, all: boolean): 
     }
     const ticket = { move: migration.id, fencing, customers: [migration.customerId] };
     try {
-      await withTransfer(ws, await cellOf(ws, migration.sourceCell), await cellOf(ws, migration.targetCell), ticket, (transfer) => transfer.purge('source'));
+      await withTransfer(ws, await cellOf(ws, migration.sourceCell), await cellOf(ws, migration.targetCell), ticket, (transfer) =>
+        transfer.purgeHeld('source', 'after-switch', recordedCopy(migration.detail)),
+      );
     } catch (error) {
       if (!isStaleOwner(error)) throw error;
       skipped.push(migration.id); // a newer move of this customer owns its rows there now
@@ -466,6 +486,59 @@ export async function purgeKeptSources(ws: Workspace, now: Date, all: boolean): 
     purged.push(migration.id);
   }
   return { purged, skipped };
+}
+
+/** What purgeStrayCopy removed, and which cell serves the customer. */
+export interface StrayPurge {
+  removed: number;
+  servedBy: string;
+}
+
+/**
+ * Removes a customer's rows from a cell that does not serve it (audit's "duplicated" finding): never
+ * from the cell the mapping names, a cell a running move uses, or a copy kept on purpose by
+ * --keep-source. The fencing number is drawn before anything is checked, so a move of the customer
+ * that starts after the checks holds a higher one and the cell refuses this purge from the move's
+ * first call on (DESIGN.md: every destructive operation holds the authority it checked); and the cell
+ * that serves the customer must hold rows of it (only-copy.ts).
+ */
+export async function purgeStrayCopy(ws: Workspace, customerId: string, cell: CellRecord): Promise<StrayPurge> {
+  const fencing = await ws.plane.newFencing();
+  const served = await strayPurgeAllowed(ws, customerId, cell);
+  await pauseAt('purge-checked');
+  const ticket = { move: fencing, fencing, customers: [customerId] };
+  try {
+    const removed = await withTransfer(ws, served, cell, ticket, (transfer) => transfer.purgeHeld('target', 'stale-copy', null));
+    return { removed, servedBy: served.id };
+  } catch (error) {
+    if (isStaleOwner(error))
+      throw failure(
+        `nothing of ${customerId} was removed from ${cell.id}: a move of the customer reached ${cell.id} after this purge checked it (the cell refused the purge's older fencing number ${fencing}); look again with "cellctl customers show ${customerId}"`,
+        'E_PURGE_OVERTAKEN',
+      );
+    if (error instanceof OnlyCopy) throw failure(`${error.message}: "cellctl customers show ${customerId}" shows each cell's rows`, 'E_ONLY_COPY');
+    throw error;
+  }
+}
+
+/** The checks of purgeStrayCopy; returns the cell that serves the customer. */
+async function strayPurgeAllowed(ws: Workspace, customerId: string, cell: CellRecord): Promise<CellRecord> {
+  const mapping = await ws.plane.getCustomer(customerId);
+  if (mapping?.cellId === cell.id) throw failure(`${cell.id} is where ${customerId} is served: its rows there are the customer's data, not a copy`);
+  if (!mapping)
+    throw failure(
+      `customer ${customerId} has no mapping row, so no copy is known to be the real one: "cellctl assign customer ${customerId} --cell <cell>" first`,
+    );
+  const running = await ws.plane.runningMigrationFor(customerId);
+  if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
+  const kept = (await ws.plane.migrationsOf(customerId, ALL)).find(
+    (m) => m.state === 'done' && m.sourceCell === cell.id && m.keepSourceUntil !== null && m.step !== 'purged',
+  );
+  if (kept)
+    throw failure(
+      `the rows of ${customerId} in ${cell.id} are kept on purpose by migration ${kept.id} (--keep-source): "cellctl migrate purge --all" removes them`,
+    );
+  return cellOf(ws, mapping.cellId);
 }
 
 export const newBatchId = (): string => randomUUID();

@@ -5,6 +5,7 @@
 // Every call that changes rows carries the move's fencing number, so a mover that lost its migration
 // to another process is refused by the cells themselves (409 stale_owner), wherever it runs.
 import type { DataApi, ExportAnswer, ExportCursor, ImportAnswer, SummaryAnswer } from '../data/protocol.js';
+import { type OnlyCopyQuestion, onlyCopyRisk, type RecordedCopy } from './only-copy.js';
 
 export interface TableVerification {
   table: string;
@@ -17,6 +18,16 @@ export interface TableVerification {
 export class CopyMismatch extends Error {
   constructor(readonly tables: TableVerification[]) {
     super(`verification failed: ${tables.map((t) => `${t.table} ${t.sourceRows}→${t.targetRows} rows`).join(', ')}`);
+  }
+}
+
+/** A delete refused because no other cell is known to hold the rows (only-copy.ts); nothing was deleted. */
+export class OnlyCopy extends Error {
+  constructor(
+    readonly cellId: string,
+    readonly why: string,
+  ) {
+    super(`refusing to delete the customer's rows in ${cellId}: ${why}; nothing was deleted`);
   }
 }
 
@@ -62,7 +73,7 @@ export class Transfer {
    * that are still being compared.
    */
   async prepareTarget(between: Between = nothing): Promise<void> {
-    await this.purge('target', between);
+    await this.purgeHeld('target', 'stale-copy', null, between);
     await this.target.barrier(this.ticket);
   }
 
@@ -117,7 +128,20 @@ export class Transfer {
     return compareSummaries(source.tables, target.tables);
   }
 
-  /** Deletes the customers' rows on one side, a page per call; the last call lifts that side's barrier. */
+  /**
+   * purge(), once the other side is known to hold the rows (only-copy.ts): `kind` says which side
+   * keeps the customer and how, `recorded` is the copy the journal verified (null when it has none).
+   */
+  async purgeHeld(side: Side, kind: OnlyCopyQuestion['kind'], recorded: RecordedCopy | null, between: Between = nothing): Promise<number> {
+    const dropping = this.side(side);
+    const keeping = this.side(side === 'source' ? 'target' : 'source');
+    const [drop, keep] = await Promise.all([dropping.summary(this.ticket.customers), keeping.summary(this.ticket.customers)]);
+    const risk = onlyCopyRisk({ drop: { cell: dropping.cellId, tables: drop.tables }, keep: { cell: keeping.cellId, tables: keep.tables }, recorded, kind });
+    if (risk !== null) throw new OnlyCopy(dropping.cellId, risk);
+    return this.purge(side, between);
+  }
+
+  /** Deletes the customers' rows on one side, a page per call; the last call turns that side's barrier into a tombstone. */
   async purge(side: Side, between: Between = nothing): Promise<number> {
     let removed = 0;
     for (;;) {
@@ -136,6 +160,10 @@ const mismatchOf = (table: string, sourceRows: number, targetRows: number): Tabl
   sourceChecksum: -1,
   targetChecksum: -1,
 });
+
+/** A verified copy as the journal records it (only-copy.ts). */
+export const copyOf = (verification: readonly TableVerification[]): RecordedCopy =>
+  Object.fromEntries(verification.map((table) => [table.table, { rows: table.targetRows, checksum: table.targetChecksum }]));
 
 /** Each declared table's count and checksum, source against target; CopyMismatch unless all equal. */
 export function compareSummaries(source: SummaryAnswer['tables'], target: SummaryAnswer['tables']): TableVerification[] {

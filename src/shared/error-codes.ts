@@ -96,6 +96,12 @@ export const CLI_ERRORS = {
   E_CONTROL_NOT_EMPTY: { exit: ExitCode.failure, means: 'a copy of the control plane was refused: the target already holds one' },
   E_COPY_MISMATCH: { exit: ExitCode.failure, means: 'a copied control plane does not match its source' },
   E_MAPPING_CHANGED: { exit: ExitCode.failure, means: "a customer's mapping changed during a move's switch" },
+  E_ONLY_COPY: { exit: ExitCode.failure, means: "a delete of a customer's rows was refused: no other cell is known to hold them" },
+  E_CONTROL_BEHIND: {
+    exit: ExitCode.failure,
+    means: 'the control plane is behind its cells (a cell saw a fencing number it never issued: restored from a backup?); run "cellctl repair"',
+  },
+  E_PURGE_OVERTAKEN: { exit: ExitCode.failure, means: 'a purge was refused by the cell: a move of the customer started after the purge checked it' },
 } as const satisfies Record<string, { exit: ExitCodeValue; means: string }>;
 
 export type CliErrorCode = keyof typeof CLI_ERRORS;

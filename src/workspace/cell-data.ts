@@ -6,7 +6,7 @@
 // 127.0.0.1 — the same protocol over real HTTP, so a move works the same with the system down.
 import type { CellRecord } from '../control/plane.js';
 import { DataApiUnreachable, HttpDataApi } from '../data/client.js';
-import type { DataApi } from '../data/protocol.js';
+import { DATA_API_VERSION, type DataApi } from '../data/protocol.js';
 import { startDataApi } from '../data/server.js';
 import { parseDataTables } from '../data/tables.js';
 import { failure } from '../shared/errors.js';
@@ -17,6 +17,8 @@ import type { Workspace } from './workspace.js';
 
 export interface CellData {
   api: DataApi;
+  /** The highest fencing number the cell has seen (its GET /info). */
+  fencing: number;
   /** `served`: the cell's own process answers; `local`: this process serves its data.db (the cell is down). */
   via: 'served' | 'local';
   close(): Promise<void>;
@@ -33,8 +35,9 @@ export async function openCellData(ws: Workspace, cell: CellRecord): Promise<Cel
     const info = await probe.info();
     if (info.cell_id !== cell.id)
       throw failure(`the data API at ${cell.dataUrl} answers as cell "${info.cell_id}", not ${cell.id}: fix the cell's data URL`, 'E_DATA_API');
+    if (info.api !== DATA_API_VERSION) throw failure(olderDataApi(cell, info.api), 'E_DATA_API');
     const api = new HttpDataApi(cell.id, cell.dataUrl, token);
-    return { api, via: 'served', close: async () => api.close() };
+    return { api, fencing: info.fencing, via: 'served', close: async () => api.close() };
   } catch (error) {
     if (!(error instanceof DataApiUnreachable) || !cell.managed) throw error;
   } finally {
@@ -43,12 +46,19 @@ export async function openCellData(ws: Workspace, cell: CellRecord): Promise<Cel
   return serveLocally(ws, cell, token);
 }
 
+/** A data API that answers with another version than this cellctl's: the cell runs an older (or newer) cellctl. */
+function olderDataApi(cell: CellRecord, api: unknown): string {
+  const restart = cell.managed ? `"cellctl restart ${cell.id}"` : `restart its "cellctl cell-agent" with this cellctl`;
+  return `cell ${cell.id}'s data API speaks version ${JSON.stringify(api)}, this cellctl needs version ${DATA_API_VERSION} (a move must not rely on what an older cell cannot do): ${restart}, then try again`;
+}
+
 async function serveLocally(ws: Workspace, cell: CellRecord, token: string): Promise<CellData> {
   const tables = parseDataTables(loadTemplate(cell.templateDir).customerTables, `template of cell ${cell.id}`);
   const local = await startDataApi({ dbFile: cellPaths(ws.home, cell.id).dataDb, cellId: cell.id, tables, token, host: '127.0.0.1', port: 0 });
   const api = new HttpDataApi(cell.id, `http://127.0.0.1:${local.port}`, token);
   return {
     api,
+    fencing: local.service.info().fencing,
     via: 'local',
     close: async () => {
       api.close();
@@ -56,6 +66,22 @@ async function serveLocally(ws: Workspace, cell: CellRecord, token: string): Pro
     },
   };
 }
+
+/**
+ * Refuses to act while the control plane is behind these cells: a cell has seen a fencing number the
+ * plane has not issued (control.db restored from a backup, or a barrier set by hand), so every number
+ * the plane hands out now would be refused, and its mapping may not say where the rows are. The cells
+ * are read before the plane, so a number issued meanwhile cannot look like one the plane never issued.
+ */
+export async function checkPlaneNotBehind(ws: Workspace, opened: readonly { cellId: string; fencing: number }[]): Promise<void> {
+  const ahead = opened.reduce<{ cellId: string; fencing: number } | null>((top, cell) => (top === null || cell.fencing > top.fencing ? cell : top), null);
+  if (ahead === null || ahead.fencing === 0) return;
+  const issued = await ws.plane.fencingIssued();
+  if (ahead.fencing > issued) throw failure(planeBehindMessage(ahead.cellId, ahead.fencing, issued), 'E_CONTROL_BEHIND');
+}
+
+export const planeBehindMessage = (cellId: string, seen: number, issued: number): string =>
+  `the control plane is behind its cells: ${cellId} has seen fencing number ${seen}, the control plane has issued only up to ${issued} (was it restored from a backup?); nothing was changed: run "cellctl repair" (--dry-run shows what it would do)`;
 
 /** Runs `work` with a cell's data API and closes it afterwards. */
 export async function withCellData<T>(ws: Workspace, cell: CellRecord, work: (api: DataApi) => Promise<T>): Promise<T> {

@@ -32,13 +32,13 @@ describe('cell URLs', () => {
 });
 
 describe('a data API fits a registered cell', () => {
-  const info = { api: 2 as const, cell_id: 'b', schema_version: 2 };
+  const info = { api: 3 as const, cell_id: 'b', schema_version: 2 };
   it('only when it names the cell and the template schema version', () => {
     expect(infoMismatch(info, 'b', 2)).toBeNull();
     expect(infoMismatch(info, 'c', 2)).toMatch(/serves cell "b"/);
     expect(infoMismatch(info, 'b', 3)).toMatch(/schema version 2/);
-    expect(infoMismatch({}, 'b', 2)).toMatch(/data API version 2/);
-    expect(infoMismatch({ ...info, api: 1 as never }, 'b', 2)).toMatch(/data API version 2/);
+    expect(infoMismatch({}, 'b', 2)).toMatch(/data API version 3/);
+    expect(infoMismatch({ ...info, api: 1 as never }, 'b', 2)).toMatch(/data API version 3/);
   });
 });
 

@@ -233,6 +233,19 @@ for (const { title, make, skip } of kinds)
       const seq = [first!.fencing, taken, purge, other!.fencing];
       expect(seq[0]).toBeGreaterThan(0);
       for (let i = 1; i < seq.length; i += 1) expect(seq[i]).toBeGreaterThan(seq[i - 1]!);
+      expect(await plane.fencingIssued()).toBe(other!.fencing);
+    });
+
+    it.skipIf(skip)('tells the last fencing number issued, and advances past a number a cell has seen, never back', async () => {
+      const plane = await withCells(make);
+      expect(await plane.fencingIssued()).toBe(0);
+      expect(await plane.advanceFencing(0)).toBe(0);
+      expect(await plane.advanceFencing(100)).toBe(100);
+      expect(await plane.newFencing()).toBe(101);
+      expect(await plane.advanceFencing(50)).toBe(101);
+      const [started] = await plane.startMigrations([move], owner('one'), 10_000);
+      expect(started!.fencing).toBe(102);
+      expect(await plane.fencingIssued()).toBe(102);
     });
 
     it.skipIf(skip)('switches the mapping and journals the switch together, or changes nothing', async () => {

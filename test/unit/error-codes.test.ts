@@ -93,6 +93,9 @@ describe('the error-code catalogue', () => {
       E_CONTROL_NOT_EMPTY: 1,
       E_COPY_MISMATCH: 1,
       E_MAPPING_CHANGED: 1,
+      E_ONLY_COPY: 1,
+      E_CONTROL_BEHIND: 1,
+      E_PURGE_OVERTAKEN: 1,
     });
     expect(ExitCode).toEqual({ ok: 0, failure: 1, usage: 2, unhealthy: 3, inconsistent: 4, interrupted: 130 });
     expect([failure('x').exitCode, failure('x', 'E_TEMPLATE').code, usageError('x').exitCode, usageError('x').code]).toEqual([1, 'E_TEMPLATE', 2, 'E_USAGE']);

@@ -2,11 +2,11 @@
 // full (mapping, route, rows per table in every cell, recent moves); removing a mapping row that
 // points at no data; and removing a stray copy of a customer's rows from a cell that does not serve it.
 import { notifyRouter } from '../../router/client.js';
-import { ALL } from '../../control/plane.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
-import { customerRowsByCell, withCellData } from '../../workspace/cell-data.js';
+import { customerRowsByCell } from '../../workspace/cell-data.js';
+import { purgeStrayCopy } from '../../migration/engine.js';
 import type { Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, withWorkspace } from '../context.js';
 import { commandOptions, on, text, type OptionsOf } from '../options.js';
@@ -110,49 +110,15 @@ async function unassign(input: Input, customerId: string): Promise<void> {
   });
 }
 
-/**
- * Removes a customer's rows from a cell that does not serve it (audit's "duplicated" finding): never
- * from the cell the mapping names, a cell a running move uses, or a copy kept on purpose by
- * --keep-source ("cellctl migrate purge" removes those). The purge carries a fresh fencing number,
- * so a move of this customer that starts meanwhile takes precedence at the cell.
- */
+/** Removes a stray copy of a customer's rows (migration/engine.ts purgeStrayCopy says when it may). */
 async function purgeCopy(input: Input, customerId: string): Promise<void> {
   const cellName = input.opts.cell;
   if (cellName === undefined) throw usageError(`say which cell holds the stray copy: cellctl customers purge ${customerId} --cell <cell>`);
   await withWorkspace(input, async (ws) => {
     const cell = await requireCell(ws, cellName);
-    const mapping = await ws.plane.getCustomer(customerId);
-    if (mapping?.cellId === cell.id) throw failure(`${cell.id} is where ${customerId} is served: its rows there are the customer's data, not a copy`);
-    if (!mapping)
-      throw failure(
-        `customer ${customerId} has no mapping row, so no copy is known to be the real one: "cellctl assign customer ${customerId} --cell <cell>" first`,
-      );
-    const running = await ws.plane.runningMigrationFor(customerId);
-    if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
-    const kept = (await ws.plane.listMigrations({ state: 'done', limit: ALL })).find(
-      (m) => m.customerId === customerId && m.sourceCell === cell.id && m.keepSourceUntil !== null && m.step !== 'purged',
-    );
-    if (kept)
-      throw failure(
-        `the rows of ${customerId} in ${cell.id} are kept on purpose by migration ${kept.id} (--keep-source): "cellctl migrate purge --all" removes them`,
-      );
-    const fencing = await ws.plane.newFencing();
-    const ticket = { move: fencing, fencing, customers: [customerId] };
-    let removed = 0;
-    await withCellData(ws, cell, async (api) => {
-      for (;;) {
-        const answer = await api.purge(ticket);
-        removed += answer.removed;
-        if (answer.done) return;
-      }
-    });
-    await ws.plane.addEvent(
-      'cli',
-      'customer.copy-purged',
-      customerId,
-      `${removed} stray row(s) removed from ${cell.id}; ${mapping.cellId} serves the customer`,
-    );
-    if (input.opts.json) return printJson({ customerId, cell: cell.id, servedBy: mapping.cellId, removed });
-    sayDone(`removed ${removed} row(s) of ${customerId} from ${cell.id}; ${mapping.cellId} still serves it`);
+    const { removed, servedBy } = await purgeStrayCopy(ws, customerId, cell);
+    await ws.plane.addEvent('cli', 'customer.copy-purged', customerId, `${removed} stray row(s) removed from ${cell.id}; ${servedBy} serves the customer`);
+    if (input.opts.json) return printJson({ customerId, cell: cell.id, servedBy, removed });
+    sayDone(`removed ${removed} row(s) of ${customerId} from ${cell.id}; ${servedBy} still serves it`);
   });
 }
