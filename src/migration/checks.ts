@@ -4,6 +4,7 @@ import { probeCellHealth } from '../cell/client.js';
 import type { CellRecord } from '../control/plane.js';
 import { findSupervisor } from '../supervisor/client.js';
 import { withCellData } from '../workspace/cell-data.js';
+import { isCellctlError } from '../shared/errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
 import type { MoveCheck, TargetLiveness } from './plan.js';
@@ -28,10 +29,16 @@ export async function cellLiveness(ws: Workspace, cellIds: string[]): Promise<Ma
   return result;
 }
 
-/** The schema version the cell's data API reports (null when the cell is unknown or its data API does not answer). */
+/**
+ * The schema version the cell's data API reports (null when the cell is unknown or its data API does
+ * not answer). A data API that answers wrongly (another cell, another version) is said as it is.
+ */
 async function dataVersion(ws: Workspace, cell: CellRecord | undefined): Promise<number | null> {
   if (!cell) return null;
-  return withCellData(ws, cell, async (api) => (await api.info()).schema_version).catch(() => null);
+  return withCellData(ws, cell, async (api) => (await api.info()).schema_version).catch((error: unknown) => {
+    if (isCellctlError(error) && error.code === 'E_DATA_API') throw error;
+    return null;
+  });
 }
 
 async function runningMigrationOf(ws: Workspace, customerId: string): Promise<MoveCheck['runningMigration']> {

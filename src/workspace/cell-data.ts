@@ -103,3 +103,25 @@ export async function customerRowsByCell(ws: Workspace, customerId: string): Pro
   }
   return found;
 }
+
+/**
+ * The control plane placed a customer in these cells (assign) or nowhere (unassign): their tombstones
+ * for it go, so its next writes land. Best effort: returns the cells that could not be reached, whose
+ * tombstone stays until a move brings the customer there. The fencing number is drawn first, so a
+ * move that starts meanwhile outranks this.
+ */
+export async function dropTombstones(ws: Workspace, customerId: string, cells: readonly CellRecord[]): Promise<string[]> {
+  const fencing = await ws.plane.newFencing();
+  if (await ws.plane.runningMigrationFor(customerId)) return [];
+  const missed: string[] = [];
+  for (const cell of cells) {
+    try {
+      const { tombstones } = await withCellData(ws, cell, (api) => api.barriers());
+      if (tombstones.some((entry) => entry.customer === customerId))
+        await withCellData(ws, cell, (api) => api.unbar({ move: fencing, fencing, customers: [customerId] }));
+    } catch {
+      missed.push(cell.id);
+    }
+  }
+  return missed;
+}

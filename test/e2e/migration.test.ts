@@ -2,56 +2,14 @@
 // the router stopped, resume and abort after a crash at every step, refusals, drain, rebalance,
 // keep-source and audit.
 import Database from 'better-sqlite3';
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATION_STEPS } from '../../src/control/store.js';
 import { readAdminToken } from '../../src/workspace/secrets.js';
-import { cli, cliJson, cliOk, cleanup, createCells, http, otherCell, type RunningSystem, startSystem, waitFor, type Workspace } from '../helpers.js';
+import { cli, cliJson, cliOk, cleanup, createCells, http, otherCell, type RunningSystem, waitFor } from '../helpers.js';
+import { mappedCell, none, pausedMove, rowsIn, seedShopper, shop, shopper } from '../shop.js';
 
 afterAll(cleanup);
-
-const shopper = (id: string) => ({ name: `Shopper ${id}`, email: `${id}@example.com` });
-
-/** Ecommerce cells, started, with fast restarts and no rate limit in the way of the load. */
-const shop = (cells: string[], settings: Record<string, unknown> = {}): Promise<RunningSystem> =>
-  startSystem('ecommerce', cells, {
-    supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 },
-    limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } },
-    ...settings,
-  });
-
-/** Rows the customer has in one cell's data.db, per customer-scoped table. */
-function rowsIn(ws: Workspace, cell: string, customerId: string): Record<string, number> {
-  const db = new Database(path.join(ws.home, cell, 'data.db'), { readonly: true });
-  try {
-    const count = (sql: string) => (db.prepare(sql).get(customerId) as { n: number }).n;
-    return {
-      customers: count('SELECT COUNT(*) AS n FROM customers WHERE customer_id = ?'),
-      cart_items: count('SELECT COUNT(*) AS n FROM cart_items WHERE customer_id = ?'),
-      orders: count('SELECT COUNT(*) AS n FROM orders WHERE customer_id = ?'),
-      order_items: count('SELECT COUNT(*) AS n FROM order_items WHERE customer_id = ?'),
-      order_events: count('SELECT COUNT(*) AS n FROM order_events WHERE customer_id = ?'),
-    };
-  } finally {
-    db.close();
-  }
-}
-
-const none = { customers: 0, cart_items: 0, orders: 0, order_items: 0, order_events: 0 };
-
-async function mappedCell(ws: Workspace, customerId: string): Promise<string> {
-  return (await cliJson(ws.home, ['route', customerId])).cell;
-}
-
-async function seedShopper(ws: RunningSystem, id: string, orders: number): Promise<void> {
-  expect((await http('POST', `${ws.url}/api/customers/${id}`, shopper(id))).status).toBe(201);
-  for (let i = 0; i < orders; i += 1) {
-    await http('POST', `${ws.url}/api/customers/${id}/cart/items`, { product_id: 'sku-cable', quantity: 1 + i });
-    expect((await http('POST', `${ws.url}/api/customers/${id}/orders`)).status).toBe(201);
-  }
-  await http('POST', `${ws.url}/api/customers/${id}/cart/items`, { product_id: 'sku-mouse', quantity: 2 });
-}
 
 async function snapshot(ws: RunningSystem, id: string) {
   const orders = (await http('GET', `${ws.url}/api/customers/${id}/orders`)).body.orders.map(
@@ -127,14 +85,6 @@ async function expectAllWritesKept(
   expect(rowsIn(ws, away, customerId)).toEqual(none);
   expect(rowsIn(ws, home, customerId).orders).toBe(before.orders + tally.ackedOrders);
   expect(await mappedCell(ws, customerId)).toBe(home);
-}
-
-/** Runs a move that stops after `step` until the test lets it go on (see CELLCTL_PAUSE_FILE). */
-async function pausedMove(ws: Workspace, customerId: string, target: string, step: string) {
-  const file = path.join(ws.home, '..', `pause-${customerId}-${step}`);
-  const done = cli(ws.home, ['migrate', 'customer', customerId, '--to', target], { CELLCTL_PAUSE_AFTER_STEP: step, CELLCTL_PAUSE_FILE: file });
-  const pid = await waitFor(`the move to reach "${step}"`, () => fs.existsSync(`${file}.reached`) && Number(fs.readFileSync(`${file}.reached`, 'utf8')));
-  return { pid, done, goOn: () => fs.writeFileSync(file, '') };
 }
 
 describe('a move under load', () => {

@@ -6,7 +6,8 @@ import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
 import { type CommandInput, withWorkspace } from '../context.js';
-import { printJson, sayDone } from '../output.js';
+import { printJson, sayDone, sayWarning } from '../output.js';
+import { dropTombstones } from '../../workspace/cell-data.js';
 import { commandOptions, type OptionsOf, on, text } from '../options.js';
 
 export const options = commandOptions({ cell: text, force: on, json: on });
@@ -35,7 +36,14 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
       throw failure(`customer ${customerId} is already mapped to ${existing.cellId}: move it with "cellctl migrate customer ${customerId} --to ${cellId}"`);
     }
     const pinned = (await ws.plane.pinCustomers([{ customerId, cellId }])).length === 1;
-    if (pinned) await ws.plane.addEvent('cli', 'customer.assigned', customerId, `pinned to ${cellId}`);
+    if (pinned) {
+      await ws.plane.addEvent('cli', 'customer.assigned', customerId, `pinned to ${cellId}`);
+      // A customer that once lived in this cell left a tombstone there; the placement brings it back.
+      for (const missed of await dropTombstones(ws, customerId, [await requireCell(ws, cellId)]))
+        sayWarning(
+          `could not reach ${missed} to let it take ${customerId}'s writes (it refuses them while it remembers the customer moved away): run "cellctl assign customer ${customerId} --cell ${cellId}" again once it answers`,
+        );
+    }
     const routerNotified = await notifyRouter(ws.home, ws.settings);
     if (input.opts.json) return printJson({ customerId, cellId, pinned, routerNotified });
     sayDone(pinned ? `customer ${customerId} pinned to ${cellId}` : `customer ${customerId} was already mapped to ${cellId}`);

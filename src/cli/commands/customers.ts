@@ -5,12 +5,12 @@ import { notifyRouter } from '../../router/client.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
-import { customerRowsByCell } from '../../workspace/cell-data.js';
+import { customerRowsByCell, dropTombstones } from '../../workspace/cell-data.js';
 import { purgeStrayCopy } from '../../migration/engine.js';
 import type { Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, withWorkspace } from '../context.js';
 import { commandOptions, on, text, type OptionsOf } from '../options.js';
-import { printJson, printLine, renderTable, say, sayDone } from '../output.js';
+import { printJson, printLine, renderTable, say, sayDone, sayWarning } from '../output.js';
 
 export const options = commandOptions({ cell: text, force: on, json: on });
 type Input = CommandInput<OptionsOf<typeof options>>;
@@ -104,6 +104,9 @@ async function unassign(input: Input, customerId: string): Promise<void> {
     if (!(await ws.plane.unmapCustomer(customerId, mapping.cellId)))
       throw failure(`customer ${customerId} changed meanwhile (moved or being moved); look again with "cellctl customers show ${customerId}"`);
     await ws.plane.addEvent('cli', 'customer.unassigned', customerId, `mapping to ${mapping.cellId} removed${held ? ' (--force, rows kept in the cell)' : ''}`);
+    // Unmapped, the customer may be placed in any cell next: none may refuse it for having left once.
+    for (const missed of await dropTombstones(ws, customerId, await ws.plane.listCells()))
+      sayWarning(`could not reach ${missed}: it may still refuse ${customerId}'s writes as a customer that moved away`);
     const routerNotified = await notifyRouter(ws.home, ws.settings);
     if (input.opts.json) return printJson({ customerId, cellId: mapping.cellId, unassigned: true, routerNotified });
     sayDone(`customer ${customerId} is no longer mapped to ${mapping.cellId}`);
