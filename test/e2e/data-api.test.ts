@@ -82,7 +82,7 @@ describe('the data API of built-in cells', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.body.code).toBe('unauthorized');
     const info = await call(a, 'GET', 'info');
-    expect(info.body).toMatchObject({ api: 2, cell_id: 'c1', barrier: 'triggers' });
+    expect(info.body).toMatchObject({ api: 3, cell_id: 'c1', barrier: 'triggers', fencing: expect.any(Number) });
     expect(info.body.tables.map((t: any) => t.table)[0]).toBe('customers');
   });
 
@@ -148,7 +148,7 @@ describe('the data API of built-in cells', () => {
     expect(customers.customers).toEqual(['k1']);
   });
 
-  it("a barrier makes the app refuse that customer's writes (503 customer_moving) while reads and other customers go on; purge lifts it", async () => {
+  it("a barrier makes the app refuse that customer's writes (503 customer_moving) while reads and other customers go on; purge turns it into a tombstone", async () => {
     expect((await ok(a, 'barrier', { move: 11, fencing: 20, customers: ['k1'] })).customers).toEqual(['k1']);
     expect((await call(a, 'GET', 'barriers')).body.barriers).toMatchObject([{ customer: 'k1', move: 11 }]);
     const before = await ok(a, 'summary', { customers: ['k1'] });
@@ -168,8 +168,12 @@ describe('the data API of built-in cells', () => {
 
     expect(await purgeAll(a, ['k1'], 11, 20)).toBeGreaterThan(1);
     expect((await ok(a, 'summary', { customers: ['k1'] })).tables.every((t: any) => t.rows === 0)).toBe(true);
-    expect((await call(a, 'GET', 'barriers')).body.barriers).toEqual([]);
+    // The barrier became a tombstone: k1 lives elsewhere now, so even a create (a stale router's) is refused here.
+    expect((await call(a, 'GET', 'barriers')).body).toMatchObject({ barriers: [], tombstones: [{ customer: 'k1', fencing: 20 }] });
     expect((await http('GET', `${a.app}/api/customers/k1`)).status).toBe(404);
+    expect((await http('POST', `${a.app}/api/customers/k1`, { name: 'k1', email: 'k1-new@example.com' })).status).toBe(503);
+    // Placed here again (a move's import, or unbar), it is served.
+    await ok(a, 'unbar', { move: 12, fencing: 21, customers: ['k1'] });
     expect((await http('POST', `${a.app}/api/customers/k1`, { name: 'k1', email: 'k1-new@example.com' })).status).toBe(201);
   });
 

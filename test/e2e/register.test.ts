@@ -166,10 +166,10 @@ describe('registering', () => {
     // The data API does not answer: refused unless --no-check.
     await refused(['near', ...ok], /does not answer.*--no-check/);
     // It answers, but as another cell, another schema, or refusing the token.
-    const other = await fakeDataApi({ api: 2, cell_id: 'other', schema_version: 2 });
+    const other = await fakeDataApi({ api: 3, cell_id: 'other', schema_version: 2 });
     await refused(['near', ...without('--data-url'), '--data-url', other.url, '--no-check'], /serves cell "other"/);
     other.close();
-    const older = await fakeDataApi({ api: 2, cell_id: 'near', schema_version: 99 });
+    const older = await fakeDataApi({ api: 3, cell_id: 'near', schema_version: 99 });
     await refused(['near', ...without('--data-url'), '--data-url', older.url], /schema version 99/);
     older.close();
     const locked = await fakeDataApi({ error: 'unauthorized', code: 'unauthorized' }, 401);
@@ -178,7 +178,7 @@ describe('registering', () => {
   });
 
   it('accepts a data API that answers as the cell, refuses a second cell at the same URL, and unregisters', async () => {
-    const info = await fakeDataApi({ api: 2, cell_id: 'near', schema_version: 2, tables: [], barrier: 'triggers' });
+    const info = await fakeDataApi({ api: 3, cell_id: 'near', schema_version: 2, tables: [], barrier: 'triggers', fencing: 0 });
     const base = ['--template', 'basic', '--url', near.url, '--data-url', info.url, '--token-file', tokenFile()];
     await cliOk(ws.home, ['cells', 'register', 'near', ...base]);
     const [cell] = await cliJson(ws.home, ['list']);
