@@ -138,10 +138,10 @@ export interface PageSection {
   /** How many rows `rows` holds. */
   count: number;
   /**
-   * A JSON array of rows, each an array of values in the order of `columns`, as text: SQLite writes
-   * and reads it (rows.ts), so no value passes through a JavaScript number on the way. A value is
-   * null, a JSON integer (any size), text, {"$r": "<decimal>"} (a REAL, exact) or {"$x": "<hex>"}
-   * (a BLOB).
+   * A JSON array of rows, each an array of values in the order of `columns`, as text: the source's
+   * SQLite writes it, the target parses it once and checks each value (rows.ts). A value is null,
+   * text, an integer within ±(2^53−1), {"$i": "<digits>"} (a larger INTEGER), {"$r": "<decimal>"}
+   * (a REAL, exact) or {"$x": "<hex>"} (a BLOB).
    */
   rows: string;
 }

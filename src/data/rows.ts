@@ -3,7 +3,7 @@
 // string; the target parses it once and checks each value as it decodes it for binding. Integers
 // within ±(2^53−1) and text are JSON numbers and strings; a larger integer goes as {"$i": "<digits>"},
 // a REAL as {"$r": "<shortest exact decimal>"} (SQLite's own JSON would round it to 15 digits) and a
-// BLOB as {"$x": "<hex>"}. Each value lands with the type it had.
+// BLOB as {"$x": "<hex>"}. Each value lands with the type it had. docs/data-api.md describes it.
 import type Database from 'better-sqlite3';
 import { hash32 } from '../shared/hash.js';
 import { quoteIdent } from './tables.js';
@@ -15,8 +15,8 @@ const CHECKSUM_MODULUS = 2 ** 52;
 const REAL_OUT = 'cellctl_real_out';
 const ROW_HASH = 'cellctl_row_hash';
 
-/** A decimal JavaScript reads back to the very same double (SQLite's %!.15g would not). */
-const realText = (value: number): string => String(value);
+/** A decimal JavaScript reads back to the very same double (SQLite's %!.15g would not), −0 included (String(-0) is "0"). */
+const realText = (value: number): string => (Object.is(value, -0) ? '-0' : String(value));
 const REAL_TEXT = /^-?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$|^-?Infinity$/i;
 
 export function registerRowFunctions(db: Database.Database): void {
@@ -42,6 +42,16 @@ const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 const DIGITS = /^-?\d+$/;
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 
+/** SQLite's INTEGER range; a wider one would fail at binding, after the checks. */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+function int64(digits: string): bigint {
+  const value = BigInt(digits);
+  if (value < INT64_MIN || value > INT64_MAX) throw new Error(`{"$i": "${digits}"} is outside SQLite's 64-bit integer range`);
+  return value;
+}
+
 /** A value to bind as SQLite should store it (BigInt binds INTEGER, number REAL), or throws saying why it is no wire value. */
 export function decodeWire(value: unknown): bigint | number | string | Buffer | null {
   if (value === null || typeof value === 'string') return value;
@@ -53,7 +63,7 @@ export function decodeWire(value: unknown): bigint | number | string | Buffer | 
     const keys = Object.keys(value);
     const text = (value as Record<string, unknown>)[keys[0] ?? ''];
     if (keys.length === 1 && typeof text === 'string') {
-      if (keys[0] === '$i' && DIGITS.test(text)) return BigInt(text);
+      if (keys[0] === '$i' && DIGITS.test(text)) return int64(text);
       if (keys[0] === '$r' && REAL_TEXT.test(text)) return Number(text);
       if (keys[0] === '$x' && HEX.test(text)) return Buffer.from(text, 'hex');
     }

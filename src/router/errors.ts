@@ -23,6 +23,7 @@ export const ROUTER_TEXTS = {
   customer_moving: 'Cell unavailable',
   overloaded: 'Router overloaded',
   too_many_connections: 'Too many connections',
+  cell_connection_lost: 'Connection to the cell lost; the request may have been applied',
   cell_timeout: 'Cell did not answer in time',
 } as const satisfies Partial<Record<HttpErrorCode, string>>;
 

@@ -12,7 +12,6 @@ const DEFAULT_IDLE_MS = 4_000;
 /** A kept-alive connection is retired this long before the cell would close it, to avoid the race. */
 const IDLE_MARGIN_MS = 1_000;
 
-/** `aborted`: the caller dropped the exchange (its client went away); the cell is not to blame. */
 /** Where a cell listens: an IPv4 address or a name (or an IPv6 address), and a port. */
 export interface CellTarget {
   host: string;
@@ -21,7 +20,14 @@ export interface CellTarget {
 
 const hostField = ({ host, port }: CellTarget): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
-export type FailReason = 'timeout' | 'unavailable' | 'aborted';
+/**
+ * Why an exchange failed. `unavailable`: the connection failed before any byte of the request was
+ * written to it, so the cell cannot have received it. `lost`: the connection failed (or the cell
+ * answered garbage) after the request was written, before a whole answer: the cell may have acted on
+ * it. `timeout`: no answer in time (it may have acted, too). `aborted`: the caller dropped the
+ * exchange (its client went away); the cell is not to blame.
+ */
+export type FailReason = 'timeout' | 'unavailable' | 'lost' | 'aborted';
 
 export interface ResponseSink {
   /** The cell's response head has arrived. */
@@ -70,9 +76,12 @@ class Link {
   private onDone: ((reusable: boolean) => void) | null = null;
   private onEarlyClose: (() => boolean) | null = null;
   closed = false;
+  /** The connection was established: from then on a request sent on it is written to the cell's socket. */
+  private connected = false;
 
   constructor(address: CellTarget) {
     this.socket = net.connect({ port: address.port, host: address.host, noDelay: true });
+    this.socket.once('connect', () => (this.connected = true));
     this.socket.on('data', (data: Buffer) => this.receive(data));
     this.socket.on('timeout', () => this.fail('timeout', `no answer within ${this.request?.timeoutMs} ms`));
     this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail('unavailable', error.code ?? error.message));
@@ -192,14 +201,15 @@ class Link {
       this.finish(false); // a body that ends with the connection
       return;
     }
-    // A reused connection that the cell had already closed: the request never reached it.
+    // A reused connection that the cell may have closed before the request reached it: an idempotent
+    // request is sent once more (the caller decides), others may have landed.
     const mayRetry = !started && !wasClosed && this.served > 0 && reason === 'unavailable' && this.pending === null;
     const retry = this.onEarlyClose!;
     const onDone = this.onDone!;
     this.clear();
     onDone(false);
     if (mayRetry && retry()) return;
-    sink.fail(reason, detail, started);
+    sink.fail(reason === 'unavailable' && this.connected ? 'lost' : reason, detail, started);
   }
 
   resume(): void {

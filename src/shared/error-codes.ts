@@ -50,6 +50,8 @@ export const HTTP_ERRORS = {
   rate_limited: { status: 429, by: ['router'] },
   // 5xx
   internal: { status: 500, by: ['router', 'json-api'] },
+  // The connection to a cell broke after the request was written to it: it may have landed.
+  cell_connection_lost: { status: 502, by: ['router'] },
   cell_unavailable: { status: 503, by: ['router'] },
   no_cell: { status: 503, by: ['router'] },
   customer_moving: { status: 503, by: ['router', 'cell'] },

@@ -100,20 +100,25 @@ function compile(route: RouteDef): CompiledRoute {
   return { ...route, keys, pattern: new RegExp(`^${source}/?$`) };
 }
 
+/**
+ * A request body of at most `limit` bytes; one over it is refused with 413 `body_too_large`. The
+ * refusal waits for the body's end (its bytes are dropped, not kept) so that the answer, and the
+ * close that follows it, reach the client cleanly: closing while the client still sends makes its
+ * side see a reset, which can discard the answer. A body over twice the limit is not waited for.
+ */
 export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    const tooLarge = () =>
+      new HttpError(413, `request body is larger than ${limit} bytes, this API's limit: send a smaller body (fewer items per request)`, 'body_too_large');
+    let chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        reject(new HttpError(413, `request body is larger than ${limit} bytes`, 'body_too_large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= limit) chunks.push(chunk);
+      else if (size > 2 * limit) reject(tooLarge());
+      else chunks = [];
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (size > limit ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
 }
@@ -164,6 +169,12 @@ function sendReply(res: ServerResponse, reply: Reply): void {
   res.end(reply.text);
 }
 
+/** Headers an error answer carries: when to retry, or that the connection ends with it. */
+const ERROR_HEADERS: Partial<Record<HttpErrorCode, Record<string, string>>> = {
+  database_busy: { 'retry-after': '1' },
+  body_too_large: { connection: 'close' },
+};
+
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
@@ -201,7 +212,7 @@ export function createRequestListener(
         .then((reply) => sendReply(res, reply))
         .catch((error: unknown) => {
           if (error instanceof HttpError) {
-            sendJson(res, error.status, { error: error.message, code: error.code }, error.code === 'database_busy' ? { 'retry-after': '1' } : {});
+            sendJson(res, error.status, { error: error.message, code: error.code }, ERROR_HEADERS[error.code] ?? {});
           } else if (isBarredWrite(error)) {
             sendJson(res, 503, barredAnswer(params.id), { 'retry-after': '1' });
           } else {

@@ -3,9 +3,11 @@
 // Tokens, input checks, an exact export/import, replays, the write barrier seen through the apps,
 // purges, and fencing numbers.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cleanup, cli, cliOk, FIXTURES, freePort, http, type RunningSystem, spawnTracked, startSystem, tempDir, waitFor } from '../helpers.js';
+import { MAX_DATA_BODY_BYTES } from '../../src/data/protocol.js';
+import { CLI, cleanup, cli, cliOk, FIXTURES, freePort, http, type RunningSystem, spawnTracked, startSystem, statusesIn, tempDir, waitFor } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -122,6 +124,33 @@ describe('the data API of built-in cells', () => {
     });
     expect([foreign.status, foreign.body.code]).toEqual([422, 'not_declared']);
     expect(await ok(b, 'summary', { customers: ['k1', 'k9'] })).toEqual(before);
+  });
+
+  it('answers 413 body_too_large to a body over its limit, then closes the connection cleanly (no reset)', async () => {
+    const port = Number(new URL(a.data).port);
+    const body = Buffer.alloc(MAX_DATA_BODY_BYTES + 1024 * 1024, 'a');
+    const head = `POST /data/v2/import HTTP/1.1\r\nhost: c\r\nauthorization: Bearer ${a.token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
+    const seen = await new Promise<{ text: string; ended: boolean; error: string | null }>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      const result = { text: '', ended: false, error: null as string | null };
+      socket.on('data', (chunk) => (result.text += chunk.toString('latin1')));
+      socket.on('end', () => (result.ended = true));
+      socket.on('error', (error: NodeJS.ErrnoException) => (result.error = error.code ?? error.message));
+      socket.on('close', () => resolve(result));
+      socket.write(head);
+      socket.end(body);
+    });
+    expect(seen.error).toBeNull();
+    expect(seen.ended).toBe(true);
+    expect(statusesIn(seen.text)).toEqual([413]);
+    expect(seen.text.toLowerCase()).toContain('connection: close');
+    const answer = JSON.parse(seen.text.slice(seen.text.indexOf('\r\n\r\n') + 4));
+    expect(answer).toMatchObject({ code: 'body_too_large', error: expect.stringContaining(`${MAX_DATA_BODY_BYTES} bytes`) });
+    // An ordinary client (fetch) reads the same answer.
+    const fetched = await call(a, 'POST', 'import', body.toString('latin1'));
+    expect([fetched.status, fetched.body.code]).toEqual([413, 'body_too_large']);
+    // The cell goes on serving.
+    expect((await call(a, 'GET', 'info')).status).toBe(200);
   });
 
   it('export from one cell and import into another move a customer exactly; a replayed page writes nothing twice', async () => {

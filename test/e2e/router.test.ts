@@ -245,7 +245,7 @@ describe('limits', () => {
 });
 
 describe('blast radius', () => {
-  it('a dead cell fails only its own customers, with 503 naming it, while others keep being served', async () => {
+  it('a dead cell fails only its own customers, with 503 (502 for one in flight) naming it, while others keep being served', async () => {
     // Four clients for 1.5 s send more than the default 100 requests per customer.
     const ws = await system(
       { supervisor: { backoffInitialMs: 4000, healthIntervalMs: 300 }, limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } } },
@@ -274,7 +274,8 @@ describe('blast radius', () => {
     expect(c2.length).toBeGreaterThan(20);
     expect(c2.every((result) => result.status === 200)).toBe(true);
     expect(c1.filter((result) => result.status === 503).length).toBeGreaterThan(0);
-    expect(c1.filter((result) => result.status !== 200).every((result) => result.status === 503 && result.cell === 'c1')).toBe(true);
+    // 503 once the cell refuses connections; a request it had read when it died may be 502 (it may have landed).
+    expect(c1.filter((result) => result.status !== 200).every((result) => [502, 503].includes(result.status) && result.cell === 'c1')).toBe(true);
   });
 });
 

@@ -87,8 +87,10 @@ describe('wire values', () => {
   }
 
   it('carries every SQLite type exactly: integers of any size, reals to the last bit, text, blobs, null', () => {
-    const reals = [0.1 + 0.2, 1 / 3, 5e-324, -1.7976931348623157e308, 2 ** 53 + 2, 2.0];
+    const reals = [0.1 + 0.2, 1 / 3, 5e-324, -1.7976931348623157e308, 2 ** 53 + 2, 2.0, Infinity];
     for (const r of reals) expect(roundTrip([1n, r, r, 't', null]).back.slice(1, 3), String(r)).toEqual([r, r]);
+    // −0.0 keeps its sign where SQLite keeps it: in a column without REAL affinity (one with it stores −0.0 as the integer 0).
+    expect(Object.is(roundTrip([1n, -0, -0, 't', null]).back[2], -0)).toBe(true);
     const { sent, back } = roundTrip([2n ** 62n + 1n, 2.5, -(2n ** 60n), 'text "quoted", with commas', Buffer.from([0, 1, 255])]);
     expect(back).toEqual([2n ** 62n + 1n, 2.5, -(2n ** 60n), 'text "quoted", with commas', Buffer.from([0, 1, 255])]);
     // The rows are text SQLite wrote: the big integer as digits, the real and the blob tagged.
@@ -121,10 +123,15 @@ describe('wire values', () => {
     expect(refused('[["w", 1, {"$r": "2.5", "more": 1}]]')).toMatch(/^400 .*rows\[0\]\[2\]: .* is not a wire value/);
     expect(refused('[["w", 1, {"$r": "two"}]]')).toMatch(/^400 .*rows\[0\]\[2\]: .* is not a wire value/);
     expect(refused('[["w", 1, {"$i": "1.5"}]]')).toMatch(/^400 .*rows\[0\]\[2\]: .* is not a wire value/);
+    expect(refused(`[["w", 1, {"$i": "${2n ** 63n}"}]]`)).toMatch(/^400 .*rows\[0\]\[2\]: .* outside SQLite's 64-bit integer range/);
+    expect(refused(`[["w", {"$i": "${-(2n ** 63n) - 1n}"}, 1]]`)).toMatch(/^400 .*rows\[0\]\[1\]: .* outside SQLite's 64-bit integer range/);
     expect(refused('[["w", 1, 2]]', 2)).toMatch(/^400 .*count is 2 but rows holds 1/);
     expect(refused('[["v", 1, 2]]')).toMatch(/^422 .*customer "v"/);
     expect(target.db.prepare('SELECT count(*) FROM owners').pluck().get()).toBe(0);
     expect(refused('[["w", 1, {"$r": "2.5"}]]')).toBe('stored');
+    const smallest = { key: 'k2', sections: [{ table: 'owners', columns, count: 1, rows: `[["x", {"$i": "${-(2n ** 63n)}"}, 1]]` }] };
+    target.import(requests.import.parse({ move: 2, fencing: 2, customers: ['x'], page: smallest }));
+    expect(target.db.prepare("SELECT n FROM owners WHERE id = 'x'").safeIntegers(true).pluck().get()).toBe(-(2n ** 63n));
     target.close();
   });
 });

@@ -64,6 +64,7 @@ describe('the error-code catalogue', () => {
       not_declared: 422,
       rate_limited: 429,
       internal: 500,
+      cell_connection_lost: 502,
       cell_unavailable: 503,
       no_cell: 503,
       customer_moving: 503,

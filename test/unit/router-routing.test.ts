@@ -85,6 +85,7 @@ describe('the router error catalogue', () => {
         'bad_customer_id',
         'bad_path',
         'body_too_large',
+        'cell_connection_lost',
         'cell_timeout',
         'cell_unavailable',
         'customer_moving',
