@@ -208,6 +208,12 @@ export async function http(method: string, url: string, body?: unknown, headers:
   return { status: response.status, body: parsed, headers: response.headers };
 }
 
+/** The router's /admin/stats (RouterStats), read with the workspace's admin token. */
+export async function routerStats(ws: Workspace): Promise<Record<string, any>> {
+  const token = fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim();
+  return (await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/stats`, undefined, { authorization: `Bearer ${token}` })).body;
+}
+
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

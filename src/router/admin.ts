@@ -19,6 +19,7 @@ import {
   type ConfirmFenceAnswer,
   confirmFenceRequest,
   type FenceAnswer,
+  type FrontDoorStats,
   fenceRequest,
   type ReloadAnswer,
   type RouteAnswer,
@@ -41,7 +42,7 @@ export interface AdminParts {
   fences: FenceBook;
   metrics: RouterMetrics;
   link: ControlLink;
-  frontDoor(): { clientConnections: number; bufferedBytes: number; unreadConnections: number };
+  frontDoor(): FrontDoorStats;
   enforcing(): RouterEnforcing;
   /** The router's id in the control plane's routers table. */
   id(): string;

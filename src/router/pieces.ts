@@ -35,6 +35,41 @@ export class InputPieces {
     }
   }
 
+  /** The buffers that hold the bytes, in order (for scanning them without joining). */
+  get pieces(): readonly Buffer[] {
+    return this.list;
+  }
+
+  /**
+   * The first `count` bytes (at most `bytes`) in one buffer, still held: copied only when they span
+   * pieces, and then only those bytes, which stay joined for the next call.
+   */
+  front(count: number): Buffer {
+    const first = this.list[0];
+    if (first !== undefined && first.length >= count) return first.subarray(0, count);
+    const joined = this.take(count);
+    this.list.unshift(joined);
+    this.bytes += joined.length;
+    return joined;
+  }
+
+  /** Removes the first `count` bytes (at most `bytes`) and returns them in one buffer; only they are copied, and only when they span pieces. */
+  take(count: number): Buffer {
+    this.open = null; // no more writes into the block: its bytes may now be a request's body
+    const used: Buffer[] = [];
+    let taken = 0;
+    while (taken < count && this.list.length > 0) {
+      const piece = this.list[0]!;
+      const wanted = count - taken;
+      if (piece.length <= wanted) this.list.shift();
+      else this.list[0] = piece.subarray(wanted);
+      used.push(piece.length <= wanted ? piece : piece.subarray(0, wanted));
+      taken += Math.min(piece.length, wanted);
+    }
+    this.bytes -= taken;
+    return used.length === 1 ? used[0]! : Buffer.concat(used, taken);
+  }
+
   /** Every byte held, in one buffer (copied only when there is more than one). */
   join(): Buffer {
     if (this.list.length > 1) this.replace([Buffer.concat(this.list, this.bytes)]);

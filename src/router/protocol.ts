@@ -98,7 +98,20 @@ export interface SettingsAnswer {
   enforcing: RouterEnforcing;
 }
 
-export interface RouterStats {
+/** The public port's connections, as /admin/stats reports them. */
+export interface FrontDoorStats {
+  /** Client connections open now, and bytes held for their requests still arriving. */
+  clientConnections: number;
+  bufferedBytes: number;
+  /** Connections not read from until their client reads the answers it was sent (pipelining clients that do not read). */
+  unreadConnections: number;
+  /** Connections not read from now because they sent more than limits.pipelining ahead of their answers. */
+  pipelineLimitedConnections: number;
+  /** Times since the router started that a connection stopped being read for that reason. */
+  pipelinePauses: number;
+}
+
+export interface RouterStats extends FrontDoorStats {
   /** Its id in the control plane's routers table (`<hostname>:<public port>`). */
   id?: string;
   enforcing: RouterEnforcing;
@@ -107,11 +120,6 @@ export interface RouterStats {
   mappingVersion: number;
   customersMapped: number;
   memoryRssBytes: number;
-  /** Client connections open now, and bytes held for their requests still arriving. */
-  clientConnections: number;
-  bufferedBytes: number;
-  /** Connections not read from until their client reads the answers it was sent (pipelining clients that do not read). */
-  unreadConnections: number;
   cells: Record<string, { requests: number; errors: number; healthy: boolean | null; customers: number }>;
   fences: { customerId: string; held: number; leaseUntil: number }[];
   fenceHolds: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };

@@ -12,7 +12,7 @@ import type { ControlPlane } from '../control/plane.js';
 import type { Limits, Settings } from '../workspace/settings.js';
 import { createAdminServer, publicHealth } from './admin.js';
 import { diffRouterSettings, ROUTER_RESTART_SETTINGS, type SettingsChange } from './live-settings.js';
-import type { RouterEnforcing, SettingsAnswer } from './protocol.js';
+import type { FrontDoorStats, RouterEnforcing, SettingsAnswer } from './protocol.js';
 import { TokenVerifier } from './auth.js';
 import { routerError, unavailableText } from './errors.js';
 import { InputBudget } from './budget.js';
@@ -20,7 +20,7 @@ import { ControlLink } from './control-link.js';
 import { NodeExchange, type PublicExchange } from './exchange.js';
 import { FenceBook } from './fences.js';
 import { createForwarder } from './forwarding.js';
-import { type Connection, serveConnection, turnAway } from './frontdoor.js';
+import { type Connection, type ReadingStopped, serveConnection, turnAway } from './frontdoor.js';
 import { MappingTable } from './mapping.js';
 import { RouterMetrics } from './metrics.js';
 import { createRequestPolicy } from './policy.js';
@@ -248,7 +248,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
 
 interface FrontDoor {
   server: net.Server;
-  stats(): { clientConnections: number; bufferedBytes: number; unreadConnections: number };
+  stats(): FrontDoorStats;
   /** Stops accepting; idle connections close now, busy ones once their answer is out. */
   close(): Promise<void>;
 }
@@ -274,6 +274,9 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
   // 'listening' event; this server never listens, so it is told.
   fallback.emit('listening');
   const connections = new Set<Connection>();
+  /** Times a connection stopped being read for sending more than limits.pipelining ahead of its answers. */
+  let pipelinePauses = 0;
+  const stoppedFor = (reason: ReadingStopped) => [...connections].filter((connection) => connection.stoppedFor() === reason).length;
   const server = net.createServer((socket) => {
     if (connections.size >= limits.maxClientConnections) {
       metrics.recordRejected('too_many_connections');
@@ -290,6 +293,10 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
       get maxBodyBytes() {
         return limits.maxBodyBytes;
       },
+      get pipelining() {
+        return limits.pipelining;
+      },
+      onPipelineLimited: () => (pipelinePauses += 1),
       idleTimeoutMs: IDLE_TIMEOUT_MS,
       requestTimeoutMs: limits.requestTimeoutMs,
       budget,
@@ -302,7 +309,9 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
     stats: () => ({
       clientConnections: connections.size,
       bufferedBytes: budget.used,
-      unreadConnections: [...connections].filter((connection) => connection.unread()).length,
+      unreadConnections: stoppedFor('answers unread'),
+      pipelineLimitedConnections: stoppedFor('pipelining'),
+      pipelinePauses,
     }),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -42,6 +42,12 @@ const limitsSchema = z.strictObject(
       .int()
       .positive()
       .default(64 * 1024 * 1024),
+    /**
+     * How far one client connection is read ahead of the answer it waits for: whole requests waiting
+     * their turn, and the bytes held for them. Past either, the router stops reading it until its
+     * answers catch up, so a pipelining client that keeps sending cannot fill the router's memory.
+     */
+    pipelining: z.strictObject({ requests: z.number().int().positive(), bytes: z.number().int().min(1024) }).default({ requests: 16, bytes: 1024 * 1024 }),
   },
   {
     error: (issue) =>

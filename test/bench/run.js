@@ -8,7 +8,9 @@
 //  3. CLI: --version and status --json vs `node -e 0`; start of 3 and 10 cells until healthy;
 //  4. scale: the router's memory, start-up and lookup time with 1,000,000 customers over 100 cells;
 //  5. control: the control plane in PostgreSQL beside control.db (control.measure.ts): a router's load
-//     of 1,000,000 customers, a mapping change's lag to two routers, router throughput with either store.
+//     of 1,000,000 customers, a mapping change's lag to two routers, router throughput with either store;
+//  6. pipelining: a client that keeps sending on one connection (reading its answers) against a
+//     keep-alive client's rate, and the router's RSS while 50 such clients run (pipelining.js).
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -22,6 +24,7 @@ import { ControlStore } from '../../dist/control/store.js';
 import { moveBatch } from '../../dist/migration/engine.js';
 import { MappingTable } from '../../dist/router/mapping.js';
 import { openWorkspace } from '../../dist/workspace/workspace.js';
+import { keepAliveRate, pipeliningRate } from './pipelining.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'bin', 'cellctl.js');
@@ -526,6 +529,79 @@ async function scale() {
 }
 
 // ---------------------------------------------------------------------------------------------
+/** The router's /admin/stats. */
+async function routerStats(ws) {
+  const token = fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim();
+  return (await fetch(`http://127.0.0.1:${ws.settings.routerAdminPort}/admin/stats`, { headers: { authorization: `Bearer ${token}` } })).json();
+}
+
+/** Issue 22: a client that keeps sending on one connection is served like a keep-alive one, and 50 of them do not fill the router's memory. */
+async function pipelining() {
+  log('pipelining: one client that keeps sending vs a keep-alive client; router RSS with 50 of them');
+  const ws = await workspace('pipelining');
+  await createCells(ws.home, 'ecommerce', 1);
+  cellctl(ws.home, ['start']);
+  const port = ws.settings.routerPort;
+  await fetch(`http://127.0.0.1:${port}/api/customers/bench`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Bench', email: 'bench@example.com' }),
+  });
+  const target = '/api/customers/bench';
+  await keepAliveRate(port, target, 1); // warm-up: JIT, cell connections
+  await pipeliningRate(port, target, 1);
+  const rounds = { keepAlive: [], pipelining: [] };
+  for (let i = 0; i < ROUNDS; i += 1) {
+    rounds.keepAlive.push(await keepAliveRate(port, target, SECONDS));
+    rounds.pipelining.push(await pipeliningRate(port, target, SECONDS));
+  }
+  const mid = (list) => [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)];
+  const keepAlive = mid(rounds.keepAlive);
+  const piped = mid(rounds.pipelining);
+  const ratio = round(piped.rps / keepAlive.rps);
+  log(`pipelining: ${piped.rps}/s vs keep-alive ${keepAlive.rps}/s (ratio ${ratio}, goal ≥ 0.8)`);
+  const rssBefore = (await routerStats(ws)).memoryRssBytes;
+  let peak = rssBefore;
+  let limitedSeen = 0;
+  let running = true;
+  // Sampled every 100 ms while the clients run (bounded by their own deadlines).
+  const sampler = (async () => {
+    while (running) {
+      const stats = await routerStats(ws);
+      peak = Math.max(peak, stats.memoryRssBytes);
+      limitedSeen = Math.max(limitedSeen, stats.pipelineLimitedConnections);
+      await sleep(100);
+    }
+  })();
+  const many = await Promise.all(Array.from({ length: 50 }, () => pipeliningRate(port, target, SECONDS)));
+  running = false;
+  await sampler;
+  const after = await routerStats(ws);
+  cellctl(ws.home, ['stop']);
+  const MiB = 1024 * 1024;
+  results.pipelining = {
+    keepAlive,
+    pipelining: piped,
+    ratio,
+    ratiosPerRound: rounds.pipelining.map((each, i) => round(each.rps / rounds.keepAlive[i].rps)),
+    clients50: {
+      rssBeforeMiB: Math.round(rssBefore / MiB),
+      rssPeakMiB: Math.round(peak / MiB),
+      rssAfterMiB: Math.round(after.memoryRssBytes / MiB),
+      answersPerSecond: many.reduce((sum, each) => sum + each.rps, 0),
+      notOk: many.reduce((sum, each) => sum + each.notOk, 0),
+      mostLimitedAtOnce: limitedSeen,
+      pipelinePauses: after.pipelinePauses,
+    },
+    against:
+      "one raw keep-alive connection (a request, its whole answer, the next) to the same cell through the same router; RSS from the router's /admin/stats, sampled every 100 ms",
+    seconds: SECONDS,
+    rounds: ROUNDS,
+  };
+  log(`pipelining: 50 clients, router RSS ${results.pipelining.clients50.rssBeforeMiB} → peak ${results.pipelining.clients50.rssPeakMiB} MiB (goal < 150 MB)`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // ---------------------------------------------------------------------------------------------
 /** A big customer moves while other customers of both cells keep reading and writing. */
 async function bystanders() {
@@ -701,6 +777,20 @@ function render(r) {
       `${r.scale.nsPerMappedLookup} ns per lookup`,
     ],
     ...(r.control ? controlRows(r.control) : []),
+    ...(r.pipelining
+      ? [
+          [
+            'pipelining client (1 connection)',
+            `${r.pipelining.pipelining.rps}/s vs keep-alive ${r.pipelining.keepAlive.rps}/s`,
+            `ratio ${r.pipelining.ratio}, rounds ${r.pipelining.ratiosPerRound.join(', ')} (goal ≥ 0.8: ${r.pipelining.ratio >= 0.8 ? 'met' : 'NOT met'})`,
+          ],
+          [
+            'router RSS, 50 pipelining clients',
+            `${r.pipelining.clients50.rssBeforeMiB} → peak ${r.pipelining.clients50.rssPeakMiB} MiB`,
+            `${r.pipelining.clients50.answersPerSecond} answers/s in all, ${r.pipelining.clients50.notOk} not 200 (goal < 150 MB: ${r.pipelining.clients50.rssPeakMiB * 1.048576 < 150 ? 'met' : 'NOT met'})`,
+          ],
+        ]
+      : []),
   ];
   const width = rows.reduce((max, row) => Math.max(max, row[0].length), 0);
   const valueWidth = rows.reduce((max, row) => Math.max(max, row[1].length), 0);
@@ -724,6 +814,7 @@ try {
   if (wanted('cli')) await cliTimes();
   if (wanted('scale')) await scale();
   if (wanted('control')) await controlPlane();
+  if (wanted('pipelining')) await pipelining();
   const out = path.join(ROOT, 'test', 'bench', QUICK ? 'latest-quick.json' : 'latest.json');
   // --only replaces just its parts of the last full run's figures (each part keeps its own date).
   const previous = ONLY !== null && fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : {};

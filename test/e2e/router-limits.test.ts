@@ -1,11 +1,9 @@
 // The router's front door under slow and greedy clients: a whole-request deadline (408), a cap on
 // client connections and on bytes held for unfinished requests (503 to the one over it, everyone
 // else served), and lines that end in a bare LF answered rather than left waiting.
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, cliOk, createCells, http, newWorkspace, rawHttp, statusesIn, waitFor, type Workspace } from '../helpers.js';
+import { cleanup, cliOk, createCells, http, newWorkspace, rawHttp, routerStats, statusesIn, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -73,10 +71,7 @@ const servedClient = () =>
   });
 
 /** The router's own count of client connections and of bytes held for unfinished requests. */
-async function frontDoor(): Promise<{ clientConnections: number; bufferedBytes: number; unreadConnections: number }> {
-  const token = fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim();
-  return (await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/stats`, undefined, { authorization: `Bearer ${token}` })).body;
-}
+const frontDoor = () => routerStats(ws);
 
 const write = (socket: net.Socket, data: string | Buffer) => new Promise<void>((done) => socket.write(data, () => done()));
 const health = 'GET /health HTTP/1.1\r\nhost: test\r\n\r\n';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, cliOk, createCells, FIXTURES, http, newWorkspace, type Workspace } from '../helpers.js';
+import { cleanup, cliOk, createCells, FIXTURES, http, newWorkspace, routerStats, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -102,6 +102,24 @@ describe('the fast path', () => {
     expect(text.indexOf('/nope-2999')).toBeGreaterThan(text.indexOf('/nope-2998'));
     expect(text.endsWith('}')).toBe(true);
     expect(text.slice(text.lastIndexOf('HTTP/1.1 '))).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('stops reading a pipelining client that sends far ahead of its answers, and answers every request in order', async () => {
+    const before = (await routerStats(ws)).pipelinePauses;
+    // Far more than limits.pipelining allows ahead (16 requests), in one write, while the client reads
+    // its answers as they come. One customer per request: none meets the per-customer rate limit.
+    const sent = 3000;
+    const many = Array.from({ length: sent }, (_, i) => get(`p-${i}/echo`)).join('');
+    const { text } = await converse([many + get('last/echo', 'connection: close\r\n')], () => false);
+    const answers = bodies(text).map((body) => JSON.parse(body));
+    expect(answers.map((answer) => answer.target)).toEqual([
+      ...Array.from({ length: sent }, (_, i) => `/api/customers/p-${i}/echo`),
+      '/api/customers/last/echo',
+    ]);
+    expect(count(text, 'HTTP/1.1 200 ')).toBe(sent + 1);
+    const after = await routerStats(ws);
+    expect(after.pipelinePauses).toBeGreaterThan(before);
+    expect(after.pipelineLimitedConnections).toBe(0); // the connection is gone
   });
 
   it('reads a head that arrives a byte at a time, then the request after it', async () => {

@@ -155,6 +155,8 @@ function report(options: { requests?: number; errors?: number; bState?: string; 
       clientConnections: 0,
       bufferedBytes: 0,
       unreadConnections: 0,
+      pipelineLimitedConnections: 0,
+      pipelinePauses: 0,
       fences: [],
       fenceHolds: { count: 0, p50Ms: null, p99Ms: null, maxMs: null },
       mappingVersion: 3,

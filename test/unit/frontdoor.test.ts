@@ -47,11 +47,12 @@ class FakeSocket extends EventEmitter {
 
 const MiB = 1024 * 1024;
 
-function door(budget = new InputBudget(64 * MiB)) {
+function door(budget = new InputBudget(64 * MiB), pipelining = { requests: 16, bytes: MiB }) {
   const socket = new FakeSocket();
   const seen: { exchange: PublicExchange; body: Buffer | null }[] = [];
   const fallback = new EventEmitter();
-  serveConnection(socket as unknown as net.Socket, {
+  const counted = { pipelinePauses: 0 };
+  const connection = serveConnection(socket as unknown as net.Socket, {
     dispatch: (exchange) => void exchange.body().then((body) => seen.push({ exchange, body })),
     fallback: fallback as unknown as http.Server,
     maxHeadBytes: 16 * 1024,
@@ -59,10 +60,13 @@ function door(budget = new InputBudget(64 * MiB)) {
     idleTimeoutMs: 60_000,
     requestTimeoutMs: 60_000,
     budget,
+    pipelining,
+    onPipelineLimited: () => (counted.pipelinePauses += 1),
   });
-  return { socket, seen, budget, fallback };
+  return { socket, seen, budget, fallback, connection, counted };
 }
 
+const get = (id: string) => Buffer.from(`GET /api/customers/${id} HTTP/1.1\r\nhost: t\r\n\r\n`, 'latin1');
 const post = (length: number) => Buffer.from(`POST /api/customers/a HTTP/1.1\r\nhost: t\r\ncontent-length: ${length}\r\n\r\n`, 'latin1');
 
 /** Bytes copied by Buffer.concat while `run` runs: the router's only way of joining pieces. */
@@ -198,6 +202,31 @@ describe('the pieces a connection holds', () => {
   });
 });
 
+describe('taking a request’s bytes from the pieces held', () => {
+  const text = (length: number, from = 0) => Buffer.from(Array.from({ length }, (_, i) => 97 + ((from + i) % 26)));
+
+  it('joins only the bytes taken, leaves the rest in place, and keeps what front() joined for the next take', () => {
+    const pieces = new InputPieces();
+    const sent = [text(3000), text(3000, 3000), text(3000, 6000)];
+    for (const piece of sent) pieces.push(piece);
+    const all = Buffer.concat(sent);
+    expect(pieces.front(4000).equals(all.subarray(0, 4000))).toBe(true);
+    expect(pieces.bytes).toBe(9000);
+    const copied: number[] = [];
+    const concat = Buffer.concat;
+    vi.spyOn(Buffer, 'concat').mockImplementation((list, total) => {
+      const joined = concat(list, total);
+      copied.push(joined.length);
+      return joined;
+    });
+    expect(pieces.take(4000).equals(all.subarray(0, 4000))).toBe(true); // joined by front(): no copy
+    expect(pieces.take(3000).equals(all.subarray(4000, 7000))).toBe(true); // spans two pieces: 3000 copied
+    expect(pieces.take(2000).equals(all.subarray(7000))).toBe(true);
+    expect(copied).toEqual([3000]);
+    expect(pieces.bytes).toBe(0);
+  });
+});
+
 describe('the cap on bytes held for unfinished requests', () => {
   it('refuses the connection holding the most with 503 and keeps serving the others', async () => {
     const budget = new InputBudget(100_000);
@@ -228,5 +257,68 @@ describe('the cap on bytes held for unfinished requests', () => {
     const holders = [10, 30, 20].map((held) => ({ held, evict() {} }));
     expect(largestHolder(holders)).toBe(holders[1]);
     expect(largestHolder([])).toBeNull();
+  });
+});
+
+describe('a pipelining client that keeps sending', () => {
+  /** Answers the oldest request dispatched and not yet answered, once it is seen. */
+  const answerNext = async (seen: { exchange: PublicExchange }[], answered: number) => {
+    await vi.waitFor(() => expect(seen.length).toBeGreaterThan(answered), { interval: 1 });
+    seen[answered]!.exchange.reply(200, { n: answered });
+  };
+
+  it('is not read past limits.pipelining.requests waiting, and is read again once they are answered', async () => {
+    const { socket, seen, connection, counted } = door(undefined, { requests: 4, bytes: MiB });
+    socket.emit('data', Buffer.concat(Array.from({ length: 10 }, (_, i) => get(`c${i}`))));
+    expect(socket.paused).toBe(true);
+    expect(connection.stoppedFor()).toBe('pipelining');
+    expect(counted.pipelinePauses).toBe(1);
+    for (let answered = 0; answered < 6; answered += 1) await answerNext(seen, answered);
+    // One is being answered, 3 wait: under the bound.
+    await vi.waitFor(() => expect(socket.paused).toBe(false));
+    expect(connection.stoppedFor()).toBeNull();
+    for (let answered = 6; answered < 10; answered += 1) await answerNext(seen, answered);
+    expect(seen.map((each) => each.exchange.url)).toEqual(Array.from({ length: 10 }, (_, i) => `/api/customers/c${i}`));
+  });
+
+  it('is not read past limits.pipelining.bytes held, however few requests that is', async () => {
+    const { socket, seen, counted } = door(undefined, { requests: 100, bytes: 50_000 });
+    const request = Buffer.concat([post(30_000), Buffer.alloc(30_000, 0x61)]);
+    socket.emit('data', request); // answered now: nothing waits
+    socket.emit('data', request);
+    expect(socket.paused).toBe(false);
+    socket.emit('data', Buffer.concat([request, post(30_000)]));
+    expect(socket.paused).toBe(true); // two wait, and the head of a third: over 50,000 bytes
+    expect(counted.pipelinePauses).toBe(1);
+    await answerNext(seen, 0);
+    await vi.waitFor(() => expect(socket.paused).toBe(false));
+    expect(seen[1]!.body!.length).toBe(30_000);
+  });
+
+  it('reads a body larger than limits.pipelining.bytes when nothing waits before it', async () => {
+    const { socket, seen } = door(undefined, { requests: 16, bytes: 4096 });
+    socket.emit('data', post(0));
+    socket.emit('data', post(100_000));
+    for (let at = 0; at < 100_000; at += 10_000) socket.emit('data', Buffer.alloc(10_000, 0x62));
+    await answerNext(seen, 0);
+    await vi.waitFor(() => expect(seen).toHaveLength(2));
+    expect(seen[1]!.body!.length).toBe(100_000);
+  });
+
+  it('copies each request’s bytes at most once, however much is read ahead of it', async () => {
+    const { socket, seen } = door(undefined, { requests: 10_000, bytes: 64 * MiB });
+    const request = (i: number) => Buffer.concat([post(2000), Buffer.alloc(2000, 97 + (i % 26))]);
+    const total = 2000 * request(0).length;
+    const copied = await bytesJoined(async () => {
+      // 200 requests wait, each its own piece; then one more arrives with each answer.
+      for (let i = 0; i < 200; i += 1) socket.emit('data', request(i));
+      for (let answered = 0; answered < 2000; answered += 1) {
+        if (answered + 200 < 2000) socket.emit('data', request(answered + 200));
+        await answerNext(seen, answered);
+      }
+    });
+    // Joining everything held at each request would copy about 200 requests' bytes per request.
+    expect(copied).toBeLessThanOrEqual(total);
+    expect(seen.every((each, i) => each.body!.equals(Buffer.alloc(2000, 97 + (i % 26))))).toBe(true);
   });
 });

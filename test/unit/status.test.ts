@@ -44,6 +44,8 @@ const routerStats: RouterStats = {
   clientConnections: 0,
   bufferedBytes: 0,
   unreadConnections: 0,
+  pipelineLimitedConnections: 0,
+  pipelinePauses: 0,
   cells: { a: { requests: 10, errors: 1, healthy: true, customers: 3 } },
   fences: [],
   fenceHolds: { count: 0, p50Ms: null, p99Ms: null, maxMs: null },
