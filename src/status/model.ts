@@ -259,7 +259,7 @@ function routerProblems(report: StatusReport): HealthProblem[] {
     found.push({
       problem: `the router cannot read control.db (${report.router.controlPlane.error}); it serves the mapping it last read and cannot place new customers or see moves`,
       customers: everyone,
-      fix: 'cellctl logs router (restore or fix control.db; the router re-reads it every second)',
+      fix: 'cellctl logs router (restore or fix control.db, then "cellctl repair --dry-run"; the router re-reads it every second)',
     });
   }
   return found;
@@ -320,7 +320,11 @@ export function judgeHealth(report: StatusReport): HealthVerdict {
  */
 export function judgeUnreadableControl(reason: string, routerControlPlane: RouterHealth['controlPlane'] | null): HealthVerdict {
   const details: HealthProblem[] = [
-    { problem: `the control plane cannot be read (${reason})`, customers: 0, fix: 'restore control.db from a backup, or bring PostgreSQL back' },
+    {
+      problem: `the control plane cannot be read (${reason})`,
+      customers: 0,
+      fix: 'restore control.db from a backup (then "cellctl repair --dry-run": a backup is behind its cells), or bring PostgreSQL back',
+    },
   ];
   if (routerControlPlane === null) {
     details.push({ problem: 'the router did not answer, so whether it still serves is unknown', customers: 0, fix: 'cellctl logs router' });
