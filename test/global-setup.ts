@@ -1,29 +1,64 @@
-// Before the suite: the build must exist. After it: no process started by any test may be left.
+// Before the suite: the build must exist, and the run gets a folder of its own that every test folder
+// goes in (helpers.ts tempDir, pg.ts). After it: no process started under that folder may be left;
+// whatever is, is killed and fails the run. Other runs on the machine (their own folders, their own
+// network namespaces) are left alone.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, processesUnder, ROOT, TEST_PREFIX } from './helpers.js';
+import { CLI, processesUnder, ROOT, RUN_DIR_ENV, RUN_PREFIX } from './helpers.js';
 import { sweepHosts } from './hosts/netns.js';
 
+/** This run's folder, once setup made it (not read back from the environment: that may name an outer run's). */
+let run: string | null = null;
+
 export function setup(): void {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error(`no build: run "npm run build" first (${CLI} needs dist/)`);
+  // Always a new folder, even when started from another run (whose folder the environment names).
+  run = fs.mkdtempSync(path.join(os.tmpdir(), RUN_PREFIX));
+  // Searchable by others: a test PostgreSQL runs as the `postgres` user in a folder of its own inside.
+  fs.chmodSync(run, 0o711);
+  // The workers and everything they start inherit these.
+  process.env[RUN_DIR_ENV] = run;
   // Simulated hosts (test/hosts) are named after the run, so the teardown below finds them.
   process.env.CELLCTL_HOSTS_RUN = String(process.pid);
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error(`no build: run "npm run build" first (${CLI} needs dist/)`);
 }
 
-export function teardown(): void {
-  const namespaces = sweepHosts(String(process.pid));
-  const leftovers = fs
-    .readdirSync(os.tmpdir())
-    .filter((name) => name.startsWith(TEST_PREFIX))
-    .flatMap((name) => processesUnder(path.join(os.tmpdir(), name)));
-  for (const pid of leftovers) {
+const gone = (pid: number): boolean => {
+  try {
+    return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
+};
+
+/** SIGKILLs `pids` and waits (a bounded while) until they are gone, so their folders can be removed. */
+async function killAll(pids: number[]): Promise<void> {
+  for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // gone
     }
   }
-  if (namespaces.length > 0) throw new Error(`network namespaces left after the suite (now deleted): ${namespaces.join(', ')}`);
-  if (leftovers.length > 0) throw new Error(`processes left running after the suite (now killed): ${leftovers.join(', ')}`);
+  const deadline = Date.now() + 10_000;
+  while (!pids.every(gone) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/**
+ * Vitest logs an error thrown here and still exits 0, so a leftover fails the run by the exit code
+ * (vitest leaves process.exitCode as set and lets the process end by itself).
+ */
+export async function teardown(): Promise<void> {
+  if (run === null) return;
+  const namespaces = sweepHosts(String(process.pid));
+  const leftovers = processesUnder(run);
+  await killAll(leftovers);
+  fs.rmSync(run, { recursive: true, force: true, maxRetries: 3 });
+  const problems = [
+    ...(namespaces.length > 0 ? [`network namespaces left after the suite (now deleted): ${namespaces.join(', ')}`] : []),
+    ...(leftovers.length > 0 ? [`processes left running after the suite (now killed): ${leftovers.join(', ')}`] : []),
+  ];
+  if (problems.length === 0) return;
+  process.exitCode = 1;
+  console.error(`\n FAIL  the suite's teardown (test/global-setup.ts):\n${problems.map((line) => `  ${line}`).join('\n')}\n`);
 }

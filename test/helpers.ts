@@ -12,12 +12,30 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const CLI = path.join(ROOT, 'bin', 'cellctl.js');
 export const TEST_PREFIX = 'cellctl-test-';
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+/** Names this run's folder (test/global-setup.ts makes it): every test folder is made inside it. */
+export const RUN_DIR_ENV = 'CELLCTL_TEST_RUN_DIR';
+/**
+ * A run folder's name in the system's temporary folder. Not under TEST_PREFIX: the teardown of
+ * earlier versions kills every process under any `cellctl-test-*` folder there, other runs' too.
+ */
+export const RUN_PREFIX = 'cellctl-run-';
 
 const homes: string[] = [];
 const children: ChildProcess[] = [];
 
+/**
+ * Where this run's tests make their folders: the run folder global setup made, so the teardown kills
+ * and removes this run's leftovers only. Outside vitest (the bench), the system's temporary folder.
+ */
+export function runDir(): string {
+  const dir = process.env[RUN_DIR_ENV];
+  if (dir) return dir;
+  if (process.env.VITEST) throw new Error(`${RUN_DIR_ENV} is not set: run the tests with vitest.config.ts, whose global setup makes the run folder`);
+  return os.tmpdir();
+}
+
 export function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), TEST_PREFIX));
+  const dir = fs.mkdtempSync(path.join(runDir(), TEST_PREFIX));
   homes.push(dir);
   return dir;
 }
@@ -246,7 +264,8 @@ export function processesUnder(dir: string): number[] {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const environ = fs.readFileSync(`/proc/${entry}/environ`, 'utf8');
-      if (environ.split('\0').some((line) => line.startsWith(`CELLCTL_HOME=${dir}`) || line.startsWith(`CELL_HOME=${dir}`))) found.push(Number(entry));
+      const named = environ.split('\0').flatMap((line) => /^(?:CELLCTL_HOME|CELL_HOME)=(.*)$/.exec(line)?.[1] ?? []);
+      if (named.some((home) => home === dir || home.startsWith(`${dir}${path.sep}`))) found.push(Number(entry));
     } catch {
       // gone, or not ours to read
     }

@@ -1,13 +1,12 @@
 // A throwaway PostgreSQL for tests: Debian's binaries, a cluster initialised as the `postgres` user in
-// a temporary folder, fsync off, on a free 127.0.0.1 port (or inside a simulated host, on its address);
+// the run's folder, fsync off, on a free 127.0.0.1 port (or inside a simulated host, on its address);
 // stopped by pid and removed at the end.
 import { type ChildProcess, execFile, spawn, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort, TEST_PREFIX } from './helpers.js';
+import { freePort, runDir, TEST_PREFIX } from './helpers.js';
 
 const USER = 'cellctl';
 
@@ -52,9 +51,9 @@ export function pgAvailable(): PgAvailability {
   if (!bin) return { ok: false, reason: 'PostgreSQL is not installed (no /usr/lib/postgresql/<version>/bin/postgres; .ci/run installs it)' };
   if (process.getuid?.() === 0) {
     if (!postgresUser()) return { ok: false, reason: 'running as root but there is no "postgres" system user to run PostgreSQL as' };
-    const closed = closedAncestor(os.tmpdir());
+    const closed = closedAncestor(runDir());
     if (closed)
-      return { ok: false, reason: `the "postgres" user cannot reach the temporary folder (${closed} is not world-searchable): set TMPDIR to a folder it can` };
+      return { ok: false, reason: `the "postgres" user cannot reach the test folders (${closed} is not world-searchable): set TMPDIR to a folder it can` };
   }
   return { ok: true, bin };
 }
@@ -125,7 +124,7 @@ export async function startPg(placement: PgPlacement = {}): Promise<TestPg> {
   const { listen = '127.0.0.1', spawn: start = spawn, ready = answersHere } = placement;
   const available = pgAvailable();
   if (!available.ok) throw new Error(available.reason);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${TEST_PREFIX}pg-`));
+  const dir = fs.mkdtempSync(path.join(runDir(), `${TEST_PREFIX}pg-`));
   const owner = process.getuid?.() === 0 ? postgresUser()! : null;
   const ids = owner ? { uid: owner.uid, gid: owner.gid } : {};
   const password = randomBytes(12).toString('hex');
