@@ -183,6 +183,27 @@ describe('export and import', () => {
 });
 
 describe('the barrier triggers', () => {
+  it("a cell of the previous version gets the tombstone table and this version's triggers when its data API starts", () => {
+    const file = cellDb('older');
+    const old = new Database(file);
+    old.exec(SEED);
+    // What data API version 2 left: its state tables (no tombstones) and its triggers.
+    old.exec(`CREATE TABLE _cellctl_barrier (customer TEXT PRIMARY KEY, move INTEGER NOT NULL, since TEXT NOT NULL);
+      CREATE TABLE _cellctl_bypass (only INTEGER PRIMARY KEY CHECK (only = 1));
+      CREATE TABLE _cellctl_fencing (customer TEXT PRIMARY KEY, fencing INTEGER NOT NULL);
+      CREATE TRIGGER _cellctl_barrier_v2_notes_ins BEFORE INSERT ON notes WHEN EXISTS (SELECT 1 FROM _cellctl_barrier WHERE customer = NEW.owner)
+        BEGIN SELECT RAISE(ABORT, 'cellctl: customer is barred by a move'); END;
+      INSERT INTO _cellctl_fencing VALUES ('a', 9);`);
+    old.close();
+    const service = new DataService({ dbFile: file, cellId: 'old', tables: TABLES });
+    const triggers = service.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").pluck().all() as string[];
+    expect(triggers.length).toBeGreaterThan(0);
+    expect(triggers.every((name) => name.startsWith('_cellctl_barrier_v3_'))).toBe(true);
+    expect(service.info()).toMatchObject({ api: 3, fencing: 9 });
+    expect(service.barriers()).toEqual({ barriers: [], tombstones: [] });
+    service.close();
+  });
+
   it("refuse another connection's writes to a barred customer, and only those; the data API's own writes pass", () => {
     const file = cellDb('barred');
     const seed = new Database(file);
