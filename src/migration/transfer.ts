@@ -138,7 +138,25 @@ export class Transfer {
     const [drop, keep] = await Promise.all([dropping.summary(this.ticket.customers), keeping.summary(this.ticket.customers)]);
     const risk = onlyCopyRisk({ drop: { cell: dropping.cellId, tables: drop.tables }, keep: { cell: keeping.cellId, tables: keep.tables }, recorded, kind });
     if (risk !== null) throw new OnlyCopy(dropping.cellId, risk);
+    // A verified copy (recorded) covers the batch as a whole; without one, the sums could hide one customer's only copy.
+    if (recorded === null && this.ticket.customers.length > 1 && drop.tables.some((table) => table.rows > 0)) await this.eachHeld(dropping, keeping);
     return this.purge(side, between);
+  }
+
+  /** For a batch: every customer with rows where they are deleted has rows where they are kept (the sums above could hide one). */
+  private async eachHeld(dropping: DataApi, keeping: DataApi): Promise<void> {
+    for (const customer of this.ticket.customers) {
+      const drop = (await dropping.summary([customer])).tables;
+      if (drop.every((table) => table.rows === 0)) continue;
+      const keep = (await keeping.summary([customer])).tables;
+      const risk = onlyCopyRisk({
+        drop: { cell: dropping.cellId, tables: drop },
+        keep: { cell: keeping.cellId, tables: keep },
+        recorded: null,
+        kind: 'stale-copy',
+      });
+      if (risk !== null) throw new OnlyCopy(dropping.cellId, `${customer}: ${risk}`);
+    }
   }
 
   /** Deletes the customers' rows on one side, a page per call; the last call turns that side's barrier into a tombstone. */

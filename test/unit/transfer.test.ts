@@ -224,3 +224,21 @@ function bigCustomer(file: string, customerId: string, count: number): void {
              INSERT INTO orders SELECT 'big-' || i, '${customerId}', 'pending', 100, 't', 't', 'cell-a' FROM n`);
   bulk.close();
 }
+
+describe('a delete waits for proof that another cell holds the rows', () => {
+  it("a target's preparation refuses to purge a batch customer whose only rows are in the target, even when the batch's sums look fine", async () => {
+    const a = await cell('cell-a');
+    const b = await cell('cell-b');
+    seed(a.file, 'here', 2);
+    seed(b.file, 'only-there', 1);
+    const transfer = new Transfer(a.api, b.api, { move: 1, fencing: 1, customers: ['here', 'only-there'] });
+    await expect(transfer.prepareTarget()).rejects.toThrow(
+      /refusing to delete the customer's rows in cell-b: only-there: cell-a, which keeps the customer, holds none/,
+    );
+    expect((await rowsOf(b.api, 'only-there')).orders).toBe(1);
+    // With the source holding the customer too, the target's copy is stale and goes.
+    seed(a.file, 'only-there', 1);
+    await transfer.prepareTarget();
+    expect((await rowsOf(b.api, 'only-there')).orders).toBe(0);
+  });
+});
