@@ -10,6 +10,7 @@ import { spellNaN, systemExposition } from '../shared/prometheus.js';
 import { cellAddress, hostNamesThisMachine } from '../shared/urls.js';
 import type { CellRecord } from '../control/store.js';
 import type { Limits } from '../workspace/settings.js';
+import type { MappingConfirmation } from './confirmation.js';
 import type { ControlLink } from './control-link.js';
 import type { FenceBook } from './fences.js';
 import type { MappingTable } from './mapping.js';
@@ -42,6 +43,7 @@ export interface AdminParts {
   fences: FenceBook;
   metrics: RouterMetrics;
   link: ControlLink;
+  confirmation: MappingConfirmation;
   frontDoor(): FrontDoorStats;
   enforcing(): RouterEnforcing;
   /** The router's id in the control plane's routers table. */
@@ -52,19 +54,24 @@ export interface AdminParts {
   scrapeHostNames: readonly string[];
 }
 
-/** The public /health (see PublicRouterHealth): made from the control link alone, nothing else is shown. */
-export function publicHealth(link: ControlLink): PublicRouterHealth {
-  return { status: 'healthy', service: 'cell-router', controlPlane: { ok: !link.error } };
+/**
+ * The public /health (see PublicRouterHealth): made from the control link and the confirmation alone,
+ * nothing else is shown. 200 even while customers are refused: a supervisor that restarted a router
+ * cut off from its control plane would only get one that cannot start.
+ */
+export function publicHealth(link: ControlLink, confirmation: MappingConfirmation): PublicRouterHealth {
+  return { status: 'healthy', service: 'cell-router', controlPlane: { ok: !link.error }, mappingConfirmed: performance.now() <= confirmation.validUntil };
 }
 
 /** The router's health, for the admin API (the public /health shows publicHealth of it). */
-export function routerHealth(mapping: MappingTable, link: ControlLink, upstreams: Upstreams): RouterHealth {
+export function routerHealth(mapping: MappingTable, link: ControlLink, upstreams: Upstreams, confirmation: MappingConfirmation): RouterHealth {
   return {
     status: 'healthy',
     service: 'cell-router',
     mappingVersion: mapping.mappingVersion,
     customersMapped: mapping.size,
     controlPlane: link.error ? { ok: false, error: link.error } : { ok: true },
+    mapping: confirmation.state(),
     cells: Object.fromEntries(upstreams.all().map((upstream) => [upstream.cellId, { healthy: upstream.healthy, lastError: upstream.lastError }])),
   };
 }
@@ -113,8 +120,8 @@ async function scrapeSystem({ metrics, mapping }: AdminParts): Promise<string> {
 
 /** The admin routes that read or reload the router's state. */
 function stateRoutes(parts: AdminParts): RouteDef[] {
-  const { mapping, upstreams, fences, metrics, link } = parts;
-  const health = () => routerHealth(mapping, link, upstreams);
+  const { mapping, upstreams, fences, metrics, link, confirmation } = parts;
+  const health = () => routerHealth(mapping, link, upstreams, confirmation);
   return [
     { method: 'GET', path: ADMIN_PATHS.health, handler: () => ({ status: 200, body: health() }) },
     {

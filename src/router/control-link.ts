@@ -1,7 +1,8 @@
 // The router's link to the control plane (control.db or PostgreSQL): it reads the mapping and the
-// running moves' fences (on the plane's notice and on the version poll), keeps serving from memory
-// while the store cannot be reached, and writes new customers' mapping rows (pins) in batches,
-// keeping them in memory until the store takes them.
+// running moves' fences (on the plane's notice and on the version poll), reports each read that
+// found the mapping current (confirmation.ts: past routerStaleAfterMs without one the router refuses
+// customers' requests), and writes new customers' mapping rows (pins) in batches, keeping them in
+// memory until the store takes them.
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../control/plane.js';
 import type { FenceBook } from './fences.js';
@@ -21,6 +22,8 @@ export interface ControlLinkParts {
   /** The lease of a fence learned from the journal (limits.fenceLeaseMs, read each time: it reloads live). */
   fenceLeaseMs: () => number;
   log: Logger;
+  /** A read sent at `sentAt` (performance.now()) found the mapping current, or loaded the newer one. */
+  mappingConfirmed?: (sentAt: number) => void;
 }
 
 type Pin = { customerId: string; cellId: string };
@@ -111,17 +114,20 @@ export class ControlLink {
   }
 
   private async readOnce(): Promise<void> {
+    // Taken before anything is sent: an answer that arrives late (a pause) confirms no later than this.
+    const sentAt = performance.now();
     try {
       const plane = await this.connect();
       // The journal before the mapping: a move seen past its switch has its new mapping row in the read after.
       const running = await plane.listMigrations({ state: 'running', limit: RUNNING_LIMIT });
       await this.readMapping(plane);
       this.applyJournalFences(running);
+      this.parts.mappingConfirmed?.(sentAt);
       if (this.error) this.parts.log.info('control plane reachable again');
       this.error = null;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      if (this.error === null) this.parts.log.warn({ err: error }, 'control plane unreachable; serving from the mapping in memory');
+      if (this.error === null) this.parts.log.warn({ err: error }, 'control plane unreachable; the mapping in memory is served until routerStaleAfterMs');
       this.error = message;
       // control.db is opened again on the next attempt (the file may be replaced or restored meanwhile);
       // a PostgreSQL plane's pool and listener reconnect by themselves.

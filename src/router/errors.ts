@@ -21,6 +21,7 @@ export const ROUTER_TEXTS = {
   cell_unavailable: 'Cell unavailable',
   no_cell: 'Cell unavailable',
   customer_moving: 'Cell unavailable',
+  mapping_unconfirmed: 'Cell unavailable',
   overloaded: 'Router overloaded',
   too_many_connections: 'Too many connections',
   cell_connection_lost: 'Connection to the cell lost; the request may have been applied',

@@ -1,10 +1,12 @@
 // What the router does with one public request, whichever path read it: the target (refused, the
 // router's own /health), whom it is routed for (routing.ts: the path's customer, or in JWT mode the
-// token's), the body limit, then for a customer the rate limit, a fence hold, the customer's cell
-// (mapping row or placement) and its health, and a pin when a create succeeds. Answers every refusal
+// token's), the body limit, then for a customer the rate limit, a fence hold, whether the mapping is
+// confirmed (confirmation.ts), the customer's cell (mapping row or placement) and its health, and a
+// pin when a create succeeds. Answers every refusal
 // itself (errors.ts); never lets a request reach a cell unchecked.
 import type { Limits } from '../workspace/settings.js';
 import type { TokenVerifier } from './auth.js';
+import type { MappingConfirmation } from './confirmation.js';
 import { type RouterErrorCode, routerError } from './errors.js';
 import { BodyTooLarge, type PublicExchange, RouterOverloaded } from './exchange.js';
 import type { FenceBook } from './fences.js';
@@ -22,6 +24,8 @@ export interface RequestPolicyParts {
   mapping: MappingTable;
   upstreams: Upstreams;
   fences: FenceBook;
+  /** Past its validUntil the router refuses every customer's request: its mapping may be stale. */
+  confirmation: MappingConfirmation;
   limiter: RateLimiter;
   metrics: RouterMetrics;
   /** null: auth "none". */
@@ -41,7 +45,7 @@ const REFUSED = Symbol('refused');
  * (reject, handleCustomer, handleReference, decide, readBody) share the parts and one round-robin turn.
  */
 export function createRequestPolicy(parts: RequestPolicyParts): (exchange: PublicExchange) => Promise<void> {
-  const { limits, mapping, upstreams, fences, limiter, metrics, verifier, forward, pin, health, unavailableText } = parts;
+  const { limits, mapping, upstreams, fences, confirmation, limiter, metrics, verifier, forward, pin, health, unavailableText } = parts;
   let referenceTurn = 0;
 
   /** Answers from the router itself, in the example style; the code is also the metrics' rejection reason. */
@@ -64,8 +68,21 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
       { 'retry-after': '1' },
     );
 
+  const unconfirmed = (exchange: PublicExchange, customerId: string): void =>
+    reject(
+      exchange,
+      'mapping_unconfirmed',
+      {
+        error: unavailableText,
+        details: `this router has not confirmed its customer mapping with the control plane within ${confirmation.bound} ms (routerStaleAfterMs), so it may no longer know which cell serves customer ${customerId}; retry shortly or through another router`,
+      },
+      { 'retry-after': '1' },
+    );
+
   const handleCustomer = async (customerId: string, isCreate: boolean, exchange: PublicExchange, body: Buffer | null, started: number) => {
-    const rate = limiter.take(customerId, Date.now());
+    // One wall-clock reading serves the rate limit and the first fence check (read again after a hold).
+    let wallNow = Date.now();
+    const rate = limiter.take(customerId, wallNow);
     if (!rate.allowed) {
       return reject(
         exchange,
@@ -75,8 +92,9 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
       );
     }
     // No await between the fence check and fences.begin: a fence that goes up sees this request.
-    while (fences.isFenced(customerId, Date.now())) {
+    while (fences.isFenced(customerId, wallNow)) {
       const outcome = await fences.hold(customerId);
+      wallNow = Date.now();
       if (outcome === 'queue-full' || outcome === 'timeout') {
         return reject(
           exchange,
@@ -86,6 +104,9 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
         );
       }
     }
+    // After the last await, so a pause anywhere before is seen: one monotonic reading (the wall-clock
+    // reading above is shared now, so a request reads the clock as often as before), one comparison.
+    if (performance.now() > confirmation.validUntil) return unconfirmed(exchange, customerId);
     const route = mapping.lookup(customerId);
     if (!route) {
       return reject(exchange, 'no_cell', {

@@ -69,7 +69,23 @@ export type PublicRouterHealth = {
   status: 'healthy';
   service: 'cell-router';
   controlPlane: { ok: boolean };
+  /** False while the router refuses customers' requests (503 `mapping_unconfirmed`). */
+  mappingConfirmed: boolean;
 };
+
+/**
+ * Whether the router answers for customers: it confirmed its mapping (a heartbeat and a mapping read,
+ * both sent within routerStaleAfterMs) at a time, or refuses since one (wall-clock ISO times).
+ */
+export type MappingConfirmationState =
+  | { confirmed: true; confirmedAt: string }
+  | {
+      confirmed: false;
+      /** When the last heartbeat and mapping read both succeeded (null: not since the router started). */
+      confirmedAt: string | null;
+      /** When the bound ran out: from then on the router refuses customers' requests. */
+      unconfirmedSince: string;
+    };
 
 /** The router's health as the admin API gives it: the public fields and what is behind them. */
 export type RouterHealth = {
@@ -78,6 +94,8 @@ export type RouterHealth = {
   mappingVersion: number;
   customersMapped: number;
   controlPlane: { ok: true } | { ok: false; error: string };
+  /** Absent from a router older than this field. */
+  mapping?: MappingConfirmationState;
   cells: Record<string, { healthy: boolean; lastError: string | null }>;
 };
 

@@ -1,6 +1,7 @@
 // The router's entry in the control plane's routers table: registered at start, heart-beat every
 // routerHeartbeatMs (registered again when the store forgot it), removed on a clean stop, so movers
-// and `status` know every live router and where its admin API answers.
+// and `status` know every live router and where its admin API answers. Each write that succeeds is
+// reported with the time it was sent (confirmation.ts).
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ControlPlane, NewRouter } from '../control/plane.js';
@@ -43,12 +44,16 @@ export class Registration {
     readonly record: NewRouter,
     private readonly heartbeatMs: number,
     private readonly log: Logger,
+    /** A registration or heartbeat sent at `sentAt` (performance.now(), taken before sending) was written. */
+    private readonly written: (sentAt: number) => void = () => undefined,
   ) {}
 
   /** Registers now and heart-beats from then on; a failed registration is retried by the heartbeat. */
   async start(): Promise<void> {
+    const sentAt = performance.now();
     try {
       await (await this.plane()).registerRouter(this.record);
+      this.written(sentAt);
       this.log.info({ id: this.record.id, adminUrl: this.record.adminUrl }, 'router registered');
     } catch (error) {
       this.log.warn({ err: error }, 'could not register the router; the heartbeat retries');
@@ -62,6 +67,7 @@ export class Registration {
   }
 
   private async beat(): Promise<void> {
+    const sentAt = performance.now();
     try {
       const plane = await this.plane();
       if (!(await plane.heartbeatRouter(this.record.id))) {
@@ -69,6 +75,7 @@ export class Registration {
         await plane.registerRouter(this.record);
         this.log.info({ id: this.record.id }, 'router registered again');
       }
+      this.written(sentAt);
       if (this.failing) this.log.info('router heartbeat written again');
       this.failing = false;
     } catch (error) {

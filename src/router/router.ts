@@ -16,6 +16,7 @@ import type { FrontDoorStats, RouterEnforcing, SettingsAnswer } from './protocol
 import { TokenVerifier } from './auth.js';
 import { routerError, unavailableText } from './errors.js';
 import { InputBudget } from './budget.js';
+import { MappingConfirmation } from './confirmation.js';
 import { ControlLink } from './control-link.js';
 import { NodeExchange, type PublicExchange } from './exchange.js';
 import { FenceBook } from './fences.js';
@@ -82,14 +83,25 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   const fences = new FenceBook({ holdMs: limits.fenceHoldMs, queueLimit: limits.fenceQueueLimit });
   let limiter = RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
   const metrics = new RouterMetrics();
-  const link = new ControlLink({ open: options.openPlane, mapping, upstreams, fences, fenceLeaseMs: () => limits.fenceLeaseMs, log });
-  const health = () => publicHealth(link);
+  // The bound is routerStaleAfterMs itself: movers skip a router whose heartbeat is older.
+  const confirmation = new MappingConfirmation(settings.routerStaleAfterMs);
+  const link = new ControlLink({
+    open: options.openPlane,
+    mapping,
+    upstreams,
+    fences,
+    fenceLeaseMs: () => limits.fenceLeaseMs,
+    log,
+    mappingConfirmed: (sentAt) => confirmation.mappingRead(sentAt),
+  });
+  const health = () => publicHealth(link, confirmation);
   const buildPolicy = () =>
     createRequestPolicy({
       limits,
       mapping,
       upstreams,
       fences,
+      confirmation,
       limiter,
       metrics,
       verifier: settings.auth === 'jwt' ? new TokenVerifier(options.jwtKey, { requireExp: settings.jwtRequireExp }) : null,
@@ -128,6 +140,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       jwtRequireExp: held.has('jwtRequireExp') ? settings.jwtRequireExp : next.jwtRequireExp,
     };
     if (rateChanged) limiter = RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
+    confirmation.setBound(settings.routerStaleAfterMs);
     mapping.configure(settings.placement, settings.placementTemplate);
     routeRequest = buildPolicy();
     if (change.applied.length > 0) log.info({ applied: change.applied, needsRestart }, 'settings applied');
@@ -160,6 +173,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     fences,
     metrics,
     link,
+    confirmation,
     frontDoor: () => frontDoor.stats(),
     enforcing,
     id: () => routerId(os.hostname(), publicPort),
@@ -185,6 +199,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     },
     settings.routerHeartbeatMs,
     log,
+    (sentAt) => confirmation.heartbeatWritten(sentAt),
   );
   await registration.start();
 
@@ -202,7 +217,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     }
   };
   const timers = [
-    setInterval(() => void link.refresh(), options.mappingPollMs ?? 1_000),
+    // At least as often as the heartbeat: each read that finds the mapping current confirms it.
+    setInterval(() => void link.refresh(), Math.min(options.mappingPollMs ?? 1_000, settings.routerHeartbeatMs)),
     // Journal steps bump no mapping version (no notice): while a fence learned from the journal is
     // held, read it ten times a second, so the fence lifts soon after the move moves on.
     setInterval(() => {

@@ -55,6 +55,7 @@ export const HTTP_ERRORS = {
   cell_unavailable: { status: 503, by: ['router'] },
   no_cell: { status: 503, by: ['router'] },
   customer_moving: { status: 503, by: ['router', 'cell'] },
+  mapping_unconfirmed: { status: 503, by: ['router'] },
   overloaded: { status: 503, by: ['router'] },
   too_many_connections: { status: 503, by: ['router'] },
   database_busy: { status: 503, by: ['json-api', 'data-api'] },

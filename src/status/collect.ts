@@ -1,9 +1,13 @@
 // Gathers what status needs from the live system: the control plane, the supervisor, the router's admin
 // API and each running cell's health endpoint, all in parallel with short timeouts.
+import os from 'node:os';
 import { probeCellHealth } from '../cell/client.js';
-import type { MigrationRecord } from '../control/plane.js';
+import type { MigrationRecord, RouterRecord } from '../control/plane.js';
 import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
 import { RouterAdmin, type RouterStats } from '../router/client.js';
+import type { MappingConfirmationState } from '../router/protocol.js';
+import { isLoopbackUrl } from '../shared/urls.js';
+import { readAdminToken } from '../workspace/secrets.js';
 import { findSupervisor } from '../supervisor/client.js';
 import { livePid } from '../shared/procfs.js';
 import { ROUTER, type SupervisorStatus } from '../supervisor/protocol.js';
@@ -14,6 +18,21 @@ import { buildStatus, type StatusReport } from './model.js';
 function runBy(migration: MigrationRecord, now: number): string | null {
   const verdict = judgeOwner(migration, now, localProbe);
   return verdict.kind === 'in-progress' ? ownerName(verdict.owner, localProbe.host) : null;
+}
+
+/**
+ * What each registered router's admin API says of its mapping (1 s each, in parallel). A loopback
+ * admin URL registered on another host is not asked: here it would reach this host's loopback.
+ */
+async function routerMappings(home: string, routers: RouterRecord[]): Promise<Map<string, MappingConfirmationState>> {
+  const token = readAdminToken(home);
+  const asked = routers.filter((router) => !isLoopbackUrl(router.adminUrl) || router.host === os.hostname());
+  const answers = await Promise.all(asked.map((router) => new RouterAdmin(router.adminUrl, token, 1_000).health().catch(() => null)));
+  const found = new Map<string, MappingConfirmationState>();
+  answers.forEach((answer, index) => {
+    if (answer?.mapping) found.set(asked[index]!.id, answer.mapping);
+  });
+  return found;
 }
 
 export async function collectStatus(ws: Workspace): Promise<StatusReport> {
@@ -39,12 +58,15 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
   const admin = routerUp ? RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000) : null;
   const stats: Promise<RouterStats | null> = admin ? admin.stats().catch(() => null) : Promise.resolve(null);
   const routerHealth = admin ? admin.health().catch(() => null) : Promise.resolve(null);
-  const [routerStats, routerView] = await Promise.all([stats, routerHealth, routerProbe, ...probes]);
+  const routers = await ws.plane.listRouters(ws.settings.routerStaleAfterMs);
+  const mappings = routerMappings(ws.home, routers);
+  const [routerStats, routerView, routerMappingsById] = await Promise.all([stats, routerHealth, mappings, routerProbe, ...probes]);
   const now = Date.now();
   return buildStatus({
     home: ws.home,
     controlPlane: { kind: ws.plane.kind, where: ws.plane.where },
-    routers: await ws.plane.listRouters(ws.settings.routerStaleAfterMs),
+    routers,
+    routerMappings: routerMappingsById,
     now,
     cells,
     customerCounts: await ws.plane.customerCounts(),
@@ -53,6 +75,7 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
     health,
     routerStats,
     routerControlPlane: routerView?.controlPlane ?? null,
+    routerMapping: routerView?.mapping ?? null,
     routerPort: ws.settings.routerPort,
     routerAdminPort: ws.settings.routerAdminPort,
     auth: ws.settings.auth,

@@ -1,6 +1,6 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
 import type { CellRecord, MigrationRecord, PlaneKind, RouterRecord } from '../control/plane.js';
-import type { RouterEnforcing, RouterHealth, RouterStats } from '../router/protocol.js';
+import type { MappingConfirmationState, RouterEnforcing, RouterHealth, RouterStats } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
 
 /** `registered`: a cell run elsewhere (registered by URL); cellctl has no process of it. */
@@ -39,6 +39,8 @@ export interface RegisteredRouterRow {
   host: string;
   heartbeatAgeMs: number;
   live: boolean;
+  /** What its admin API says of its mapping; null when it did not answer (or was not asked: a loopback URL of another host). */
+  mapping: MappingConfirmationState | null;
 }
 
 export interface StatusReport {
@@ -49,6 +51,8 @@ export interface StatusReport {
   routers: RegisteredRouterRow[];
   supervisor: { state: 'running' | 'stopped'; pid: number | null; uptimeSeconds: number | null };
   router: ProcessRow & {
+    /** Its id among the registered routers (null when it did not answer). */
+    id: string | null;
     adminPort: number;
     mappingVersion: number | null;
     customersMapped: number | null;
@@ -58,6 +62,8 @@ export interface StatusReport {
     enforcing: RouterEnforcing | null;
     /** Whether the running router can read control.db (null when it did not answer). */
     controlPlane: { ok: true } | { ok: false; error: string } | null;
+    /** Whether it answers for customers (refused while unconfirmed); null when it did not answer. */
+    mapping: MappingConfirmationState | null;
   };
   /** New customers are placed only in cells of this template (null: any). */
   placementTemplate: string | null;
@@ -85,6 +91,8 @@ export interface StatusInputs {
   /** Where the control plane is; unknown when not given. */
   controlPlane?: { kind: PlaneKind; where: string };
   routers?: RouterRecord[];
+  /** Each registered router's mapping state, by id, from its admin API (absent: no answer). */
+  routerMappings?: ReadonlyMap<string, MappingConfirmationState>;
   now: number;
   cells: CellRecord[];
   customerCounts: Map<string, number>;
@@ -96,6 +104,8 @@ export interface StatusInputs {
   routerStats: RouterStats | null;
   /** The router's own view of control.db, from its health answer; null when it did not answer. */
   routerControlPlane?: RouterHealth['controlPlane'] | null;
+  /** The router's mapping state, from its health answer; null when it did not answer. */
+  routerMapping?: MappingConfirmationState | null;
   routerPort: number;
   routerAdminPort: number;
   auth: string;
@@ -183,18 +193,21 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
       host,
       heartbeatAgeMs,
       live,
+      mapping: inputs.routerMappings?.get(id) ?? null,
     })),
     supervisor: inputs.supervisor
       ? { state: 'running', pid: inputs.supervisor.pid, uptimeSeconds: uptime(inputs.supervisor.startedAt, inputs.now) }
       : { state: 'stopped', pid: null, uptimeSeconds: null },
     router: {
       ...processRow('router', inputs, inputs.routerPort),
+      id: inputs.routerStats?.id ?? null,
       adminPort: inputs.routerAdminPort,
       mappingVersion: inputs.routerStats?.mappingVersion ?? null,
       customersMapped: inputs.routerStats?.customersMapped ?? null,
       auth: inputs.routerStats?.enforcing.auth ?? inputs.auth,
       enforcing: inputs.routerStats?.enforcing ?? null,
       controlPlane: inputs.routerControlPlane ?? null,
+      mapping: inputs.routerMapping ?? null,
     },
     placementTemplate: inputs.placementTemplate ?? null,
     cells,
@@ -238,7 +251,7 @@ export function runsNothingHere(report: StatusReport): boolean {
 
 /** Judged from an operator's folder: customers are refused only when no router the control plane lists is live. */
 function registeredRouterProblems(report: StatusReport): HealthProblem[] {
-  if (report.routers.some((router) => router.live)) return [];
+  if (report.routers.some((router) => router.live)) return unconfirmedRouterProblems(report);
   return [
     {
       problem: `no router is live: the control plane lists ${report.routers.length} router(s), none heart-beating within routerStaleAfterMs`,
@@ -248,21 +261,50 @@ function registeredRouterProblems(report: StatusReport): HealthProblem[] {
   ];
 }
 
+/** How a router that refuses customers for want of a confirmed mapping is named in health and status. */
+export function unconfirmedText(mapping: MappingConfirmationState | null): string | null {
+  if (mapping === null || mapping.confirmed) return null;
+  return `mapping unconfirmed since ${mapping.unconfirmedSince}`;
+}
+
+const UNCONFIRMED_FIX =
+  'let it reach the control plane again (cellctl logs router; restored control.db from a backup? then "cellctl repair --dry-run"; the router confirms its mapping by itself once it can)';
+
+/** Registered routers (other than the supervised one) that answer but refuse customers: their clients are refused. */
+function unconfirmedRouterProblems(report: StatusReport): HealthProblem[] {
+  const supervised = report.router.id;
+  return report.routers
+    .filter((router) => router.id !== supervised && unconfirmedText(router.mapping) !== null)
+    .map((router) => ({
+      problem: `router ${router.id} (${router.publicUrl}) refuses every customer's requests (503 mapping_unconfirmed): ${unconfirmedText(router.mapping)}`,
+      customers: totalCustomers(report),
+      fix: UNCONFIRMED_FIX,
+    }));
+}
+
 function routerProblems(report: StatusReport): HealthProblem[] {
   if (runsNothingHere(report)) return registeredRouterProblems(report);
   const everyone = totalCustomers(report);
   const found: HealthProblem[] = [];
   if (report.supervisor.state !== 'running') found.push({ problem: 'the supervisor is not running', customers: 0, fix: 'cellctl start' });
   const router = processProblem('router', report.router);
+  const unconfirmed = unconfirmedText(report.router.mapping);
   if (router) found.push({ problem: router, customers: everyone, fix: 'cellctl restart router; cellctl logs router' });
-  else if (report.router.controlPlane && !report.router.controlPlane.ok) {
+  else if (unconfirmed) {
     found.push({
-      problem: `the router cannot read control.db (${report.router.controlPlane.error}); it serves the mapping it last read and cannot place new customers or see moves`,
+      problem: `the router refuses every customer's requests (503 mapping_unconfirmed): ${unconfirmed}`,
       customers: everyone,
-      fix: 'cellctl logs router (restore or fix control.db, then "cellctl repair --dry-run"; the router re-reads it every second)',
+      fix: UNCONFIRMED_FIX,
     });
   }
-  return found;
+  if (!router && report.router.controlPlane && !report.router.controlPlane.ok) {
+    found.push({
+      problem: `the router cannot read the control plane (${report.router.controlPlane.error}); it cannot place new customers or see moves, and refuses customers' requests once routerStaleAfterMs passed without reading it`,
+      customers: everyone,
+      fix: 'cellctl logs router (restore or fix control.db, or bring PostgreSQL back; the router re-reads it every second)',
+    });
+  }
+  return [...found, ...unconfirmedRouterProblems(report)];
 }
 
 function cellFix(cell: CellRow): string {
@@ -318,7 +360,11 @@ export function judgeHealth(report: StatusReport): HealthVerdict {
  * Health when cellctl itself cannot read control.db (so no status report can be built): unhealthy,
  * with what the router, which keeps serving from the mapping in memory, says of the same file.
  */
-export function judgeUnreadableControl(reason: string, routerControlPlane: RouterHealth['controlPlane'] | null): HealthVerdict {
+export function judgeUnreadableControl(
+  reason: string,
+  routerControlPlane: RouterHealth['controlPlane'] | null,
+  routerMapping: MappingConfirmationState | null = null,
+): HealthVerdict {
   const details: HealthProblem[] = [
     {
       problem: `the control plane cannot be read (${reason})`,
@@ -329,8 +375,13 @@ export function judgeUnreadableControl(reason: string, routerControlPlane: Route
   if (routerControlPlane === null) {
     details.push({ problem: 'the router did not answer, so whether it still serves is unknown', customers: 0, fix: 'cellctl logs router' });
   } else if (!routerControlPlane.ok) {
+    const refusing = unconfirmedText(routerMapping);
     details.push({
-      problem: `the router cannot read the control plane either (${routerControlPlane.error}); it serves the mapping it last read and cannot see moves`,
+      problem: `the router cannot read the control plane either (${routerControlPlane.error}); ${
+        refusing
+          ? `it refuses every customer's requests (503 mapping_unconfirmed): ${refusing}`
+          : 'it refuses customers once routerStaleAfterMs passed without reading it'
+      }`,
       customers: 0,
       fix: 'restore the control plane; the router re-reads it every second',
     });

@@ -1,5 +1,6 @@
-// cellctl health when control.db cannot be read: the router keeps serving from memory, and health
-// says so with exit 3 (unhealthy), not a generic failure.
+// cellctl health when control.db cannot be read: health says so with exit 3 (unhealthy), not a
+// generic failure; the router, which cannot confirm its mapping, refuses customers' requests once
+// routerStaleAfterMs passed (a move could have skipped it), and serves them again once the file is back.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { cli, cliJson, cliOk, cleanup, createCells, http, newWorkspace, waitFor 
 afterAll(cleanup);
 
 describe('health and an unreadable control.db', () => {
-  it('exits 3 and says the router cannot read control.db; healthy again once it is restored', async () => {
+  it('exits 3 and says the router cannot read control.db and refuses customers (mapping unconfirmed); healthy and serving again once it is restored', async () => {
     const ws = await newWorkspace({ supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 } });
     await createCells(ws, 'basic', ['c1']);
     await cliOk(ws.home, ['start']);
@@ -32,15 +33,23 @@ describe('health and an unreadable control.db', () => {
       expect(verdict.routerControlPlane).toMatchObject({ ok: false });
       expect(verdict.problems.join('\n')).toMatch(/control\.db/);
       expect(verdict.problems.join('\n')).toMatch(/router/);
+      // Past routerStaleAfterMs without a read the router refuses the customer it knows: a move may have skipped it.
+      const refused = await waitFor('the router refuses steady', async () => {
+        const answer = await http('GET', `${url}/api/customers/steady`);
+        return answer.status === 503 ? answer : undefined;
+      });
+      expect(refused.body.code).toBe('mapping_unconfirmed');
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect((await http('GET', `${url}/health`)).body).toMatchObject({ controlPlane: { ok: false }, mappingConfirmed: false });
       const plain = await cli(ws.home, ['health']);
       expect(plain.code).toBe(3);
       expect(plain.stderr + plain.stdout).toMatch(/control\.db/);
-      // The router still serves the customer it knows.
-      expect((await http('GET', `${url}/api/customers/steady`)).status).toBe(200);
+      expect(plain.stderr + plain.stdout).toMatch(/mapping unconfirmed since/);
     } finally {
       fs.writeFileSync(file, saved);
     }
     await waitFor('router reads control.db again', async () => (await http('GET', `${url}/health`)).body.controlPlane.ok === true, 10_000);
+    await waitFor('the router serves steady again', async () => (await http('GET', `${url}/api/customers/steady`)).status === 200, 10_000);
     await waitFor('healthy again', async () => (await cli(ws.home, ['health'])).code === 0, 10_000);
     await cliOk(ws.home, ['stop']);
   });

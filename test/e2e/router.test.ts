@@ -97,7 +97,12 @@ describe('routing', () => {
     expect((await cliJson(ws.home, ['status'])).cells[0].requests).toBe(0);
     // The beginner example's router health and whether the control plane reads; nothing internal.
     // Cells, counts and errors are the admin API's.
-    expect((await http('GET', `${ws.url}/health`)).body).toEqual({ status: 'healthy', service: 'cell-router', controlPlane: { ok: true } });
+    expect((await http('GET', `${ws.url}/health`)).body).toEqual({
+      status: 'healthy',
+      service: 'cell-router',
+      controlPlane: { ok: true },
+      mappingConfirmed: true,
+    });
     const adminHealth = await http('GET', `http://127.0.0.1:${ws.adminPort}/admin/health`, undefined, { authorization: `Bearer ${readAdminToken(ws.home)}` });
     expect(adminHealth.body).toMatchObject({ status: 'healthy', customersMapped: expect.any(Number), cells: { c1: { healthy: true } } });
     expect((await http('GET', `${ws.url}/nope`)).body).toMatchObject({ error: expect.any(String), code: 'not_found' });
@@ -147,7 +152,7 @@ describe('routing', () => {
     await waitFor('router sees the quiet row', async () => (await http('GET', `${ws.url}/api/customers/quiet`)).headers.get('x-cellctl-cell') === other, 5000);
   });
 
-  it('keeps serving from memory when control.db becomes unreadable', async () => {
+  it('with control.db unreadable, serves from memory only until routerStaleAfterMs passed without a read, then refuses customers (mapping_unconfirmed); serves again once it reads', async () => {
     const ws = await system({}, ['c1']);
     await http('POST', `${ws.url}/api/customers/steady`, customer('steady'));
     const file = path.join(ws.home, 'control.db');
@@ -157,11 +162,21 @@ describe('routing', () => {
     fs.writeFileSync(file, Buffer.alloc(saved.length, 0x41));
     fs.writeFileSync(`${file}-shm`, Buffer.alloc(fs.statSync(`${file}-shm`).size, 0));
     await waitFor('router notices', async () => (await http('GET', `${ws.url}/health`)).body.controlPlane.ok === false, 5000);
-    const read = await http('GET', `${ws.url}/api/customers/steady`);
-    expect(read.status).toBe(200);
-    expect(read.body.name).toBe('Customer steady');
+    // Its heartbeat is not written either: a mover would skip it, so it must not answer from a mapping that may be old.
+    const refused = await waitFor('the router refuses steady', async () => {
+      const answer = await http('GET', `${ws.url}/api/customers/steady`);
+      if (answer.status === 200) return undefined; // still within routerStaleAfterMs of its last read
+      return answer;
+    });
+    expect([refused.status, refused.body.code, refused.body.error]).toEqual([503, 'mapping_unconfirmed', 'Cell unavailable']);
+    expect(refused.body.details).toMatch(/routerStaleAfterMs/);
     fs.writeFileSync(file, saved);
     await waitFor('router reads control.db again', async () => (await http('GET', `${ws.url}/health`)).body.controlPlane.ok === true, 5000);
+    const read = await waitFor('steady served again', async () => {
+      const answer = await http('GET', `${ws.url}/api/customers/steady`);
+      return answer.status === 200 ? answer : undefined;
+    });
+    expect(read.body.name).toBe('Customer steady');
   });
 });
 

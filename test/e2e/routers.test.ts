@@ -3,6 +3,7 @@
 // router on PostgreSQL (notices, the store stopped and restarted).
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import nodeHttp from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyControlPlane } from '../../src/control/copy.js';
@@ -53,10 +54,53 @@ async function routeOf(home: string, adminUrl: string, customerId: string): Prom
   return answer.body;
 }
 
-async function startedWorkspace(settings: Record<string, unknown> = SETTINGS): Promise<Workspace & { url: string; adminUrl: string }> {
+async function startedWorkspace(settings: Record<string, unknown> = SETTINGS, template = 'basic'): Promise<Workspace & { url: string; adminUrl: string }> {
   const ws = await newWorkspace(settings);
-  await createCells(ws, 'basic', ['c1', 'c2']);
+  await createCells(ws, template, ['c1', 'c2']);
   return { ...ws, url: `http://127.0.0.1:${ws.routerPort}`, adminUrl: `http://127.0.0.1:${ws.adminPort}` };
+}
+
+interface QueuedAnswer {
+  status: number;
+  body: any;
+  cell: string | null;
+}
+
+/**
+ * One request on a connection of its own: `sent` resolves once the request is written to the socket
+ * (the router's kernel holds it even while the router is stopped), `answer` with the router's answer.
+ */
+function queuedRequest(base: string, method: string, pathname: string, body: unknown): { sent: Promise<void>; answer: Promise<QueuedAnswer> } {
+  const text = JSON.stringify(body);
+  const request = nodeHttp.request(`${base}${pathname}`, {
+    method,
+    agent: false,
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+  });
+  const sent = new Promise<void>((resolve, reject) => {
+    request.once('finish', resolve);
+    request.once('error', reject);
+  });
+  const answer = new Promise<QueuedAnswer>((resolve, reject) => {
+    request.once('error', reject);
+    request.once('response', (response) => {
+      let data = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (data += chunk));
+      response.once('end', () => {
+        let parsed: unknown = data;
+        try {
+          parsed = JSON.parse(data);
+        } catch {
+          // not JSON
+        }
+        const cell = response.headers['x-cellctl-cell'];
+        resolve({ status: response.statusCode ?? 0, body: parsed, cell: typeof cell === 'string' ? cell : null });
+      });
+    });
+  });
+  request.end(text);
+  return { sent, answer };
 }
 
 const OWNER: MigrationOwner = { token: 'test-mover', pid: process.pid, host: 'test', started: null };
@@ -230,9 +274,9 @@ describe.skipIf(!pgState.ok)(`routers on PostgreSQL${pgState.ok ? '' : ` (skippe
   });
 
   /** A workspace whose control plane is a new PostgreSQL database (the cells copied there and marked healthy). */
-  async function pgWorkspace(): Promise<Workspace & { url: string; adminUrl: string; plane: ControlPlane }> {
+  async function pgWorkspace(template = 'basic'): Promise<Workspace & { url: string; adminUrl: string; plane: ControlPlane }> {
     server ??= await startPg();
-    const ws = await startedWorkspace();
+    const ws = await startedWorkspace(SETTINGS, template);
     const url = await server.newDatabase();
     const plane = await PgControlPlane.connect(url, { connectTimeoutMs: 2_000 });
     await copyControlPlane(path.join(ws.home, 'control.db'), plane);
@@ -318,7 +362,67 @@ describe.skipIf(!pgState.ok)(`routers on PostgreSQL${pgState.ok ? '' : ` (skippe
     }
   });
 
-  it('two routers register in PostgreSQL; with PostgreSQL stopped both serve from memory and say so; restarted, they reconnect by themselves', async () => {
+  it('a router paused past routerStaleAfterMs (the move skips it) answers nothing it queued meanwhile from the old cell; every acknowledged write is seen through both routers', async () => {
+    const ws = await pgWorkspace('ecommerce');
+    let second: Served | null = null;
+    try {
+      await cliOk(ws.home, ['start']);
+      second = await routerServe(ws.home);
+      const stopped = second;
+      expect((await http('POST', `${ws.url}/api/customers/paused`, customer('paused'))).status).toBe(201);
+      expect((await http('POST', `${ws.url}/api/customers/paused/cart/items`, { product_id: 'sku-cable', quantity: 1 })).status).toBe(200);
+      await waitFor('paused pinned', async () => (await ws.plane.getCustomer('paused')) !== undefined);
+      const from = (await ws.plane.getCustomer('paused'))!.cellId;
+      const to = from === 'c1' ? 'c2' : 'c1';
+      await waitFor(
+        'the second router serves paused',
+        async () => (await http('GET', `${stopped.url}/api/customers/paused`)).headers.get('x-cellctl-cell') === from,
+      );
+
+      stopped.child.kill('SIGSTOP');
+      const isStale = async () =>
+        (await cliJson<{ routers: { adminUrl: string; live: boolean }[] }>(ws.home, ['status'])).routers.some(
+          (r) => r.adminUrl === stopped.adminUrl && !r.live,
+        );
+      await waitFor('status shows the paused router stale', isStale);
+      await cliOk(ws.home, ['migrate', 'customer', 'paused', '--to', to]);
+      // Sent while it is stopped: the kernel takes each connection and request, the router reads them after SIGCONT.
+      const queued = [
+        queuedRequest(stopped.url, 'POST', '/api/customers/paused', customer('paused')),
+        queuedRequest(stopped.url, 'POST', '/api/customers/paused/cart/items', { product_id: 'sku-cable', quantity: 2 }),
+        queuedRequest(stopped.url, 'PUT', '/api/customers/paused', { name: 'Renamed while stopped' }),
+      ];
+      await Promise.all(queued.map((request) => request.sent));
+      stopped.child.kill('SIGCONT');
+      const answers = await Promise.all(queued.map((request) => request.answer));
+
+      // Refused (503 mapping_unconfirmed), or, once it confirmed its mapping again, answered by the new cell.
+      for (const answer of answers) {
+        const refused = answer.status === 503 && answer.body?.code === 'mapping_unconfirmed';
+        expect(refused || answer.cell === to, JSON.stringify(answer)).toBe(true);
+      }
+      const [created, added, renamed] = answers as [QueuedAnswer, QueuedAnswer, QueuedAnswer];
+      expect(created.status).not.toBe(201);
+      const quantity = 1 + (added.status === 200 ? 2 : 0);
+      const name = renamed.status === 200 ? 'Renamed while stopped' : customer('paused').name;
+      for (const url of [ws.url, stopped.url]) {
+        await waitFor(`${url} serves paused from ${to}`, async () => (await http('GET', `${url}/api/customers/paused`)).headers.get('x-cellctl-cell') === to);
+        const cart = await http('GET', `${url}/api/customers/paused/cart`);
+        expect((cart.body.items as { quantity: number }[]).reduce((sum, item) => sum + item.quantity, 0)).toBe(quantity);
+        expect((await http('GET', `${url}/api/customers/paused`)).body.name).toBe(name);
+      }
+      const audit = await cli(ws.home, ['audit']);
+      expect(audit.code, audit.stdout + audit.stderr).toBe(0);
+    } finally {
+      second?.child.kill('SIGCONT');
+      second?.child.kill('SIGTERM');
+      if (second) await second.exited;
+      await cliOk(ws.home, ['stop']);
+      await ws.plane.close();
+    }
+  });
+
+  it('two routers register in PostgreSQL; with PostgreSQL stopped both say so and, their mapping unconfirmed, refuse customers; restarted, they reconnect and serve by themselves', async () => {
     const ws = await pgWorkspace();
     let second: Served | null = null;
     try {
@@ -333,18 +437,23 @@ describe.skipIf(!pgState.ok)(`routers on PostgreSQL${pgState.ok ? '' : ` (skippe
       await server!.pause();
       for (const url of urls) {
         await waitFor(`${url} notices`, async () => (await http('GET', `${url}/health`)).body.controlPlane.ok === false, 10_000);
-        expect((await http('GET', `${url}/api/customers/steady`)).status).toBe(200);
+        // Past routerStaleAfterMs a mover could have skipped it: it refuses customers, a new one too.
+        await waitFor(`${url} refuses steady`, async () => (await http('GET', `${url}/api/customers/steady`)).body.code === 'mapping_unconfirmed', 10_000);
+        const created = await http('POST', `${url}/api/customers/offline`, customer('offline'));
+        expect([created.status, created.body.code]).toEqual([503, 'mapping_unconfirmed']);
+        expect((await http('GET', `${url}/health`)).body).toMatchObject({ controlPlane: { ok: false }, mappingConfirmed: false });
       }
-      // A customer created meanwhile is served, and its pin waits in memory for the store.
-      expect((await http('POST', `${ws.url}/api/customers/offline`, customer('offline'))).status).toBe(201);
-      expect((await http('GET', `${ws.url}/api/customers/offline`)).status).toBe(200);
       const stats = await http('GET', `${ws.adminUrl}/admin/health`, undefined, { authorization: `Bearer ${readAdminToken(ws.home)}` });
       expect(stats.body.controlPlane.ok).toBe(false);
+      expect(stats.body.mapping).toMatchObject({ confirmed: false, unconfirmedSince: expect.any(String) });
       expect(JSON.stringify(stats.body)).not.toContain(server!.password);
 
       await server!.resume();
       for (const url of urls) await waitFor(`${url} reconnects`, async () => (await http('GET', `${url}/health`)).body.controlPlane.ok === true, 15_000);
-      await waitFor('the pin made while down reaches the store', async () => (await ws.plane.getCustomer('offline'))?.cellId !== undefined, 15_000);
+      for (const url of urls)
+        await waitFor(`${url} serves steady again`, async () => (await http('GET', `${url}/api/customers/steady`)).status === 200, 15_000);
+      expect((await http('POST', `${ws.url}/api/customers/offline`, customer('offline'))).status).toBe(201);
+      await waitFor('the new pin reaches the store', async () => (await ws.plane.getCustomer('offline'))?.cellId !== undefined, 15_000);
       await ws.plane.pinCustomers([{ customerId: 'after', cellId: 'c1' }]);
       for (const admin of [ws.adminUrl, second.adminUrl]) {
         await waitFor(`${admin} sees a change after the restart`, async () => (await routeOf(ws.home, admin, 'after')).route?.cellId === 'c1', 5_000);

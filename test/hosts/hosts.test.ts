@@ -405,6 +405,61 @@ function hostsSuite(setup: ControlSetup): void {
       expect(health.stderr).toMatch(/2 live router\(s\) and 2 cell\(s\)/);
     }, 240_000);
 
+  // Only where a router runs on another host than the control plane: B's, with PostgreSQL on A.
+  if (setup === 'postgres')
+    it('a router cut off from the control plane while its clients still reach it refuses a customer moved meanwhile (503 mapping_unconfirmed), and serves it from the new cell once it reaches the plane again', async () => {
+      await customerOn('b', 'cutoff', 1);
+      const bUrl = `http://${b.ip}:${B_ROUTER_PORT}`;
+      /** Clients on B itself: they reach B's router whatever B's route to A says. */
+      const sendOnB = async (list: { method: string; url: string; body?: unknown }[]): Promise<Answer[]> =>
+        JSON.parse((await b.run(process.execPath, [REQUESTS, JSON.stringify(list)], { timeoutMs: 120_000 })).stdout) as Answer[];
+      const bRouterLive = async (live: boolean) =>
+        ((await cellctlJson(['status'])).routers as { live: boolean; publicUrl: string }[]).some((r) => r.publicUrl === bUrl && r.live === live);
+      await waitFor("B's router live", () => bRouterLive(true), 30_000);
+      // A rule in B dropping what B sends to PostgreSQL's port on A: the cell on B still answers A's
+      // movers, B's router still answers its clients and A's admin calls, only the control plane is out of reach.
+      const rule = ['to', `${a.ip}/32`, 'ipproto', 'tcp', 'dport', String(pgServer!.port), 'prohibit'];
+      const cut = await b.run('ip', ['rule', 'add', ...rule]);
+      expect(cut.code, cut.stderr).toBe(0);
+      try {
+        // Its heartbeat stops: the move below skips it, so it must not answer from the mapping it holds.
+        await waitFor("B's router stale", () => bRouterLive(false), 30_000);
+        await waitFor(
+          "B's router refusing",
+          async () => (await sendOnB([{ method: 'GET', url: `${bUrl}/api/customers/cutoff` }]))[0]!.body?.code === 'mapping_unconfirmed',
+          30_000,
+        );
+        const moved = await cellctlOk(['migrate', 'customer', 'cutoff', '--to', 'c', '--json']);
+        expect(JSON.parse(moved.stdout)).toMatchObject({ from: 'b', to: 'c' });
+        const late = await sendOnB([
+          { method: 'POST', url: `${bUrl}/api/customers/cutoff`, body: shopper('cutoff') },
+          { method: 'POST', url: `${bUrl}/api/customers/cutoff/cart/items`, body: { product_id: 'sku-cable', quantity: 1 } },
+          { method: 'PUT', url: `${bUrl}/api/customers/cutoff`, body: { name: 'Renamed while cut off' } },
+          { method: 'GET', url: `${bUrl}/api/customers/cutoff` },
+        ]);
+        expect(late.map((answer) => [answer.status, answer.body?.code, answer.cell])).toEqual(late.map(() => [503, 'mapping_unconfirmed', null]));
+        expect(rowsIn(b, 'cutoff')).toEqual(none);
+      } finally {
+        await b.run('ip', ['rule', 'del', ...rule]);
+      }
+      // Back in reach: it confirms its mapping (the switch included) and serves the customer from C.
+      await waitFor(
+        "B's router serving cutoff from C",
+        async () => {
+          const [answer] = await sendOnB([{ method: 'GET', url: `${bUrl}/api/customers/cutoff` }]);
+          return answer!.status === 200 && answer!.cell === 'c';
+        },
+        120_000,
+      );
+      const [added] = await sendOnB([{ method: 'POST', url: `${bUrl}/api/customers/cutoff/cart/items`, body: { product_id: 'sku-cable', quantity: 1 } }]);
+      expect([added!.status, added!.cell]).toEqual([200, 'c']);
+      await servedEverywhere('cutoff', 'c');
+      expect((await written('cutoff')).quantity).toBe(2); // the order of one made at the start, and the add through B
+      expect(rowsIn(b, 'cutoff')).toEqual(none);
+      const audit = await cellctl(['audit']);
+      expect(audit.code, audit.stdout + audit.stderr).toBe(0);
+    }, 300_000);
+
   it('a stale router that never got the fence is refused by the source, never acknowledged and lost', async () => {
     await customerOn('b', 'stale', 1);
     // A second router on A with a control store of its own (a copy would share PostgreSQL and not be

@@ -68,6 +68,7 @@ describe('the error-code catalogue', () => {
       cell_unavailable: 503,
       no_cell: 503,
       customer_moving: 503,
+      mapping_unconfirmed: 503,
       overloaded: 503,
       too_many_connections: 503,
       database_busy: 503,

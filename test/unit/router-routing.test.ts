@@ -91,6 +91,7 @@ describe('the router error catalogue', () => {
         'customer_moving',
         'forbidden',
         'internal',
+        'mapping_unconfirmed',
         'no_cell',
         'no_customer_claim',
         'not_found',

@@ -164,6 +164,44 @@ describe('status model', () => {
     expect(verdict.problems[0]).toMatch(/control\.db/);
   });
 
+  it('fails when a router refuses customers for want of a confirmed mapping, and status says since when', () => {
+    const up = [proc('router', 'running'), proc('a', 'running')];
+    const unconfirmed = { confirmed: false as const, confirmedAt: '2030-01-01T00:00:05.000Z', unconfirmedSince: '2030-01-01T00:00:08.000Z' };
+    const report = buildStatus({
+      ...inputs(up, [
+        ['a', true],
+        ['router', true],
+      ]),
+      routerMapping: unconfirmed,
+    });
+    const verdict = judgeHealth(report);
+    expect(verdict).toMatchObject({ healthy: false, customersAffected: 3 });
+    expect(verdict.problems[0]).toMatch(/refuses every customer's requests \(503 mapping_unconfirmed\): mapping unconfirmed since 2030-01-01T00:00:08.000Z/);
+    expect(renderStatus(report)).toMatch(/router: mapping unconfirmed since 2030-01-01T00:00:08.000Z/);
+    const other = {
+      id: 'b:8020',
+      adminUrl: 'http://10.0.0.2:8021',
+      publicUrl: 'http://10.0.0.2:8020',
+      pid: 7,
+      host: 'b',
+      startedAt: '',
+      heartbeatAt: '',
+      heartbeatAgeMs: 9_000,
+      live: false,
+    };
+    const second = buildStatus({
+      ...inputs(up, [
+        ['a', true],
+        ['router', true],
+      ]),
+      routers: [other],
+      routerMappings: new Map([['b:8020', unconfirmed]]),
+    });
+    expect(judgeHealth(second).problems).toEqual([expect.stringMatching(/router b:8020 \(http:\/\/10.0.0.2:8020\) refuses .*mapping unconfirmed since/)]);
+    expect(renderStatus(second)).toMatch(/b:8020 *│ stale *│.*│ unconfirm/);
+    expect(renderStatus(second)).toMatch(/router b:8020: mapping unconfirmed since 2030-01-01T00:00:08.000Z/);
+  });
+
   it('the status table fits 80 columns; wide shows every column', () => {
     const report = buildStatus({
       ...inputs(
@@ -191,6 +229,12 @@ describe('health when control.db cannot be read', () => {
     expect(both.problems[1]).toMatch(/router cannot read the control plane either \(file is not a database\)/);
     expect(judgeUnreadableControl('damaged', { ok: true }).problems).toHaveLength(1);
     expect(judgeUnreadableControl('damaged', null).problems[1]).toMatch(/router did not answer/);
+    const refusing = judgeUnreadableControl(
+      'damaged',
+      { ok: false, error: 'x' },
+      { confirmed: false, confirmedAt: null, unconfirmedSince: '2030-01-01T00:00:08.000Z' },
+    );
+    expect(refusing.problems[1]).toMatch(/refuses every customer's requests .*mapping unconfirmed since 2030-01-01T00:00:08.000Z/);
   });
 });
 

@@ -51,11 +51,18 @@ function settingsReadable(home: string): boolean {
   }
 }
 
-/** The verdict when control.db cannot be read: what the router, still serving from memory, says of it. */
+/** The verdict when control.db cannot be read: what the router says of it, and whether it still answers for customers. */
 async function unreadableControl(home: string, reason: string): Promise<HealthVerdict & Record<string, unknown>> {
   const router = await Promise.resolve()
     .then(() => RouterAdmin.forWorkspace(home, readSettings(home), 2_000).health())
     .catch(() => null);
   const routerControlPlane = router?.controlPlane ?? null;
-  return { ...judgeUnreadableControl(reason, routerControlPlane), report: null, controlDb: { ok: false, error: reason }, routerControlPlane };
+  const routerMapping = router?.mapping ?? null;
+  return {
+    ...judgeUnreadableControl(reason, routerControlPlane, routerMapping),
+    report: null,
+    controlDb: { ok: false, error: reason },
+    routerControlPlane,
+    routerMapping,
+  };
 }

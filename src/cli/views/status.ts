@@ -1,5 +1,5 @@
 // The status table: one row per process, coloured by state.
-import { type ProcessRow, type RegisteredRouterRow, runsNothingHere, type ShownState, type StatusReport } from '../../status/model.js';
+import { type ProcessRow, type RegisteredRouterRow, runsNothingHere, type ShownState, type StatusReport, unconfirmedText } from '../../status/model.js';
 import { formatDuration, paint, renderTable } from '../output.js';
 
 const STATE_LABEL: Record<ShownState, string> = {
@@ -85,6 +85,8 @@ export function renderStatus(report: StatusReport, wide = false): string {
   const lines = [table, `new customers are placed in: ${report.placementTemplate ?? 'any'} cells; router auth: ${report.router.auth}`];
   lines.push(`control plane: ${report.controlPlane.where} (${report.controlPlane.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'})`);
   if (runsNothingHere(report)) lines.push('no supervised process runs from this folder here: the routers are the registered ones below');
+  const refusing = unconfirmedText(report.router.mapping);
+  if (refusing) lines.push(paint.red(`router: ${refusing}; it refuses customers' requests (503 mapping_unconfirmed) until it reads the control plane again`));
   if (report.routers.length > 0) lines.push(renderRouters(report.routers));
   const pending = report.router.enforcing?.needsRestart ?? [];
   if (pending.length > 0) lines.push(paint.yellow(`the router applies ${pending.join(', ')} once restarted: cellctl restart router`));
@@ -112,8 +114,21 @@ export function renderRouters(routers: readonly RegisteredRouterRow[]): string {
     router.live ? paint.green('live') : paint.red('stale'),
     `${router.pid}@${router.host}`,
     formatDuration(router.heartbeatAgeMs),
+    mappingCell(router),
     router.adminUrl,
     router.publicUrl,
   ]);
-  return `registered routers:\n${renderTable(['router', 'state', 'pid@host', 'heartbeat', 'admin URL', 'public URL'], rows)}`;
+  const refusing = routers.flatMap((router) => {
+    const text = unconfirmedText(router.mapping);
+    return text ? [paint.red(`router ${router.id}: ${text}; it refuses customers' requests (503 mapping_unconfirmed)`)] : [];
+  });
+  return [`registered routers:\n${renderTable(['router', 'state', 'pid@host', 'heartbeat', 'mapping', 'admin URL', 'public URL'], rows)}`, ...refusing].join(
+    '\n',
+  );
+}
+
+/** Confirmed or not (the router says so; since when is named under the table), or '-' when it did not answer. */
+function mappingCell(router: RegisteredRouterRow): string {
+  if (router.mapping === null) return paint.gray('-');
+  return router.mapping.confirmed ? paint.green('confirmed') : paint.red('unconfirmed');
 }
