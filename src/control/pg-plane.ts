@@ -5,7 +5,7 @@ import { failure } from '../shared/errors.js';
 import { type ControlDump, DUMP_TABLES, type DumpRow, type DumpTable, canonicalRow } from './dump.js';
 import type { AbortAndReverse, ControlPlane, MappingRead, MappingRow, NewMigration, NewRouter, PlaneHealth, RouterRecord, SwitchCustomers } from './plane.js';
 import { mappingChangedMessage } from './plane.js';
-import { IMPORT_LOCK, MAPPING_CHANNEL, PG_CONTROL_SCHEMA, PG_SCHEMA, PG_SCHEMA_VERSION, SCHEMA_LOCK } from './pg-schema.js';
+import { FENCING_LOCK, IMPORT_LOCK, MAPPING_CHANNEL, PG_CONTROL_SCHEMA, PG_SCHEMA, PG_SCHEMA_VERSION, SCHEMA_LOCK } from './pg-schema.js';
 import {
   OwnershipLost,
   type CellRecord,
@@ -550,17 +550,23 @@ export class PgControlPlane implements ControlPlane {
   }
 
   async takeOverMigration(id: number, seen: MigrationLease | null, owner: MigrationOwner, leaseMs: number): Promise<boolean> {
-    const result = await this.query(
-      `UPDATE migrations SET owner = $1, owner_pid = $2, owner_host = $3, owner_started = $4, lease_until = $5, updated_at = $6,
+    const result = await this.tx(async (client) => {
+      await lockFencing(client);
+      return client.query(
+        `UPDATE migrations SET owner = $1, owner_pid = $2, owner_host = $3, owner_started = $4, lease_until = $5, updated_at = $6,
          fencing = nextval('fencing_seq')
        WHERE id = $7 AND state = 'running' AND owner IS NOT DISTINCT FROM $8 AND lease_until IS NOT DISTINCT FROM $9::bigint`,
-      [owner.token, owner.pid, owner.host, owner.started, Date.now() + leaseMs, now(), id, seen?.token ?? null, seen?.leaseUntil ?? null],
-    );
+        [owner.token, owner.pid, owner.host, owner.started, Date.now() + leaseMs, now(), id, seen?.token ?? null, seen?.leaseUntil ?? null],
+      );
+    });
     return (result.rowCount ?? 0) === 1;
   }
 
   async newFencing(): Promise<number> {
-    return (await this.query<{ n: number }>("SELECT nextval('fencing_seq') AS n")).rows[0]!.n;
+    return this.tx(async (client) => {
+      await lockFencing(client);
+      return Number((await client.query<{ n: number }>("SELECT nextval('fencing_seq') AS n")).rows[0]!.n);
+    });
   }
 
   async fencingIssued(): Promise<number> {
@@ -571,7 +577,11 @@ export class PgControlPlane implements ControlPlane {
   async advanceFencing(past: number): Promise<number> {
     const wanted = Math.floor(past);
     // setval marks the value as issued; a sequence never moves back (nor below its first value, 1).
-    if (wanted >= 1) await this.query("SELECT setval('fencing_seq', GREATEST($1::bigint, (SELECT last_value FROM fencing_seq)))", [wanted]);
+    if (wanted >= 1)
+      await this.tx(async (client) => {
+        await lockFencing(client);
+        await client.query("SELECT setval('fencing_seq', GREATEST($1::bigint, (SELECT last_value FROM fencing_seq)))", [wanted]);
+      });
     return this.fencingIssued();
   }
 
@@ -759,7 +769,13 @@ async function dumpIn(client: Client): Promise<ControlDump> {
   return { tables, mappingVersion: Number(version), fencingSeq: fencing.is_called ? fencing.last_value : 0 };
 }
 
+/** Inside a transaction: waits for every earlier draw of a fencing number to commit (FENCING_LOCK). */
+async function lockFencing(client: Client): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [FENCING_LOCK]);
+}
+
 async function insertMigrations(client: Client, inputs: readonly NewMigration[], owner: MigrationOwner, leaseMs: number): Promise<MigrationRecord[]> {
+  await lockFencing(client);
   const fencing = (await client.query<{ n: number }>("SELECT nextval('fencing_seq') AS n")).rows[0]!.n;
   const records: MigrationRecord[] = [];
   for (const input of inputs) {

@@ -10,6 +10,13 @@ export const MAPPING_CHANNEL = 'cellctl_mapping';
 export const SCHEMA_LOCK = 1667591276;
 /** Serialises copies into one database (control migrate-to). */
 export const IMPORT_LOCK = 1667591277;
+/**
+ * Held by every transaction that draws a fencing number, until it commits: nextval is not
+ * transactional, so without it a later draw could see no trace of an earlier one still uncommitted
+ * (a move whose number is lower but whose journal row is not visible yet), and "draw first, then
+ * check" would not hold.
+ */
+export const FENCING_LOCK = 1667591278;
 
 export const PG_CONTROL_SCHEMA = `
 CREATE SCHEMA IF NOT EXISTS cellctl;

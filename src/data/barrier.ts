@@ -85,9 +85,9 @@ export function bypassing<T>(db: Database.Database, work: () => T): T {
   }
 }
 
-/** Whether the database has the barrier's tables (the data API ran on it at least once). */
+/** Whether the database has the barrier's tables as this version makes them (its data API ran on it at least once). */
 export function hasBarrierTables(db: Database.Database): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_cellctl_barrier'").get() !== undefined;
+  return db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('_cellctl_barrier', '_cellctl_tombstone')").pluck().get() === 2;
 }
 
 /** A WHERE fragment (`AND …`) that leaves out barred and tombstoned customers' rows, for an app's background work. */

@@ -3,7 +3,7 @@
 import { probeCellHealth } from '../cell/client.js';
 import type { CellRecord } from '../control/plane.js';
 import { findSupervisor } from '../supervisor/client.js';
-import { withCellData } from '../workspace/cell-data.js';
+import { requireCurrentApi, withCellData } from '../workspace/cell-data.js';
 import { isCellctlError } from '../shared/errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
@@ -35,7 +35,11 @@ export async function cellLiveness(ws: Workspace, cellIds: string[]): Promise<Ma
  */
 async function dataVersion(ws: Workspace, cell: CellRecord | undefined): Promise<number | null> {
   if (!cell) return null;
-  return withCellData(ws, cell, async (api) => (await api.info()).schema_version).catch((error: unknown) => {
+  return withCellData(ws, cell, async (api) => {
+    const info = await api.info();
+    requireCurrentApi(cell, info.api);
+    return info.schema_version;
+  }).catch((error: unknown) => {
     if (isCellctlError(error) && error.code === 'E_DATA_API') throw error;
     return null;
   });

@@ -7,7 +7,7 @@ import { ALL, type CellRecord, type MigrationRecord, OwnershipLost } from '../co
 import { DataApiError } from '../data/client.js';
 import { describeError, failure } from '../shared/errors.js';
 import { pausePoint as pauseAt } from '../shared/test-hooks.js';
-import { type CellData, checkPlaneNotBehind, openCellData } from '../workspace/cell-data.js';
+import { type CellData, checkPlaneNotBehind, openCellData, requireCurrentApi } from '../workspace/cell-data.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { type FenceHandle, FenceLost, MigrationFence } from './fence.js';
 import { busyMessage, judgeOwner, localProbe, thisProcessAsOwner } from '../control/ownership.js';
@@ -155,6 +155,8 @@ async function withTransfer<T>(ws: Workspace, from: CellRecord, to: CellRecord, 
   try {
     opened.push(await openCellData(ws, from));
     opened.push(await openCellData(ws, to));
+    requireCurrentApi(from, opened[0]!.version);
+    requireCurrentApi(to, opened[1]!.version);
     await checkPlaneNotBehind(
       ws,
       opened.map((data) => ({ cellId: data.api.cellId, fencing: data.fencing })),
@@ -473,13 +475,21 @@ export async function purgeKeptSources(ws: Workspace, now: Date, all: boolean): 
       continue;
     }
     const ticket = { move: migration.id, fencing, customers: [migration.customerId] };
+    // The cell that keeps the customer is where it is mapped now (it may have moved on since this move).
+    const keeper = (await ws.plane.getCustomer(migration.customerId))?.cellId;
+    if (keeper === undefined) {
+      skipped.push(migration.id);
+      continue;
+    }
+    const switched = keeper === migration.targetCell;
     try {
-      await withTransfer(ws, await cellOf(ws, migration.sourceCell), await cellOf(ws, migration.targetCell), ticket, (transfer) =>
-        transfer.purgeHeld('source', 'after-switch', recordedCopy(migration.detail)),
+      await withTransfer(ws, await cellOf(ws, migration.sourceCell), await cellOf(ws, keeper), ticket, (transfer) =>
+        transfer.purgeHeld('source', switched ? 'after-switch' : 'stale-copy', switched ? recordedCopy(migration.detail) : null),
       );
     } catch (error) {
-      if (!isStaleOwner(error)) throw error;
-      skipped.push(migration.id); // a newer move of this customer owns its rows there now
+      // A newer move of this customer owns its rows there now, or no other cell is known to hold them: kept, and left for a person.
+      if (!isStaleOwner(error) && !(error instanceof OnlyCopy)) throw error;
+      skipped.push(migration.id);
       continue;
     }
     await ws.plane.recordKeptSourcePurged(migration.id);
@@ -508,7 +518,16 @@ export async function purgeStrayCopy(ws: Workspace, customerId: string, cell: Ce
   await pauseAt('purge-checked');
   const ticket = { move: fencing, fencing, customers: [customerId] };
   try {
-    const removed = await withTransfer(ws, served, cell, ticket, (transfer) => transfer.purgeHeld('target', 'stale-copy', null));
+    const removed = await withTransfer(ws, served, cell, ticket, async (transfer) => {
+      // A copy the serving cell refuses (barred, tombstoned) is not the live one: the rows here may be.
+      const { barriers, tombstones } = await transfer.source.barriers();
+      if ([...barriers, ...tombstones].some((entry) => entry.customer === customerId))
+        throw new OnlyCopy(
+          cell.id,
+          `${served.id}, which serves the customer, refuses its writes (a barrier or a tombstone), so its rows there may not be the live ones`,
+        );
+      return transfer.purgeHeld('target', 'stale-copy', null);
+    });
     return { removed, servedBy: served.id };
   } catch (error) {
     if (isStaleOwner(error))
@@ -523,14 +542,15 @@ export async function purgeStrayCopy(ws: Workspace, customerId: string, cell: Ce
 
 /** The checks of purgeStrayCopy; returns the cell that serves the customer. */
 async function strayPurgeAllowed(ws: Workspace, customerId: string, cell: CellRecord): Promise<CellRecord> {
+  // Running moves before the mapping: a move that ends between the two reads has switched the mapping by then.
+  const running = await ws.plane.runningMigrationFor(customerId);
+  if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
   const mapping = await ws.plane.getCustomer(customerId);
   if (mapping?.cellId === cell.id) throw failure(`${cell.id} is where ${customerId} is served: its rows there are the customer's data, not a copy`);
   if (!mapping)
     throw failure(
       `customer ${customerId} has no mapping row, so no copy is known to be the real one: "cellctl assign customer ${customerId} --cell <cell>" first`,
     );
-  const running = await ws.plane.runningMigrationFor(customerId);
-  if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
   const kept = (await ws.plane.migrationsOf(customerId, ALL)).find(
     (m) => m.state === 'done' && m.sourceCell === cell.id && m.keepSourceUntil !== null && m.step !== 'purged',
   );

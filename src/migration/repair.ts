@@ -6,7 +6,7 @@
 import { ALL, type CellRecord, type MigrationRecord } from '../control/plane.js';
 import { judgeOwner, localProbe, thisProcessAsOwner } from '../control/ownership.js';
 import { allCustomersIn } from '../data/client.js';
-import { openCellData, withCellData } from '../workspace/cell-data.js';
+import { openCellData, requireCurrentApi, withCellData } from '../workspace/cell-data.js';
 import type { Workspace } from '../workspace/workspace.js';
 
 /** What a cell holds and has seen. */
@@ -54,21 +54,37 @@ export function planRepair(input: RepairInput): RepairPlan {
     const mapped = input.mapping.get(customerId) ?? null;
     // A live mover owns it; an unmapped customer was unassigned on purpose ("unassign --force" keeps its rows).
     if (running.some((m) => !m.interrupted) || mapped === null) continue;
-    const repointed = !foundIn.includes(mapped);
-    if (repointed && foundIn.length !== 1) {
+    // An interrupted move whose mapped cell still holds the rows is resume's or abort's to finish (their checks guard the rows).
+    if (running.length > 0 && foundIn.includes(mapped)) {
+      plan.left.push(...running.map((m) => ({ id: m.id, customerId })));
+      continue;
+    }
+    const refuses = (cellId: string) => input.cells.find((cell) => cell.id === cellId)?.refuses.has(customerId) ?? false;
+    const servedBy = liveHolder(foundIn, mapped, refuses);
+    if (servedBy === null) {
       plan.ambiguous.push({ customerId, mappedTo: mapped, foundIn: [...foundIn].sort() });
       continue;
     }
-    const servedBy = repointed ? foundIn[0]! : mapped;
-    if (repointed) {
+    if (servedBy !== mapped) {
       plan.repoint.push({ customerId, from: mapped, to: servedBy });
       plan.end.push(...running.map((m) => ({ id: m.id, customerId, servedBy })));
-    } else plan.left.push(...running.map((m) => ({ id: m.id, customerId })));
-    // A barrier in the serving cell of a customer no move runs for refuses it for nothing.
-    const settled = repointed || running.length === 0;
-    if (settled && input.cells.find((cell) => cell.id === servedBy)?.refuses.has(customerId)) plan.lift.push({ customerId, cellId: servedBy });
+    }
+    // Only the one holder refuses it (a barrier or tombstone no move explains): that refuses it for nothing.
+    if (refuses(servedBy)) plan.lift.push({ customerId, cellId: servedBy });
   }
   return plan;
+}
+
+/**
+ * The cell whose rows are the customer's live ones: the one holder that takes its writes (a kept or
+ * barred copy elsewhere is not live), the only holder at all, or the mapped cell among several live
+ * ones; null when that cannot be told.
+ */
+function liveHolder(foundIn: readonly string[], mapped: string, refuses: (cellId: string) => boolean): string | null {
+  const live = foundIn.filter((cellId) => !refuses(cellId));
+  if (live.length === 1) return live[0]!;
+  if (live.length === 0) return foundIn.length === 1 ? foundIn[0]! : null;
+  return live.includes(mapped) ? mapped : null;
 }
 
 function behindOf(input: RepairInput): RepairPlan['behind'] {
@@ -78,13 +94,17 @@ function behindOf(input: RepairInput): RepairPlan['behind'] {
 
 export const isEmptyPlan = (plan: RepairPlan): boolean => plan.behind === null && plan.repoint.length === 0 && plan.end.length === 0 && plan.lift.length === 0;
 
-/** Reads every cell (before the plane's sequence: see checkPlaneNotBehind), the mapping and the running moves. */
+/**
+ * Reads the running moves and the mapping, then every cell, then the plane's sequence: a move that
+ * ends meanwhile shows in the cells as done (its rows in one place), one that starts meanwhile is
+ * caught again before anything is applied, and a number drawn meanwhile cannot look unissued.
+ */
 export async function gatherRepair(ws: Workspace): Promise<{ input: RepairInput; cells: CellRecord[]; running: MigrationRecord[] }> {
+  const running = await ws.plane.listMigrations({ state: 'running', limit: ALL });
+  const mapping = new Map((await ws.plane.listCustomers()).map((customer) => [customer.id, customer.cellId]));
   const cells = await ws.plane.listCells();
   const views = await Promise.all(cells.map((cell) => viewOf(ws, cell)));
   const issued = await ws.plane.fencingIssued();
-  const mapping = new Map((await ws.plane.listCustomers()).map((customer) => [customer.id, customer.cellId]));
-  const running = await ws.plane.listMigrations({ state: 'running', limit: ALL });
   const now = Date.now();
   return {
     input: {
@@ -101,6 +121,7 @@ export async function gatherRepair(ws: Workspace): Promise<{ input: RepairInput;
 async function viewOf(ws: Workspace, cell: CellRecord): Promise<CellView> {
   const data = await openCellData(ws, cell);
   try {
+    requireCurrentApi(cell, data.version);
     const holds = await allCustomersIn(data.api);
     const { barriers, tombstones } = await data.api.barriers();
     return { id: cell.id, fencing: data.fencing, holds, refuses: new Set([...barriers, ...tombstones].map((entry) => entry.customer)) };
@@ -109,29 +130,44 @@ async function viewOf(ws: Workspace, cell: CellRecord): Promise<CellView> {
   }
 }
 
-/** Carries the plan out, in the order that keeps every step safe: the sequence first, so the numbers drawn after it are honoured. */
+/**
+ * Carries the plan out, customer by customer, in the order that keeps each step safe: the sequence
+ * first, so the number drawn after it is honoured; that number before anything is checked again, so
+ * a move that starts after the check outranks this repair at the cells; a customer whose moves
+ * changed since the plan was read is left alone, and a lift follows only a re-point that took.
+ */
 export async function applyRepair(ws: Workspace, plan: RepairPlan, cells: readonly CellRecord[], running: readonly MigrationRecord[]): Promise<void> {
   if (plan.behind) await ws.plane.advanceFencing(plan.behind.fencing);
   const fencing = await ws.plane.newFencing();
-  for (const { id, customerId, servedBy } of plan.end) {
-    const migration = running.find((m) => m.id === id)!;
-    const owner = thisProcessAsOwner();
-    if (!(await ws.plane.takeOverMigration(id, migration.owner, owner, ws.settings.limits.migrationLeaseMs))) continue; // someone else took it: theirs now
-    await ws.plane.endMigrations(
-      [id],
-      owner.token,
-      'failed',
-      `ended by cellctl repair: the rows of ${customerId} are in ${servedBy}, not where this journal said`,
-    );
-  }
-  for (const { customerId, from, to } of plan.repoint) await ws.plane.moveCustomer(customerId, from, to);
-  const byCell = new Map<string, string[]>();
-  for (const { customerId, cellId } of plan.lift) byCell.set(cellId, [...(byCell.get(cellId) ?? []), customerId]);
-  for (const [cellId, customers] of byCell) {
-    const cell = cells.find((candidate) => candidate.id === cellId)!;
-    await withCellData(ws, cell, (api) => api.unbar({ move: fencing, fencing, customers }));
+  const customers = [...new Set([...plan.end, ...plan.repoint, ...plan.lift].map((entry) => entry.customerId))].sort();
+  for (const customerId of customers) {
+    const now = await ws.plane.runningMigrationFor(customerId);
+    if (now !== undefined && !plan.end.some((entry) => entry.id === now.id)) continue;
+    for (const entry of plan.end.filter((e) => e.customerId === customerId))
+      await endMigration(
+        ws,
+        running.find((m) => m.id === entry.id)!,
+        entry.servedBy,
+      );
+    const repoint = plan.repoint.find((entry) => entry.customerId === customerId);
+    if (repoint && !(await ws.plane.moveCustomer(customerId, repoint.from, repoint.to))) continue;
+    const lift = plan.lift.find((entry) => entry.customerId === customerId);
+    if (lift)
+      await withCellData(
+        ws,
+        cells.find((cell) => cell.id === lift.cellId)!,
+        (api) => api.unbar({ move: fencing, fencing, customers: [customerId] }),
+      );
   }
   await ws.plane.addEvent('cli', 'control.repaired', 'control plane', describePlan(plan).join('; '));
+}
+
+/** Ends an interrupted migration whose journal describes rows that are not there (unless another process took it first). */
+async function endMigration(ws: Workspace, migration: MigrationRecord, servedBy: string): Promise<void> {
+  const owner = thisProcessAsOwner();
+  if (!(await ws.plane.takeOverMigration(migration.id, migration.owner, owner, ws.settings.limits.migrationLeaseMs))) return;
+  const why = `ended by cellctl repair: the rows of ${migration.customerId} are in ${servedBy}, not where this journal said`;
+  await ws.plane.endMigrations([migration.id], owner.token, 'failed', why);
 }
 
 /** The plan in lines for people (and the event's message). */

@@ -19,6 +19,8 @@ export interface CellData {
   api: DataApi;
   /** The highest fencing number the cell has seen (its GET /info). */
   fencing: number;
+  /** The data API version it speaks (its GET /info): a mover needs this cellctl's (requireCurrentApi). */
+  version: unknown;
   /** `served`: the cell's own process answers; `local`: this process serves its data.db (the cell is down). */
   via: 'served' | 'local';
   close(): Promise<void>;
@@ -35,15 +37,23 @@ export async function openCellData(ws: Workspace, cell: CellRecord): Promise<Cel
     const info = await probe.info();
     if (info.cell_id !== cell.id)
       throw failure(`the data API at ${cell.dataUrl} answers as cell "${info.cell_id}", not ${cell.id}: fix the cell's data URL`, 'E_DATA_API');
-    if (info.api !== DATA_API_VERSION) throw failure(olderDataApi(cell, info.api), 'E_DATA_API');
     const api = new HttpDataApi(cell.id, cell.dataUrl, token);
-    return { api, fencing: info.fencing, via: 'served', close: async () => api.close() };
+    return { api, fencing: info.fencing ?? 0, version: info.api, via: 'served', close: async () => api.close() };
   } catch (error) {
     if (!(error instanceof DataApiUnreachable) || !cell.managed) throw error;
   } finally {
     probe.close();
   }
   return serveLocally(ws, cell, token);
+}
+
+/**
+ * Refuses a cell whose data API is of another version than this cellctl's, for a command that
+ * changes rows (a mover relies on tombstones an older cell does not keep). Reading commands (audit,
+ * customers show) go on with it, as in a rolling upgrade.
+ */
+export function requireCurrentApi(cell: CellRecord, version: unknown): void {
+  if (version !== DATA_API_VERSION) throw failure(olderDataApi(cell, version), 'E_DATA_API');
 }
 
 /** A data API that answers with another version than this cellctl's: the cell runs an older (or newer) cellctl. */
@@ -59,6 +69,7 @@ async function serveLocally(ws: Workspace, cell: CellRecord, token: string): Pro
   return {
     api,
     fencing: local.service.info().fencing,
+    version: DATA_API_VERSION,
     via: 'local',
     close: async () => {
       api.close();
@@ -117,7 +128,7 @@ export async function dropTombstones(ws: Workspace, customerId: string, cells: r
   for (const cell of cells) {
     try {
       const { tombstones } = await withCellData(ws, cell, (api) => api.barriers());
-      if (tombstones.some((entry) => entry.customer === customerId))
+      if ((tombstones ?? []).some((entry) => entry.customer === customerId))
         await withCellData(ws, cell, (api) => api.unbar({ move: fencing, fencing, customers: [customerId] }));
     } catch {
       missed.push(cell.id);

@@ -395,10 +395,10 @@ describe('keep-source and audit', () => {
     await seedShopper(ws, 'twin', 2);
     const served = await mappedCell(ws, 'twin');
     const stray = otherCell(served);
-    // A copy left in the other cell, as a move's target keeps one when its rollback was cut short.
+    // A copy left in the other cell: a move there and back, each keeping its source, whose journal then lost the second one.
     await cliOk(ws.home, ['migrate', 'customer', 'twin', '--to', stray, '--keep-source', '1h']);
+    await cliOk(ws.home, ['migrate', 'customer', 'twin', '--to', served, '--keep-source', '1h']);
     const back = new Database(path.join(ws.home, 'control.db'));
-    back.prepare('UPDATE customers SET cell_id = ? WHERE id = ?').run(served, 'twin');
     back.prepare("UPDATE migrations SET step = 'purged' WHERE customer_id = 'twin'").run();
     back.close();
     const audit = await cli(ws.home, ['audit', '--json']);

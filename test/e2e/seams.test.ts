@@ -42,17 +42,18 @@ async function restoreControl(ws: RunningSystem, backup: string): Promise<void> 
   await cliOk(ws.home, ['start']);
 }
 
-/** A copy of a customer's rows left in the cell that does not serve it (a keep-source move whose mapping was put back). */
+/**
+ * A copy of a customer's rows left in the cell that does not serve it: a move there and back, each
+ * keeping its source, whose journal then forgot the second kept copy (as a lost journal would).
+ */
 async function strayCopy(ws: RunningSystem, id: string): Promise<{ served: string; stray: string }> {
   const served = await mappedCell(ws, id);
   const stray = otherCell(served);
   await cliOk(ws.home, ['migrate', 'customer', id, '--to', stray, '--keep-source', '1h']);
+  await cliOk(ws.home, ['migrate', 'customer', id, '--to', served, '--keep-source', '1h']);
   const db = new Database(path.join(ws.home, 'control.db'));
-  db.prepare('UPDATE customers SET cell_id = ? WHERE id = ?').run(served, id);
   db.prepare("UPDATE migrations SET step = 'purged' WHERE customer_id = ?").run(id);
   db.close();
-  // The kept source still refuses the customer (its barrier): the copy the mapping names again is made servable.
-  await cliOk(ws.home, ['repair', '--yes']);
   return { served, stray };
 }
 

@@ -95,6 +95,17 @@ describe('planRepair', () => {
     expect(plan.ambiguous).toEqual([{ customerId: 'z', mappedTo: 'c', foundIn: ['a', 'b'] }]);
   });
 
+  it('after a restore from before a --keep-source move: the live copy is the one no barrier refuses, not the mapped kept one', () => {
+    const plan = planRepair(base({ cells: [cell('a', 4, ['x'], ['x']), cell('b', 4, ['x'])], mapping: new Map([['x', 'a']]) }));
+    expect(plan.repoint).toEqual([{ customerId: 'x', from: 'a', to: 'b' }]);
+    expect(plan.lift).toEqual([]);
+    // And a --keep-source period the plane knows of is left as it is.
+    expect(planRepair(base({ cells: [cell('a', 4, ['x'], ['x']), cell('b', 4, ['x'])], mapping: new Map([['x', 'b']]) }))).toMatchObject({
+      repoint: [],
+      lift: [],
+    });
+  });
+
   it('lifts a barrier set by hand in the cell that serves a customer no move runs for, and leaves live moves and unmapped customers alone', () => {
     const plan = planRepair(
       base({
