@@ -236,6 +236,8 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       }
       faultPoint('switched');
       await pausePoint('switched');
+      // The target takes the customer's writes from now on; then the held requests go to it.
+      await transfer.handOver();
       // Lifted before the journal is touched again: the held requests wait for nothing else.
       await fence.lift(customerIds, fenceId, handle);
       const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
@@ -394,6 +396,9 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
   const keepSource = migration.keepSourceUntil !== null;
   await asTakenOver(ws, migration, 'resume', async (journal) => {
     if (!isSwitched(migration.step)) {
+      // From 'fenced' on the target was prepared (barred): one that takes the writes was handed over.
+      if (migration.step !== 'checked')
+        await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => transfer.checkNotHandedOver());
       await moveRows(ws, journal, [migration.customerId], from, to, keepSource);
     } else {
       if (migration.step === 'switched') {
@@ -427,6 +432,7 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
   await asTakenOver(ws, migration, 'abort', async (journal) => {
     if (!isSwitched(migration.step)) {
       await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), async (transfer) => {
+        await transfer.checkNotHandedOver();
         await transfer.purgeHeld('target', 'rollback', recordedCopy(migration.detail));
         await transfer.unbar();
       });

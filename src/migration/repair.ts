@@ -54,13 +54,13 @@ export function planRepair(input: RepairInput): RepairPlan {
     const mapped = input.mapping.get(customerId) ?? null;
     // A live mover owns it; an unmapped customer was unassigned on purpose ("unassign --force" keeps its rows).
     if (running.some((m) => !m.interrupted) || mapped === null) continue;
-    // An interrupted move whose mapped cell still holds the rows is resume's or abort's to finish (their checks guard the rows).
-    if (running.length > 0 && foundIn.includes(mapped)) {
+    const refuses = (cellId: string) => input.cells.find((cell) => cell.id === cellId)?.refuses.has(customerId) ?? false;
+    const servedBy = liveHolder(foundIn, mapped, refuses);
+    // An interrupted move with no live copy elsewhere than the mapped cell is resume's or abort's to finish (their checks guard the rows).
+    if (running.length > 0 && (servedBy === mapped || (servedBy === null && foundIn.includes(mapped)))) {
       plan.left.push(...running.map((m) => ({ id: m.id, customerId })));
       continue;
     }
-    const refuses = (cellId: string) => input.cells.find((cell) => cell.id === cellId)?.refuses.has(customerId) ?? false;
-    const servedBy = liveHolder(foundIn, mapped, refuses);
     if (servedBy === null) {
       plan.ambiguous.push({ customerId, mappedTo: mapped, foundIn: [...foundIn].sort() });
       continue;

@@ -67,6 +67,23 @@ export class Transfer {
   }
 
   /**
+   * Before a rollback or a redo driven by a journal that says "not switched": a target that holds
+   * the customers' rows and takes their writes was handed over, so the move did switch and the
+   * journal is behind (a restored control plane); its rows may be the only live ones.
+   */
+  async checkNotHandedOver(): Promise<void> {
+    const [{ tables }, { barriers, tombstones }] = await Promise.all([this.target.summary(this.ticket.customers), this.target.barriers()]);
+    if (tables.every((table) => table.rows === 0)) return;
+    const refused = new Set([...barriers, ...(tombstones ?? [])].map((entry) => entry.customer));
+    const open = this.ticket.customers.filter((customer) => !refused.has(customer));
+    if (open.length > 0)
+      throw new OnlyCopy(
+        this.target.cellId,
+        `${this.target.cellId} takes the writes of ${open.join(', ')} (it was handed over), so the move went further than this journal says (was the control plane restored from a backup?)`,
+      );
+  }
+
+  /**
    * Makes the target ready for a copy before the customer is fenced (the target does not serve the
    * customer, so this holds nobody's requests): any earlier copy is purged, so a retry starts clean,
    * and the target is barred until handOver(), so its own app (an order worker) cannot change rows
@@ -81,9 +98,9 @@ export class Transfer {
    * Bars the source and copies the customers' rows into the prepared target, page by page (a page
    * spans tables, parents first), each page one transaction on each side; the next page is read from
    * the source while the target stores the current one. The first export bars the source in its own
-   * transaction, the last export and the last import read each side's summary in theirs, and the last
-   * import lifts the target's barrier (it is verified here; a mismatch or a failed switch purges the
-   * copy anyway). `alongsideFirst` runs beside the first export (the engine confirms the routers'
+   * transaction, and the last export and the last import read each side's summary in theirs. The
+   * target stays barred until handOver() after the switch: a target that takes the customer's writes
+   * is then proof the move switched, whatever a (restored) journal says. `alongsideFirst` runs beside the first export (the engine confirms the routers'
    * fence there) and is awaited before the copy returns, so a small customer is held for one export
    * and one import, besides the fence itself. Returns the verification, or throws CopyMismatch.
    */
@@ -99,15 +116,13 @@ export class Transfer {
       let stored: ImportAnswer | null = null;
       if (page) {
         const sent = page.sections.reduce((sum, section) => sum + section.count, 0);
-        stored = await this.target.import({ move, fencing, customers, page, summary: last, lift: last });
+        stored = await this.target.import({ move, fencing, customers, page, summary: last });
         if (stored.rows !== sent) throw new CopyMismatch(page.sections.map((section) => mismatchOf(section.table, sent, stored!.rows)));
       }
       if (last) {
         const sourceTables = summary ?? (await this.source.summary(customers)).tables;
         const targetTables = stored?.summary ?? (await this.target.summary(customers)).tables;
         const verification = compareSummaries(sourceTables, targetTables);
-        // No rows on the last page (none at all, or the one before ended a table exactly): nothing lifted the target's barrier yet.
-        if (!stored) await this.handOver();
         await beside;
         return verification;
       }
