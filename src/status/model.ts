@@ -1,5 +1,5 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
-import type { CellRecord, MigrationRecord, PlaneKind, RouterRecord } from '../control/plane.js';
+import { type CellRecord, fenceLifted, type MigrationRecord, type PlaneKind, type RouterRecord } from '../control/plane.js';
 import type { RouterEnforcing, RouterHealth, RouterStats } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
 
@@ -76,6 +76,8 @@ export interface MigrationRow {
   step: string;
   since: string;
   progress: 'in-progress' | 'interrupted';
+  /** The router's fence is lifted for good (step released or later): the target serves the customer. */
+  fenceLifted: boolean;
   /** Who runs an in-progress one ("pid 1234"); null when interrupted. */
   runBy: string | null;
 }
@@ -155,6 +157,7 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
     step: migration.step,
     since: migration.updatedAt,
     progress: runBy === null ? 'interrupted' : 'in-progress',
+    fenceLifted: fenceLifted(migration.step),
     runBy,
   }));
   const cells = inputs.cells.map((cell): CellRow => {
@@ -217,6 +220,8 @@ export interface HealthVerdict {
   /** Customers refused now, counted once each (a bound, when several problems hit the same ones). */
   customersAffected: number;
   details: HealthProblem[];
+  /** What needs doing but refuses nobody (a move interrupted after its fence was lifted): said, not failed on. */
+  notes: string[];
 }
 
 const totalCustomers = (report: StatusReport): number => report.cells.reduce((sum, cell) => sum + cell.customers, 0);
@@ -287,12 +292,25 @@ function cellProblems(report: StatusReport): HealthProblem[] {
 }
 
 function migrationProblems(report: StatusReport): HealthProblem[] {
-  // An in-progress move fences its customer briefly and by design; an interrupted one holds it until someone acts.
-  return report.migrationsNeedingAttention.map((migration) => ({
-    problem: `migration ${migration.id} of ${migration.customerId} (${migration.from} -> ${migration.to}) was interrupted at "${migration.step}"; its customer is fenced`,
-    customers: 1,
-    fix: `cellctl migrate resume ${migration.id} (or: cellctl migrate abort ${migration.id})`,
-  }));
+  // An in-progress move fences its customer briefly and by design; an interrupted one holds it until
+  // someone acts, unless it stopped after lifting the fence (then the target serves the customer).
+  return report.migrationsNeedingAttention
+    .filter((migration) => !migration.fenceLifted)
+    .map((migration) => ({
+      problem: `migration ${migration.id} of ${migration.customerId} (${migration.from} -> ${migration.to}) was interrupted at "${migration.step}"; its customer is fenced`,
+      customers: 1,
+      fix: `cellctl migrate resume ${migration.id} (or: cellctl migrate abort ${migration.id})`,
+    }));
+}
+
+/** Interrupted moves whose customer is served (fence lifted), with what is left to do. */
+function migrationNotes(report: StatusReport): string[] {
+  return report.migrationsNeedingAttention
+    .filter((migration) => migration.fenceLifted)
+    .map(
+      (migration) =>
+        `migration ${migration.id} of ${migration.customerId} (${migration.from} -> ${migration.to}) was interrupted at "${migration.step}", after its fence was lifted: ${migration.to} serves the customer, and its old rows in ${migration.from} wait for "cellctl migrate resume ${migration.id}"`,
+    );
 }
 
 /**
@@ -311,6 +329,7 @@ export function judgeHealth(report: StatusReport): HealthVerdict {
     problems: details.map((detail) => `${detail.problem}${detail.customers > 0 ? ` — ${detail.customers} customer(s) refused` : ''}; run: ${detail.fix}`),
     customersAffected,
     details,
+    notes: migrationNotes(report),
   };
 }
 
@@ -331,5 +350,5 @@ export function judgeUnreadableControl(reason: string, routerControlPlane: Route
       fix: 'restore the control plane; the router re-reads it every second',
     });
   }
-  return { healthy: false, problems: details.map((detail) => `${detail.problem}; run: ${detail.fix}`), customersAffected: 0, details };
+  return { healthy: false, problems: details.map((detail) => `${detail.problem}; run: ${detail.fix}`), customersAffected: 0, details, notes: [] };
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, cli, cliOk, freePort, tempDir } from '../helpers.js';
+import { cleanup, cli, cliJson, cliOk, freePort, http, otherCell, type RunningSystem, startSystem, tempDir } from '../helpers.js';
 import { pgAvailable, startPg, type TestPg } from '../pg.js';
 
 const pgCheck = pgAvailable();
@@ -14,6 +14,42 @@ let server: TestPg | undefined;
 afterAll(async () => {
   await cleanup();
   await server?.stop();
+});
+
+/** Ecommerce cells, started, with fast restarts and health checks. */
+const shop = (cells: string[], settings: Record<string, unknown> = {}): Promise<RunningSystem> =>
+  startSystem('ecommerce', cells, { supervisor: { backoffInitialMs: 100, healthIntervalMs: 300 }, ...settings });
+
+async function createShopper(ws: RunningSystem, id: string): Promise<void> {
+  expect((await http('POST', `${ws.url}/api/customers/${id}`, { name: `Shopper ${id}`, email: `${id}@example.com` })).status).toBe(201);
+  expect((await http('POST', `${ws.url}/api/customers/${id}/cart/items`, { product_id: 'sku-cable', quantity: 2 })).status).toBe(200);
+}
+
+const mappedCell = async (ws: RunningSystem, id: string): Promise<string> => (await cliJson(ws.home, ['route', id])).cell;
+
+describe('a move interrupted after its fence was lifted', () => {
+  it('leaves health at exit 0 with a note while the router serves the customer from the target; resume then purges the source', async () => {
+    const ws = await shop(['c1', 'c2']);
+    await createShopper(ws, 'lifted');
+    const target = otherCell(await mappedCell(ws, 'lifted'));
+    const killed = await cli(ws.home, ['migrate', 'customer', 'lifted', '--to', target], { CELLCTL_FAULT_AFTER_STEP: 'released' });
+    expect(killed.code).not.toBe(0);
+    const [interrupted] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+    expect(interrupted).toMatchObject({ customerId: 'lifted', step: 'released' });
+    const served = await http('GET', `${ws.url}/api/customers/lifted/cart`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('x-cellctl-cell')).toBe(target);
+    const health = await cli(ws.home, ['health']);
+    expect(health.code, health.stdout + health.stderr).toBe(0);
+    expect(health.stdout + health.stderr).toMatch(
+      new RegExp(`note: migration ${interrupted.id} of lifted .*interrupted at "released".*migrate resume ${interrupted.id}`),
+    );
+    const json = JSON.parse((await cli(ws.home, ['health', '--json'])).stdout);
+    expect(json).toMatchObject({ healthy: true, customersAffected: 0, problems: [] });
+    await cliOk(ws.home, ['migrate', 'resume', String(interrupted.id)]);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+    expect(JSON.parse((await cli(ws.home, ['health', '--json'])).stdout)).toMatchObject({ healthy: true, notes: [] });
+  }, 120_000);
 });
 
 describe.skipIf(!pgCheck.ok)(`up with CELLCTL_CONTROL_URL${pgCheck.ok ? '' : ` (skipped: ${pgCheck.reason})`}`, () => {
