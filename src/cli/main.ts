@@ -546,6 +546,12 @@ export async function main(argv: string[]): Promise<number> {
       if (debug && error.stack) process.stderr.write(error.stack + '\n');
       return error.exitCode;
     }
+    if (error instanceof Error && (error.name === 'DataApiError' || error.name === 'DataApiUnreachable')) {
+      // A cell's data API failed or did not answer (data/client.ts; by name, so axios is not loaded
+      // for every command): the message names the cell; a failed command, not a bug here.
+      sayError(error.message);
+      return ExitCode.failure;
+    }
     if (error instanceof Error && error.name === 'ExitPromptError') {
       sayError('cancelled');
       return ExitCode.interrupted; // Ctrl-C at a prompt

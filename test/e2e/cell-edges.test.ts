@@ -27,6 +27,49 @@ async function createShopper(ws: RunningSystem, id: string): Promise<void> {
 
 const mappedCell = async (ws: RunningSystem, id: string): Promise<string> => (await cliJson(ws.home, ['route', id])).cell;
 
+describe('a cell whose database is corrupt', () => {
+  it('is named by audit and customers show, which go on with the other cells', async () => {
+    const ws = await shop(['c1', 'c2', 'c3']);
+    for (const id of ['amy', 'bob', 'cyd', 'dan', 'eve', 'fay']) await createShopper(ws, id);
+    const mapping = new Map((await cliJson<{ id: string; cellId: string }[]>(ws.home, ['customers'])).map((c) => [c.id, c.cellId]));
+    // Rows without a mapping row in a readable cell, which the audit must still find.
+    const unmapped = [...mapping].find(([, cell]) => cell !== 'c1')![0];
+    await cliOk(ws.home, ['customers', 'unassign', unmapped, '--force']);
+    // A mapping row whose rows may be in c1: not called missing while c1 cannot be read.
+    await cliOk(ws.home, ['assign', 'customer', 'nobody', '--cell', 'c2']);
+    await cliOk(ws.home, ['stop']);
+    fs.writeFileSync(path.join(ws.home, 'c1', 'data.db'), Buffer.alloc(64 * 1024, 'garbage '));
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(path.join(ws.home, 'c1', `data.db${suffix}`), { force: true });
+
+    const audit = await cli(ws.home, ['audit', '--json']);
+    expect(audit.code, audit.stderr).toBe(4);
+    const report = JSON.parse(audit.stdout);
+    expect(report.unreadableCells).toEqual([{ cell: 'c1', reason: expect.stringMatching(/c1.*data\.db.*not a database/) }]);
+    expect(report.findings).toEqual([expect.objectContaining({ kind: 'unmapped', customerId: unmapped, foundIn: [mapping.get(unmapped)] })]);
+    expect(audit.stderr).not.toMatch(/this is a bug/);
+    const plain = await cli(ws.home, ['audit']);
+    expect(plain.stdout).toContain(unmapped);
+    expect(plain.stderr).toMatch(/cell c1 not audited: .*not a database/);
+    // With the finding settled, what is left is the cell that could not be read: exit 1.
+    await cliOk(ws.home, ['assign', 'customer', unmapped, '--cell', mapping.get(unmapped)!]);
+    await cliOk(ws.home, ['customers', 'unassign', 'nobody']);
+    const incomplete = await cli(ws.home, ['audit']);
+    expect(incomplete.code).toBe(1);
+    expect(incomplete.stderr).toMatch(/cell c1 not audited/);
+
+    for (const [id, cell] of mapping) {
+      const show = await cli(ws.home, ['customers', 'show', id, '--json']);
+      expect(show.code, `${id}: ${show.stderr}`).toBe(1);
+      const shown = JSON.parse(show.stdout);
+      expect(shown.unreadableCells.map((c: { cell: string }) => c.cell)).toEqual(['c1']);
+      expect(Object.keys(shown.rows)).toEqual(cell === 'c1' ? [] : [cell]);
+    }
+    const text = await cli(ws.home, ['customers', 'show', unmapped]);
+    expect(text.stdout).toContain(mapping.get(unmapped)!);
+    expect(text.stderr).toMatch(/cell c1 not read: .*not a database/);
+  }, 120_000);
+});
+
 describe('a move interrupted after its fence was lifted', () => {
   it('leaves health at exit 0 with a note while the router serves the customer from the target; resume then purges the source', async () => {
     const ws = await shop(['c1', 'c2']);
