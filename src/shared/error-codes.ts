@@ -96,6 +96,10 @@ export const CLI_ERRORS = {
   E_CONTROL_NOT_EMPTY: { exit: ExitCode.failure, means: 'a copy of the control plane was refused: the target already holds one' },
   E_COPY_MISMATCH: { exit: ExitCode.failure, means: 'a copied control plane does not match its source' },
   E_MAPPING_CHANGED: { exit: ExitCode.failure, means: "a customer's mapping changed during a move's switch" },
+  E_DATABASE_BUSY: {
+    exit: ExitCode.failure,
+    means: "a cell's database stayed locked by another writer; the message names the cell and what finishes the work",
+  },
 } as const satisfies Record<string, { exit: ExitCodeValue; means: string }>;
 
 export type CliErrorCode = keyof typeof CLI_ERRORS;

@@ -2,10 +2,11 @@
 // `customers show` while the others are still read; a database that refuses writes reported by
 // status and health without a restart; a move whose source purge meets a held write lock; health of
 // a move interrupted after its fence was lifted; `up` on a PostgreSQL control plane.
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, cli, cliJson, cliOk, freePort, http, otherCell, type RunningSystem, startSystem, tempDir } from '../helpers.js';
+import { cleanup, cli, cliJson, cliOk, freePort, http, otherCell, type RunningSystem, startSystem, tempDir, waitFor, type Workspace } from '../helpers.js';
 import { pgAvailable, startPg, type TestPg } from '../pg.js';
 
 const pgCheck = pgAvailable();
@@ -67,6 +68,73 @@ describe('a cell whose database is corrupt', () => {
     const text = await cli(ws.home, ['customers', 'show', unmapped]);
     expect(text.stdout).toContain(mapping.get(unmapped)!);
     expect(text.stderr).toMatch(/cell c1 not read: .*not a database/);
+  }, 120_000);
+});
+
+/** Runs a move that stops after `step` until the test lets it go on (see CELLCTL_PAUSE_FILE in src/migration/engine.ts). */
+async function pausedMove(ws: Workspace, customerId: string, target: string, step: string) {
+  const file = path.join(ws.home, '..', `pause-${customerId}-${step}`);
+  const done = cli(ws.home, ['migrate', 'customer', customerId, '--to', target], { CELLCTL_PAUSE_AFTER_STEP: step, CELLCTL_PAUSE_FILE: file });
+  await waitFor(`the move to reach "${step}"`, () => fs.existsSync(`${file}.reached`));
+  return { done, goOn: () => fs.writeFileSync(file, '') };
+}
+
+/** A write transaction held open on a cell's data.db from this process, as a user's app that never commits would. */
+function holdWriteLock(ws: Workspace, cell: string): { release: () => void } {
+  const db = new Database(path.join(ws.home, cell, 'data.db'));
+  db.pragma('busy_timeout = 10000');
+  db.exec('BEGIN IMMEDIATE');
+  return {
+    release: () => {
+      db.exec('ROLLBACK');
+      db.close();
+    },
+  };
+}
+
+/** The customer's rows in one cell's data.db (customers and cart items). */
+function rowsIn(ws: Workspace, cell: string, customerId: string): number {
+  const db = new Database(path.join(ws.home, cell, 'data.db'), { readonly: true });
+  try {
+    const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE customer_id = ?`).get(customerId) as { n: number }).n;
+    return count('customers') + count('cart_items');
+  } finally {
+    db.close();
+  }
+}
+
+describe('a move whose source purge meets a held write lock', () => {
+  it('stops after the switch naming the cell and the lock; resume says the same while it is held, and finishes once it is gone', async () => {
+    const ws = await shop(['c1', 'c2'], { limits: { purgeBusyRetryMs: 500 } });
+    await createShopper(ws, 'pinned');
+    const source = await mappedCell(ws, 'pinned');
+    const target = otherCell(source);
+    const moving = await pausedMove(ws, 'pinned', target, 'released');
+    const lock = holdWriteLock(ws, source);
+    try {
+      moving.goOn();
+      const stopped = await moving.done;
+      const [running] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+      expect(running).toMatchObject({ customerId: 'pinned', step: 'released' });
+      expect(stopped.code).toBe(1);
+      expect(stopped.stderr).toMatch(new RegExp(`stopped after the switch: .*cell ${source}.*locked by another writer.*migrate resume ${running.id}`));
+      // The target serves the customer meanwhile.
+      const served = await http('GET', `${ws.url}/api/customers/pinned/cart`);
+      expect(served.status).toBe(200);
+      expect(served.headers.get('x-cellctl-cell')).toBe(target);
+      const refused = await cli(ws.home, ['migrate', 'resume', String(running.id)]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).not.toMatch(/this is a bug/);
+      expect(refused.stderr).toMatch(new RegExp(`cell ${source}.*locked by another writer.*migrate resume ${running.id}`));
+      expect(rowsIn(ws, source, 'pinned')).toBeGreaterThan(0);
+    } finally {
+      lock.release();
+    }
+    const [running] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+    await cliOk(ws.home, ['migrate', 'resume', String(running.id)]);
+    expect(rowsIn(ws, source, 'pinned')).toBe(0);
+    expect(rowsIn(ws, target, 'pinned')).toBe(2);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
   }, 120_000);
 });
 

@@ -93,6 +93,7 @@ describe('the error-code catalogue', () => {
       E_CONTROL_NOT_EMPTY: 1,
       E_COPY_MISMATCH: 1,
       E_MAPPING_CHANGED: 1,
+      E_DATABASE_BUSY: 1,
     });
     expect(ExitCode).toEqual({ ok: 0, failure: 1, usage: 2, unhealthy: 3, inconsistent: 4, interrupted: 130 });
     expect([failure('x').exitCode, failure('x', 'E_TEMPLATE').code, usageError('x').exitCode, usageError('x').code]).toEqual([1, 'E_TEMPLATE', 2, 'E_USAGE']);
