@@ -1,4 +1,5 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
+import { WRITES_REFUSED } from '../shared/health.js';
 import { type CellRecord, fenceLifted, type MigrationRecord, type PlaneKind, type RouterRecord } from '../control/plane.js';
 import type { RouterEnforcing, RouterHealth, RouterStats } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
@@ -94,6 +95,8 @@ export interface StatusInputs {
   /** Pids found alive in pid files while no supervisor runs. */
   orphanPids: Map<string, number>;
   health: Map<string, boolean>;
+  /** Why a process that answered fails its health check (its failing checks), when it said. */
+  healthDetail?: Map<string, string>;
   /** The router's admin stats, as its protocol module defines them; null when it did not answer. */
   routerStats: RouterStats | null;
   /** The router's own view of control.db, from its health answer; null when it did not answer. */
@@ -118,7 +121,7 @@ function registeredRow(name: string, inputs: StatusInputs, port: number): Proces
     uptimeSeconds: null,
     restarts: 0,
     healthy,
-    lastError: healthy ? null : 'does not answer its health check at its URL',
+    lastError: healthy ? null : (inputs.healthDetail?.get(name) ?? 'does not answer its health check at its URL'),
   };
 }
 
@@ -137,14 +140,16 @@ function processRow(name: string, inputs: StatusInputs, port: number): ProcessRo
     };
   }
   const live = proc.state === 'running' || proc.state === 'starting';
+  const healthy = live ? (inputs.health.get(name) ?? proc.healthy) : null;
+  const detail = healthy === false ? (inputs.healthDetail?.get(name) ?? null) : null;
   return {
     state: proc.state,
     pid: proc.pid,
     port,
     uptimeSeconds: live ? uptime(proc.startedAt, inputs.now) : null,
     restarts: proc.restarts,
-    healthy: live ? (inputs.health.get(name) ?? proc.healthy) : null,
-    lastError: proc.lastError ?? (proc.state === 'running' ? null : proc.lastExit),
+    healthy,
+    lastError: detail ?? proc.lastError ?? (proc.state === 'running' ? null : proc.lastExit),
   };
 }
 
@@ -227,11 +232,15 @@ export interface HealthVerdict {
 const totalCustomers = (report: StatusReport): number => report.cells.reduce((sum, cell) => sum + cell.customers, 0);
 
 function processProblem(name: string, row: ProcessRow): string | null {
-  if (row.state === 'registered') return row.healthy === true ? null : `${name} (registered, run elsewhere) does not answer its health check`;
+  if (row.state === 'registered')
+    return row.healthy === true ? null : `${name} (registered, run elsewhere) ${row.lastError ?? 'does not answer its health check'}`;
   if (row.state !== 'running') return `${name} is ${row.state}${row.lastError ? ` (${row.lastError})` : ''}`;
-  if (row.healthy !== true) return `${name} is running but fails its health check`;
+  if (row.healthy !== true) return `${name} is running but fails its health check${row.lastError ? `: ${row.lastError}` : ''}`;
   return null;
 }
+
+/** A cell whose database refuses writes: another writer holds its lock, which a restart does not free. */
+const refusesWrites = (cell: CellRow): boolean => cell.healthy === false && (cell.lastError ?? '').includes(WRITES_REFUSED);
 
 /**
  * A folder that runs nothing here — no supervisor, no supervised router, no cell of its own — while the
@@ -271,6 +280,8 @@ function routerProblems(report: StatusReport): HealthProblem[] {
 }
 
 function cellFix(cell: CellRow): string {
+  if (refusesWrites(cell))
+    return `find what keeps a write transaction open on ${cell.id}'s database (its app, a sqlite3 shell) and let it finish; a restart does not free the lock`;
   if (cell.state === 'registered') return `start it where it runs, or check that ${cell.url} is reachable from here (curl ${cell.url}/health)`;
   return cell.state === 'running' ? `cellctl logs ${cell.id}; cellctl restart ${cell.id}` : `cellctl start ${cell.id}`;
 }

@@ -6,7 +6,21 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, cli, cliJson, cliOk, freePort, http, otherCell, type RunningSystem, startSystem, tempDir, waitFor, type Workspace } from '../helpers.js';
+import {
+  cleanup,
+  cli,
+  cliJson,
+  cliOk,
+  FIXTURES,
+  freePort,
+  http,
+  otherCell,
+  type RunningSystem,
+  startSystem,
+  tempDir,
+  waitFor,
+  type Workspace,
+} from '../helpers.js';
 import { pgAvailable, startPg, type TestPg } from '../pg.js';
 
 const pgCheck = pgAvailable();
@@ -135,6 +149,68 @@ describe('a move whose source purge meets a held write lock', () => {
     expect(rowsIn(ws, source, 'pinned')).toBe(0);
     expect(rowsIn(ws, target, 'pinned')).toBe(2);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);
+  }, 120_000);
+});
+
+/** Supervisor settings under which a cell failing its health check for a second would be killed as hung. */
+const QUICK_TO_RESTART = { backoffInitialMs: 100, healthIntervalMs: 300, unhealthyRestartMs: 1_000 };
+
+interface CellLook {
+  healthy: boolean;
+  text: string;
+}
+
+/** What status (JSON and text) and health say of one cell. */
+async function lookAt(ws: Workspace, cell: string): Promise<CellLook & { healthExit: number; healthText: string }> {
+  const report = JSON.parse((await cliOk(ws.home, ['status', '--json'])).stdout);
+  const row = report.cells.find((candidate: { id: string }) => candidate.id === cell);
+  const text = (await cliOk(ws.home, ['status'])).stdout;
+  const health = await cli(ws.home, ['health']);
+  return { healthy: row.healthy === true, text: `${row.lastError ?? ''}\n${text}`, healthExit: health.code, healthText: health.stdout + health.stderr };
+}
+
+/**
+ * Holds a write lock on the cell's data.db until status and health name the cell with "database
+ * refuses writes", then keeps it for three of the supervisor's would-be restart periods while the
+ * process named by `pidOf` stays the same (no restart), then releases it and waits for healthy.
+ */
+async function expectRefusedWritesReported(ws: Workspace, cell: string, pidOf: () => number): Promise<void> {
+  const pid = pidOf();
+  const lock = holdWriteLock(ws, cell);
+  try {
+    const seen = await waitFor(`status to say ${cell}'s database refuses writes`, async () => {
+      const look = await lookAt(ws, cell);
+      return !look.healthy && look.text.includes('database refuses writes') && look.healthExit === 3 && look;
+    });
+    expect(seen.text).toMatch(new RegExp(`${cell}: .*database refuses writes`));
+    expect(seen.healthText).toMatch(new RegExp(`cell ${cell} is running but fails its health check: database refuses writes`));
+    const since = Date.now();
+    while (Date.now() - since < 3 * QUICK_TO_RESTART.unhealthyRestartMs) {
+      expect(pidOf()).toBe(pid);
+      expect((await lookAt(ws, cell)).healthy).toBe(false);
+    }
+  } finally {
+    lock.release();
+  }
+  await waitFor(`${cell} to be healthy again`, async () => (await lookAt(ws, cell)).healthExit === 0);
+  expect(pidOf()).toBe(pid);
+  const events = await cliJson<{ kind: string; subject: string }[]>(ws.home, ['events', '--lines', '500']);
+  expect(events.filter((event) => event.kind === 'process.hung')).toEqual([]);
+}
+
+describe('a cell whose database refuses writes', () => {
+  it('a built-in cell: status and health name it with "database refuses writes"; it is not restarted, and is healthy once the lock goes', async () => {
+    const ws = await startSystem('ecommerce', ['c1', 'c2'], { supervisor: QUICK_TO_RESTART });
+    await expectRefusedWritesReported(ws, 'c1', () => Number(fs.readFileSync(path.join(ws.home, 'c1', 'pid'), 'utf8')));
+  }, 120_000);
+
+  it("a user's app with its cell-agent: the companion's write probe makes status and health say so, and nothing is restarted", async () => {
+    const ws = await startSystem('notes', ['n1'], { templatePaths: [path.join(FIXTURES, 'templates')], supervisor: QUICK_TO_RESTART });
+    const agentPid = () => Number(fs.readFileSync(path.join(ws.home, 'n1', 'data.pid'), 'utf8'));
+    await waitFor('the companion to start', () => fs.existsSync(path.join(ws.home, 'n1', 'data.pid')) && agentPid() > 0);
+    const appPid = Number(fs.readFileSync(path.join(ws.home, 'n1', 'pid'), 'utf8'));
+    await expectRefusedWritesReported(ws, 'n1', agentPid);
+    expect(Number(fs.readFileSync(path.join(ws.home, 'n1', 'pid'), 'utf8'))).toBe(appPid);
   }, 120_000);
 });
 

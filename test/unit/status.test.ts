@@ -163,6 +163,25 @@ describe('status model', () => {
     expect(judgeHealth(buildStatus({ ...inputs(up, healthy), runningMigrations: [{ migration: switched, runBy: null }] })).healthy).toBe(false);
   });
 
+  it('names a cell whose database refuses writes, with a fix that is not a restart', () => {
+    const up = [proc('router', 'running'), proc('a', 'running')];
+    const report = buildStatus({
+      ...inputs(up, [
+        ['a', false],
+        ['router', true],
+      ]),
+      healthDetail: new Map([['a', 'database refuses writes (SQLITE_BUSY: database is locked)']]),
+    });
+    expect(report.cells.find((cell) => cell.id === 'a')).toMatchObject({ healthy: false, lastError: expect.stringMatching(/^database refuses writes/) });
+    const verdict = judgeHealth(report);
+    expect(verdict.healthy).toBe(false);
+    expect(verdict.details[0]).toMatchObject({
+      problem: expect.stringMatching(/cell a is running but fails its health check: database refuses writes/),
+      customers: 3,
+      fix: expect.stringMatching(/write transaction open on a's database.*a restart does not free/),
+    });
+  });
+
   it('fails when the router cannot read control.db, counting every customer', () => {
     const up = [proc('router', 'running'), proc('a', 'running')];
     const verdict = judgeHealth(
