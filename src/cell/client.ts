@@ -1,27 +1,24 @@
 // How cellctl asks a cell about itself: its health and its metrics, over plain HTTP at the cell's URL.
 import axios from 'axios';
+import { type HealthCheck, WRITES_CHECK } from '../shared/health.js';
 
 export interface CellHealth {
   healthy: boolean;
   status: number | null;
-  checks: { name: string; ok: boolean; detail?: string }[];
+  checks: HealthCheck[];
   error: string | null;
 }
 
 /**
  * A cell's checks in any of the shapes cells answer: the e-commerce example's object of
- * `name: "healthy" | "unhealthy: why"`, the beginner's single `database` field, or a list of
- * `{name, ok}`.
+ * `name: "healthy" | "unhealthy: why"`, the beginner's single `database` field (with cellctl's
+ * write probe beside it), or a list of `{name, ok}`.
  */
 function readChecks(data: unknown): CellHealth['checks'] {
-  const body = (data ?? {}) as { checks?: unknown; database?: unknown };
+  const body = (data ?? {}) as Record<string, unknown>;
   if (Array.isArray(body.checks)) return body.checks as CellHealth['checks'];
-  const named =
-    body.checks && typeof body.checks === 'object'
-      ? (body.checks as Record<string, unknown>)
-      : typeof body.database === 'string'
-        ? { database: body.database }
-        : {};
+  const beginner = Object.fromEntries(['database', WRITES_CHECK].filter((name) => typeof body[name] === 'string').map((name) => [name, body[name]]));
+  const named = body.checks && typeof body.checks === 'object' ? (body.checks as Record<string, unknown>) : beginner;
   return Object.entries(named).map(([name, value]) => ({ name, ok: value === 'healthy', ...(value === 'healthy' ? {} : { detail: String(value) }) }));
 }
 

@@ -13,6 +13,7 @@ import { createEcommerceApp } from './apps/ecommerce.js';
 import { openCellDatabase } from './datadb.js';
 import { createRequestListener, type RouteDef } from '../shared/http.js';
 import { spellNaN } from '../shared/prometheus.js';
+import { WRITES_CHECK } from '../shared/health.js';
 import { type RunningDataApi, startDataApi } from '../data/server.js';
 import type { DataTable } from '../data/tables.js';
 
@@ -51,14 +52,22 @@ const APPS: Record<BuiltinApp, (ctx: Parameters<typeof createBasicApp>[0]) => Ce
   ecommerce: createEcommerceApp,
 };
 
-/** GET /health: the app's own answer (the examples' shapes), 503 when unhealthy. */
-function healthRoute(app: CellApp): RouteDef {
+/**
+ * GET /health: the app's own answer (the examples' shapes), 503 when unhealthy. With a data API, its
+ * write probe joins in: a database that refuses writes makes the cell unhealthy, under the app's
+ * checks (or beside the beginner's `database` field).
+ */
+function healthRoute(app: CellApp, data: RunningDataApi | null): RouteDef {
   return {
     method: 'GET',
     path: '/health',
-    handler: () => {
+    handler: async () => {
       const { healthy, body } = app.health();
-      return { status: healthy ? 200 : 503, body };
+      const refusal = data ? await data.service.probeWrites() : null;
+      if (refusal === null) return { status: healthy ? 200 : 503, body };
+      const check = `unhealthy: ${refusal}`;
+      const checks = body.checks && typeof body.checks === 'object' ? { checks: { ...body.checks, [WRITES_CHECK]: check } } : { [WRITES_CHECK]: check };
+      return { status: 503, body: { ...body, status: 'unhealthy', ...checks } };
     },
   };
 }
@@ -110,7 +119,7 @@ export async function startCell(options: CellOptions): Promise<RunningCell> {
   }
   const app = APPS[options.app]({ db, cellId: options.cellId, log: options.log, env: options.env });
   const listener = createRequestListener(
-    [healthRoute(app), metricsRoute(options.cellId, app), ...app.routes],
+    [healthRoute(app, data), metricsRoute(options.cellId, app), ...app.routes],
     (error) => options.log.error({ err: error }, 'request failed'),
     (req) => options.log.info({ method: req.method, url: req.url }, 'database busy: the request waits for the write lock'),
   );

@@ -243,6 +243,7 @@ function addProcessCommands(program: Command): void {
     .option('-t, --template <name>', "template for new cells (default: the workspace's placement template, else ecommerce)")
     .option('--customers <n>', 'sample customers to create through the router', '20')
     .option('--router-port <port>', 'router port for a new workspace', '8000')
+    .option('--control <url>', 'a new workspace keeps its control plane in PostgreSQL (as init; default: $CELLCTL_CONTROL_URL, else control.db)')
     .option('--timeout <seconds>', 'how long to wait for processes to become healthy', '60')
     .option('--json', 'print the final status as JSON')
     .addHelpText('after', examples('cellctl up', 'cellctl up --cells 5 --template basic --customers 200'))
@@ -557,6 +558,12 @@ export async function main(argv: string[]): Promise<number> {
       sayError(error.message);
       if (debug && error.stack) process.stderr.write(error.stack + '\n');
       return error.exitCode;
+    }
+    if (error instanceof Error && (error.name === 'DataApiError' || error.name === 'DataApiUnreachable')) {
+      // A cell's data API failed or did not answer (data/client.ts; by name, so axios is not loaded
+      // for every command): the message names the cell; a failed command, not a bug here.
+      sayError(error.message);
+      return ExitCode.failure;
     }
     if (error instanceof Error && error.name === 'ExitPromptError') {
       sayError('cancelled');

@@ -14,7 +14,7 @@ import type {
 } from './store.js';
 
 export type { CellRecord, CellStatus, CustomerRecord, EventRecord, MigrationLease, MigrationOwner, MigrationRecord, MigrationState, MigrationStep, NewCell };
-export { ALL, MIGRATION_STEPS, OwnershipLost } from './store.js';
+export { ALL, fenceLifted, MIGRATION_STEPS, OwnershipLost } from './store.js';
 
 /** What journals a new running migration (startMigrations). */
 export interface NewMigration {

@@ -55,6 +55,9 @@ export type MigrationState = 'running' | 'done' | 'aborted' | 'failed';
 export const MIGRATION_STEPS = ['checked', 'fenced', 'copied', 'verified', 'switched', 'released', 'purged'] as const;
 export type MigrationStep = (typeof MIGRATION_STEPS)[number];
 
+/** Whether a move at `step` has lifted its router fence for good: the target serves its customer, only the source's purge may be left. */
+export const fenceLifted = (step: MigrationStep): boolean => MIGRATION_STEPS.indexOf(step) >= MIGRATION_STEPS.indexOf('released');
+
 /** Who runs a migration: a random token (what the compare-and-set checks), and how to tell whether it still lives. */
 export interface MigrationOwner {
   token: string;

@@ -19,7 +19,10 @@ export async function lookUpCustomer(ws: Workspace, customerId: string): Promise
   let rows: CustomerAnswer['rows'] = null;
   let rowsError: string | null = null;
   try {
-    rows = await customerRowsByCell(ws, customerId);
+    const found = await customerRowsByCell(ws, customerId);
+    rows = found.rows;
+    // The cells that could be read are shown; the others are named with why.
+    if (found.unreadable.length > 0) rowsError = found.unreadable.map((cell) => `cell ${cell.cell} could not be read: ${cell.reason}`).join('; ');
   } catch (error) {
     // A cell's database may be busy or mid-move; the mapping and the rule are still worth showing.
     rowsError = describeError(error);

@@ -95,7 +95,8 @@ export interface CustomerAnswer {
   rule: string;
   explanation: string;
   fenced: boolean;
-  /** Rows per table in every cell that holds any; null when they could not be read. */
+  /** Rows per table in every readable cell that holds any; null when they could not be read at all. */
   rows: Record<string, Record<string, number>> | null;
+  /** Why the rows (or some cells' rows, named) could not be read. */
   rowsError: string | null;
 }

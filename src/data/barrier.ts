@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS _cellctl_bypass (only INTEGER PRIMARY KEY CHECK (only
 CREATE TABLE IF NOT EXISTS _cellctl_tombstone (customer TEXT PRIMARY KEY, fencing INTEGER NOT NULL, since TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS _cellctl_fencing (customer TEXT PRIMARY KEY, fencing INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS _cellctl_imports (move INTEGER NOT NULL, key TEXT NOT NULL, tbl TEXT NOT NULL, rows INTEGER NOT NULL, checksum INTEGER NOT NULL, PRIMARY KEY (move, key));
+CREATE TABLE IF NOT EXISTS _cellctl_probe (only INTEGER PRIMARY KEY CHECK (only = 1), at TEXT NOT NULL);
 `;
 
 const triggerName = (table: string, op: string, version = BARRIER_VERSION) => `${TRIGGER_PREFIX}${version}_${table}_${op}`;

@@ -53,7 +53,7 @@ export function dataRoutes(service: DataService, token: string): RouteDef[] {
     },
   });
   return [
-    // Without a token, as every cellctl process answers its supervisor: up, and its database readable.
+    // Without a token, as every cellctl process answers its supervisor: up, its database readable and taking writes.
     { method: 'GET', path: '/health', handler: () => service.health() },
     get('info', () => service.info()),
     get('barriers', () => service.barriers()),

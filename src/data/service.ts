@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import { configureSqlite } from '../shared/sqlite.js';
 import { HttpError } from '../shared/http.js';
+import { WRITES_CHECK, WRITES_REFUSED } from '../shared/health.js';
 import { bypassing, installBarrier } from './barrier.js';
 import type {
   BarrierAnswer,
@@ -49,6 +50,9 @@ function decodeAt(value: unknown, where: string): unknown {
     throw new HttpError(400, `${where}: ${error instanceof Error ? error.message : String(error)}`, 'bad_request');
   }
 }
+
+/** How long a health check's write probe waits for a busy database: well inside every health probe's timeout (1 s). */
+const PROBE_BUSY_MS = 300;
 
 /** Before every rowid: where an export of a table starts. */
 const FIRST = Number.MIN_SAFE_INTEGER;
@@ -138,12 +142,38 @@ export class DataService {
     return found;
   }
 
-  health(): { status: number; body: { status: string; cell_id: string } } {
+  /** Readable, and taking writes (probeWrites); 503 naming the check that fails. */
+  async health(): Promise<{ status: number; body: { status: string; cell_id: string; checks: Record<string, string> } }> {
+    let database = 'healthy';
     try {
       this.db.prepare('SELECT 1 FROM _cellctl_barrier LIMIT 1').all();
-      return { status: 200, body: { status: 'healthy', cell_id: this.options.cellId } };
-    } catch {
-      return { status: 503, body: { status: 'unhealthy', cell_id: this.options.cellId } };
+    } catch (error) {
+      database = `unhealthy: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const refusal = database === 'healthy' ? await this.probeWrites() : null;
+    const checks = { database, [WRITES_CHECK]: refusal === null ? 'healthy' : `unhealthy: ${refusal}` };
+    const healthy = Object.values(checks).every((check) => check === 'healthy');
+    return { status: healthy ? 200 : 503, body: { status: healthy ? 'healthy' : 'unhealthy', cell_id: this.options.cellId, checks } };
+  }
+
+  /**
+   * Writes one row of the data API's own table (_cellctl_probe): null when the database takes it,
+   * else why not (another writer holds the lock past the probe's short wait, or the file is read-only).
+   * Busy answers are retried on timers for PROBE_BUSY_MS, never in SQLite's blocking wait.
+   */
+  async probeWrites(): Promise<string | null> {
+    const deadline = Date.now() + PROBE_BUSY_MS;
+    for (;;) {
+      try {
+        this.db.prepare('INSERT INTO _cellctl_probe (only, at) VALUES (1, ?) ON CONFLICT (only) DO UPDATE SET at = excluded.at').run(new Date().toISOString());
+        return null;
+      } catch (error) {
+        const code = String((error as { code?: unknown }).code ?? '');
+        const why = `${WRITES_REFUSED}${code ? ` (${code}: ${error instanceof Error ? error.message : String(error)})` : ''}`;
+        if (!code.startsWith('SQLITE_BUSY') && !code.startsWith('SQLITE_LOCKED')) return why;
+        if (Date.now() >= deadline) return `${why}; another connection holds its write lock`;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
     }
   }
 

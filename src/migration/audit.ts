@@ -16,6 +16,18 @@ export interface AuditInput {
   excused: ReadonlySet<string>;
   /** Kept source copies: customer → the cell that keeps its old rows. */
   keptSources: ReadonlyMap<string, string>;
+  /**
+   * Cells whose rows could not be read. Their customers are not judged (where their rows are is not
+   * known), nor is any customer "missing": its rows may be in one of them.
+   */
+  unreadableCells?: ReadonlySet<string>;
+}
+
+/** Whether the audit can judge this customer with the cells it could read. */
+function judgeable(input: AuditInput, mappedTo: string | null, cells: readonly string[]): boolean {
+  const unreadable = input.unreadableCells ?? new Set<string>();
+  if (mappedTo !== null && unreadable.has(mappedTo)) return false;
+  return !(cells.length === 0 && unreadable.size > 0);
 }
 
 function duplicatedAdvice(customerId: string, mappedTo: string | null, cells: string[]): string {
@@ -43,6 +55,7 @@ export function auditPlacement(input: AuditInput): AuditFinding[] {
     if (input.excused.has(customerId)) continue;
     const mappedTo = input.mapping.get(customerId) ?? null;
     const cells = (foundIn.get(customerId) ?? []).sort();
+    if (!judgeable(input, mappedTo, cells)) continue;
     if (cells.length > 1) {
       findings.push({ kind: 'duplicated', customerId, mappedTo, foundIn: cells, advice: duplicatedAdvice(customerId, mappedTo, cells) });
     } else if (cells.length === 0 && mappedTo !== null) {

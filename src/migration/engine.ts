@@ -5,8 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { ALL, type CellRecord, type MigrationRecord, OwnershipLost } from '../control/plane.js';
 import { DataApiError } from '../data/client.js';
-import { describeError, failure } from '../shared/errors.js';
+import { describeError, failure, isCellctlError } from '../shared/errors.js';
 import { pausePoint as pauseAt } from '../shared/test-hooks.js';
+import { purgeWhileBusy } from './busy-source.js';
 import { type CellData, checkPlaneNotBehind, openCellData, requireCurrentApi } from '../workspace/cell-data.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { type FenceHandle, FenceLost, MigrationFence } from './fence.js';
@@ -243,8 +244,9 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
       await journal.check();
       await journal.record('released');
+      await pausePoint('released');
       if (!keepSource) {
-        await transfer.purgeHeld('source', 'after-switch', copyOf(verification));
+        await purgeSource(ws, journal, from, () => transfer.purgeHeld('source', 'after-switch', copyOf(verification)));
         await journal.record('purged');
       }
       return { moved: customerIds, migrationIds: journal.ids, verification, fencedMs };
@@ -252,6 +254,11 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
   } finally {
     journal.stop();
   }
+}
+
+/** The source's purge after the switch, retried while another writer holds the source's database (busy-source.ts). */
+function purgeSource<T>(ws: Workspace, journal: Journal, source: CellRecord, purge: () => Promise<T>): Promise<T> {
+  return purgeWhileBusy(purge, { boundMs: ws.settings.limits.purgeBusyRetryMs, cell: source.id, migrationId: journal.ids[0]! });
 }
 
 /** Before the switch the source is still the truth: drop the copy (once the source is seen to hold it), lift the source's barrier, then the router's fence. */
@@ -360,6 +367,7 @@ export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOpti
       throw failure(`${what} rolled back: ${describeError(error)}${error instanceof FenceLost ? '; run it again' : ''}`);
     }
     if (error instanceof OnlyCopy) throw onlyCopyFailure(what, error, journal.ids[0]!);
+    if (isCellctlError(error) && error.code === 'E_DATABASE_BUSY') throw failure(`${what} stopped after the switch: ${error.message}`, error.code);
     throw failure(`${what} stopped after the switch: ${describeError(error)}; finish it with "cellctl migrate resume ${journal.ids[0]}"`);
   }
 }
@@ -408,8 +416,10 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
         await journal.record('released');
       }
       if (!keepSource && migration.step !== 'purged') {
-        await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) =>
-          transfer.purgeHeld('source', 'after-switch', recordedCopy(migration.detail)),
+        journal.keepAlive(); // the purge may wait for a busy source
+        const ticket = await journal.ticket([migration.customerId]);
+        await purgeSource(ws, journal, from, () =>
+          withTransfer(ws, from, to, ticket, (transfer) => transfer.purgeHeld('source', 'after-switch', recordedCopy(migration.detail))),
         );
         await journal.record('purged');
       }

@@ -105,6 +105,10 @@ export const CLI_ERRORS = {
     means: 'the control plane is behind its cells (a cell saw a fencing number it never issued: restored from a backup?); run "cellctl repair"',
   },
   E_PURGE_OVERTAKEN: { exit: ExitCode.failure, means: 'a purge was refused by the cell: a move of the customer started after the purge checked it' },
+  E_DATABASE_BUSY: {
+    exit: ExitCode.failure,
+    means: "a cell's database stayed locked by another writer; the message names the cell and what finishes the work",
+  },
 } as const satisfies Record<string, { exit: ExitCodeValue; means: string }>;
 
 export type CliErrorCode = keyof typeof CLI_ERRORS;

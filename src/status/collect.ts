@@ -1,8 +1,9 @@
 // Gathers what status needs from the live system: the control plane, the supervisor, the router's admin
 // API and each running cell's health endpoint, all in parallel with short timeouts.
 import os from 'node:os';
-import { probeCellHealth } from '../cell/client.js';
-import type { MigrationRecord, RouterRecord } from '../control/plane.js';
+import { type CellHealth, probeCellHealth, probeHealth } from '../cell/client.js';
+import type { CellRecord, MigrationRecord, RouterRecord } from '../control/plane.js';
+import { WRITES_CHECK } from '../shared/health.js';
 import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
 import { RouterAdmin, type RouterStats } from '../router/client.js';
 import type { MappingConfirmationState } from '../router/protocol.js';
@@ -35,6 +36,25 @@ async function routerMappings(home: string, routers: RouterRecord[]): Promise<Ma
   return found;
 }
 
+/** The failing checks of a health answer, as one line (their "unhealthy: " prefix dropped). */
+const failingChecks = (health: CellHealth): string =>
+  health.checks
+    .filter((check) => !check.ok)
+    .map((check) => (check.detail ?? check.name).replace(/^unhealthy: /, ''))
+    .join('; ');
+
+/**
+ * A cell's app health at its URL, and its data API's write probe: a user's app does not know that
+ * its database refuses writes, the companion beside it (cell-agent) does.
+ */
+async function probeCell(cell: CellRecord): Promise<{ healthy: boolean; detail: string | null }> {
+  const [app, data] = await Promise.all([probeCellHealth(cell.url, cell.healthPath), probeHealth(`${cell.dataUrl.replace(/\/$/, '')}/health`)]);
+  const refused = data.checks.find((check) => check.name === WRITES_CHECK && !check.ok);
+  if (refused && !app.checks.some((check) => check.name === WRITES_CHECK && !check.ok)) app.checks.push(refused);
+  const healthy = app.healthy && !refused;
+  return { healthy, detail: healthy ? null : failingChecks(app) || null };
+}
+
 export async function collectStatus(ws: Workspace): Promise<StatusReport> {
   const cells = await ws.plane.listCells();
   const client = findSupervisor(ws.home);
@@ -49,10 +69,15 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
   const isUp = (name: string) =>
     orphanPids.has(name) || supervisor?.processes.some((proc) => proc.name === name && (proc.state === 'running' || proc.state === 'starting'));
   const health = new Map<string, boolean>();
+  const healthDetail = new Map<string, string>();
   // A registered cell runs elsewhere: whether it answers at its URL is all there is to know.
   const probes = cells
     .filter((cell) => !cell.managed || isUp(cell.id))
-    .map(async (cell) => health.set(cell.id, (await probeCellHealth(cell.url, cell.healthPath)).healthy));
+    .map(async (cell) => {
+      const { healthy, detail } = await probeCell(cell);
+      health.set(cell.id, healthy);
+      if (detail !== null) healthDetail.set(cell.id, detail);
+    });
   const routerUp = isUp(ROUTER);
   const routerProbe = routerUp ? probeCellHealth(ws.settings.routerPort, '/health').then((result) => health.set(ROUTER, result.healthy)) : null;
   const admin = routerUp ? RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000) : null;
@@ -73,6 +98,7 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
     supervisor,
     orphanPids,
     health,
+    healthDetail,
     routerStats,
     routerControlPlane: routerView?.controlPlane ?? null,
     routerMapping: routerView?.mapping ?? null,

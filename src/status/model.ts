@@ -1,5 +1,6 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
-import type { CellRecord, MigrationRecord, PlaneKind, RouterRecord } from '../control/plane.js';
+import { WRITES_REFUSED } from '../shared/health.js';
+import { type CellRecord, fenceLifted, type MigrationRecord, type PlaneKind, type RouterRecord } from '../control/plane.js';
 import type { MappingConfirmationState, RouterEnforcing, RouterHealth, RouterStats } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
 
@@ -82,6 +83,8 @@ export interface MigrationRow {
   step: string;
   since: string;
   progress: 'in-progress' | 'interrupted';
+  /** The router's fence is lifted for good (step released or later): the target serves the customer. */
+  fenceLifted: boolean;
   /** Who runs an in-progress one ("pid 1234"); null when interrupted. */
   runBy: string | null;
 }
@@ -100,6 +103,8 @@ export interface StatusInputs {
   /** Pids found alive in pid files while no supervisor runs. */
   orphanPids: Map<string, number>;
   health: Map<string, boolean>;
+  /** Why a process that answered fails its health check (its failing checks), when it said. */
+  healthDetail?: Map<string, string>;
   /** The router's admin stats, as its protocol module defines them; null when it did not answer. */
   routerStats: RouterStats | null;
   /** The router's own view of control.db, from its health answer; null when it did not answer. */
@@ -126,7 +131,7 @@ function registeredRow(name: string, inputs: StatusInputs, port: number): Proces
     uptimeSeconds: null,
     restarts: 0,
     healthy,
-    lastError: healthy ? null : 'does not answer its health check at its URL',
+    lastError: healthy ? null : (inputs.healthDetail?.get(name) ?? 'does not answer its health check at its URL'),
   };
 }
 
@@ -145,14 +150,16 @@ function processRow(name: string, inputs: StatusInputs, port: number): ProcessRo
     };
   }
   const live = proc.state === 'running' || proc.state === 'starting';
+  const healthy = live ? (inputs.health.get(name) ?? proc.healthy) : null;
+  const detail = healthy === false ? (inputs.healthDetail?.get(name) ?? null) : null;
   return {
     state: proc.state,
     pid: proc.pid,
     port,
     uptimeSeconds: live ? uptime(proc.startedAt, inputs.now) : null,
     restarts: proc.restarts,
-    healthy: live ? (inputs.health.get(name) ?? proc.healthy) : null,
-    lastError: proc.lastError ?? (proc.state === 'running' ? null : proc.lastExit),
+    healthy,
+    lastError: detail ?? proc.lastError ?? (proc.state === 'running' ? null : proc.lastExit),
   };
 }
 
@@ -165,6 +172,7 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
     step: migration.step,
     since: migration.updatedAt,
     progress: runBy === null ? 'interrupted' : 'in-progress',
+    fenceLifted: fenceLifted(migration.step),
     runBy,
   }));
   const cells = inputs.cells.map((cell): CellRow => {
@@ -230,16 +238,22 @@ export interface HealthVerdict {
   /** Customers refused now, counted once each (a bound, when several problems hit the same ones). */
   customersAffected: number;
   details: HealthProblem[];
+  /** What needs doing but refuses nobody (a move interrupted after its fence was lifted): said, not failed on. */
+  notes: string[];
 }
 
 const totalCustomers = (report: StatusReport): number => report.cells.reduce((sum, cell) => sum + cell.customers, 0);
 
 function processProblem(name: string, row: ProcessRow): string | null {
-  if (row.state === 'registered') return row.healthy === true ? null : `${name} (registered, run elsewhere) does not answer its health check`;
+  if (row.state === 'registered')
+    return row.healthy === true ? null : `${name} (registered, run elsewhere) ${row.lastError ?? 'does not answer its health check'}`;
   if (row.state !== 'running') return `${name} is ${row.state}${row.lastError ? ` (${row.lastError})` : ''}`;
-  if (row.healthy !== true) return `${name} is running but fails its health check`;
+  if (row.healthy !== true) return `${name} is running but fails its health check${row.lastError ? `: ${row.lastError}` : ''}`;
   return null;
 }
+
+/** A cell whose database refuses writes: another writer holds its lock, which a restart does not free. */
+const refusesWrites = (cell: CellRow): boolean => cell.healthy === false && (cell.lastError ?? '').includes(WRITES_REFUSED);
 
 /**
  * A folder that runs nothing here — no supervisor, no supervised router, no cell of its own — while the
@@ -308,6 +322,8 @@ function routerProblems(report: StatusReport): HealthProblem[] {
 }
 
 function cellFix(cell: CellRow): string {
+  if (refusesWrites(cell))
+    return `find what keeps a write transaction open on ${cell.id}'s database (its app, a sqlite3 shell) and let it finish; a restart does not free the lock`;
   if (cell.state === 'registered') return `start it where it runs, or check that ${cell.url} is reachable from here (curl ${cell.url}/health)`;
   return cell.state === 'running' ? `cellctl logs ${cell.id}; cellctl restart ${cell.id}` : `cellctl start ${cell.id}`;
 }
@@ -329,12 +345,25 @@ function cellProblems(report: StatusReport): HealthProblem[] {
 }
 
 function migrationProblems(report: StatusReport): HealthProblem[] {
-  // An in-progress move fences its customer briefly and by design; an interrupted one holds it until someone acts.
-  return report.migrationsNeedingAttention.map((migration) => ({
-    problem: `migration ${migration.id} of ${migration.customerId} (${migration.from} -> ${migration.to}) was interrupted at "${migration.step}"; its customer is fenced`,
-    customers: 1,
-    fix: `cellctl migrate resume ${migration.id} (or: cellctl migrate abort ${migration.id})`,
-  }));
+  // An in-progress move fences its customer briefly and by design; an interrupted one holds it until
+  // someone acts, unless it stopped after lifting the fence (then the target serves the customer).
+  return report.migrationsNeedingAttention
+    .filter((migration) => !migration.fenceLifted)
+    .map((migration) => ({
+      problem: `migration ${migration.id} of ${migration.customerId} (${migration.from} -> ${migration.to}) was interrupted at "${migration.step}"; its customer is fenced`,
+      customers: 1,
+      fix: `cellctl migrate resume ${migration.id} (or: cellctl migrate abort ${migration.id})`,
+    }));
+}
+
+/** Interrupted moves whose customer is served (fence lifted), with what is left to do. */
+function migrationNotes(report: StatusReport): string[] {
+  return report.migrationsNeedingAttention
+    .filter((migration) => migration.fenceLifted)
+    .map(
+      (migration) =>
+        `migration ${migration.id} of ${migration.customerId} (${migration.from} -> ${migration.to}) was interrupted at "${migration.step}", after its fence was lifted: ${migration.to} serves the customer, and its old rows in ${migration.from} wait for "cellctl migrate resume ${migration.id}"`,
+    );
 }
 
 /**
@@ -353,6 +382,7 @@ export function judgeHealth(report: StatusReport): HealthVerdict {
     problems: details.map((detail) => `${detail.problem}${detail.customers > 0 ? ` — ${detail.customers} customer(s) refused` : ''}; run: ${detail.fix}`),
     customersAffected,
     details,
+    notes: migrationNotes(report),
   };
 }
 
@@ -386,5 +416,5 @@ export function judgeUnreadableControl(
       fix: 'restore the control plane; the router re-reads it every second',
     });
   }
-  return { healthy: false, problems: details.map((detail) => `${detail.problem}; run: ${detail.fix}`), customersAffected: 0, details };
+  return { healthy: false, problems: details.map((detail) => `${detail.problem}; run: ${detail.fix}`), customersAffected: 0, details, notes: [] };
 }

@@ -1,6 +1,8 @@
 // The restart policy, as pure functions: after a crash, restart after an exponentially growing
 // delay, reset once a process has stayed up for a stable period, and give up (crash loop) after too
-// many crashes in a window; a process failing its health check for too long counts as hung.
+// many crashes in a window; a process failing its health check for too long counts as hung, unless
+// all that fails is its database refusing writes (a lock another writer holds: a restart frees nothing).
+import { type HealthCheck, onlyWritesRefused } from '../shared/health.js';
 import type { SupervisorSettings } from '../workspace/settings.js';
 
 export interface CrashRecord {
@@ -33,4 +35,15 @@ export function planRestart(crash: CrashRecord, previousConsecutive: number, rec
  */
 export function isHung(failingSince: number | null, now: number, policy: Pick<SupervisorSettings, 'unhealthyRestartMs'>): boolean {
   return failingSince !== null && now - failingSince >= policy.unhealthyRestartMs;
+}
+
+/**
+ * Whether a health answer counts toward hung (and so, in time, a restart): any failure, except an
+ * answer whose only failing check is the database refusing writes. That cell is unhealthy, never
+ * crashed: another writer holds the lock, and killing the cell would not free it (and would drop
+ * the customers it still serves reads to, in the middle of a move perhaps).
+ */
+export function countsTowardHung(health: { healthy: boolean; status: number | null; checks: readonly HealthCheck[] }): boolean {
+  if (health.healthy) return false;
+  return !(health.status !== null && onlyWritesRefused(health.checks));
 }

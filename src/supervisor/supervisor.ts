@@ -16,7 +16,7 @@ import { isPortFree } from '../shared/ports.js';
 import { loadTemplate } from '../templates/catalog.js';
 import { agentCell, cellPaths, cellTokenFile, dataAgentName, processPaths } from '../workspace/paths.js';
 import type { Settings } from '../workspace/settings.js';
-import { isHung, planRestart } from './backoff.js';
+import { countsTowardHung, isHung, planRestart } from './backoff.js';
 import { openLogFd, rotateIfLarge } from './logfile.js';
 import { isOurProcess, livePid, portOwner } from '../shared/procfs.js';
 import { type ProcessKind, type ProcessState, type ProcessStatus, ROUTER } from './protocol.js';
@@ -493,9 +493,10 @@ export class Supervisor {
         const pid = proc.pid;
         if (healthUrl === null || pid === null) return;
         proc.probing = true;
-        const healthy = await probe(healthUrl).finally(() => (proc.probing = false));
+        const health = await probeHealth(healthUrl, 1_000).finally(() => (proc.probing = false));
+        const healthy = health.healthy;
         if (proc.pid !== pid || proc.killingHung) return;
-        proc.unhealthySince = healthy ? null : (proc.unhealthySince ?? now);
+        proc.unhealthySince = countsTowardHung(health) ? (proc.unhealthySince ?? now) : null;
         if (isHung(proc.unhealthySince, Date.now(), this.settings.supervisor) && (proc.state === 'running' || proc.state === 'starting')) {
           void this.killHung(proc, pid, Date.now() - proc.unhealthySince!);
           return;
@@ -506,7 +507,12 @@ export class Supervisor {
           if (proc.kind === 'cell') this.markHealthy(proc.name);
         }
         if (proc.state === 'running' && proc.healthy !== null && proc.healthy !== healthy) {
-          this.event(healthy ? 'process.healthy' : 'process.unhealthy', proc.name, `health check ${healthy ? 'passes' : 'fails'}`);
+          const failing = health.checks.filter((check) => !check.ok).map((check) => check.detail ?? check.name);
+          this.event(
+            healthy ? 'process.healthy' : 'process.unhealthy',
+            proc.name,
+            `health check ${healthy ? 'passes' : `fails${failing.length > 0 ? ` (${failing.join('; ')})` : ''}`}`,
+          );
         }
         if (proc.state === 'running' || healthy) proc.healthy = healthy;
       }),
@@ -556,8 +562,6 @@ export class Supervisor {
     this.event('process.adopted', proc.name, `pid ${pid}, left running by a previous supervisor; watching it`);
   }
 }
-
-const probe = async (url: string): Promise<boolean> => (await probeHealth(url, 1_000)).healthy;
 
 function fileTime(file: string): number | null {
   try {

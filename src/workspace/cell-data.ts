@@ -5,11 +5,11 @@
 // stopped, or the cell is) has its data API served from this process, over its data.db, on
 // 127.0.0.1 — the same protocol over real HTTP, so a move works the same with the system down.
 import type { CellRecord } from '../control/plane.js';
-import { DataApiUnreachable, HttpDataApi } from '../data/client.js';
+import { DataApiError, DataApiUnreachable, HttpDataApi } from '../data/client.js';
 import { DATA_API_VERSION, type DataApi } from '../data/protocol.js';
 import { startDataApi } from '../data/server.js';
 import { parseDataTables } from '../data/tables.js';
-import { failure } from '../shared/errors.js';
+import { describeError, failure, isCellctlError } from '../shared/errors.js';
 import { loadTemplate } from '../templates/catalog.js';
 import { cellPaths } from './paths.js';
 import { readCellToken } from './secrets.js';
@@ -61,10 +61,19 @@ function olderDataApi(cell: CellRecord, api: unknown): string {
   const restart = cell.managed ? `"cellctl restart ${cell.id}"` : `restart its "cellctl cell-agent" with this cellctl`;
   return `cell ${cell.id}'s data API speaks version ${JSON.stringify(api)}, this cellctl needs version ${DATA_API_VERSION} (a move must not rely on what an older cell cannot do): ${restart}, then try again`;
 }
+/** Whether an error is SQLite's own (better-sqlite3's SqliteError: a damaged, locked or unreadable file). */
+const isSqliteError = (error: unknown): boolean => String((error as { code?: unknown }).code ?? '').startsWith('SQLITE_');
 
 async function serveLocally(ws: Workspace, cell: CellRecord, token: string): Promise<CellData> {
   const tables = parseDataTables(loadTemplate(cell.templateDir).customerTables, `template of cell ${cell.id}`);
-  const local = await startDataApi({ dbFile: cellPaths(ws.home, cell.id).dataDb, cellId: cell.id, tables, token, host: '127.0.0.1', port: 0 });
+  const dbFile = cellPaths(ws.home, cell.id).dataDb;
+  const local = await startDataApi({ dbFile, cellId: cell.id, tables, token, host: '127.0.0.1', port: 0 }).catch((error: unknown) => {
+    if (!isSqliteError(error)) throw error;
+    throw failure(
+      `cell ${cell.id}'s database ${dbFile} cannot be read (${describeError(error)}): restore it from a backup, or "cellctl delete ${cell.id}" if it held nothing to keep`,
+      'E_DATA_API',
+    );
+  });
   const api = new HttpDataApi(cell.id, `http://127.0.0.1:${local.port}`, token);
   return {
     api,
@@ -104,15 +113,63 @@ export async function withCellData<T>(ws: Workspace, cell: CellRecord, work: (ap
   }
 }
 
-/** A customer's rows per table in every cell that has any (through each cell's data API). */
-export async function customerRowsByCell(ws: Workspace, customerId: string): Promise<Record<string, Record<string, number>>> {
-  const found: Record<string, Record<string, number>> = {};
-  for (const cell of await ws.plane.listCells()) {
-    const summary = await withCellData(ws, cell, (api) => api.summary([customerId]));
+/** A cell whose rows could not be read, and why (the reason names the cell and what to do). */
+export interface UnreadableCell {
+  cell: string;
+  reason: string;
+}
+
+/**
+ * Why reading a cell failed, when it is the cell's state and not a bug here: it does not answer,
+ * answers an error, or its database cannot be opened. Null for anything else.
+ */
+function whyUnreadable(error: unknown): string | null {
+  if (error instanceof DataApiUnreachable || error instanceof DataApiError || isCellctlError(error) || isSqliteError(error)) return describeError(error);
+  return null;
+}
+
+/**
+ * `read` of every cell, each through its data API, in parallel. A cell that cannot be read is named
+ * with why, and the others are still read: one damaged cell does not hide the rest.
+ */
+export async function readEveryCell<T>(
+  ws: Workspace,
+  cells: readonly CellRecord[],
+  read: (api: DataApi) => Promise<T>,
+): Promise<{ read: Map<string, T>; unreadable: UnreadableCell[] }> {
+  const found = new Map<string, T>();
+  const unreadable: UnreadableCell[] = [];
+  const results = await Promise.all(
+    cells.map(async (cell): Promise<{ value: T } | { reason: string }> => {
+      try {
+        return { value: await withCellData(ws, cell, read) };
+      } catch (error) {
+        const reason = whyUnreadable(error);
+        if (reason === null) throw error;
+        return { reason };
+      }
+    }),
+  );
+  cells.forEach((cell, index) => {
+    const result = results[index]!;
+    if ('reason' in result) unreadable.push({ cell: cell.id, reason: result.reason });
+    else found.set(cell.id, result.value);
+  });
+  return { read: found, unreadable };
+}
+
+/** A customer's rows per table in every cell that has any (through each cell's data API), and the cells that could not be read. */
+export async function customerRowsByCell(
+  ws: Workspace,
+  customerId: string,
+): Promise<{ rows: Record<string, Record<string, number>>; unreadable: UnreadableCell[] }> {
+  const { read, unreadable } = await readEveryCell(ws, await ws.plane.listCells(), (api) => api.summary([customerId]));
+  const rows: Record<string, Record<string, number>> = {};
+  for (const [cell, summary] of read) {
     const counts = Object.fromEntries(summary.tables.map((table) => [table.table, table.rows]));
-    if (Object.values(counts).some((n) => n > 0)) found[cell.id] = counts;
+    if (Object.values(counts).some((n) => n > 0)) rows[cell] = counts;
   }
-  return found;
+  return { rows, unreadable };
 }
 
 /**

@@ -31,6 +31,11 @@ const limitsSchema = z.strictObject(
      * resume/abort from another process wait this long for a silent owner before taking over.
      */
     migrationLeaseMs: z.number().int().min(200).default(15_000),
+    /**
+     * How long a move keeps retrying its source purge (after the switch) while the source's database
+     * is locked by another writer, before it stops and says so; `migrate resume` finishes it later.
+     */
+    purgeBusyRetryMs: z.number().int().min(0).default(60_000),
     // The router's front door: a slow or greedy client cannot take the router's time or memory.
     /** How long a client may take to send one whole request (head and body); 408 after it. */
     requestTimeoutMs: z.number().int().positive().default(30_000),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isHung, planRestart } from '../../src/supervisor/backoff.js';
+import { countsTowardHung, isHung, planRestart } from '../../src/supervisor/backoff.js';
 
 const policy = { backoffInitialMs: 100, backoffMaxMs: 1000, stableAfterMs: 5000, crashLoopLimit: 4, crashLoopWindowMs: 60_000 };
 
@@ -36,5 +36,18 @@ describe('hung processes', () => {
     { failingSince: 1_000, now: 31_000, hung: true, why: 'failing for unhealthyRestartMs' },
   ])('$why: hung = $hung', ({ failingSince, now, hung }) => {
     expect(isHung(failingSince, now, { unhealthyRestartMs: 30_000 })).toBe(hung);
+  });
+});
+
+describe('which failed health answers count toward hung', () => {
+  const refused = { name: 'database_writes', ok: false, detail: 'unhealthy: database refuses writes (SQLITE_BUSY: database is locked)' };
+  it.each([
+    ['a passing answer', { healthy: true, status: 200, checks: [] }, false],
+    ['no answer at all', { healthy: false, status: null, checks: [] }, true],
+    ['a 503 with no checks', { healthy: false, status: 503, checks: [] }, true],
+    ['a 503 whose only failing check is the write probe', { healthy: false, status: 503, checks: [{ name: 'database', ok: true }, refused] }, false],
+    ['a 503 with the write probe and another failing check', { healthy: false, status: 503, checks: [refused, { name: 'worker', ok: false }] }, true],
+  ])('%s', (_, health, counts) => {
+    expect(countsTowardHung(health)).toBe(counts);
   });
 });

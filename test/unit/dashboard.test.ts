@@ -130,7 +130,9 @@ const proc = (name: string, state: string, extra: Record<string, unknown> = {}) 
   ...extra,
 });
 
-function report(options: { requests?: number; errors?: number; bState?: string; bHealthy?: boolean; status?: 'active' | 'draining' } = {}): StatusReport {
+function report(
+  options: { requests?: number; errors?: number; bState?: string; bHealthy?: boolean; bDetail?: string; status?: 'active' | 'draining' } = {},
+): StatusReport {
   const inputs: StatusInputs = {
     home: '/w',
     now: 65_000,
@@ -147,6 +149,7 @@ function report(options: { requests?: number; errors?: number; bState?: string; 
       ['a', true],
       ['b', options.bHealthy ?? true],
     ]),
+    healthDetail: new Map(options.bDetail ? [['b', options.bDetail]] : []),
     routerStats: {
       enforcing: { auth: 'none', jwtRequireExp: false, placement: 'hash', placementTemplate: null, host: '127.0.0.1', needsRestart: [] },
       pid: 10,
@@ -236,6 +239,22 @@ describe('the view-model', () => {
     expect(view.routers[0]).toMatchObject({ id: 'router', kind: 'router', health: 'healthy', customers: 4, capacity: 20 });
     expect(view.healthy).toBe(false);
     expect(view.events).toHaveLength(1);
+  });
+
+  it("says on the tile and in the problems that a cell's database refuses writes", () => {
+    const tracker = new Tracker();
+    const refusing = report({ bHealthy: false, bDetail: 'database refuses writes (SQLITE_BUSY: database is locked)' });
+    const view = buildView({
+      now: 5_000,
+      report: refusing,
+      figures: tracker.observe(5_000, refusing, null),
+      tracker,
+      cellMetrics: new Map(),
+      migrations: [],
+      events: [],
+    });
+    expect(view.cells[1]).toMatchObject({ id: 'b', health: 'unhealthy', lastError: expect.stringMatching(/^database refuses writes/) });
+    expect(view.problems).toEqual([expect.stringMatching(/cell b is running but fails its health check: database refuses writes/)]);
   });
 
   it('marks an interrupted move with the commands that finish it; a done one is complete', () => {

@@ -133,4 +133,25 @@ describe('audit', () => {
       }),
     ).toEqual([]);
   });
+  it('with a cell it could not read, judges no customer mapped there and calls none missing (its rows may be there)', () => {
+    const findings = auditPlacement({
+      ...base,
+      mapping: new Map([
+        ['in-dark', 'dark'],
+        ['ghost', 'a'],
+        ['moved', 'b'],
+        ['twice', 'a'],
+      ]),
+      rowsByCell: new Map([
+        ['a', new Set(['moved', 'twice', 'stray'])],
+        ['b', new Set(['twice', 'in-dark'])],
+      ]),
+      unreadableCells: new Set(['dark']),
+    });
+    expect(findings.map((f) => [f.kind, f.customerId])).toEqual([
+      ['misplaced', 'moved'],
+      ['unmapped', 'stray'],
+      ['duplicated', 'twice'],
+    ]);
+  });
 });

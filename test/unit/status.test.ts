@@ -149,6 +149,41 @@ describe('status model', () => {
     expect(stuck.details[0]!.fix).toMatch(/migrate resume 7/);
   });
 
+  it('does not fail on a move interrupted after its fence was lifted (the target serves the customer), but notes it', () => {
+    const up = [proc('router', 'running'), proc('a', 'running')];
+    const healthy: [string, boolean][] = [
+      ['a', true],
+      ['router', true],
+    ];
+    for (const step of ['released', 'purged']) {
+      const migration = { id: 8, customerId: 'x', sourceCell: 'a', targetCell: 'b', step, updatedAt: '' } as never;
+      const verdict = judgeHealth(buildStatus({ ...inputs(up, healthy), runningMigrations: [{ migration, runBy: null }] }));
+      expect(verdict).toMatchObject({ healthy: true, customersAffected: 0, details: [] });
+      expect(verdict.notes).toEqual([expect.stringMatching(/b serves the customer.*migrate resume 8/)]);
+    }
+    const switched = { id: 9, customerId: 'x', sourceCell: 'a', targetCell: 'b', step: 'switched', updatedAt: '' } as never;
+    expect(judgeHealth(buildStatus({ ...inputs(up, healthy), runningMigrations: [{ migration: switched, runBy: null }] })).healthy).toBe(false);
+  });
+
+  it('names a cell whose database refuses writes, with a fix that is not a restart', () => {
+    const up = [proc('router', 'running'), proc('a', 'running')];
+    const report = buildStatus({
+      ...inputs(up, [
+        ['a', false],
+        ['router', true],
+      ]),
+      healthDetail: new Map([['a', 'database refuses writes (SQLITE_BUSY: database is locked)']]),
+    });
+    expect(report.cells.find((cell) => cell.id === 'a')).toMatchObject({ healthy: false, lastError: expect.stringMatching(/^database refuses writes/) });
+    const verdict = judgeHealth(report);
+    expect(verdict.healthy).toBe(false);
+    expect(verdict.details[0]).toMatchObject({
+      problem: expect.stringMatching(/cell a is running but fails its health check: database refuses writes/),
+      customers: 3,
+      fix: expect.stringMatching(/write transaction open on a's database.*a restart does not free/),
+    });
+  });
+
   it('fails when the router cannot read control.db, counting every customer', () => {
     const up = [proc('router', 'running'), proc('a', 'running')];
     const verdict = judgeHealth(

@@ -2,7 +2,7 @@
 // full (mapping, route, rows per table in every cell, recent moves); removing a mapping row that
 // points at no data; and removing a stray copy of a customer's rows from a cell that does not serve it.
 import { notifyRouter } from '../../router/client.js';
-import { failure, usageError } from '../../shared/errors.js';
+import { ExitCode, failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
 import { requireCell } from '../../workspace/cells.js';
 import { customerRowsByCell, dropTombstones } from '../../workspace/cell-data.js';
@@ -10,7 +10,7 @@ import { purgeStrayCopy } from '../../migration/engine.js';
 import type { Workspace } from '../../workspace/workspace.js';
 import { type CommandInput, withWorkspace } from '../context.js';
 import { commandOptions, on, text, type OptionsOf } from '../options.js';
-import { printJson, printLine, renderTable, say, sayDone, sayWarning } from '../output.js';
+import { printJson, printLine, renderTable, say, sayDone, sayError, sayWarning } from '../output.js';
 
 export const options = commandOptions({ cell: text, force: on, json: on });
 type Input = CommandInput<OptionsOf<typeof options>>;
@@ -55,7 +55,7 @@ async function list(input: Input): Promise<void> {
 async function show(input: Input, customerId: string): Promise<void> {
   await withWorkspace(input, async (ws) => {
     const mapping = (await ws.plane.getCustomer(customerId)) ?? null;
-    const rows = await customerRowsByCell(ws, customerId);
+    const { rows, unreadable } = await customerRowsByCell(ws, customerId);
     const moves = (await ws.plane.migrationsOf(customerId, 10)).map((m) => ({
       id: m.id,
       from: m.sourceCell,
@@ -64,10 +64,13 @@ async function show(input: Input, customerId: string): Promise<void> {
       step: m.step,
       startedAt: m.startedAt,
     }));
-    if (!mapping && Object.keys(rows).length === 0 && moves.length === 0)
+    if (!mapping && Object.keys(rows).length === 0 && moves.length === 0 && unreadable.length === 0)
       throw failure(`no customer "${customerId}": not mapped, no rows in any cell, never moved ("cellctl customers" lists them)`);
-    const report = { customerId, cell: mapping?.cellId ?? null, mappedSince: mapping?.createdAt ?? null, rows, moves };
+    const report = { customerId, cell: mapping?.cellId ?? null, mappedSince: mapping?.createdAt ?? null, rows, unreadableCells: unreadable, moves };
+    // The rows of the cells that could be read are shown; the answer is incomplete, and the exit code says so.
+    if (unreadable.length > 0) process.exitCode = ExitCode.failure;
     if (input.opts.json) return printJson(report);
+    for (const cell of unreadable) sayError(`cell ${cell.cell} not read: ${cell.reason}`);
     printLine(`${customerId} → ${report.cell ?? '(not mapped)'}${report.mappedSince ? ` since ${report.mappedSince}` : ''}`);
     const cells = Object.entries(rows);
     printLine(
@@ -94,7 +97,11 @@ async function unassign(input: Input, customerId: string): Promise<void> {
     if (!mapping) throw failure(`customer ${customerId} has no mapping row; nothing to unassign`);
     const running = await ws.plane.runningMigrationFor(customerId);
     if (running) throw failure(`customer ${customerId} is being moved (migration ${running.id}): finish it first ("cellctl migrate show ${running.id}")`);
-    const held = (await customerRowsByCell(ws, customerId))[mapping.cellId];
+    const { rows, unreadable } = await customerRowsByCell(ws, customerId);
+    const unknown = unreadable.find((cell) => cell.cell === mapping.cellId);
+    if (unknown && !input.opts.force)
+      throw failure(`cannot tell whether ${mapping.cellId} holds rows of ${customerId}: ${unknown.reason}; pass --force to unassign it anyway`);
+    const held = rows[mapping.cellId];
     if (held && !input.opts.force) {
       const total = Object.values(held).reduce((sum, n) => sum + n, 0);
       throw failure(

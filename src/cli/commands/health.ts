@@ -1,5 +1,6 @@
 // cellctl health: exit 0 only when no customer would be refused (router, control store, every cell
-// holding customers or started, no interrupted move); otherwise exit 3, with who is hit and what helps.
+// holding customers or started, no interrupted move that still fences its customer); otherwise exit 3,
+// with who is hit and what helps. A move interrupted after its fence was lifted is a note, not a failure.
 import { RouterAdmin } from '../../router/client.js';
 import { ExitCode, isCellctlError } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
@@ -39,6 +40,7 @@ function report(verdict: HealthVerdict & Record<string, unknown>, json: boolean,
     sayError(`unhealthy: ${verdict.customersAffected} customer(s) refused`);
     for (const problem of verdict.problems) say(`  - ${problem}`);
   }
+  if (!json) for (const note of verdict.notes) say(`note: ${note}`);
   if (!verdict.healthy) process.exitCode = ExitCode.unhealthy;
 }
 

@@ -4,7 +4,9 @@ import { ExitCode, failure } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
 import { createCell, loadCellTemplate } from '../../workspace/cells.js';
 import { readJwtKey } from '../../workspace/secrets.js';
-import { initWorkspace, openWorkspace } from '../../workspace/workspace.js';
+import { chosenControlUrl, initWorkspace, openWorkspace } from '../../workspace/workspace.js';
+import { printableLocation } from '../../control/open.js';
+import { controlLocation } from '../../workspace/secrets.js';
 import { CustomerClient, createSampleCustomers } from '../../workload/customers.js';
 import { type CommandInput, homeOf } from '../context.js';
 import { processNames, startProcesses } from '../lifecycle.js';
@@ -18,6 +20,7 @@ export const options = commandOptions({
   customers: count('--customers', 100_000),
   routerPort: tcpPort('--router-port'),
   timeout: secondsAsMs('--timeout'),
+  control: text,
   json: on,
 });
 
@@ -25,7 +28,15 @@ export async function run(input: CommandInput<OptionsOf<typeof options>>): Promi
   const home = homeOf(input);
   const { cells: cellCount, customers: customerCount, template: templateFlag, routerPort, timeout: timeoutMs, json } = input.opts;
 
-  if (await initWorkspace(home, routerPort, templateFlag ?? 'ecommerce')) say(`workspace created at ${home}`);
+  // As init: the control plane in PostgreSQL when --control (else CELLCTL_CONTROL_URL) names one, else control.db.
+  const controlUrl = chosenControlUrl(input.opts.control);
+  if (await initWorkspace(home, routerPort, templateFlag ?? 'ecommerce', controlUrl)) say(`workspace created at ${home}`);
+  else if (controlUrl !== null && controlLocation(home) !== controlUrl) {
+    say(
+      `note: CELLCTL_CONTROL_URL is set, but this workspace keeps its control plane in ${printableLocation(controlLocation(home))}; "cellctl control migrate-to <url>" moves it`,
+    );
+  }
+  say(`control plane: ${printableLocation(controlLocation(home))}`);
   const ws = await openWorkspace(home);
   try {
     // An existing workspace keeps its kind: its placement template, unless --template names another.

@@ -92,7 +92,10 @@ export function renderStatus(report: StatusReport, wide = false): string {
   if (pending.length > 0) lines.push(paint.yellow(`the router applies ${pending.join(', ')} once restarted: cellctl restart router`));
   // The narrow table has no room for URLs: registered cells (run elsewhere) are named below it.
   if (!wide) for (const cell of report.cells.filter((row) => !row.managed)) lines.push(`${cell.id} is registered at ${cell.url} (run elsewhere)`);
-  const troubled = report.cells.filter((cell) => cell.lastError && cell.state !== 'running' && cell.state !== 'stopped' && cell.state !== 'registered');
+  // Cells that crashed or back off, and running ones that said why they fail their health check (a database that refuses writes).
+  const troubled = report.cells.filter(
+    (cell) => cell.lastError && cell.state !== 'stopped' && cell.state !== 'registered' && (cell.state !== 'running' || cell.healthy === false),
+  );
   for (const cell of troubled) lines.push(paint.red(`${cell.id}: ${cell.lastError}`));
   for (const migration of report.migrations) {
     const what = `migration ${migration.id} of ${migration.customerId} (${migration.from} → ${migration.to})`;

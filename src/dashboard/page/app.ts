@@ -235,6 +235,8 @@ function showCustomer(answer: CustomerAnswer): void {
     ),
     el('p', {}, answer.explanation),
     answer.rows ? rowsTable(answer.rows) : el('p', { class: 'muted' }, `rows unavailable: ${answer.rowsError ?? 'unknown'}`),
+    // Rows of the cells that could be read, and the ones that could not, named.
+    ...(answer.rows && answer.rowsError ? [el('p', { class: 'muted' }, answer.rowsError)] : []),
   );
 }
 
