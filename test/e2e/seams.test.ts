@@ -168,13 +168,48 @@ describe('a control plane behind its cells', () => {
     expect(running).toMatchObject({ customerId: 'hal', state: 'running', step: 'verified' });
     const abort = await cli(ws.home, ['migrate', 'abort', String(running.id)]);
     expect(abort.code).toBe(1);
-    expect(abort.stderr).toMatch(new RegExp(`refusing to delete the customer's rows in ${away}: ${home}, which keeps the customer, holds none of its rows`));
+    // The target took hal's writes (it was handed over) and the source holds none: either check refuses.
+    expect(abort.stderr).toMatch(
+      new RegExp(`refusing to delete the customer's rows in ${away}: .*(takes the writes of hal|${home}, which keeps the customer, holds none)`),
+    );
     expect(rowsIn(ws, away, 'hal').orders).toBe(2);
     const repaired = await cliJson(ws.home, ['repair', '--yes', '--json']);
     expect(repaired.end).toEqual([{ id: running.id, customerId: 'hal', servedBy: away }]);
     expect((await cliJson(ws.home, ['migrate', 'show', String(running.id), '--json'])).state).toBe('failed');
     await waitFor('the router to serve hal', async () => (await http('GET', `${ws.url}/api/customers/hal/orders`)).body.orders?.length === 2);
     expect((await http('POST', `${ws.url}/api/customers/hal/cart/items`, { product_id: 'sku-cable', quantity: 1 })).status).toBe(200);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+  });
+
+  it('restored from a backup taken mid-move, after which the move switched and kept its source: abort and resume refuse; repair serves the writes made since', async () => {
+    const ws = await shop(['c1', 'c2']);
+    await seedShopper(ws, 'kim', 2);
+    const home = await mappedCell(ws, 'kim');
+    const away = otherCell(home);
+    const move = await pausedCommand(ws, ['migrate', 'customer', 'kim', '--to', away, '--keep-source', '1h'], 'verified', 'kim');
+    const backup = await backUpControl(ws, 'control-kim.db');
+    move.goOn();
+    expect((await move.done).code).toBe(0);
+    await http('POST', `${ws.url}/api/customers/kim/cart/items`, { product_id: 'sku-cable', quantity: 1 });
+    expect((await http('POST', `${ws.url}/api/customers/kim/orders`)).status).toBe(201); // lands in `away` only
+    await restoreControl(ws, backup);
+    const [running] = await cliJson(ws.home, ['migrate', 'list', '--json']);
+    expect(running).toMatchObject({ customerId: 'kim', state: 'running', step: 'verified' });
+    for (const verb of ['abort', 'resume']) {
+      const refused = await cli(ws.home, ['migrate', verb, String(running.id)]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(new RegExp(`${away} takes the writes of kim .*went further than this journal says`));
+    }
+    expect(rowsIn(ws, away, 'kim').orders).toBe(3);
+    const repaired = await cliJson(ws.home, ['repair', '--yes', '--json']);
+    expect(repaired).toMatchObject({ repoint: [{ customerId: 'kim', from: home, to: away }], end: [{ id: running.id }] });
+    await waitFor(
+      'the router to serve kim from where its live rows are',
+      async () => (await http('GET', `${ws.url}/api/customers/kim/orders`)).body.orders?.length === 3,
+    );
+    // The kept copy in `home` is now a stray one, and goes.
+    expect((await cli(ws.home, ['audit'])).code).toBe(4);
+    await cliOk(ws.home, ['customers', 'purge', 'kim', '--cell', home]);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);
   });
 

@@ -94,7 +94,7 @@ describe('moving rows through the data API', () => {
     copied.close();
   });
 
-  it('bars the source from the copy until the purge and the target until the last page: no app writes the moving customer meanwhile, others write on', async () => {
+  it('bars the source from the copy until the purge and the target until it is handed over: no app writes the moving customer meanwhile, others write on', async () => {
     const a = await cell('cell-a');
     const b = await cell('cell-b');
     seed(a.file, 'acme', 1);
@@ -121,14 +121,16 @@ describe('moving rows through the data API', () => {
     expect(during[4]).toBe('ok');
     expect((await a.api.barriers()).barriers).toMatchObject([{ customer: 'acme', move: 7 }]);
     expect(appWrite(a.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toMatch(/barred/);
-    // Verified and handed over by the last page: the target's app writes freely.
+    // Verified, the target stays barred until it is handed over (after the switch): then its app writes freely.
+    expect(appWrite(b.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toMatch(/barred/);
+    await transfer.handOver();
     expect((await b.api.barriers()).barriers).toEqual([]);
     expect(appWrite(b.file, "UPDATE orders SET status = 'fulfilled' WHERE customer_id = 'acme'")).toBe('ok');
     await transfer.purge('source');
     expect((await a.api.barriers()).barriers).toEqual([]);
   });
 
-  it('holds a small customer for one export and one import: bar, rows, summaries and hand-over ride along', async () => {
+  it('holds a small customer for one export and one import: bar, rows and summaries ride along', async () => {
     const a = await cell('cell-a');
     const b = await cell('cell-b');
     seed(a.file, 'acme', 3);
@@ -157,6 +159,9 @@ describe('moving rows through the data API', () => {
     expect(confirmedBeside).toBe(1);
     expect(report.map((t) => t.targetRows)).toEqual([1, 1, 3, 3, 3, 0]);
     expect((await a.api.barriers()).barriers).toMatchObject([{ customer: 'acme', move: 9 }]);
+    // The target stays barred until it is handed over after the switch (one call, outside the copy).
+    expect((await b.api.barriers()).barriers).toMatchObject([{ customer: 'acme', move: 9 }]);
+    await transfer.handOver();
     expect((await b.api.barriers()).barriers).toEqual([]);
   });
 
