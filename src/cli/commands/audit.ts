@@ -1,40 +1,10 @@
-// cellctl audit: finds customers whose rows sit in a cell they are not mapped to, in two cells, or
-// nowhere. Exits 4 when it finds any.
-import { ALL } from '../../control/plane.js';
-import { auditPlacement } from '../../migration/audit.js';
-import { allCustomersIn } from '../../data/client.js';
-import { ExitCode } from '../../shared/errors.js';
-import { withCellData } from '../../workspace/cell-data.js';
-import { type CommandInput, withWorkspace } from '../context.js';
-import { commandOptions, on, type OptionsOf } from '../options.js';
-import { paint, printJson, printLine, renderTable, sayDone } from '../output.js';
+// cellctl audit: customers whose rows are misplaced, duplicated or missing.
+import { defineCommand, output } from '../define.js';
 
-export const options = commandOptions({ json: on });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  await withWorkspace(input, async (ws) => {
-    // Through each cell's data API, wherever the cell runs; one that does not answer fails the audit.
-    const rowsByCell = new Map(
-      await Promise.all((await ws.plane.listCells()).map(async (cell) => [cell.id, await withCellData(ws, cell, allCustomersIn)] as const)),
-    );
-    const excused = new Set((await ws.plane.listMigrations({ state: 'running', limit: ALL })).map((m) => m.customerId));
-    const keptSources = new Map(
-      (await ws.plane.listMigrations({ state: 'done', limit: ALL }))
-        .filter((m) => m.keepSourceUntil !== null && m.step !== 'purged')
-        .map((m) => [m.customerId, m.sourceCell]),
-    );
-    const mapping = new Map((await ws.plane.listCustomers()).map((customer) => [customer.id, customer.cellId]));
-    const findings = auditPlacement({ mapping, rowsByCell, excused, keptSources });
-    const checked = new Set([...mapping.keys(), ...[...rowsByCell.values()].flatMap((ids) => [...ids])]).size;
-    if (input.opts.json) printJson({ customersChecked: checked, inFlight: [...excused], findings });
-    else if (findings.length === 0) sayDone(`${checked} customer(s) checked: every one is wholly in the cell it is mapped to`);
-    else
-      printLine(
-        renderTable(
-          ['problem', 'customer', 'mapped to', 'rows found in', 'advice'],
-          findings.map((f) => [paint.red(f.kind), f.customerId, f.mappedTo ?? '-', f.foundIn.join(', ') || '-', f.advice]),
-        ),
-      );
-    if (findings.length > 0) process.exitCode = ExitCode.inconsistent;
-  });
-}
+export const audit = defineCommand({
+  command: 'audit',
+  summary: 'find customers whose rows are misplaced, duplicated or missing (exit 4 if any)',
+  flags: { output: output() },
+  examples: ['cellctl audit', 'cellctl audit --json'],
+  handler: () => import('../handlers/audit.js').then((m) => m.run),
+});
