@@ -12,7 +12,8 @@ module.exports = {
       severity: 'error',
       comment: 'A cycle means two modules are one: merge them or move the shared piece below both.',
       from: {},
-      to: { circular: true },
+      // A type-only import is erased: a command handler names its input type after its definition, which loads it lazily.
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
     },
     {
       name: 'shared-is-the-bottom',

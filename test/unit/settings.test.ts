@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseValue } from '../../src/cli/commands/config.js';
+import { parseValue } from '../../src/cli/handlers/config.js';
 import { diffRouterSettings } from '../../src/router/live-settings.js';
 import { defaultSettings, exposureWarning } from '../../src/workspace/settings.js';
 

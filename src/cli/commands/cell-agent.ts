@@ -1,74 +1,23 @@
-// cellctl cell-agent: the data API (src/data) beside a user's own app, for its SQLite file. It installs
-// the write-barrier triggers on the template's customer tables when it starts (so the barrier holds
-// whatever language the app is written in), and `--remove-triggers` takes them out again.
-import Database from 'better-sqlite3';
-import fs from 'node:fs';
-import path from 'node:path';
-import { removeBarrier } from '../../data/barrier.js';
-import { readDataToken, startDataApi } from '../../data/server.js';
-import { parseDataTables } from '../../data/tables.js';
-import { failure, usageError } from '../../shared/errors.js';
-import { processLogger } from '../../shared/log.js';
-import { checkCellName, parsePort } from '../../shared/names.js';
-import { BUILTIN_TEMPLATES_DIR, findTemplate, loadTemplate } from '../../templates/catalog.js';
-import type { Template } from '../../templates/template.js';
-import { type CommandInput } from '../context.js';
-import { commandOptions, on, type OptionsOf, text } from '../options.js';
-import { say } from '../output.js';
+// cellctl cell-agent: the data API beside a user's app's SQLite file.
+import { defineCommand, on, text } from '../define.js';
 
-/** A template folder (holding template.json), or the name of a built-in template. */
-function templateOf(given: string): Template {
-  const dir = path.resolve(given);
-  if (fs.existsSync(path.join(dir, 'template.json'))) return loadTemplate(dir);
-  return findTemplate(given, [BUILTIN_TEMPLATES_DIR]);
-}
-
-export const options = commandOptions({ db: text, template: text, cellId: text, port: text, host: text, tokenFile: text, removeTriggers: on });
-type Input = CommandInput<OptionsOf<typeof options>>;
-
-function required(input: Input, name: 'db' | 'template' | 'cellId' | 'port' | 'tokenFile', option: string): string {
-  const value = input.opts[name];
-  if (value === undefined) throw usageError(`cell-agent needs ${option}`);
-  return value;
-}
-
-function existingDb(file: string): string {
-  const resolved = path.resolve(file);
-  if (!fs.existsSync(resolved)) throw failure(`database ${resolved} does not exist: pass the SQLite file the cell's app uses (--db)`);
-  return resolved;
-}
-
-export async function run(input: Input): Promise<void> {
-  const dbFile = existingDb(required(input, 'db', '--db FILE'));
-  if (input.opts.removeTriggers) {
-    const db = new Database(dbFile, { fileMustExist: true });
-    try {
-      db.pragma('busy_timeout = 5000');
-      say(`removed ${removeBarrier(db)} barrier triggers from ${dbFile}`);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const template = templateOf(required(input, 'template', '--template NAME_OR_DIR'));
-  const cellId = checkCellName(required(input, 'cellId', '--cell-id ID'));
-  const port = parsePort(required(input, 'port', '--port N'), '--port');
-  const token = readDataToken(required(input, 'tokenFile', '--token-file F'));
-  const log = processLogger('cell-agent', { cell: cellId });
-  const api = await startDataApi({
-    host: input.opts.host ?? '127.0.0.1',
-    port,
-    dbFile,
-    cellId,
-    tables: parseDataTables(template.customerTables, `template ${template.name}`),
-    token,
-    onError: (error) => log.error({ err: error }, 'data API request failed'),
-  });
-  log.info({ port: api.port, db: dbFile }, 'cell agent listening');
-  say(`data API of cell ${cellId} (${template.name}, ${dbFile}) on port ${api.port}; Ctrl-C stops it`);
-  await new Promise<void>((resolve) => {
-    const stop = () => void api.close().then(resolve);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-}
+export const cellAgent = defineCommand({
+  command: 'cell-agent',
+  summary: "serve a user's app's data API (moves, barrier) beside its SQLite file",
+  description:
+    "Serve the cell data API for the SQLite file of a cell whose template runs its own command, installing the write-barrier triggers on the template's customer tables. The supervisor runs one beside each such cell.",
+  flags: {
+    db: text('--db <file>', "the app's SQLite file"),
+    template: text('-t, --template <name-or-dir>', 'template folder, or a built-in template name'),
+    cellId: text('--cell-id <id>', 'the cell the file belongs to'),
+    port: text('--port <port>', 'port of the data API'),
+    host: text('--host <host>', 'address the data API listens on', { default: '127.0.0.1' }),
+    tokenFile: text('--token-file <file>', 'file holding the data API token'),
+    removeTriggers: on('--remove-triggers', 'remove the barrier triggers from --db and exit'),
+  },
+  examples: [
+    'cellctl cell-agent --db cells/notes-1/data.db --template ./templates/notes --cell-id notes-1 --port 8101 --token-file notes-1.token',
+    'cellctl cell-agent --db cells/notes-1/data.db --remove-triggers',
+  ],
+  handler: () => import('../handlers/cell-agent.js').then((m) => m.run),
+});

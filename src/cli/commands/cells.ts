@@ -1,51 +1,34 @@
-// cellctl cells register|unregister: cells run elsewhere (another host, an orchestrator), known by
-// URL. The router routes to them, status and health probe them, moves reach their data API.
-import { z } from 'zod';
-import { notifyRouter } from '../../router/client.js';
-import { requireCell } from '../../workspace/cells.js';
-import { registerCell, unregisterCell } from '../../workspace/registered.js';
-import { type CommandInput, withWorkspace } from '../context.js';
-import { commandOptions, count, on, text, type OptionsOf } from '../options.js';
-import { printJson, say, sayDone } from '../output.js';
+// cellctl cells register|unregister: cells run elsewhere, known by URL.
+import { count, defineCommand, defineGroup, on, onUnless, required, text } from '../define.js';
 
-export const registerOptions = commandOptions({
-  template: text,
-  url: text,
-  dataUrl: text,
-  tokenFile: text,
-  capacity: count('--capacity').optional(),
-  check: z.boolean().default(true),
-  json: on,
+export const cellsRegister = defineCommand({
+  command: 'register',
+  summary: 'add a cell that runs elsewhere: the router routes to its URL, moves reach its data API',
+  args: { cell: required('cell name: lower-case letters, digits and "-"') },
+  flags: {
+    template: text('-t, --template <name>', 'the template the cell was made from', { required: true }),
+    url: text('--url <url>', "where the router sends the cell's customers: http://HOST:PORT", { required: true }),
+    dataUrl: text('--data-url <url>', "where the cell's data API answers: http://HOST:PORT", { required: true }),
+    tokenFile: text('--token-file <file>', "file holding the token the cell's data API was started with (required)"),
+    capacity: count(1_000_000_000)('--capacity <n>', "customers the cell may hold (default: the template's)"),
+    check: onUnless('--no-check', 'register even if the data API does not answer now'),
+    json: on('--json', 'print the new cell as JSON'),
+  },
+  examples: ['cellctl cells register shop-b --template ecommerce --url http://10.0.0.2:8100 --data-url http://10.0.0.2:8101 --token-file b.token'],
+  handler: () => import('../handlers/cells.js').then((m) => m.register),
 });
-export const unregisterOptions = commandOptions({});
 
-export async function register(input: CommandInput<OptionsOf<typeof registerOptions>>): Promise<void> {
-  const { capacity } = input.opts;
-  await withWorkspace(input, async (ws) => {
-    const cell = await registerCell(ws, {
-      name: input.args[0]!,
-      template: input.opts.template ?? '',
-      url: input.opts.url ?? '',
-      dataUrl: input.opts.dataUrl ?? '',
-      tokenFile: input.opts.tokenFile,
-      capacity,
-      noCheck: !input.opts.check,
-    });
-    await ws.plane.addEvent('cli', 'cell.registered', cell.id, `registered at ${cell.url} (data API ${cell.dataUrl})`);
-    // The router also sees the new cell by its own version check within a second.
-    await notifyRouter(ws.home, ws.settings).catch(() => false);
-    if (input.opts.json) return printJson(cell);
-    sayDone(`cell ${cell.id} registered at ${cell.url} (template ${cell.template}, capacity ${cell.capacity})`);
-    say('it receives new customers once the router finds it healthy; "cellctl status" shows it');
-  });
-}
+export const cellsUnregister = defineCommand({
+  command: 'unregister',
+  summary: 'forget a registered cell (refuses while customers are mapped to it); the cell itself is untouched',
+  args: { cell: required('cell name') },
+  examples: ['cellctl cells unregister shop-b'],
+  handler: () => import('../handlers/cells.js').then((m) => m.unregister),
+});
 
-export async function unregister(input: CommandInput<OptionsOf<typeof unregisterOptions>>): Promise<void> {
-  await withWorkspace(input, async (ws) => {
-    const cell = await requireCell(ws, input.args[0]!);
-    await unregisterCell(ws, cell);
-    await ws.plane.addEvent('cli', 'cell.unregistered', cell.id, `unregistered (was at ${cell.url})`);
-    await notifyRouter(ws.home, ws.settings).catch(() => false);
-    sayDone(`cell ${cell.id} unregistered; the cell at ${cell.url} and its data are untouched`);
-  });
-}
+export const cells = defineGroup({
+  command: 'cells',
+  summary: 'cells run elsewhere: register one by URL, or unregister it',
+  subcommands: [cellsRegister, cellsUnregister],
+  examples: ['cellctl cells register --help', 'cellctl cells unregister shop-b'],
+});

@@ -1,50 +1,23 @@
-// cellctl completion bash|zsh: a completion script built from the command table itself, so it
-// never lists a command or option that does not exist.
-import type { Command } from 'commander';
+// cellctl completion bash|zsh|fish: a completion script made from the command definitions.
 import { usageError } from '../../shared/errors.js';
-import type { CommandInput } from '../context.js';
+import { defineCommand, required } from '../define.js';
 
-function commandWords(program: Command): Map<string, string[]> {
-  const words = new Map<string, string[]>();
-  for (const command of program.commands) {
-    const flags = command.options.map((option) => option.long).filter((long): long is string => Boolean(long));
-    const subcommands = command.commands.map((sub) => sub.name());
-    words.set(command.name(), [...subcommands, ...flags, '--help']);
-  }
-  return words;
-}
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
+export type Shell = (typeof SHELLS)[number];
 
-export function bashScript(words: Map<string, string[]>): string {
-  const cases = [...words].map(([name, list]) => `    ${name}) opts="${list.join(' ')}" ;;`).join('\n');
-  return `# cellctl completion for bash: source <(cellctl completion bash)
-_cellctl() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} cmd="" i
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    case \${COMP_WORDS[i]} in --home) ((i++)) ;; -*) ;; *) cmd=\${COMP_WORDS[i]}; break ;; esac
-  done
-  local opts
-  case $cmd in
-    "") opts="${[...words.keys()].join(' ')} --home --help --version" ;;
-${cases}
-    *) opts="" ;;
-  esac
-  COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
-}
-complete -o default -F _cellctl cellctl
-`;
-}
-
-export function zshScript(words: Map<string, string[]>): string {
-  return `#compdef cellctl
-# cellctl completion for zsh: cellctl completion zsh > "\${fpath[1]}/_cellctl"
-autoload -U bashcompinit && bashcompinit
-${bashScript(words)}`;
-}
-
-export function run(input: CommandInput): void {
-  const shell = input.args[0];
-  const words = commandWords(input.program!);
-  if (shell === 'bash') return void process.stdout.write(bashScript(words));
-  if (shell === 'zsh') return void process.stdout.write(zshScript(words));
-  throw usageError(`completion scripts exist for bash and zsh, not "${shell}"`);
-}
+export const completion = defineCommand({
+  command: 'completion',
+  summary: 'print a shell completion script: completion bash|zsh|fish',
+  args: {
+    shell: required('bash, zsh or fish', (raw): Shell => {
+      if ((SHELLS as readonly string[]).includes(raw)) return raw as Shell;
+      throw usageError(`completion scripts exist for bash, zsh and fish, not "${raw}"`);
+    }),
+  },
+  examples: [
+    'source <(cellctl completion bash)',
+    'cellctl completion zsh > "${fpath[1]}/_cellctl"',
+    'cellctl completion fish > ~/.config/fish/completions/cellctl.fish',
+  ],
+  handler: () => import('../handlers/completion.js').then((m) => m.run),
+});

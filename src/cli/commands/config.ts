@@ -1,75 +1,44 @@
-// cellctl config view|get|set: read and change cellctl.json, checked as a read checks it, and
-// applied to a running router at once (what it can only apply on a restart is named).
-import { isAxiosError } from 'axios';
-import { RouterAdmin } from '../../router/client.js';
-import { failure, usageError } from '../../shared/errors.js';
-import { exposureWarning, type Settings } from '../../workspace/settings.js';
-import { readSettings, updateSettings } from '../../workspace/workspace.js';
-import { type CommandInput, homeOf } from '../context.js';
-import { printJson, printLine, say, sayDone, sayWarning } from '../output.js';
-import { commandOptions, type OptionsOf, on } from '../options.js';
+// cellctl config view|get|set: the settings in cellctl.json.
+import { defineCommand, defineGroup, on, required } from '../define.js';
 
-/** A value as typed on the command line: JSON when it parses (numbers, true, null, arrays), else text. */
-export function parseValue(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
+export const configView = defineCommand({
+  command: 'view',
+  summary: 'print every setting (JSON)',
+  isDefault: true,
+  flags: { json: on('--json', 'print JSON (view always does)') },
+  examples: ['cellctl config view', 'cellctl config'],
+  handler: () => import('../handlers/config.js').then((m) => m.view),
+});
 
-function lookup(settings: Settings, key: string): unknown {
-  let value: unknown = settings;
-  for (const part of key.split('.')) {
-    if (value === null || typeof value !== 'object' || !(part in value)) {
-      throw usageError(`no setting named "${key}": "cellctl config view" lists them`);
-    }
-    value = (value as Record<string, unknown>)[part];
-  }
-  return value;
-}
+export const configGet = defineCommand({
+  command: 'get',
+  summary: 'print one setting',
+  args: { name: required('setting name, dotted for nested ones (limits.maxBodyBytes)') },
+  flags: { json: on('--json', 'print JSON') },
+  examples: ['cellctl config get auth', 'cellctl config get limits --json'],
+  handler: () => import('../handlers/config.js').then((m) => m.get),
+});
 
-function setPath(raw: Record<string, unknown>, key: string, value: unknown): void {
-  const parts = key.split('.');
-  let target = raw;
-  for (const part of parts.slice(0, -1)) {
-    const inner = target[part];
-    target = (target[part] = inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? inner : {}) as Record<string, unknown>;
-  }
-  target[parts.at(-1)!] = value;
-}
+export const configSet = defineCommand({
+  command: 'set',
+  summary: 'change one setting; the running router applies it',
+  args: {
+    name: required('setting name, dotted for nested ones (limits.maxBodyBytes)'),
+    value: required('new value: JSON (200, true, null) or text (jwt)'),
+  },
+  examples: ['cellctl config set auth jwt', 'cellctl config set limits.rateLimit.requests 50', 'cellctl config set placementTemplate basic'],
+  handler: () => import('../handlers/config.js').then((m) => m.set),
+});
 
-export const options = commandOptions({ json: on });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  const [action, key, value] = input.args;
-  const home = homeOf(input);
-  if (action === 'view' || action === undefined) return printJson(readSettings(home));
-  if (action === 'get') {
-    if (!key) throw usageError('usage: cellctl config get <name> (e.g. auth, limits.maxBodyBytes)');
-    const found = lookup(readSettings(home), key);
-    return input.opts.json || typeof found === 'object' ? printJson(found) : printLine(String(found));
-  }
-  if (action === 'set') {
-    if (!key || value === undefined) throw usageError('usage: cellctl config set <name> <value> (e.g. cellctl config set auth jwt)');
-    const settings = updateSettings(home, (raw) => setPath(raw, key, parseValue(value)));
-    sayDone(`${key} = ${JSON.stringify(lookup(settings, key))}`);
-    const warning = exposureWarning(settings);
-    if (warning) sayWarning(warning);
-    return applyToRouter(home, settings);
-  }
-  throw usageError(`unknown config action "${action}": use view, get <name> or set <name> <value>`);
-}
-
-async function applyToRouter(home: string, settings: Settings): Promise<void> {
-  try {
-    const answer = await RouterAdmin.forWorkspace(home, settings, 5_000).reloadSettings();
-    // Nothing applied now can mean the router's own watch of cellctl.json applied it a moment earlier.
-    say(answer.applied.length > 0 ? `the running router applied: ${answer.applied.join(', ')}` : 'the running router already enforces these settings');
-    if (answer.needsRestart.length > 0) say(`the router applies ${answer.needsRestart.join(', ')} once restarted: cellctl restart router (no cell restarts)`);
-  } catch (error) {
-    if (isAxiosError(error) && error.response === undefined) return say('no router runs: the settings apply when it starts');
-    const detail = isAxiosError(error) ? JSON.stringify(error.response?.data) : String(error);
-    throw failure(`cellctl.json was changed, but the running router did not take it (${detail}); see "cellctl logs router"`);
-  }
-}
+export const config = defineGroup({
+  command: 'config',
+  summary: 'view, get or set a setting in cellctl.json; the running router applies it',
+  subcommands: [configView, configGet, configSet],
+  examples: [
+    'cellctl config view',
+    'cellctl config get auth',
+    'cellctl config set auth jwt',
+    'cellctl config set limits.rateLimit.requests 50',
+    'cellctl config set placementTemplate basic',
+  ],
+});

@@ -1,54 +1,17 @@
-// cellctl control migrate-to: moves a stopped workspace's control plane from control.db into
-// PostgreSQL (copied and verified), keeping control.db under another name so nothing is lost.
-import fs from 'node:fs';
-import { copyControlPlane } from '../../control/copy.js';
-import { isPostgresUrl, printableLocation } from '../../control/open.js';
-import { PgControlPlane } from '../../control/pg-plane.js';
-import { failure, usageError } from '../../shared/errors.js';
-import { processesFromPidFiles } from '../../supervisor/stop.js';
-import { workspacePaths } from '../../workspace/paths.js';
-import { controlLocation, writeControlUrl } from '../../workspace/secrets.js';
-import { isWorkspace } from '../../workspace/workspace.js';
-import { type CommandInput, homeOf } from '../context.js';
-import { cellctlCommand, say, sayDone } from '../output.js';
+// cellctl control migrate-to: move the control plane from control.db into PostgreSQL.
+import { defineCommand, defineGroup, required } from '../define.js';
 
-/** The name control.db keeps after a migration: dated, so a second one never overwrites the first. */
-export const migratedName = (file: string, at: Date): string => `${file}.migrated-${at.toISOString().replace(/[:.]/g, '-')}`;
+export const controlMigrateTo = defineCommand({
+  command: 'migrate-to',
+  summary: "copy a stopped workspace's control.db into PostgreSQL (verified) and use it from then on",
+  args: { url: required('postgres://user:password@host:5432/database (an empty database, or one this copy made)') },
+  examples: ['cellctl stop && cellctl control migrate-to postgres://cellctl:secret@db.internal:5432/cellctl'],
+  handler: () => import('../handlers/control.js').then((m) => m.run),
+});
 
-/** Refuses while any process of the workspace runs: they would keep writing control.db meanwhile. */
-function requireStopped(home: string): void {
-  const running = processesFromPidFiles(home);
-  if (running.length === 0) return;
-  throw failure(
-    `${running.map((proc) => proc.name).join(', ')} still run${running.length === 1 ? 's' : ''} and may write the control plane meanwhile: run "${cellctlCommand()} --home ${home} stop" first, then migrate-to again`,
-  );
-}
-
-export async function run(input: CommandInput): Promise<void> {
-  const home = homeOf(input);
-  const url = (input.args[0] ?? '').trim();
-  if (!isWorkspace(home)) throw usageError(`${home} is not a cellctl workspace: pass the right --home`);
-  if (!isPostgresUrl(url))
-    throw failure(`migrate-to takes a PostgreSQL URL (postgres://user:password@host:5432/database), got ${printableLocation(url)}`, 'E_CONTROL_URL');
-  const current = controlLocation(home);
-  if (isPostgresUrl(current)) {
-    say(`the control plane of ${home} is already in PostgreSQL (${printableLocation(current)}); nothing changed`);
-    return;
-  }
-  requireStopped(home);
-  const target = await PgControlPlane.connect(url);
-  try {
-    const summary = await copyControlPlane(current, target);
-    say(
-      `copied and verified: ${Object.entries(summary.counts)
-        .map(([table, rows]) => `${rows} ${table}`)
-        .join(', ')}`,
-    );
-  } finally {
-    await target.close();
-  }
-  writeControlUrl(home, url);
-  const kept = migratedName(workspacePaths(home).controlDb, new Date());
-  for (const suffix of ['', '-wal', '-shm']) if (fs.existsSync(current + suffix)) fs.renameSync(current + suffix, kept + suffix);
-  sayDone(`the control plane of ${home} is now ${printableLocation(url)}; control.db is kept as ${kept}`);
-}
+export const control = defineGroup({
+  command: 'control',
+  summary: 'the control plane: move it from control.db into PostgreSQL',
+  subcommands: [controlMigrateTo],
+  examples: ['cellctl control migrate-to postgres://cellctl:secret@db.internal:5432/cellctl'],
+});

@@ -1,33 +1,17 @@
-// cellctl create: provision a cell from a template. Missing arguments are asked for on a terminal.
-import { listTemplateDirs, missingTemplateFolders } from '../../templates/catalog.js';
-import { CELL_NAME, checkCellName } from '../../shared/names.js';
-import { createCell, templatesOf } from '../../workspace/cells.js';
-import { type CommandInput, withWorkspace } from '../context.js';
-import { printJson, say, sayDone, sayWarning } from '../output.js';
-import { askChoice, askText } from '../prompt.js';
-import { commandOptions, type OptionsOf, count, on, tcpPort, text } from '../options.js';
+// cellctl create: a cell from a template.
+import { checkCellName } from '../../shared/names.js';
+import { count, defineCommand, on, optional, tcpPort, text } from '../define.js';
 
-export const options = commandOptions({ template: text, port: tcpPort('--port').optional(), capacity: count('--capacity').optional(), json: on });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  // Flags are checked (options.ts) before anything is asked or written.
-  const { port, capacity } = input.opts;
-  if (input.args[0] !== undefined) checkCellName(input.args[0]);
-
-  await withWorkspace(input, async (ws) => {
-    const name =
-      input.args[0] ??
-      (await askText('Cell name', '<cell> argument', (value) => (CELL_NAME.test(value) ? true : 'lower-case letters, digits and "-", starting with a letter')));
-    const template = input.opts.template ?? (await askChoice('Template', '--template', [...listTemplateDirs(templatesOf(ws)).keys()].sort()));
-    for (const dir of missingTemplateFolders(templatesOf(ws))) sayWarning(`templatePaths names ${dir}, which does not exist`);
-    const cell = await createCell(ws, { name, template, port, capacity });
-    if (input.opts.json) return printJson(cell);
-    sayDone(`cell ${cell.id} created from template ${cell.template} on port ${cell.port} (capacity ${cell.capacity})`);
-    if (cell.template !== ws.settings.placementTemplate) {
-      say(
-        `new customers are placed only in ${ws.settings.placementTemplate} cells: ${cell.id} gets customers by "cellctl assign customer <id> --cell ${cell.id}" or a move (or: cellctl config set placementTemplate ${cell.template})`,
-      );
-    }
-    say(`start it with: cellctl start ${cell.id}`);
-  });
-}
+export const create = defineCommand({
+  command: 'create',
+  summary: 'create a cell from a template',
+  args: { cell: optional('cell name: lower-case letters, digits and "-"', { parse: checkCellName }) },
+  flags: {
+    template: text('-t, --template <name>', 'template (see "cellctl templates")'),
+    port: tcpPort('--port <port>', 'port for the cell (default: the next free one)'),
+    capacity: count(1_000_000_000)('--capacity <n>', "customers the cell may hold (default: the template's)"),
+    json: on('--json', 'print the new cell as JSON'),
+  },
+  examples: ['cellctl create cell-1 --template basic', 'cellctl create shop-eu --template ecommerce --port 8200 --capacity 500'],
+  handler: () => import('../handlers/create.js').then((m) => m.run),
+});

@@ -1,46 +1,14 @@
-// cellctl dashboard: serves the live page on 127.0.0.1 behind a random token printed with its URL,
-// until Ctrl-C (exit 130, as any interrupted command).
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { DashboardServer } from '../../dashboard/server.js';
-import { failure } from '../../shared/errors.js';
-import { type CommandInput, withWorkspace } from '../context.js';
-import { commandOptions, on, type OptionsOf, tcpPort } from '../options.js';
-import { printLine, say, sayWarning } from '../output.js';
+// cellctl dashboard: a live page of the whole system.
+import { defineCommand, on, tcpPort } from '../define.js';
 
-/** The page asks for a view at least this often (the issue asks for once a second). */
-const SAMPLE_EVERY_MS = 1_000;
-
-function openBrowser(url: string): void {
-  const opener = process.platform === 'darwin' ? 'open' : 'xdg-open';
-  const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
-  child.on('error', () => sayWarning(`could not run ${opener}: open ${url} yourself`));
-  child.unref();
-}
-
-async function listen(server: DashboardServer, port: number): Promise<number> {
-  try {
-    return await server.listen(port);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
-      throw failure(`port ${port} is in use: pick another with --port, or leave it out for any free one`);
-    throw error;
-  }
-}
-
-export const options = commandOptions({ port: tcpPort('--port').optional(), open: on });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  const port = input.opts.port ?? 0;
-  await withWorkspace(input, async (ws) => {
-    const token = randomBytes(18).toString('base64url');
-    const server = new DashboardServer({ ws, token, intervalMs: SAMPLE_EVERY_MS });
-    const url = `http://127.0.0.1:${await listen(server, port)}/?token=${token}`;
-    printLine(url);
-    say('dashboard running (read-only); Ctrl-C to stop');
-    if (input.opts.open) openBrowser(url);
-    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-    process.exitCode = 130;
-    await server.close();
-  });
-}
+export const dashboard = defineCommand({
+  command: 'dashboard',
+  summary: 'a live page of the whole system: cells, router, moves, events, customer search',
+  description: 'Serve a read-only live dashboard on 127.0.0.1; its URL (printed) carries a random access token. Ctrl-C stops it.',
+  flags: {
+    port: tcpPort('--port <port>', 'port to serve on (default: any free one)'),
+    open: on('--open', 'open the page in the default browser'),
+  },
+  examples: ['cellctl dashboard', 'cellctl dashboard --port 8080 --open'],
+  handler: () => import('../handlers/dashboard.js').then((m) => m.run),
+});

@@ -1,40 +1,14 @@
-// cellctl delete: remove a cell. Refuses while customers are mapped to it, unless --force.
-import { failure } from '../../shared/errors.js';
-import type { CellRecord } from '../../control/plane.js';
-import { removeCell, requireCell } from '../../workspace/cells.js';
-import { unregisterCell } from '../../workspace/registered.js';
-import type { Workspace } from '../../workspace/workspace.js';
-import { type CommandInput, withWorkspace } from '../context.js';
-import { say, sayDone } from '../output.js';
-import { confirmAction } from '../prompt.js';
-import { ensureCellNotRunning } from '../processes.js';
-import { commandOptions, type OptionsOf, on } from '../options.js';
+// cellctl delete: a cell.
+import { defineCommand, on, required } from '../define.js';
 
-export const options = commandOptions({ force: on, yes: on });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  const force = input.opts.force;
-  await withWorkspace(input, async (ws) => {
-    const cell = await requireCell(ws, input.args[0]!);
-    if (!cell.managed) return await deleteRegistered(ws, cell);
-    const customers = (await ws.plane.customerCounts()).get(cell.id) ?? 0;
-    if (customers > 0 && !force) {
-      throw failure(
-        `cell ${cell.id} holds ${customers} customer(s): move them first with "cellctl drain ${cell.id}", or pass --force to delete them with the cell`,
-      );
-    }
-    await ensureCellNotRunning(ws, cell.id);
-    const what = customers > 0 ? `delete cell ${cell.id} and the data of its ${customers} customer(s)` : `delete cell ${cell.id}`;
-    if (!(await confirmAction(what, input.opts.yes))) return say('nothing deleted');
-    await removeCell(ws, cell.id);
-    await ws.plane.addEvent('cli', 'cell.deleted', cell.id, customers > 0 ? `deleted with ${customers} customers (--force)` : 'deleted');
-    sayDone(`cell ${cell.id} deleted`);
-  });
-}
-
-/** A registered cell runs elsewhere: deleting it forgets it (row and token), never its data. */
-async function deleteRegistered(ws: Workspace, cell: CellRecord): Promise<void> {
-  await unregisterCell(ws, cell);
-  await ws.plane.addEvent('cli', 'cell.unregistered', cell.id, `unregistered (was at ${cell.url})`);
-  sayDone(`cell ${cell.id} unregistered; the cell at ${cell.url} and its data are untouched`);
-}
+export const remove = defineCommand({
+  command: 'delete',
+  summary: 'delete a cell (refuses while it holds customers)',
+  args: { cell: required('cell name') },
+  flags: {
+    force: on('--force', 'delete even if customers are mapped to it (their rows are lost)'),
+    yes: on('-y, --yes', 'do not ask for confirmation'),
+  },
+  examples: ['cellctl delete cell-3 --yes', 'cellctl delete cell-3 --force --yes'],
+  handler: () => import('../handlers/delete.js').then((m) => m.run),
+});

@@ -1,59 +1,15 @@
-// cellctl drain: move every customer out of a cell (respecting the others' capacity), in batches.
-import { cellLoads, resumeLeftovers } from '../../migration/bulk.js';
-import { planDrain } from '../../migration/plan.js';
-import { notifyRouter } from '../../router/client.js';
-import { failure } from '../../shared/errors.js';
-import { requireCell } from '../../workspace/cells.js';
-import { type CommandInput, withWorkspace } from '../context.js';
-import { runMovesInterruptibly } from '../bulk.js';
-import { printJson, printLine, renderTable, say, sayDone } from '../output.js';
-import { commandOptions, type OptionsOf, count, on } from '../options.js';
+// cellctl drain: move every customer out of a cell.
+import { count, defineCommand, on, required } from '../define.js';
 
-export const options = commandOptions({ dryRun: on, batchSize: count('--batch-size', 10_000), json: on });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  const { batchSize, json } = input.opts;
-  await withWorkspace(input, async (ws) => {
-    const cell = await requireCell(ws, input.args[0]!);
-    const loads = await cellLoads(ws);
-    const source = loads.find((load) => load.id === cell.id)!;
-    const customers = (await ws.plane.listCustomers(cell.id)).map((customer) => customer.id);
-    let moves;
-    try {
-      moves = planDrain(source, customers, loads);
-    } catch (error) {
-      throw failure(`cannot drain ${cell.id}: ${(error as Error).message}`);
-    }
-    if (input.opts.dryRun) {
-      const perTarget = new Map<string, number>();
-      for (const move of moves) perTarget.set(move.to, (perTarget.get(move.to) ?? 0) + 1);
-      if (json) return printJson({ cell: cell.id, customers: moves.length, targets: Object.fromEntries(perTarget) });
-      printLine(`plan: move ${moves.length} customer(s) out of ${cell.id}`);
-      if (perTarget.size > 0)
-        printLine(
-          renderTable(
-            ['target', 'customers'],
-            [...perTarget].map(([target, count]) => [target, count]),
-          ),
-        );
-      return;
-    }
-    // No new customers are placed in a draining cell.
-    await ws.plane.setCellStatus(cell.id, 'draining');
-    await notifyRouter(ws.home, ws.settings);
-    const resumed = await resumeLeftovers(ws, new Set([cell.id]));
-    const remaining = planDrain(
-      source,
-      (await ws.plane.listCustomers(cell.id)).map((customer) => customer.id),
-      await cellLoads(ws),
-    );
-    const result = await runMovesInterruptibly(ws, remaining, batchSize, `draining ${cell.id}`, json);
-    const report = { cell: cell.id, ...result, resumed, customersPerSecond: result.seconds > 0 ? Math.round(result.moved / result.seconds) : null };
-    if (json) return printJson(report);
-    if (result.interrupted) return say(`moved ${result.moved} of ${remaining.length}; run "cellctl drain ${cell.id}" again to continue`);
-    sayDone(
-      `drained ${cell.id}: ${result.moved} customer(s) moved in ${result.seconds.toFixed(2)} s${report.customersPerSecond ? ` (${report.customersPerSecond}/s)` : ''}`,
-    );
-    say(`${cell.id} stays "draining" (no new customers): delete it with "cellctl delete ${cell.id} --yes" or re-open it with "cellctl activate ${cell.id}"`);
-  });
-}
+export const drain = defineCommand({
+  command: 'drain',
+  summary: 'move every customer out of a cell, in batches',
+  args: { cell: required('cell to empty') },
+  flags: {
+    dryRun: on('--dry-run', 'print the plan and change nothing'),
+    batchSize: count(10_000)('--batch-size <n>', 'customers per batch', { default: '100' }),
+    json: on('--json', 'print JSON'),
+  },
+  examples: ['cellctl drain cell-3 --dry-run', 'cellctl drain cell-3'],
+  handler: () => import('../handlers/drain.js').then((m) => m.run),
+});

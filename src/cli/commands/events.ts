@@ -1,50 +1,15 @@
-// cellctl events: what happened, from control.db's events table (restarts, state changes, moves);
-// --watch keeps printing new ones until Ctrl-C.
-import { ExitCode } from '../../shared/errors.js';
-import type { EventRecord } from '../../control/plane.js';
-import type { Workspace } from '../../workspace/workspace.js';
-import { type CommandInput, withWorkspace } from '../context.js';
-import { paint, printJson, printLine, renderTable, say } from '../output.js';
-import { commandOptions, type OptionsOf, count, on, text } from '../options.js';
+// cellctl events: what happened (restarts, crashes, moves).
+import { count, defineCommand, on, output, text } from '../define.js';
 
-const kindCell = (kind: string) => (/crash|fail|kill|unhealthy/.test(kind) ? paint.red(kind) : kind);
-
-export const options = commandOptions({ subject: text, lines: count('--lines', 100_000), watch: on, json: on });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  const { lines: limit, subject, json } = input.opts;
-  await withWorkspace(input, async (ws) => {
-    const events = await ws.plane.listEvents({ subject, limit });
-    if (input.opts.watch) return watch(ws, events, subject, json);
-    if (json) return printJson(events);
-    if (events.length === 0) return say('no events yet');
-    printLine(
-      renderTable(
-        ['at', 'source', 'event', 'subject', 'message'],
-        events.map((event) => [event.at, event.source, kindCell(event.kind), event.subject, event.message]),
-      ),
-    );
-  });
-}
-
-/** One event a line (JSON lines with --json), as they are recorded. */
-async function watch(ws: Workspace, shown: EventRecord[], subject: string | undefined, json: boolean): Promise<void> {
-  const print = (event: EventRecord) =>
-    printLine(
-      json ? JSON.stringify(event) : `${event.at}  ${event.source.padEnd(10)} ${kindCell(event.kind).padEnd(22)} ${event.subject.padEnd(12)} ${event.message}`,
-    );
-  shown.forEach(print);
-  let last = shown.at(-1)?.id ?? 0;
-  let stopped = false;
-  process.once('SIGINT', () => {
-    stopped = true;
-    process.exitCode = ExitCode.interrupted;
-  });
-  while (!stopped) {
-    for (const event of await ws.plane.eventsAfter(last, subject)) {
-      print(event);
-      last = event.id;
-    }
-    for (let waited = 0; waited < 500 && !stopped; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export const events = defineCommand({
+  command: 'events',
+  summary: 'what happened: restarts, crashes, moves (from control.db)',
+  flags: {
+    subject: text('--subject <name>', 'only events about this cell, customer or process'),
+    lines: count(100_000)('-n, --lines <n>', 'how many of the latest events', { default: '50' }),
+    watch: on('-w, --watch', 'keep printing new events until Ctrl-C (JSON lines with --json)'),
+    output: output(),
+  },
+  examples: ['cellctl events', 'cellctl events --subject cell-1 --json', 'cellctl events --watch'],
+  handler: () => import('../handlers/events.js').then((m) => m.run),
+});

@@ -1,26 +1,23 @@
-// cellctl init: create a workspace (its control plane in control.db, or in PostgreSQL with --control), or say that one is already there.
-import { printableLocation } from '../../control/open.js';
-import { controlLocation } from '../../workspace/secrets.js';
-import { chosenControlUrl, initWorkspace } from '../../workspace/workspace.js';
-import { type CommandInput, homeOf } from '../context.js';
-import { cellctlCommand, say, sayDone } from '../output.js';
-import { commandOptions, type OptionsOf, tcpPort, text } from '../options.js';
+// cellctl init: create a workspace.
+import { defineCommand, tcpPort, text } from '../define.js';
 
-export const options = commandOptions({ routerPort: tcpPort('--router-port'), template: text, control: text });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  const home = homeOf(input);
-  const { routerPort } = input.opts;
-  const template = input.opts.template ?? null;
-  const controlUrl = chosenControlUrl(input.opts.control);
-  if (await initWorkspace(home, routerPort, template, controlUrl)) {
-    sayDone(
-      `workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1}${template ? `, new customers placed in ${template} cells` : ''})`,
-    );
-    say(`control plane: ${printableLocation(controlLocation(home))}`);
-    say(`next: ${cellctlCommand()}${input.opts.home ? ` --home ${home}` : ''} create cell-1 --template ${template ?? 'basic'}`);
-  } else {
-    say(`workspace already exists at ${home} (control plane: ${printableLocation(controlLocation(home))}); nothing changed`);
-    if (controlUrl !== null) say(`to move its control plane to PostgreSQL: ${cellctlCommand()} control migrate-to <url>`);
-  }
-}
+export const init = defineCommand({
+  command: 'init',
+  summary: 'create a workspace (settings, control plane, secrets)',
+  description: 'Create a workspace: cellctl.json, secrets/ and the control plane (control.db, or PostgreSQL with --control). Running it again changes nothing.',
+  flags: {
+    routerPort: tcpPort('--router-port <port>', 'router port (its admin API uses port + 1)', { default: '8000' }),
+    template: text('-t, --template <name>', 'placement template: new customers go only to cells of it (default: the first cell created)'),
+    control: text(
+      '--control <url>',
+      'keep the control plane in PostgreSQL (postgres://user:password@host:5432/db; default: $CELLCTL_CONTROL_URL, else control.db)',
+    ),
+  },
+  examples: [
+    'cellctl init',
+    'cellctl init --template basic',
+    'cellctl --home /tmp/demo init --router-port 9000',
+    'cellctl init --control postgres://cellctl:secret@db.internal:5432/cellctl',
+  ],
+  handler: () => import('../handlers/init.js').then((m) => m.run),
+});

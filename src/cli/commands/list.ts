@@ -1,30 +1,11 @@
-// cellctl list: the cells of the workspace, with their customers against capacity.
-import { type CommandInput, withWorkspace } from '../context.js';
-import { printJson, printLine, renderTable, say } from '../output.js';
-import { commandOptions, type OptionsOf, on } from '../options.js';
+// cellctl list: the cells.
+import { defineCommand, output } from '../define.js';
 
-export const options = commandOptions({ json: on });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  await withWorkspace(input, async (ws) => {
-    const counts = await ws.plane.customerCounts();
-    const cells = (await ws.plane.listCells()).map((cell) => ({ ...cell, customers: counts.get(cell.id) ?? 0 }));
-    if (input.opts.json) return printJson(cells);
-    if (cells.length === 0) return say('no cells yet: create one with "cellctl create cell-1 --template basic"');
-    printLine(
-      renderTable(
-        ['cell', 'template', 'schema', 'where', 'customers', 'status', 'created'],
-        // A local cell is its port here; a registered one, its host:port (created shrinks to the day to make room).
-        cells.map((cell) => [
-          cell.id,
-          cell.template,
-          `v${cell.schemaVersion}`,
-          cell.managed ? cell.port : cell.url.replace(/^http:\/\//, ''),
-          `${cell.customers}/${cell.capacity}`,
-          cell.status,
-          cell.managed ? cell.createdAt : cell.createdAt.slice(0, 10),
-        ]),
-      ),
-    );
-  });
-}
+export const list = defineCommand({
+  command: 'list',
+  aliases: ['ls'],
+  summary: 'list cells',
+  flags: { output: output() },
+  examples: ['cellctl list', 'cellctl list --json', 'cellctl list -o yaml'],
+  handler: () => import('../handlers/list.js').then((m) => m.run),
+});

@@ -1,34 +1,16 @@
-// cellctl repair [--dry-run] [--yes]: brings a control plane that is behind its cells (restored from
-// a backup) back in line with them (migration/repair.ts); --dry-run prints the plan, a terminal asks,
-// elsewhere --yes is needed. It never deletes a row.
-import { applyRepair, describePlan, gatherRepair, isEmptyPlan, planRepair } from '../../migration/repair.js';
-import { notifyRouter } from '../../router/client.js';
-import { type CommandInput, withWorkspace } from '../context.js';
-import { commandOptions, on, type OptionsOf } from '../options.js';
-import { confirmAction } from '../prompt.js';
-import { printJson, printLine, say, sayDone, sayWarning } from '../output.js';
+// cellctl repair: a control plane behind its cells, brought back in line with them.
+import { defineCommand, on, output } from '../define.js';
 
-export const options = commandOptions({ dryRun: on, yes: on, json: on });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  await withWorkspace(input, async (ws) => {
-    const { input: seen, cells, running } = await gatherRepair(ws);
-    const plan = planRepair(seen);
-    const lines = describePlan(plan);
-    const apply = !isEmptyPlan(plan) && !input.opts.dryRun && (await confirmAction(`repair: ${lines.length} change(s) to the control plane`, input.opts.yes));
-    if (apply) {
-      await applyRepair(ws, plan, cells, running);
-      await notifyRouter(ws.home, ws.settings);
-    }
-    if (input.opts.json) return printJson({ ...plan, applied: apply });
-    if (isEmptyPlan(plan)) sayDone('nothing to repair: the control plane agrees with its cells');
-    else {
-      for (const line of lines) printLine(`${apply ? 'done' : input.opts.dryRun ? 'would' : 'skipped'}: ${line}`);
-      if (apply) sayDone(`control plane repaired (${lines.length} change(s)); "cellctl audit" checks every customer`);
-      else if (input.opts.dryRun) say('dry run: nothing changed; run "cellctl repair --yes" to apply');
-    }
-    for (const a of plan.ambiguous)
-      sayWarning(`${a.customerId}: rows in ${a.foundIn.join(' and ')}, mapped to ${a.mappedTo}: left alone ("cellctl customers show ${a.customerId}")`);
-    for (const l of plan.left) say(`migration ${l.id} of ${l.customerId} is left running: "cellctl migrate resume ${l.id}" or "cellctl migrate abort ${l.id}"`);
-  });
-}
+export const repair = defineCommand({
+  command: 'repair',
+  summary: 'bring a control plane that is behind its cells (restored from a backup) back in line with them',
+  flags: {
+    dryRun: on('--dry-run', 'print the plan and change nothing'),
+    yes: on('--yes', 'apply without asking (needed off a terminal)'),
+    output: output(),
+  },
+  examples: ['cellctl repair --dry-run', 'cellctl repair --yes'],
+  epilogue:
+    'It advances the fencing sequence past every number a cell has seen, maps each customer to the one cell holding its rows,\nends interrupted moves of those customers, and lifts their barriers in the cell that serves them. It never deletes a row.',
+  handler: () => import('../handlers/repair.js').then((m) => m.run),
+});

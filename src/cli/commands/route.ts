@@ -1,26 +1,12 @@
-// cellctl route: which cell serves a customer, and by which rule.
-import { explainRoute } from '../../router/explain.js';
+// cellctl route: which cell serves a customer, and why.
 import { checkCustomerId } from '../../shared/names.js';
-import { type CommandInput, withWorkspace } from '../context.js';
-import { printJson, printLine } from '../output.js';
-import { commandOptions, type OptionsOf, on } from '../options.js';
+import { defineCommand, output, required } from '../define.js';
 
-export const options = commandOptions({ json: on });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  const customerId = checkCustomerId(input.args[0]!);
-  await withWorkspace(input, async (ws) => {
-    const explanation = explainRoute(
-      customerId,
-      (await ws.plane.getCustomer(customerId))?.cellId,
-      await ws.plane.runningMigrationFor(customerId),
-      await ws.plane.listCells(),
-      await ws.plane.customerCounts(),
-      ws.settings.placement,
-      ws.settings.placementTemplate,
-    );
-    if (input.opts.json) return printJson(explanation);
-    printLine(`${customerId} → ${explanation.cell ?? '(no cell)'}  [${explanation.rule}${explanation.fencedBy ? ', fenced' : ''}]`);
-    printLine(explanation.explanation);
-  });
-}
+export const route = defineCommand({
+  command: 'route',
+  summary: 'which cell serves a customer, and by which rule',
+  args: { customer: required('customer id', checkCustomerId) },
+  flags: { output: output() },
+  examples: ['cellctl route c-0001', 'cellctl route new-customer --json'],
+  handler: () => import('../handlers/route.js').then((m) => m.run),
+});

@@ -1,32 +1,31 @@
-// cellctl router serve: one more router in the foreground, in front of the workspace's cells, on its
-// control plane (control.db, or PostgreSQL from secrets/control-url); it registers itself there, so
-// moves fence it and `status` lists it. SIGTERM or Ctrl-C stops it and removes its registration.
-import { usageError } from '../../shared/errors.js';
-import { processLogger } from '../../shared/log.js';
-import { startWorkspaceRouter, stopOnSignals } from '../../router/process.js';
-import { type CommandInput, homeOf } from '../context.js';
-import { commandOptions, type OptionsOf, tcpPort, text } from '../options.js';
-import { say } from '../output.js';
+// cellctl router serve: one more router in front of the same cells.
+import { defineCommand, defineGroup, tcpPort, text } from '../define.js';
 
-export const serveOptions = commandOptions({
-  // Required by the command table; optional here so the table's defaults alone still parse.
-  port: tcpPort('--port').optional(),
-  adminPort: tcpPort('--admin-port').optional(),
-  host: text,
-  adminHost: text,
-  advertise: text,
+export const routerServe = defineCommand({
+  command: 'serve',
+  summary: "run a router in the foreground on the workspace's control plane; it registers itself there",
+  description:
+    'Run a router in the foreground, in front of the same cells as the supervised one, reading the same control plane (control.db or PostgreSQL). It registers itself (id <host>:<port>, admin URL) so moves fence it and status lists it; SIGTERM or Ctrl-C stops it and removes the registration.',
+  flags: {
+    port: tcpPort('--port <port>', 'public port', { required: true }),
+    adminPort: tcpPort('--admin-port <port>', 'admin API port (fences, stats; bearer admin token)', { required: true }),
+    host: text('--host <host>', 'address the public port binds (default: the routerHost setting)'),
+    adminHost: text(
+      '--admin-host <host>',
+      'address the admin API binds (default: the routerAdminHost setting, 127.0.0.1; movers on other hosts need it reachable)',
+    ),
+    advertise: text('--advertise <host>', "host name or address other hosts reach this router at (default: the bind address, or this host's for 0.0.0.0)"),
+  },
+  examples: [
+    'cellctl router serve --port 8010 --admin-port 8011',
+    'cellctl router serve --port 8010 --admin-port 8011 --host 0.0.0.0 --admin-host 0.0.0.0 --advertise 10.0.0.5',
+  ],
+  handler: () => import('../handlers/router.js').then((m) => m.serve),
 });
-type ServeInput = CommandInput<OptionsOf<typeof serveOptions>>;
 
-export async function serve(input: ServeInput): Promise<void> {
-  const { port, adminPort, host, adminHost, advertise } = input.opts;
-  if (port === undefined || adminPort === undefined) throw usageError('router serve needs --port and --admin-port');
-  if (port === adminPort) throw usageError('--port and --admin-port must differ: the public port and the admin API each need their own');
-  if (advertise !== undefined && /[/\s]/.test(advertise)) throw usageError(`--advertise takes a host name or address (such as 10.0.0.5), not "${advertise}"`);
-  const log = processLogger('router');
-  const router = await startWorkspaceRouter(homeOf(input), log, { publicPort: port, adminPort, host, adminHost, advertise });
-  say(`router ${router.id} serving on port ${router.publicPort}, admin API on port ${router.adminPort}, control plane ${router.control}; Ctrl-C stops it`);
-  await new Promise<number>((resolve) => stopOnSignals(router, log, resolve)).then((code) => {
-    if (code !== 0) process.exitCode = code;
-  });
-}
+export const router = defineGroup({
+  command: 'router',
+  summary: 'run one more router (any host that reaches the control plane and the cells)',
+  subcommands: [routerServe],
+  examples: ['cellctl router serve --port 8010 --admin-port 8011'],
+});

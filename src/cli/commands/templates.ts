@@ -1,58 +1,10 @@
-// cellctl templates: list the templates a workspace (or, without one, cellctl itself) can use.
-import { BUILTIN_TEMPLATES_DIR, listTemplateDirs, loadTemplate, missingTemplateFolders, templateSearchPath } from '../../templates/catalog.js';
-import { describeError } from '../../shared/errors.js';
-import { isWorkspace, readSettings } from '../../workspace/workspace.js';
-import { type CommandInput, homeOf } from '../context.js';
-import { printJson, printLine, renderTable, sayWarning } from '../output.js';
-import { commandOptions, type OptionsOf, on } from '../options.js';
+// cellctl templates: the cell templates.
+import { defineCommand, output } from '../define.js';
 
-interface TemplateRow {
-  name: string;
-  description: string;
-  run: string;
-  schemaVersion: number | null;
-  capacity: number | null;
-  customerTables: string[];
-  referenceTables: string[];
-  dir: string;
-  error: string | null;
-}
-
-export const options = commandOptions({ json: on });
-
-export function run(input: CommandInput<OptionsOf<typeof options>>): void {
-  const home = homeOf(input);
-  const searchPath = isWorkspace(home) ? templateSearchPath(home, readSettings(home).templatePaths) : [BUILTIN_TEMPLATES_DIR];
-  for (const dir of missingTemplateFolders(searchPath)) sayWarning(`templatePaths names ${dir}, which does not exist`);
-  const rows: TemplateRow[] = [...listTemplateDirs(searchPath)].sort(([a], [b]) => a.localeCompare(b)).map(([name, dir]) => describe(name, dir));
-  if (input.opts.json) return printJson(rows);
-  printLine(
-    renderTable(
-      ['template', 'runs', 'schema', 'capacity', 'customer tables', 'description'],
-      rows.map((row) =>
-        row.error
-          ? [row.name, '-', '-', '-', '-', `INVALID: ${row.error}`]
-          : [row.name, row.run, `v${row.schemaVersion}`, row.capacity ?? '-', row.customerTables.join(', '), row.description],
-      ),
-    ),
-  );
-}
-
-function describe(name: string, dir: string): TemplateRow {
-  try {
-    const template = loadTemplate(dir);
-    return {
-      name,
-      description: template.description,
-      run: 'app' in template.run ? `built-in app "${template.run.app}"` : template.run.command.join(' '),
-      schemaVersion: template.schema.version,
-      capacity: template.capacity,
-      customerTables: template.customerTables.map((table) => table.table),
-      referenceTables: template.referenceTables,
-      dir,
-      error: null,
-    };
-  } catch (error) {
-    return { name, description: '', run: '', schemaVersion: null, capacity: null, customerTables: [], referenceTables: [], dir, error: describeError(error) };
-  }
-}
+export const templates = defineCommand({
+  command: 'templates',
+  summary: 'list the cell templates',
+  flags: { output: output() },
+  examples: ['cellctl templates', 'cellctl templates --json', 'cellctl templates -o yaml'],
+  handler: () => import('../handlers/templates.js').then((m) => m.run),
+});

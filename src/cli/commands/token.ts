@@ -1,18 +1,12 @@
-// cellctl token: a signed JWT for one customer, for testing the router in JWT mode.
-import { signCustomerToken } from '../../shared/tokens.js';
+// cellctl token: a JWT for a customer.
 import { checkCustomerId } from '../../shared/names.js';
-import { readJwtKey } from '../../workspace/secrets.js';
-import { type CommandInput, withWorkspace } from '../context.js';
-import { printLine, sayWarning } from '../output.js';
-import { commandOptions, type OptionsOf, count } from '../options.js';
+import { count, defineCommand, required } from '../define.js';
 
-export const options = commandOptions({ ttl: count('--ttl', 31_536_000) });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  const customerId = checkCustomerId(input.args[0]!);
-  const { ttl } = input.opts;
-  await withWorkspace(input, async (ws) => {
-    if (ws.settings.auth !== 'jwt') sayWarning('the router is in "none" auth mode; "cellctl config set auth jwt" makes the router require tokens');
-    printLine(await signCustomerToken(readJwtKey(ws.home), customerId, ttl));
-  });
-}
+export const token = defineCommand({
+  command: 'token',
+  summary: 'print a JWT for a customer (JWT auth mode)',
+  args: { customer: required('customer id', checkCustomerId) },
+  flags: { ttl: count(31_536_000)('--ttl <seconds>', 'lifetime', { default: '3600' }) },
+  examples: ['curl -H "Authorization: Bearer $(cellctl token c-0001)" http://127.0.0.1:8000/api/customers/c-0001'],
+  handler: () => import('../handlers/token.js').then((m) => m.run),
+});

@@ -1,81 +1,20 @@
-// cellctl up: the newcomer's one command — init if needed, create N cells, start everything, create
-// sample customers through the router, and show the status and what to try next.
-import { ExitCode, failure } from '../../shared/errors.js';
-import { collectStatus } from '../../status/collect.js';
-import { createCell, loadCellTemplate } from '../../workspace/cells.js';
-import { readJwtKey } from '../../workspace/secrets.js';
-import { chosenControlUrl, initWorkspace, openWorkspace } from '../../workspace/workspace.js';
-import { printableLocation } from '../../control/open.js';
-import { controlLocation } from '../../workspace/secrets.js';
-import { CustomerClient, createSampleCustomers } from '../../workload/customers.js';
-import { type CommandInput, homeOf } from '../context.js';
-import { processNames, startProcesses } from '../lifecycle.js';
-import { cellctlCommand, printJson, printLine, say, sayDone } from '../output.js';
-import { renderStatus } from '../views/status.js';
-import { commandOptions, type OptionsOf, count, on, secondsAsMs, tcpPort, text } from '../options.js';
+// cellctl up: the newcomer's one command.
+import { count, defineCommand, on, secondsAsMs, tcpPort, text } from '../define.js';
 
-export const options = commandOptions({
-  cells: count('--cells', 100),
-  template: text,
-  customers: count('--customers', 100_000),
-  routerPort: tcpPort('--router-port'),
-  timeout: secondsAsMs('--timeout'),
-  control: text,
-  json: on,
+export const up = defineCommand({
+  command: 'up',
+  summary: 'init, create cells, start everything and add sample customers',
+  description:
+    "The newcomer's one command: init the workspace if needed, create cell-1..cell-N, start the router and cells, create sample customers through the router, and print the status.",
+  flags: {
+    cells: count(100)('--cells <n>', 'number of cells', { default: '3' }),
+    template: text('-t, --template <name>', "template for new cells (default: the workspace's placement template, else ecommerce)"),
+    customers: count(100_000)('--customers <n>', 'sample customers to create through the router', { default: '20' }),
+    routerPort: tcpPort('--router-port <port>', 'router port for a new workspace', { default: '8000' }),
+    control: text('--control <url>', 'a new workspace keeps its control plane in PostgreSQL (as init; default: $CELLCTL_CONTROL_URL, else control.db)'),
+    timeout: secondsAsMs('--timeout <seconds>', 'how long to wait for processes to become healthy', { default: '60' }),
+    json: on('--json', 'print the final status as JSON'),
+  },
+  examples: ['cellctl up', 'cellctl up --cells 5 --template basic --customers 200'],
+  handler: () => import('../handlers/up.js').then((m) => m.run),
 });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  const home = homeOf(input);
-  const { cells: cellCount, customers: customerCount, template: templateFlag, routerPort, timeout: timeoutMs, json } = input.opts;
-
-  // As init: the control plane in PostgreSQL when --control (else CELLCTL_CONTROL_URL) names one, else control.db.
-  const controlUrl = chosenControlUrl(input.opts.control);
-  if (await initWorkspace(home, routerPort, templateFlag ?? 'ecommerce', controlUrl)) say(`workspace created at ${home}`);
-  else if (controlUrl !== null && controlLocation(home) !== controlUrl) {
-    say(
-      `note: CELLCTL_CONTROL_URL is set, but this workspace keeps its control plane in ${printableLocation(controlLocation(home))}; "cellctl control migrate-to <url>" moves it`,
-    );
-  }
-  say(`control plane: ${printableLocation(controlLocation(home))}`);
-  const ws = await openWorkspace(home);
-  try {
-    // An existing workspace keeps its kind: its placement template, unless --template names another.
-    const template = loadCellTemplate(ws, templateFlag ?? ws.settings.placementTemplate ?? 'ecommerce');
-    if (templateFlag !== undefined && ws.settings.placementTemplate !== template.name) {
-      say(
-        `note: new customers are placed in ${ws.settings.placementTemplate ?? 'any'} cells; "cellctl config set placementTemplate ${template.name}" changes that`,
-      );
-    }
-    const existing = new Set((await ws.plane.listCells()).map((cell) => cell.id));
-    for (let index = 1; index <= cellCount; index += 1) {
-      const name = `cell-${index}`;
-      if (existing.has(name)) continue;
-      const cell = await createCell(ws, { name, template: template.name });
-      say(`created ${cell.id} (${cell.template}) on port ${cell.port}`);
-    }
-    await startProcesses(ws, await processNames(ws, []), timeoutMs, json);
-    const client = new CustomerClient({ routerPort: ws.settings.routerPort, jwtKey: ws.settings.auth === 'jwt' ? readJwtKey(home) : null });
-    const seeded = await createSampleCustomers(client, customerCount, template.name === 'ecommerce').finally(() => client.close());
-    if (seeded.failed.length > 0) {
-      const first = seeded.failed[0]!;
-      throw failure(`${seeded.failed.length} customer(s) could not be created through the router; first: ${first.id} got ${first.status} ${first.message}`);
-    }
-    sayDone(`customers through the router: ${seeded.created.length} created, ${seeded.existing.length} already there`);
-    const report = await collectStatus(ws);
-    if (json) return printJson(report);
-    printLine(renderStatus(report));
-    const run = `${cellctlCommand()}${input.opts.home ? ` --home ${home}` : ''}`;
-    // The suggested move goes to a cell the sample customer is not in.
-    const current = (await ws.plane.getCustomer('c-0001'))?.cellId;
-    const target = report.cells.find((cell) => cell.id !== current && cell.template === template.name)?.id;
-    say(`
-Try next:
-  curl http://127.0.0.1:${ws.settings.routerPort}/api/customers/c-0001
-  ${run} route c-0001${target ? `\n  ${run} migrate customer c-0001 --to ${target}` : ''}
-  ${run} drill kill ${current ?? 'cell-1'} --duration 5
-  ${run} stop`);
-    if (report.cells.some((cell) => cell.state !== 'running')) process.exitCode = ExitCode.failure;
-  } finally {
-    await ws.plane.close();
-  }
-}

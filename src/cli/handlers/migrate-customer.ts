@@ -8,23 +8,15 @@ import { failure, usageError } from '../../shared/errors.js';
 import { checkCustomerId, parseDuration } from '../../shared/names.js';
 import { loadTemplate } from '../../templates/catalog.js';
 import { withCellData } from '../../workspace/cell-data.js';
-import { type CommandInput, withWorkspace } from '../context.js';
-import { z } from 'zod';
-import { commandOptions, on, text, type OptionsOf } from '../options.js';
+import { withWorkspace } from '../context.js';
 import { printJson, printLine, renderTable, sayDone } from '../output.js';
+import type { InputOf } from '../define.js';
+import type { migrateCustomer } from '../commands/migrate.js';
 
-/** --keep-source alone means 24 hours; with a value, that duration. */
-const keepSource = z.union([z.literal(true), z.string()]).optional();
-
-export const options = commandOptions({ to: text, dryRun: on, keepSource, force: on, json: on });
-
-export async function run(input: CommandInput<OptionsOf<typeof options>>): Promise<void> {
-  const customerId = checkCustomerId(input.args[0]!);
-  const to = input.opts.to;
-  if (!to) throw usageError('missing --to <cell>: name the cell to move the customer to');
-  const keepRaw = input.opts.keepSource;
-  const keepSourceMs = keepRaw === undefined ? null : parseDuration(keepRaw === true ? '24h' : keepRaw, '--keep-source');
-  const json = input.opts.json;
+export async function run(input: InputOf<typeof migrateCustomer>): Promise<void> {
+  const customerId = input.args.id;
+  const to = input.opts.to!; // the definition's check refuses a move without --to
+  const { keepSource: keepSourceMs, json } = input.opts;
 
   await withWorkspace(input, async (ws) => {
     const check = await gatherMoveCheck(ws, customerId, to, input.opts.force);

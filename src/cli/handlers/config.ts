@@ -1,0 +1,73 @@
+// cellctl config view|get|set: read and change cellctl.json, checked as a read checks it, and
+// applied to a running router at once (what it can only apply on a restart is named).
+import { isAxiosError } from 'axios';
+import { RouterAdmin } from '../../router/client.js';
+import { failure, usageError } from '../../shared/errors.js';
+import { exposureWarning, type Settings } from '../../workspace/settings.js';
+import { readSettings, updateSettings } from '../../workspace/workspace.js';
+import { homeOf } from '../context.js';
+import type { InputOf } from '../define.js';
+import type { configGet, configSet, configView } from '../commands/config.js';
+import { printJson, printLine, say, sayDone, sayWarning } from '../output.js';
+
+/** A value as typed on the command line: JSON when it parses (numbers, true, null, arrays), else text. */
+export function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function lookup(settings: Settings, key: string): unknown {
+  let value: unknown = settings;
+  for (const part of key.split('.')) {
+    if (value === null || typeof value !== 'object' || !(part in value)) {
+      throw usageError(`no setting named "${key}": "cellctl config view" lists them`);
+    }
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+function setPath(raw: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let target = raw;
+  for (const part of parts.slice(0, -1)) {
+    const inner = target[part];
+    target = (target[part] = inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? inner : {}) as Record<string, unknown>;
+  }
+  target[parts.at(-1)!] = value;
+}
+
+export function view(input: InputOf<typeof configView>): void {
+  printJson(readSettings(homeOf(input)));
+}
+
+export function get(input: InputOf<typeof configGet>): void {
+  const found = lookup(readSettings(homeOf(input)), input.args.name);
+  return input.opts.json || typeof found === 'object' ? printJson(found) : printLine(String(found));
+}
+
+export async function set(input: InputOf<typeof configSet>): Promise<void> {
+  const home = homeOf(input);
+  const { name: key, value } = input.args;
+  const settings = updateSettings(home, (raw) => setPath(raw, key, parseValue(value)));
+  sayDone(`${key} = ${JSON.stringify(lookup(settings, key))}`);
+  const warning = exposureWarning(settings);
+  if (warning) sayWarning(warning);
+  return applyToRouter(home, settings);
+}
+
+async function applyToRouter(home: string, settings: Settings): Promise<void> {
+  try {
+    const answer = await RouterAdmin.forWorkspace(home, settings, 5_000).reloadSettings();
+    // Nothing applied now can mean the router's own watch of cellctl.json applied it a moment earlier.
+    say(answer.applied.length > 0 ? `the running router applied: ${answer.applied.join(', ')}` : 'the running router already enforces these settings');
+    if (answer.needsRestart.length > 0) say(`the router applies ${answer.needsRestart.join(', ')} once restarted: cellctl restart router (no cell restarts)`);
+  } catch (error) {
+    if (isAxiosError(error) && error.response === undefined) return say('no router runs: the settings apply when it starts');
+    const detail = isAxiosError(error) ? JSON.stringify(error.response?.data) : String(error);
+    throw failure(`cellctl.json was changed, but the running router did not take it (${detail}); see "cellctl logs router"`);
+  }
+}

@@ -1,0 +1,25 @@
+// cellctl init: create a workspace (its control plane in control.db, or in PostgreSQL with --control), or say that one is already there.
+import { printableLocation } from '../../control/open.js';
+import { controlLocation } from '../../workspace/secrets.js';
+import { chosenControlUrl, initWorkspace } from '../../workspace/workspace.js';
+import { homeOf } from '../context.js';
+import { cellctlCommand, say, sayDone } from '../output.js';
+import type { InputOf } from '../define.js';
+import type { init } from '../commands/init.js';
+
+export async function run(input: InputOf<typeof init>): Promise<void> {
+  const home = homeOf(input);
+  const { routerPort } = input.opts;
+  const template = input.opts.template ?? null;
+  const controlUrl = chosenControlUrl(input.opts.control);
+  if (await initWorkspace(home, routerPort, template, controlUrl)) {
+    sayDone(
+      `workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1}${template ? `, new customers placed in ${template} cells` : ''})`,
+    );
+    say(`control plane: ${printableLocation(controlLocation(home))}`);
+    say(`next: ${cellctlCommand()}${input.opts.home ? ` --home ${home}` : ''} create cell-1 --template ${template ?? 'basic'}`);
+  } else {
+    say(`workspace already exists at ${home} (control plane: ${printableLocation(controlLocation(home))}); nothing changed`);
+    if (controlUrl !== null) say(`to move its control plane to PostgreSQL: ${cellctlCommand()} control migrate-to <url>`);
+  }
+}

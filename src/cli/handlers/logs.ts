@@ -1,0 +1,84 @@
+// cellctl logs: the last lines of a process's log, or of every process interleaved by time, for
+// people (time, level, message) or raw (--json); -f follows (through rotations), --since filters.
+import fs from 'node:fs';
+import { parseDuration } from '../../shared/names.js';
+import { tailLines } from '../../supervisor/logfile.js';
+import { ROUTER } from '../../supervisor/protocol.js';
+import { processPaths } from '../../workspace/paths.js';
+import { withWorkspace } from '../context.js';
+import { checkProcessName } from '../lifecycle.js';
+import { say } from '../output.js';
+import { formatLogLine, interleave } from '../views/logline.js';
+import { ExitCode, usageError } from '../../shared/errors.js';
+import type { InputOf } from '../define.js';
+import type { logs } from '../commands/logs.js';
+
+const SUPERVISOR = 'supervisor';
+
+export async function run(input: InputOf<typeof logs>): Promise<void> {
+  const { lines: count, all, json, since: sinceFlag } = input.opts;
+  const since = sinceFlag === undefined ? null : parseSince(sinceFlag);
+  const name = input.args.name;
+  if (!all && name === undefined) throw usageError('name a process (a cell, router or supervisor), or pass --all');
+  const files = await withWorkspace(input, async (ws) => {
+    const names = all
+      ? [SUPERVISOR, ROUTER, ...(await ws.plane.listCells()).map((cell) => cell.id)]
+      : [name === SUPERVISOR ? name : await checkProcessName(ws, name!)];
+    return names.map((process) => ({ process, file: processPaths(ws.home, process).logFile }));
+  });
+  if (!all && !fs.existsSync(files[0]!.file)) say(`no log yet at ${files[0]!.file} (has ${name} been started?)`);
+  const lines = interleave(files.map(({ process, file }) => ({ process, lines: tailLines(file, count) })))
+    .filter((entry) => since === null || entry.at >= since)
+    .slice(all ? -count : 0);
+  for (const entry of lines) process.stdout.write(`${json ? entry.line.raw : formatLogLine(entry.line, all ? entry.process : undefined)}\n`);
+  if (input.opts.follow) await follow(files, json, all);
+}
+
+/** "--since 10m" (a duration back from now) or an ISO time. */
+function parseSince(raw: string): number {
+  if (/^\d+[smhd]$/.test(raw.trim())) return Date.now() - parseDuration(raw, '--since');
+  const at = Date.parse(raw);
+  if (Number.isNaN(at)) throw usageError(`--since takes a duration like 10m or 2h, or a time like 2026-01-31T12:00:00Z, got "${raw}"`);
+  return at;
+}
+
+async function follow(files: { process: string; file: string }[], json: boolean, prefixed: boolean): Promise<void> {
+  const positions = new Map(files.map(({ file }) => [file, fs.existsSync(file) ? fs.statSync(file).size : 0]));
+  let stopped = false;
+  // Ctrl-C ends the follow as an interrupted command: exit 130, as a shell reports one.
+  process.once('SIGINT', () => {
+    stopped = true;
+    process.exitCode = ExitCode.interrupted;
+  });
+  const partial = new Map<string, string>();
+  while (!stopped) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    for (const { process: name, file } of files) {
+      const chunk = readNew(file, positions);
+      if (chunk === null) continue;
+      const text = (partial.get(file) ?? '') + chunk;
+      const lines = text.split('\n');
+      partial.set(file, lines.pop()!);
+      for (const raw of lines)
+        process.stdout.write(`${json ? raw : formatLogLine(interleave([{ process: name, lines: [raw] }])[0]!.line, prefixed ? name : undefined)}\n`);
+    }
+  }
+}
+
+function readNew(file: string, positions: Map<string, number>): string | null {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    return null;
+  }
+  let position = positions.get(file) ?? 0;
+  if (size < position) position = 0; // rotated (truncated): read the new file from the start
+  if (size === position) return null;
+  const fd = fs.openSync(file, 'r');
+  const buffer = Buffer.alloc(size - position);
+  fs.readSync(fd, buffer, 0, buffer.length, position);
+  fs.closeSync(fd);
+  positions.set(file, size);
+  return buffer.toString('utf8');
+}

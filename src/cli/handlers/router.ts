@@ -1,0 +1,22 @@
+// cellctl router serve: one more router in the foreground, in front of the workspace's cells, on its
+// control plane (control.db, or PostgreSQL from secrets/control-url); it registers itself there, so
+// moves fence it and `status` lists it. SIGTERM or Ctrl-C stops it and removes its registration.
+import { usageError } from '../../shared/errors.js';
+import { processLogger } from '../../shared/log.js';
+import { startWorkspaceRouter, stopOnSignals } from '../../router/process.js';
+import { homeOf } from '../context.js';
+import type { InputOf } from '../define.js';
+import type { routerServe } from '../commands/router.js';
+import { say } from '../output.js';
+
+export async function serve(input: InputOf<typeof routerServe>): Promise<void> {
+  const { port, adminPort, host, adminHost, advertise } = input.opts;
+  if (port === adminPort) throw usageError('--port and --admin-port must differ: the public port and the admin API each need their own');
+  if (advertise !== undefined && /[/\s]/.test(advertise)) throw usageError(`--advertise takes a host name or address (such as 10.0.0.5), not "${advertise}"`);
+  const log = processLogger('router');
+  const router = await startWorkspaceRouter(homeOf(input), log, { publicPort: port, adminPort, host, adminHost, advertise });
+  say(`router ${router.id} serving on port ${router.publicPort}, admin API on port ${router.adminPort}, control plane ${router.control}; Ctrl-C stops it`);
+  await new Promise<number>((resolve) => stopOnSignals(router, log, resolve)).then((code) => {
+    if (code !== 0) process.exitCode = code;
+  });
+}

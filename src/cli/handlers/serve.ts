@@ -1,0 +1,70 @@
+// cellctl serve: run one built-in cell app in the foreground from CELL_* variables, for testing a
+// cell on its own or running it on another host. A missing CELL_DB file is created from the template
+// first. With --data-port it also serves the cell's data API (src/data), as the supervisor's cells do.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createCellDatabase } from '../../cell/datadb.js';
+import { type CellDataApi, startCell } from '../../cell/runtime.js';
+import { readDataToken } from '../../data/server.js';
+import { parseDataTables } from '../../data/tables.js';
+import { usageError } from '../../shared/errors.js';
+import { processLogger } from '../../shared/log.js';
+import { checkCellName, parsePort } from '../../shared/names.js';
+import { BUILTIN_TEMPLATES_DIR, findTemplate, readTemplateSql } from '../../templates/catalog.js';
+import type { Template } from '../../templates/template.js';
+import { say } from '../output.js';
+import type { InputOf } from '../define.js';
+import type { serve } from '../commands/serve.js';
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw usageError(`${name} is not set: serve reads CELL_ID, PORT, CELL_DB and CELL_HOME from the environment`);
+  return value;
+}
+
+type Input = InputOf<typeof serve>;
+
+function dataApiOptions(input: Input, template: Template): CellDataApi | null {
+  const { dataPort: port, tokenFile } = input.opts;
+  if (port === undefined) {
+    if (tokenFile !== undefined) throw usageError('--token-file is for the data API: add --data-port');
+    return null;
+  }
+  if (tokenFile === undefined) throw usageError('--data-port needs --token-file, the file that holds the data API token');
+  return {
+    host: input.opts.dataHost ?? '127.0.0.1',
+    port: parsePort(port, '--data-port'),
+    token: readDataToken(tokenFile),
+    tables: parseDataTables(template.customerTables, `template ${template.name}`),
+  };
+}
+
+export async function run(input: Input): Promise<void> {
+  const cellId = checkCellName(env('CELL_ID'));
+  const port = parsePort(env('PORT'), 'PORT');
+  const dbFile = path.resolve(env('CELL_DB'));
+  env('CELL_HOME');
+  const template = findTemplate(input.opts.template ?? '', [BUILTIN_TEMPLATES_DIR]);
+  if (!('app' in template.run)) throw usageError(`template ${template.name} runs its own command; run that command directly`);
+  const data = dataApiOptions(input, template);
+  if (!fs.existsSync(dbFile)) createCellDatabase(dbFile, readTemplateSql(template), template.schema.version);
+  const host = process.env.CELL_HOST ?? '127.0.0.1';
+  const cell = await startCell({
+    cellId,
+    port,
+    host,
+    dbFile,
+    app: template.run.app,
+    schemaVersion: template.schema.version,
+    log: processLogger('cell', { cell: cellId }),
+    env: process.env,
+    data,
+  });
+  const dataNote = data ? `, data API on http://${data.host}:${cell.dataPort}` : '';
+  say(`cell ${cellId} (${template.name}) serving on http://${host}:${cell.port}${dataNote}; Ctrl-C stops it`);
+  await new Promise<void>((resolve) => {
+    const stop = () => void cell.close().then(resolve);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
