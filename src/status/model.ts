@@ -371,8 +371,27 @@ function migrationNotes(report: StatusReport): string[] {
  * customers (or was started) are up and pass their checks, and no interrupted move fences anyone.
  * From a folder that runs nothing here, "the router" is any live router the control plane lists.
  */
-export function judgeHealth(report: StatusReport): HealthVerdict {
-  const details = [...routerProblems(report), ...cellProblems(report), ...migrationProblems(report)];
+/** A cell that has seen a fencing number the control plane has not issued (the plane was restored from a backup). */
+export interface PlaneBehind {
+  cellId: string;
+  fencing: number;
+  issued: number;
+}
+
+/** The plane behind its cells refuses moves, and its mapping may not say where rows are: a problem, whoever it refuses. */
+const planeBehindProblems = (behind: PlaneBehind | null): HealthProblem[] =>
+  behind === null
+    ? []
+    : [
+        {
+          problem: `the control plane is behind its cells: ${behind.cellId} has seen fencing number ${behind.fencing}, the control plane has issued only up to ${behind.issued} (restored from a backup?); moves refuse to run and the mapping may not say where customers' rows are`,
+          customers: 0,
+          fix: 'cellctl repair --dry-run, then cellctl repair --yes',
+        },
+      ];
+
+export function judgeHealth(report: StatusReport, behind: PlaneBehind | null = null): HealthVerdict {
+  const details = [...routerProblems(report), ...cellProblems(report), ...migrationProblems(report), ...planeBehindProblems(behind)];
   const customersAffected = Math.min(
     totalCustomers(report) + report.migrationsNeedingAttention.length,
     details.reduce((sum, detail) => sum + detail.customers, 0),

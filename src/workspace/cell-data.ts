@@ -100,6 +100,31 @@ export async function checkPlaneNotBehind(ws: Workspace, opened: readonly { cell
   if (ahead.fencing > issued) throw failure(planeBehindMessage(ahead.cellId, ahead.fencing, issued), 'E_CONTROL_BEHIND');
 }
 
+/**
+ * Whether the control plane is behind any cell (for health): each cell's data API is asked for the
+ * highest fencing number it has seen (1 s each, in parallel; one that does not answer is passed over),
+ * then the plane for its sequence. Null when it is not behind.
+ */
+export async function planeBehindCells(ws: Workspace): Promise<{ cellId: string; fencing: number; issued: number } | null> {
+  const cells = await ws.plane.listCells();
+  const seen = await Promise.all(
+    cells.map(async (cell) => {
+      const api = new HttpDataApi(cell.id, cell.dataUrl, readCellToken(ws.home, cell.id), { timeoutMs: 1_000 });
+      try {
+        return { cellId: cell.id, fencing: (await api.info()).fencing ?? 0 };
+      } catch {
+        return { cellId: cell.id, fencing: 0 };
+      } finally {
+        api.close();
+      }
+    }),
+  );
+  const top = seen.reduce<{ cellId: string; fencing: number } | null>((best, cell) => (best === null || cell.fencing > best.fencing ? cell : best), null);
+  if (top === null || top.fencing === 0) return null;
+  const issued = await ws.plane.fencingIssued();
+  return top.fencing > issued ? { ...top, issued } : null;
+}
+
 export const planeBehindMessage = (cellId: string, seen: number, issued: number): string =>
   `the control plane is behind its cells: ${cellId} has seen fencing number ${seen}, the control plane has issued only up to ${issued} (was it restored from a backup?); nothing was changed: run "cellctl repair" (--dry-run shows what it would do)`;
 

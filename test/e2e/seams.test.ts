@@ -133,6 +133,9 @@ describe('a control plane behind its cells', () => {
       expect(refused.stderr).toMatch(/control plane is behind its cells.*cellctl repair/);
     }
     expect(rowsIn(ws, away, 'gus').orders).toBe(3);
+    const health = await cli(ws.home, ['health']);
+    expect(health.code).toBe(3);
+    expect(health.stdout + health.stderr).toMatch(/control plane is behind its cells.*run: cellctl repair --dry-run/);
 
     const dry = await cli(ws.home, ['repair', '--dry-run']);
     expect(dry.code).toBe(0);
@@ -149,6 +152,7 @@ describe('a control plane behind its cells', () => {
       async () => (await http('GET', `${ws.url}/api/customers/gus/orders`)).body.orders?.length === 3,
     );
     expect((await cliJson(ws.home, ['repair', '--json'])).applied).toBe(false); // nothing left to do
+    expect((await cli(ws.home, ['health'])).stdout).not.toMatch(/behind its cells/);
     await cliOk(ws.home, ['migrate', 'customer', 'gus', '--to', home]);
     expect(await ordersOf(ws, 'gus')).toBe(3);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);

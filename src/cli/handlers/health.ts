@@ -7,6 +7,7 @@ import { collectStatus } from '../../status/collect.js';
 import { type HealthVerdict, judgeHealth, judgeUnreadableControl, runsNothingHere } from '../../status/model.js';
 import { openWorkspace, readSettings, type Workspace } from '../../workspace/workspace.js';
 import { homeOf } from '../context.js';
+import { planeBehindCells } from '../../workspace/cell-data.js';
 import { isMachineFormat, printData } from '../formats.js';
 import { say, sayDone, sayError } from '../output.js';
 import type { InputOf, OutputFormat } from '../define.js';
@@ -27,7 +28,8 @@ export async function run(input: InputOf<typeof health>): Promise<void> {
     const status = await collectStatus(ws);
     const running = status.cells.filter((cell) => cell.state === 'running' || cell.state === 'registered').length;
     const routers = runsNothingHere(status) ? `${status.routers.filter((router) => router.live).length} live router(s)` : 'router';
-    report({ ...judgeHealth(status), report: status }, output, `healthy: ${routers} and ${running} cell(s)`);
+    const behind = await planeBehindCells(ws).catch(() => null);
+    report({ ...judgeHealth(status, behind), report: status }, output, `healthy: ${routers} and ${running} cell(s)`);
   } finally {
     await ws.plane.close();
   }
