@@ -33,6 +33,14 @@ const uptimeCell = (seconds: number | null) => (seconds === null ? '-' : formatD
 /** Columns of the default table, which fits 80 columns; `-o wide` shows them all. */
 const NARROW = new Set(['name', 'state', 'pid', 'health', 'customers', 'errors']);
 
+/** A long location (a deep control.db path) shortened in its middle to `room` characters; -o wide keeps it whole. */
+function elideMiddle(text: string, room: number): string {
+  if (text.length <= room) return text;
+  const keep = Math.max(8, room - 1);
+  const tail = Math.floor(keep / 2);
+  return `${text.slice(0, keep - tail)}…${text.slice(text.length - tail)}`;
+}
+
 export function renderStatus(report: StatusReport, wide = false): string {
   const head = ['name', 'state', 'pid', 'port', 'uptime', 'restarts', 'health', 'customers', 'requests', 'errors', 'url'];
   const rows: (string | number)[][] = [
@@ -83,7 +91,9 @@ export function renderStatus(report: StatusReport, wide = false): string {
     { wide },
   );
   const lines = [table, `new customers are placed in: ${report.placementTemplate ?? 'any'} cells; router auth: ${report.router.auth}`];
-  lines.push(`control plane: ${report.controlPlane.where} (${report.controlPlane.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'})`);
+  const kind = report.controlPlane.kind === 'postgres' ? 'PostgreSQL' : 'SQLite';
+  const where = wide ? report.controlPlane.where : elideMiddle(report.controlPlane.where, 80 - `control plane:  (${kind})`.length);
+  lines.push(`control plane: ${where} (${kind})`);
   if (runsNothingHere(report)) lines.push('no supervised process runs from this folder here: the routers are the registered ones below');
   const refusing = unconfirmedText(report.router.mapping);
   if (refusing) lines.push(paint.red(`router: ${refusing}; it refuses customers' requests (503 mapping_unconfirmed) until it reads the control plane again`));
