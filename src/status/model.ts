@@ -1,5 +1,6 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
 import { WRITES_REFUSED } from '../shared/health.js';
+import type { PlaneBehind } from '../workspace/cell-data.js';
 import { type CellRecord, fenceLifted, type MigrationRecord, type PlaneKind, type RouterRecord } from '../control/plane.js';
 import type { MappingConfirmationState, RouterEnforcing, RouterHealth, RouterStats } from '../router/protocol.js';
 import type { ProcessState, ProcessStatus } from '../supervisor/protocol.js';
@@ -371,12 +372,6 @@ function migrationNotes(report: StatusReport): string[] {
  * customers (or was started) are up and pass their checks, and no interrupted move fences anyone.
  * From a folder that runs nothing here, "the router" is any live router the control plane lists.
  */
-/** A cell that has seen a fencing number the control plane has not issued (the plane was restored from a backup). */
-export interface PlaneBehind {
-  cellId: string;
-  fencing: number;
-  issued: number;
-}
 
 /** The plane behind its cells refuses moves, and its mapping may not say where rows are: a problem, whoever it refuses. */
 const planeBehindProblems = (behind: PlaneBehind | null): HealthProblem[] =>

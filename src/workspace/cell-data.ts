@@ -61,6 +61,7 @@ function olderDataApi(cell: CellRecord, api: unknown): string {
   const restart = cell.managed ? `"cellctl restart ${cell.id}"` : `restart its "cellctl cell-agent" with this cellctl`;
   return `cell ${cell.id}'s data API speaks version ${JSON.stringify(api)}, this cellctl needs version ${DATA_API_VERSION} (a move must not rely on what an older cell cannot do): ${restart}, then try again`;
 }
+
 /** Whether an error is SQLite's own (better-sqlite3's SqliteError: a damaged, locked or unreadable file). */
 const isSqliteError = (error: unknown): boolean => String((error as { code?: unknown }).code ?? '').startsWith('SQLITE_');
 
@@ -87,25 +88,39 @@ async function serveLocally(ws: Workspace, cell: CellRecord, token: string): Pro
   };
 }
 
+/** A cell that has seen a fencing number the control plane has not issued, and what the plane has issued. */
+export interface PlaneBehind {
+  cellId: string;
+  fencing: number;
+  issued: number;
+}
+
+/**
+ * The cell that has seen the highest fencing number, when that is above what the plane has issued.
+ * The cells are read before the plane, so a number issued meanwhile cannot look like one the plane never issued.
+ */
+async function aheadOfPlane(ws: Workspace, seen: readonly { cellId: string; fencing: number }[]): Promise<PlaneBehind | null> {
+  const top = seen.reduce<{ cellId: string; fencing: number } | null>((best, cell) => (best === null || cell.fencing > best.fencing ? cell : best), null);
+  if (top === null || top.fencing === 0) return null;
+  const issued = await ws.plane.fencingIssued();
+  return top.fencing > issued ? { ...top, issued } : null;
+}
+
 /**
  * Refuses to act while the control plane is behind these cells: a cell has seen a fencing number the
  * plane has not issued (control.db restored from a backup, or a barrier set by hand), so every number
- * the plane hands out now would be refused, and its mapping may not say where the rows are. The cells
- * are read before the plane, so a number issued meanwhile cannot look like one the plane never issued.
+ * the plane hands out now would be refused, and its mapping may not say where the rows are.
  */
 export async function checkPlaneNotBehind(ws: Workspace, opened: readonly { cellId: string; fencing: number }[]): Promise<void> {
-  const ahead = opened.reduce<{ cellId: string; fencing: number } | null>((top, cell) => (top === null || cell.fencing > top.fencing ? cell : top), null);
-  if (ahead === null || ahead.fencing === 0) return;
-  const issued = await ws.plane.fencingIssued();
-  if (ahead.fencing > issued) throw failure(planeBehindMessage(ahead.cellId, ahead.fencing, issued), 'E_CONTROL_BEHIND');
+  const behind = await aheadOfPlane(ws, opened);
+  if (behind) throw failure(planeBehindMessage(behind), 'E_CONTROL_BEHIND');
 }
 
 /**
  * Whether the control plane is behind any cell (for health): each cell's data API is asked for the
- * highest fencing number it has seen (1 s each, in parallel; one that does not answer is passed over),
- * then the plane for its sequence. Null when it is not behind.
+ * highest fencing number it has seen (1 s each, in parallel; one that does not answer is passed over).
  */
-export async function planeBehindCells(ws: Workspace): Promise<{ cellId: string; fencing: number; issued: number } | null> {
+export async function planeBehindCells(ws: Workspace): Promise<PlaneBehind | null> {
   const cells = await ws.plane.listCells();
   const seen = await Promise.all(
     cells.map(async (cell) => {
@@ -119,14 +134,11 @@ export async function planeBehindCells(ws: Workspace): Promise<{ cellId: string;
       }
     }),
   );
-  const top = seen.reduce<{ cellId: string; fencing: number } | null>((best, cell) => (best === null || cell.fencing > best.fencing ? cell : best), null);
-  if (top === null || top.fencing === 0) return null;
-  const issued = await ws.plane.fencingIssued();
-  return top.fencing > issued ? { ...top, issued } : null;
+  return aheadOfPlane(ws, seen);
 }
 
-export const planeBehindMessage = (cellId: string, seen: number, issued: number): string =>
-  `the control plane is behind its cells: ${cellId} has seen fencing number ${seen}, the control plane has issued only up to ${issued} (was it restored from a backup?); nothing was changed: run "cellctl repair" (--dry-run shows what it would do)`;
+const planeBehindMessage = ({ cellId, fencing, issued }: PlaneBehind): string =>
+  `the control plane is behind its cells: ${cellId} has seen fencing number ${fencing}, the control plane has issued only up to ${issued} (was it restored from a backup?); nothing was changed: run "cellctl repair" (--dry-run shows what it would do)`;
 
 /** Runs `work` with a cell's data API and closes it afterwards. */
 export async function withCellData<T>(ws: Workspace, cell: CellRecord, work: (api: DataApi) => Promise<T>): Promise<T> {
