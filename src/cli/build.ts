@@ -1,5 +1,6 @@
 // Makes commander commands of the definitions (define.ts): the only place a flag, a positional or
 // a subcommand becomes commander's. A command's handler is imported only when that command runs.
+import { usageError } from '../shared/errors.js';
 import { type Command, Option } from 'commander';
 import { type Arg, type CommandDefinition, type Definition, type Flag, globalFlags } from './define.js';
 
@@ -54,7 +55,18 @@ function addLeaf(parent: Command, definition: CommandDefinition, definitions: re
   for (const [name, arg] of Object.entries(definition.args)) command.argument(argumentSyntax(name, arg), arg.help, arg.default);
   for (const [key, flag] of Object.entries(definition.flags)) for (const option of commanderOptions(key, flag)) command.addOption(option);
   command.addHelpText('after', examples(definition.examples) + (definition.epilogue ? `\n${definition.epilogue}\n` : ''));
+  if (definition.isDefault && Object.keys(definition.args).length === 0) refuseUnknownSubcommand(parent, command);
   command.action(runner(definition, definitions));
+}
+
+/** A group's default subcommand (customers → list) takes no operands: one given is a subcommand that does not exist. */
+function refuseUnknownSubcommand(group: Command, command: Command): void {
+  command.allowExcessArguments(true).hook('preAction', (_hook, action) => {
+    const [unknown] = action.args;
+    if (unknown === undefined) return;
+    const names = group.commands.map((sub) => sub.name()).join(', ');
+    throw usageError(`unknown ${group.name()} command "${unknown}": use one of ${names} ("cellctl ${group.name()} --help" lists them)`);
+  });
 }
 
 /** Adds each definition (and a group's subcommands) to `parent`. */

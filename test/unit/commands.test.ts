@@ -110,6 +110,22 @@ describe('the command definitions', () => {
     }
   });
 
+  it("a group's default subcommand refuses an operand as an unknown subcommand, naming the ones there are", async () => {
+    for (const [group, names] of [
+      ['customers', /list, show, unassign, purge/],
+      ['config', /view, get, set/],
+    ] as const) {
+      const program = buildProgram();
+      const refused = await program.parseAsync(['node', 'cellctl', group, 'nonsense']).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(CellctlError);
+      expect((refused as CellctlError).exitCode).toBe(2);
+      expect((refused as CellctlError).message).toMatch(new RegExp(`unknown ${group} command "nonsense": use one of ${names.source}`));
+    }
+  });
+
   it('the command table holds exactly the definitions: commander has no command, flag or argument they lack', () => {
     const program = buildProgram();
     const paths = new Set(all.map(([name]) => name));
