@@ -4,7 +4,7 @@
 // The same-host shortcut: a cell this workspace runs but whose process is not up (the system is
 // stopped, or the cell is) has its data API served from this process, over its data.db, on
 // 127.0.0.1 — the same protocol over real HTTP, so a move works the same with the system down.
-import type { CellRecord } from '../control/plane.js';
+import { ALL, type CellRecord } from '../control/plane.js';
 import { DataApiError, DataApiUnreachable, HttpDataApi } from '../data/client.js';
 import { DATA_API_VERSION, type DataApi } from '../data/protocol.js';
 import { startDataApi } from '../data/server.js';
@@ -210,23 +210,31 @@ export async function customerRowsByCell(
 }
 
 /**
- * The control plane placed a customer in these cells (assign) or nowhere (unassign): their tombstones
- * for it go, so its next writes land. Best effort: returns the cells that could not be reached, whose
- * tombstone stays until a move brings the customer there. The fencing number is drawn first, so a
- * move that starts meanwhile outranks this.
+ * The control plane placed customers in these cells (assign) or nowhere (unassign, a cell deleted
+ * with them): their tombstones there go, so their next writes land. Best effort: returns the cells
+ * that could not be reached, whose tombstones stay until a move brings the customers there. The
+ * fencing number is drawn first, so a move that starts meanwhile outranks this; a customer being
+ * moved is left to its move.
  */
-export async function dropTombstones(ws: Workspace, customerId: string, cells: readonly CellRecord[]): Promise<string[]> {
+export async function dropTombstones(ws: Workspace, customerIds: readonly string[], cells: readonly CellRecord[]): Promise<string[]> {
   const fencing = await ws.plane.newFencing();
-  if (await ws.plane.runningMigrationFor(customerId)) return [];
+  const moving = new Set((await ws.plane.listMigrations({ state: 'running', limit: ALL })).map((m) => m.customerId));
+  const placed = new Set(customerIds.filter((id) => !moving.has(id)));
   const missed: string[] = [];
   for (const cell of cells) {
     try {
       const { tombstones } = await withCellData(ws, cell, (api) => api.barriers());
-      if ((tombstones ?? []).some((entry) => entry.customer === customerId))
-        await withCellData(ws, cell, (api) => api.unbar({ move: fencing, fencing, customers: [customerId] }));
+      const buried = (tombstones ?? []).map((entry) => entry.customer).filter((id) => placed.has(id));
+      for (let at = 0; at < buried.length; at += UNBAR_BATCH) {
+        const customers = buried.slice(at, at + UNBAR_BATCH);
+        await withCellData(ws, cell, (api) => api.unbar({ move: fencing, fencing, customers }));
+      }
     } catch {
       missed.push(cell.id);
     }
   }
   return missed;
 }
+
+/** Customers per unbar request (the data API takes up to 10,000). */
+const UNBAR_BATCH = 5_000;

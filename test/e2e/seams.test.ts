@@ -113,6 +113,20 @@ describe('a cell the customer left', () => {
   });
 });
 
+describe('a cell deleted with its customers', () => {
+  it('drops their tombstones in the cells they once left, so each can be created anew', async () => {
+    const ws = await shop(['c1', 'c2']);
+    await cliOk(ws.home, ['assign', 'customer', 'lou', '--cell', 'c1']);
+    await seedShopper(ws, 'lou', 1);
+    await cliOk(ws.home, ['migrate', 'customer', 'lou', '--to', 'c2']);
+    await cliOk(ws.home, ['stop', 'c2']);
+    await cliOk(ws.home, ['delete', 'c2', '--force', '--yes']);
+    // Only c1 is left, where lou once lived: its create lands there.
+    await waitFor('the router to forget c2', async () => (await http('POST', `${ws.url}/api/customers/lou`, shopper('lou'))).status === 201);
+    expect(rowsIn(ws, 'c1', 'lou').customers).toBe(1);
+  });
+});
+
 describe('a control plane behind its cells', () => {
   it('restored from a backup: moves are refused in one line naming repair; repair --dry-run changes nothing; repair --yes puts the mapping where the rows are', async () => {
     const ws = await shop(['c1', 'c2']);

@@ -37,7 +37,7 @@ export async function run(input: InputOf<typeof assign>): Promise<void> {
     if (pinned) {
       await ws.plane.addEvent('cli', 'customer.assigned', customerId, `pinned to ${cellId}`);
       // A customer that once lived in this cell left a tombstone there; the placement brings it back.
-      for (const missed of await dropTombstones(ws, customerId, [await requireCell(ws, cellId)]))
+      for (const missed of await dropTombstones(ws, [customerId], [await requireCell(ws, cellId)]))
         sayWarning(
           `could not reach ${missed} to let it take ${customerId}'s writes (it refuses them while it remembers the customer moved away): run "cellctl assign customer ${customerId} --cell ${cellId}" again once it answers`,
         );

@@ -106,7 +106,7 @@ export async function unassign(input: InputOf<typeof customersUnassign> | InputO
       throw failure(`customer ${customerId} changed meanwhile (moved or being moved); look again with "cellctl customers show ${customerId}"`);
     await ws.plane.addEvent('cli', 'customer.unassigned', customerId, `mapping to ${mapping.cellId} removed${held ? ' (--force, rows kept in the cell)' : ''}`);
     // Unmapped, the customer may be placed in any cell next: none may refuse it for having left once.
-    for (const missed of await dropTombstones(ws, customerId, await ws.plane.listCells()))
+    for (const missed of await dropTombstones(ws, [customerId], await ws.plane.listCells()))
       sayWarning(`could not reach ${missed}: it may still refuse ${customerId}'s writes as a customer that moved away`);
     const routerNotified = await notifyRouter(ws.home, ws.settings);
     if (input.opts.json) return printJson({ customerId, cellId: mapping.cellId, unassigned: true, routerNotified });

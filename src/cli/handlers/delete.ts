@@ -5,7 +5,8 @@ import { removeCell, requireCell } from '../../workspace/cells.js';
 import { unregisterCell } from '../../workspace/registered.js';
 import type { Workspace } from '../../workspace/workspace.js';
 import { withWorkspace } from '../context.js';
-import { say, sayDone } from '../output.js';
+import { say, sayDone, sayWarning } from '../output.js';
+import { dropTombstones } from '../../workspace/cell-data.js';
 import { confirmAction } from '../prompt.js';
 import { ensureCellNotRunning } from '../processes.js';
 import type { InputOf } from '../define.js';
@@ -25,8 +26,13 @@ export async function run(input: InputOf<typeof remove>): Promise<void> {
     await ensureCellNotRunning(ws, cell.id);
     const what = customers > 0 ? `delete cell ${cell.id} and the data of its ${customers} customer(s)` : `delete cell ${cell.id}`;
     if (!(await confirmAction(what, input.opts.yes))) return say('nothing deleted');
+    const unmapped = customers > 0 ? (await ws.plane.listCustomers(cell.id)).map((customer) => customer.id) : [];
     await removeCell(ws, cell.id);
     await ws.plane.addEvent('cli', 'cell.deleted', cell.id, customers > 0 ? `deleted with ${customers} customers (--force)` : 'deleted');
+    // Its customers are placed anew on their next create: no cell they once left may refuse them.
+    if (unmapped.length > 0)
+      for (const missed of await dropTombstones(ws, unmapped, await ws.plane.listCells()))
+        sayWarning(`could not reach ${missed}: it may still refuse writes of customers that once moved away from it`);
     sayDone(`cell ${cell.id} deleted`);
   });
 }
