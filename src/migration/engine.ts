@@ -514,6 +514,9 @@ export async function purgeKeptSources(ws: Workspace, now: Date, all: boolean): 
   return { purged, skipped };
 }
 
+/** The move id of work on rows outside any migration (migration ids count up from 1). */
+const NO_MOVE = Number.MAX_SAFE_INTEGER;
+
 /** What purgeStrayCopy removed, and which cell serves the customer. */
 export interface StrayPurge {
   removed: number;
@@ -532,7 +535,8 @@ export async function purgeStrayCopy(ws: Workspace, customerId: string, cell: Ce
   const fencing = await ws.plane.newFencing();
   const served = await strayPurgeAllowed(ws, customerId, cell);
   await pauseAt('purge-checked');
-  const ticket = { move: fencing, fencing, customers: [customerId] };
+  // No journaled move: a move id no migration has, so the cell's purge forgets no move's import ledger.
+  const ticket = { move: NO_MOVE, fencing, customers: [customerId] };
   try {
     const removed = await withTransfer(ws, served, cell, ticket, async (transfer) => {
       // A copy the serving cell refuses (barred, tombstoned) is not the live one: the rows here may be.
