@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { type CellHealth, probeCellHealth, probeHealth } from '../cell/client.js';
 import type { CellRecord, MigrationRecord, RouterRecord } from '../control/plane.js';
-import { WRITES_CHECK } from '../shared/health.js';
+import { type HealthCheck, WRITES_CHECK } from '../shared/health.js';
 import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
 import { RouterAdmin, type RouterStats } from '../router/client.js';
 import type { MappingConfirmationState } from '../router/protocol.js';
@@ -45,14 +45,24 @@ const failingChecks = (health: CellHealth): string =>
 
 /**
  * A cell's app health at its URL, and its data API's write probe: a user's app does not know that
- * its database refuses writes, the companion beside it (cell-agent) does.
+ * its database refuses writes, the companion beside it (cell-agent) does. A data API that does not
+ * answer at all makes the cell unhealthy too: no move, purge or audit can reach its rows (a
+ * companion stuck at its start behind another writer's lock answered nothing and looked healthy).
  */
 async function probeCell(cell: CellRecord): Promise<{ healthy: boolean; detail: string | null }> {
-  const [app, data] = await Promise.all([probeCellHealth(cell.url, cell.healthPath), probeHealth(`${cell.dataUrl.replace(/\/$/, '')}/health`)]);
-  const refused = data.checks.find((check) => check.name === WRITES_CHECK && !check.ok);
-  if (refused && !app.checks.some((check) => check.name === WRITES_CHECK && !check.ok)) app.checks.push(refused);
-  const healthy = app.healthy && !refused;
+  const dataUrl = cell.dataUrl.replace(/\/$/, '');
+  const [app, data] = await Promise.all([probeCellHealth(cell.url, cell.healthPath), probeHealth(`${dataUrl}/health`)]);
+  const problem = dataProblem(app, data, dataUrl);
+  if (problem && !app.checks.some((check) => check.name === problem.name && !check.ok)) app.checks.push(problem);
+  const healthy = app.healthy && !problem;
   return { healthy, detail: healthy ? null : failingChecks(app) || null };
+}
+
+/** What the data API's answer adds to the app's: its refused write probe, or that it does not answer while the app does. */
+function dataProblem(app: CellHealth, data: CellHealth, dataUrl: string): HealthCheck | undefined {
+  if (data.status !== null) return data.checks.find((check) => check.name === WRITES_CHECK && !check.ok);
+  // When neither answers, the cell's own "does not answer its health check" says it.
+  return app.status === null ? undefined : { name: 'data_api', ok: false, detail: `its data API at ${dataUrl} does not answer (${data.error})` };
 }
 
 export async function collectStatus(ws: Workspace): Promise<StatusReport> {

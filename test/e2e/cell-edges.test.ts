@@ -178,12 +178,23 @@ async function lookAt(ws: Workspace, cell: string): Promise<CellLook & { healthE
  * process named by `pidOf` stays the same (no restart), then releases it and waits for healthy.
  */
 async function expectRefusedWritesReported(ws: Workspace, cell: string, pidOf: () => number): Promise<void> {
+  // The lock is taken once the cell and its data API answer: one taken while a companion still sets
+  // up its barrier holds that start (and then the data API answers nothing, said by another test).
+  await waitFor(`${cell} and its data API to answer`, async () => (await lookAt(ws, cell)).healthExit === 0);
   const pid = pidOf();
   const lock = holdWriteLock(ws, cell);
   try {
-    const seen = await waitFor(`status to say ${cell}'s database refuses writes`, async () => {
-      const look = await lookAt(ws, cell);
-      return !look.healthy && look.text.includes('database refuses writes') && look.healthExit === 3 && look;
+    let lastLook: unknown;
+    const seen = await waitFor(
+      `status to say ${cell}'s database refuses writes`,
+      async () => {
+        const look = await lookAt(ws, cell);
+        lastLook = look;
+        return !look.healthy && look.text.includes('database refuses writes') && look.healthExit === 3 && look;
+      },
+      20_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; last seen: ${JSON.stringify(lastLook)}`);
     });
     expect(seen.text).toMatch(new RegExp(`${cell}: .*database refuses writes`));
     expect(seen.healthText).toMatch(new RegExp(`cell ${cell} is running but fails its health check: database refuses writes`));
@@ -214,6 +225,26 @@ describe('a cell whose database refuses writes', () => {
     const appPid = Number(fs.readFileSync(path.join(ws.home, 'n1', 'pid'), 'utf8'));
     await expectRefusedWritesReported(ws, 'n1', agentPid);
     expect(Number(fs.readFileSync(path.join(ws.home, 'n1', 'pid'), 'utf8'))).toBe(appPid);
+  }, 120_000);
+});
+
+describe('a cell whose data API does not answer while its app does', () => {
+  it('status and health name the data API; once it answers again the cell is healthy', async () => {
+    const ws = await startSystem('notes', ['n1'], { templatePaths: [path.join(FIXTURES, 'templates')] });
+    const agentPid = Number(fs.readFileSync(path.join(ws.home, 'n1', 'data.pid'), 'utf8'));
+    await waitFor('n1 to be healthy', async () => (await lookAt(ws, 'n1')).healthExit === 0);
+    process.kill(agentPid, 'SIGSTOP');
+    try {
+      const seen = await waitFor('status and health to name the data API', async () => {
+        const look = await lookAt(ws, 'n1');
+        return !look.healthy && look.healthExit === 3 && look;
+      });
+      expect(seen.text).toMatch(/n1: .*data API at http:\/\/127\.0\.0\.1:\d+ does not answer/);
+      expect(seen.healthText).toMatch(/cell n1 is running but fails its health check: its data API at .* does not answer/);
+    } finally {
+      process.kill(agentPid, 'SIGCONT');
+    }
+    await waitFor('n1 to be healthy again', async () => (await lookAt(ws, 'n1')).healthExit === 0);
   }, 120_000);
 });
 
