@@ -45,24 +45,29 @@ const failingChecks = (health: CellHealth): string =>
 
 /**
  * A cell's app health at its URL, and its data API's write probe: a user's app does not know that
- * its database refuses writes, the companion beside it (cell-agent) does. A data API that does not
- * answer at all makes the cell unhealthy too: no move, purge or audit can reach its rows (a
- * companion stuck at its start behind another writer's lock answered nothing and looked healthy).
+ * its database refuses writes, the companion beside it (cell-agent) does. A data API of this
+ * workspace's that does not answer at all makes the cell unhealthy too: no move, purge or audit can
+ * reach its rows (a companion stuck at its start behind another writer's lock looked healthy).
  */
 async function probeCell(cell: CellRecord): Promise<{ healthy: boolean; detail: string | null }> {
   const dataUrl = cell.dataUrl.replace(/\/$/, '');
   const [app, data] = await Promise.all([probeCellHealth(cell.url, cell.healthPath), probeHealth(`${dataUrl}/health`)]);
-  const problem = dataProblem(app, data, dataUrl);
+  const problem = dataProblem(app, data, dataUrl, cell.managed);
   if (problem && !app.checks.some((check) => check.name === problem.name && !check.ok)) app.checks.push(problem);
   const healthy = app.healthy && !problem;
   return { healthy, detail: healthy ? null : failingChecks(app) || null };
 }
 
-/** What the data API's answer adds to the app's: its refused write probe, or that it does not answer while the app does. */
-function dataProblem(app: CellHealth, data: CellHealth, dataUrl: string): HealthCheck | undefined {
+/**
+ * What the data API's answer adds to the app's: its refused write probe, or (for a cell this
+ * workspace runs) that it does not answer while the app does. A registered cell's data API is its
+ * operator's, checked when a move or an audit needs it (cells register --no-check).
+ */
+function dataProblem(app: CellHealth, data: CellHealth, dataUrl: string, managed: boolean): HealthCheck | undefined {
   if (data.status !== null) return data.checks.find((check) => check.name === WRITES_CHECK && !check.ok);
   // When neither answers, the cell's own "does not answer its health check" says it.
-  return app.status === null ? undefined : { name: 'data_api', ok: false, detail: `its data API at ${dataUrl} does not answer (${data.error})` };
+  if (!managed || app.status === null) return undefined;
+  return { name: 'data_api', ok: false, detail: `its data API at ${dataUrl} does not answer (${data.error})` };
 }
 
 export async function collectStatus(ws: Workspace): Promise<StatusReport> {
