@@ -8,6 +8,8 @@ import { tailLines } from '../supervisor/logfile.js';
 import { type ProcessStatus, ROUTER } from '../supervisor/protocol.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { DockerRuntime } from '../workspace/containers.js';
+import { engineProcesses } from '../status/containers.js';
 import { exposureWarning } from '../workspace/settings.js';
 import { formatDuration, sayWarning, startProgress } from './output.js';
 
@@ -44,17 +46,32 @@ export interface StartResult {
   elapsedMs: number;
 }
 
+/** Who starts the processes and says how they are: the supervisor, or the Docker Engine. */
+interface Runner {
+  start(names: string[]): Promise<{ started: string[]; alreadyRunning: string[] }>;
+  processes(): Promise<ProcessStatus[]>;
+}
+
+async function runnerOf(ws: Workspace): Promise<Runner> {
+  if (ws.settings.runtime === 'docker') {
+    const runtime = new DockerRuntime(ws.home, ws.settings);
+    return { start: (names) => runtime.start(names), processes: async () => (await engineProcesses(runtime, new Map())).processes };
+  }
+  const supervisor = await ensureSupervisor(ws.home);
+  return { start: (names) => supervisor.start(names), processes: async () => (await supervisor.status()).processes };
+}
+
 export async function startProcesses(ws: Workspace, names: string[], timeoutMs: number, quiet = false): Promise<StartResult> {
   const begun = Date.now();
   const progress = await startProgress(`starting ${names.join(', ')}`, quiet);
   try {
-    const supervisor = await ensureSupervisor(ws.home);
-    const { started, alreadyRunning } = await supervisor.start(names);
+    const runner = await runnerOf(ws);
+    const { started, alreadyRunning } = await runner.start(names);
     const deadline = begun + timeoutMs;
     let last: ProcessStatus[] = [];
     let placeable = false;
     while (Date.now() < deadline) {
-      last = (await supervisor.status()).processes.filter((proc) => names.includes(proc.name));
+      last = (await runner.processes()).filter((proc) => names.includes(proc.name));
       const failed = last.find((proc) => proc.state === 'failed' || proc.state === 'crashed');
       if (failed) throw startFailure(ws, failed, `${failed.name} ${failed.state === 'failed' ? 'could not start' : 'keeps crashing'}`);
       const waiting = last.filter((proc) => proc.state !== 'running');
@@ -101,6 +118,9 @@ async function routerSeesCells(ws: Workspace, names: string[]): Promise<boolean>
 }
 
 function startFailure(ws: Workspace, proc: ProcessStatus, headline: string) {
+  if (ws.settings.runtime === 'docker') {
+    return failure(`${headline}${proc.lastError ? `: ${proc.lastError}` : ''}\nsee "cellctl logs ${proc.name}" (the container's output) and "cellctl status"`);
+  }
   const log = processPaths(ws.home, proc.name).logFile;
   const tail = tailLines(log, 12);
   return failure(
@@ -110,6 +130,15 @@ function startFailure(ws: Workspace, proc: ProcessStatus, headline: string) {
 
 /** Stops named processes, or (names = null) everything including the supervisor. */
 export async function stopProcesses(ws: Workspace, names: string[] | null, timeoutMs: number, quiet = false): Promise<string[]> {
+  if (ws.settings.runtime === 'docker') {
+    const runtime = new DockerRuntime(ws.home, ws.settings);
+    // Named ones are reported by the caller, as on local.
+    if (names !== null) return runtime.stop(names, timeoutMs);
+    const progress = await startProgress('stopping everything', quiet);
+    const stopped = await runtime.stop(null, timeoutMs);
+    progress.succeed(stopped.length > 0 ? `stopped ${stopped.join(', ')}` : 'nothing was running');
+    return stopped;
+  }
   if (names !== null) return stopNamed(ws.home, names, timeoutMs);
   const progress = await startProgress('stopping everything', quiet);
   const stopped = await stopEverything(ws.home, timeoutMs);

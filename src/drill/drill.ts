@@ -4,6 +4,7 @@ import { findSupervisor } from '../supervisor/client.js';
 import { failure } from '../shared/errors.js';
 import { delay } from '../shared/time.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { DockerRuntime } from '../workspace/containers.js';
 import { CustomerClient } from '../workload/customers.js';
 import { readJwtKey } from '../workspace/secrets.js';
 import { drillSpacingMs } from './pace.js';
@@ -16,15 +17,21 @@ export interface DrillOptions {
   warmupMs: number;
 }
 
-export async function killDrill(ws: Workspace, victim: string, options: DrillOptions, onPhase: (text: string) => void): Promise<DrillSummary> {
-  if ((await ws.plane.getCell(victim))?.managed === false)
-    throw failure(`cell ${victim} is registered and runs elsewhere: a drill kills only cells this workspace runs`);
+/** The supervised cell's pid: the supervisor restarts it once killed. */
+async function supervisedPid(ws: Workspace, victim: string): Promise<number> {
   const supervisor = findSupervisor(ws.home);
   const status = supervisor ? await supervisor.status() : null;
   const proc = status?.processes.find((candidate) => candidate.name === victim);
   if (!status || !proc || proc.state !== 'running' || proc.pid === null) {
     throw failure(`cell ${victim} is not running under the supervisor: start the system with "cellctl start" first`);
   }
+  return proc.pid;
+}
+
+export async function killDrill(ws: Workspace, victim: string, options: DrillOptions, onPhase: (text: string) => void): Promise<DrillSummary> {
+  if ((await ws.plane.getCell(victim))?.managed === false)
+    throw failure(`cell ${victim} is registered and runs elsewhere: a drill kills only cells this workspace runs`);
+  const victimPid = ws.settings.runtime === 'docker' ? await new DockerRuntime(ws.home, ws.settings).hostPid(victim) : await supervisedPid(ws, victim);
   const mapping = new Map((await ws.plane.listCustomers()).map((customer) => [customer.id, customer.cellId]));
   if (mapping.size === 0) throw failure('no customers are mapped: create some first (e.g. "cellctl up --customers 50")');
   const customers = [...mapping.keys()];
@@ -56,8 +63,8 @@ export async function killDrill(ws: Workspace, victim: string, options: DrillOpt
     onPhase(`load on ${customers.length} customers through the router`);
     await delay(options.warmupMs);
     const killedAt = Date.now();
-    process.kill(proc.pid, 'SIGKILL');
-    onPhase(`killed ${victim} (pid ${proc.pid}); watching for ${options.durationMs / 1000} s`);
+    process.kill(victimPid, 'SIGKILL');
+    onPhase(`killed ${victim} (pid ${victimPid}); watching for ${options.durationMs / 1000} s`);
     await delay(options.durationMs);
     stop = true;
     await Promise.all(load);

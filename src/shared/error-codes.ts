@@ -109,6 +109,10 @@ export const CLI_ERRORS = {
     exit: ExitCode.failure,
     means: "a cell's database stayed locked by another writer; the message names the cell and what finishes the work",
   },
+  E_ENGINE: {
+    exit: ExitCode.failure,
+    means: 'the container engine (Docker) cannot be used: no client, an engine that does not answer, a missing image or network',
+  },
 } as const satisfies Record<string, { exit: ExitCodeValue; means: string }>;
 
 export type CliErrorCode = keyof typeof CLI_ERRORS;

@@ -4,6 +4,10 @@ import os from 'node:os';
 import { type CellHealth, probeCellHealth, probeHealth } from '../cell/client.js';
 import type { CellRecord, MigrationRecord, RouterRecord } from '../control/plane.js';
 import { type HealthCheck, WRITES_CHECK } from '../shared/health.js';
+import { describeError } from '../shared/errors.js';
+import { engineName } from '../engine/docker.js';
+import { DockerRuntime } from '../workspace/containers.js';
+import { type EngineProcesses, engineProcesses } from './containers.js';
 import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
 import { RouterAdmin, type RouterStats } from '../router/client.js';
 import type { MappingConfirmationState } from '../router/protocol.js';
@@ -14,7 +18,7 @@ import { livePid } from '../shared/procfs.js';
 import { ROUTER, type SupervisorStatus } from '../supervisor/protocol.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { buildStatus, type StatusReport } from './model.js';
+import { buildStatus, type RuntimeRow, type StatusReport } from './model.js';
 
 function runBy(migration: MigrationRecord, now: number): string | null {
   const verdict = judgeOwner(migration, now, localProbe);
@@ -70,19 +74,32 @@ function dataProblem(app: CellHealth, data: CellHealth, dataUrl: string, managed
   return { name: 'data_api', ok: false, detail: `its data API at ${dataUrl} does not answer (${data.error})` };
 }
 
+/** On the docker runtime: the engine's containers as processes, or why the engine did not answer. */
+async function engineState(ws: Workspace): Promise<{ runtime: RuntimeRow; found: EngineProcesses | null }> {
+  const docker = new DockerRuntime(ws.home, ws.settings);
+  const runtime: RuntimeRow = { kind: 'docker', engine: engineName(docker.engine.host), image: docker.docker.image, error: null };
+  try {
+    return { runtime, found: await engineProcesses(docker, new Map()) };
+  } catch (error) {
+    return { runtime: { ...runtime, error: describeError(error) }, found: null };
+  }
+}
+
 export async function collectStatus(ws: Workspace): Promise<StatusReport> {
   const cells = await ws.plane.listCells();
-  const client = findSupervisor(ws.home);
+  const onEngine = ws.settings.runtime === 'docker' ? await engineState(ws) : null;
+  const client = onEngine ? null : findSupervisor(ws.home);
   const supervisor: SupervisorStatus | null = client ? await client.status().catch(() => null) : null;
   const orphanPids = new Map<string, number>();
-  if (!supervisor) {
+  if (!supervisor && !onEngine) {
     for (const name of [ROUTER, ...cells.filter((cell) => cell.managed).map((cell) => cell.id)]) {
       const pid = livePid(processPaths(ws.home, name).pidFile, ws.home, name);
       if (pid !== null) orphanPids.set(name, pid);
     }
   }
+  const processes = supervisor?.processes ?? onEngine?.found?.processes ?? [];
   const isUp = (name: string) =>
-    orphanPids.has(name) || supervisor?.processes.some((proc) => proc.name === name && (proc.state === 'running' || proc.state === 'starting'));
+    orphanPids.has(name) || processes.some((proc) => proc.name === name && (proc.state === 'running' || proc.state === 'starting'));
   const health = new Map<string, boolean>();
   const healthDetail = new Map<string, string>();
   // A registered cell runs elsewhere: whether it answers at its URL is all there is to know.
@@ -111,6 +128,7 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
     cells,
     customerCounts: await ws.plane.customerCounts(),
     supervisor,
+    ...(onEngine ? { runtime: onEngine.runtime, engineProcesses: onEngine.found?.processes ?? [], engine: onEngine.found?.engine ?? new Map() } : {}),
     orphanPids,
     health,
     healthDetail,

@@ -18,8 +18,28 @@ export interface ProcessRow {
   lastError: string | null;
 }
 
+/** What an engine runtime says of a process's container (status -o wide and JSON). */
+export interface EngineRow {
+  container: string;
+  image: string;
+  status: string;
+  health: string | null;
+}
+
+/** Who runs the workspace's processes; for an engine, whether it answered. */
+export interface RuntimeRow {
+  kind: 'local' | 'docker';
+  /** The engine (DOCKER_HOST, or the local socket); null on local. */
+  engine: string | null;
+  image: string | null;
+  /** Why the engine did not answer; null when it did (or on local). */
+  error: string | null;
+}
+
 export interface CellRow extends ProcessRow {
   id: string;
+  /** Its container, on an engine runtime (null: local, or no container). */
+  engine: EngineRow | null;
   template: string;
   /** Where the router sends the cell's customers. */
   url: string;
@@ -51,8 +71,11 @@ export interface StatusReport {
   controlPlane: { kind: PlaneKind; where: string };
   /** Every router registered in the control plane, live or not (heart-beat within routerStaleAfterMs). */
   routers: RegisteredRouterRow[];
+  runtime: RuntimeRow;
   supervisor: { state: 'running' | 'stopped'; pid: number | null; uptimeSeconds: number | null };
   router: ProcessRow & {
+    /** Its container, on an engine runtime. */
+    engine: EngineRow | null;
     /** Its id among the registered routers (null when it did not answer). */
     id: string | null;
     adminPort: number;
@@ -101,6 +124,10 @@ export interface StatusInputs {
   cells: CellRecord[];
   customerCounts: Map<string, number>;
   supervisor: { pid: number; startedAt: string; processes: ProcessStatus[] } | null;
+  /** On an engine runtime: the engine, its containers as processes, and its view of each. */
+  runtime?: RuntimeRow;
+  engineProcesses?: ProcessStatus[];
+  engine?: ReadonlyMap<string, EngineRow>;
   /** Pids found alive in pid files while no supervisor runs. */
   orphanPids: Map<string, number>;
   health: Map<string, boolean>;
@@ -137,7 +164,7 @@ function registeredRow(name: string, inputs: StatusInputs, port: number): Proces
 }
 
 function processRow(name: string, inputs: StatusInputs, port: number): ProcessRow {
-  const proc = inputs.supervisor?.processes.find((candidate) => candidate.name === name);
+  const proc = (inputs.supervisor?.processes ?? inputs.engineProcesses)?.find((candidate) => candidate.name === name);
   const orphan = inputs.orphanPids.get(name);
   if (!proc) {
     return {
@@ -180,6 +207,7 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
     const counters = inputs.routerStats?.cells[cell.id];
     return {
       id: cell.id,
+      engine: inputs.engine?.get(cell.id) ?? null,
       template: cell.template,
       url: cell.url,
       managed: cell.managed,
@@ -204,11 +232,13 @@ export function buildStatus(inputs: StatusInputs): StatusReport {
       live,
       mapping: inputs.routerMappings?.get(id) ?? null,
     })),
+    runtime: inputs.runtime ?? { kind: 'local', engine: null, image: null, error: null },
     supervisor: inputs.supervisor
       ? { state: 'running', pid: inputs.supervisor.pid, uptimeSeconds: uptime(inputs.supervisor.startedAt, inputs.now) }
       : { state: 'stopped', pid: null, uptimeSeconds: null },
     router: {
       ...processRow('router', inputs, inputs.routerPort),
+      engine: inputs.engine?.get('router') ?? null,
       id: inputs.routerStats?.id ?? null,
       adminPort: inputs.routerAdminPort,
       mappingVersion: inputs.routerStats?.mappingVersion ?? null,
@@ -301,7 +331,15 @@ function routerProblems(report: StatusReport): HealthProblem[] {
   if (runsNothingHere(report)) return registeredRouterProblems(report);
   const everyone = totalCustomers(report);
   const found: HealthProblem[] = [];
-  if (report.supervisor.state !== 'running') found.push({ problem: 'the supervisor is not running', customers: 0, fix: 'cellctl start' });
+  if (report.runtime.kind === 'local' && report.supervisor.state !== 'running')
+    found.push({ problem: 'the supervisor is not running', customers: 0, fix: 'cellctl start' });
+  if (report.runtime.error !== null) {
+    found.push({
+      problem: `${report.runtime.engine} does not answer (${report.runtime.error}): what it runs cannot be seen or started`,
+      customers: 0,
+      fix: 'start dockerd there, or set DOCKER_HOST to the engine that runs this workspace',
+    });
+  }
   const router = processProblem('router', report.router);
   const unconfirmed = unconfirmedText(report.router.mapping);
   if (router) found.push({ problem: router, customers: everyone, fix: 'cellctl restart router; cellctl logs router' });

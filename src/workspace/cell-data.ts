@@ -41,6 +41,9 @@ export async function openCellData(ws: Workspace, cell: CellRecord): Promise<Cel
     return { api, fencing: info.fencing ?? 0, version: info.api, via: 'served', close: async () => api.close() };
   } catch (error) {
     if (!(error instanceof DataApiUnreachable) || !cell.managed) throw error;
+    // A container's data is in a volume of the engine's, which this process cannot open.
+    if (ws.settings.runtime !== 'local')
+      throw failure(`cell ${cell.id}'s data API at ${cell.dataUrl} does not answer: start the cell ("cellctl start ${cell.id}") and try again`, 'E_DATA_API');
   } finally {
     probe.close();
   }

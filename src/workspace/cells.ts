@@ -8,6 +8,7 @@ import { checkCellName } from '../shared/names.js';
 import { isPortFree, nextFreePort } from '../shared/ports.js';
 import { findTemplate, readTemplateSql, templateSearchPath } from '../templates/catalog.js';
 import type { Template } from '../templates/template.js';
+import { checkContainerTemplate, CONTAINER_CELL_PORT, CONTAINER_DATA_PORT, DockerRuntime, freeCellAddress } from './containers.js';
 import { cellPaths } from './paths.js';
 import { createCellToken, removeCellToken } from './secrets.js';
 import { updateSettings, type Workspace } from './workspace.js';
@@ -40,16 +41,17 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
   }
   const template = loadCellTemplate(ws, request.template);
   const cells = await ws.plane.listCells();
-  const reserved = new Set([ws.settings.routerPort, ws.settings.routerAdminPort, ...cells.flatMap(localPorts)]);
-  const port = await choosePort(request.port, reserved, ws.settings.cellPortBase, cells);
-  // The data API listens on its own port, on 127.0.0.1 (src/data/protocol.ts).
-  const dataPort = await nextFreePort(port + 1, new Set([...reserved, port]));
+  const docker = ws.settings.runtime === 'docker' ? new DockerRuntime(ws.home, ws.settings) : null;
+  if (docker) checkContainerTemplate(template);
+  const { port, dataPort, address } = docker ? containerPlace(request, docker, cells) : await localPlace(ws, request, cells);
   const capacity = request.capacity ?? template.capacity;
   const sql = readTemplateSql(template);
 
   fs.mkdirSync(paths.logsDir, { recursive: true });
+  let inserted = false;
   try {
-    createCellDatabase(paths.dataDb, sql, template.schema.version);
+    // A container makes its own data.db in its volume at its first start.
+    if (!docker) createCellDatabase(paths.dataDb, sql, template.schema.version);
     const descriptor: CellDescriptor = {
       id: name,
       template: template.name,
@@ -58,22 +60,46 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
       port,
       capacity,
       healthPath: template.healthPath,
-      url: `http://127.0.0.1:${port}`,
-      dataUrl: `http://127.0.0.1:${dataPort}`,
+      url: `http://${address}:${port}`,
+      dataUrl: `http://${address}:${dataPort}`,
       dataPort,
       managed: true,
     };
     fs.writeFileSync(paths.descriptor, JSON.stringify(descriptor, null, 2) + '\n');
     createCellToken(ws.home, name);
     const record = await ws.plane.insertCell(descriptor);
+    inserted = true;
+    if (docker) await docker.createCell(record);
     // A workspace made without a placement template takes its first cell's.
     if (ws.settings.placementTemplate === null) ws.settings = updateSettings(ws.home, (raw) => (raw.placementTemplate = template.name));
     return record;
   } catch (error) {
+    if (inserted) await ws.plane.deleteCell(name).catch(() => {});
     fs.rmSync(paths.dir, { recursive: true, force: true });
     removeCellToken(ws.home, name);
     throw error;
   }
+}
+
+interface Place {
+  port: number;
+  dataPort: number;
+  address: string;
+}
+
+/** A local cell: free ports on this machine, on 127.0.0.1 (its data API too, src/data/protocol.ts). */
+async function localPlace(ws: Workspace, request: CellRequest, cells: readonly CellRecord[]): Promise<Place> {
+  const reserved = new Set([ws.settings.routerPort, ws.settings.routerAdminPort, ...cells.flatMap(localPorts)]);
+  const port = await choosePort(request.port, reserved, ws.settings.cellPortBase, cells);
+  const dataPort = await nextFreePort(port + 1, new Set([...reserved, port]));
+  return { port, dataPort, address: '127.0.0.1' };
+}
+
+/** A cell container: an address of its own on the workspace's network, the same ports as every cell. */
+function containerPlace(request: CellRequest, docker: DockerRuntime, cells: readonly CellRecord[]): Place {
+  const port = request.port ?? CONTAINER_CELL_PORT;
+  const dataPort = port === CONTAINER_DATA_PORT ? CONTAINER_CELL_PORT : CONTAINER_DATA_PORT;
+  return { port, dataPort, address: freeCellAddress(docker.docker, cells) };
 }
 
 /** The ports a local cell holds on this machine. */
@@ -90,8 +116,9 @@ async function choosePort(requested: number | undefined, reserved: ReadonlySet<n
   return requested;
 }
 
-/** Removes a cell's row, mapping rows and folder. The caller has checked that it may. */
+/** Removes a cell's row, mapping rows and folder (and on docker its container and volume). The caller has checked that it may. */
 export async function removeCell(ws: Workspace, name: string): Promise<{ customersUnmapped: number }> {
+  if (ws.settings.runtime === 'docker') await new DockerRuntime(ws.home, ws.settings).removeCell(name);
   const customersUnmapped = await ws.plane.deleteCell(name);
   fs.rmSync(cellPaths(ws.home, name).dir, { recursive: true, force: true });
   removeCellToken(ws.home, name);

@@ -76,8 +76,33 @@ const supervisorSchema = z.strictObject({
   unhealthyRestartMs: z.number().int().positive().default(30_000),
 });
 
+/**
+ * Where an engine runtime runs the workspace's processes: the image every container runs, and the
+ * network joining them (a subnet of its own, so each cell keeps its address across restarts).
+ */
+const engineSchema = z.strictObject({
+  image: z.string().min(1),
+  network: z.string().min(1),
+  subnet: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'an IPv4 subnet such as 10.213.7.0/24'),
+});
+
+export const RUNTIMES = ['local', 'docker'] as const;
+export type RuntimeKind = (typeof RUNTIMES)[number];
+
 export const settingsSchema = z.strictObject({
   format: z.literal(SETTINGS_FORMAT),
+  /**
+   * Who runs the processes: `local`, the embedded supervisor (the default, and a workspace without the
+   * field); `docker`, one Docker Engine (a container per cell and one for the router). Set at init.
+   */
+  runtime: z.enum(RUNTIMES).default('local'),
+  /** The workspace's id, made at init: the `cellctl.workspace` label of its containers. */
+  workspaceId: z
+    .string()
+    .regex(/^[a-z0-9]{6,32}$/, '6 to 32 lowercase letters and digits')
+    .optional(),
+  /** The engine runtime's image and network (runtime docker). */
+  engine: engineSchema.optional(),
   routerPort: z.number().int().min(1024).max(65535),
   routerAdminPort: z.number().int().min(1024).max(65535),
   /** Address the router's public port binds: loopback by default; "0.0.0.0" exposes it (use auth "jwt"). */

@@ -8,6 +8,7 @@ import { SqliteControlPlane } from '../control/sqlite-plane.js';
 import { describeError, failure, isCellctlError, usageError } from '../shared/errors.js';
 import { findTemplate, templateSearchPath } from '../templates/catalog.js';
 import { workspacePaths, type WorkspacePaths } from './paths.js';
+import { newWorkspaceId, prepareDocker, unprepareDocker } from './containers.js';
 import { controlLocation, createSecrets, writeControlUrl } from './secrets.js';
 import { formatIssues } from '../shared/validation.js';
 import { defaultSettings, type Settings, settingsSchema } from './settings.js';
@@ -76,6 +77,7 @@ export async function initWorkspace(
   routerPort: number,
   placementTemplate: string | null = null,
   controlUrl: string | null = null,
+  runtime: RuntimeChoice = { kind: 'local' },
 ): Promise<boolean> {
   const paths = workspacePaths(home);
   if (isWorkspace(home)) return false;
@@ -91,9 +93,12 @@ export async function initWorkspace(
   // The admin API takes port + 1 and new cells start at port + 100.
   if (routerPort > 65435)
     throw usageError(`--router-port ${routerPort} is too high: the admin API uses port + 1 and cells port + 100 and up, so choose 65435 or lower`);
-  const settings = { ...defaultSettings(routerPort), placementTemplate };
+  const workspaceId = newWorkspaceId();
+  const settings: Settings = { ...defaultSettings(routerPort), placementTemplate, runtime: runtime.kind, workspaceId };
   if (placementTemplate !== null) findTemplate(placementTemplate, templateSearchPath(home, []));
   if (controlUrl !== null) await preparePostgres(controlUrl);
+  // Last of the checks, as it makes something (the workspace's network): undone below on failure.
+  if (runtime.kind === 'docker') settings.engine = await prepareDocker(workspaceId, runtime.image);
   fs.mkdirSync(home, { recursive: true });
   const made: string[] = [];
   try {
@@ -109,10 +114,14 @@ export async function initWorkspace(
     fs.writeFileSync(paths.settings, JSON.stringify(settings, null, 2) + '\n');
   } catch (error) {
     for (const file of made) fs.rmSync(file, { recursive: true, force: true });
+    if (settings.engine) await unprepareDocker(settings.engine.network).catch(() => {});
     throw error;
   }
   return true;
 }
+
+/** The runtime init is asked for: the local supervisor, or one Docker Engine running `image`. */
+export type RuntimeChoice = { kind: 'local' } | { kind: 'docker'; image: string };
 
 export function readSettings(home: string): Settings {
   return parseSettings(readRawSettings(home), workspacePaths(home).settings);
@@ -150,6 +159,9 @@ export function parseSettings(raw: unknown, file: string): Settings {
   }
   if (parsed.data.routerPort === parsed.data.routerAdminPort) {
     throw failure(`${file}: routerPort and routerAdminPort must differ`);
+  }
+  if (parsed.data.runtime !== 'local' && (parsed.data.engine === undefined || parsed.data.workspaceId === undefined)) {
+    throw failure(`${file}: runtime "${parsed.data.runtime}" needs "engine" and "workspaceId", which init writes; restore the file, or set "runtime": "local"`);
   }
   if (parsed.data.routerStaleAfterMs <= parsed.data.routerHeartbeatMs) {
     throw failure(

@@ -1,5 +1,5 @@
 // cellctl init: create a workspace.
-import { defineCommand, tcpPort, text } from '../define.js';
+import { defineCommand, oneOf, tcpPort, text } from '../define.js';
 
 export const init = defineCommand({
   command: 'init',
@@ -12,12 +12,18 @@ export const init = defineCommand({
       '--control <url>',
       'keep the control plane in PostgreSQL (postgres://user:password@host:5432/db; default: $CELLCTL_CONTROL_URL, else control.db)',
     ),
+    runtime: oneOf('--runtime <runtime>', 'who runs the processes: local (the supervisor, default) or docker (one Docker Engine, DOCKER_HOST)', [
+      'local',
+      'docker',
+    ]),
+    image: text('--image <image>', 'the image every container runs (runtime docker; default cellctl:<version>, made by "cellctl image build")'),
   },
   examples: [
     'cellctl init',
     'cellctl init --template basic',
     'cellctl --home /tmp/demo init --router-port 9000',
     'cellctl init --control postgres://cellctl:secret@db.internal:5432/cellctl',
+    'cellctl init --runtime docker --image cellctl:0.1.0',
   ],
   handler: () => import('../handlers/init.js').then((m) => m.run),
 });

@@ -20,7 +20,9 @@ export async function run(input: InputOf<typeof create>): Promise<void> {
     for (const dir of missingTemplateFolders(templatesOf(ws))) sayWarning(`templatePaths names ${dir}, which does not exist`);
     const cell = await createCell(ws, { name, template, port, capacity });
     if (input.opts.json) return printJson(cell);
-    sayDone(`cell ${cell.id} created from template ${cell.template} on port ${cell.port} (capacity ${cell.capacity})`);
+    const where =
+      ws.settings.runtime === 'docker' ? `at ${cell.url} (a container; capacity ${cell.capacity})` : `on port ${cell.port} (capacity ${cell.capacity})`;
+    sayDone(`cell ${cell.id} created from template ${cell.template} ${where}`);
     if (cell.template !== ws.settings.placementTemplate) {
       say(
         `new customers are placed only in ${ws.settings.placementTemplate} cells: ${cell.id} gets customers by "cellctl assign customer <id> --cell ${cell.id}" or a move (or: cellctl config set placementTemplate ${cell.template})`,

@@ -1,7 +1,9 @@
 // cellctl init: create a workspace (its control plane in control.db, or in PostgreSQL with --control), or say that one is already there.
 import { printableLocation } from '../../control/open.js';
 import { controlLocation } from '../../workspace/secrets.js';
-import { chosenControlUrl, initWorkspace } from '../../workspace/workspace.js';
+import { usageError } from '../../shared/errors.js';
+import { chosenControlUrl, initWorkspace, readSettings } from '../../workspace/workspace.js';
+import { runtimeChoice } from '../runtime.js';
 import { homeOf } from '../context.js';
 import { cellctlCommand, say, sayDone } from '../output.js';
 import type { InputOf } from '../define.js';
@@ -12,13 +14,19 @@ export async function run(input: InputOf<typeof init>): Promise<void> {
   const { routerPort } = input.opts;
   const template = input.opts.template ?? null;
   const controlUrl = chosenControlUrl(input.opts.control);
-  if (await initWorkspace(home, routerPort, template, controlUrl)) {
+  const runtime = runtimeChoice(input.opts.runtime, input.opts.image);
+  if (await initWorkspace(home, routerPort, template, controlUrl, runtime)) {
     sayDone(
-      `workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1}${template ? `, new customers placed in ${template} cells` : ''})`,
+      `workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1}${template ? `, new customers placed in ${template} cells` : ''}${runtime.kind === 'docker' ? `, runtime docker with image ${runtime.image}` : ''})`,
     );
     say(`control plane: ${printableLocation(controlLocation(home))}`);
     say(`next: ${cellctlCommand()}${input.opts.home ? ` --home ${home}` : ''} create cell-1 --template ${template ?? 'basic'}`);
   } else {
+    if (input.opts.runtime !== undefined && input.opts.runtime !== readSettings(home).runtime) {
+      throw usageError(
+        `the workspace at ${home} already exists with runtime ${readSettings(home).runtime}: a runtime is chosen at init; init a new --home with --runtime ${input.opts.runtime}`,
+      );
+    }
     say(`workspace already exists at ${home} (control plane: ${printableLocation(controlLocation(home))}); nothing changed`);
     if (controlUrl !== null) say(`to move its control plane to PostgreSQL: ${cellctlCommand()} control migrate-to <url>`);
   }

@@ -5,6 +5,7 @@ import { parseDuration } from '../../shared/names.js';
 import { tailLines } from '../../supervisor/logfile.js';
 import { ROUTER } from '../../supervisor/protocol.js';
 import { processPaths } from '../../workspace/paths.js';
+import { DockerRuntime } from '../../workspace/containers.js';
 import { withWorkspace } from '../context.js';
 import { checkProcessName } from '../lifecycle.js';
 import { say } from '../output.js';
@@ -21,17 +22,54 @@ export async function run(input: InputOf<typeof logs>): Promise<void> {
   const name = input.args.name;
   if (!all && name === undefined) throw usageError('name a process (a cell, router or supervisor), or pass --all');
   const files = await withWorkspace(input, async (ws) => {
+    if (ws.settings.runtime === 'docker') {
+      const names = all ? [ROUTER, ...(await ws.plane.listCells()).filter((cell) => cell.managed).map((cell) => cell.id)] : [await checkProcessName(ws, name!)];
+      await containerLogs(new DockerRuntime(ws.home, ws.settings), names, { count, since, json, all, follow: input.opts.follow });
+      return null;
+    }
     const names = all
       ? [SUPERVISOR, ROUTER, ...(await ws.plane.listCells()).map((cell) => cell.id)]
       : [name === SUPERVISOR ? name : await checkProcessName(ws, name!)];
     return names.map((process) => ({ process, file: processPaths(ws.home, process).logFile }));
   });
+  if (files === null) return;
   if (!all && !fs.existsSync(files[0]!.file)) say(`no log yet at ${files[0]!.file} (has ${name} been started?)`);
   const lines = interleave(files.map(({ process, file }) => ({ process, lines: tailLines(file, count) })))
     .filter((entry) => since === null || entry.at >= since)
     .slice(all ? -count : 0);
   for (const entry of lines) process.stdout.write(`${json ? entry.line.raw : formatLogLine(entry.line, all ? entry.process : undefined)}\n`);
   if (input.opts.follow) await follow(files, json, all);
+}
+
+interface LogChoice {
+  count: number;
+  since: number | null;
+  json: boolean;
+  all: boolean;
+  follow: boolean;
+}
+
+/** The docker runtime: the same lines (each process logs JSON lines to its output), read from the engine. */
+async function containerLogs(runtime: DockerRuntime, names: string[], choice: LogChoice): Promise<void> {
+  const logs = await Promise.all(
+    names.map(async (process) => ({ process, lines: await runtime.engine.logLines(runtime.containerName(process), choice.count) })),
+  );
+  const print = (process: string, raw: string) =>
+    void globalThis.process.stdout.write(
+      `${choice.json ? raw : formatLogLine(interleave([{ process, lines: [raw] }])[0]!.line, choice.all ? process : undefined)}\n`,
+    );
+  const entries = interleave(logs)
+    .filter((entry) => choice.since === null || entry.at >= choice.since)
+    .slice(choice.all ? -choice.count : 0);
+  for (const entry of entries) print(entry.process, entry.line.raw);
+  if (!choice.follow) return;
+  const followers = names.map((process) => runtime.engine.followLogs(runtime.containerName(process), (line) => print(process, line)));
+  // Ctrl-C ends the follow as an interrupted command: exit 130, as a shell reports one.
+  process.once('SIGINT', () => {
+    process.exitCode = ExitCode.interrupted;
+    for (const follower of followers) follower.stop();
+  });
+  await Promise.all(followers.map((follower) => follower.done));
 }
 
 /** "--since 10m" (a duration back from now) or an ISO time. */

@@ -1,10 +1,11 @@
 // cellctl up: the newcomer's one command — init if needed, create N cells, start everything, create
 // sample customers through the router, and show the status and what to try next.
-import { ExitCode, failure } from '../../shared/errors.js';
+import { ExitCode, failure, usageError } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
 import { createCell, loadCellTemplate } from '../../workspace/cells.js';
 import { controlLocation, readJwtKey } from '../../workspace/secrets.js';
-import { chosenControlUrl, initWorkspace, openWorkspace } from '../../workspace/workspace.js';
+import { chosenControlUrl, initWorkspace, openWorkspace, readSettings } from '../../workspace/workspace.js';
+import { runtimeChoice } from '../runtime.js';
 import { printableLocation } from '../../control/open.js';
 import { CustomerClient, createSampleCustomers } from '../../workload/customers.js';
 import { homeOf } from '../context.js';
@@ -20,8 +21,13 @@ export async function run(input: InputOf<typeof up>): Promise<void> {
 
   // As init: the control plane in PostgreSQL when --control (else CELLCTL_CONTROL_URL) names one, else control.db.
   const controlUrl = chosenControlUrl(input.opts.control);
-  if (await initWorkspace(home, routerPort, templateFlag ?? 'ecommerce', controlUrl)) say(`workspace created at ${home}`);
-  else if (controlUrl !== null && controlLocation(home) !== controlUrl) {
+  const runtime = runtimeChoice(input.opts.runtime, input.opts.image);
+  if (await initWorkspace(home, routerPort, templateFlag ?? 'ecommerce', controlUrl, runtime)) say(`workspace created at ${home}`);
+  else if (input.opts.runtime !== undefined && readSettings(home).runtime !== input.opts.runtime) {
+    throw usageError(
+      `the workspace at ${home} runs on ${readSettings(home).runtime}: a runtime is chosen when the workspace is made; use a new --home for ${input.opts.runtime}`,
+    );
+  } else if (controlUrl !== null && controlLocation(home) !== controlUrl) {
     say(
       `note: CELLCTL_CONTROL_URL is set, but this workspace keeps its control plane in ${printableLocation(controlLocation(home))}; "cellctl control migrate-to <url>" moves it`,
     );

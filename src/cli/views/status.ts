@@ -43,20 +43,13 @@ function elideMiddle(text: string, room: number): string {
 
 export function renderStatus(report: StatusReport, wide = false): string {
   const head = ['name', 'state', 'pid', 'port', 'uptime', 'restarts', 'health', 'customers', 'requests', 'errors', 'url'];
+  // On an engine runtime the engine stands where the supervisor does: it runs and restarts them.
+  const first =
+    report.runtime.kind === 'local'
+      ? ['supervisor', stateCell(report.supervisor.state), orDash(report.supervisor.pid), '-', uptimeCell(report.supervisor.uptimeSeconds)]
+      : [`engine (${report.runtime.kind})`, report.runtime.error === null ? paint.green('answers') : paint.red('no answer'), '-', '-', '-'];
   const rows: (string | number)[][] = [
-    [
-      'supervisor',
-      stateCell(report.supervisor.state),
-      orDash(report.supervisor.pid),
-      '-',
-      uptimeCell(report.supervisor.uptimeSeconds),
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-    ],
+    [...first, '-', '-', '-', '-', '-', '-'],
     [
       'router',
       stateCell(report.router.state),
@@ -94,6 +87,7 @@ export function renderStatus(report: StatusReport, wide = false): string {
   const kind = report.controlPlane.kind === 'postgres' ? 'PostgreSQL' : 'SQLite';
   const where = wide ? report.controlPlane.where : elideMiddle(report.controlPlane.where, 80 - `control plane:  (${kind})`.length);
   lines.push(`control plane: ${where} (${kind})`);
+  if (report.runtime.kind !== 'local') lines.push(renderRuntime(report, wide));
   if (runsNothingHere(report)) lines.push('no supervised process runs from this folder here: the routers are the registered ones below');
   const refusing = unconfirmedText(report.router.mapping);
   if (refusing) lines.push(paint.red(`router: ${refusing}; it refuses customers' requests (503 mapping_unconfirmed) until it reads the control plane again`));
@@ -118,6 +112,17 @@ export function renderStatus(report: StatusReport, wide = false): string {
     );
   }
   return lines.join('\n');
+}
+
+/** An engine runtime: the engine and image, and (wide) each process's container; or why the engine did not answer. */
+function renderRuntime(report: StatusReport, wide: boolean): string {
+  const head = `runtime: ${report.runtime.kind} on ${report.runtime.engine}, image ${report.runtime.image}`;
+  if (report.runtime.error !== null) return paint.red(`${head}: no answer (${report.runtime.error})`);
+  if (!wide) return head;
+  const rows = [['router', report.router.engine] as const, ...report.cells.map((cell) => [cell.id, cell.engine] as const)].map(([name, engine]) =>
+    engine ? [name, engine.container, engine.status, engine.health ?? '-', engine.image] : [name, '-', 'no container', '-', '-'],
+  );
+  return `${head}\n${renderTable(['process', 'container', 'engine state', 'engine health', 'image'], rows)}`;
 }
 
 /** The routers registered in the control plane (every host's), each live or stale by its heartbeat. */
