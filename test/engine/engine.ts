@@ -360,7 +360,8 @@ export function builtImage(engine: Engine): Promise<BuiltImage> {
       const base = await baseImage(engine);
       const started = Date.now();
       const args = ['image', 'build', '--base', base, '--deps', 'context', '--tag', testTag(), '-o', 'json'];
-      const result = await runCli(args, engine.env, BUILD_MS);
+      // TMPDIR: the build's temporary context goes in the engine's folder, removed with it.
+      const result = await runCli(args, { ...engine.env, TMPDIR: engine.dir }, BUILD_MS);
       if (result.code !== 0) throw new Error(`cellctl ${args.join(' ')} exited ${result.code}\n${result.stderr}`);
       return { ...(JSON.parse(result.stdout) as Omit<BuiltImage, 'buildMs'>), buildMs: Date.now() - started };
     })();
