@@ -1,6 +1,7 @@
 // Which part of cellctl may import which (npm run lint). Arrows point down:
 //   shared  ←  data  ←  control, cell, templates, workload, engine  ←  workspace  ←  router, supervisor, migration,
 //   status, drill  ←  dashboard  ←  cli
+// (image/, cellctl's container image, sits on shared/ and the cell's health probe; only the CLI uses it)
 // (the dashboard is a shell like the CLI: it reads what `status` and `route` read, for a page)
 // Parts on one level reach each other only through a public API module (client.ts, protocol.ts)
 // or a pure module made for sharing; nothing imports the CLI; nothing is circular.
@@ -49,6 +50,13 @@ module.exports = {
       comment: 'The control store depends only on shared/.',
       from: { path: '^src/control/' },
       to: { path: '^src/(?!control/|shared/)' },
+    },
+    {
+      name: 'image-stays-low',
+      severity: 'error',
+      comment: "The image (its build and its health check) uses shared/ and the cell's health probe: nothing of the workspace or the services.",
+      from: { path: '^src/image/' },
+      to: { path: `^src/(?!image/|shared/|cell/client\\.ts$)` },
     },
     { name: 'workspace-below-services', severity: 'error', from: { path: '^src/workspace/' }, to: { path: `^src/(cli|${SERVICES.slice(1, -1)})/` } },
     { name: 'nothing-imports-the-cli', severity: 'error', from: { path: '^src/(?!cli/)' }, to: { path: '^src/cli/' } },

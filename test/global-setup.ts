@@ -1,11 +1,13 @@
 // Before the suite: the build must exist, and the run gets a folder of its own that every test folder
-// goes in (helpers.ts tempDir, pg.ts). After it: no process started under that folder may be left;
-// whatever is, is killed and fails the run. Other runs on the machine (their own folders, their own
-// network namespaces) are left alone.
+// goes in (helpers.ts tempDir, pg.ts, test/engine's dockerds). After it: no process started under that
+// folder may be left, nor anything mounted in it; whatever is, is killed (with every process below
+// it: a dockerd's containerd, shims and containers) or unmounted, and fails the run. Other runs on the
+// machine (their own folders, network namespaces, dockerds and address pools) are left alone.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, processesUnder, ROOT, RUN_DIR_ENV, RUN_PREFIX } from './helpers.js';
+import { releasePools } from './engine/pools.js';
+import { CLI, processesUnder, ROOT, RUN_DIR_ENV, RUN_PREFIX, unmountUnder, withDescendants } from './helpers.js';
 import { sweepHosts } from './hosts/netns.js';
 
 /** This run's folder, once setup made it (not read back from the environment: that may name an outer run's). */
@@ -51,12 +53,16 @@ async function killAll(pids: number[]): Promise<void> {
 export async function teardown(): Promise<void> {
   if (run === null) return;
   const namespaces = sweepHosts(String(process.pid));
-  const leftovers = processesUnder(run);
+  const leftovers = withDescendants(processesUnder(run));
   await killAll(leftovers);
+  const mounts = unmountUnder(run);
+  const pools = releasePools(run);
   fs.rmSync(run, { recursive: true, force: true, maxRetries: 3 });
   const problems = [
     ...(namespaces.length > 0 ? [`network namespaces left after the suite (now deleted): ${namespaces.join(', ')}`] : []),
     ...(leftovers.length > 0 ? [`processes left running after the suite (now killed): ${leftovers.join(', ')}`] : []),
+    ...(mounts.length > 0 ? [`mounts left after the suite (now unmounted): ${mounts.join(', ')}`] : []),
+    ...(pools.length > 0 ? [`engine address pools left claimed after the suite (now released): ${pools.join(', ')}`] : []),
   ];
   if (problems.length === 0) return;
   process.exitCode = 1;

@@ -1,6 +1,6 @@
 // Shared test helpers: temporary workspaces, free ports, running the built CLI, spawning cells, an
 // HTTP client, and cleanup of every process a test started (by pid).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -268,6 +268,66 @@ export function processesUnder(dir: string): number[] {
       if (named.some((home) => home === dir || home.startsWith(`${dir}${path.sep}`))) found.push(Number(entry));
     } catch {
       // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+/**
+ * `roots` and every process below them (by parent pid), as one snapshot: what a dockerd started —
+ * containerd, its shims and the containers' processes, whose environment names nothing of ours.
+ */
+export function withDescendants(roots: readonly number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The fields after the command name, which is in parentheses and may hold spaces: state, ppid, …
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone
+    }
+  }
+  const found = new Set<number>();
+  const visit = (pid: number): void => {
+    if (found.has(pid) || pid === process.pid) return;
+    found.add(pid);
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  for (const pid of roots) visit(pid);
+  return [...found];
+}
+
+/** Mount points at or under `dir`, deepest first (a container's overlay and shm mounts, a dockerd's netns bind mounts). */
+export function mountsUnder(dir: string): string[] {
+  let table = '';
+  try {
+    table = execFileSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8', timeout: 10_000 });
+  } catch {
+    return [];
+  }
+  return table
+    .split('\n')
+    .filter(Boolean)
+    .map((target) => target.replace(/\\x([0-9a-f]{2})/gi, (_match, hex: string) => String.fromCharCode(parseInt(hex, 16))))
+    .filter((target) => target === dir || target.startsWith(`${dir}${path.sep}`))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** Unmounts every mount point under `dir` (lazily when busy); the ones it unmounted. */
+export function unmountUnder(dir: string): string[] {
+  const found = mountsUnder(dir);
+  for (const target of found) {
+    try {
+      execFileSync('umount', [target], { stdio: 'ignore', timeout: 10_000 });
+    } catch {
+      try {
+        execFileSync('umount', ['-l', target], { stdio: 'ignore', timeout: 10_000 });
+      } catch {
+        // gone meanwhile
+      }
     }
   }
   return found;

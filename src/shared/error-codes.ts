@@ -109,9 +109,12 @@ export const CLI_ERRORS = {
     exit: ExitCode.failure,
     means: "a cell's database stayed locked by another writer; the message names the cell and what finishes the work",
   },
+  E_DOCKER_UNAVAILABLE: { exit: ExitCode.failure, means: 'no docker client on PATH, or the Docker engine it talks to (DOCKER_HOST) does not answer' },
+  E_IMAGE_BASE_MISSING: { exit: ExitCode.failure, means: 'the base image of an image build is not in the engine and could not be pulled' },
+  E_IMAGE_BUILD: { exit: ExitCode.failure, means: 'docker build or docker push failed; the message ends with its last lines of output' },
   E_ENGINE: {
     exit: ExitCode.failure,
-    means: 'the container engine (Docker) cannot be used: no client, an engine that does not answer, a missing image or network',
+    means: 'the Docker engine failed a runtime operation: an image or network it lacks, a container or volume it would not make',
   },
 } as const satisfies Record<string, { exit: ExitCodeValue; means: string }>;
 

@@ -99,6 +99,9 @@ describe('the error-code catalogue', () => {
       E_CONTROL_BEHIND: 1,
       E_PURGE_OVERTAKEN: 1,
       E_DATABASE_BUSY: 1,
+      E_DOCKER_UNAVAILABLE: 1,
+      E_IMAGE_BASE_MISSING: 1,
+      E_IMAGE_BUILD: 1,
       E_ENGINE: 1,
     });
     expect(ExitCode).toEqual({ ok: 0, failure: 1, usage: 2, unhealthy: 3, inconsistent: 4, interrupted: 130 });

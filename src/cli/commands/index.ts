@@ -17,6 +17,7 @@ import { drain } from './drain.js';
 import { drill } from './drill.js';
 import { events } from './events.js';
 import { health } from './health.js';
+import { image } from './image.js';
 import { init } from './init.js';
 import { list } from './list.js';
 import { logs } from './logs.js';
@@ -51,6 +52,7 @@ export const definitions: readonly Definition[] = [
   serve,
   cellAgent,
   router,
+  image,
   // the processes
   up,
   start,
