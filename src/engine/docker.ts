@@ -1,14 +1,11 @@
-// The Docker Engine as cellctl uses it: through the user's own `docker` client, so DOCKER_HOST, a
-// docker context or an ssh:// engine reach it exactly as the user's own commands do, and cellctl
-// needs no native client library. Each call has a deadline; each failure says how to fix it.
-// Knows nothing of workspaces: what runs where is decided above (workspace/containers.ts).
-import { execFile, spawn } from 'node:child_process';
+// The Docker Engine as the docker runtime uses it (networks, volumes, containers), through the one
+// docker client (client.ts). Each call has a deadline; each failure says how to fix it. Knows nothing
+// of workspaces: what runs where is decided above (workspace/containers.ts).
 import { failure } from '../shared/errors.js';
+import { checkEngine, engineName, followDocker, inspectImage, lastLines, runDocker } from './client.js';
 
 /** How long a question to the engine may take (a build or a pull has its own, longer). */
 const ASK_MS = 30_000;
-/** How long `docker version` may take before the engine counts as not answering. */
-const PING_MS = 8_000;
 
 export interface ContainerSpec {
   name: string;
@@ -48,52 +45,33 @@ export interface ContainerView {
   error: string | null;
 }
 
-/** What every failure of the engine starts with: which engine, so the user knows what to fix. */
-export const engineName = (host: string | undefined): string =>
-  host ? `the Docker engine at ${host}` : 'the Docker engine (DOCKER_HOST unset: the local socket)';
-
 export class DockerEngine {
-  /** The DOCKER_HOST to use; undefined: the client's own default (its context, or the local socket). */
-  constructor(readonly host: string | undefined = process.env.DOCKER_HOST) {}
-
-  private env(): NodeJS.ProcessEnv {
-    const env = { ...process.env };
-    if (this.host) env.DOCKER_HOST = this.host;
-    return env;
-  }
+  /** Which engine, for messages: DOCKER_HOST's, or the client's default. */
+  readonly name = engineName();
 
   /** Runs `docker args…`; its stdout, or a CellctlError that says what failed and how to fix it. */
-  run(args: string[], timeoutMs = ASK_MS): Promise<string> {
-    return new Promise((resolve, reject) => {
-      execFile('docker', args, { env: this.env(), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-        if (!error) return resolve(stdout);
-        reject(this.explain(args, error as NodeJS.ErrnoException & { killed?: boolean }, String(stderr), timeoutMs));
-      });
-    });
-  }
-
-  private explain(args: string[], error: NodeJS.ErrnoException & { killed?: boolean }, stderr: string, timeoutMs: number) {
-    if (error.code === 'ENOENT')
-      return failure('no docker client on the PATH: install Docker (Debian: apt-get install docker.io) or put `docker` on the PATH', 'E_ENGINE');
-    const said = stderr.trim().split('\n').filter(Boolean).slice(-3).join('; ');
-    if (error.killed)
-      return failure(
-        `${engineName(this.host)} did not answer "docker ${args[0]}" within ${Math.round(timeoutMs / 1000)} s: is dockerd running (and DOCKER_HOST right)?`,
-        'E_ENGINE',
+  async run(args: string[], timeoutMs = ASK_MS): Promise<string> {
+    const result = await runDocker(args, { timeoutMs });
+    if (result.code === 0) return result.stdout;
+    const said = lastLines(result.stderr, 3).join('; ');
+    if (result.timedOut)
+      throw failure(
+        `${this.name} did not answer "docker ${args[0]}" within ${Math.round(timeoutMs / 1000)} s: is dockerd running (and DOCKER_HOST right)?`,
+        'E_DOCKER_UNAVAILABLE',
       );
-    if (/Cannot connect to the Docker daemon|error during connect|connection refused|no such host/i.test(said)) {
-      return failure(`${engineName(this.host)} does not answer (${said}): start dockerd, or set DOCKER_HOST to an engine that runs`, 'E_ENGINE');
+    if (/Cannot connect to the Docker daemon|error during connect|connection refused/i.test(said)) {
+      throw failure(`${this.name} does not answer (${said}): start dockerd, or set DOCKER_HOST to an engine that runs`, 'E_DOCKER_UNAVAILABLE');
     }
-    return failure(`docker ${args.slice(0, 2).join(' ')} failed: ${said || error.message}`, 'E_ENGINE');
+    throw failure(`docker ${args.slice(0, 2).join(' ')} failed: ${said || `exit ${result.code}`}`, 'E_ENGINE');
   }
 
-  /** The engine's version; fails within PING_MS when it does not answer. */
-  async ping(): Promise<string> {
-    return (await this.run(['version', '--format', '{{.Server.Version}}'], PING_MS)).trim();
+  /** The engine's version; fails at once when it does not answer. */
+  ping(): Promise<string> {
+    return checkEngine();
   }
 
   async imageExists(image: string): Promise<boolean> {
-    return this.exists(['image', 'inspect', '--format', '{{.Id}}', image]);
+    return (await inspectImage(image)) !== null;
   }
 
   async networkExists(name: string): Promise<boolean> {
@@ -121,7 +99,7 @@ export class DockerEngine {
       .trim()
       .split(' ');
     await this.run(['network', 'rm', name]);
-    if (!subnet || !gateway) throw failure(`${engineName(this.host)} gave network ${name} no IPv4 subnet: give dockerd a default address pool`, 'E_ENGINE');
+    if (!subnet || !gateway) throw failure(`${this.name} gave network ${name} no IPv4 subnet: give dockerd a default address pool`, 'E_ENGINE');
     await this.run(['network', 'create', '--driver', 'bridge', '--subnet', subnet, '--gateway', gateway, ...labelArgs, name]);
     return { subnet, gateway };
   }
@@ -189,31 +167,14 @@ export class DockerEngine {
 
   /** The last `tail` lines a container wrote (stdout and stderr), oldest first. */
   async logLines(name: string, tail: number): Promise<string[]> {
-    const args = ['logs', '--tail', String(tail), name];
-    return new Promise((resolve, reject) => {
-      execFile('docker', args, { env: this.env(), timeout: ASK_MS, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
-        if (error) return reject(this.explain(args, error as NodeJS.ErrnoException & { killed?: boolean }, String(stderr), ASK_MS));
-        resolve(`${stdout}${stderr}`.split('\n').filter(Boolean));
-      });
-    });
+    const result = await runDocker(['logs', '--tail', String(tail), name], { timeoutMs: ASK_MS });
+    if (result.code !== 0) throw failure(`docker logs ${name} failed: ${lastLines(result.stderr, 2).join('; ') || `exit ${result.code}`}`, 'E_ENGINE');
+    return `${result.stdout}${result.stderr}`.split('\n').filter(Boolean);
   }
 
-  /** Calls `onLine` with each new line a container writes, until `stop()`; resolves when the engine ends it. */
+  /** Calls `onLine` with each new line a container writes, until `stop()`; `done` resolves when the engine ends it. */
   followLogs(name: string, onLine: (line: string) => void): { stop: () => void; done: Promise<void> } {
-    const child = spawn('docker', ['logs', '--follow', '--since', '0s', name], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = '';
-      stream.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString('utf8')).split('\n');
-        partial = lines.pop()!;
-        for (const line of lines) if (line) onLine(line);
-      });
-    }
-    const done = new Promise<void>((resolve) => {
-      child.on('error', () => resolve());
-      child.on('close', () => resolve());
-    });
-    return { stop: () => child.kill('SIGTERM'), done };
+    return followDocker(['logs', '--follow', '--since', '0s', name], onLine);
   }
 }
 

@@ -3,8 +3,8 @@
 // builder, measures the result against its base, and pushes it when asked.
 import { failure } from '../shared/errors.js';
 import { prepareContext } from './context.js';
-import { checkEngine, engineName, type ImageInfo, inspectImage, runDocker } from './docker.js';
-import { dockerBuildArgs, type ImageBuildPlan, type ImageSizes, imageSizes, lastLines } from './plan.js';
+import { checkEngine, engineName, type ImageInfo, inspectImage, lastLines, runDocker } from '../engine/client.js';
+import { dockerBuildArgs, type ImageBuildPlan, type ImageSizes, imageSizes } from './plan.js';
 
 export interface ImageBuildResult extends ImageSizes {
   tag: string;

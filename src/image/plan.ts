@@ -91,12 +91,3 @@ export function formatBytes(bytes: number): string {
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
-
-/** The last `count` non-empty lines of a command's output, for a failure message. */
-export function lastLines(text: string, count: number): string[] {
-  return text
-    .split(/\r?\n|\r/)
-    .map((line) => line.trimEnd())
-    .filter(Boolean)
-    .slice(-count);
-}

@@ -5,7 +5,6 @@ import { type CellHealth, probeCellHealth, probeHealth } from '../cell/client.js
 import type { CellRecord, MigrationRecord, RouterRecord } from '../control/plane.js';
 import { type HealthCheck, WRITES_CHECK } from '../shared/health.js';
 import { describeError } from '../shared/errors.js';
-import { engineName } from '../engine/docker.js';
 import { DockerRuntime } from '../workspace/containers.js';
 import { type EngineProcesses, engineProcesses } from './containers.js';
 import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
@@ -77,7 +76,7 @@ function dataProblem(app: CellHealth, data: CellHealth, dataUrl: string, managed
 /** On the docker runtime: the engine's containers as processes, or why the engine did not answer. */
 async function engineState(ws: Workspace): Promise<{ runtime: RuntimeRow; found: EngineProcesses | null }> {
   const docker = new DockerRuntime(ws.home, ws.settings);
-  const runtime: RuntimeRow = { kind: 'docker', engine: engineName(docker.engine.host), image: docker.docker.image, error: null };
+  const runtime: RuntimeRow = { kind: 'docker', engine: docker.engine.name, image: docker.docker.image, error: null };
   try {
     return { runtime, found: await engineProcesses(docker, new Map()) };
   } catch (error) {

@@ -205,7 +205,7 @@ export class DockerRuntime {
     const missing = names.filter((name) => !containers.has(name));
     if (missing.length > 0) {
       throw failure(
-        `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no container on ${this.engine.host ?? 'the Docker engine'}: it was removed outside cellctl; "cellctl delete --force" and create the cell again`,
+        `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no container on ${this.engine.name}: it was removed outside cellctl; "cellctl delete --force" and create the cell again`,
         'E_ENGINE',
       );
     }
@@ -243,9 +243,7 @@ export class DockerRuntime {
       // not a process of this machine
     }
     if (!cgroup.includes(container.id)) {
-      throw failure(
-        `cell ${cellId}'s container runs on another machine than this one (${this.engine.host ?? 'the Docker engine'}): run the drill on the engine's host`,
-      );
+      throw failure(`cell ${cellId}'s container runs on another machine than this one (${this.engine.name}): run the drill on the engine's host`);
     }
     return container.pid;
   }

@@ -1,7 +1,8 @@
 // The pure parts of cellctl's image: the role contract its health check reads, and the plan of
 // `cellctl image build` (references, registry, docker's arguments, sizes, a failure's last lines).
 import { describe, expect, it } from 'vitest';
-import { checkImageRef, checkRegistry, dockerBuildArgs, formatBytes, imageSizes, lastLines, planImageBuild } from '../../src/image/plan.js';
+import { lastLines } from '../../src/engine/client.js';
+import { checkImageRef, checkRegistry, dockerBuildArgs, formatBytes, imageSizes, planImageBuild } from '../../src/image/plan.js';
 import { healthTarget } from '../../src/image/roles.js';
 import { CellctlError } from '../../src/shared/errors.js';
 

@@ -1,11 +1,11 @@
 // The docker client, as cellctl runs it: the `docker` on PATH, talking to the engine DOCKER_HOST
-// names (or the client's default), with the classic builder, each call bounded by a deadline. The one
-// place cellctl spawns `docker`; a missing client or an engine that does not answer is a
+// names (or the client's default: so a docker context or an ssh:// engine work as for the user's own
+// commands), with the classic builder, each call bounded by a deadline. The one place cellctl spawns
+// `docker` (image build and the docker runtime both go through it); a missing client or an engine that does not answer is a
 // CellctlError (E_DOCKER_UNAVAILABLE) with one line that says so.
 import { spawn } from 'node:child_process';
 import { z } from 'zod';
 import { failure } from '../shared/errors.js';
-import { lastLines } from './plan.js';
 
 export interface DockerResult {
   code: number;
@@ -57,6 +57,24 @@ export function runDocker(args: readonly string[], options: DockerOptions = {}):
   });
 }
 
+/** Runs `docker args…` and calls `onLine` with each line it writes (stdout and stderr) until `stop()` or its end. */
+export function followDocker(args: readonly string[], onLine: (line: string) => void): { stop: () => void; done: Promise<void> } {
+  const child = spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) if (line) onLine(line);
+    });
+  }
+  const done = new Promise<void>((resolve) => {
+    child.once('error', () => resolve());
+    child.once('close', () => resolve());
+  });
+  return { stop: () => child.kill('SIGTERM'), done };
+}
+
 /** The engine's version; an E_DOCKER_UNAVAILABLE error when it does not answer within `timeoutMs`. */
 export async function checkEngine(timeoutMs = ENGINE_ANSWER_MS): Promise<string> {
   const result = await runDocker(['version', '--format', '{{.Server.Version}}'], { timeoutMs });
@@ -82,4 +100,13 @@ export async function inspectImage(ref: string): Promise<ImageInfo | null> {
   }
   const [image] = InspectedImage.parse(JSON.parse(result.stdout));
   return { id: image!.Id, sizeBytes: image!.Size };
+}
+
+/** The last `count` non-empty lines of a command's output, for a failure message. */
+export function lastLines(text: string, count: number): string[] {
+  return text
+    .split(/\r?\n|\r/)
+    .map((line) => line.trimEnd())
+    .filter(Boolean)
+    .slice(-count);
 }
