@@ -10,7 +10,9 @@
 //  5. control: the control plane in PostgreSQL beside control.db (control.measure.ts): a router's load
 //     of 1,000,000 customers, a mapping change's lag to two routers, router throughput with either store;
 //  6. pipelining: a client that keeps sending on one connection (reading its answers) against a
-//     keep-alive client's rate, and the router's RSS while 50 such clients run (pipelining.js).
+//     keep-alive client's rate, and the router's RSS while 50 such clients run (pipelining.js);
+//  7. engine: the docker runtime on a private dockerd (engine.measure.ts): the router in a container
+//     against one on the host, and a new cell from create until it serves.
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -405,6 +407,25 @@ async function acrossHosts() {
 }
 
 /**
+ * The docker runtime on a private Docker engine (test/bench/engine.measure.ts, with the engine-test
+ * harness): the router in a container against one on the host, and a new cell from create until it
+ * serves. Skipped with the reason where dockerd cannot run.
+ */
+async function dockerRuntime() {
+  log('engine: the router in a container against the router on the host, same cell container; create of a cell until it serves');
+  const out = path.join(temp, 'engine.json');
+  const run = measure('engine', { CELLCTL_BENCH_OUT: out, CELLCTL_BENCH_QUICK: QUICK ? '1' : '0' });
+  if (!fs.existsSync(out)) {
+    log(`engine: not measured (${run.status === 0 ? 'skipped: no Docker engine can run here' : `failed:\n${run.stdout}${run.stderr}`})`);
+    return;
+  }
+  results.engine = JSON.parse(fs.readFileSync(out, 'utf8'));
+  log(
+    `engine: router GET ${results.engine.routerGet.containerPerSecond}/s in a container vs ${results.engine.routerGet.hostPerSecond}/s on the host (ratio ${results.engine.routerGet.ratio}); create until serving ${results.engine.createUntilServingMs} ms`,
+  );
+}
+
+/**
  * The control plane in PostgreSQL beside control.db, in one run (test/bench/control.measure.ts, which
  * starts a throwaway cluster with test/pg.ts). Skipped with the reason where PostgreSQL cannot start.
  */
@@ -771,6 +792,16 @@ function render(r) {
           ],
         ]
       : []),
+    ...(r.engine
+      ? [
+          [
+            'router in a container (docker runtime)',
+            `${r.engine.routerGet.containerPerSecond}/s vs on the host ${r.engine.routerGet.hostPerSecond}/s`,
+            `ratio ${r.engine.routerGet.ratio}, rounds ${r.engine.routerGet.rounds.container.join('/')} vs ${r.engine.routerGet.rounds.host.join('/')} (goal ≥ 0.9: ${r.engine.routerGet.ratio >= 0.9 ? 'met' : 'NOT met'})`,
+          ],
+          ['docker cell, create until serving', `${r.engine.createUntilServingMs} ms`, 'create + start of one ecommerce cell until the router routes to it'],
+        ]
+      : []),
     [
       `router with ${r.scale.customers} customers`,
       `${r.scale.routerRssMiB} MiB RSS, ready in ${r.scale.routerReadyMs} ms`,
@@ -814,6 +845,7 @@ try {
   if (wanted('cli')) await cliTimes();
   if (wanted('scale')) await scale();
   if (wanted('control')) await controlPlane();
+  if (wanted('engine')) await dockerRuntime();
   if (wanted('pipelining')) await pipelining();
   const out = path.join(ROOT, 'test', 'bench', QUICK ? 'latest-quick.json' : 'latest.json');
   // --only replaces just its parts of the last full run's figures (each part keeps its own date).

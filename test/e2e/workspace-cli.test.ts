@@ -123,6 +123,13 @@ describe('templates, create, list, delete', () => {
     expect(inUse.code).toBe(2);
     expect(inUse.stderr).toContain(`port ${busy} is already in use by another program`);
     expect(fs.existsSync(path.join(ws.home, 'c2'))).toBe(false);
+    // The last port leaves none after it for the cell's data API: said so, not "this is a bug".
+    const last = await cli(ws.home, ['create', 'c2', '--template', 'basic', '--port', '65535']);
+    expect(last.code).toBe(1);
+    expect(last.stderr).toMatch(
+      /^error: no port above 65535 \(the last TCP port is 65535; a cell's data API takes the first free port after the cell's own\): choose a lower --port\n$/,
+    );
+    expect(fs.existsSync(path.join(ws.home, 'c2'))).toBe(false);
     expect((await cliJson(ws.home, ['list'])).map((c: { id: string }) => c.id)).toEqual(['c1']);
   });
 

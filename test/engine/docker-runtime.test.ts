@@ -56,151 +56,182 @@ describe.skipIf(why !== null)('the docker runtime on one engine', () => {
     );
   }
 
-  it('init --runtime docker makes a workspace whose cells are labelled containers with a volume each, and start runs them', async () => {
-    await cliOk(home, ['init', '--router-port', String(routerPort), '--runtime', 'docker', '--image', image], env());
-    const settings = JSON.parse(fs.readFileSync(path.join(home, 'cellctl.json'), 'utf8'));
-    expect(settings).toMatchObject({ runtime: 'docker', engine: { image } });
-    workspaceId = settings.workspaceId;
-    expect(workspaceId).toMatch(/^[a-z0-9]{6,32}$/);
-    for (const cell of ['c1', 'c2']) await cliOk(home, ['create', cell, '--template', 'ecommerce'], env());
-    expect(await containers()).toEqual(
-      new Map([
-        [`cellctl-${workspaceId}-c1`, ['cell', 'c1', 'created']],
-        [`cellctl-${workspaceId}-c2`, ['cell', 'c2', 'created']],
-      ]),
-    );
-    const volumes = await engine.docker(['volume', 'ls', '--filter', `label=cellctl.workspace=${workspaceId}`, '--format', '{{.Name}}']);
-    expect(volumes.stdout.split('\n').filter(Boolean).sort()).toEqual([`cellctl-${workspaceId}-c1-data`, `cellctl-${workspaceId}-c2-data`]);
+  it(
+    'init --runtime docker makes a workspace whose cells are labelled containers with a volume each, and start runs them',
+    async () => {
+      await cliOk(home, ['init', '--router-port', String(routerPort), '--runtime', 'docker', '--image', image], env());
+      const file = path.join(home, 'cellctl.json');
+      const settings = JSON.parse(fs.readFileSync(file, 'utf8'));
+      expect(settings).toMatchObject({ runtime: 'docker', engine: { image } });
+      // The writer below is not paced: a rate limit it cannot reach, so every answer is the move's.
+      fs.writeFileSync(file, JSON.stringify({ ...settings, limits: { ...settings.limits, rateLimit: { requests: 1_000_000, windowSeconds: 1 } } }, null, 2));
+      workspaceId = settings.workspaceId;
+      expect(workspaceId).toMatch(/^[a-z0-9]{6,32}$/);
+      for (const cell of ['c1', 'c2']) await cliOk(home, ['create', cell, '--template', 'ecommerce'], env());
+      expect(await containers()).toEqual(
+        new Map([
+          [`cellctl-${workspaceId}-c1`, ['cell', 'c1', 'created']],
+          [`cellctl-${workspaceId}-c2`, ['cell', 'c2', 'created']],
+        ]),
+      );
+      const volumes = await engine.docker(['volume', 'ls', '--filter', `label=cellctl.workspace=${workspaceId}`, '--format', '{{.Name}}']);
+      expect(volumes.stdout.split('\n').filter(Boolean).sort()).toEqual([`cellctl-${workspaceId}-c1-data`, `cellctl-${workspaceId}-c2-data`]);
 
-    await cliOk(home, ['start', '--timeout', '120'], env());
-    const states = await containers();
-    expect(states.get(`cellctl-${workspaceId}-router`)).toEqual(['router', '', 'running']);
-    expect(states.get(`cellctl-${workspaceId}-c1`)).toEqual(['cell', 'c1', 'running']);
-    const status = await cliJson(home, ['status'], env());
-    expect(status.runtime).toMatchObject({ kind: 'docker', image, error: null });
-    expect(status.cells.map((cell: any) => [cell.id, cell.state, cell.healthy, cell.engine?.container])).toEqual([
-      ['c1', 'running', true, `cellctl-${workspaceId}-c1`],
-      ['c2', 'running', true, `cellctl-${workspaceId}-c2`],
-    ]);
-    expect((await cliOk(home, ['status'], env())).stdout).toMatch(/engine \(docker\)\s*│ answers/);
-    expect((await cli(home, ['health'], env())).code).toBe(0);
-    // The router's id is its container's host name and port, the same after a restart.
-    expect(status.routers.map((row: any) => row.id)).toEqual([`cellctl-${workspaceId}-router:${routerPort}`]);
-  }, SLOW);
+      await cliOk(home, ['start', '--timeout', '120'], env());
+      const states = await containers();
+      expect(states.get(`cellctl-${workspaceId}-router`)).toEqual(['router', '', 'running']);
+      expect(states.get(`cellctl-${workspaceId}-c1`)).toEqual(['cell', 'c1', 'running']);
+      const status = await cliJson(home, ['status'], env());
+      expect(status.runtime).toMatchObject({ kind: 'docker', image, error: null });
+      expect(status.cells.map((cell: any) => [cell.id, cell.state, cell.healthy, cell.engine?.container])).toEqual([
+        ['c1', 'running', true, `cellctl-${workspaceId}-c1`],
+        ['c2', 'running', true, `cellctl-${workspaceId}-c2`],
+      ]);
+      expect((await cliOk(home, ['status'], env())).stdout).toMatch(/engine \(docker\)\s*│ answers/);
+      expect((await cli(home, ['health'], env())).code).toBe(0);
+      // The router's id is its container's host name and port, the same after a restart.
+      expect(status.routers.map((row: any) => row.id)).toEqual([`cellctl-${workspaceId}-router:${routerPort}`]);
+    },
+    SLOW,
+  );
 
-  it('customers created through the router land in both cells; a move under continuous writes loses and doubles nothing, and answers no 5xx', async () => {
-    for (let index = 1; index <= 12; index += 1) {
-      const created = await http('POST', `${router()}/api/customers/d-${index}`, { name: `D${index}`, email: `d${index}@example.com` });
-      expect(created.status).toBe(201);
-    }
-    const mapping = await cliJson<{ id: string; cellId: string }[]>(home, ['customers'], env());
-    expect(new Set(mapping.map((row) => row.cellId))).toEqual(new Set(['c1', 'c2']));
-
-    const mover = mapping.find((row) => row.id === 'd-1')!;
-    const target = mover.cellId === 'c1' ? 'c2' : 'c1';
-    // A writer adds to the cart, one request at a time, until the move is done (bounded by count too).
-    // Each acknowledged add is one more in the line's quantity: the cart's total tells lost or doubled writes.
-    let moving = true;
-    let acknowledged = 0;
-    const failures: number[] = [];
-    const writer = (async () => {
-      for (let index = 0; moving && index < 5_000; index += 1) {
-        const answer = await http('POST', `${router()}/api/customers/d-1/cart/items`, { product_id: 'sku-cable', quantity: 1 });
-        if (answer.status === 200) acknowledged += 1;
-        else failures.push(answer.status);
+  it(
+    'customers created through the router land in both cells; a move under continuous writes loses and doubles nothing, and answers no 5xx',
+    async () => {
+      for (let index = 1; index <= 12; index += 1) {
+        const created = await http('POST', `${router()}/api/customers/d-${index}`, { name: `D${index}`, email: `d${index}@example.com` });
+        expect(created.status).toBe(201);
       }
-    })();
-    await waitFor('a few writes before the move', () => acknowledged >= 5);
-    await cliOk(home, ['migrate', 'customer', 'd-1', '--to', target], env());
-    const after = acknowledged;
-    await waitFor('writes through the target', () => acknowledged >= after + 5);
-    moving = false;
-    await writer;
-    expect(failures.filter((status) => status >= 500)).toEqual([]);
-    const cart = await http('GET', `${router()}/api/customers/d-1/cart`);
-    expect(cart.headers.get('x-cellctl-cell')).toBe(target);
-    expect((cart.body as { items: { product_id: string; quantity: number }[] }).items).toEqual([
-      expect.objectContaining({ product_id: 'sku-cable', quantity: acknowledged }),
-    ]);
-    expect((await cli(home, ['audit'], env())).code).toBe(0);
-  }, SLOW);
+      const mapping = await cliJson<{ id: string; cellId: string }[]>(home, ['customers'], env());
+      expect(new Set(mapping.map((row) => row.cellId))).toEqual(new Set(['c1', 'c2']));
 
-  it("a cell's process killed on the engine's host is restarted by the engine with its data; status counts the restart", async () => {
-    const before = await cliJson(home, ['status'], env());
-    const pid = before.cells.find((cell: any) => cell.id === 'c1').pid as number;
-    process.kill(pid, 'SIGKILL');
-    const back = await waitFor(
-      'the engine to restart c1',
-      async () => {
-        const status = await cliJson(home, ['status'], env());
-        const cell = status.cells.find((row: any) => row.id === 'c1');
-        return cell.state === 'running' && cell.healthy === true && cell.pid !== pid && cell.restarts >= 1 && cell;
-      },
-      120_000,
-    );
-    expect(back.restarts).toBeGreaterThanOrEqual(1);
-    const customer = (await cliJson<{ id: string; cellId: string }[]>(home, ['customers'], env())).find((row) => row.cellId === 'c1')!;
-    expect((await http('GET', `${router()}/api/customers/${customer.id}`)).status).toBe(200);
-  }, SLOW);
+      const mover = mapping.find((row) => row.id === 'd-1')!;
+      const target = mover.cellId === 'c1' ? 'c2' : 'c1';
+      // A writer adds to the cart, one request at a time, until the move is done (bounded by count too).
+      // Each acknowledged add is one more in the line's quantity: the cart's total tells lost or doubled writes.
+      let moving = true;
+      let acknowledged = 0;
+      const failures: number[] = [];
+      const writer = (async () => {
+        for (let index = 0; moving && index < 5_000; index += 1) {
+          const answer = await http('POST', `${router()}/api/customers/d-1/cart/items`, { product_id: 'sku-cable', quantity: 1 });
+          if (answer.status === 200) acknowledged += 1;
+          else failures.push(answer.status);
+        }
+      })();
+      await waitFor('a few writes before the move', () => acknowledged >= 5);
+      await cliOk(home, ['migrate', 'customer', 'd-1', '--to', target], env());
+      const after = acknowledged;
+      await waitFor('writes through the target', () => acknowledged >= after + 5);
+      moving = false;
+      await writer;
+      expect(failures).toEqual([]);
+      const cart = await http('GET', `${router()}/api/customers/d-1/cart`);
+      expect(cart.headers.get('x-cellctl-cell')).toBe(target);
+      expect((cart.body as { items: { product_id: string; quantity: number }[] }).items).toEqual([
+        expect.objectContaining({ product_id: 'sku-cable', quantity: acknowledged }),
+      ]);
+      expect((await cli(home, ['audit'], env())).code).toBe(0);
+    },
+    SLOW,
+  );
 
-  it('logs shows what a container wrote', async () => {
-    const logs = await cliOk(home, ['logs', 'c2', '-n', '20'], env());
-    expect(logs.stdout).toMatch(/c2/);
-    const all = await cliOk(home, ['logs', '--all', '-n', '50'], env());
-    expect(all.stdout).toMatch(/router/);
-  }, SLOW);
+  it(
+    "a cell's process killed on the engine's host is restarted by the engine with its data; status counts the restart",
+    async () => {
+      const before = await cliJson(home, ['status'], env());
+      const pid = before.cells.find((cell: any) => cell.id === 'c1').pid as number;
+      process.kill(pid, 'SIGKILL');
+      const back = await waitFor(
+        'the engine to restart c1',
+        async () => {
+          const status = await cliJson(home, ['status'], env());
+          const cell = status.cells.find((row: any) => row.id === 'c1');
+          return cell.state === 'running' && cell.healthy === true && cell.pid !== pid && cell.restarts >= 1 && cell;
+        },
+        120_000,
+      );
+      expect(back.restarts).toBeGreaterThanOrEqual(1);
+      const customer = (await cliJson<{ id: string; cellId: string }[]>(home, ['customers'], env())).find((row) => row.cellId === 'c1')!;
+      expect((await http('GET', `${router()}/api/customers/${customer.id}`)).status).toBe(200);
+    },
+    SLOW,
+  );
 
-  it('a move to a stopped cell says to start it; drain then delete removes the cell, its container and its volume', async () => {
-    await cliOk(home, ['stop', 'c2'], env());
-    const customer = (await cliJson<{ id: string; cellId: string }[]>(home, ['customers'], env())).find((row) => row.cellId === 'c1')!;
-    const refused = await cli(home, ['migrate', 'customer', customer.id, '--to', 'c2'], env());
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/c2.*cellctl start c2/);
-    expect(refused.stderr).not.toMatch(/this is a bug/);
-    await cliOk(home, ['start', 'c2', '--timeout', '120'], env());
-    await cliOk(home, ['drain', 'c2'], env());
-    const running = await cli(home, ['delete', 'c2', '--yes'], env());
-    expect(running.code).toBe(1);
-    expect(running.stderr).toMatch(/cell c2 is running .*cellctl stop c2/);
-    await cliOk(home, ['stop', 'c2'], env());
-    await cliOk(home, ['delete', 'c2', '--yes'], env());
-    expect([...(await containers()).keys()].sort()).toEqual([`cellctl-${workspaceId}-c1`, `cellctl-${workspaceId}-router`]);
-    const volumes = await engine.docker(['volume', 'ls', '--filter', `label=cellctl.workspace=${workspaceId}`, '--format', '{{.Name}}']);
-    expect(volumes.stdout.trim()).toBe(`cellctl-${workspaceId}-c1-data`);
-    expect((await cli(home, ['audit'], env())).code).toBe(0);
-  }, SLOW);
+  it(
+    'logs shows what a container wrote',
+    async () => {
+      const logs = await cliOk(home, ['logs', 'c2', '-n', '20'], env());
+      expect(logs.stdout).toMatch(/c2/);
+      const all = await cliOk(home, ['logs', '--all', '-n', '50'], env());
+      expect(all.stdout).toMatch(/router/);
+    },
+    SLOW,
+  );
 
-  it('stop stops every container and the data stays: start brings the customers back', async () => {
-    await cliOk(home, ['stop'], env());
-    expect(new Set([...(await containers()).values()].map((row) => row.at(-1)))).toEqual(new Set(['exited']));
-    await cliOk(home, ['start', '--timeout', '120'], env());
-    const mapping = await cliJson<{ id: string; cellId: string }[]>(home, ['customers'], env());
-    for (const row of mapping) expect((await http('GET', `${router()}/api/customers/${row.id}`)).status).toBe(200);
-  }, SLOW);
+  it(
+    'a move to a stopped cell says to start it; drain then delete removes the cell, its container and its volume',
+    async () => {
+      await cliOk(home, ['stop', 'c2'], env());
+      const customer = (await cliJson<{ id: string; cellId: string }[]>(home, ['customers'], env())).find((row) => row.cellId === 'c1')!;
+      const refused = await cli(home, ['migrate', 'customer', customer.id, '--to', 'c2'], env());
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/c2.*cellctl start c2/);
+      expect(refused.stderr).not.toMatch(/this is a bug/);
+      await cliOk(home, ['start', 'c2', '--timeout', '120'], env());
+      await cliOk(home, ['drain', 'c2'], env());
+      const running = await cli(home, ['delete', 'c2', '--yes'], env());
+      expect(running.code).toBe(1);
+      expect(running.stderr).toMatch(/cell c2 is running .*cellctl stop c2/);
+      await cliOk(home, ['stop', 'c2'], env());
+      await cliOk(home, ['delete', 'c2', '--yes'], env());
+      expect([...(await containers()).keys()].sort()).toEqual([`cellctl-${workspaceId}-c1`, `cellctl-${workspaceId}-router`]);
+      const volumes = await engine.docker(['volume', 'ls', '--filter', `label=cellctl.workspace=${workspaceId}`, '--format', '{{.Name}}']);
+      expect(volumes.stdout.trim()).toBe(`cellctl-${workspaceId}-c1-data`);
+      expect((await cli(home, ['audit'], env())).code).toBe(0);
+    },
+    SLOW,
+  );
 
-  it('bad input: an engine that does not answer, a missing image, a second runtime for a workspace, a template the image cannot run: one line each, nothing left', async () => {
-    const fresh = path.join(tempDir(), 'none');
-    const noEngine = await cli(fresh, ['init', '--runtime', 'docker', '--image', image], { DOCKER_HOST: `unix://${path.join(tempDir(), 'no.sock')}` });
-    expect(noEngine.code).toBe(1);
-    expect(noEngine.stderr).toMatch(/Docker engine at unix:\/\/.*no\.sock does not answer/);
-    expect(fs.existsSync(path.join(fresh, 'cellctl.json'))).toBe(false);
+  it(
+    'stop stops every container and the data stays: start brings the customers back',
+    async () => {
+      await cliOk(home, ['stop'], env());
+      expect(new Set([...(await containers()).values()].map((row) => row.at(-1)))).toEqual(new Set(['exited']));
+      await cliOk(home, ['start', '--timeout', '120'], env());
+      const mapping = await cliJson<{ id: string; cellId: string }[]>(home, ['customers'], env());
+      for (const row of mapping) expect((await http('GET', `${router()}/api/customers/${row.id}`)).status).toBe(200);
+    },
+    SLOW,
+  );
 
-    const networksBefore = (await engine.docker(['network', 'ls', '--format', '{{.Name}}'])).stdout;
-    const noImage = await cli(fresh, ['init', '--runtime', 'docker', '--image', 'cellctl:no-such-tag'], env());
-    expect(noImage.code).toBe(1);
-    expect(noImage.stderr).toMatch(/image cellctl:no-such-tag is not on the Docker engine: build it with "cellctl image build --tag cellctl:no-such-tag"/);
-    expect((await engine.docker(['network', 'ls', '--format', '{{.Name}}'])).stdout).toBe(networksBefore);
-    expect(fs.existsSync(path.join(fresh, 'cellctl.json'))).toBe(false);
+  it(
+    'bad input: an engine that does not answer, a missing image, a second runtime for a workspace, a template the image cannot run: one line each, nothing left',
+    async () => {
+      const fresh = path.join(tempDir(), 'none');
+      const noEngine = await cli(fresh, ['init', '--runtime', 'docker', '--image', image], { DOCKER_HOST: `unix://${path.join(tempDir(), 'no.sock')}` });
+      expect(noEngine.code).toBe(1);
+      expect(noEngine.stderr).toMatch(/Docker engine at unix:\/\/.*no\.sock does not answer/);
+      expect(fs.existsSync(path.join(fresh, 'cellctl.json'))).toBe(false);
 
-    const again = await cli(home, ['init', '--runtime', 'local'], env());
-    expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/already exists with runtime docker/);
+      const networksBefore = (await engine.docker(['network', 'ls', '--format', '{{.Name}}'])).stdout;
+      const noImage = await cli(fresh, ['init', '--runtime', 'docker', '--image', 'cellctl:no-such-tag'], env());
+      expect(noImage.code).toBe(1);
+      expect(noImage.stderr).toMatch(/image cellctl:no-such-tag is not on the Docker engine: build it with "cellctl image build --tag cellctl:no-such-tag"/);
+      expect((await engine.docker(['network', 'ls', '--format', '{{.Name}}'])).stdout).toBe(networksBefore);
+      expect(fs.existsSync(path.join(fresh, 'cellctl.json'))).toBe(false);
 
-    const file = path.join(home, 'cellctl.json');
-    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), templatePaths: [path.join(FIXTURES, 'templates')] }, null, 2));
-    const own = await cli(home, ['create', 'n1', '--template', 'notes'], env());
-    expect(own.code).not.toBe(0);
-    expect(own.stderr).toMatch(/runs its own command.*docker runtime runs the built-in templates/);
-    expect((await containers()).has(`cellctl-${workspaceId}-n1`)).toBe(false);
-  }, SLOW);
+      const again = await cli(home, ['init', '--runtime', 'local'], env());
+      expect(again.code).toBe(2);
+      expect(again.stderr).toMatch(/already exists with runtime docker/);
+
+      const file = path.join(home, 'cellctl.json');
+      fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), templatePaths: [path.join(FIXTURES, 'templates')] }, null, 2));
+      const own = await cli(home, ['create', 'n1', '--template', 'notes'], env());
+      expect(own.code).not.toBe(0);
+      expect(own.stderr).toMatch(/runs its own command.*docker runtime runs the built-in templates/);
+      expect((await containers()).has(`cellctl-${workspaceId}-n1`)).toBe(false);
+    },
+    SLOW,
+  );
 });
