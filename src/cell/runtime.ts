@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import http from 'node:http';
 import type { Logger } from 'pino';
+import { listenOn } from '../shared/listen.js';
 import { Gauge, Registry } from 'prom-client';
 import type { BuiltinApp } from './apps/builtin.js';
 import type { CellApp } from './apps/app.js';
@@ -126,10 +127,7 @@ export async function startCell(options: CellOptions): Promise<RunningCell> {
   const server = http.createServer({ keepAliveTimeout: 65_000 }, listener);
   server.headersTimeout = 30_000;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => resolve());
-    });
+    await listenOn(server, options.port, options.host, `cell ${options.cellId}`);
   } catch (error) {
     await data?.close();
     await app.close();

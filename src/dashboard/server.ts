@@ -2,6 +2,7 @@
 // a CDN), the live view as Server-Sent Events, and the customer search; all behind the access token.
 import fs from 'node:fs';
 import http from 'node:http';
+import { listenOn } from '../shared/listen.js';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,11 +54,7 @@ export class DashboardServer {
 
   /** Listens on 127.0.0.1:`port` (0: any free one) and starts sampling; resolves the port. */
   async listen(port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.port = (this.server.address() as { port: number }).port;
+    this.port = await listenOn(this.server, port, '127.0.0.1', 'the dashboard');
     this.sampler.start();
     return this.port;
   }

@@ -3,6 +3,7 @@
 // `cellctl cell-agent` beside a user's app.
 import fs from 'node:fs';
 import http from 'node:http';
+import { listenOn } from '../shared/listen.js';
 import { describeError, failure } from '../shared/errors.js';
 import type { z } from 'zod';
 import { hasBearerToken } from '../shared/bearer.js';
@@ -87,10 +88,7 @@ export async function startDataApi(options: DataApiOptions & { host: string; por
   const server = http.createServer({ keepAliveTimeout: 65_000 }, listener);
   server.headersTimeout = 30_000;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => resolve());
-    });
+    await listenOn(server, options.port, options.host, `cell ${options.cellId}'s data API`);
   } catch (error) {
     service.close();
     throw error;

@@ -10,6 +10,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../control/plane.js';
 import type { Limits, Settings } from '../workspace/settings.js';
+import { listenOn } from '../shared/listen.js';
 import { createAdminServer, publicHealth } from './admin.js';
 import { diffRouterSettings, ROUTER_RESTART_SETTINGS, type SettingsChange } from './live-settings.js';
 import type { FrontDoorStats, RouterEnforcing, SettingsAnswer } from './protocol.js';
@@ -180,9 +181,13 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     reloadSettings,
     scrapeHostNames: [os.hostname(), ...(options.advertise ? [options.advertise] : [])],
   });
-  const publicPort = await listen(frontDoor.server, options.publicPort ?? settings.routerPort, host);
+  // A port that cannot be taken ends the start with nothing left open (no timer, no connection).
+  const publicPort = await listenOn(frontDoor.server, options.publicPort ?? settings.routerPort, host, "the router's public port").catch(async (error) => {
+    await link.close();
+    throw error;
+  });
   const adminHost = options.adminHost ?? startedWith.routerAdminHost;
-  const adminPort = await listen(adminServer, options.adminPort ?? settings.routerAdminPort, adminHost).catch(async (error) => {
+  const adminPort = await listenOn(adminServer, options.adminPort ?? settings.routerAdminPort, adminHost, "the router's admin API").catch(async (error) => {
     frontDoor.server.close();
     await link.close();
     throw error;
@@ -349,14 +354,4 @@ function fileStamp(file: string): string {
   } catch {
     return 'missing';
   }
-}
-
-function listen(server: net.Server, port: number, host: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : port);
-    });
-  });
 }

@@ -3,7 +3,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { DashboardServer } from '../../dashboard/server.js';
-import { failure } from '../../shared/errors.js';
 import { withWorkspace } from '../context.js';
 import { printLine, say, sayWarning } from '../output.js';
 import type { InputOf } from '../define.js';
@@ -19,22 +18,12 @@ function openBrowser(url: string): void {
   child.unref();
 }
 
-async function listen(server: DashboardServer, port: number): Promise<number> {
-  try {
-    return await server.listen(port);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
-      throw failure(`port ${port} is in use: pick another with --port, or leave it out for any free one`);
-    throw error;
-  }
-}
-
 export async function run(input: InputOf<typeof dashboard>): Promise<void> {
   const port = input.opts.port ?? 0;
   await withWorkspace(input, async (ws) => {
     const token = randomBytes(18).toString('base64url');
     const server = new DashboardServer({ ws, token, intervalMs: SAMPLE_EVERY_MS });
-    const url = `http://127.0.0.1:${await listen(server, port)}/?token=${token}`;
+    const url = `http://127.0.0.1:${await server.listen(port)}/?token=${token}`;
     printLine(url);
     say('dashboard running (read-only); Ctrl-C to stop');
     if (input.opts.open) openBrowser(url);

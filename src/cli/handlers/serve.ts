@@ -47,7 +47,8 @@ export async function run(input: Input): Promise<void> {
   const template = findTemplate(input.opts.template ?? '', [BUILTIN_TEMPLATES_DIR]);
   if (!('app' in template.run)) throw usageError(`template ${template.name} runs its own command; run that command directly`);
   const data = dataApiOptions(input, template);
-  if (!fs.existsSync(dbFile)) createCellDatabase(dbFile, readTemplateSql(template), template.schema.version);
+  const made = !fs.existsSync(dbFile);
+  if (made) createCellDatabase(dbFile, readTemplateSql(template), template.schema.version);
   const host = process.env.CELL_HOST ?? '127.0.0.1';
   const cell = await startCell({
     cellId,
@@ -59,6 +60,10 @@ export async function run(input: Input): Promise<void> {
     log: processLogger('cell', { cell: cellId }),
     env: process.env,
     data,
+  }).catch((error: unknown) => {
+    // A cell that could not start (a port in use) leaves no database it made behind.
+    if (made) for (const file of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) fs.rmSync(file, { force: true });
+    throw error;
   });
   const dataNote = data ? `, data API on http://${data.host}:${cell.dataPort}` : '';
   say(`cell ${cellId} (${template.name}) serving on http://${host}:${cell.port}${dataNote}; Ctrl-C stops it`);
