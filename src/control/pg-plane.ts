@@ -117,6 +117,13 @@ const LOCK_MAPPING = "SELECT 1 FROM meta WHERE key = 'mapping_version' FOR UPDAT
 /** Errors already cleaned and named (a transaction's error passes through twice). */
 const explained = new WeakSet<Error>();
 
+/** PostgreSQL's answers to a login it refuses (SQLSTATE), with what to fix in the URL. */
+const LOGIN_REFUSED: Record<string, string> = {
+  '28P01': 'check the user and password in the URL',
+  '28000': "check the user in the URL, and that the server's pg_hba.conf lets it in from here",
+  '3D000': 'the database in the URL does not exist: create it (createdb), or name one that does',
+};
+
 export class PgControlPlane implements ControlPlane {
   readonly kind = 'postgres' as const;
   readonly where: string;
@@ -182,6 +189,8 @@ export class PgControlPlane implements ControlPlane {
         'E_CONTROL_UNAVAILABLE',
       );
     }
+    const refusal = LOGIN_REFUSED[String((error as { code?: unknown }).code)];
+    if (refusal) return failure(`the control plane at ${this.where} refused the connection (${message}): ${refusal}`, 'E_CONTROL_UNAVAILABLE');
     if (!isStatementError(error)) return this.scrubbed(error);
     const wrapped = new Error(`control plane ${this.where}: ${message}`);
     Object.assign(wrapped, { code: (error as { code?: unknown }).code, customerId: (error as { customerId?: unknown }).customerId });

@@ -91,6 +91,7 @@ describe.skipIf(!pgCheck.ok)(`control plane in PostgreSQL${pgCheck.ok ? '' : ` (
     const wrongPassword = path.join(tempDir(), 'pw');
     const refused = await cli(wrongPassword, ['init', '--control', server!.url().replace(server!.password, 'not-the-password')]);
     expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/check the user and password in the URL/);
     expect(refused.stdout + refused.stderr).not.toContain('not-the-password');
   });
 
@@ -133,6 +134,18 @@ describe.skipIf(!pgCheck.ok)(`control plane in PostgreSQL${pgCheck.ok ? '' : ` (
     });
     const before = await read();
     expect(before.migrations).toHaveLength(1);
+    // A wrong password or database: one line saying what to fix, control.db untouched.
+    const wrongPassword = await cli(ws.home, ['control', 'migrate-to', url.replace(server!.password, 'not-the-password')]);
+    expect(wrongPassword.code).toBe(1);
+    expect(wrongPassword.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/refused the connection \(.*password.*\): check the user and password in the URL$/),
+    ]);
+    expect(wrongPassword.stdout + wrongPassword.stderr).not.toContain('not-the-password');
+    const noDatabase = await cli(ws.home, ['control', 'migrate-to', url.replace(/\/[^/]*$/, '/no_such_database')]);
+    expect(noDatabase.code).toBe(1);
+    expect(noDatabase.stderr).toMatch(/the database in the URL does not exist: create it \(createdb\), or name one that does/);
+    for (const result of [wrongPassword, noDatabase]) expect(result.stderr).not.toMatch(/this is a bug/);
+    expect(fs.existsSync(path.join(ws.home, 'control.db'))).toBe(true);
     const moved = await cliOk(ws.home, ['control', 'migrate-to', url]);
     expect(moved.stdout + moved.stderr).not.toContain(server!.password);
     expect(fs.existsSync(path.join(ws.home, 'control.db'))).toBe(false);
