@@ -8,7 +8,8 @@ import { SqliteControlPlane, type SqlitePlaneOptions } from './sqlite-plane.js';
 export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//i.test(location.trim());
 
 /** `location` as it may be printed: a URL without its password, or the path. */
-export const printableLocation = (location: string): string => (isPostgresUrl(location) ? redactUrl(location) : location);
+/** A control-plane location safe to print: any URL (PostgreSQL's, or one given by mistake) without its password. */
+export const printableLocation = (location: string): string => (/^[a-z][a-z0-9+.-]*:\/\//i.test(location.trim()) ? redactUrl(location.trim()) : location);
 
 export interface OpenPlaneOptions {
   sqlite?: SqlitePlaneOptions;

@@ -50,7 +50,7 @@ export function parsePositiveInt(raw: string, flag: string, max = 1_000_000_000)
 export function parseSeconds(raw: string, flag: string): number {
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0 || value > 86_400) {
-    throw usageError(`${flag} must be a number of seconds above 0 (e.g. 30), got "${raw}"`);
+    throw usageError(`${flag} must be a number of seconds above 0 and at most 86400 (a day), e.g. 30; got "${raw}"`);
   }
   return value;
 }

@@ -42,9 +42,8 @@ export function chosenControlUrl(flag: string | undefined, env: NodeJS.ProcessEn
   const given = flag ?? env.CELLCTL_CONTROL_URL;
   if (given === undefined || given.trim() === '') return null;
   if (!isPostgresUrl(given)) {
-    throw failure(
+    throw usageError(
       `the control plane ${printableLocation(given)} is not a PostgreSQL URL: give --control postgres://user:password@host:5432/database (or leave it out for a control.db)`,
-      'E_CONTROL_URL',
     );
   }
   return given.trim();
@@ -122,6 +121,13 @@ export async function initWorkspace(
 
 /** The runtime init is asked for: the local supervisor, or one Docker Engine running `image`. */
 export type RuntimeChoice = { kind: 'local' } | { kind: 'docker'; image: string };
+
+/** What to say when --router-port names another port than an existing workspace's (which keeps its own); null when it does not. */
+export function keptRouterPort(home: string, asked: number | undefined): string | null {
+  const current = readSettings(home).routerPort;
+  if (asked === undefined || asked === current) return null;
+  return `note: the workspace keeps router port ${current} (--router-port ${asked} is for a new workspace); to change it: cellctl config set routerPort ${asked}`;
+}
 
 export function readSettings(home: string): Settings {
   return parseSettings(readRawSettings(home), workspacePaths(home).settings);

@@ -6,7 +6,7 @@ export const init = defineCommand({
   summary: 'create a workspace (settings, control plane, secrets)',
   description: 'Create a workspace: cellctl.json, secrets/ and the control plane (control.db, or PostgreSQL with --control). Running it again changes nothing.',
   flags: {
-    routerPort: tcpPort('--router-port <port>', 'router port (its admin API uses port + 1)', { default: '8000' }),
+    routerPort: tcpPort('--router-port <port>', 'router port of a new workspace (default 8000; its admin API uses port + 1)'),
     template: text('-t, --template <name>', 'placement template: new customers go only to cells of it (default: the first cell created)'),
     control: text(
       '--control <url>',

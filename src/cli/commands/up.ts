@@ -10,7 +10,7 @@ export const up = defineCommand({
     cells: count(100)('--cells <n>', 'number of cells', { default: '3' }),
     template: text('-t, --template <name>', "template for new cells (default: the workspace's placement template, else ecommerce)"),
     customers: count(100_000)('--customers <n>', 'sample customers to create through the router', { default: '20' }),
-    routerPort: tcpPort('--router-port <port>', 'router port for a new workspace', { default: '8000' }),
+    routerPort: tcpPort('--router-port <port>', 'router port for a new workspace (default 8000)'),
     control: text('--control <url>', 'a new workspace keeps its control plane in PostgreSQL (as init; default: $CELLCTL_CONTROL_URL, else control.db)'),
     runtime: oneOf('--runtime <runtime>', 'for a new workspace (as init): local (the supervisor, default) or docker (one Docker Engine)', ['local', 'docker']),
     image: text('--image <image>', 'for a new docker workspace: the image its containers run (default cellctl:<version>)'),

@@ -4,7 +4,7 @@ import { isAxiosError } from 'axios';
 import { RouterAdmin } from '../../router/client.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { exposureWarning, type Settings } from '../../workspace/settings.js';
-import { readSettings, updateSettings } from '../../workspace/workspace.js';
+import { openWorkspace, readSettings, updateSettings } from '../../workspace/workspace.js';
 import { homeOf } from '../context.js';
 import type { InputOf } from '../define.js';
 import type { configGet, configSet, configView } from '../commands/config.js';
@@ -52,11 +52,30 @@ export function get(input: InputOf<typeof configGet>): void {
 export async function set(input: InputOf<typeof configSet>): Promise<void> {
   const home = homeOf(input);
   const { name: key, value } = input.args;
+  if (ROUTER_PORTS.has(key)) await refuseCellPort(home, key, parseValue(value));
   const settings = updateSettings(home, (raw) => setPath(raw, key, parseValue(value)));
   sayDone(`${key} = ${JSON.stringify(lookup(settings, key))}`);
   const warning = exposureWarning(settings);
   if (warning) sayWarning(warning);
   return applyToRouter(home, settings);
+}
+
+const ROUTER_PORTS = new Set(['routerPort', 'routerAdminPort']);
+
+/** A router port must not be one a cell of this machine listens on (its own, or its data API's); refused before anything is written. */
+async function refuseCellPort(home: string, key: string, port: unknown): Promise<void> {
+  if (typeof port !== 'number') return; // the settings' own check names a value that is not a port
+  const ws = await openWorkspace(home);
+  try {
+    if (ws.settings.runtime !== 'local') return; // cells listen at addresses of their own
+    const owner = (await ws.plane.listCells()).find((cell) => cell.managed && (cell.port === port || cell.dataPort === port));
+    if (owner)
+      throw usageError(
+        `${key} ${port} is cell ${owner.id}'s ${owner.port === port ? 'port' : "data API's port"}: choose a port no cell uses ("cellctl list" shows theirs)`,
+      );
+  } finally {
+    await ws.plane.close();
+  }
 }
 
 async function applyToRouter(home: string, settings: Settings): Promise<void> {

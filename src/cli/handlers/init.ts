@@ -2,7 +2,7 @@
 import { printableLocation } from '../../control/open.js';
 import { controlLocation } from '../../workspace/secrets.js';
 import { usageError } from '../../shared/errors.js';
-import { chosenControlUrl, initWorkspace, readSettings } from '../../workspace/workspace.js';
+import { chosenControlUrl, DEFAULT_ROUTER_PORT, initWorkspace, keptRouterPort, readSettings } from '../../workspace/workspace.js';
 import { runtimeChoice } from '../runtime.js';
 import { homeOf } from '../context.js';
 import { cellctlCommand, say, sayDone } from '../output.js';
@@ -11,7 +11,7 @@ import type { init } from '../commands/init.js';
 
 export async function run(input: InputOf<typeof init>): Promise<void> {
   const home = homeOf(input);
-  const { routerPort } = input.opts;
+  const routerPort = input.opts.routerPort ?? DEFAULT_ROUTER_PORT;
   const template = input.opts.template ?? null;
   const controlUrl = chosenControlUrl(input.opts.control);
   const runtime = runtimeChoice(input.opts.runtime, input.opts.image);
@@ -28,6 +28,8 @@ export async function run(input: InputOf<typeof init>): Promise<void> {
       );
     }
     say(`workspace already exists at ${home} (control plane: ${printableLocation(controlLocation(home))}); nothing changed`);
+    const kept = keptRouterPort(home, input.opts.routerPort);
+    if (kept) say(kept);
     if (controlUrl !== null) say(`to move its control plane to PostgreSQL: ${cellctlCommand()} control migrate-to <url>`);
   }
 }

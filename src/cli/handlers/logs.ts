@@ -21,6 +21,7 @@ export async function run(input: InputOf<typeof logs>): Promise<void> {
   const since = sinceFlag === undefined ? null : parseSince(sinceFlag);
   const name = input.args.name;
   if (!all && name === undefined) throw usageError('name a process (a cell, router or supervisor), or pass --all');
+  if (all && name !== undefined) throw usageError(`--all shows every process: leave out "${name}", or leave out --all`);
   const files = await withWorkspace(input, async (ws) => {
     if (ws.settings.runtime === 'docker') {
       const names = all ? [ROUTER, ...(await ws.plane.listCells()).filter((cell) => cell.managed).map((cell) => cell.id)] : [await checkProcessName(ws, name!)];

@@ -4,7 +4,7 @@ import { ExitCode, failure, usageError } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
 import { createCell, loadCellTemplate } from '../../workspace/cells.js';
 import { controlLocation, readJwtKey } from '../../workspace/secrets.js';
-import { chosenControlUrl, initWorkspace, openWorkspace, readSettings } from '../../workspace/workspace.js';
+import { chosenControlUrl, DEFAULT_ROUTER_PORT, initWorkspace, keptRouterPort, openWorkspace, readSettings } from '../../workspace/workspace.js';
 import { runtimeChoice } from '../runtime.js';
 import { printableLocation } from '../../control/open.js';
 import { CustomerClient, createSampleCustomers } from '../../workload/customers.js';
@@ -17,21 +17,14 @@ import type { up } from '../commands/up.js';
 
 export async function run(input: InputOf<typeof up>): Promise<void> {
   const home = homeOf(input);
-  const { cells: cellCount, customers: customerCount, template: templateFlag, routerPort, timeout: timeoutMs, json } = input.opts;
+  const { cells: cellCount, customers: customerCount, template: templateFlag, timeout: timeoutMs, json } = input.opts;
+  const routerPort = input.opts.routerPort ?? DEFAULT_ROUTER_PORT;
 
   // As init: the control plane in PostgreSQL when --control (else CELLCTL_CONTROL_URL) names one, else control.db.
   const controlUrl = chosenControlUrl(input.opts.control);
   const runtime = runtimeChoice(input.opts.runtime, input.opts.image);
   if (await initWorkspace(home, routerPort, templateFlag ?? 'ecommerce', controlUrl, runtime)) say(`workspace created at ${home}`);
-  else if (input.opts.runtime !== undefined && readSettings(home).runtime !== input.opts.runtime) {
-    throw usageError(
-      `the workspace at ${home} runs on ${readSettings(home).runtime}: a runtime is chosen when the workspace is made; use a new --home for ${input.opts.runtime}`,
-    );
-  } else if (controlUrl !== null && controlLocation(home) !== controlUrl) {
-    say(
-      `note: CELLCTL_CONTROL_URL is set, but this workspace keeps its control plane in ${printableLocation(controlLocation(home))}; "cellctl control migrate-to <url>" moves it`,
-    );
-  }
+  else sayWhatIsKept(home, input.opts.routerPort, input.opts.runtime, controlUrl);
   say(`control plane: ${printableLocation(controlLocation(home))}`);
   const ws = await openWorkspace(home);
   try {
@@ -73,5 +66,21 @@ Try next:
     if (report.cells.some((cell) => cell.state !== 'running')) process.exitCode = ExitCode.failure;
   } finally {
     await ws.plane.close();
+  }
+}
+
+/** On an existing workspace, `up` changes none of what makes it: what its flags asked for otherwise is said (or, for a runtime, refused). */
+function sayWhatIsKept(home: string, routerPort: number | undefined, runtime: string | undefined, controlUrl: string | null): void {
+  if (runtime !== undefined && readSettings(home).runtime !== runtime) {
+    throw usageError(
+      `the workspace at ${home} runs on ${readSettings(home).runtime}: a runtime is chosen when the workspace is made; use a new --home for ${runtime}`,
+    );
+  }
+  const kept = keptRouterPort(home, routerPort);
+  if (kept) say(kept);
+  if (controlUrl !== null && controlLocation(home) !== controlUrl) {
+    say(
+      `note: CELLCTL_CONTROL_URL is set, but this workspace keeps its control plane in ${printableLocation(controlLocation(home))}; "cellctl control migrate-to <url>" moves it`,
+    );
   }
 }
