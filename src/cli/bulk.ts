@@ -3,6 +3,7 @@
 import { runMoves } from '../migration/bulk.js';
 import type { Move } from '../migration/plan.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { ExitCode } from '../shared/errors.js';
 import { say, startBar } from './output.js';
 
 export async function runMovesInterruptibly(ws: Workspace, moves: Move[], batchSize: number, label: string, quiet: boolean): ReturnType<typeof runMoves> {
@@ -14,7 +15,10 @@ export async function runMovesInterruptibly(ws: Workspace, moves: Move[], batchS
   process.once('SIGINT', onInterrupt);
   const bar = startBar(label, moves.length, quiet);
   try {
-    return await runMoves(ws, moves, batchSize, bar, () => stop);
+    const result = await runMoves(ws, moves, batchSize, bar, () => stop);
+    // An unfinished run ends as an interrupted command does: exit 130, as a shell reports one.
+    if (result.interrupted) process.exitCode = ExitCode.interrupted;
+    return result;
   } finally {
     bar.finish();
     process.removeListener('SIGINT', onInterrupt);

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATION_STEPS } from '../../src/control/store.js';
 import { readAdminToken } from '../../src/workspace/secrets.js';
 import { cli, cliJson, cliOk, cleanup, createCells, http, otherCell, type RunningSystem, waitFor } from '../helpers.js';
-import { mappedCell, none, pausedMove, rowsIn, seedShopper, shop, shopper } from '../shop.js';
+import { mappedCell, none, pausedCommand, pausedMove, rowsIn, seedShopper, shop, shopper } from '../shop.js';
 
 afterAll(cleanup);
 
@@ -364,6 +364,28 @@ describe('bulk moves', () => {
     expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);
   }, 240_000); // about 120 CLI runs: minutes on a busy 2-core machine
+
+  it('Ctrl-C during a drain finishes the batches in flight, says how far it got, and exits 130; the same command again finishes it', async () => {
+    const ws = await shop(['c1', 'c2']);
+    for (let i = 0; i < 12; i += 1) await cliOk(ws.home, ['assign', 'customer', `int-${i}`, '--cell', 'c1']);
+    for (let i = 0; i < 12; i += 1) expect((await http('POST', `${ws.url}/api/customers/int-${i}`, shopper(`int-${i}`))).status).toBe(201);
+    // The drain stops in its first move; Ctrl-C reaches it there, then it goes on.
+    const drain = await pausedCommand(ws, ['drain', 'c1', '--batch-size', '2'], 'verified', 'drain');
+    process.kill(drain.pid, 'SIGINT');
+    drain.goOn();
+    const interrupted = await drain.done;
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.stderr).toMatch(/interrupted: finishing the current batch/);
+    const moved = Number(/moved (\d+) of 12; run "cellctl drain c1" again to continue/.exec(interrupted.stderr)?.[1]);
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThan(12);
+    expect(await cliJson(ws.home, ['customers', '--cell', 'c1'])).toHaveLength(12 - moved);
+    expect(await cliJson(ws.home, ['migrate', 'list', '--state', 'running'])).toEqual([]);
+    const finished = await cli(ws.home, ['drain', 'c1', '--batch-size', '2']);
+    expect(finished.code).toBe(0);
+    expect(await cliJson(ws.home, ['customers', '--cell', 'c1'])).toEqual([]);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+  }, 120_000);
 });
 
 describe('keep-source and audit', () => {
