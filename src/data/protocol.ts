@@ -224,3 +224,14 @@ export interface DataApi {
   unbar(request: BarrierRequest): Promise<BarrierAnswer>;
   barriers(): Promise<BarriersAnswer>;
 }
+
+/** A data API token's one rule, for every side that reads one (serve, cell-agent, cells register). */
+export const MIN_DATA_TOKEN = 16;
+const MAKE_ONE = 'make one with: head -c 24 /dev/urandom | base64 > FILE';
+
+/** What is wrong with a data API token (to follow "the token in FILE"), or null. */
+export function dataTokenProblem(token: string): string | null {
+  if (token.length < MIN_DATA_TOKEN) return `has ${token.length} characters; a data API token has at least ${MIN_DATA_TOKEN} (${MAKE_ONE})`;
+  if (/\s/.test(token)) return `contains white space: it must be one line with no spaces (${MAKE_ONE})`;
+  return null;
+}

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { hasBearerToken } from '../shared/bearer.js';
 import { createRequestListener, HttpError, type RequestContext, type RequestListener, type RouteDef } from '../shared/http.js';
 import { formatIssues } from '../shared/validation.js';
-import { DATA_API_PREFIX, MAX_DATA_BODY_BYTES, requests } from './protocol.js';
+import { DATA_API_PREFIX, dataTokenProblem, MAX_DATA_BODY_BYTES, requests } from './protocol.js';
 import { DataService, type DataServiceOptions } from './service.js';
 
 export interface DataApiOptions extends DataServiceOptions {
@@ -115,6 +115,7 @@ export function readDataToken(file: string): string {
   } catch (error) {
     throw failure(`cannot read the data API token file ${file}: ${describeError(error)}; pass the file the workspace made (secrets/cells/<cell>.token)`);
   }
-  if (token.length === 0) throw failure(`the data API token file ${file} is empty: write the cell's token in it`);
+  const problem = dataTokenProblem(token);
+  if (problem) throw failure(`the data API token in ${file} ${problem}`);
   return token;
 }

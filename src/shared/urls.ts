@@ -27,13 +27,16 @@ export function parseCellUrl(text: string, what = '--url'): CellAddress {
   }
   if (url.protocol !== 'http:') throw usageError(`${what} "${text}" must start with http:// (e.g. http://10.0.0.5:8100)`);
   if (url.username || url.password) throw usageError(`${what} "${text}" must not carry a user or password: write it as http://HOST:PORT`);
-  if (url.port === '') throw usageError(`${what} "${text}" has no port: write it as http://HOST:PORT (e.g. http://${url.hostname || 'HOST'}:8100)`);
+  // URL drops a scheme's default port (":80" for http): whether one was written is read from the text.
+  const written = /^http:\/\/(?:\[[^\]]*\]|[^/?#:]*):(\d+)(?:[/?#]|$)/i.exec(text.trim())?.[1];
+  if (written === undefined) throw usageError(`${what} "${text}" has no port: write it as http://HOST:PORT (e.g. http://${url.hostname || 'HOST'}:8100)`);
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
     throw usageError(`${what} "${text}" must have no path or query: write it as http://HOST:PORT`);
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') throw usageError(`${what} "${text}" has no host: write it as http://HOST:PORT`);
-  return { host, port: Number(url.port), base: `http://${url.host}` };
+  const port = Number(written);
+  return { host, port, base: `http://${url.hostname}:${port}` };
 }
 
 /**

@@ -6,7 +6,7 @@ import { describeError, failure, usageError } from '../shared/errors.js';
 import { checkCellName } from '../shared/names.js';
 import { type CellAddress, parseCellUrl } from '../shared/urls.js';
 import type { Template } from '../templates/template.js';
-import { DATA_API_PREFIX, DATA_API_VERSION, type InfoAnswer } from '../data/protocol.js';
+import { DATA_API_PREFIX, DATA_API_VERSION, dataTokenProblem, type InfoAnswer } from '../data/protocol.js';
 import { loadCellTemplate, type CellDescriptor } from './cells.js';
 import { cellPaths } from './paths.js';
 import { createCellToken, removeCellToken } from './secrets.js';
@@ -24,8 +24,6 @@ export interface RegisterRequest {
   noCheck?: boolean;
 }
 
-const MIN_TOKEN = 16;
-
 /** Reads the cell's data token from a file, or says what the file must hold. */
 export function readTokenFile(file: string | undefined): string {
   if (file === undefined) {
@@ -39,8 +37,8 @@ export function readTokenFile(file: string | undefined): string {
   } catch (error) {
     throw usageError(`cannot read --token-file ${file} (${describeError(error)}): give the file the cell's data API was started with`);
   }
-  if (token.length < MIN_TOKEN) throw usageError(`the token in ${file} has ${token.length} characters; a data API token has at least ${MIN_TOKEN}`);
-  if (/\s/.test(token)) throw usageError(`the token in ${file} contains white space: it must be one line with no spaces`);
+  const problem = dataTokenProblem(token);
+  if (problem) throw usageError(`the token in ${file} ${problem}`);
   return token;
 }
 

@@ -251,7 +251,7 @@ describe("the data API beside a user's own app (cell-agent)", () => {
   it('cell-agent explains a missing file, an unreadable token and a database without the declared tables', async () => {
     const dir = tempDir();
     const tokenFile = path.join(dir, 'token');
-    fs.writeFileSync(tokenFile, 'secret-token\n');
+    fs.writeFileSync(tokenFile, 'a-secret-token-of-24-chars\n');
     const args = ['--template', path.join(FIXTURES, 'templates', 'notes'), '--cell-id', 'x1', '--port', String(await freePort())];
     const missing = await cli(null, ['cell-agent', '--db', path.join(dir, 'none.db'), ...args, '--token-file', tokenFile]);
     expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/does not exist/)]);
@@ -261,6 +261,17 @@ describe("the data API beside a user's own app (cell-agent)", () => {
     expect([noToken.code, noToken.stderr]).toEqual([1, expect.stringMatching(/token file/)]);
     const noTables = await cli(null, ['cell-agent', '--db', empty, ...args, '--token-file', tokenFile]);
     expect([noTables.code, noTables.stderr]).toEqual([1, expect.stringMatching(/no table "owners"/)]);
+    // The token rule of cells register, at every side that reads a token.
+    const short = path.join(dir, 'short');
+    fs.writeFileSync(short, 'abc\n');
+    const env = { CELL_ID: 's1', PORT: String(await freePort()), CELL_DB: path.join(dir, 's1.db'), CELL_HOME: dir };
+    const served = await cli(null, ['serve', '--template', 'basic', '--data-port', String(await freePort()), '--token-file', short], env);
+    expect([served.code, served.stderr]).toEqual([
+      1,
+      `error: the data API token in ${short} has 3 characters; a data API token has at least 16 (make one with: head -c 24 /dev/urandom | base64 > FILE)\n`,
+    ]);
+    const agent = await cli(null, ['cell-agent', '--db', empty, ...args, '--token-file', short]);
+    expect([agent.code, agent.stderr]).toEqual([1, expect.stringMatching(/has 3 characters; a data API token has at least 16/)]);
   });
 });
 
@@ -268,7 +279,7 @@ describe('cellctl serve --data-port', () => {
   it('serves the app and the data API of a built-in cell started by hand', async () => {
     const dir = tempDir();
     const tokenFile = path.join(dir, 'token');
-    fs.writeFileSync(tokenFile, 'hand-token\n');
+    fs.writeFileSync(tokenFile, 'hand-token-of-20-chars\n');
     const [port, dataPort] = [await freePort(), await freePort()];
     const child = spawnTracked(process.execPath, [CLI, 'serve', '--template', 'basic', '--data-port', String(dataPort), '--token-file', tokenFile], {
       CELL_ID: 'hand',
@@ -278,7 +289,7 @@ describe('cellctl serve --data-port', () => {
     });
     let output = '';
     child.stderr?.on('data', (chunk) => (output += chunk));
-    const cell: DataCell = { app: `http://127.0.0.1:${port}`, data: `http://127.0.0.1:${dataPort}/data/v2`, token: 'hand-token' };
+    const cell: DataCell = { app: `http://127.0.0.1:${port}`, data: `http://127.0.0.1:${dataPort}/data/v2`, token: 'hand-token-of-20-chars' };
     await waitFor(`serve with a data API (${output})`, async () => (await call(cell, 'GET', 'info')).status === 200);
     expect((await http('POST', `${cell.app}/api/customers/h1`, { name: 'H', email: 'h@example.com' })).status).toBe(201);
     await ok(cell, 'barrier', { move: 1, fencing: 1, customers: ['h1'] });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderStatus } from '../../src/cli/views/status.js';
 import { cellAddress, hostNamesThisMachine, parseCellUrl } from '../../src/shared/urls.js';
+import { dataTokenProblem } from '../../src/data/protocol.js';
 import { buildStatus, judgeHealth, type StatusInputs } from '../../src/status/model.js';
 import { infoMismatch } from '../../src/workspace/registered.js';
 import { cellRecord } from '../helpers.js';
@@ -12,6 +13,15 @@ describe('cell URLs', () => {
     expect(parseCellUrl('http://10.1.2.3:8100')).toEqual({ host: '10.1.2.3', port: 8100, base: 'http://10.1.2.3:8100' });
     expect(parseCellUrl('http://cell-b.internal:9000/')).toEqual({ host: 'cell-b.internal', port: 9000, base: 'http://cell-b.internal:9000' });
     expect(parseCellUrl('http://[::1]:9000')).toMatchObject({ host: '::1', port: 9000 });
+    // http's default port, written out, is a port (URL itself drops it).
+    expect(parseCellUrl('http://cell-b.internal:80')).toEqual({ host: 'cell-b.internal', port: 80, base: 'http://cell-b.internal:80' });
+    expect(parseCellUrl('http://[::1]:80/')).toEqual({ host: '::1', port: 80, base: 'http://[::1]:80' });
+  });
+
+  it('one rule for a data API token, with how to make one', () => {
+    expect(dataTokenProblem('a-data-token-of-32-characters-ok')).toBeNull();
+    expect(dataTokenProblem('abc')).toBe('has 3 characters; a data API token has at least 16 (make one with: head -c 24 /dev/urandom | base64 > FILE)');
+    expect(dataTokenProblem('sixteen chars ok')).toMatch(/^contains white space/);
   });
 
   it.each([
