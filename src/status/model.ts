@@ -372,6 +372,8 @@ function cellProblems(report: StatusReport): HealthProblem[] {
   for (const cell of report.cells) {
     // A stopped cell with no customers refuses nobody; one that holds customers refuses them all.
     if (cell.state === 'stopped' && cell.customers === 0) continue;
+    // So does a registered cell that does not answer: said as a note (idleCellNotes), not failed on.
+    if (idleAndSilent(cell)) continue;
     const problem = processProblem(`cell ${cell.id}`, cell);
     if (problem)
       found.push({
@@ -381,6 +383,15 @@ function cellProblems(report: StatusReport): HealthProblem[] {
       });
   }
   return found;
+}
+
+/** A registered cell that does not answer and holds no customers: nobody is refused. */
+const idleAndSilent = (cell: CellRow): boolean => cell.state === 'registered' && cell.healthy !== true && cell.customers === 0;
+
+function idleCellNotes(report: StatusReport): string[] {
+  return report.cells
+    .filter(idleAndSilent)
+    .map((cell) => `cell ${cell.id} (registered) ${cell.lastError ?? 'does not answer its health check'}; it holds no customers, so nobody is refused (${cellFix(cell)})`);
 }
 
 function migrationProblems(report: StatusReport): HealthProblem[] {
@@ -434,7 +445,7 @@ export function judgeHealth(report: StatusReport, behind: PlaneBehind | null = n
     problems: details.map((detail) => `${detail.problem}${detail.customers > 0 ? ` — ${detail.customers} customer(s) refused` : ''}; run: ${detail.fix}`),
     customersAffected,
     details,
-    notes: migrationNotes(report),
+    notes: [...migrationNotes(report), ...idleCellNotes(report)],
   };
 }
 

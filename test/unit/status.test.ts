@@ -326,6 +326,32 @@ describe('status: the control plane and the registered routers', () => {
       expect(renderStatus(report)).toMatch(/no supervised process runs from this folder here/);
     });
 
+    it('a registered cell that does not answer and holds no customers is a note, not a failure; holding customers, it fails', () => {
+      const silent = (customers: number) =>
+        buildStatus({
+          ...inputs(
+            [],
+            [
+              ['a', true],
+              ['b', false],
+            ],
+          ),
+          supervisor: null,
+          routerStats: null,
+          customerCounts: new Map([['b', customers]]),
+          cells: [cell('a'), cell('b')].map((row) => ({ ...row, managed: false })),
+          routers: [registered('r1', true)],
+        });
+      const idle = judgeHealth(silent(0));
+      expect(idle).toMatchObject({ healthy: true, details: [] });
+      expect(idle.notes).toEqual([
+        expect.stringMatching(/^cell b \(registered\) does not answer its health check at its URL; it holds no customers, so nobody is refused/),
+      ]);
+      const holding = judgeHealth(silent(2));
+      expect(holding).toMatchObject({ healthy: false, customersAffected: 2 });
+      expect(holding.notes).toEqual([]);
+    });
+
     it('refuses every customer when no listed router is live', () => {
       const verdict = judgeHealth(elsewhere([registered('r1', false)]));
       expect(verdict).toMatchObject({ healthy: false, customersAffected: 3 });
