@@ -391,7 +391,10 @@ const idleAndSilent = (cell: CellRow): boolean => cell.state === 'registered' &&
 function idleCellNotes(report: StatusReport): string[] {
   return report.cells
     .filter(idleAndSilent)
-    .map((cell) => `cell ${cell.id} (registered) ${cell.lastError ?? 'does not answer its health check'}; it holds no customers, so nobody is refused (${cellFix(cell)})`);
+    .map(
+      (cell) =>
+        `cell ${cell.id} (registered) ${cell.lastError ?? 'does not answer its health check'}; it holds no customers, so nobody is refused (${cellFix(cell)})`,
+    );
 }
 
 function migrationProblems(report: StatusReport): HealthProblem[] {

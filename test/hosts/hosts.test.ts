@@ -403,6 +403,11 @@ function hostsSuite(setup: ControlSetup): void {
       const health = await fromB(['health']);
       expect(health.code, health.stdout + health.stderr).toBe(0);
       expect(health.stderr).toMatch(/2 live router\(s\) and 2 cell\(s\)/);
+      // start there would run a second supervisor and router: refused, saying what the folder is for.
+      const started = await fromB(['start']);
+      expect(started.code).toBe(1);
+      expect(started.stderr).toMatch(/runs no cell of its own, and 2 router\(s\) elsewhere are live .*it is an operator's folder.*cellctl router serve/);
+      expect((await fromBJson(['status'])).supervisor.state).toBe('stopped');
     }, 240_000);
 
   // Only where a router runs on another host than the control plane: B's, with PostgreSQL on A.
