@@ -248,20 +248,16 @@ export function baseUnavailable(): string | null {
   return null;
 }
 
-/** Puts `from` at `root` + `from` (hard link, else a copy; folders whole, links followed). */
+/**
+ * Puts a copy of `from` at `root` + `from` (folders whole, links followed). Never a hard link: making
+ * or removing one changes the file's ctime, and another engine's tar reading the same file (a second
+ * test file, or another run) then fails with "file changed as we read it".
+ */
 function place(root: string, from: string, as = from): void {
   const to = path.join(root, as);
   fs.mkdirSync(path.dirname(to), { recursive: true });
-  const stat = fs.statSync(from);
-  if (stat.isDirectory()) {
-    fs.cpSync(from, to, { recursive: true, dereference: true });
-    return;
-  }
-  try {
-    fs.linkSync(fs.realpathSync(from), to);
-  } catch {
-    fs.copyFileSync(from, to);
-  }
+  if (fs.statSync(from).isDirectory()) fs.cpSync(from, to, { recursive: true, dereference: true });
+  else fs.copyFileSync(from, to);
 }
 
 function writeRootFs(root: string): void {
