@@ -52,9 +52,11 @@ async function killAll(pids: number[]): Promise<void> {
  */
 export async function teardown(): Promise<void> {
   if (run === null) return;
-  const namespaces = sweepHosts(String(process.pid));
+  // Processes first: a dockerd left in a simulated host (test/engine/swarm.ts) has containers in
+  // namespaces of their own, found below its shims only while those live.
   const leftovers = withDescendants(processesUnder(run));
   await killAll(leftovers);
+  const namespaces = sweepHosts(String(process.pid));
   const mounts = unmountUnder(run);
   const pools = releasePools(run);
   fs.rmSync(run, { recursive: true, force: true, maxRetries: 3 });

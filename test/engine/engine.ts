@@ -4,17 +4,25 @@
 //   engineUnavailable(): string | null
 //       Why no dockerd can run here (one line: not Linux, not root, no dockerd or docker binary), or
 //       null. Engine tests skip with it: `describe.skipIf(why !== null)` after printing it.
-//   startDockerd(name: string): Promise<Engine>
+//   startDockerd(name: string, options?: { netns?: string }): Promise<Engine>
 //       Starts a dockerd in a folder of this run (helpers.ts runDir), with its own data root, exec
 //       root, socket, config file, containerd namespace and /16 address pool (pools.ts), no iptables
 //       and no docker0 bridge; resolves once `docker info` answers (deadline 60 s).
-//   Engine = { name, dir, host, pid, pool, env, docker(args, opts?), stop() }
+//       options.netns: inside that network namespace (a simulated host of test/hosts/netns.ts, by
+//       its name in /var/run/netns), started as `nsenter --net=… dockerd` (`ip netns exec` remounts
+//       /sys, and dockerd then fails with "Devices cgroup isn't mounted"). There dockerd keeps its
+//       iptables handling (it changes that namespace's tables only; swarm's overlay networks and
+//       host-mode published ports need it), its local networks take the lower /17 of its pool and
+//       the upper /17 is left for a swarm it leads (swarmPool). Its socket, folders and containerd
+//       namespace are on the machine, as for any engine, so the client runs from here.
+//   Engine = { name, dir, host, pid, pool, swarmPool, netns, env, docker(args, opts?), stop() }
 //       host: unix://… for DOCKER_HOST; env: { DOCKER_HOST: host } to hand to a process;
 //       docker(): runs the docker client against this engine → { code, stdout, stderr } (never throws
 //       for a non-zero exit; opts.timeoutMs, default 120 s; opts.input: a stream for its stdin);
 //       stop(): removes every container, stops dockerd by pid (TERM, then KILL with everything below
-//       it), unmounts what is still mounted under its folder (findmnt), releases its pool, removes
-//       the folder. Idempotent. A file that forgets it is caught by the suite's teardown
+//       it; a containerd or shim that a dead dockerd left is found by its CELLCTL_HOME), unmounts
+//       what is still mounted under its folder (findmnt), releases its pool, removes the folder.
+//       Idempotent. A file that forgets it is caught by the suite's teardown
 //       (test/global-setup.ts), which fails the run.
 //   baseImage(engine): Promise<string>
 //       `docker import` of this machine's node (process.execPath), the libraries `ldd` lists for it,
@@ -32,7 +40,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { CLI, runDir, RUN_PREFIX, unmountUnder, withDescendants } from '../helpers.js';
+import { CLI, processesUnder, runDir, RUN_PREFIX, unmountUnder, withDescendants } from '../helpers.js';
 import { claimPool, releasePool } from './pools.js';
 
 export interface DockerCall {
@@ -54,8 +62,12 @@ export interface Engine {
   /** For DOCKER_HOST. */
   host: string;
   pid: number;
-  /** The /16 its networks take their subnets from. */
+  /** The /16 its networks take their subnets from (claimed in pools.ts). */
   pool: string;
+  /** The upper /17 of `pool`, which the engine's local networks leave alone: for `swarm init --default-addr-pool`. */
+  swarmPool: string;
+  /** The network namespace it runs in, or null for the machine's own. */
+  netns: string | null;
   env: { DOCKER_HOST: string };
   docker(args: string[], options?: DockerCallOptions): Promise<DockerCall>;
   stop(): Promise<void>;
@@ -163,7 +175,18 @@ async function stopDockerd(dockerd: ChildProcess, pid: number): Promise<void> {
   await killAll(inTime ? below.filter(alive) : below);
 }
 
-export async function startDockerd(name: string): Promise<Engine> {
+export interface DockerdOptions {
+  /** A network namespace (its name in /var/run/netns) to run in; default: the machine's own. */
+  netns?: string;
+}
+
+/** `10.x.0.0/16` → its lower and upper /17. */
+function halves(pool: string): [string, string] {
+  const [a, b] = pool.split('.');
+  return [`${a}.${b}.0.0/17`, `${a}.${b}.128.0/17`];
+}
+
+export async function startDockerd(name: string, options: DockerdOptions = {}): Promise<Engine> {
   const why = engineUnavailable();
   if (why) throw new Error(`cannot start a dockerd: ${why}`);
   const run = runDir();
@@ -179,15 +202,20 @@ export async function startDockerd(name: string): Promise<Engine> {
   const logFd = fs.openSync(log, 'a');
   // CELLCTL_HOME names the folder, so the suite's teardown finds dockerd and containerd by it; TMPDIR
   // keeps what they write there in it (containerd dumps its stacks there when dockerd restarts it).
-  const dockerd = spawn(
-    DOCKERD!,
-    [
-      ...['--data-root', path.join(dir, 'data'), '--exec-root', exec, '--pidfile', path.join(dir, 'pid'), '--host', `unix://${socket}`],
-      ...['--config-file', path.join(dir, 'daemon.json'), '--containerd-namespace', namespace, '--containerd-plugins-namespace', `${namespace}-plugins`],
-      ...['--bridge=none', '--iptables=false', '--ip-masq=false', '--default-address-pool', `base=${pool},size=24`],
-    ],
-    { env: { ...process.env, CELLCTL_HOME: dir, TMPDIR: dir }, stdio: ['ignore', logFd, logFd] },
-  );
+  const netns = options.netns ?? null;
+  const [localPool, swarmPool] = halves(pool);
+  const args = [
+    ...['--data-root', path.join(dir, 'data'), '--exec-root', exec, '--pidfile', path.join(dir, 'pid'), '--host', `unix://${socket}`],
+    ...['--config-file', path.join(dir, 'daemon.json'), '--containerd-namespace', namespace, '--containerd-plugins-namespace', `${namespace}-plugins`],
+    // On the machine: no iptables rules and no docker0, nothing outside the run's folder changes. In a
+    // namespace its tables are the namespace's own, and swarm's overlay and host-mode ports need them.
+    ...(netns === null
+      ? ['--bridge=none', '--iptables=false', '--ip-masq=false', '--default-address-pool', `base=${pool},size=24`]
+      : ['--bridge=none', '--default-address-pool', `base=${localPool},size=24`]),
+  ];
+  // nsenter execs dockerd, so the child's pid is dockerd's.
+  const [file, argv] = netns === null ? [DOCKERD!, args] : ['nsenter', [`--net=/var/run/netns/${netns}`, DOCKERD!, ...args]];
+  const dockerd = spawn(file, argv, { env: { ...process.env, CELLCTL_HOME: dir, TMPDIR: dir }, stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);
   const pid = dockerd.pid!;
   const host = `unix://${socket}`;
@@ -199,6 +227,8 @@ export async function startDockerd(name: string): Promise<Engine> {
     host,
     pid,
     pool,
+    swarmPool,
+    netns,
     env: { DOCKER_HOST: host },
     docker: (args, options) => dockerAt(host, args, options),
     stop: () =>
@@ -209,6 +239,8 @@ export async function startDockerd(name: string): Promise<Engine> {
           if (ids.length > 0) await dockerAt(host, ['rm', '-f', '-v', ...ids], { timeoutMs: 60_000 });
         }
         await stopDockerd(dockerd, pid);
+        // A dockerd that died first (a test killed it) left containerd and its shims to init: they name its folder.
+        await killAll(withDescendants(processesUnder(dir)));
         unmountUnder(dir);
         releasePool(pool, dir);
         fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });

@@ -28,15 +28,36 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** Second octets of 10.x.0.0/16 that the machine routes, or that a running dockerd was told to use. */
-function takenOctets(): Set<number> {
-  const taken = new Set<number>();
+/** Second octets of 10.x.y.z in the routes of the machine's namespace, or of `netns`. */
+function routedOctets(netns?: string): number[] {
   try {
-    for (const match of execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8', timeout: 10_000 }).matchAll(/\b10\.(\d+)\./g))
-      taken.add(Number(match[1]));
+    const routes = execFileSync('ip', [...(netns ? ['-n', netns] : []), '-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8', timeout: 10_000 });
+    return [...routes.matchAll(/\b10\.(\d+)\./g)].map((match) => Number(match[1]));
   } catch {
-    // no iproute2: the claims alone keep runs apart
+    // no iproute2, or the namespace is gone: the claims alone keep runs apart
+    return [];
   }
+}
+
+/** The simulated hosts' namespaces (test/hosts/netns.ts, `cch-…`) of every run: their subnets are in 10.200–249 too. */
+function hostNamespaces(): string[] {
+  try {
+    return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 })
+      .split('\n')
+      .map((line) => line.split(' ')[0]!)
+      .filter((ns) => ns.startsWith('cch-'));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Second octets of 10.x.0.0/16 that the machine routes, that a simulated host's namespace routes (a
+ * swarm's overlay networks would otherwise overlap the hosts' own subnet), or that a running dockerd
+ * was told to use.
+ */
+function takenOctets(): Set<number> {
+  const taken = new Set<number>([...routedOctets(), ...hostNamespaces().flatMap((ns) => routedOctets(ns))]);
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {

@@ -4,6 +4,7 @@
 // the suite's global teardown (sweepHosts) for a run that died.
 import { type ChildProcess, execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
+import { withDescendants } from '../helpers.js';
 
 /** Every namespace of this harness is named `cch-<run>-<file>-<host>`: the run's pid, then the test file's process. */
 const PREFIX = 'cch-';
@@ -97,9 +98,12 @@ function killAll(pids: Iterable<number>): void {
   while (victims.some(alive) && Date.now() < deadline) sleepSync(20);
 }
 
-/** Kills what is inside a namespace, then deletes it (its veth ends go with it). */
+/**
+ * Kills what is inside a namespace and every process below those (a dockerd's containers live in
+ * namespaces of their own), then deletes it (its veth ends go with it).
+ */
 function removeNamespace(ns: string): void {
-  killAll(pidsIn(ns));
+  killAll(withDescendants(pidsIn(ns)));
   tryIp(['netns', 'del', ns]);
 }
 

@@ -1,12 +1,12 @@
-// Run inside a simulated host: sends the requests given as JSON (argv[2]: [{method, url, body?}]) one
+// Run inside a simulated host: sends the requests given as JSON (argv[2]: [{method, url, body?, headers?}]) one
 // after another and prints their answers as JSON: [{status, body, cell}] (status 0: no answer).
 const requests = JSON.parse(process.argv[2]);
 const answers = [];
-for (const { method, url, body } of requests) {
+for (const { method, url, body, headers = {} } of requests) {
   try {
     const response = await fetch(url, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
