@@ -45,6 +45,9 @@ export interface ContainerView {
   error: string | null;
 }
 
+/** `--label key=value` for each label. */
+const labelFlags = (labels: Record<string, string>): string[] => Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
+
 export class DockerEngine {
   /** Which engine, for messages: DOCKER_HOST's, or the client's default. */
   readonly name = engineName();
@@ -93,14 +96,13 @@ export class DockerEngine {
    * picks a free subnet from its pools, which is then fixed by re-creating the network with it.
    */
   async createNetwork(name: string, labels: Record<string, string>): Promise<{ subnet: string; gateway: string }> {
-    const labelArgs = Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
-    await this.run(['network', 'create', '--driver', 'bridge', ...labelArgs, name]);
+    await this.run(['network', 'create', '--driver', 'bridge', ...labelFlags(labels), name]);
     const [subnet, gateway] = (await this.run(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}', name]))
       .trim()
       .split(' ');
     await this.run(['network', 'rm', name]);
     if (!subnet || !gateway) throw failure(`${this.name} gave network ${name} no IPv4 subnet: give dockerd a default address pool`, 'E_ENGINE');
-    await this.run(['network', 'create', '--driver', 'bridge', '--subnet', subnet, '--gateway', gateway, ...labelArgs, name]);
+    await this.run(['network', 'create', '--driver', 'bridge', '--subnet', subnet, '--gateway', gateway, ...labelFlags(labels), name]);
     return { subnet, gateway };
   }
 
@@ -109,7 +111,7 @@ export class DockerEngine {
   }
 
   async createVolume(name: string, labels: Record<string, string>): Promise<void> {
-    await this.run(['volume', 'create', ...Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]), name]);
+    await this.run(['volume', 'create', ...labelFlags(labels), name]);
   }
 
   async removeVolume(name: string): Promise<void> {
@@ -132,7 +134,7 @@ export class DockerEngine {
       spec.network,
       '--ip',
       spec.ip,
-      ...Object.entries(spec.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
+      ...labelFlags(spec.labels),
       ...Object.entries(spec.env).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
       ...spec.mounts.flatMap((mount) => ['--volume', mount]),
       ...spec.publish.flatMap((port) => ['--publish', port]),
@@ -147,10 +149,6 @@ export class DockerEngine {
 
   async stop(names: string[], timeoutMs: number): Promise<void> {
     if (names.length > 0) await this.run(['stop', '--time', String(Math.max(1, Math.ceil(timeoutMs / 1000))), ...names], timeoutMs + ASK_MS);
-  }
-
-  async kill(name: string, signal: string): Promise<void> {
-    await this.run(['kill', '--signal', signal, name]);
   }
 
   async removeContainer(name: string): Promise<void> {

@@ -205,7 +205,7 @@ export class DockerRuntime {
     const missing = names.filter((name) => !containers.has(name));
     if (missing.length > 0) {
       throw failure(
-        `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no container on ${this.engine.name}: it was removed outside cellctl; "cellctl delete --force" and create the cell again`,
+        `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no container on ${this.engine.name} (removed outside cellctl?): "cellctl delete ${missing[0]} --force", then create the cell again`,
         'E_ENGINE',
       );
     }
