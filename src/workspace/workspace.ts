@@ -80,6 +80,7 @@ export async function initWorkspace(
 ): Promise<boolean> {
   const paths = workspacePaths(home);
   if (isWorkspace(home)) return false;
+  checkCanHold(home);
   if (fs.existsSync(home)) {
     if (!fs.statSync(home).isDirectory()) throw usageError(`${home} is a file, not a folder: choose another --home`);
     const foreign = fs.readdirSync(home).filter((name) => !IGNORABLE.has(name));
@@ -117,6 +118,19 @@ export async function initWorkspace(
     throw error;
   }
   return true;
+}
+
+/** The kernel's own file systems: no workspace can live there (Node's recursive mkdir even spins on /proc). */
+const KERNEL_FOLDERS = ['/proc', '/sys', '/dev'];
+
+/** Refuses a --home that cannot hold a workspace, before anything is made: a kernel folder, or under a file. */
+function checkCanHold(home: string): void {
+  let existing = home;
+  while (!fs.existsSync(existing)) existing = path.dirname(existing);
+  const real = fs.realpathSync(existing);
+  const kernel = KERNEL_FOLDERS.find((folder) => real === folder || real.startsWith(`${folder}/`));
+  if (kernel) throw usageError(`${home} is under ${kernel}, the kernel's own file system, which cannot hold a workspace: choose another --home`);
+  if (existing !== home && !fs.statSync(existing).isDirectory()) throw usageError(`${home} is under ${existing}, which is a file: choose another --home`);
 }
 
 /** The runtime init is asked for: the local supervisor, or one Docker Engine running `image`. */
@@ -159,32 +173,42 @@ export function updateSettings(home: string, change: (raw: Record<string, unknow
 }
 
 export function parseSettings(raw: unknown, file: string): Settings {
-  const parsed = settingsSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw failure(`${file} is invalid: ${formatIssues(parsed.error)}; fix the field and run the command again`);
+  const checked = checkSettings(raw);
+  if ('problem' in checked) {
+    throw failure(checked.schema ? `${file} is invalid: ${checked.problem}; fix the field and run the command again` : `${file}: ${checked.problem}`);
   }
-  if (parsed.data.routerPort === parsed.data.routerAdminPort) {
-    throw failure(`${file}: routerPort and routerAdminPort must differ`);
-  }
-  if (parsed.data.runtime !== 'local' && (parsed.data.engine === undefined || parsed.data.workspaceId === undefined)) {
-    throw failure(`${file}: runtime "${parsed.data.runtime}" needs "engine" and "workspaceId", which init writes; restore the file, or set "runtime": "local"`);
-  }
-  if (parsed.data.routerStaleAfterMs <= parsed.data.routerHeartbeatMs) {
-    throw failure(
-      `${file}: routerStaleAfterMs (${parsed.data.routerStaleAfterMs}) must be longer than routerHeartbeatMs (${parsed.data.routerHeartbeatMs}), or every router looks stale; make it at least 3 × routerHeartbeatMs`,
-    );
-  }
-  return parsed.data;
+  return checked.settings;
 }
 
-/** Opens a workspace and its control plane (where secrets/control-url says, else control.db). */
-export async function openWorkspace(home: string, planeOptions: OpenPlaneOptions = {}): Promise<Workspace> {
+/** Settings read and checked, or what is wrong with them (`schema`: a field's own value, else how fields fit together). */
+export function checkSettings(raw: unknown): { settings: Settings } | { problem: string; schema: boolean } {
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) return { problem: formatIssues(parsed.error), schema: true };
+  const settings = parsed.data;
+  const problem =
+    settings.routerPort === settings.routerAdminPort
+      ? 'routerPort and routerAdminPort must differ'
+      : settings.runtime !== 'local' && (settings.engine === undefined || settings.workspaceId === undefined)
+        ? `runtime "${settings.runtime}" needs "engine" and "workspaceId", which init writes; restore the file, or set "runtime": "local"`
+        : settings.routerStaleAfterMs <= settings.routerHeartbeatMs
+          ? `routerStaleAfterMs (${settings.routerStaleAfterMs}) must be longer than routerHeartbeatMs (${settings.routerHeartbeatMs}), or every router looks stale; make it at least 3 × routerHeartbeatMs`
+          : null;
+  return problem === null ? { settings } : { problem, schema: false };
+}
+
+/** Refuses a folder that is not a workspace, saying how to make one (every command that needs one). */
+export function requireWorkspace(home: string): void {
   if (!fs.existsSync(home)) {
     throw usageError(`no workspace at ${home}: run "cellctl init --home ${home}" first (or "cellctl up")`);
   }
   if (!isWorkspace(home)) {
     throw usageError(`${home} is not a cellctl workspace (no cellctl.json): run "cellctl init --home ${home}" or pass the right --home`);
   }
+}
+
+/** Opens a workspace and its control plane (where secrets/control-url says, else control.db). */
+export async function openWorkspace(home: string, planeOptions: OpenPlaneOptions = {}): Promise<Workspace> {
+  requireWorkspace(home);
   const settings = readSettings(home);
   const paths = workspacePaths(home);
   const plane = await openControlPlane(controlLocation(home), planeOptions);

@@ -21,6 +21,26 @@ describe('flags', () => {
     expect(fs.existsSync(home)).toBe(false);
   });
 
+  it('init refuses a --home that cannot hold a workspace (a kernel folder, a path under a file) at once', async () => {
+    const proc = await cli(null, ['--home', '/proc/cellctl-test/ws', 'init']);
+    expect([proc.code, proc.stderr]).toEqual([
+      2,
+      "error: /proc/cellctl-test/ws is under /proc, the kernel's own file system, which cannot hold a workspace: choose another --home\n",
+    ]);
+    const file = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(file, '');
+    const under = await cli(null, ['--home', path.join(file, 'ws'), 'init']);
+    expect([under.code, under.stderr]).toEqual([2, `error: ${path.join(file, 'ws')} is under ${file}, which is a file: choose another --home\n`]);
+  });
+
+  it('router serve outside a workspace says so as every command does; events about an unknown subject say which', async () => {
+    const nowhere = path.join(tempDir(), 'none');
+    const served = await cli(nowhere, ['router', 'serve', '--port', String(await freePort()), '--admin-port', String(await freePort())]);
+    expect([served.code, served.stderr]).toEqual([2, `error: no workspace at ${nowhere}: run "cellctl init --home ${nowhere}" first (or "cellctl up")\n`]);
+    const ws = await newWorkspace();
+    expect((await cliOk(ws.home, ['events', '--subject', 'nosuch'])).stderr).toMatch(/^no events about "nosuch" \(events name a cell/);
+  });
+
   it('init --router-port on an existing workspace says the workspace keeps its port and how to change it', async () => {
     const ws = await newWorkspace();
     const other = ws.routerPort + 7;

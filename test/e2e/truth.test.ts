@@ -183,19 +183,26 @@ describe('settings reach the running router', () => {
     await cliOk(ws.home, ['stop']);
   });
 
-  it('refuses an invalid value with the error a broken file gets, and changes nothing', async () => {
+  it('refuses an invalid value or an unknown name as a usage error that says the file is unchanged, in the words of config get', async () => {
     const ws = await newWorkspace();
-    const bad = await cli(ws.home, ['config', 'set', 'auth', 'sometimes']);
-    expect(bad.code).toBe(1);
-    const unknown = await cli(ws.home, ['config', 'set', 'limits.nope', '1']);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/limits/);
-    expect((await cliOk(ws.home, ['config', 'get', 'auth'])).stdout.trim()).toBe('none');
     const file = path.join(ws.home, 'cellctl.json');
-    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), auth: 'sometimes' }, null, 2));
+    const before = fs.readFileSync(file, 'utf8');
+    const bad = await cli(ws.home, ['config', 'set', 'auth', 'sometimes']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('error: auth sometimes is refused (auth: Invalid option: expected one of "none"|"jwt"); cellctl.json is unchanged\n');
+    const big = await cli(ws.home, ['config', 'set', 'limits.maxBodyBytes', 'big']);
+    expect(big.code).toBe(2);
+    expect(big.stderr).toMatch(/^error: limits\.maxBodyBytes big is refused \(limits\.maxBodyBytes: .*\); cellctl\.json is unchanged\n$/);
+    const unknown = await cli(ws.home, ['config', 'set', 'limits.nope', '1']);
+    const unknownGet = await cli(ws.home, ['config', 'get', 'limits.nope']);
+    expect([unknown.code, unknown.stderr]).toEqual([2, 'error: no setting named "limits.nope": "cellctl config view" lists them\n']);
+    expect([unknownGet.code, unknownGet.stderr]).toEqual([unknown.code, unknown.stderr]);
+    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+    // A file broken by hand is still named, with its field.
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(before), auth: 'sometimes' }, null, 2));
     const broken = await cli(ws.home, ['config', 'view']);
     expect(broken.code).toBe(1);
-    expect(bad.stderr).toBe(broken.stderr);
+    expect(broken.stderr).toMatch(/cellctl\.json is invalid: auth: Invalid option/);
   });
 });
 

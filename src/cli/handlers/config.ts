@@ -4,7 +4,7 @@ import { isAxiosError } from 'axios';
 import { RouterAdmin } from '../../router/client.js';
 import { failure, usageError } from '../../shared/errors.js';
 import { exposureWarning, type Settings } from '../../workspace/settings.js';
-import { openWorkspace, readSettings, updateSettings } from '../../workspace/workspace.js';
+import { checkSettings, openWorkspace, readRawSettings, readSettings, updateSettings } from '../../workspace/workspace.js';
 import { homeOf } from '../context.js';
 import type { InputOf } from '../define.js';
 import type { configGet, configSet, configView } from '../commands/config.js';
@@ -52,6 +52,12 @@ export function get(input: InputOf<typeof configGet>): void {
 export async function set(input: InputOf<typeof configSet>): Promise<void> {
   const home = homeOf(input);
   const { name: key, value } = input.args;
+  // Refused before anything is written, in the words of `config get`: an unknown name, a bad value.
+  lookup(readSettings(home), key);
+  const changed = structuredClone(readRawSettings(home));
+  setPath(changed, key, parseValue(value));
+  const checked = checkSettings(changed);
+  if ('problem' in checked) throw usageError(`${key} ${value} is refused (${checked.problem}); cellctl.json is unchanged`);
   if (ROUTER_PORTS.has(key)) await refuseCellPort(home, key, parseValue(value));
   const settings = updateSettings(home, (raw) => setPath(raw, key, parseValue(value)));
   sayDone(`${key} = ${JSON.stringify(lookup(settings, key))}`);

@@ -17,7 +17,12 @@ export async function run(input: InputOf<typeof events>): Promise<void> {
     const events = await ws.plane.listEvents({ subject, limit });
     if (input.opts.watch) return watch(ws, events, subject, output);
     if (printData(output, events)) return;
-    if (events.length === 0) return say('no events yet');
+    if (events.length === 0)
+      return say(
+        subject === undefined
+          ? 'no events yet'
+          : `no events about "${subject}" (events name a cell, the router, a customer or a migration id; "cellctl events" lists them all)`,
+      );
     printLine(
       renderTable(
         ['at', 'source', 'event', 'subject', 'message'],

@@ -4,6 +4,7 @@
 import { usageError } from '../../shared/errors.js';
 import { processLogger } from '../../shared/log.js';
 import { startWorkspaceRouter, stopOnSignals } from '../../router/process.js';
+import { requireWorkspace } from '../../workspace/workspace.js';
 import { homeOf } from '../context.js';
 import type { InputOf } from '../define.js';
 import type { routerServe } from '../commands/router.js';
@@ -13,8 +14,10 @@ export async function serve(input: InputOf<typeof routerServe>): Promise<void> {
   const { port, adminPort, host, adminHost, advertise } = input.opts;
   if (port === adminPort) throw usageError('--port and --admin-port must differ: the public port and the admin API each need their own');
   if (advertise !== undefined && /[/\s]/.test(advertise)) throw usageError(`--advertise takes a host name or address (such as 10.0.0.5), not "${advertise}"`);
+  const home = homeOf(input);
+  requireWorkspace(home);
   const log = processLogger('router');
-  const router = await startWorkspaceRouter(homeOf(input), log, { publicPort: port, adminPort, host, adminHost, advertise });
+  const router = await startWorkspaceRouter(home, log, { publicPort: port, adminPort, host, adminHost, advertise });
   say(`router ${router.id} serving on port ${router.publicPort}, admin API on port ${router.adminPort}, control plane ${router.control}; Ctrl-C stops it`);
   await new Promise<number>((resolve) => stopOnSignals(router, log, resolve)).then((code) => {
     if (code !== 0) process.exitCode = code;
