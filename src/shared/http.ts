@@ -190,12 +190,14 @@ export function createRequestListener(
   const compiled = routes.map(compile);
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://cell');
-    let pathMatched = false;
+    // HEAD is GET without the body (Node's response leaves it out), as Flask answers it.
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const allowed = new Set<string>();
     for (const route of compiled) {
       const match = route.pattern.exec(url.pathname);
       if (!match) continue;
-      pathMatched = true;
-      if (route.method !== req.method) continue;
+      allowed.add(route.method);
+      if (route.method !== method) continue;
       const params: Record<string, string> = {};
       try {
         route.keys.forEach((key, index) => (params[key] = decodeURIComponent(match[index + 1] ?? '')));
@@ -223,7 +225,14 @@ export function createRequestListener(
       return;
     }
     req.resume();
-    if (pathMatched) sendError(res, 'method_not_allowed', `${req.method} is not allowed on ${url.pathname}`);
-    else sendError(res, 'not_found', `No route ${req.method} ${url.pathname}`);
+    if (allowed.size === 0) return sendError(res, 'not_found', `No route ${req.method} ${url.pathname}`);
+    if (allowed.has('GET')) allowed.add('HEAD');
+    // Every 405 says which methods the path takes.
+    sendJson(
+      res,
+      HTTP_ERRORS.method_not_allowed.status,
+      { error: `${req.method} is not allowed on ${url.pathname}`, code: 'method_not_allowed' },
+      { allow: [...allowed].sort().join(', ') },
+    );
   };
 }
