@@ -43,12 +43,18 @@ export function readTokenFile(file: string | undefined): string {
 }
 
 /** What a data API's info answer must say for this cell; null when it fits, else why not. */
-export function infoMismatch(info: Partial<InfoAnswer>, cellId: string, schemaVersion: number): string | null {
+export function infoMismatch(info: Partial<InfoAnswer>, cellId: string, template: Pick<Template, 'name' | 'schema' | 'customerTables'>): string | null {
   if (info.api !== DATA_API_VERSION)
     return `it does not speak data API version ${DATA_API_VERSION} (api: ${JSON.stringify(info.api)}): run the same cellctl version on both sides`;
   if (info.cell_id !== cellId) return `it serves cell "${String(info.cell_id)}", not "${cellId}": register it under that name, or give the right --data-url`;
-  if (info.schema_version !== schemaVersion) {
-    return `its data has schema version ${String(info.schema_version)}, the template's is ${schemaVersion}: register it with the template it was made from`;
+  if (info.schema_version !== template.schema.version) {
+    return `its data has schema version ${String(info.schema_version)}, the template's is ${template.schema.version}: register it with the template it was made from`;
+  }
+  // The same schema version says little across templates: the customer tables must be the declared ones.
+  const served = (info.tables ?? []).map((table) => table.table).sort();
+  const declared = template.customerTables.map((table) => table.table).sort();
+  if (info.tables !== undefined && served.join(',') !== declared.join(',')) {
+    return `it serves the customer tables ${served.join(', ') || 'none'}, template ${template.name} declares ${declared.join(', ')}: register it with the template it was made from`;
   }
   return null;
 }
@@ -56,7 +62,7 @@ export function infoMismatch(info: Partial<InfoAnswer>, cellId: string, schemaVe
 type Probe = { kind: 'ok' } | { kind: 'unreachable'; why: string } | { kind: 'wrong'; why: string };
 
 /** Asks the data API who it is. Unreachable is told apart from a wrong answer: only the latter is certain. */
-async function probeDataApi(data: CellAddress, token: string, cellId: string, schemaVersion: number): Promise<Probe> {
+async function probeDataApi(data: CellAddress, token: string, cellId: string, template: Template): Promise<Probe> {
   let response: Response;
   try {
     response = await fetch(`${data.base}${DATA_API_PREFIX}/info`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(3_000) });
@@ -67,7 +73,7 @@ async function probeDataApi(data: CellAddress, token: string, cellId: string, sc
   if (response.status === 401) return { kind: 'wrong', why: "it refused the token (401): give the --token-file the cell's data API was started with" };
   if (response.status !== 200) return { kind: 'wrong', why: `GET ${DATA_API_PREFIX}/info answered ${response.status}: is --data-url the data API's address?` };
   const info = (await response.json().catch(() => ({}))) as Partial<InfoAnswer>;
-  const mismatch = infoMismatch(info, cellId, schemaVersion);
+  const mismatch = infoMismatch(info, cellId, template);
   return mismatch === null ? { kind: 'ok' } : { kind: 'wrong', why: mismatch };
 }
 
@@ -89,7 +95,7 @@ export async function registerCell(ws: Workspace, request: RegisterRequest): Pro
   const template: Template = loadCellTemplate(ws, request.template);
   const token = readTokenFile(request.tokenFile);
   await checkUnique(ws, name, url, data);
-  const probe = await probeDataApi(data, token, name, template.schema.version);
+  const probe = await probeDataApi(data, token, name, template);
   if (probe.kind === 'wrong') throw failure(`the data API at ${data.base} does not fit cell ${name}: ${probe.why}`);
   if (probe.kind === 'unreachable' && !request.noCheck) {
     throw failure(

@@ -169,6 +169,14 @@ describe('registering', () => {
     const other = await fakeDataApi({ api: 3, cell_id: 'other', schema_version: 2 });
     await refused(['near', ...without('--data-url'), '--data-url', other.url, '--no-check'], /serves cell "other"/);
     other.close();
+    // The same schema version, but another template's tables (an ecommerce cell registered as basic).
+    const shop = ['customers', 'cart_items', 'orders'].map((table) => ({ table, customer_column: 'customer_id', parent: null, cell_column: null }));
+    const ecommerce = await fakeDataApi({ api: 3, cell_id: 'near', schema_version: 2, tables: shop });
+    await refused(
+      ['near', ...without('--data-url'), '--data-url', ecommerce.url],
+      /serves the customer tables cart_items, customers, orders, template basic declares customers/,
+    );
+    ecommerce.close();
     const older = await fakeDataApi({ api: 3, cell_id: 'near', schema_version: 99 });
     await refused(['near', ...without('--data-url'), '--data-url', older.url], /schema version 99/);
     older.close();
@@ -178,7 +186,8 @@ describe('registering', () => {
   });
 
   it('accepts a data API that answers as the cell, refuses a second cell at the same URL, and unregisters', async () => {
-    const info = await fakeDataApi({ api: 3, cell_id: 'near', schema_version: 2, tables: [], barrier: 'triggers', fencing: 0 });
+    const customers = { table: 'customers', customer_column: 'id', parent: null, cell_column: null };
+    const info = await fakeDataApi({ api: 3, cell_id: 'near', schema_version: 2, tables: [customers], barrier: 'triggers', fencing: 0 });
     const base = ['--template', 'basic', '--url', near.url, '--data-url', info.url, '--token-file', tokenFile()];
     await cliOk(ws.home, ['cells', 'register', 'near', ...base]);
     const [cell] = await cliJson(ws.home, ['list']);

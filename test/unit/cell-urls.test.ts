@@ -44,11 +44,18 @@ describe('cell URLs', () => {
 describe('a data API fits a registered cell', () => {
   const info = { api: 3 as const, cell_id: 'b', schema_version: 2 };
   it('only when it names the cell and the template schema version', () => {
-    expect(infoMismatch(info, 'b', 2)).toBeNull();
-    expect(infoMismatch(info, 'c', 2)).toMatch(/serves cell "b"/);
-    expect(infoMismatch(info, 'b', 3)).toMatch(/schema version 2/);
-    expect(infoMismatch({}, 'b', 2)).toMatch(/data API version 3/);
-    expect(infoMismatch({ ...info, api: 1 as never }, 'b', 2)).toMatch(/data API version 3/);
+    const basic = (version: number) => ({ name: 'basic', schema: { file: 'schema.sql', version }, customerTables: [{ table: 'customers' }] as never });
+    expect(infoMismatch(info, 'b', basic(2))).toBeNull();
+    expect(infoMismatch(info, 'c', basic(2))).toMatch(/serves cell "b"/);
+    expect(infoMismatch(info, 'b', basic(3))).toMatch(/schema version 2/);
+    expect(infoMismatch({}, 'b', basic(2))).toMatch(/data API version 3/);
+    expect(infoMismatch({ ...info, api: 1 as never }, 'b', basic(2))).toMatch(/data API version 3/);
+    // Another template's tables at the same schema version.
+    const tables = (...names: string[]) => names.map((table) => ({ table, customer_column: 'customer_id', parent: null, cell_column: null }));
+    expect(infoMismatch({ ...info, tables: tables('customers') }, 'b', basic(2))).toBeNull();
+    expect(infoMismatch({ ...info, tables: tables('cart_items', 'customers', 'orders') }, 'b', basic(2))).toBe(
+      'it serves the customer tables cart_items, customers, orders, template basic declares customers: register it with the template it was made from',
+    );
   });
 });
 
