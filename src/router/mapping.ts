@@ -14,6 +14,8 @@ export interface Route {
 export class MappingTable {
   private readonly customers = new Map<string, string>();
   private readonly counts = new Map<string, number>();
+  /** Creates placed in a cell and not answered yet: they count against its capacity while they run. */
+  private readonly reserved = new Map<string, number>();
   private cells = new Map<string, CellRecord>();
   private version = -1;
   private maxRev = 0;
@@ -111,10 +113,31 @@ export class MappingTable {
     if (previous !== undefined) this.counts.set(previous, (this.counts.get(previous) ?? 1) - 1);
     this.customers.set(customerId, cellId);
     this.counts.set(cellId, (this.counts.get(cellId) ?? 0) + 1);
+    this.refreshLoad(cellId);
+    if (previous !== undefined) this.refreshLoad(previous);
+  }
+
+  /**
+   * Holds a place in `cellId` for a create the policy placed there, until the returned function is
+   * called (once its answer is in; a 201 then pins the row): creates in flight together cannot fill a
+   * cell past its capacity.
+   */
+  reserve(cellId: string): () => void {
+    this.reserved.set(cellId, (this.reserved.get(cellId) ?? 0) + 1);
+    this.refreshLoad(cellId);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.reserved.set(cellId, (this.reserved.get(cellId) ?? 1) - 1);
+      this.refreshLoad(cellId);
+    };
+  }
+
+  /** What placement counts against a cell's capacity: its mapped customers and the creates in flight there. */
+  private refreshLoad(cellId: string): void {
     const placement = this.placementById.get(cellId);
-    if (placement) placement.customers = this.counts.get(cellId) ?? 0;
-    const old = previous === undefined ? undefined : this.placementById.get(previous);
-    if (old) old.customers = this.counts.get(old.id) ?? 0;
+    if (placement) placement.customers = (this.counts.get(cellId) ?? 0) + (this.reserved.get(cellId) ?? 0);
   }
 
   isMapped(customerId: string): boolean {
@@ -132,5 +155,6 @@ export class MappingTable {
   private rebuildPlacementCells(): void {
     this.placementCells = placementCells([...this.cells.values()], this.counts, this.template);
     this.placementById = new Map(this.placementCells.map((cell) => [cell.id, cell]));
+    for (const cell of this.placementCells) this.refreshLoad(cell.id);
   }
 }

@@ -120,11 +120,14 @@ export function createRequestPolicy(parts: RequestPolicyParts): (exchange: Publi
     if (!upstreams.mayTry(upstream))
       return unavailable(exchange, route.cellId, upstream.hung ? 'it does not answer in time' : 'it cannot be reached or fails its health checks');
     fences.begin(customerId);
+    // A create the policy placed holds its place while it runs; released just before a 201 pins it.
+    const release = isCreate && route.rule === 'placement' ? mapping.reserve(route.cellId) : null;
     let status: number;
     try {
       status = await forward(upstream, exchange, body, started);
     } finally {
       fences.end(customerId);
+      release?.();
     }
     if (isCreate && status === 201 && route.rule === 'placement') pin(customerId, route.cellId);
   };

@@ -178,4 +178,24 @@ describe('router mapping table', () => {
     expect(table.size).toBe(0);
     expect(table.lookup('x')).toEqual({ cellId: 'a', rule: 'placement' });
   });
+
+  it('counts creates in flight against a cell capacity until their answer: together they cannot fill it past it', () => {
+    const store = ControlStore.create(path.join(tempDir(), 'control.db'));
+    store.insertCell({ ...newCell('a'), capacity: 2 });
+    store.markCellHealthy('a');
+    const table = new MappingTable('hash');
+    table.refresh(store);
+    expect(table.lookup('n1')).toEqual({ cellId: 'a', rule: 'placement' });
+    const first = table.reserve('a');
+    const second = table.reserve('a');
+    // Two creates in flight fill the cell: a third is not placed there.
+    expect(table.lookup('n3')).toBeNull();
+    first();
+    first(); // released once, whatever the caller does
+    expect(table.lookup('n3')).toEqual({ cellId: 'a', rule: 'placement' });
+    second();
+    table.assign('n1', 'a');
+    table.assign('n2', 'a');
+    expect(table.lookup('n3')).toBeNull();
+  });
 });

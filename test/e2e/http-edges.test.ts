@@ -1,7 +1,8 @@
-// HEAD and 405 as the example systems (Flask) answer them: HEAD wherever GET is allowed, like GET
-// without a body, directly and through the router; every 405 names the methods the path takes.
+// HTTP edges: HEAD and 405 as the example systems (Flask) answer them (HEAD wherever GET is allowed,
+// like GET without a body, directly and through the router; every 405 names the methods the path
+// takes), and a cell's capacity held under creates sent at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, cliJson, http, rawHttp, type RunningSystem, startSystem, statusesIn } from '../helpers.js';
+import { cleanup, cliJson, cliOk, freePort, http, newWorkspace, rawHttp, type RunningSystem, startSystem, statusesIn } from '../helpers.js';
 
 let ws: RunningSystem;
 let cellPort: number;
@@ -37,4 +38,22 @@ describe('HEAD and 405', () => {
     expect(statusesIn(health)).toEqual([405]);
     expect(health).toMatch(/\r\nallow: GET, HEAD\r\n/i);
   });
+});
+
+describe('capacity under concurrent creates', () => {
+  it('creates sent at once never place more customers in a cell than its capacity', async () => {
+    const full = await newWorkspace({ limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 } } });
+    await cliOk(full.home, ['create', 'small', '--template', 'basic', '--capacity', '5', '--port', String(await freePort(2))]);
+    await cliOk(full.home, ['start']);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, index) =>
+        http('POST', `http://127.0.0.1:${full.routerPort}/api/customers/burst-${index}`, { name: `B${index}`, email: `b${index}@example.com` }),
+      ),
+    );
+    const created = answers.filter((answer) => answer.status === 201).length;
+    expect(created).toBe(5);
+    expect(answers.filter((answer) => answer.status !== 201).map((answer) => answer.status)).toEqual(Array(25).fill(503));
+    const [cell] = await cliJson<{ customers: number; capacity: number }[]>(full.home, ['list']);
+    expect(cell).toMatchObject({ customers: 5, capacity: 5 });
+  }, 120_000);
 });
