@@ -35,7 +35,7 @@ function duplicatedAdvice(customerId: string, mappedTo: string | null, cells: st
     return `rows in ${cells.join(' and ')} and no mapping row: "cellctl customers show ${customerId}", then "cellctl assign customer ${customerId} --cell <the cell to keep>"`;
   const strays = cells.filter((cell) => cell !== mappedTo);
   return `rows in ${cells.join(' and ')}; ${mappedTo} is the one served: "cellctl customers show ${customerId}" compares them, then ${strays
-    .map((cell) => `"cellctl customers purge ${customerId} --cell ${cell}"`)
+    .map((cell) => `"cellctl customers purge ${customerId} --cell ${cell} --yes"`)
     .join(' and ')} removes the copy that is not served`;
 }
 

@@ -427,11 +427,18 @@ describe('keep-source and audit', () => {
     expect(audit.code).toBe(4);
     const [finding] = JSON.parse(audit.stdout).findings;
     expect(finding).toMatchObject({ kind: 'duplicated', customerId: 'twin', mappedTo: served });
-    expect(finding.advice).toContain(`cellctl customers purge twin --cell ${stray}`);
+    expect(finding.advice).toContain(`cellctl customers purge twin --cell ${stray} --yes`);
+    // As delete: off a terminal it needs --yes, and removes nothing without it.
+    const unconfirmed = await cli(ws.home, ['customers', 'purge', 'twin', '--cell', stray]);
+    expect([unconfirmed.code, unconfirmed.stderr]).toEqual([
+      2,
+      `error: remove twin's rows from ${stray} needs confirmation: pass --yes (no terminal to ask on)\n`,
+    ]);
+    expect((await cli(ws.home, ['audit'])).code).not.toBe(0);
     // The served copy is never purged this way.
-    expect((await cli(ws.home, ['customers', 'purge', 'twin', '--cell', served])).code).toBe(1);
+    expect((await cli(ws.home, ['customers', 'purge', 'twin', '--cell', served, '--yes'])).code).toBe(1);
     expect(rowsIn(ws, served, 'twin').customers).toBe(1);
-    const purged = await cliJson(ws.home, ['customers', 'purge', 'twin', '--cell', stray]);
+    const purged = await cliJson(ws.home, ['customers', 'purge', 'twin', '--cell', stray, '--yes']);
     expect(purged).toMatchObject({ customerId: 'twin', cell: stray, servedBy: served });
     expect(purged.removed).toBeGreaterThan(0);
     expect(rowsIn(ws, stray, 'twin')).toEqual(none);

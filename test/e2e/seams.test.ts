@@ -65,7 +65,7 @@ describe('a purge racing a move', () => {
     expect(await ordersOf(ws, 'erin')).toBe(3);
     // The purge has checked (erin is served elsewhere, no move runs) and waits; then a move of erin into
     // that cell starts and has prepared it (its copy there is gone, the cell is barred for the move).
-    const purge = await pausedCommand(ws, ['customers', 'purge', 'erin', '--cell', stray], 'purge-checked', 'erin-purge');
+    const purge = await pausedCommand(ws, ['customers', 'purge', 'erin', '--cell', stray, '--yes'], 'purge-checked', 'erin-purge');
     const move = await pausedMove(ws, 'erin', stray, 'prepared');
     purge.goOn();
     const refused = await purge.done;
@@ -140,7 +140,7 @@ describe('a control plane behind its cells', () => {
     expect(await mappedCell(ws, 'gus')).toBe(home);
     for (const args of [
       ['migrate', 'customer', 'gus', '--to', away],
-      ['customers', 'purge', 'gus', '--cell', away],
+      ['customers', 'purge', 'gus', '--cell', away, '--yes'],
     ]) {
       const refused = await cli(ws.home, args);
       expect(refused.code).toBe(1);
@@ -227,7 +227,7 @@ describe('a control plane behind its cells', () => {
     );
     // The kept copy in `home` is now a stray one, and goes.
     expect((await cli(ws.home, ['audit'])).code).toBe(4);
-    await cliOk(ws.home, ['customers', 'purge', 'kim', '--cell', home]);
+    await cliOk(ws.home, ['customers', 'purge', 'kim', '--cell', home, '--yes']);
     expect((await cli(ws.home, ['audit'])).code).toBe(0);
   });
 

@@ -36,11 +36,15 @@ export const customersPurge = defineCommand({
   command: 'purge',
   summary: 'remove a stray copy of a customer’s rows from a cell that does not serve it',
   args: { id: customerId },
-  flags: { cell: text('--cell <cell>', 'the cell to remove the stray copy from'), json: on('--json', 'print JSON') },
-  validate: ({ args, opts }) => {
-    if (opts.cell === undefined) throw usageError(`say which cell holds the stray copy: cellctl customers purge ${args.id} --cell <cell>`);
+  flags: {
+    cell: text('--cell <cell>', 'the cell to remove the stray copy from'),
+    yes: on('-y, --yes', 'do not ask for confirmation (needed off a terminal)'),
+    json: on('--json', 'print JSON'),
   },
-  examples: ['cellctl customers purge c-0001 --cell cell-3'],
+  validate: ({ args, opts }) => {
+    if (opts.cell === undefined) throw usageError(`say which cell holds the stray copy: cellctl customers purge ${args.id} --cell <cell> --yes`);
+  },
+  examples: ['cellctl customers purge c-0001 --cell cell-3', 'cellctl customers purge c-0001 --cell cell-3 --yes'],
   handler: () => import('../handlers/customers.js').then((m) => m.purgeCopy),
 });
 
@@ -52,6 +56,6 @@ export const customers = defineGroup({
     'cellctl customers --cell cell-1',
     'cellctl customers show c-0001',
     'cellctl customers unassign ghost',
-    'cellctl customers purge c-0001 --cell cell-3',
+    'cellctl customers purge c-0001 --cell cell-3 --yes',
   ],
 });

@@ -1,6 +1,7 @@
 // cellctl customers list|show|unassign|purge: the mapping rows (customer → cell); one customer in
 // full (mapping, route, rows per table in every cell, recent moves); removing a mapping row that
 // points at no data; and removing a stray copy of a customer's rows from a cell that does not serve it.
+import { confirmAction } from '../prompt.js';
 import { notifyRouter } from '../../router/client.js';
 import { ExitCode, failure } from '../../shared/errors.js';
 import { requireCell } from '../../workspace/cells.js';
@@ -120,6 +121,8 @@ export async function purgeCopy(input: InputOf<typeof customersPurge>): Promise<
   const cellName = input.opts.cell!; // the definition's check asks for --cell
   await withWorkspace(input, async (ws) => {
     const cell = await requireCell(ws, cellName);
+    // As delete: asked on a terminal, --yes elsewhere (the purge itself still refuses the only copy).
+    if (!(await confirmAction(`remove ${customerId}'s rows from ${cell.id}`, input.opts.yes))) return say('nothing removed');
     const { removed, servedBy } = await purgeStrayCopy(ws, customerId, cell);
     await ws.plane.addEvent('cli', 'customer.copy-purged', customerId, `${removed} stray row(s) removed from ${cell.id}; ${servedBy} serves the customer`);
     if (input.opts.json) return printJson({ customerId, cell: cell.id, servedBy, removed });
