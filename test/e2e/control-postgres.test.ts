@@ -238,6 +238,9 @@ describe.skipIf(!pgCheck.ok)(`a move interrupted by PostgreSQL going down${pgChe
       expect(moved.stderr).not.toContain(server!.password);
       const shown = await cliOk(ws.home, ['migrate', 'show', id!]);
       expect(shown.stdout).toContain('interrupted');
+      // What its steps recorded, as lines: no raw JSON in the human output.
+      expect(shown.stdout).toMatch(/recorded by its steps:\n {2}\w+: /);
+      expect(shown.stdout).not.toContain('{"');
       await cliOk(ws.home, ['migrate', 'resume', id!]);
       expect((await cliJson<{ state: string }>(ws.home, ['migrate', 'show', id!, '--json'])).state).toBe('done');
       expect(rowsIn(ws.home, to, 'held')).toEqual(before);

@@ -53,7 +53,8 @@ export async function show(input: InputOf<typeof migrateShow>): Promise<void> {
     const progress = progressOf(migration, Date.now());
     if (printData(output, { ...migration, progress })) return;
     printLine(render([migration], output === 'wide'));
-    printLine(`detail: ${JSON.stringify(migration.detail)}`);
+    const recorded = detailLines(migration.detail);
+    if (recorded.length > 0) printLine(['recorded by its steps:', ...recorded].join('\n'));
     if (progress === 'interrupted') printLine(`needs attention: "cellctl migrate resume ${id}" finishes it, "cellctl migrate abort ${id}" rolls it back`);
     else if (progress !== null) printLine(`${progress}: wait for it to finish`);
   });
@@ -88,4 +89,17 @@ export async function purge(input: InputOf<typeof migratePurge>): Promise<void> 
       `purged kept source rows of ${result.purged.length} migration(s)${result.skipped.length ? `; skipped ${result.skipped.length} whose customer moved back or is moving` : ''}`,
     );
   });
+}
+
+/** What a migration's steps recorded, one "name: value" line each (-o json has it as recorded). */
+export function detailLines(detail: Record<string, unknown>): string[] {
+  const text = (value: unknown): string =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.entries(value)
+          .map(([key, inner]) => `${key} ${text(inner)}`)
+          .join(', ')
+      : Array.isArray(value)
+        ? value.map(text).join(', ')
+        : String(value);
+  return Object.entries(detail).map(([key, value]) => `  ${key}: ${text(value)}`);
 }
