@@ -12,10 +12,25 @@ export async function askText(message: string, flag: string, validate?: (value: 
   return input({ message, validate: validate ?? ((value) => (value.trim() ? true : 'required')) }, { output: process.stderr });
 }
 
-export async function askChoice(message: string, flag: string, choices: string[]): Promise<string> {
-  if (!canPrompt()) throw usageError(`missing ${flag}: pass one of ${choices.join(', ')} (no terminal to ask on)`);
+/** A choice offered; `unusable` shows it greyed out with why, never selectable. */
+export interface Choice {
+  value: string;
+  unusable?: string;
+}
+
+/** Asks for one of `choices` (the cursor starts on `preselect`, else the first usable one). */
+export async function askChoice(message: string, flag: string, choices: readonly Choice[], preselect?: string): Promise<string> {
+  const usable = choices.filter((choice) => choice.unusable === undefined).map((choice) => choice.value);
+  if (!canPrompt()) throw usageError(`missing ${flag}: pass one of ${usable.join(', ')} (no terminal to ask on)`);
   const { select } = await import('@inquirer/prompts');
-  return select({ message, choices: choices.map((value) => ({ value, name: value })) }, { output: process.stderr });
+  return select(
+    {
+      message,
+      choices: choices.map((choice) => ({ value: choice.value, name: choice.value, ...(choice.unusable === undefined ? {} : { disabled: choice.unusable }) })),
+      ...(preselect !== undefined && usable.includes(preselect) ? { default: preselect } : {}),
+    },
+    { output: process.stderr },
+  );
 }
 
 /** True when the user agreed. Without a terminal, only --yes agrees. */

@@ -1,10 +1,12 @@
 // cellctl create: provision a cell from a template. Missing arguments are asked for on a terminal.
-import { listTemplateDirs, missingTemplateFolders } from '../../templates/catalog.js';
+import { listTemplateDirs, loadTemplate, missingTemplateFolders } from '../../templates/catalog.js';
+import { describeError, failure } from '../../shared/errors.js';
+import type { Workspace } from '../../workspace/workspace.js';
 import { CELL_NAME, checkCellName } from '../../shared/names.js';
 import { createCell, templatesOf } from '../../workspace/cells.js';
 import { withWorkspace } from '../context.js';
 import { printJson, say, sayDone, sayWarning } from '../output.js';
-import { askChoice, askText } from '../prompt.js';
+import { askChoice, askText, type Choice } from '../prompt.js';
 import type { InputOf } from '../define.js';
 import type { create } from '../commands/create.js';
 
@@ -16,7 +18,7 @@ export async function run(input: InputOf<typeof create>): Promise<void> {
     const name =
       input.args.cell ??
       (await askText('Cell name', '<cell> argument', (value) => (CELL_NAME.test(value) ? true : 'lower-case letters, digits and "-", starting with a letter')));
-    const template = input.opts.template ?? (await askChoice('Template', '--template', [...listTemplateDirs(templatesOf(ws)).keys()].sort()));
+    const template = input.opts.template ?? (await askTemplate(ws));
     for (const dir of missingTemplateFolders(templatesOf(ws))) sayWarning(`templatePaths names ${dir}, which does not exist`);
     const cell = await createCell(ws, { name, template, port, capacity });
     if (input.opts.json) return printJson(cell);
@@ -30,4 +32,18 @@ export async function run(input: InputOf<typeof create>): Promise<void> {
     }
     say(`start it with: cellctl start ${cell.id}`);
   });
+}
+
+/** The templates to pick from: the invalid ones shown with why and not selectable; the placement template first in line. */
+async function askTemplate(ws: Workspace): Promise<string> {
+  const choices: Choice[] = [...listTemplateDirs(templatesOf(ws))].sort(([a], [b]) => a.localeCompare(b)).map(([name, dir]) => {
+    try {
+      loadTemplate(dir);
+      return { value: name };
+    } catch (error) {
+      return { value: name, unusable: `invalid: ${describeError(error)}` };
+    }
+  });
+  if (!choices.some((choice) => choice.unusable === undefined)) throw failure('no valid template to make a cell from: "cellctl templates" says what is wrong with each', 'E_TEMPLATE');
+  return askChoice('Template', '--template', choices, ws.settings.placementTemplate ?? undefined);
 }
