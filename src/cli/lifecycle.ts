@@ -37,7 +37,7 @@ export async function checkLocalProcess(ws: Workspace, name: string): Promise<st
 export async function checkProcessName(ws: Workspace, name: string): Promise<string> {
   if (name === ROUTER || (await ws.plane.getCell(name))) return name;
   const known = [ROUTER, ...(await ws.plane.listCells()).map((cell) => cell.id)];
-  throw usageError(`no process named "${name}" (processes: ${known.join(', ')}); "cellctl status" shows them`);
+  throw failure(`no process named "${name}" (processes: ${known.join(', ')}); "cellctl status" shows them`);
 }
 
 export interface StartResult {

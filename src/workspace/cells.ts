@@ -129,7 +129,8 @@ export async function requireCell(ws: Workspace, name: string): Promise<CellReco
   const cell = await ws.plane.getCell(name);
   if (!cell) {
     const known = (await ws.plane.listCells()).map((c) => c.id);
-    throw usageError(`no cell named "${name}" (cells: ${known.join(', ') || 'none'}); "cellctl list" shows them`);
+    // Not found is exit 1 everywhere (a cell, a customer, a migration), as kubectl has it.
+    throw failure(`no cell named "${name}" (cells: ${known.join(', ') || 'none'}); "cellctl list" shows them`);
   }
   return cell;
 }

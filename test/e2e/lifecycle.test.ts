@@ -147,7 +147,8 @@ describe('logs, metrics and events', () => {
     await cliOk(ws.home, ['start']);
     expect((await cliOk(ws.home, ['logs', 'router'])).stdout).toMatch(/router listening/);
     expect((await cliOk(ws.home, ['logs', 'supervisor'])).stdout).toMatch(/supervisor listening/);
-    expect((await cli(ws.home, ['logs', 'nope'])).code).toBe(2);
+    // Not found is exit 1, for a process as for a cell, a customer or a migration.
+    expect((await cli(ws.home, ['logs', 'nope'])).code).toBe(1);
     await fetch(`http://127.0.0.1:${ws.routerPort}/api/customers/m1`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -147,7 +147,8 @@ describe('templates, create, list, delete', () => {
     await cliOk(ws.home, ['delete', 'c1', '--force', '--yes']);
     expect(fs.existsSync(path.join(ws.home, 'c1'))).toBe(false);
     expect(await cliJson(ws.home, ['customers'])).toEqual([]);
-    expect((await cli(ws.home, ['delete', 'c1', '--yes'])).stderr).toMatch(/no cell named "c1"/);
+    const gone = await cli(ws.home, ['delete', 'c1', '--yes']);
+    expect([gone.code, gone.stderr]).toEqual([1, expect.stringMatching(/no cell named "c1"/)]);
   });
 });
 

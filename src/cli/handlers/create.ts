@@ -36,14 +36,17 @@ export async function run(input: InputOf<typeof create>): Promise<void> {
 
 /** The templates to pick from: the invalid ones shown with why and not selectable; the placement template first in line. */
 async function askTemplate(ws: Workspace): Promise<string> {
-  const choices: Choice[] = [...listTemplateDirs(templatesOf(ws))].sort(([a], [b]) => a.localeCompare(b)).map(([name, dir]) => {
-    try {
-      loadTemplate(dir);
-      return { value: name };
-    } catch (error) {
-      return { value: name, unusable: `invalid: ${describeError(error)}` };
-    }
-  });
-  if (!choices.some((choice) => choice.unusable === undefined)) throw failure('no valid template to make a cell from: "cellctl templates" says what is wrong with each', 'E_TEMPLATE');
+  const choices: Choice[] = [...listTemplateDirs(templatesOf(ws))]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, dir]) => {
+      try {
+        loadTemplate(dir);
+        return { value: name };
+      } catch (error) {
+        return { value: name, unusable: `invalid: ${describeError(error)}` };
+      }
+    });
+  if (!choices.some((choice) => choice.unusable === undefined))
+    throw failure('no valid template to make a cell from: "cellctl templates" says what is wrong with each', 'E_TEMPLATE');
   return askChoice('Template', '--template', choices, ws.settings.placementTemplate ?? undefined);
 }
