@@ -101,8 +101,13 @@ describe('a registered cell', () => {
     expect(table).toContain(far.url);
     expect((await cliOk(ws.home, ['list'])).stdout).toContain(far.url.replace('http://', ''));
 
-    // start/stop never touch a registered cell.
+    // start/stop never touch a registered cell; its log is where it runs.
     expect((await cli(ws.home, ['start', 'far'])).code).toBe(2);
+    const logs = await cli(ws.home, ['logs', 'far']);
+    expect([logs.code, logs.stderr]).toEqual([
+      1,
+      `error: cell far is registered and runs elsewhere (${far.url}): its log is on the host that runs it, not in this workspace\n`,
+    ]);
 
     far.child.kill('SIGKILL');
     await waitFor('the cell to be gone', () => far.child.exitCode !== null || far.child.signalCode !== null);

@@ -10,7 +10,7 @@ import { withWorkspace } from '../context.js';
 import { checkProcessName } from '../lifecycle.js';
 import { say } from '../output.js';
 import { formatLogLine, interleave } from '../views/logline.js';
-import { ExitCode, usageError } from '../../shared/errors.js';
+import { ExitCode, failure, usageError } from '../../shared/errors.js';
 import type { InputOf } from '../define.js';
 import type { logs } from '../commands/logs.js';
 
@@ -29,8 +29,12 @@ export async function run(input: InputOf<typeof logs>): Promise<void> {
       return null;
     }
     const names = all
-      ? [SUPERVISOR, ROUTER, ...(await ws.plane.listCells()).map((cell) => cell.id)]
+      ? [SUPERVISOR, ROUTER, ...(await ws.plane.listCells()).filter((cell) => cell.managed).map((cell) => cell.id)]
       : [name === SUPERVISOR ? name : await checkProcessName(ws, name!)];
+    const registered = all ? undefined : await ws.plane.getCell(name!);
+    if (registered && !registered.managed) {
+      throw failure(`cell ${registered.id} is registered and runs elsewhere (${registered.url}): its log is on the host that runs it, not in this workspace`);
+    }
     return names.map((process) => ({ process, file: processPaths(ws.home, process).logFile }));
   });
   if (files === null) return;
