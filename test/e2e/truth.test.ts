@@ -228,6 +228,8 @@ describe('where the router listens', () => {
     const set = await cliOk(ws.home, ['config', 'set', 'routerHost', '0.0.0.0']);
     expect(set.stderr).toMatch(/warning: .*auth/);
     expect(set.stderr).toMatch(/restart router/);
+    // What waits for a restart is not also called enforced.
+    expect(set.stderr).not.toMatch(/already enforces/);
     expect((await cliJson(ws.home, ['status'])).router.enforcing.needsRestart).toEqual(['routerHost']);
     const restart = await cliOk(ws.home, ['restart', 'router']);
     expect(restart.stderr).toMatch(/warning: .*auth/);

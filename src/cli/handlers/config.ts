@@ -87,9 +87,11 @@ async function refuseCellPort(home: string, key: string, port: unknown): Promise
 async function applyToRouter(home: string, settings: Settings): Promise<void> {
   try {
     const answer = await RouterAdmin.forWorkspace(home, settings, 5_000).reloadSettings();
-    // Nothing applied now can mean the router's own watch of cellctl.json applied it a moment earlier.
-    say(answer.applied.length > 0 ? `the running router applied: ${answer.applied.join(', ')}` : 'the running router already enforces these settings');
+    // Nothing applied now can mean the router's own watch of cellctl.json applied it a moment earlier;
+    // what waits for a restart is said alone, never beside "already enforces".
+    if (answer.applied.length > 0) say(`the running router applied: ${answer.applied.join(', ')}`);
     if (answer.needsRestart.length > 0) say(`the router applies ${answer.needsRestart.join(', ')} once restarted: cellctl restart router (no cell restarts)`);
+    else if (answer.applied.length === 0) say('the running router already enforces these settings');
   } catch (error) {
     if (isAxiosError(error) && error.response === undefined) return say('no router runs: the settings apply when it starts');
     const detail = isAxiosError(error) ? JSON.stringify(error.response?.data) : String(error);
