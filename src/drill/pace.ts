@@ -17,11 +17,11 @@ const MIN_SPACING_MS = 5;
 
 /**
  * The pause each worker leaves between its requests. Requests go round-robin over the customers,
- * so each gets 1/customers of them; a customer may send a full bucket (`requests`) plus what refills
- * over the run (requests / window per second).
+ * so each gets 1/customers of them, evenly spread; the router admits `requests` per customer in any
+ * window, so an even rate may put that many in the window or in the whole run, whichever is shorter.
  */
 export function drillSpacingMs({ customers, workers, totalMs, rateLimit }: DrillPaceInput): number {
-  const allowance = rateLimit.requests + (totalMs / 1000) * (rateLimit.requests / rateLimit.windowSeconds);
-  const perSecond = (SHARE * customers * allowance) / (totalMs / 1000);
+  const spanSeconds = Math.min(totalMs / 1000, rateLimit.windowSeconds);
+  const perSecond = (SHARE * customers * rateLimit.requests) / spanSeconds;
   return Math.max(MIN_SPACING_MS, Math.ceil((1000 * workers) / perSecond));
 }

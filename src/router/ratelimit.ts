@@ -1,59 +1,79 @@
-// Per-customer token buckets. A bucket refills continuously at `ratePerSecond` up to `burst`; idle
-// full buckets are swept so memory follows the active customers, not all customers ever seen.
+// Per-customer rate limits as the example systems keep them: at most `requests` in any window of
+// `windowSeconds` (a sliding log), exact at the boundary. Each active customer keeps the times of
+// its requests admitted within the window (a ring that grows as needed, up to `requests`); a request
+// is admitted while fewer than `requests` are in it. Logs of customers silent for a whole window are
+// swept, so memory follows the active customers and their recent requests.
 
 export interface RateDecision {
   allowed: boolean;
-  /** Seconds until one token is available (for Retry-After), when not allowed. */
+  /** Seconds until a request would be admitted again (for Retry-After), when not allowed. */
   retryAfterSeconds: number;
 }
 
-interface Bucket {
-  tokens: number;
-  updatedAt: number;
+/** The admitted times (ms) still in the window, oldest at `head`. */
+interface Log {
+  times: Float64Array;
+  head: number;
+  count: number;
+  last: number;
 }
 
+/** A new log's ring; it doubles when full, up to the limit. */
+const FIRST_RING = 8;
+
 export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly logs = new Map<string, Log>();
+  private readonly windowMs: number;
 
+  /** At most `requests` per customer in any `windowSeconds` (settings: limits.rateLimit). */
   constructor(
-    private readonly ratePerSecond: number,
-    private readonly burst: number,
-  ) {}
+    private readonly requests: number,
+    windowSeconds: number,
+  ) {
+    this.windowMs = windowSeconds * 1000;
+  }
 
-  /**
-   * `requests` per `windowSeconds` (settings: limits.rateLimit): a full bucket allows that many at
-   * once, and refills over the window. Unlike the example's sliding window, which keeps a timestamp
-   * per request, this keeps two numbers per customer, whatever the limit.
-   */
+  /** The same, spelled as the settings spell it. */
   static perWindow(requests: number, windowSeconds: number): RateLimiter {
-    return new RateLimiter(requests / windowSeconds, requests);
+    return new RateLimiter(requests, windowSeconds);
   }
 
   take(key: string, now: number): RateDecision {
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
-      bucket = { tokens: this.burst, updatedAt: now };
-      this.buckets.set(key, bucket);
-    } else {
-      const refill = ((now - bucket.updatedAt) / 1000) * this.ratePerSecond;
-      bucket.tokens = Math.min(this.burst, bucket.tokens + refill);
-      bucket.updatedAt = now;
+    let log = this.logs.get(key);
+    if (!log) {
+      log = { times: new Float64Array(Math.min(this.requests, FIRST_RING)), head: 0, count: 0, last: now };
+      this.logs.set(key, log);
     }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { allowed: true, retryAfterSeconds: 0 };
+    // Times that left the window (a request exactly one window old has left it) no longer count.
+    while (log.count > 0 && log.times[log.head]! + this.windowMs <= now) {
+      log.head = (log.head + 1) % log.times.length;
+      log.count -= 1;
     }
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.ratePerSecond)) };
+    if (log.count >= this.requests) {
+      const waitMs = log.times[log.head]! + this.windowMs - now;
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+    }
+    if (log.count === log.times.length) grow(log, Math.min(this.requests, log.times.length * 2));
+    log.times[(log.head + log.count) % log.times.length] = now;
+    log.count += 1;
+    log.last = now;
+    return { allowed: true, retryAfterSeconds: 0 };
   }
 
-  /** Drops buckets that would be full by now: they hold no information. */
+  /** Drops the logs of customers that sent nothing for a whole window: they hold no information. */
   sweep(now: number): void {
-    for (const [key, bucket] of this.buckets) {
-      if (bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.ratePerSecond >= this.burst) this.buckets.delete(key);
-    }
+    for (const [key, log] of this.logs) if (now - log.last >= this.windowMs) this.logs.delete(key);
   }
 
   get size(): number {
-    return this.buckets.size;
+    return this.logs.size;
   }
+}
+
+/** A full ring copied into a larger one, oldest first. */
+function grow(log: Log, size: number): void {
+  const times = new Float64Array(size);
+  for (let index = 0; index < log.count; index += 1) times[index] = log.times[(log.head + index) % log.times.length]!;
+  log.times = times;
+  log.head = 0;
 }

@@ -92,19 +92,37 @@ describe('paths a cell would read differently', () => {
 });
 
 describe('rate limiter', () => {
-  it('allows a burst, then refuses with a Retry-After, then refills', () => {
-    const limiter = new RateLimiter(2, 3);
-    expect([0, 0, 0].map(() => limiter.take('a', 1000).allowed)).toEqual([true, true, true]);
-    expect(limiter.take('a', 1000)).toEqual({ allowed: false, retryAfterSeconds: 1 });
-    expect(limiter.take('b', 1000).allowed).toBe(true);
-    expect(limiter.take('a', 1600).allowed).toBe(true);
+  it('admits at most N in any window of W seconds, exact at the boundary (a controlled clock)', () => {
+    const limiter = new RateLimiter(3, 10);
+    expect([0, 4_000, 9_999].map((at) => limiter.take('a', at).allowed)).toEqual([true, true, true]);
+    // The 4th within 10 s of the first is refused, with the wait until the first leaves the window.
+    expect(limiter.take('a', 9_999)).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    expect(limiter.take('b', 9_999).allowed).toBe(true);
+    // Exactly one window after the first, the first has left it: one more is admitted, and only one.
+    expect(limiter.take('a', 10_000).allowed).toBe(true);
+    expect(limiter.take('a', 10_000)).toEqual({ allowed: false, retryAfterSeconds: 4 });
+    expect(limiter.take('a', 14_000).allowed).toBe(true);
   });
 
-  it('sweeps buckets that have refilled', () => {
+  it('refuses as the example does: 10 s after a burst of 100, none of 20 (a token bucket admitted 16)', () => {
+    const limiter = RateLimiter.perWindow(100, 60);
+    for (let i = 0; i < 100; i += 1) expect(limiter.take('a', 0).allowed).toBe(true);
+    expect(Array.from({ length: 20 }, () => limiter.take('a', 10_000).allowed).filter(Boolean)).toHaveLength(0);
+    expect(limiter.take('a', 60_000).allowed).toBe(true);
+  });
+
+  it('keeps only what is in the window, growing as needed: a huge limit costs no memory up front', () => {
+    const limiter = new RateLimiter(1_000_000, 1);
+    for (let i = 0; i < 1_000; i += 1) expect(limiter.take('a', i).allowed).toBe(true);
+    expect(limiter.take('a', 5_000).allowed).toBe(true);
+  });
+
+  it('sweeps the logs of customers silent for a whole window', () => {
     const limiter = new RateLimiter(10, 10);
     limiter.take('a', 0);
+    limiter.take('b', 55_000);
     limiter.sweep(60_000);
-    expect(limiter.size).toBe(0);
+    expect(limiter.size).toBe(1);
   });
 });
 
