@@ -55,7 +55,7 @@ interface Runner {
 async function runnerOf(ws: Workspace): Promise<Runner> {
   if (ws.settings.runtime === 'docker') {
     const runtime = new DockerRuntime(ws.home, ws.settings);
-    return { start: (names) => runtime.start(names), processes: async () => (await engineProcesses(runtime, new Map())).processes };
+    return { start: (names) => runtime.start(names), processes: async () => (await engineProcesses(runtime)).processes };
   }
   const supervisor = await ensureSupervisor(ws.home);
   return { start: (names) => supervisor.start(names), processes: async () => (await supervisor.status()).processes };

@@ -2,7 +2,7 @@
 // workspace is asked for (init and up).
 import { readFileSync } from 'node:fs';
 import { usageError } from '../shared/errors.js';
-import type { RuntimeChoice } from '../workspace/workspace.js';
+import { readSettings, type RuntimeChoice } from '../workspace/workspace.js';
 
 export function cellctlVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -13,4 +13,12 @@ export function runtimeChoice(runtime: 'local' | 'docker' | undefined, image: st
   if (runtime === 'docker') return { kind: 'docker', image: image ?? `cellctl:${cellctlVersion()}` };
   if (image !== undefined) throw usageError('--image is for the docker runtime: add --runtime docker');
   return { kind: 'local' };
+}
+
+/** A runtime is chosen when a workspace is made: asking an existing one for another is refused. */
+export function refuseOtherRuntime(home: string, asked: string | undefined): void {
+  const current = readSettings(home).runtime;
+  if (asked !== undefined && asked !== current) {
+    throw usageError(`the workspace at ${home} already exists with runtime ${current}: a runtime is chosen at init; use a new --home for ${asked}`);
+  }
 }

@@ -78,7 +78,7 @@ async function engineState(ws: Workspace): Promise<{ runtime: RuntimeRow; found:
   const docker = new DockerRuntime(ws.home, ws.settings);
   const runtime: RuntimeRow = { kind: 'docker', engine: docker.engine.name, image: docker.docker.image, error: null };
   try {
-    return { runtime, found: await engineProcesses(docker, new Map()) };
+    return { runtime, found: await engineProcesses(docker) };
   } catch (error) {
     return { runtime: { ...runtime, error: describeError(error) }, found: null };
   }

@@ -28,7 +28,7 @@ export interface EngineProcesses {
 }
 
 /** The workspace's containers as processes (by name: a cell's id, or the router). */
-export async function engineProcesses(runtime: DockerRuntime, ports: ReadonlyMap<string, number>): Promise<EngineProcesses> {
+export async function engineProcesses(runtime: DockerRuntime): Promise<EngineProcesses> {
   const containers = await runtime.containers();
   const processes: ProcessStatus[] = [];
   const engine = new Map<string, EngineRow>();
@@ -39,7 +39,7 @@ export async function engineProcesses(runtime: DockerRuntime, ports: ReadonlyMap
       kind: name === ROUTER ? 'router' : 'cell',
       state,
       pid: view.running ? view.pid : null,
-      port: ports.get(name) ?? null,
+      port: null, // status takes the port from the cell's row
       startedAt: view.running ? view.startedAt : null,
       restarts: view.restarts,
       healthy: view.health === 'healthy' ? true : view.health === 'unhealthy' ? false : null,

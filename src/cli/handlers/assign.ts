@@ -2,8 +2,7 @@
 // A customer that is already mapped elsewhere is moved with "cellctl migrate", not re-assigned.
 import { notifyRouter } from '../../router/client.js';
 import { placeCustomer, placementCells } from '../../control/placement.js';
-import { failure, usageError } from '../../shared/errors.js';
-import { checkCustomerId } from '../../shared/names.js';
+import { failure } from '../../shared/errors.js';
 import { requireCell } from '../../workspace/cells.js';
 import { withWorkspace } from '../context.js';
 import { printJson, sayDone, sayWarning } from '../output.js';

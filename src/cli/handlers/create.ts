@@ -2,7 +2,7 @@
 import { listTemplateDirs, loadTemplate, missingTemplateFolders } from '../../templates/catalog.js';
 import { describeError, failure } from '../../shared/errors.js';
 import type { Workspace } from '../../workspace/workspace.js';
-import { CELL_NAME, checkCellName } from '../../shared/names.js';
+import { CELL_NAME } from '../../shared/names.js';
 import { createCell, templatesOf } from '../../workspace/cells.js';
 import { withWorkspace } from '../context.js';
 import { printJson, say, sayDone, sayWarning } from '../output.js';

@@ -2,7 +2,7 @@
 // failed against the expected blast radius, and how long recovery took.
 import { killDrill } from '../../drill/drill.js';
 import type { DrillSummary } from '../../drill/summary.js';
-import { ExitCode, usageError } from '../../shared/errors.js';
+import { ExitCode } from '../../shared/errors.js';
 import { requireCell } from '../../workspace/cells.js';
 import { withWorkspace } from '../context.js';
 import { paint, printJson, printLine, renderTable, say } from '../output.js';

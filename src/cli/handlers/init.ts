@@ -1,9 +1,8 @@
 // cellctl init: create a workspace (its control plane in control.db, or in PostgreSQL with --control), or say that one is already there.
 import { printableLocation } from '../../control/open.js';
 import { controlLocation } from '../../workspace/secrets.js';
-import { usageError } from '../../shared/errors.js';
-import { chosenControlUrl, DEFAULT_ROUTER_PORT, initWorkspace, keptRouterPort, readSettings } from '../../workspace/workspace.js';
-import { runtimeChoice } from '../runtime.js';
+import { chosenControlUrl, DEFAULT_ROUTER_PORT, initWorkspace, keptRouterPort } from '../../workspace/workspace.js';
+import { refuseOtherRuntime, runtimeChoice } from '../runtime.js';
 import { homeOf } from '../context.js';
 import { cellctlCommand, say, sayDone } from '../output.js';
 import type { InputOf } from '../define.js';
@@ -22,11 +21,7 @@ export async function run(input: InputOf<typeof init>): Promise<void> {
     say(`control plane: ${printableLocation(controlLocation(home))}`);
     say(`next: ${cellctlCommand()}${input.opts.home ? ` --home ${home}` : ''} create cell-1 --template ${template ?? 'basic'}`);
   } else {
-    if (input.opts.runtime !== undefined && input.opts.runtime !== readSettings(home).runtime) {
-      throw usageError(
-        `the workspace at ${home} already exists with runtime ${readSettings(home).runtime}: a runtime is chosen at init; init a new --home with --runtime ${input.opts.runtime}`,
-      );
-    }
+    refuseOtherRuntime(home, input.opts.runtime);
     say(`workspace already exists at ${home} (control plane: ${printableLocation(controlLocation(home))}); nothing changed`);
     const kept = keptRouterPort(home, input.opts.routerPort);
     if (kept) say(kept);

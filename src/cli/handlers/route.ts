@@ -1,6 +1,5 @@
 // cellctl route: which cell serves a customer, and by which rule.
 import { explainRoute } from '../../router/explain.js';
-import { checkCustomerId } from '../../shared/names.js';
 import { withWorkspace } from '../context.js';
 import { printData } from '../formats.js';
 import { printLine } from '../output.js';

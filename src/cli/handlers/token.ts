@@ -1,6 +1,5 @@
 // cellctl token: a signed JWT for one customer, for testing the router in JWT mode.
 import { signCustomerToken } from '../../shared/tokens.js';
-import { checkCustomerId } from '../../shared/names.js';
 import { readJwtKey } from '../../workspace/secrets.js';
 import { withWorkspace } from '../context.js';
 import { printLine, sayWarning } from '../output.js';

@@ -1,11 +1,11 @@
 // cellctl up: the newcomer's one command — init if needed, create N cells, start everything, create
 // sample customers through the router, and show the status and what to try next.
-import { ExitCode, failure, usageError } from '../../shared/errors.js';
+import { ExitCode, failure } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
 import { createCell, loadCellTemplate } from '../../workspace/cells.js';
 import { controlLocation, readJwtKey } from '../../workspace/secrets.js';
-import { chosenControlUrl, DEFAULT_ROUTER_PORT, initWorkspace, keptRouterPort, openWorkspace, readSettings } from '../../workspace/workspace.js';
-import { runtimeChoice } from '../runtime.js';
+import { chosenControlUrl, DEFAULT_ROUTER_PORT, initWorkspace, keptRouterPort, openWorkspace } from '../../workspace/workspace.js';
+import { refuseOtherRuntime, runtimeChoice } from '../runtime.js';
 import { printableLocation } from '../../control/open.js';
 import { CustomerClient, createSampleCustomers } from '../../workload/customers.js';
 import { homeOf } from '../context.js';
@@ -71,11 +71,7 @@ Try next:
 
 /** On an existing workspace, `up` changes none of what makes it: what its flags asked for otherwise is said (or, for a runtime, refused). */
 function sayWhatIsKept(home: string, routerPort: number | undefined, runtime: string | undefined, controlUrl: string | null): void {
-  if (runtime !== undefined && readSettings(home).runtime !== runtime) {
-    throw usageError(
-      `the workspace at ${home} runs on ${readSettings(home).runtime}: a runtime is chosen when the workspace is made; use a new --home for ${runtime}`,
-    );
-  }
+  refuseOtherRuntime(home, runtime);
   const kept = keptRouterPort(home, routerPort);
   if (kept) say(kept);
   if (controlUrl !== null && controlLocation(home) !== controlUrl) {
