@@ -23,6 +23,10 @@ export async function run(input: InputOf<typeof logs>): Promise<void> {
   if (!all && name === undefined) throw usageError('name a process (a cell, router or supervisor), or pass --all');
   if (all && name !== undefined) throw usageError(`--all shows every process: leave out "${name}", or leave out --all`);
   const files = await withWorkspace(input, async (ws) => {
+    const registered = all ? undefined : await ws.plane.getCell(name!);
+    if (registered && !registered.managed) {
+      throw failure(`cell ${registered.id} is registered and runs elsewhere (${registered.url}): its log is on the host that runs it, not in this workspace`);
+    }
     if (ws.settings.runtime === 'docker') {
       const names = all ? [ROUTER, ...(await ws.plane.listCells()).filter((cell) => cell.managed).map((cell) => cell.id)] : [await checkProcessName(ws, name!)];
       await containerLogs(new DockerRuntime(ws.home, ws.settings), names, { count, since, json, all, follow: input.opts.follow });
@@ -31,10 +35,6 @@ export async function run(input: InputOf<typeof logs>): Promise<void> {
     const names = all
       ? [SUPERVISOR, ROUTER, ...(await ws.plane.listCells()).filter((cell) => cell.managed).map((cell) => cell.id)]
       : [name === SUPERVISOR ? name : await checkProcessName(ws, name!)];
-    const registered = all ? undefined : await ws.plane.getCell(name!);
-    if (registered && !registered.managed) {
-      throw failure(`cell ${registered.id} is registered and runs elsewhere (${registered.url}): its log is on the host that runs it, not in this workspace`);
-    }
     return names.map((process) => ({ process, file: processPaths(ws.home, process).logFile }));
   });
   if (files === null) return;
@@ -57,18 +57,16 @@ interface LogChoice {
 /** The docker runtime: the same lines (each process logs JSON lines to its output), read from the engine. */
 async function containerLogs(runtime: DockerRuntime, names: string[], choice: LogChoice): Promise<void> {
   const logs = await Promise.all(
-    names.map(async (process) => ({ process, lines: await runtime.engine.logLines(runtime.containerName(process), choice.count) })),
+    names.map(async (name) => ({ process: name, lines: await runtime.engine.logLines(runtime.containerName(name), choice.count) })),
   );
-  const print = (process: string, raw: string) =>
-    void globalThis.process.stdout.write(
-      `${choice.json ? raw : formatLogLine(interleave([{ process, lines: [raw] }])[0]!.line, choice.all ? process : undefined)}\n`,
-    );
+  const print = (name: string, raw: string) =>
+    void process.stdout.write(`${choice.json ? raw : formatLogLine(interleave([{ process: name, lines: [raw] }])[0]!.line, choice.all ? name : undefined)}\n`);
   const entries = interleave(logs)
     .filter((entry) => choice.since === null || entry.at >= choice.since)
     .slice(choice.all ? -choice.count : 0);
   for (const entry of entries) print(entry.process, entry.line.raw);
   if (!choice.follow) return;
-  const followers = names.map((process) => runtime.engine.followLogs(runtime.containerName(process), (line) => print(process, line)));
+  const followers = names.map((name) => runtime.engine.followLogs(runtime.containerName(name), (line) => print(name, line)));
   // Ctrl-C ends the follow as an interrupted command: exit 130, as a shell reports one.
   process.once('SIGINT', () => {
     process.exitCode = ExitCode.interrupted;
