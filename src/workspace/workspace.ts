@@ -67,17 +67,24 @@ async function preparePostgres(url: string): Promise<void> {
   await plane.close();
 }
 
+/** What a new workspace is made with (init and up). */
+export interface NewWorkspace {
+  routerPort: number;
+  /** New customers are placed in cells of this template (null: the first cell created sets it). */
+  placementTemplate?: string | null;
+  /** A PostgreSQL URL for the control plane; null: control.db. */
+  controlUrl?: string | null;
+  runtime?: RuntimeChoice;
+  /** Folders of the user's own templates (the templatePaths setting), so that init can name one. */
+  templatePaths?: readonly string[];
+}
+
 /**
  * Creates a workspace, its control plane in control.db or (given `controlUrl`) in PostgreSQL.
  * Returns false (and changes nothing) when `home` already is one.
  */
-export async function initWorkspace(
-  home: string,
-  routerPort: number,
-  placementTemplate: string | null = null,
-  controlUrl: string | null = null,
-  runtime: RuntimeChoice = { kind: 'local' },
-): Promise<boolean> {
+export async function initWorkspace(home: string, asked: NewWorkspace): Promise<boolean> {
+  const { routerPort, placementTemplate = null, controlUrl = null, runtime = { kind: 'local' } } = asked;
   const paths = workspacePaths(home);
   if (isWorkspace(home)) return false;
   checkCanHold(home);
@@ -94,8 +101,11 @@ export async function initWorkspace(
   if (routerPort > 65435)
     throw usageError(`--router-port ${routerPort} is too high: the admin API uses port + 1 and cells port + 100 and up, so choose 65435 or lower`);
   const workspaceId = newWorkspaceId();
-  const settings: Settings = { ...defaultSettings(routerPort), placementTemplate, runtime: runtime.kind, workspaceId };
-  if (placementTemplate !== null) findTemplate(placementTemplate, templateSearchPath(home, []));
+  const templatePaths = (asked.templatePaths ?? []).map((dir) => path.resolve(dir));
+  const missing = templatePaths.find((dir) => !fs.existsSync(dir) || !fs.statSync(dir).isDirectory());
+  if (missing) throw usageError(`--template-path ${missing} is not a folder: give the folder that holds your templates (each a folder with template.json)`);
+  const settings: Settings = { ...defaultSettings(routerPort), placementTemplate, runtime: runtime.kind, workspaceId, templatePaths };
+  if (placementTemplate !== null) findTemplate(placementTemplate, templateSearchPath(home, templatePaths));
   if (controlUrl !== null) await preparePostgres(controlUrl);
   // Last of the checks, as it makes something (the workspace's network): undone below on failure.
   if (runtime.kind === 'docker') settings.engine = await prepareDocker(workspaceId, runtime.image);

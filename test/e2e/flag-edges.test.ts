@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, cli, cliOk, freePort, newWorkspace, tempDir } from '../helpers.js';
+import { cleanup, cli, cliOk, FIXTURES, freePort, newWorkspace, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -39,6 +39,18 @@ describe('flags', () => {
     expect([served.code, served.stderr]).toEqual([2, `error: no workspace at ${nowhere}: run "cellctl init --home ${nowhere}" first (or "cellctl up")\n`]);
     const ws = await newWorkspace();
     expect((await cliOk(ws.home, ['events', '--subject', 'nosuch'])).stderr).toMatch(/^no events about "nosuch" \(events name a cell/);
+  });
+
+  it("init --template-path names a folder of the user's templates, so --template can name one of them at init", async () => {
+    const home = path.join(tempDir(), 'own');
+    const folder = path.join(FIXTURES, 'templates');
+    await cliOk(home, ['init', '--router-port', String(await freePort(2)), '--template-path', folder, '--template', 'notes']);
+    expect(JSON.parse(fs.readFileSync(path.join(home, 'cellctl.json'), 'utf8'))).toMatchObject({ templatePaths: [folder], placementTemplate: 'notes' });
+    const none = path.join(tempDir(), 'none');
+    const missing = await cli(none, ['init', '--template-path', path.join(tempDir(), 'no-such-folder'), '--template', 'notes']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--template-path .*no-such-folder is not a folder: give the folder that holds your templates/);
+    expect(fs.existsSync(none)).toBe(false);
   });
 
   it('init --router-port on an existing workspace says the workspace keeps its port and how to change it', async () => {

@@ -16,6 +16,7 @@ export const init = defineCommand({
       'local',
       'docker',
     ]),
+    templatePath: text('--template-path <dir>', 'a folder of your own templates (the templatePaths setting); --template may name one of them'),
     image: text('--image <image>', 'the image every container runs (runtime docker; default cellctl:<version>, made by "cellctl image build")'),
   },
   examples: [
@@ -24,6 +25,7 @@ export const init = defineCommand({
     'cellctl --home /tmp/demo init --router-port 9000',
     'cellctl init --control postgres://cellctl:secret@db.internal:5432/cellctl',
     'cellctl init --runtime docker --image cellctl:0.1.0',
+    'cellctl init --template-path ./my-templates --template notes',
   ],
   handler: () => import('../handlers/init.js').then((m) => m.run),
 });

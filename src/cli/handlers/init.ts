@@ -14,7 +14,15 @@ export async function run(input: InputOf<typeof init>): Promise<void> {
   const template = input.opts.template ?? null;
   const controlUrl = chosenControlUrl(input.opts.control);
   const runtime = runtimeChoice(input.opts.runtime, input.opts.image);
-  if (await initWorkspace(home, routerPort, template, controlUrl, runtime)) {
+  if (
+    await initWorkspace(home, {
+      routerPort,
+      placementTemplate: template,
+      controlUrl,
+      runtime,
+      templatePaths: input.opts.templatePath === undefined ? [] : [input.opts.templatePath],
+    })
+  ) {
     sayDone(
       `workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1}${template ? `, new customers placed in ${template} cells` : ''}${runtime.kind === 'docker' ? `, runtime docker with image ${runtime.image}` : ''})`,
     );

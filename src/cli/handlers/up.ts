@@ -23,7 +23,7 @@ export async function run(input: InputOf<typeof up>): Promise<void> {
   // As init: the control plane in PostgreSQL when --control (else CELLCTL_CONTROL_URL) names one, else control.db.
   const controlUrl = chosenControlUrl(input.opts.control);
   const runtime = runtimeChoice(input.opts.runtime, input.opts.image);
-  if (await initWorkspace(home, routerPort, templateFlag ?? 'ecommerce', controlUrl, runtime)) say(`workspace created at ${home}`);
+  if (await initWorkspace(home, { routerPort, placementTemplate: templateFlag ?? 'ecommerce', controlUrl, runtime })) say(`workspace created at ${home}`);
   else sayWhatIsKept(home, input.opts.routerPort, input.opts.runtime, controlUrl);
   say(`control plane: ${printableLocation(controlLocation(home))}`);
   const ws = await openWorkspace(home);
