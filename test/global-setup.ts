@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { releasePools } from './engine/pools.js';
-import { CLI, processesUnder, ROOT, RUN_DIR_ENV, RUN_PREFIX, unmountUnder, withDescendants } from './helpers.js';
+import { CLI, killAndWait, processesUnder, ROOT, RUN_DIR_ENV, RUN_PREFIX, unmountUnder, withDescendants } from './helpers.js';
 import { sweepHosts } from './hosts/netns.js';
 
 /** This run's folder, once setup made it (not read back from the environment: that may name an outer run's). */
@@ -25,27 +25,6 @@ export function setup(): void {
   process.env.CELLCTL_HOSTS_RUN = String(process.pid);
 }
 
-const gone = (pid: number): boolean => {
-  try {
-    return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
-  }
-};
-
-/** SIGKILLs `pids` and waits (a bounded while) until they are gone, so their folders can be removed. */
-async function killAll(pids: number[]): Promise<void> {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  const deadline = Date.now() + 10_000;
-  while (!pids.every(gone) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-}
-
 /**
  * Vitest logs an error thrown here and still exits 0, so a leftover fails the run by the exit code
  * (vitest leaves process.exitCode as set and lets the process end by itself).
@@ -55,7 +34,7 @@ export async function teardown(): Promise<void> {
   // Processes first: a dockerd left in a simulated host (test/engine/swarm.ts) has containers in
   // namespaces of their own, found below its shims only while those live.
   const leftovers = withDescendants(processesUnder(run));
-  await killAll(leftovers);
+  await killAndWait(leftovers, 10_000);
   const namespaces = sweepHosts(String(process.pid));
   const mounts = unmountUnder(run);
   const pools = releasePools(run);

@@ -273,6 +273,28 @@ export function processesUnder(dir: string): number[] {
   return found;
 }
 
+/** Running and not a zombie (a killed process may wait a moment to be reaped). */
+export function isAlive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILLs `pids` and waits (a bounded while) until they are gone, so their folders can be removed. */
+export async function killAndWait(pids: readonly number[], timeoutMs = 15_000): Promise<void> {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 /**
  * `roots` and every process below them (by parent pid), as one snapshot: what a dockerd started —
  * containerd, its shims and the containers' processes, whose environment names nothing of ours.

@@ -192,11 +192,11 @@ export function createRequestListener(
     const url = new URL(req.url ?? '/', 'http://cell');
     // HEAD is GET without the body (Node's response leaves it out), as Flask answers it.
     const method = req.method === 'HEAD' ? 'GET' : req.method;
-    const allowed = new Set<string>();
+    let pathMatched = false;
     for (const route of compiled) {
       const match = route.pattern.exec(url.pathname);
       if (!match) continue;
-      allowed.add(route.method);
+      pathMatched = true;
       if (route.method !== method) continue;
       const params: Record<string, string> = {};
       try {
@@ -225,9 +225,10 @@ export function createRequestListener(
       return;
     }
     req.resume();
-    if (allowed.size === 0) return sendError(res, 'not_found', `No route ${req.method} ${url.pathname}`);
+    if (!pathMatched) return sendError(res, 'not_found', `No route ${req.method} ${url.pathname}`);
+    // Every 405 says which methods the path takes (looked up only for a 405, off the request path).
+    const allowed = new Set<string>(compiled.filter((route) => route.pattern.test(url.pathname)).map((route) => route.method));
     if (allowed.has('GET')) allowed.add('HEAD');
-    // Every 405 says which methods the path takes.
     sendJson(
       res,
       HTTP_ERRORS.method_not_allowed.status,

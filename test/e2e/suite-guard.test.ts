@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, FIXTURES, ROOT, tempDir, track } from '../helpers.js';
+import { cleanup, FIXTURES, isAlive, ROOT, tempDir, track } from '../helpers.js';
 
 const CONFIG = path.join(FIXTURES, 'suite-guard', 'vitest.config.ts');
 const VITEST = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
@@ -32,15 +32,6 @@ function nestedRun(tmp: string, fixture: string): Promise<NestedRun> {
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
-}
-
-/** Running and not a zombie (a killed process may wait a moment to be reaped). */
-function alive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 /** Other runs' folders in the nested run's temporary folder: this version's run folder, and an earlier version's test folder. */
@@ -74,8 +65,8 @@ describe("the suite's guard against processes left running", () => {
       expect(run.output).toContain(`processes left running after the suite (now killed): ${pid}`);
       // The fixture's test folder is in a run folder of its own, which the teardown removes.
       expect(path.relative(tmp, home!)).toMatch(/^cellctl-run-[^/]+\/cellctl-test-/);
-      expect(alive(Number(pid))).toBe(false);
-      expect(others.filter(alive)).toEqual(others);
+      expect(isAlive(Number(pid))).toBe(false);
+      expect(others.filter(isAlive)).toEqual(others);
       expect(leftFolders(tmp)).toEqual([]);
     },
     NESTED_MS,
@@ -90,7 +81,7 @@ describe("the suite's guard against processes left running", () => {
       expect(run.output).toMatch(/started: \d+ in /);
       expect(run.output).not.toContain('left running');
       expect(run.code, run.output).toBe(0);
-      expect(others.filter(alive)).toEqual(others);
+      expect(others.filter(isAlive)).toEqual(others);
       expect(leftFolders(tmp)).toEqual([]);
     },
     NESTED_MS,

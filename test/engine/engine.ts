@@ -40,7 +40,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { CLI, processesUnder, runDir, RUN_PREFIX, unmountUnder, withDescendants } from '../helpers.js';
+import { CLI, isAlive, killAndWait, processesUnder, runDir, RUN_PREFIX, unmountUnder, withDescendants } from '../helpers.js';
 import { claimPool, releasePool } from './pools.js';
 
 export interface DockerCall {
@@ -90,14 +90,6 @@ export function engineUnavailable(): string | null {
   return null;
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
-
 /** Runs the docker client against `host`. */
 function dockerAt(host: string, args: string[], options: DockerCallOptions = {}): Promise<DockerCall> {
   return new Promise((resolve, reject) => {
@@ -146,24 +138,12 @@ function socketAppears(socket: string, dockerd: ChildProcess, deadline: number, 
   });
 }
 
-async function killAll(pids: readonly number[]): Promise<void> {
-  for (const each of pids) {
-    try {
-      process.kill(each, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  const deadline = Date.now() + 15_000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-}
-
 /**
  * TERM, then waits (bounded) for dockerd to exit; KILLs it if it does not, and whatever it started
  * (containerd, shims, containers) that outlived it.
  */
 async function stopDockerd(dockerd: ChildProcess, pid: number): Promise<void> {
-  if (!alive(pid)) return;
+  if (!isAlive(pid)) return;
   const below = withDescendants([pid]);
   const exited = new Promise<boolean>((resolve) =>
     dockerd.exitCode !== null || dockerd.signalCode !== null ? resolve(true) : dockerd.once('exit', () => resolve(true)),
@@ -172,7 +152,7 @@ async function stopDockerd(dockerd: ChildProcess, pid: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const inTime = await Promise.race([exited, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 20_000)))]);
   clearTimeout(timer);
-  await killAll(inTime ? below.filter(alive) : below);
+  await killAndWait(inTime ? below.filter(isAlive) : below);
 }
 
 export interface DockerdOptions {
@@ -233,14 +213,14 @@ export async function startDockerd(name: string, options: DockerdOptions = {}): 
     docker: (args, options) => dockerAt(host, args, options),
     stop: () =>
       (stopped ??= (async () => {
-        if (serving && alive(pid)) {
+        if (serving && isAlive(pid)) {
           const listed = await dockerAt(host, ['ps', '-aq'], { timeoutMs: 30_000 });
           const ids = listed.stdout.split('\n').filter(Boolean);
           if (ids.length > 0) await dockerAt(host, ['rm', '-f', '-v', ...ids], { timeoutMs: 60_000 });
         }
         await stopDockerd(dockerd, pid);
         // A dockerd that died first (a test killed it) left containerd and its shims to init: they name its folder.
-        await killAll(withDescendants(processesUnder(dir)));
+        await killAndWait(withDescendants(processesUnder(dir)));
         unmountUnder(dir);
         releasePool(pool, dir);
         fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });

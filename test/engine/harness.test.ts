@@ -6,20 +6,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, FIXTURES, mountsUnder, ROOT, runDir, track, withDescendants } from '../helpers.js';
+import { cleanup, FIXTURES, isAlive, mountsUnder, ROOT, runDir, track, withDescendants } from '../helpers.js';
 import { hostsUnavailable, listNamespaces } from '../hosts/netns.js';
 import { type Engine, engineUnavailable, startDockerd } from './engine.js';
 
 const why = engineUnavailable();
 if (why) console.warn(`engine tests skipped: ${why}`);
-
-const alive = (pid: number): boolean => {
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 /** The /16 a subnet lies in, as `10.x.0.0/16`. */
 const sixteenOf = (subnet: string): string => `${subnet.split('.').slice(0, 2).join('.')}.0.0/16`;
@@ -68,7 +60,7 @@ describe.skipIf(why !== null)('the engine-test harness', () => {
     const below = withDescendants([a!.pid]);
     expect(below.length).toBeGreaterThan(1); // dockerd and its containerd
     await a!.stop();
-    expect(below.filter(alive)).toEqual([]);
+    expect(below.filter(isAlive)).toEqual([]);
     expect(mountsUnder(a!.dir)).toEqual([]);
     expect(fs.existsSync(a!.dir)).toBe(false);
     expect(fs.existsSync(`/tmp/cellctl-engine-pools/${a!.pool.split('.')[1]}`)).toBe(false);
@@ -90,13 +82,13 @@ describe.skipIf(why !== null)('the engine-test harness', () => {
     expect(output).toMatch(new RegExp(`processes left running after the suite \\(now killed\\): .*\\b${container}\\b`));
     expect(output).toContain('mounts left after the suite (now unmounted)');
     expect(output).toContain(`engine address pools left claimed after the suite (now released): ${pool}`);
-    expect([dockerd, container].map(Number).filter(alive)).toEqual([]);
+    expect([dockerd, container].map(Number).filter(isAlive)).toEqual([]);
     expect(mountsUnder(tmp)).toEqual([]);
     expect(fs.existsSync(dir!)).toBe(false);
     expect(fs.readdirSync(tmp)).toEqual([]);
     // This run's engine, in another run's folder as the nested run sees it, still serves.
     expect((await outer.docker(['info', '--format', '{{.ServerVersion}}'])).code).toBe(0);
-    expect(alive(outer.pid)).toBe(true);
+    expect(isAlive(outer.pid)).toBe(true);
   });
 
   it.skipIf(hostsUnavailable() !== null)(
@@ -113,7 +105,7 @@ describe.skipIf(why !== null)('the engine-test harness', () => {
       expect(output).toMatch(new RegExp(`network namespaces left after the suite \\(now deleted\\): .*${left.namespace}`));
       expect(output).toContain('mounts left after the suite (now unmounted)');
       expect(output).toContain(`engine address pools left claimed after the suite (now released): ${left.pool}`);
-      expect([left.dockerd, left.container].filter(alive)).toEqual([]);
+      expect([left.dockerd, left.container].filter(isAlive)).toEqual([]);
       expect(listNamespaces().filter((ns) => ns.startsWith(left.namespace.replace(/A$/, '')))).toEqual([]);
       expect(mountsUnder(tmp)).toEqual([]);
       expect(fs.existsSync(left.dir)).toBe(false);

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isAlive } from '../helpers.js';
 
 const CLAIMS = '/tmp/cellctl-engine-pools';
 const FIRST = 200;
@@ -19,14 +20,6 @@ interface Claim {
 }
 
 const poolOf = (octet: number): string => `10.${octet}.0.0/16`;
-
-const alive = (pid: number): boolean => {
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 /** Second octets of 10.x.y.z in the routes of the machine's namespace, or of `netns`. */
 function routedOctets(netns?: string): number[] {
@@ -80,7 +73,7 @@ function readClaim(file: string): Claim | null {
 }
 
 /** A claim whose test process is gone, or whose engine folder is, holds nothing. */
-const stale = (claim: Claim | null): boolean => claim === null || !alive(claim.pid) || !fs.existsSync(claim.engine);
+const stale = (claim: Claim | null): boolean => claim === null || !isAlive(claim.pid) || !fs.existsSync(claim.engine);
 
 function tryClaim(file: string, claim: Claim): boolean {
   try {

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_API_PREFIX } from '../../src/data/protocol.js';
-import { cleanup, waitFor } from '../helpers.js';
+import { cleanup, isAlive, waitFor } from '../helpers.js';
 import type { Host } from '../hosts/netns.js';
 import { BUILD_MS } from './engine.js';
 import { startSwarm, type Swarm, swarmUnavailable } from './swarm.js';
@@ -24,14 +24,6 @@ const CELL_PORT = 18080;
 const DATA_PORT = 18081;
 const HOST_NET_PORT = 8090;
 const TOKEN = `token-of-cell-b-${'x'.repeat(24)}`;
-
-const alive = (pid: number): boolean => {
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 interface Answer {
   status: number;
@@ -225,7 +217,7 @@ describe.skipIf(why !== null)('a Docker Swarm of simulated hosts', () => {
     await waitFor(
       'the manager lists C Down',
       async () => {
-        if (exitedMs === null && !alive(dockerd)) exitedMs = Date.now() - stopped;
+        if (exitedMs === null && !isAlive(dockerd)) exitedMs = Date.now() - stopped;
         return (await swarm.nodeRows()).C?.status === 'Down';
       },
       90_000,

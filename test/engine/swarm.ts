@@ -67,6 +67,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../helpers.js';
 import { pgAvailable, startPg, type TestPg } from '../pg.js';
 import { type Host, type Hosts, hostsUnavailable, makeHosts } from '../hosts/netns.js';
 import { baseUnavailable, cellctlImage, type DockerCall, type Engine, engineUnavailable, startDockerd } from './engine.js';
@@ -182,16 +183,17 @@ async function nodeRowsById(manager: Engine): Promise<Map<string, NodeRow>> {
   return new Map(lines(listed).map(([id = '', status = '', availability = '', managerStatus = '']) => [id, { id, status, availability, managerStatus }]));
 }
 
-/** Waits (bounded, polling `docker node ls` every 200 ms) until the manager lists every id Ready. */
+/** Waits (bounded) until the manager lists every id Ready; a timeout shows the last listing. */
 async function everyNodeReady(manager: Engine, ids: string[]): Promise<void> {
-  const deadline = Date.now() + READY_MS;
-  let rows = new Map<string, NodeRow>();
-  while (Date.now() < deadline) {
-    rows = await nodeRowsById(manager);
-    if (ids.every((id) => rows.get(id)?.status === 'Ready')) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the manager did not list every node Ready within ${READY_MS / 1000} s: ${JSON.stringify([...rows.values()])}`);
+  await waitFor(
+    'the manager to list every node Ready',
+    async () => {
+      const rows = await nodeRowsById(manager);
+      if (ids.every((id) => rows.get(id)?.status === 'Ready')) return true;
+      throw new Error(JSON.stringify([...rows.values()]));
+    },
+    READY_MS,
+  );
 }
 
 /** `docker save` of `image` on `from` into a file in its folder, then `docker load` of it into every engine of `to`. */

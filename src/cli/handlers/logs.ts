@@ -9,7 +9,7 @@ import { DockerRuntime } from '../../workspace/containers.js';
 import { withWorkspace } from '../context.js';
 import { checkProcessName } from '../lifecycle.js';
 import { say } from '../output.js';
-import { formatLogLine, interleave } from '../views/logline.js';
+import { formatLogLine, interleave, parseLogLine } from '../views/logline.js';
 import { ExitCode, failure, usageError } from '../../shared/errors.js';
 import type { InputOf } from '../define.js';
 import type { logs } from '../commands/logs.js';
@@ -59,8 +59,7 @@ async function containerLogs(runtime: DockerRuntime, names: string[], choice: Lo
   const logs = await Promise.all(
     names.map(async (name) => ({ process: name, lines: await runtime.engine.logLines(runtime.containerName(name), choice.count) })),
   );
-  const print = (name: string, raw: string) =>
-    void process.stdout.write(`${choice.json ? raw : formatLogLine(interleave([{ process: name, lines: [raw] }])[0]!.line, choice.all ? name : undefined)}\n`);
+  const print = (name: string, raw: string) => printLogLine(raw, choice.json, choice.all ? name : undefined);
   const entries = interleave(logs)
     .filter((entry) => choice.since === null || entry.at >= choice.since)
     .slice(choice.all ? -choice.count : 0);
@@ -100,8 +99,7 @@ async function follow(files: { process: string; file: string }[], json: boolean,
       const text = (partial.get(file) ?? '') + chunk;
       const lines = text.split('\n');
       partial.set(file, lines.pop()!);
-      for (const raw of lines)
-        process.stdout.write(`${json ? raw : formatLogLine(interleave([{ process: name, lines: [raw] }])[0]!.line, prefixed ? name : undefined)}\n`);
+      for (const raw of lines) printLogLine(raw, json, prefixed ? name : undefined);
     }
   }
 }
@@ -122,4 +120,9 @@ function readNew(file: string, positions: Map<string, number>): string | null {
   fs.closeSync(fd);
   positions.set(file, size);
   return buffer.toString('utf8');
+}
+
+/** One line as it arrives (following a log): raw with --json, else for people, named when logs are mixed. */
+function printLogLine(raw: string, json: boolean, name: string | undefined): void {
+  process.stdout.write(`${json ? raw : formatLogLine(parseLogLine(raw), name)}\n`);
 }
