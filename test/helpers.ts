@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MigrationRecord } from '../src/control/plane.js';
+import type { CellctlError } from '../src/shared/errors.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = path.join(ROOT, 'bin', 'cellctl.js');
@@ -271,6 +272,16 @@ export function processesUnder(dir: string): number[] {
     }
   }
   return found;
+}
+
+/** The error `work` throws (a check's CellctlError), or undefined when it throws none. */
+export function errorThrownBy(work: () => unknown): CellctlError | undefined {
+  try {
+    work();
+  } catch (error) {
+    return error as CellctlError;
+  }
+  return undefined;
 }
 
 /** Running and not a zombie (a killed process may wait a moment to be reaped). */

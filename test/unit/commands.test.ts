@@ -9,7 +9,7 @@ import { type CommandDefinition, type Definition, count, longOf, on, output, sec
 import { bashScript, completionEntries, fishScript, zshScript } from '../../src/cli/handlers/completion.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { CellctlError } from '../../src/shared/errors.js';
-import { ROOT } from '../helpers.js';
+import { errorThrownBy, ROOT } from '../helpers.js';
 
 /** Every command definition (not groups), by its path: "migrate list". */
 function leaves(list: readonly Definition[], prefix: string[] = []): [string, CommandDefinition][] {
@@ -34,15 +34,6 @@ function helpOf(words: string[]): string {
   return text;
 }
 
-function usageErrorOf(work: () => unknown): CellctlError | undefined {
-  try {
-    work();
-  } catch (error) {
-    return error as CellctlError;
-  }
-  return undefined;
-}
-
 describe('flag values', () => {
   it('become typed values', () => {
     expect(on('--json', '').parse(true, {})).toBe(true);
@@ -60,7 +51,7 @@ describe('flag values', () => {
       [secondsAsMs('--timeout <s>', ''), 'soon'],
       [tcpPort('--port <port>', ''), '80'],
     ] as const) {
-      const error = usageErrorOf(() => flag.parse(raw, {}));
+      const error = errorThrownBy(() => flag.parse(raw, {}));
       expect(error).toBeInstanceOf(CellctlError);
       expect(error!.exitCode).toBe(2);
       expect(error!.message).toContain(longOf(flag.flags));
@@ -74,8 +65,8 @@ describe('flag values', () => {
     expect(o.parse('wide', {})).toBe('wide');
     expect(o.parse(undefined, { json: true })).toBe('json');
     expect(o.parse('json', { json: true })).toBe('json');
-    expect(usageErrorOf(() => o.parse('xml', {}))?.exitCode).toBe(2);
-    expect(usageErrorOf(() => o.parse('yaml', { json: true }))?.exitCode).toBe(2);
+    expect(errorThrownBy(() => o.parse('xml', {}))?.exitCode).toBe(2);
+    expect(errorThrownBy(() => o.parse('yaml', { json: true }))?.exitCode).toBe(2);
   });
 });
 

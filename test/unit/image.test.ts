@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { lastLines } from '../../src/engine/client.js';
 import { checkImageRef, checkRegistry, dockerBuildArgs, formatBytes, imageSizes, planImageBuild } from '../../src/image/plan.js';
 import { healthTarget } from '../../src/image/roles.js';
-import { CellctlError } from '../../src/shared/errors.js';
+import { errorThrownBy } from '../helpers.js';
 
 describe('the health check finds what to probe from the role', () => {
   it.each([
@@ -34,15 +34,6 @@ describe('the health check finds what to probe from the role', () => {
     expect(!target.ok && target.problem).toMatch(problem);
   });
 });
-
-const usageOf = (work: () => unknown): CellctlError | undefined => {
-  try {
-    work();
-  } catch (error) {
-    return error as CellctlError;
-  }
-  return undefined;
-};
 
 describe('the plan of cellctl image build', () => {
   it('defaults to cellctl:<version> on node:20-bookworm-slim with npm ci, sending the checkout', () => {
@@ -78,7 +69,7 @@ describe('the plan of cellctl image build', () => {
   it.each(['', 'Cellctl', 'cellctl:', 'cell ctl', 'cellctl:-x', '/cellctl', 'cellctl//x', 'http://x/cellctl'])(
     'refuses the image reference "%s", naming the flag',
     (ref) => {
-      const error = usageOf(() => checkImageRef(ref, '--base'));
+      const error = errorThrownBy(() => checkImageRef(ref, '--base'));
       expect(error?.exitCode).toBe(2);
       expect(error?.message).toMatch(/^--base ".*" is not an image reference/);
     },
@@ -87,8 +78,8 @@ describe('the plan of cellctl image build', () => {
   it('takes a registry as HOST[:PORT][/PATH], and refuses a scheme or a tag', () => {
     expect(checkRegistry('registry.example:5000/team/')).toBe('registry.example:5000/team');
     expect(checkRegistry('localhost:5000')).toBe('localhost:5000');
-    expect(usageOf(() => checkRegistry('https://registry.example'))?.message).toMatch(/without a scheme: "registry.example"/);
-    expect(usageOf(() => checkRegistry('registry.example/team:1'))?.exitCode).toBe(2);
+    expect(errorThrownBy(() => checkRegistry('https://registry.example'))?.message).toMatch(/without a scheme: "registry.example"/);
+    expect(errorThrownBy(() => checkRegistry('registry.example/team:1'))?.exitCode).toBe(2);
   });
 
   it('measures what an image adds over its base, and prints bytes as docker does', () => {
