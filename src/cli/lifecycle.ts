@@ -8,8 +8,8 @@ import { tailLines } from '../supervisor/logfile.js';
 import { type ProcessStatus, ROUTER } from '../supervisor/protocol.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { DockerRuntime } from '../workspace/containers.js';
-import { engineProcesses } from '../status/containers.js';
+import { engineRuntime } from '../workspace/engines.js';
+import { engineProcessesOf } from '../status/containers.js';
 import { exposureWarning } from '../workspace/settings.js';
 import { formatDuration, sayWarning, startProgress } from './output.js';
 
@@ -53,10 +53,8 @@ interface Runner {
 }
 
 async function runnerOf(ws: Workspace): Promise<Runner> {
-  if (ws.settings.runtime === 'docker') {
-    const runtime = new DockerRuntime(ws.home, ws.settings);
-    return { start: (names) => runtime.start(names), processes: async () => (await engineProcesses(runtime)).processes };
-  }
+  const engine = engineRuntime(ws);
+  if (engine) return { start: (names) => engine.start(names), processes: async () => (await engineProcessesOf(engine)).processes };
   const supervisor = await ensureSupervisor(ws.home);
   return { start: (names) => supervisor.start(names), processes: async () => (await supervisor.status()).processes };
 }
@@ -118,8 +116,10 @@ async function routerSeesCells(ws: Workspace, names: string[]): Promise<boolean>
 }
 
 function startFailure(ws: Workspace, proc: ProcessStatus, headline: string) {
-  if (ws.settings.runtime === 'docker') {
-    return failure(`${headline}${proc.lastError ? `: ${proc.lastError}` : ''}\nsee "cellctl logs ${proc.name}" (the container's output) and "cellctl status"`);
+  if (ws.settings.runtime !== 'local') {
+    return failure(
+      `${headline}${proc.lastError ? `: ${proc.lastError}` : ''}\nsee "cellctl logs ${proc.name}" (its output on the engine) and "cellctl status"`,
+    );
   }
   const log = processPaths(ws.home, proc.name).logFile;
   const tail = tailLines(log, 12);
@@ -130,8 +130,8 @@ function startFailure(ws: Workspace, proc: ProcessStatus, headline: string) {
 
 /** Stops named processes, or (names = null) everything including the supervisor. */
 export async function stopProcesses(ws: Workspace, names: string[] | null, timeoutMs: number, quiet = false): Promise<string[]> {
-  if (ws.settings.runtime === 'docker') {
-    const runtime = new DockerRuntime(ws.home, ws.settings);
+  const runtime = engineRuntime(ws);
+  if (runtime) {
     // Named ones are reported by the caller, as on local.
     if (names !== null) return runtime.stop(names, timeoutMs);
     const progress = await startProgress('stopping everything', quiet);

@@ -8,10 +8,10 @@ export function cellctlVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-/** The runtime the flags ask for; --image only with docker (default: this version's image). */
-export function runtimeChoice(runtime: 'local' | 'docker' | undefined, image: string | undefined): RuntimeChoice {
-  if (runtime === 'docker') return { kind: 'docker', image: image ?? `cellctl:${cellctlVersion()}` };
-  if (image !== undefined) throw usageError('--image is for the docker runtime: add --runtime docker');
+/** The runtime the flags ask for; --image only with an engine (default: this version's image). */
+export function runtimeChoice(runtime: 'local' | 'docker' | 'swarm' | undefined, image: string | undefined): RuntimeChoice {
+  if (runtime === 'docker' || runtime === 'swarm') return { kind: runtime, image: image ?? `cellctl:${cellctlVersion()}` };
+  if (image !== undefined) throw usageError('--image is for an engine runtime: add --runtime docker (or swarm)');
   return { kind: 'local' };
 }
 

@@ -686,6 +686,14 @@ export class PgControlPlane implements ControlPlane {
     await this.query('DELETE FROM routers WHERE id = $1', [id]);
   }
 
+  async readShared(name: string): Promise<string | null> {
+    return (await this.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [`shared.${name}`])).rows[0]?.value ?? null;
+  }
+
+  async writeShared(name: string, value: string): Promise<void> {
+    await this.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [`shared.${name}`, value]);
+  }
+
   // --- copying a whole control plane in (control migrate-to) ---
 
   /** Whether the plane holds nothing yet: no cells, customers, migrations or events, mapping version 0. */

@@ -166,6 +166,11 @@ export interface ControlPlane {
   /** Every registered router, each marked live when it heart-beat within `staleAfterMs`. */
   listRouters(staleAfterMs: number): Promise<RouterRecord[]>;
   deregisterRouter(id: string): Promise<void>;
+
+  // --- values shared with processes that have no workspace folder (a swarm's routers read the settings here) ---
+  /** A shared value (meta key `shared.<name>`), or null when none was written. */
+  readShared(name: string): Promise<string | null>;
+  writeShared(name: string, value: string): Promise<void>;
 }
 
 /** The error for a switch whose mapping row no longer points at the move's source. */

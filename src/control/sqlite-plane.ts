@@ -278,4 +278,11 @@ export class SqliteControlPlane implements ControlPlane {
   async deregisterRouter(id: string): Promise<void> {
     this.routers().prepare('DELETE FROM routers WHERE id = ?').run(id);
   }
+
+  async readShared(name: string): Promise<string | null> {
+    return this.store.readMeta(`shared.${name}`);
+  }
+  async writeShared(name: string, value: string): Promise<void> {
+    this.store.writeMeta(`shared.${name}`, value);
+  }
 }

@@ -273,6 +273,14 @@ export class ControlStore {
     if (this.db.open) this.db.close();
   }
 
+  readMeta(key: string): string | null {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value ?? null;
+  }
+
+  writeMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
   // --- cells ---------------------------------------------------------------------------------
 
   listCells(): CellRecord[] {

@@ -1,10 +1,11 @@
 // The kill drill: light load on every customer through the router (paced within the router's
 // per-customer rate limit), kill one cell, let the supervisor bring it back, and record every answer.
+import { routerPublicUrl } from '../router/client.js';
 import { findSupervisor } from '../supervisor/client.js';
 import { failure } from '../shared/errors.js';
 import { delay } from '../shared/time.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { DockerRuntime } from '../workspace/containers.js';
+import { engineRuntime } from '../workspace/engines.js';
 import { CustomerClient } from '../workload/customers.js';
 import { readJwtKey } from '../workspace/secrets.js';
 import { drillSpacingMs } from './pace.js';
@@ -31,11 +32,12 @@ async function supervisedPid(ws: Workspace, victim: string): Promise<number> {
 export async function killDrill(ws: Workspace, victim: string, options: DrillOptions, onPhase: (text: string) => void): Promise<DrillSummary> {
   if ((await ws.plane.getCell(victim))?.managed === false)
     throw failure(`cell ${victim} is registered and runs elsewhere: a drill kills only cells this workspace runs`);
-  const victimPid = ws.settings.runtime === 'docker' ? await new DockerRuntime(ws.home, ws.settings).hostPid(victim) : await supervisedPid(ws, victim);
+  const engine = engineRuntime(ws);
+  const victimPid = engine ? await engine.hostPid(victim) : await supervisedPid(ws, victim);
   const mapping = new Map((await ws.plane.listCustomers()).map((customer) => [customer.id, customer.cellId]));
   if (mapping.size === 0) throw failure('no customers are mapped: create some first (e.g. "cellctl up --customers 50")');
   const customers = [...mapping.keys()];
-  const client = new CustomerClient({ routerPort: ws.settings.routerPort, jwtKey: ws.settings.auth === 'jwt' ? readJwtKey(ws.home) : null });
+  const client = new CustomerClient({ routerUrl: routerPublicUrl(ws.settings), jwtKey: ws.settings.auth === 'jwt' ? readJwtKey(ws.home) : null });
   const samples: DrillSample[] = [];
   const spacingMs = drillSpacingMs({
     customers: customers.length,

@@ -20,6 +20,8 @@ export interface DockerOptions {
   timeoutMs?: number;
   /** Where to copy the client's output as it comes (a build's steps on a terminal). */
   echo?: NodeJS.WritableStream;
+  /** What the client reads on stdin (a secret's value); default: nothing. */
+  input?: NodeJS.ReadableStream;
 }
 
 /** How long `docker version` may take before the engine counts as not answering. */
@@ -39,13 +41,14 @@ const noClient = () => failure('no docker client on PATH: install one (Debian: a
 /** Runs `docker args…` to its end (or its deadline). Rejects only when there is no docker client. */
 export function runDocker(args: readonly string[], options: DockerOptions = {}): Promise<DockerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('docker', args, { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    if (options.input) options.input.pipe(child.stdin!);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
     const timer = options.timeoutMs === undefined ? null : setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), options.timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => ((stdout = keep(stdout + chunk)), options.echo?.write(chunk)));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => ((stderr = keep(stderr + chunk)), options.echo?.write(chunk)));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => ((stdout = keep(stdout + chunk)), options.echo?.write(chunk)));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => ((stderr = keep(stderr + chunk)), options.echo?.write(chunk)));
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
       reject(error.code === 'ENOENT' ? noClient() : error);

@@ -27,7 +27,7 @@ export class RouterAdmin {
     this.http = axios.create({ baseURL: adminUrl, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs, maxRedirects: 0, proxy: false });
   }
 
-  /** The supervised router's admin API where `routerAdminHost` binds it (127.0.0.1 for a wildcard bind). */
+  /** The workspace's router's admin API where `routerAdminHost` binds it (127.0.0.1 for a wildcard bind; a swarm's first router node). */
   static forWorkspace(home: string, settings: Settings, timeoutMs?: number): RouterAdmin {
     const url = advertisedUrl({ bindHost: settings.routerAdminHost, port: settings.routerAdminPort }, () => '127.0.0.1');
     return new RouterAdmin(url, readAdminToken(home), timeoutMs);
@@ -71,6 +71,11 @@ export class RouterAdmin {
     const body: UnfenceRequest = fenceId === undefined ? { customerIds } : { customerIds, fenceId };
     return (await this.http.post<UnfenceAnswer>(ADMIN_PATHS.unfence, body)).data;
   }
+}
+
+/** Where clients reach the workspace's router: `routerHost` (127.0.0.1 for a wildcard bind; a swarm's first router node) and `routerPort`. */
+export function routerPublicUrl(settings: Pick<Settings, 'routerHost' | 'routerPort'>): string {
+  return advertisedUrl({ bindHost: settings.routerHost, port: settings.routerPort }, () => '127.0.0.1');
 }
 
 /**

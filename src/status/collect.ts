@@ -5,10 +5,10 @@ import { type CellHealth, probeCellHealth, probeHealth } from '../cell/client.js
 import type { CellRecord, MigrationRecord, RouterRecord } from '../control/plane.js';
 import { type HealthCheck, WRITES_CHECK } from '../shared/health.js';
 import { describeError } from '../shared/errors.js';
-import { DockerRuntime } from '../workspace/containers.js';
-import { type EngineProcesses, engineProcesses } from './containers.js';
+import { engineRuntime } from '../workspace/engines.js';
+import { type EngineProcesses, engineProcessesOf } from './containers.js';
 import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
-import { RouterAdmin, type RouterStats } from '../router/client.js';
+import { RouterAdmin, routerPublicUrl, type RouterStats } from '../router/client.js';
 import type { MappingConfirmationState } from '../router/protocol.js';
 import { isLoopbackUrl } from '../shared/urls.js';
 import { readAdminToken } from '../workspace/secrets.js';
@@ -75,10 +75,10 @@ function dataProblem(app: CellHealth, data: CellHealth, dataUrl: string, managed
 
 /** On the docker runtime: the engine's containers as processes, or why the engine did not answer. */
 async function engineState(ws: Workspace): Promise<{ runtime: RuntimeRow; found: EngineProcesses | null }> {
-  const docker = new DockerRuntime(ws.home, ws.settings);
-  const runtime: RuntimeRow = { kind: 'docker', engine: docker.engine.name, image: docker.docker.image, error: null };
+  const engine = engineRuntime(ws)!;
+  const runtime: RuntimeRow = { kind: ws.settings.runtime, engine: engine.engine.name, image: engine.image, error: null };
   try {
-    return { runtime, found: await engineProcesses(docker) };
+    return { runtime, found: await engineProcessesOf(engine) };
   } catch (error) {
     return { runtime: { ...runtime, error: describeError(error) }, found: null };
   }
@@ -86,7 +86,7 @@ async function engineState(ws: Workspace): Promise<{ runtime: RuntimeRow; found:
 
 export async function collectStatus(ws: Workspace): Promise<StatusReport> {
   const cells = await ws.plane.listCells();
-  const onEngine = ws.settings.runtime === 'docker' ? await engineState(ws) : null;
+  const onEngine = ws.settings.runtime !== 'local' ? await engineState(ws) : null;
   const client = onEngine ? null : findSupervisor(ws.home);
   const supervisor: SupervisorStatus | null = client ? await client.status().catch(() => null) : null;
   const orphanPids = new Map<string, number>();
@@ -110,7 +110,7 @@ export async function collectStatus(ws: Workspace): Promise<StatusReport> {
       if (detail !== null) healthDetail.set(cell.id, detail);
     });
   const routerUp = isUp(ROUTER);
-  const routerProbe = routerUp ? probeCellHealth(ws.settings.routerPort, '/health').then((result) => health.set(ROUTER, result.healthy)) : null;
+  const routerProbe = routerUp ? probeCellHealth(routerPublicUrl(ws.settings), '/health').then((result) => health.set(ROUTER, result.healthy)) : null;
   const admin = routerUp ? RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000) : null;
   const stats: Promise<RouterStats | null> = admin ? admin.stats().catch(() => null) : Promise.resolve(null);
   const routerHealth = admin ? admin.health().catch(() => null) : Promise.resolve(null);

@@ -1,4 +1,5 @@
 // What `cellctl status` and `cellctl health` report, as pure functions of what was collected.
+import { NODE_DOWN } from './containers.js';
 import { WRITES_REFUSED } from '../shared/health.js';
 import type { PlaneBehind } from '../workspace/cell-data.js';
 import { type CellRecord, fenceLifted, type MigrationRecord, type PlaneKind, type RouterRecord } from '../control/plane.js';
@@ -28,7 +29,7 @@ export interface EngineRow {
 
 /** Who runs the workspace's processes; for an engine, whether it answered. */
 export interface RuntimeRow {
-  kind: 'local' | 'docker';
+  kind: 'local' | 'docker' | 'swarm';
   /** The engine (DOCKER_HOST, or the local socket); null on local. */
   engine: string | null;
   image: string | null;
@@ -364,6 +365,8 @@ function cellFix(cell: CellRow): string {
   if (refusesWrites(cell))
     return `find what keeps a write transaction open on ${cell.id}'s database (its app, a sqlite3 shell) and let it finish; a restart does not free the lock`;
   if (cell.state === 'registered') return `start it where it runs, or check that ${cell.url} is reachable from here (curl ${cell.url}/health)`;
+  if (cell.lastError?.startsWith(`${NODE_DOWN} `))
+    return `bring the node back (its dockerd, its link): the engine restarts ${cell.id} there with its data ("docker node ls" on a manager shows it)`;
   return cell.state === 'running' ? `cellctl logs ${cell.id}; cellctl restart ${cell.id}` : `cellctl start ${cell.id}`;
 }
 

@@ -5,7 +5,8 @@ import http from 'node:http';
 import { signCustomerToken } from '../shared/tokens.js';
 
 export interface CustomerClientOptions {
-  routerPort: number;
+  /** The router's public URL (http://host:port). */
+  routerUrl: string;
   jwtKey: Uint8Array | null;
 }
 
@@ -15,7 +16,7 @@ export class CustomerClient {
 
   constructor(private readonly options: CustomerClientOptions) {
     this.http = axios.create({
-      baseURL: `http://127.0.0.1:${options.routerPort}`,
+      baseURL: options.routerUrl,
       timeout: 15_000,
       validateStatus: () => true,
       httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),

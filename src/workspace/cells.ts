@@ -9,6 +9,8 @@ import { isPortFree, nextFreePort } from '../shared/ports.js';
 import { findTemplate, readTemplateSql, templateSearchPath } from '../templates/catalog.js';
 import type { Template } from '../templates/template.js';
 import { checkContainerTemplate, CONTAINER_CELL_PORT, CONTAINER_DATA_PORT, DockerRuntime, freeCellAddress } from './containers.js';
+import { engineRuntime } from './engines.js';
+import { publishSettings, SwarmRuntime } from './swarm.js';
 import { cellPaths } from './paths.js';
 import { createCellToken, removeCellToken } from './secrets.js';
 import { updateSettings, type Workspace } from './workspace.js';
@@ -18,6 +20,8 @@ export interface CellRequest {
   template: string;
   port?: number;
   capacity?: number;
+  /** Runtime swarm: the node (id or cellctl.node label). */
+  node?: string;
 }
 
 /** What cell.json holds: the cell's configuration, the same fields as its control.db row. */
@@ -41,9 +45,15 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
   }
   const template = loadCellTemplate(ws, request.template);
   const cells = await ws.plane.listCells();
-  const docker = ws.settings.runtime === 'docker' ? new DockerRuntime(ws.home, ws.settings) : null;
-  if (docker) checkContainerTemplate(template);
-  const { port, dataPort, address } = docker ? containerPlace(request, docker, cells) : await localPlace(ws, request, cells);
+  const engine = engineRuntime(ws);
+  if (engine) checkContainerTemplate(template);
+  const node = engine instanceof SwarmRuntime ? await engine.chooseNode(request.node, cells) : null;
+  const { port, dataPort, address } =
+    engine instanceof DockerRuntime
+      ? containerPlace(request, engine, cells)
+      : node
+        ? swarmPlace(ws, request, cells, node.address)
+        : await localPlace(ws, request, cells);
   const capacity = request.capacity ?? template.capacity;
   const sql = readTemplateSql(template);
 
@@ -51,7 +61,7 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
   let inserted = false;
   try {
     // A container makes its own data.db in its volume at its first start.
-    if (!docker) createCellDatabase(paths.dataDb, sql, template.schema.version);
+    if (!engine) createCellDatabase(paths.dataDb, sql, template.schema.version);
     const descriptor: CellDescriptor = {
       id: name,
       template: template.name,
@@ -69,9 +79,13 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
     createCellToken(ws.home, name);
     const record = await ws.plane.insertCell(descriptor);
     inserted = true;
-    if (docker) await docker.createCell(record);
+    if (engine instanceof DockerRuntime) await engine.createCell(record);
+    if (engine instanceof SwarmRuntime) await engine.createCell(record, node!);
     // A workspace made without a placement template takes its first cell's.
-    if (ws.settings.placementTemplate === null) ws.settings = updateSettings(ws.home, (raw) => (raw.placementTemplate = template.name));
+    if (ws.settings.placementTemplate === null) {
+      ws.settings = updateSettings(ws.home, (raw) => (raw.placementTemplate = template.name));
+      if (engine instanceof SwarmRuntime) await publishSettings(ws.plane, ws.settings);
+    }
     return record;
   } catch (error) {
     if (inserted) await ws.plane.deleteCell(name).catch(() => {});
@@ -102,6 +116,27 @@ function containerPlace(request: CellRequest, docker: DockerRuntime, cells: read
   return { port, dataPort, address: freeCellAddress(docker.docker, cells) };
 }
 
+/**
+ * A swarm cell: its node's address, and ports no other cell of the workspace (nor the routers)
+ * holds, as cells share nodes and publish in host mode there. Whether another program holds them
+ * on that node shows when the task starts (status says "host-mode port already in use").
+ */
+function swarmPlace(ws: Workspace, request: CellRequest, cells: readonly CellRecord[], address: string): Place {
+  const taken = new Set([
+    ws.settings.routerPort,
+    ws.settings.routerAdminPort,
+    ...cells.flatMap((cell) => [cell.port, ...(cell.dataPort === null ? [] : [cell.dataPort])]),
+  ]);
+  if (request.port !== undefined && taken.has(request.port))
+    throw usageError(`port ${request.port} is already taken in this workspace: choose another --port or leave it out`);
+  let port = request.port ?? ws.settings.cellPortBase;
+  while (taken.has(port)) port += 1;
+  let dataPort = port + 1;
+  while (taken.has(dataPort)) dataPort += 1;
+  if (dataPort > 65535) throw usageError('no port is left above cellPortBase for a new cell: delete a cell, or lower cellPortBase');
+  return { port, dataPort, address };
+}
+
 /** The ports a local cell holds on this machine. */
 const localPorts = (cell: CellRecord): number[] => (cell.managed ? [cell.port, ...(cell.dataPort === null ? [] : [cell.dataPort])] : []);
 
@@ -118,7 +153,7 @@ async function choosePort(requested: number | undefined, reserved: ReadonlySet<n
 
 /** Removes a cell's row, mapping rows and folder (and on docker its container and volume). The caller has checked that it may. */
 export async function removeCell(ws: Workspace, name: string): Promise<{ customersUnmapped: number }> {
-  if (ws.settings.runtime === 'docker') await new DockerRuntime(ws.home, ws.settings).removeCell(name);
+  await engineRuntime(ws)?.removeCell(name);
   const customersUnmapped = await ws.plane.deleteCell(name);
   fs.rmSync(cellPaths(ws.home, name).dir, { recursive: true, force: true });
   removeCellToken(ws.home, name);

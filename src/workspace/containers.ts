@@ -18,7 +18,7 @@ export const LABEL_ROLE = 'cellctl.role';
 export const LABEL_CELL = 'cellctl.cell';
 
 /** The router's process name, as the supervisor's (supervisor/protocol.ts ROUTER). */
-const ROUTER_NAME = 'router';
+export const ROUTER_NAME = 'router';
 /** Where a cell container keeps its database (a named volume), and reads its data API token. */
 const DATA_DIR = '/data';
 const TOKEN_FILE = '/run/cellctl/token';
@@ -38,8 +38,8 @@ export interface DockerSettings {
 }
 
 export function dockerSettings(settings: Settings): DockerSettings {
-  if (settings.runtime !== 'docker' || !settings.engine || !settings.workspaceId) throw new Error('not a docker workspace');
-  return { workspaceId: settings.workspaceId, ...settings.engine };
+  if (settings.runtime !== 'docker' || !settings.engine?.subnet || !settings.workspaceId) throw new Error('not a docker workspace');
+  return { workspaceId: settings.workspaceId, ...settings.engine, subnet: settings.engine.subnet };
 }
 
 /** The engine, its image there, and a network of the workspace's own, before anything else of it exists. */
@@ -102,6 +102,24 @@ export class DockerRuntime {
     readonly settings: Settings,
   ) {
     this.docker = dockerSettings(settings);
+  }
+
+  get image(): string {
+    return this.docker.image;
+  }
+
+  /** Where a cell runs, when its container runs: for "stop it first" messages. */
+  async running(cellId: string): Promise<string | null> {
+    const container = (await this.containers()).get(cellId);
+    return container?.running ? `container ${container.name}` : null;
+  }
+
+  logLines(name: string, tail: number): Promise<string[]> {
+    return this.engine.logLines(this.containerName(name), tail);
+  }
+
+  followLogs(name: string, onLine: (line: string) => void): { stop: () => void; done: Promise<void> } {
+    return this.engine.followLogs(this.containerName(name), onLine);
   }
 
   /** A process's container: `cellctl-<workspace id>-<name>`. */

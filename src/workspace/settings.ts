@@ -83,17 +83,22 @@ const supervisorSchema = z.strictObject({
 const engineSchema = z.strictObject({
   image: z.string().min(1),
   network: z.string().min(1),
-  subnet: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'an IPv4 subnet such as 10.213.7.0/24'),
+  /** The docker runtime's bridge subnet (fixed cell addresses); a swarm's overlay needs none. */
+  subnet: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'an IPv4 subnet such as 10.213.7.0/24')
+    .optional(),
 });
 
-export const RUNTIMES = ['local', 'docker'] as const;
+export const RUNTIMES = ['local', 'docker', 'swarm'] as const;
 export type RuntimeKind = (typeof RUNTIMES)[number];
 
 export const settingsSchema = z.strictObject({
   format: z.literal(SETTINGS_FORMAT),
   /**
    * Who runs the processes: `local`, the embedded supervisor (the default, and a workspace without the
-   * field); `docker`, one Docker Engine (a container per cell and one for the router). Set at init.
+   * field); `docker`, one Docker Engine (a container per cell and one for the router); `swarm`, a
+   * Docker Swarm (a service per cell pinned to a node, the routers a global service). Set at init.
    */
   runtime: z.enum(RUNTIMES).default('local'),
   /** The workspace's id, made at init: the `cellctl.workspace` label of its containers. */
@@ -101,7 +106,7 @@ export const settingsSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9]{6,32}$/, '6 to 32 lowercase letters and digits')
     .optional(),
-  /** The engine runtime's image and network (runtime docker). */
+  /** The engine runtime's image and network (runtimes docker and swarm). */
   engine: engineSchema.optional(),
   routerPort: z.number().int().min(1024).max(65535),
   routerAdminPort: z.number().int().min(1024).max(65535),

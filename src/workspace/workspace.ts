@@ -9,6 +9,7 @@ import { describeError, failure, isCellctlError, usageError } from '../shared/er
 import { findTemplate, templateSearchPath } from '../templates/catalog.js';
 import { workspacePaths, type WorkspacePaths } from './paths.js';
 import { newWorkspaceId, prepareDocker, unprepareDocker } from './containers.js';
+import { checkSwarm, prepareSwarm, publishSettings as publishSwarmSettings } from './swarm.js';
 import { controlLocation, createSecrets, writeControlUrl } from './secrets.js';
 import { formatIssues } from '../shared/validation.js';
 import { defaultSettings, type Settings, settingsSchema } from './settings.js';
@@ -106,11 +107,19 @@ export async function initWorkspace(home: string, asked: NewWorkspace): Promise<
   if (missing) throw usageError(`--template-path ${missing} is not a folder: give the folder that holds your templates (each a folder with template.json)`);
   const settings: Settings = { ...defaultSettings(routerPort), placementTemplate, runtime: runtime.kind, workspaceId, templatePaths };
   if (placementTemplate !== null) findTemplate(placementTemplate, templateSearchPath(home, templatePaths));
+  if (runtime.kind === 'swarm' && controlUrl === null) {
+    throw usageError(
+      'the swarm runtime keeps its control plane in PostgreSQL, which every node reaches: add --control postgres://user:password@host:5432/db (docs/engines.md says how to run one)',
+    );
+  }
   if (controlUrl !== null) await preparePostgres(controlUrl);
+  // The CLI reaches a swarm's routers at the first router node's address.
+  if (runtime.kind === 'swarm') settings.routerHost = settings.routerAdminHost = await checkSwarm(runtime.image);
   // Last of the checks, as it makes something (the workspace's network): undone below on failure.
   if (runtime.kind === 'docker') settings.engine = await prepareDocker(workspaceId, runtime.image);
   fs.mkdirSync(home, { recursive: true });
   const made: string[] = [];
+  let undoSwarm: (() => Promise<void>) | null = null;
   try {
     createSecrets(home);
     made.push(paths.secretsDir);
@@ -120,11 +129,20 @@ export async function initWorkspace(home: string, asked: NewWorkspace): Promise<
       await SqliteControlPlane.create(paths.controlDb).close();
       made.push(paths.controlDb, paths.controlDb + '-wal', paths.controlDb + '-shm');
     }
+    if (runtime.kind === 'swarm') {
+      // Its secrets become the swarm's (made above); the CLI reaches the routers at the first router node.
+      const swarm = await prepareSwarm(home, workspaceId, runtime.image);
+      undoSwarm = swarm.undo;
+      settings.engine = swarm.engine;
+      const plane = await openControlPlane(controlUrl!);
+      await publishSwarmSettings(plane, settings).finally(() => plane.close());
+    }
     // cellctl.json is written last: its presence is what marks a finished workspace.
     fs.writeFileSync(paths.settings, JSON.stringify(settings, null, 2) + '\n');
   } catch (error) {
     for (const file of made) fs.rmSync(file, { recursive: true, force: true });
-    if (settings.engine) await unprepareDocker(settings.engine.network).catch(() => {});
+    await undoSwarm?.();
+    if (settings.engine && runtime.kind === 'docker') await unprepareDocker(settings.engine.network).catch(() => {});
     throw error;
   }
   return true;
@@ -144,7 +162,7 @@ function checkCanHold(home: string): void {
 }
 
 /** The runtime init is asked for: the local supervisor, or one Docker Engine running `image`. */
-export type RuntimeChoice = { kind: 'local' } | { kind: 'docker'; image: string };
+export type RuntimeChoice = { kind: 'local' } | { kind: 'docker' | 'swarm'; image: string };
 
 /** What to say when --router-port names another port than an existing workspace's (which keeps its own); null when it does not. */
 export function keptRouterPort(home: string, asked: number | undefined): string | null {
@@ -222,5 +240,7 @@ export async function openWorkspace(home: string, planeOptions: OpenPlaneOptions
   const settings = readSettings(home);
   const paths = workspacePaths(home);
   const plane = await openControlPlane(controlLocation(home), planeOptions);
+  // A swarm's routers read the settings from the control plane: a hand edit of cellctl.json reaches them at the next command.
+  if (settings.runtime === 'swarm') await publishSwarmSettings(plane, settings);
   return { home, paths, settings, plane };
 }

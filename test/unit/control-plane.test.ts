@@ -349,6 +349,17 @@ for (const { title, make, skip } of kinds)
       expect((await plane.listRouters(60_000)).map((r) => r.id)).toEqual(['r2']);
     });
 
+    it.skipIf(skip)("keeps shared values (a swarm router's settings) apart from its own meta keys", async () => {
+      const plane = await withCells(make);
+      const version = await plane.mappingVersion();
+      expect(await plane.readShared('settings')).toBeNull();
+      await plane.writeShared('settings', '{"a":1}');
+      await plane.writeShared('settings', '{"a":2}');
+      expect(await plane.readShared('settings')).toBe('{"a":2}');
+      expect(await plane.readShared('mapping_version')).toBeNull();
+      expect(await plane.mappingVersion()).toBe(version);
+    });
+
     it.skipIf(skip)('tells a watcher of every mapping change within a bounded wait', async () => {
       const plane = await withCells(make);
       const seen: number[] = [];

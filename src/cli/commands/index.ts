@@ -8,6 +8,7 @@ import { cellAgent } from './cell-agent.js';
 import { cells } from './cells.js';
 import { completion } from './completion.js';
 import { config } from './config.js';
+import { context } from './context.js';
 import { control } from './control.js';
 import { create } from './create.js';
 import { customers } from './customers.js';
@@ -68,6 +69,7 @@ export const definitions: readonly Definition[] = [
   // tokens and settings
   token,
   config,
+  context,
   // the mapping of customers to cells
   customers,
   assign,

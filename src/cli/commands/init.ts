@@ -12,12 +12,13 @@ export const init = defineCommand({
       '--control <url>',
       'keep the control plane in PostgreSQL (postgres://user:password@host:5432/db; default: $CELLCTL_CONTROL_URL, else control.db)',
     ),
-    runtime: oneOf('--runtime <runtime>', 'who runs the processes: local (the supervisor, default) or docker (one Docker Engine, DOCKER_HOST)', [
-      'local',
-      'docker',
-    ]),
+    runtime: oneOf(
+      '--runtime <runtime>',
+      'who runs the processes: local (the supervisor, default), docker (one Docker Engine, DOCKER_HOST) or swarm (a Docker Swarm manager at DOCKER_HOST; needs --control)',
+      ['local', 'docker', 'swarm'],
+    ),
     templatePath: text('--template-path <dir>', 'a folder of your own templates (the templatePaths setting); --template may name one of them'),
-    image: text('--image <image>', 'the image every container runs (runtime docker; default cellctl:<version>, made by "cellctl image build")'),
+    image: text('--image <image>', 'the image every container runs (runtimes docker and swarm; default cellctl:<version>, made by "cellctl image build")'),
   },
   examples: [
     'cellctl init',
@@ -25,6 +26,7 @@ export const init = defineCommand({
     'cellctl --home /tmp/demo init --router-port 9000',
     'cellctl init --control postgres://cellctl:secret@db.internal:5432/cellctl',
     'cellctl init --runtime docker --image cellctl:0.1.0',
+    'DOCKER_HOST=ssh://manager cellctl init --runtime swarm --control postgres://cellctl:secret@10.0.0.2:5432/cellctl',
     'cellctl init --template-path ./my-templates --template notes',
   ],
   handler: () => import('../handlers/init.js').then((m) => m.run),

@@ -15,10 +15,15 @@ export const routerServe = defineCommand({
       'address the admin API binds (default: the routerAdminHost setting, 127.0.0.1; movers on other hosts need it reachable)',
     ),
     advertise: text('--advertise <host>', "host name or address other hosts reach this router at (default: the bind address, or this host's for 0.0.0.0)"),
+    fromSecrets: text(
+      '--from-secrets <dir>',
+      "run with no workspace folder: the admin token, JWT key and control-plane URL from files in DIR (a swarm's /run/secrets), the settings from the control plane",
+    ),
   },
   examples: [
     'cellctl router serve --port 8010 --admin-port 8011',
     'cellctl router serve --port 8010 --admin-port 8011 --host 0.0.0.0 --admin-host 0.0.0.0 --advertise 10.0.0.5',
+    'cellctl router serve --port 8010 --admin-port 8011 --host 0.0.0.0 --admin-host 0.0.0.0 --from-secrets /run/secrets',
   ],
   handler: () => import('../handlers/router.js').then((m) => m.serve),
 });

@@ -12,7 +12,11 @@ export const up = defineCommand({
     customers: count(100_000)('--customers <n>', 'sample customers to create through the router', { default: '20' }),
     routerPort: tcpPort('--router-port <port>', 'router port for a new workspace (default 8000)'),
     control: text('--control <url>', 'a new workspace keeps its control plane in PostgreSQL (as init; default: $CELLCTL_CONTROL_URL, else control.db)'),
-    runtime: oneOf('--runtime <runtime>', 'for a new workspace (as init): local (the supervisor, default) or docker (one Docker Engine)', ['local', 'docker']),
+    runtime: oneOf(
+      '--runtime <runtime>',
+      'for a new workspace (as init): local (the supervisor, default), docker (one Docker Engine) or swarm (a Docker Swarm; needs --control)',
+      ['local', 'docker', 'swarm'],
+    ),
     image: text('--image <image>', 'for a new docker workspace: the image its containers run (default cellctl:<version>)'),
     timeout: secondsAsMs('--timeout <seconds>', 'how long to wait for processes to become healthy', { default: '60' }),
     json: on('--json', 'print the final status as JSON'),

@@ -63,7 +63,15 @@ export async function set(input: InputOf<typeof configSet>): Promise<void> {
   sayDone(`${key} = ${JSON.stringify(lookup(settings, key))}`);
   const warning = exposureWarning(settings);
   if (warning) sayWarning(warning);
+  if (settings.runtime === 'swarm') return publishToRouters(home);
   return applyToRouter(home, settings);
+}
+
+/** A swarm's routers have no cellctl.json of theirs: they read the settings from the control plane, where opening the workspace publishes them. */
+async function publishToRouters(home: string): Promise<void> {
+  const ws = await openWorkspace(home);
+  await ws.plane.close();
+  say('the routers read the change from the control plane within 2 s; a port or a loosened auth applies once they restart: cellctl restart router');
 }
 
 const ROUTER_PORTS = new Set(['routerPort', 'routerAdminPort']);

@@ -1,6 +1,6 @@
 // cellctl create: provision a cell from a template. Missing arguments are asked for on a terminal.
 import { listTemplateDirs, loadTemplate, missingTemplateFolders } from '../../templates/catalog.js';
-import { describeError, failure } from '../../shared/errors.js';
+import { describeError, failure, usageError } from '../../shared/errors.js';
 import type { Workspace } from '../../workspace/workspace.js';
 import { CELL_NAME } from '../../shared/names.js';
 import { createCell, templatesOf } from '../../workspace/cells.js';
@@ -12,7 +12,7 @@ import type { create } from '../commands/create.js';
 
 export async function run(input: InputOf<typeof create>): Promise<void> {
   // Flags are checked (options.ts) before anything is asked or written.
-  const { port, capacity } = input.opts;
+  const { port, capacity, node } = input.opts;
 
   await withWorkspace(input, async (ws) => {
     const name =
@@ -20,10 +20,15 @@ export async function run(input: InputOf<typeof create>): Promise<void> {
       (await askText('Cell name', '<cell> argument', (value) => (CELL_NAME.test(value) ? true : 'lower-case letters, digits and "-", starting with a letter')));
     const template = input.opts.template ?? (await askTemplate(ws));
     for (const dir of missingTemplateFolders(templatesOf(ws))) sayWarning(`templatePaths names ${dir}, which does not exist`);
-    const cell = await createCell(ws, { name, template, port, capacity });
+    if (node !== undefined && ws.settings.runtime !== 'swarm')
+      throw usageError(`--node places a cell on a swarm node; this workspace's runtime is ${ws.settings.runtime}: leave it out`);
+    const cell = await createCell(ws, { name, template, port, capacity, node });
     if (input.opts.json) return printJson(cell);
-    const where =
-      ws.settings.runtime === 'docker' ? `at ${cell.url} (a container; capacity ${cell.capacity})` : `on port ${cell.port} (capacity ${cell.capacity})`;
+    const where = {
+      local: `on port ${cell.port} (capacity ${cell.capacity})`,
+      docker: `at ${cell.url} (a container; capacity ${cell.capacity})`,
+      swarm: `at ${cell.url} (a service pinned to that node; capacity ${cell.capacity})`,
+    }[ws.settings.runtime];
     sayDone(`cell ${cell.id} created from template ${cell.template} ${where}`);
     if (cell.template !== ws.settings.placementTemplate) {
       say(

@@ -24,7 +24,7 @@ export async function run(input: InputOf<typeof init>): Promise<void> {
     })
   ) {
     sayDone(
-      `workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1}${template ? `, new customers placed in ${template} cells` : ''}${runtime.kind === 'docker' ? `, runtime docker with image ${runtime.image}` : ''})`,
+      `workspace created at ${home} (router port ${routerPort}, admin port ${routerPort + 1}${template ? `, new customers placed in ${template} cells` : ''}${runtime.kind !== 'local' ? `, runtime ${runtime.kind} with image ${runtime.image}` : ''})`,
     );
     say(`control plane: ${printableLocation(controlLocation(home))}`);
     say(`next: ${cellctlCommand()}${input.opts.home ? ` --home ${home}` : ''} create cell-1 --template ${template ?? 'basic'}`);

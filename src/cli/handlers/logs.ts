@@ -5,7 +5,7 @@ import { parseDuration } from '../../shared/names.js';
 import { tailLines } from '../../supervisor/logfile.js';
 import { ROUTER } from '../../supervisor/protocol.js';
 import { processPaths } from '../../workspace/paths.js';
-import { DockerRuntime } from '../../workspace/containers.js';
+import { type EngineRuntime, engineRuntime } from '../../workspace/engines.js';
 import { withWorkspace } from '../context.js';
 import { checkProcessName } from '../lifecycle.js';
 import { say } from '../output.js';
@@ -27,9 +27,10 @@ export async function run(input: InputOf<typeof logs>): Promise<void> {
     if (registered && !registered.managed) {
       throw failure(`cell ${registered.id} is registered and runs elsewhere (${registered.url}): its log is on the host that runs it, not in this workspace`);
     }
-    if (ws.settings.runtime === 'docker') {
+    const engine = engineRuntime(ws);
+    if (engine) {
       const names = all ? [ROUTER, ...(await ws.plane.listCells()).filter((cell) => cell.managed).map((cell) => cell.id)] : [await checkProcessName(ws, name!)];
-      await containerLogs(new DockerRuntime(ws.home, ws.settings), names, { count, since, json, all, follow: input.opts.follow });
+      await containerLogs(engine, names, { count, since, json, all, follow: input.opts.follow });
       return null;
     }
     const names = all
@@ -54,18 +55,16 @@ interface LogChoice {
   follow: boolean;
 }
 
-/** The docker runtime: the same lines (each process logs JSON lines to its output), read from the engine. */
-async function containerLogs(runtime: DockerRuntime, names: string[], choice: LogChoice): Promise<void> {
-  const logs = await Promise.all(
-    names.map(async (name) => ({ process: name, lines: await runtime.engine.logLines(runtime.containerName(name), choice.count) })),
-  );
+/** An engine runtime: the same lines (each process logs JSON lines to its output), read from the engine. */
+async function containerLogs(runtime: EngineRuntime, names: string[], choice: LogChoice): Promise<void> {
+  const logs = await Promise.all(names.map(async (name) => ({ process: name, lines: await runtime.logLines(name, choice.count) })));
   const print = (name: string, raw: string) => printLogLine(raw, choice.json, choice.all ? name : undefined);
   const entries = interleave(logs)
     .filter((entry) => choice.since === null || entry.at >= choice.since)
     .slice(choice.all ? -choice.count : 0);
   for (const entry of entries) print(entry.process, entry.line.raw);
   if (!choice.follow) return;
-  const followers = names.map((name) => runtime.engine.followLogs(runtime.containerName(name), (line) => print(name, line)));
+  const followers = names.map((name) => runtime.followLogs(name, (line) => print(name, line)));
   // Ctrl-C ends the follow as an interrupted command: exit 130, as a shell reports one.
   process.once('SIGINT', () => {
     process.exitCode = ExitCode.interrupted;

@@ -1,4 +1,5 @@
 // cellctl start: start the supervisor (if needed), the router and the cells, and wait until healthy.
+import { routerPublicUrl } from '../../router/client.js';
 import { failure } from '../../shared/errors.js';
 import { findSupervisor } from '../../supervisor/client.js';
 import type { Workspace } from '../../workspace/workspace.js';
@@ -15,7 +16,7 @@ export async function run(input: InputOf<typeof start>): Promise<void> {
     const names = await processNames(ws, input.args.cell);
     const result = await startProcesses(ws, names, timeoutMs);
     if (result.alreadyRunning.length > 0) say(`already running: ${result.alreadyRunning.join(', ')}`);
-    say(`router on http://127.0.0.1:${ws.settings.routerPort} — "cellctl status" shows everything`);
+    say(`router on ${routerPublicUrl(ws.settings)} — "cellctl status" shows everything`);
   });
 }
 

@@ -1,5 +1,6 @@
 // cellctl up: the newcomer's one command — init if needed, create N cells, start everything, create
 // sample customers through the router, and show the status and what to try next.
+import { routerPublicUrl } from '../../router/client.js';
 import { ExitCode, failure } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
 import { createCell, loadCellTemplate } from '../../workspace/cells.js';
@@ -43,7 +44,7 @@ export async function run(input: InputOf<typeof up>): Promise<void> {
       say(`created ${cell.id} (${cell.template}) on port ${cell.port}`);
     }
     await startProcesses(ws, await processNames(ws, []), timeoutMs, json);
-    const client = new CustomerClient({ routerPort: ws.settings.routerPort, jwtKey: ws.settings.auth === 'jwt' ? readJwtKey(home) : null });
+    const client = new CustomerClient({ routerUrl: routerPublicUrl(ws.settings), jwtKey: ws.settings.auth === 'jwt' ? readJwtKey(home) : null });
     const seeded = await createSampleCustomers(client, customerCount, template.name === 'ecommerce').finally(() => client.close());
     if (seeded.failed.length > 0) {
       const first = seeded.failed[0]!;
@@ -59,7 +60,7 @@ export async function run(input: InputOf<typeof up>): Promise<void> {
     const target = report.cells.find((cell) => cell.id !== current && cell.template === template.name)?.id;
     say(`
 Try next:
-  curl http://127.0.0.1:${ws.settings.routerPort}/api/customers/c-0001
+  curl ${routerPublicUrl(ws.settings)}/api/customers/c-0001
   ${run} route c-0001${target ? `\n  ${run} migrate customer c-0001 --to ${target}` : ''}
   ${run} drill kill ${current ?? 'cell-1'} --duration 5
   ${run} stop`);

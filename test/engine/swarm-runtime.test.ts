@@ -1,0 +1,307 @@
+// The swarm runtime, for real across hosts: a Docker Swarm of simulated hosts (swarm.ts) — A the
+// manager with PostgreSQL and the router node, B and C workers — driven by cellctl on host A
+// (DOCKER_HOST = the manager, --control = PostgreSQL on A). Cells run as services pinned to B and C,
+// the routers as a global service on A. Shown: customers land in both cells; a setting reaches the
+// routers through the control plane; a move B → C under writes loses nothing; an operator's folder
+// from `context export` drives everything; a node cut off fails only its cell's customers and health
+// names it; drill kill is contained and the engine restarts the cell; a drained cell is deleted with
+// its data. Bad input (no --control, a worker, a missing image) leaves nothing behind.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, cleanup, tempDir, waitFor } from '../helpers.js';
+import type { Host, RunResult } from '../hosts/netns.js';
+import { BUILD_MS } from './engine.js';
+import { startSwarm, type Swarm, swarmUnavailable } from './swarm.js';
+
+const why = swarmUnavailable();
+if (why) console.warn(`swarm runtime tests skipped: ${why}`);
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REQUESTS = path.join(HERE, '..', 'hosts', 'requests.mjs');
+const WRITER = path.join(HERE, '..', 'hosts', 'writer.mjs');
+/** Ports on the nodes: each node is a namespace of its own, so fixed ones never collide with other runs. */
+const ROUTER_PORT = 8000;
+
+interface Answer {
+  status: number;
+  body: any;
+}
+
+interface Tally {
+  ackedAdds: number;
+  ackedOrders: number;
+  refused: number;
+  serverErrors: string[];
+  unexpected: string[];
+}
+
+describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
+  let swarm: Swarm;
+  let a: Host;
+  let root: string;
+  let home: string;
+  let router: string;
+
+  const env = (extra: NodeJS.ProcessEnv = {}) => {
+    const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: 'true', DOCKER_HOST: swarm.manager.env.DOCKER_HOST, ...extra };
+    delete base.CELLCTL_CONTROL_URL;
+    return base;
+  };
+  /** cellctl on host A, the operator's. */
+  const cellctl = (args: string[], extra: NodeJS.ProcessEnv = {}, at = home): Promise<RunResult> =>
+    a.run(process.execPath, [CLI, '--home', at, ...args], { env: env(extra), timeoutMs: 240_000 });
+  const cellctlOk = async (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<RunResult> => {
+    const result = await cellctl(args, extra);
+    if (result.code !== 0) throw new Error(`cellctl ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
+    return result;
+  };
+  const cellctlJson = async (args: string[]): Promise<any> => JSON.parse((await cellctlOk([...args, '--json'])).stdout);
+  const send = async (list: { method: string; url: string; body?: unknown }[]): Promise<Answer[]> =>
+    JSON.parse((await a.run(process.execPath, [REQUESTS, JSON.stringify(list)], { timeoutMs: 120_000 })).stdout) as Answer[];
+  const manager = async (args: string[]): Promise<string> => {
+    const result = await swarm.manager.docker(args);
+    if (result.code !== 0) throw new Error(`docker ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  const services = async () => (await manager(['service', 'ls', '--format', '{{.Name}}'])).split('\n').filter(Boolean).sort();
+
+  beforeAll(async () => {
+    swarm = await startSwarm('sr');
+    a = swarm.hosts.hosts.A!;
+    root = tempDir();
+    fs.chmodSync(root, 0o755);
+    home = path.join(root, 'ws');
+    router = `http://${a.ip}:${ROUTER_PORT}`;
+  }, BUILD_MS);
+  afterAll(async () => {
+    await swarm?.stop();
+    await cleanup();
+  }, 120_000);
+
+  it('init refuses, leaving nothing behind: without --control, on a worker, with an image the manager lacks', async () => {
+    const noControl = await cellctl(['init', '--runtime', 'swarm', '--image', swarm.image]);
+    expect(noControl.code).toBe(2);
+    expect(noControl.stderr).toMatch(/--control postgres:\/\//);
+    const onWorker = await cellctl(['init', '--runtime', 'swarm', '--image', swarm.image, '--control', swarm.pg.url], swarm.engines.B!.env);
+    expect(onWorker.code).not.toBe(0);
+    expect(onWorker.stderr).toMatch(/is a swarm worker, not a manager: point DOCKER_HOST at a manager/);
+    const noImage = await cellctl(['init', '--runtime', 'swarm', '--image', 'cellctl:no-such-tag', '--control', swarm.pg.url]);
+    expect(noImage.code).not.toBe(0);
+    expect(noImage.stderr).toMatch(/image cellctl:no-such-tag is not on the swarm manager/);
+    for (const result of [noControl, onWorker, noImage]) expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(path.join(home, 'cellctl.json'))).toBe(false);
+    expect(await manager(['secret', 'ls', '--quiet'])).toBe('');
+    expect(await manager(['network', 'ls', '--quiet', '--filter', 'label=cellctl.workspace'])).toBe('');
+  });
+
+  it('up gives cells on B and C and routers reachable from A; customers created through the router land in both cells', async () => {
+    await cellctlOk([
+      'init',
+      '--runtime',
+      'swarm',
+      '--image',
+      swarm.image,
+      '--control',
+      swarm.pg.url,
+      '--router-port',
+      String(ROUTER_PORT),
+      '--template',
+      'ecommerce',
+    ]);
+    const made = await cellctlJson(['create', 'b1', '--template', 'ecommerce', '--node', 'B']);
+    expect(made.url).toBe(`http://${swarm.nodes.B!.address}:${made.port}`);
+    await cellctlOk(['create', 'c1', '--template', 'ecommerce', '--node', 'C']);
+    const badNode = await cellctl(['create', 'x1', '--template', 'ecommerce', '--node', 'Z']);
+    expect(badNode.code).toBe(2);
+    expect(badNode.stderr).toMatch(/no swarm node "Z" \(nodes: .*B.*\)/);
+
+    await cellctlOk(['start', '--timeout', '180']);
+    const status = await cellctlJson(['status']);
+    expect(status.runtime).toMatchObject({ kind: 'swarm', image: swarm.image, error: null });
+    const byName = Object.fromEntries(status.cells.map((cell: any) => [cell.id, cell]));
+    expect(byName.b1.engine.container).toContain(` on B ${swarm.nodes.B!.address}`);
+    expect(byName.c1.engine.container).toContain(` on C ${swarm.nodes.C!.address}`);
+    // The one router registered under its node's id and port, at A's address.
+    expect(status.routers.map((row: any) => row.id)).toEqual([`${swarm.nodes.A!.id}:${ROUTER_PORT}`]);
+
+    const ids = Array.from({ length: 16 }, (_, n) => `s-${n}`);
+    const created = await send(ids.map((id) => ({ method: 'POST', url: `${router}/api/customers/${id}`, body: { name: id, email: `${id}@example.com` } })));
+    expect(created.map((answer) => answer.status)).toEqual(ids.map(() => 201));
+    const read = await send(ids.map((id) => ({ method: 'GET', url: `${router}/api/customers/${id}` })));
+    expect(new Set(read.map((answer) => answer.body.cell_id))).toEqual(new Set(['b1', 'c1']));
+    expect((await cellctl(['health'])).code).toBe(0);
+  });
+
+  it('a setting changed by config set reaches the routers through the control plane (they have no cellctl.json of ours)', async () => {
+    // The move below writes as fast as it can to one customer: far past the default rate limit.
+    await cellctlOk(['config', 'set', 'limits.rateLimit', JSON.stringify({ requests: 1_000_000, windowSeconds: 1 })]);
+    const said = await cellctlOk(['config', 'set', 'placement', 'least-loaded']);
+    expect(said.stdout + said.stderr).toMatch(/the routers read the change from the control plane/);
+    await waitFor(
+      'the router enforces placement least-loaded',
+      async () => (await cellctlJson(['status'])).router.enforcing?.placement === 'least-loaded',
+      60_000,
+    );
+  });
+
+  it('a move B → C under continuous writes loses nothing, doubles nothing, answers no 5xx', async () => {
+    const customer = (await cellctlJson(['customers', '--cell', 'b1']))[0].id as string;
+    const before = await written(customer);
+    const stopFile = path.join(root, `stop-${customer}`);
+    const writer = a.exec(process.execPath, [WRITER, router, customer, stopFile, '4000', '150000'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    writer.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const ended = new Promise<void>((resolve) => writer.once('exit', () => resolve()));
+    const acked = () => Math.max(0, ...[...output.matchAll(/acked (\d+)/g)].map((match) => Number(match[1])));
+    await waitFor('the writer acknowledged 20 writes', () => acked() >= 20, 60_000);
+    const moved = await cellctl(['migrate', 'customer', customer, '--to', 'c1', '--json']);
+    const at = acked();
+    await waitFor('the writer acknowledged 20 more', () => acked() >= at + 20, 60_000).catch(async (error: Error) => {
+      const logs = await cellctl(['logs', 'router', '-n', '40']);
+      throw new Error(
+        `${error.message}\nmove: ${moved.code} ${moved.stdout} ${moved.stderr}\nwriter: ${output.slice(-2000)}\nrouter log: ${logs.stdout.slice(-6000)}`,
+      );
+    });
+    fs.writeFileSync(stopFile, '');
+    await ended;
+    expect(moved.code, moved.stderr).toBe(0);
+    const tally = JSON.parse(output.trim().split('\n').at(-1)!) as Tally;
+    expect(tally.serverErrors).toEqual([]);
+    expect(tally.unexpected).toEqual([]);
+    expect(tally.refused).toBe(0);
+    const after = await written(customer);
+    expect(after.cell).toBe('c1');
+    expect(after.orders).toBe(before.orders + tally.ackedOrders);
+    expect(after.quantity).toBe(before.quantity + tally.ackedAdds);
+    expect((await cellctl(['audit'])).code).toBe(0);
+  });
+
+  it("an operator's folder holding only what context export wrote drives the workspace: status, health, a move, logs, stop and start", async () => {
+    const ops = path.join(root, 'ops');
+    const exported = await cellctlOk(['context', 'export', ops]);
+    expect(exported.stdout + exported.stderr).toContain(`operator's folder written to ${ops}`);
+    expect(fs.statSync(ops).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(ops, 'secrets', 'admin-token')).mode & 0o777).toBe(0o600);
+    expect(fs.existsSync(path.join(ops, 'control.db'))).toBe(false);
+    const fromOps = (args: string[]) => cellctl(args, {}, ops);
+    const status = JSON.parse((await fromOps(['status', '--json'])).stdout);
+    expect(status.cells.map((cell: any) => [cell.id, cell.state])).toEqual([
+      ['b1', 'running'],
+      ['c1', 'running'],
+    ]);
+    expect((await fromOps(['health'])).code).toBe(0);
+    const customer = JSON.parse((await fromOps(['customers', '--cell', 'c1', '--json'])).stdout)[0].id as string;
+    const moved = await fromOps(['migrate', 'customer', customer, '--to', 'b1', '--json']);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect((await send([{ method: 'GET', url: `${router}/api/customers/${customer}` }]))[0]!.body.cell_id).toBe('b1');
+    const logs = await fromOps(['logs', 'c1', '-n', '3']);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout.trim()).not.toBe('');
+    expect((await fromOps(['stop', 'c1'])).code).toBe(0);
+    expect(JSON.parse((await fromOps(['status', '--json'])).stdout).cells.find((cell: any) => cell.id === 'c1').state).toBe('stopped');
+    const started = await fromOps(['start', 'c1', '--timeout', '180']);
+    expect(started.code, started.stderr).toBe(0);
+    expect((await fromOps(['health'])).code).toBe(0);
+  });
+
+  it("a node whose link is cut: only its cell's customers fail, health names the node; the cell comes back with its data when the node does", async () => {
+    const onC = (await cellctlJson(['customers', '--cell', 'c1']))[0].id as string;
+    const onB = (await cellctlJson(['customers', '--cell', 'b1']))[0].id as string;
+    const before = await written(onC);
+    const c = swarm.hosts.hosts.C!;
+    swarm.hosts.cutLink(c);
+    try {
+      const unhealthy = await waitFor(
+        'health to name node C',
+        async () => {
+          const result = await cellctl(['health', '--json']);
+          return result.code === 3 && /its node C \(/.test(result.stdout) && JSON.parse(result.stdout);
+        },
+        90_000,
+      );
+      const c1 = (await cellctlJson(['customers', '--cell', 'c1'])).length;
+      expect(unhealthy.details.find((detail: any) => detail.problem.includes('its node C'))).toMatchObject({ customers: c1 });
+      const [fromB, fromC] = await send([
+        { method: 'GET', url: `${router}/api/customers/${onB}` },
+        { method: 'GET', url: `${router}/api/customers/${onC}` },
+      ]);
+      expect(fromB!.status).toBe(200);
+      expect(fromC!.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      swarm.hosts.restoreLink(c);
+    }
+    await waitFor('health again after C is back', async () => (await cellctl(['health'])).code === 0, 120_000);
+    const after = await written(onC);
+    expect(after).toEqual(before);
+  });
+
+  it('drill kill of a cell (its process killed by host pid): the engine restarts it on its node, only its customers see errors, status counts the restart', async () => {
+    const before = (await cellctlJson(['status'])).cells.find((cell: any) => cell.id === 'b1');
+    expect(before.pid).toBeGreaterThan(0);
+    const drill = await cellctl(['drill', 'kill', 'b1', '--duration', '20', '--json']);
+    expect(drill.code, drill.stderr).toBe(0);
+    const summary = JSON.parse(drill.stdout);
+    expect(summary).toMatchObject({ victim: 'b1', contained: true, failuresOutsideVictim: 0, recoveryMeasured: true });
+    expect(summary.recoveryMs).not.toBeNull();
+    const back = await waitFor(
+      'b1 running again, a new process',
+      async () => {
+        const now = (await cellctlJson(['status'])).cells.find((cell: any) => cell.id === 'b1');
+        return now.state === 'running' && now.pid !== before.pid && now.healthy === true && now;
+      },
+      120_000,
+    );
+    expect(back.restarts).toBeGreaterThan(before.restarts);
+    console.log(`drill kill on swarm: recovered in ${summary.recoveryMs} ms, ${(summary.requestShareFailed * 100).toFixed(1)}% of requests failed`);
+  });
+
+  it("drain moves b1's customers to C; delete removes its service, secret and data; logs read the engine; stop leaves the volumes", async () => {
+    await cellctlOk(['drain', 'b1']);
+    expect(await cellctlJson(['customers', '--cell', 'b1'])).toEqual([]);
+    const stillRunning = await cellctl(['delete', 'b1', '--yes']);
+    expect(stillRunning.code).not.toBe(0);
+    expect(stillRunning.stderr).toMatch(/cell b1 is running \(service cellctl-\w+-b1\): stop it first/);
+    await cellctlOk(['stop', 'b1']);
+    await cellctlOk(['delete', 'b1', '--yes']);
+    const left = await services();
+    expect(left.some((name) => name.endsWith('-b1') || name.endsWith('-b1-purge'))).toBe(false);
+    expect((await manager(['secret', 'ls', '--format', '{{.Name}}'])).split('\n').some((name) => name.endsWith('-b1-token'))).toBe(false);
+    const volume = (await swarm.engines.B!.docker(['volume', 'ls', '--quiet'])).stdout.split('\n').find((name) => name.endsWith('-b1-data'));
+    if (volume) {
+      const listed = await swarm.engines.B!.docker([
+        'run',
+        '--rm',
+        '--entrypoint',
+        'node',
+        '--volume',
+        `${volume}:/data`,
+        swarm.image,
+        '-e',
+        "console.log(require('fs').readdirSync('/data').length)",
+      ]);
+      expect(listed.stdout.trim(), listed.stderr).toBe('0');
+    }
+
+    const logs = await cellctlOk(['logs', 'c1', '-n', '5']);
+    expect(logs.stdout.trim().split('\n').length).toBeGreaterThan(0);
+    await cellctlOk(['stop']);
+    expect((await cellctlJson(['status'])).cells.map((cell: any) => cell.state)).toEqual(['stopped']);
+    expect((await services()).some((name) => name.endsWith('-router'))).toBe(false);
+  });
+
+  /** Quantities a customer has in orders and cart, read through the router. */
+  async function written(customerId: string) {
+    const [orders, cart] = await send([
+      { method: 'GET', url: `${router}/api/customers/${customerId}/orders` },
+      { method: 'GET', url: `${router}/api/customers/${customerId}/cart` },
+    ]);
+    expect(orders!.status).toBe(200);
+    const list = orders!.body.orders as { items: { quantity: number }[] }[];
+    const ordered = list.reduce((sum, order) => sum + order.items.reduce((s, item) => s + item.quantity, 0), 0);
+    const inCart = (cart!.body.items as { quantity: number }[]).reduce((sum, item) => sum + item.quantity, 0);
+    const [where] = await send([{ method: 'GET', url: `${router}/api/customers/${customerId}` }]);
+    return { orders: list.length, quantity: ordered + inCart, cell: where!.body.cell_id as string };
+  }
+});
