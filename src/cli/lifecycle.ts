@@ -9,6 +9,7 @@ import { type ProcessStatus, ROUTER } from '../supervisor/protocol.js';
 import { processPaths } from '../workspace/paths.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { engineRuntime } from '../workspace/engines.js';
+import { SwarmRuntime } from '../workspace/swarm.js';
 import { engineProcessesOf } from '../status/containers.js';
 import { exposureWarning } from '../workspace/settings.js';
 import { formatDuration, sayWarning, startProgress } from './output.js';
@@ -54,7 +55,12 @@ interface Runner {
 
 async function runnerOf(ws: Workspace): Promise<Runner> {
   const engine = engineRuntime(ws);
-  if (engine) return { start: (names) => engine.start(names), processes: async () => (await engineProcessesOf(engine)).processes };
+  // A swarm's new routers read the settings from the control plane: start publishes this folder's.
+  if (engine)
+    return {
+      start: (names) => (engine instanceof SwarmRuntime ? engine.start(names, ws.plane) : engine.start(names)),
+      processes: async () => (await engineProcessesOf(engine)).processes,
+    };
   const supervisor = await ensureSupervisor(ws.home);
   return { start: (names) => supervisor.start(names), processes: async () => (await supervisor.status()).processes };
 }

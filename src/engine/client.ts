@@ -42,7 +42,10 @@ const noClient = () => failure('no docker client on PATH: install one (Debian: a
 export function runDocker(args: readonly string[], options: DockerOptions = {}): Promise<DockerResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('docker', args, { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    if (options.input) options.input.pipe(child.stdin!);
+    if (options.input) {
+      child.stdin!.on('error', () => {}); // a client that exits before reading all of it says why on stderr
+      options.input.pipe(child.stdin!);
+    }
     let stdout = '';
     let stderr = '';
     let timedOut = false;

@@ -60,6 +60,8 @@ export interface TaskView {
   /** Its container's main process on its node's host (0 when none). */
   pid: number;
   containerId: string | null;
+  /** When the task was made (ms): the newest is the current one. */
+  createdAt: number;
 }
 
 export interface ServiceView {
@@ -77,7 +79,7 @@ export interface ServiceView {
 
 const labelFlags = (flag: string, labels: Record<string, string>): string[] => Object.entries(labels).flatMap(([key, value]) => [flag, `${key}=${value}`]);
 
-/** The `docker service create` (or `update`) flags of a spec; `update` takes the same values with -add/-rm forms, so a changed spec is made anew. */
+/** The `docker service create` flags of a spec (a changed spec is made anew: `update` would need -add/-rm forms). */
 function serviceFlags(spec: ServiceSpec): string[] {
   return [
     ...['--name', spec.name, '--detach', '--no-resolve-image'],
@@ -105,6 +107,14 @@ interface InspectedNode {
   Spec: { Labels: Record<string, string> | null; Availability: string };
   Description: { Hostname: string };
   Status: { State: string; Addr: string };
+  ManagerStatus?: { Addr?: string };
+}
+
+/** A node's address: Status.Addr, or for a manager that reports 0.0.0.0 or loopback there, its manager address's host. */
+function nodeAddress(node: InspectedNode): string {
+  const own = node.Status.Addr;
+  if (own && own !== '0.0.0.0' && !own.startsWith('127.')) return own;
+  return node.ManagerStatus?.Addr?.replace(/:\d+$/, '') ?? own;
 }
 
 interface InspectedService {
@@ -119,6 +129,7 @@ interface InspectedService {
 
 interface InspectedTask {
   ID: string;
+  CreatedAt: string;
   ServiceID: string;
   NodeID?: string;
   Slot?: number;
@@ -152,7 +163,7 @@ export class SwarmEngine {
     return inspected.map((node) => ({
       id: node.ID,
       hostname: node.Description.Hostname,
-      address: node.Status.Addr,
+      address: nodeAddress(node),
       state: node.Status.State,
       availability: node.Spec.Availability,
       labels: node.Spec.Labels ?? {},
@@ -184,11 +195,6 @@ export class SwarmEngine {
     await this.docker.run(['service', 'scale', '--detach', `${name}=${replicas}`]);
   }
 
-  /** A new task for each of the service's (a restart). */
-  async forceUpdate(name: string): Promise<void> {
-    await this.docker.run(['service', 'update', '--detach', '--force', name]);
-  }
-
   async removeService(name: string): Promise<void> {
     await this.docker.run(['service', 'rm', name]).catch((error: Error) => {
       if (!/not found|No such service/i.test(error.message)) throw error;
@@ -199,9 +205,12 @@ export class SwarmEngine {
   async services(label: string, value: string): Promise<ServiceView[]> {
     const ids = (await this.docker.run(['service', 'ls', '--quiet', '--filter', `label=${label}=${value}`])).split('\n').filter(Boolean);
     if (ids.length === 0) return [];
-    const services = JSON.parse(await this.docker.run(['service', 'inspect', ...ids])) as InspectedService[];
-    const taskIds = (await this.docker.run(['service', 'ps', '--quiet', '--no-trunc', ...ids])).split('\n').filter(Boolean);
-    const tasks = taskIds.length === 0 ? [] : (JSON.parse(await this.docker.run(['inspect', '--type', 'task', ...new Set(taskIds)])) as InspectedTask[]);
+    // Services and tasks come and go between these calls (a router removed, old tasks pruned): what
+    // vanished meanwhile is left out, not an error.
+    const services = await this.inspectFound<InspectedService>(['service', 'inspect', ...ids]);
+    const listed = await runDocker(['service', 'ps', '--quiet', '--no-trunc', ...services.map((service) => service.ID)], { timeoutMs: 30_000 });
+    const taskIds = listed.stdout.split('\n').filter(Boolean);
+    const tasks = taskIds.length === 0 ? [] : await this.inspectFound<InspectedTask>(['inspect', '--type', 'task', ...new Set(taskIds)]);
     const views = tasks
       .map((task): TaskView => ({
         id: task.ID,
@@ -214,8 +223,9 @@ export class SwarmEngine {
         since: task.Status.Timestamp,
         pid: task.Status.ContainerStatus?.PID ?? 0,
         containerId: task.Status.ContainerStatus?.ContainerID ?? null,
+        createdAt: Date.parse(task.CreatedAt),
       }))
-      .sort((x, y) => Date.parse(y.since) - Date.parse(x.since));
+      .sort((x, y) => y.createdAt - x.createdAt);
     return services.map((service) => ({
       id: service.ID,
       name: service.Spec.Name,
@@ -225,6 +235,14 @@ export class SwarmEngine {
       constraints: service.Spec.TaskTemplate.Placement?.Constraints ?? [],
       tasks: views.filter((task) => task.serviceId === service.ID),
     }));
+  }
+
+  /** `docker … inspect` of objects that may have vanished since they were listed: the ones still there. */
+  private async inspectFound<T>(args: string[]): Promise<T[]> {
+    const result = await runDocker(args, { timeoutMs: 30_000 });
+    if (result.code !== 0 && !/no such/i.test(result.stderr)) await this.docker.run(args); // throws the engine's own error
+    const found = result.stdout.trim();
+    return found ? (JSON.parse(found) as T[]) : [];
   }
 
   /** The last `tail` lines a service's tasks wrote, oldest first. */

@@ -9,7 +9,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { judgeOwner, localProbe, ownerName } from '../control/ownership.js';
 import type { MoveCheck, TargetLiveness } from './plan.js';
 
-/** Liveness of each cell's process: `offline` for all when no supervisor runs (an offline move). */
+/** Liveness of each cell's process: `offline` for all when no supervisor runs (an offline move); on an engine, what its URL answers. */
 export async function cellLiveness(ws: Workspace, cellIds: string[]): Promise<Map<string, TargetLiveness>> {
   const result = new Map<string, TargetLiveness>();
   const supervisor = findSupervisor(ws.home);
@@ -20,6 +20,11 @@ export async function cellLiveness(ws: Workspace, cellIds: string[]): Promise<Ma
       // A registered cell runs elsewhere, supervisor or not: it is what its URL answers.
       const probe = async () => ((await probeCellHealth(cell!.url, cell!.healthPath)).healthy ? 'running' : 'unhealthy');
       if (cell && !cell.managed) return result.set(id, await probe());
+      // On an engine the engine runs it: a cell that does not answer at its URL is stopped (or its node lost).
+      if (cell && ws.settings.runtime !== 'local') {
+        const health = await probeCellHealth(cell.url, cell.healthPath);
+        return result.set(id, health.healthy ? 'running' : health.status === null ? 'stopped' : 'unhealthy');
+      }
       if (!status) return result.set(id, 'offline');
       const proc = status.processes.find((candidate) => candidate.name === id);
       if (!proc || proc.state !== 'running') return result.set(id, 'stopped');

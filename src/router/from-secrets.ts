@@ -56,6 +56,8 @@ export function nodeAddress(env: NodeJS.ProcessEnv): string | undefined {
 /** Makes the private folder from `secretsDir` and the control plane's settings, and keeps the settings current. */
 export async function privateHome(secretsDir: string, log: Logger): Promise<PrivateHome> {
   const values = Object.fromEntries(ROUTER_SECRETS.map((name) => [name, readSecretFile(secretsDir, name)]));
+  // Checked before anything is opened: a node the service does not name ends the task at once (the engine retries it).
+  const advertise = nodeAddress(process.env);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cellctl-router-'));
   const paths = workspacePaths(home);
   fs.mkdirSync(paths.secretsDir, { mode: 0o700 });
@@ -89,7 +91,7 @@ export async function privateHome(secretsDir: string, log: Logger): Promise<Priv
   }, SETTINGS_POLL_MS);
   return {
     home,
-    advertise: nodeAddress(process.env),
+    advertise,
     async close() {
       clearInterval(timer);
       await plane.close();

@@ -82,8 +82,10 @@ export async function swarmProcesses(runtime: SwarmRuntime): Promise<EngineProce
     // A task waiting for a lost node has no node yet: a cell's is the one it is pinned to.
     const node = nodeOf.get(pinnedNode(service) ?? task?.nodeId ?? '');
     const nodeName = node ? (node.labels[NODE_LABEL] ?? node.id) : null;
-    const state = taskState(service, task);
     const failures = service.tasks.filter((candidate) => ['failed', 'rejected'].includes(candidate.state));
+    // A node without the image rejects every task of it: the engine tries on, but nothing will start.
+    const noImage = failures[0]?.state === 'rejected' && /No such image/i.test(failures[0].error);
+    const state = noImage && task?.state !== 'running' ? 'failed' : taskState(service, task);
     const nodeDown = node && node.state !== 'ready' ? `${NODE_DOWN} ${nodeName} (${node.address}) is ${node.state}` : null;
     const running = state === 'running' && task !== undefined;
     processes.push({
@@ -96,7 +98,8 @@ export async function swarmProcesses(runtime: SwarmRuntime): Promise<EngineProce
       restarts: failures.length,
       healthy: null,
       lastExit: failures[0] ? `${failures[0].state} at ${failures[0].since}` : null,
-      lastError: nodeDown ?? (task?.error || null),
+      // The replacement of a failed task has no error yet: the failed one's says why.
+      lastError: nodeDown ?? (task?.error || (state !== 'running' ? failures[0]?.error : undefined) || null),
       nextRestartAt: null,
     });
     const tasksRunning = service.tasks.filter((candidate) => candidate.state === 'running').length;

@@ -59,6 +59,7 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
 
   fs.mkdirSync(paths.logsDir, { recursive: true });
   let inserted = false;
+  let made = false;
   try {
     // A container makes its own data.db in its volume at its first start.
     if (!engine) createCellDatabase(paths.dataDb, sql, template.schema.version);
@@ -81,6 +82,7 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
     inserted = true;
     if (engine instanceof DockerRuntime) await engine.createCell(record);
     if (engine instanceof SwarmRuntime) await engine.createCell(record, node!);
+    made = engine !== null;
     // A workspace made without a placement template takes its first cell's.
     if (ws.settings.placementTemplate === null) {
       ws.settings = updateSettings(ws.home, (raw) => (raw.placementTemplate = template.name));
@@ -88,6 +90,7 @@ export async function createCell(ws: Workspace, request: CellRequest): Promise<C
     }
     return record;
   } catch (error) {
+    if (made) await engine!.removeCell(name).catch(() => {});
     if (inserted) await ws.plane.deleteCell(name).catch(() => {});
     fs.rmSync(paths.dir, { recursive: true, force: true });
     removeCellToken(ws.home, name);
@@ -152,12 +155,12 @@ async function choosePort(requested: number | undefined, reserved: ReadonlySet<n
 }
 
 /** Removes a cell's row, mapping rows and folder (and on docker its container and volume). The caller has checked that it may. */
-export async function removeCell(ws: Workspace, name: string): Promise<{ customersUnmapped: number }> {
-  await engineRuntime(ws)?.removeCell(name);
+export async function removeCell(ws: Workspace, name: string): Promise<{ customersUnmapped: number; leftover: string | null }> {
+  const leftover = (await engineRuntime(ws)?.removeCell(name)) ?? null;
   const customersUnmapped = await ws.plane.deleteCell(name);
   fs.rmSync(cellPaths(ws.home, name).dir, { recursive: true, force: true });
   removeCellToken(ws.home, name);
-  return { customersUnmapped };
+  return { customersUnmapped, leftover };
 }
 
 export async function requireCell(ws: Workspace, name: string): Promise<CellRecord> {

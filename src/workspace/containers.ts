@@ -266,11 +266,12 @@ export class DockerRuntime {
     return container.pid;
   }
 
-  /** Removes a cell's container and its data volume (`delete`). */
-  async removeCell(cellId: string): Promise<void> {
+  /** Removes a cell's container and its data volume (`delete`); what it left behind: never anything (null), the engine is here. */
+  async removeCell(cellId: string): Promise<string | null> {
     await this.engine.removeContainer(this.containerName(cellId)).catch((error: Error) => {
       if (!/No such container/i.test(error.message)) throw error;
     });
     await this.engine.removeVolume(this.volumeName(cellId));
+    return null;
   }
 }

@@ -1,26 +1,21 @@
-// An operator's folder for an engine workspace: what the CLI reads to drive it from another machine
+// An operator's folder for a swarm workspace: what the CLI reads to drive it from another machine
 // (cellctl.json, the secrets, each cell's cell.json), copied with the owner's modes (files 0600,
 // folders 0700). The processes live on the engine and the state in PostgreSQL, so the copy is a
 // complete workspace there: every command acts on the engine, none on a local supervisor.
 import fs from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../shared/errors.js';
-import { controlLocation } from './secrets.js';
-import { isPostgresUrl } from '../control/open.js';
 import { readSettings } from './workspace.js';
 import { cellPaths, workspacePaths } from './paths.js';
 
 /** Copies the workspace at `home` into `dir` (new or empty). */
 export function exportContext(home: string, dir: string): { dir: string; files: number } {
   const settings = readSettings(home);
-  if (settings.runtime === 'local') {
+  if (settings.runtime !== 'swarm') {
     throw usageError(
-      'this workspace runs on the local supervisor: its processes and data are on this machine, so there is no folder to drive it from elsewhere',
-    );
-  }
-  if (!isPostgresUrl(controlLocation(home))) {
-    throw usageError(
-      'the control plane is control.db in this folder, which other machines cannot reach: move it to PostgreSQL first ("cellctl stop && cellctl control migrate-to postgres://…"), then export',
+      settings.runtime === 'local'
+        ? 'this workspace runs on the local supervisor: its processes and data are on this machine, so there is no folder to drive it from elsewhere'
+        : "a docker workspace is driven from its engine's host: its cells' addresses are on the engine's bridge network and its router publishes on that host; the swarm runtime is the one with an operator's folder",
     );
   }
   const target = path.resolve(dir);

@@ -1,5 +1,6 @@
 // Cells registered by URL: run by someone else (another host, an orchestrator), reached over HTTP.
 // Registering checks everything before it writes; unregistering never touches the cell itself.
+import { publishSettings } from './swarm.js';
 import fs from 'node:fs';
 import type { CellRecord } from '../control/plane.js';
 import { describeError, failure, usageError } from '../shared/errors.js';
@@ -118,7 +119,10 @@ export async function registerCell(ws: Workspace, request: RegisterRequest): Pro
   createCellToken(ws.home, name, token);
   try {
     const record = await ws.plane.insertCell(descriptor);
-    if (ws.settings.placementTemplate === null) ws.settings = updateSettings(ws.home, (raw) => (raw.placementTemplate = template.name));
+    if (ws.settings.placementTemplate === null) {
+      ws.settings = updateSettings(ws.home, (raw) => (raw.placementTemplate = template.name));
+      if (ws.settings.runtime === 'swarm') await publishSettings(ws.plane, ws.settings);
+    }
     return record;
   } catch (error) {
     removeCellToken(ws.home, name);

@@ -25,6 +25,11 @@ const DATA_DIR = '/data';
 /** A deleted cell's data is removed by a one-shot task on its node; it may take this long. */
 const PURGE_MS = 60_000;
 
+/** Task states in which its container may still run. */
+const LIVE_TASK_STATES = new Set(['assigned', 'accepted', 'preparing', 'ready', 'starting', 'running']);
+/** What a stop may take past its timeout: the engine's own grace (10 s) before it kills. */
+const STOP_GRACE_MS = 15_000;
+
 /** The secrets every router reads: the names of their files in SECRETS_DIR. */
 export const ROUTER_SECRETS = ['admin-token', 'jwt-key', 'control-url'] as const;
 
@@ -69,7 +74,10 @@ export async function checkSwarm(image: string): Promise<string> {
       'E_ENGINE',
     );
   }
-  return routerNodes(await swarm.nodes())[0]!.address;
+  const ready = routerNodes(await swarm.nodes()).find((node) => node.state === 'ready' && node.availability === 'active');
+  if (!ready)
+    throw failure(`no node labelled ${ROUTER_NODE_LABEL}=true is Ready and Active: bring one back, or label another, then run init again`, 'E_ENGINE');
+  return ready.address;
 }
 
 /** Makes the workspace's overlay network and router secrets (from the workspace's secret files); `undo` removes them. */
@@ -243,10 +251,12 @@ export class SwarmRuntime {
     );
   }
 
-  async start(names: string[]): Promise<{ started: string[]; alreadyRunning: string[] }> {
+  async start(names: string[], plane: ControlPlane): Promise<{ started: string[]; alreadyRunning: string[] }> {
     let services = await this.services();
     const started: string[] = [];
     if (names.includes(ROUTER) && !services.has(ROUTER)) {
+      // New routers read the settings of this folder: the ones `start` is run with.
+      await publishSettings(plane, this.settings);
       await this.createRouters();
       started.push(ROUTER);
       services = await this.services();
@@ -272,15 +282,33 @@ export class SwarmRuntime {
     return { started, alreadyRunning };
   }
 
-  /** Stops cells (scaled to no replica: the service, its volume and its place stay) and the routers (removed: they hold nothing). */
-  async stop(names: string[] | null, _timeoutMs: number): Promise<string[]> {
+  /**
+   * Stops cells (scaled to no replica: the service, its volume and its place stay) and the routers
+   * (removed: they hold nothing). Returns once no task of a stopped cell runs, so a start or a delete
+   * that follows never meets the old process on its ports or its volume (bounded by `timeoutMs` and
+   * the engine's own stop grace).
+   */
+  async stop(names: string[] | null, timeoutMs: number): Promise<string[]> {
     const services = await this.services();
     const chosen = (names ?? [...services.keys()]).filter((name) => {
       const service = services.get(name);
       return service && (name === ROUTER || service.replicas !== 0);
     });
-    for (const name of chosen.filter((name) => name !== ROUTER)) await this.engine.scale(this.serviceName(name), 0);
+    const cells = chosen.filter((name) => name !== ROUTER);
+    for (const name of cells) await this.engine.scale(this.serviceName(name), 0);
     if (chosen.includes(ROUTER)) await this.engine.removeService(this.serviceName(ROUTER));
+    const deadline = Date.now() + timeoutMs + STOP_GRACE_MS;
+    for (;;) {
+      const now = await this.services();
+      const still = cells.filter((name) => now.get(name)?.tasks.some((task) => LIVE_TASK_STATES.has(task.state)));
+      if (still.length === 0) break;
+      if (Date.now() > deadline)
+        throw failure(
+          `${still.join(', ')} still running on the swarm after ${Math.round((Date.now() - deadline + timeoutMs + STOP_GRACE_MS) / 1000)} s: "cellctl status" shows their tasks`,
+          'E_ENGINE',
+        );
+      await sleep(250);
+    }
     return chosen;
   }
 
@@ -313,12 +341,17 @@ export class SwarmRuntime {
    * node empties the volume (a manager cannot remove a volume on another node). A node that does not
    * run it within a minute leaves the volume there, said in the error.
    */
-  async removeCell(cellId: string): Promise<void> {
+  async removeCell(cellId: string): Promise<string | null> {
     const service = (await this.services()).get(cellId);
     const node = service ? pinnedNode(service) : null;
     await this.engine.removeService(this.serviceName(cellId));
     await this.engine.removeSecrets([this.cellSecret(cellId)]);
-    if (node) await this.purgeVolume(cellId, `node.id==${node}`);
+    if (!node) return null;
+    // The cell is gone either way: data its node could not remove is said, for removal by hand.
+    return this.purgeVolume(cellId, `node.id==${node}`).then(
+      () => null,
+      (error: Error) => error.message,
+    );
   }
 
   private async purgeVolume(cellId: string, constraint: string): Promise<void> {
@@ -348,10 +381,13 @@ export class SwarmRuntime {
         const [task] = (await this.engine.services(LABEL_WORKSPACE, this.swarm.workspaceId)).find((view) => view.name === name)?.tasks ?? [];
         if (task?.state === 'complete') return;
         if (task && ['failed', 'rejected'].includes(task.state))
-          throw failure(`emptying cell ${cellId}'s volume ${this.volumeName(cellId)} failed: ${task.error}`, 'E_ENGINE');
+          throw failure(
+            `its data stays on its node: emptying volume ${this.volumeName(cellId)} failed (${task.error}); remove it there with "docker volume rm ${this.volumeName(cellId)}"`,
+            'E_ENGINE',
+          );
         if (Date.now() > deadline) {
           throw failure(
-            `cell ${cellId} is removed, but its node did not empty its volume within ${PURGE_MS / 1000} s (${constraint}: is the node Down?); remove it there with "docker volume rm ${this.volumeName(cellId)}"`,
+            `its data stays on its node: the node did not empty volume ${this.volumeName(cellId)} within ${PURGE_MS / 1000} s (${constraint}: is it Down?); remove it there with "docker volume rm ${this.volumeName(cellId)}"`,
             'E_ENGINE',
           );
         }

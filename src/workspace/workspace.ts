@@ -240,7 +240,5 @@ export async function openWorkspace(home: string, planeOptions: OpenPlaneOptions
   const settings = readSettings(home);
   const paths = workspacePaths(home);
   const plane = await openControlPlane(controlLocation(home), planeOptions);
-  // A swarm's routers read the settings from the control plane: a hand edit of cellctl.json reaches them at the next command.
-  if (settings.runtime === 'swarm') await publishSwarmSettings(plane, settings);
   return { home, paths, settings, plane };
 }

@@ -12,7 +12,9 @@
 //  6. pipelining: a client that keeps sending on one connection (reading its answers) against a
 //     keep-alive client's rate, and the router's RSS while 50 such clients run (pipelining.js);
 //  7. engine: the docker runtime on a private dockerd (engine.measure.ts): the router in a container
-//     against one on the host, and a new cell from create until it serves.
+//     against one on the host, and a new cell from create until it serves;
+//  8. swarm: the swarm runtime across namespace hosts (swarm.measure.ts): a cell from create --node
+//     until it serves, and the write pause of moves between nodes.
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -426,6 +428,23 @@ async function dockerRuntime() {
 }
 
 /**
+ * The swarm runtime across simulated hosts (test/bench/swarm.measure.ts, with the swarm harness): a
+ * cell from create --node until it serves, and the write pause of moves between nodes. Skipped with
+ * the reason where a swarm cannot be formed.
+ */
+async function swarmRuntime() {
+  log('swarm: create of a cell on a node until it serves, and the write pause of moves between nodes B and C');
+  const out = path.join(temp, 'swarm.json');
+  const run = measure('swarm', { CELLCTL_BENCH_OUT: out, CELLCTL_BENCH_MOVES: QUICK ? '10' : '40' });
+  if (!fs.existsSync(out)) {
+    log(`swarm: not measured (${run.status === 0 ? 'skipped: no swarm can be formed here' : `failed:\n${run.stdout}${run.stderr}`})`);
+    return;
+  }
+  results.swarm = JSON.parse(fs.readFileSync(out, 'utf8'));
+  log(`swarm: create until serving ${results.swarm.createUntilServingMs.join(', ')} ms; write pause held p99 ${results.swarm.writePause.heldP99Ms} ms`);
+}
+
+/**
  * The control plane in PostgreSQL beside control.db, in one run (test/bench/control.measure.ts, which
  * starts a throwaway cluster with test/pg.ts). Skipped with the reason where PostgreSQL cannot start.
  */
@@ -802,6 +821,20 @@ function render(r) {
           ['docker cell, create until serving', `${r.engine.createUntilServingMs} ms`, 'create + start of one ecommerce cell until the router routes to it'],
         ]
       : []),
+    ...(r.swarm
+      ? [
+          [
+            'swarm cell, create until serving',
+            `${r.swarm.createUntilServingMs.join(', ')} ms`,
+            `create --node + start of an ecommerce cell on B, then C, until the router on A routes to it (goal < 10 s: ${Math.max(...r.swarm.createUntilServingMs) < 10_000 ? 'met' : 'NOT met'})`,
+          ],
+          [
+            'swarm, moves between nodes',
+            `write pause held p99 ${r.swarm.writePause.heldP99Ms} ms`,
+            `p50 ${r.swarm.writePause.heldP50Ms} ms, max ${r.swarm.writePause.heldMaxMs} ms over ${r.swarm.writePause.heldRequests} held requests, ${r.swarm.writePause.moves} moves B ⇄ C under writes through A (goal p99 < 20 ms: ${r.swarm.writePause.heldP99Ms < 20 ? 'met' : 'NOT met'})`,
+          ],
+        ]
+      : []),
     [
       `router with ${r.scale.customers} customers`,
       `${r.scale.routerRssMiB} MiB RSS, ready in ${r.scale.routerReadyMs} ms`,
@@ -846,6 +879,7 @@ try {
   if (wanted('scale')) await scale();
   if (wanted('control')) await controlPlane();
   if (wanted('engine')) await dockerRuntime();
+  if (wanted('swarm')) await swarmRuntime();
   if (wanted('pipelining')) await pipelining();
   const out = path.join(ROOT, 'test', 'bench', QUICK ? 'latest-quick.json' : 'latest.json');
   // --only replaces just its parts of the last full run's figures (each part keeps its own date).

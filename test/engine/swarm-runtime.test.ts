@@ -184,7 +184,6 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
     expect(exported.stdout + exported.stderr).toContain(`operator's folder written to ${ops}`);
     expect(fs.statSync(ops).mode & 0o777).toBe(0o700);
     expect(fs.statSync(path.join(ops, 'secrets', 'admin-token')).mode & 0o777).toBe(0o600);
-    expect(fs.existsSync(path.join(ops, 'control.db'))).toBe(false);
     const fromOps = (args: string[]) => cellctl(args, {}, ops);
     const status = JSON.parse((await fromOps(['status', '--json'])).stdout);
     expect(status.cells.map((cell: any) => [cell.id, cell.state])).toEqual([
@@ -257,39 +256,45 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
     console.log(`drill kill on swarm: recovered in ${summary.recoveryMs} ms, ${(summary.requestShareFailed * 100).toFixed(1)}% of requests failed`);
   });
 
-  it("drain moves b1's customers to C; delete removes its service, secret and data; logs read the engine; stop leaves the volumes", async () => {
+  it("drain moves b1's customers to C; delete removes its service, secret and data; a cell made without --node goes to a node with none; stop keeps the volumes", async () => {
     await cellctlOk(['drain', 'b1']);
     expect(await cellctlJson(['customers', '--cell', 'b1'])).toEqual([]);
     const stillRunning = await cellctl(['delete', 'b1', '--yes']);
     expect(stillRunning.code).not.toBe(0);
     expect(stillRunning.stderr).toMatch(/cell b1 is running \(service cellctl-\w+-b1\): stop it first/);
     await cellctlOk(['stop', 'b1']);
+    const volume = (await swarm.engines.B!.docker(['volume', 'ls', '--quiet'])).stdout.split('\n').find((name) => name.endsWith('-b1-data'))!;
+    expect(volume).toBeDefined();
+    expect(await filesIn('B', volume)).toBeGreaterThan(0);
     await cellctlOk(['delete', 'b1', '--yes']);
     const left = await services();
     expect(left.some((name) => name.endsWith('-b1') || name.endsWith('-b1-purge'))).toBe(false);
     expect((await manager(['secret', 'ls', '--format', '{{.Name}}'])).split('\n').some((name) => name.endsWith('-b1-token'))).toBe(false);
-    const volume = (await swarm.engines.B!.docker(['volume', 'ls', '--quiet'])).stdout.split('\n').find((name) => name.endsWith('-b1-data'));
-    if (volume) {
-      const listed = await swarm.engines.B!.docker([
-        'run',
-        '--rm',
-        '--entrypoint',
-        'node',
-        '--volume',
-        `${volume}:/data`,
-        swarm.image,
-        '-e',
-        "console.log(require('fs').readdirSync('/data').length)",
-      ]);
-      expect(listed.stdout.trim(), listed.stderr).toBe('0');
-    }
+    expect(await filesIn('B', volume)).toBe(0);
 
-    const logs = await cellctlOk(['logs', 'c1', '-n', '5']);
-    expect(logs.stdout.trim().split('\n').length).toBeGreaterThan(0);
+    // No --node: a node labelled cellctl.node with the fewest cells (A and B have none now, C has c1).
+    const placed = await cellctlJson(['create', 'd1', '--template', 'ecommerce']);
+    expect([swarm.nodes.A!.address, swarm.nodes.B!.address]).toContain(new URL(placed.url).hostname);
+    await cellctlOk(['delete', 'd1', '--yes']);
+
+    const logs = await cellctlOk(['logs', 'c1', '-n', '5', '--json']);
+    const lines = logs.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
     await cellctlOk(['stop']);
-    expect((await cellctlJson(['status'])).cells.map((cell: any) => cell.state)).toEqual(['stopped']);
+    expect((await cellctlJson(['status'])).cells.map((cell: any) => [cell.id, cell.state])).toEqual([['c1', 'stopped']]);
     expect((await services()).some((name) => name.endsWith('-router'))).toBe(false);
+    const c1Volume = (await swarm.engines.C!.docker(['volume', 'ls', '--quiet'])).stdout.split('\n').find((name) => name.endsWith('-c1-data'))!;
+    expect(await filesIn('C', c1Volume)).toBeGreaterThan(0);
   });
+
+  /** How many files a volume on `node` holds (a throwaway container lists it). */
+  async function filesIn(node: string, volume: string): Promise<number> {
+    const script = "console.log(require('fs').readdirSync('/data').length)";
+    const listed = await swarm.engines[node]!.docker(['run', '--rm', '--entrypoint', 'node', '--volume', `${volume}:/data`, swarm.image, '-e', script]);
+    if (listed.code !== 0) throw new Error(`listing ${volume} on ${node}: ${listed.stderr}`);
+    return Number(listed.stdout.trim());
+  }
 
   /** Quantities a customer has in orders and cart, read through the router. */
   async function written(customerId: string) {

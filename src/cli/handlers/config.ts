@@ -1,5 +1,6 @@
 // cellctl config view|get|set: read and change cellctl.json, checked as a read checks it, and
 // applied to a running router at once (what it can only apply on a restart is named).
+import { publishSettings } from '../../workspace/swarm.js';
 import { isAxiosError } from 'axios';
 import { RouterAdmin } from '../../router/client.js';
 import { failure, usageError } from '../../shared/errors.js';
@@ -67,10 +68,10 @@ export async function set(input: InputOf<typeof configSet>): Promise<void> {
   return applyToRouter(home, settings);
 }
 
-/** A swarm's routers have no cellctl.json of theirs: they read the settings from the control plane, where opening the workspace publishes them. */
+/** A swarm's routers have no cellctl.json of theirs: they read the settings from the control plane. */
 async function publishToRouters(home: string): Promise<void> {
   const ws = await openWorkspace(home);
-  await ws.plane.close();
+  await publishSettings(ws.plane, ws.settings).finally(() => ws.plane.close());
   say('the routers read the change from the control plane within 2 s; a port or a loosened auth applies once they restart: cellctl restart router');
 }
 

@@ -27,7 +27,8 @@ export async function run(input: InputOf<typeof remove>): Promise<void> {
     const what = customers > 0 ? `delete cell ${cell.id} and the data of its ${customers} customer(s)` : `delete cell ${cell.id}`;
     if (!(await confirmAction(what, input.opts.yes))) return say('nothing deleted');
     const unmapped = customers > 0 ? (await ws.plane.listCustomers(cell.id)).map((customer) => customer.id) : [];
-    await removeCell(ws, cell.id);
+    const { leftover } = await removeCell(ws, cell.id);
+    if (leftover) sayWarning(`cell ${cell.id} is deleted, but ${leftover}`);
     await ws.plane.addEvent('cli', 'cell.deleted', cell.id, customers > 0 ? `deleted with ${customers} customers (--force)` : 'deleted');
     // Its customers are placed anew on their next create: no cell they once left may refuse them.
     if (unmapped.length > 0)
