@@ -217,7 +217,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       const cell = mapping.cell(upstream.cellId);
       if (!cell || (upstream.healthy && now - upstream.checkedAt < healthInterval)) continue;
       void upstreams.check(upstream, cell.healthPath).then(() => {
-        if (upstream.healthy && !cell.managed && cell.firstHealthyAt === null) void link.markCellHealthy(cell.id);
+        // A cell enters placement once healthy, whoever started it (the supervisor, the CLI, an engine, a compose file).
+        if (upstream.healthy && cell.firstHealthyAt === null) void link.markCellHealthy(cell.id);
       });
     }
   };

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { CellRecord } from '../control/plane.js';
-import { type ContainerView, DockerEngine } from '../engine/docker.js';
+import { type ContainerSpec, type ContainerView, DockerEngine } from '../engine/docker.js';
 import { failure, usageError } from '../shared/errors.js';
 import type { Template } from '../templates/template.js';
 import { cellTokenFile } from './paths.js';
@@ -142,41 +142,46 @@ export class DockerRuntime {
     return `${uid}:${gid}`;
   }
 
+  /** A cell's container, as `create` makes it (and `export compose` writes it). */
+  cellSpec(cell: CellRecord): ContainerSpec {
+    return {
+      name: this.containerName(cell.id),
+      hostname: this.containerName(cell.id),
+      image: this.docker.image,
+      labels: this.labels('cell', cell.id),
+      env: {
+        CELLCTL_ROLE: 'cell',
+        CELL_ID: cell.id,
+        PORT: String(cell.port),
+        CELL_HOST: '0.0.0.0',
+        CELL_DB: `${DATA_DIR}/data.db`,
+        CELL_HOME: DATA_DIR,
+        CELLCTL_HEALTH_PATH: cell.healthPath,
+      },
+      user: this.owner(),
+      network: this.docker.network,
+      ip: new URL(cell.url).hostname,
+      mounts: [`${this.volumeName(cell.id)}:${DATA_DIR}`, `${cellTokenFile(this.home, cell.id)}:${TOKEN_FILE}:ro`],
+      publish: [],
+      command: ['serve', '--template', cell.template, '--data-port', String(cell.dataPort), '--data-host', '0.0.0.0', '--token-file', TOKEN_FILE],
+    };
+  }
+
   /** Makes a cell's volume and container (not started): `create` on this runtime. */
   async createCell(cell: CellRecord): Promise<void> {
     await this.engine.createVolume(this.volumeName(cell.id), this.labels('cell', cell.id));
     try {
-      await this.engine.createContainer({
-        name: this.containerName(cell.id),
-        hostname: this.containerName(cell.id),
-        image: this.docker.image,
-        labels: this.labels('cell', cell.id),
-        env: {
-          CELLCTL_ROLE: 'cell',
-          CELL_ID: cell.id,
-          PORT: String(cell.port),
-          CELL_HOST: '0.0.0.0',
-          CELL_DB: `${DATA_DIR}/data.db`,
-          CELL_HOME: DATA_DIR,
-          CELLCTL_HEALTH_PATH: cell.healthPath,
-        },
-        user: this.owner(),
-        network: this.docker.network,
-        ip: new URL(cell.url).hostname,
-        mounts: [`${this.volumeName(cell.id)}:${DATA_DIR}`, `${cellTokenFile(this.home, cell.id)}:${TOKEN_FILE}:ro`],
-        publish: [],
-        command: ['serve', '--template', cell.template, '--data-port', String(cell.dataPort), '--data-host', '0.0.0.0', '--token-file', TOKEN_FILE],
-      });
+      await this.engine.createContainer(this.cellSpec(cell));
     } catch (error) {
       await this.engine.removeVolume(this.volumeName(cell.id)).catch(() => {});
       throw error;
     }
   }
 
-  /** The router's container, made on first start: the workspace folder at the same path, its ports published where the settings say. */
-  private async createRouter(): Promise<void> {
+  /** The router's container: the workspace folder at the same path, its ports published where the settings say. */
+  routerSpec(): ContainerSpec {
     const { routerPort, routerAdminPort, routerHost, routerAdminHost } = this.settings;
-    await this.engine.createContainer({
+    return {
       name: this.containerName(ROUTER_NAME),
       hostname: this.containerName(ROUTER_NAME),
       image: this.docker.image,
@@ -201,13 +206,25 @@ export class DockerRuntime {
         '--advertise',
         routerAddress(this.docker),
       ],
-    });
+    };
+  }
+
+  /** Made on first start (and anew whenever it is not running). */
+  private async createRouter(): Promise<void> {
+    await this.engine.createContainer(this.routerSpec());
   }
 
   /** The workspace's containers by process name (a cell's id, or "router"). */
   async containers(): Promise<Map<string, ContainerView>> {
     const found = await this.engine.containers(LABEL_WORKSPACE, this.docker.workspaceId);
-    return new Map(found.map((view) => [view.labels[LABEL_ROLE] === 'router' ? ROUTER_NAME : (view.labels[LABEL_CELL] ?? view.name), view]));
+    // The same process may have two containers (cellctl's, stopped, and one from the exported compose
+    // file): the running one is the process.
+    const byName = new Map<string, ContainerView>();
+    for (const view of found) {
+      const name = view.labels[LABEL_ROLE] === 'router' ? ROUTER_NAME : (view.labels[LABEL_CELL] ?? view.name);
+      if (!byName.get(name)?.running) byName.set(name, view);
+    }
+    return byName;
   }
 
   /** Starts the named processes (the router's container made if missing); which were started and which already ran. */

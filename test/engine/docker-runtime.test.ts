@@ -4,12 +4,32 @@
 // a move under continuous writes, a crash the engine restarts, logs, stop, delete; and the bad inputs.
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { cleanup, cli, cliJson, cliOk, FIXTURES, freePort, http, tempDir, waitFor } from '../helpers.js';
 import { baseUnavailable, cellctlImage, type Engine, engineUnavailable, startDockerd } from './engine.js';
 
 const why = engineUnavailable() ?? baseUnavailable();
 if (why !== null) console.log(`skipped: the docker runtime tests need a Docker engine: ${why}`);
+
+/** Debian's docker-compose (1.29), which .ci/run installs. */
+const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
+if (why === null && !hasCompose) console.log('skipped: export compose brought up for real needs docker-compose (apt-get install docker-compose)');
+
+/** Runs a command to its end (bounded: 5 min); its exit code and output. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', (error) => ((stderr += String(error)), resolve({ code: 127, stdout, stderr })));
+    child.once('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
+  });
+}
 
 /** Generous: the engine, the image build and the containers start on a busy 2-core machine. */
 const SLOW = 600_000;
@@ -231,6 +251,93 @@ describe.skipIf(why !== null)('the docker runtime on one engine', () => {
       expect(own.code).not.toBe(0);
       expect(own.stderr).toMatch(/runs its own command.*docker runtime runs the built-in templates/);
       expect((await containers()).has(`cellctl-${workspaceId}-n1`)).toBe(false);
+    },
+    SLOW,
+  );
+
+  it.skipIf(!hasCompose)(
+    'export compose: docker-compose runs the same system from the file (customers land in every cell, a move works, down and up keep the data); bad input gets one line',
+    async () => {
+      await cliOk(home, ['create', 'c3', '--template', 'ecommerce'], env());
+      await cliOk(home, ['stop'], env());
+      const dir = tempDir();
+      const file = path.join(dir, 'docker-compose.yml');
+      await cliOk(home, ['export', 'compose', '--file', file], env());
+      const doc = parse(fs.readFileSync(file, 'utf8'));
+      expect(Object.keys(doc.services).sort()).toEqual(['c1', 'c3', 'router']);
+      expect(doc.services.router.ports).toEqual([`127.0.0.1:${routerPort}:${routerPort}`, `127.0.0.1:${routerPort + 1}:${routerPort + 1}`]);
+      expect(doc.volumes[`cellctl-${workspaceId}-c1-data`]).toEqual({ external: true, name: `cellctl-${workspaceId}-c1-data` });
+      // The same file again: byte for byte (stable names and order, for git).
+      expect((await cliOk(home, ['export', 'compose'], env())).stdout.trim()).toBe(fs.readFileSync(file, 'utf8').trim());
+
+      const compose = async (args: string[]) => {
+        const result = await run('docker-compose', ['--project-name', 'exported', '--file', file, ...args], { ...process.env, ...env() }, dir);
+        if (result.code !== 0) throw new Error(`docker-compose ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+        return result;
+      };
+      try {
+        await compose(['up', '--detach']);
+        await waitFor(
+          'the router of the compose file to serve',
+          async () => (await http('GET', `${router()}/health`).catch(() => null))?.status === 200,
+          120_000,
+        );
+        const ids = Array.from({ length: 12 }, (_, n) => `compose-${n}`);
+        const cells = new Set<string>();
+        for (const id of ids) {
+          const made = await waitFor(
+            `create ${id}`,
+            async () => {
+              const answer = await http('POST', `${router()}/api/customers/${id}`, { name: id, email: `${id}@example.com` });
+              return answer.status === 201 && answer;
+            },
+            60_000,
+          );
+          cells.add((made.body as { cell_id: string }).cell_id);
+        }
+        expect(cells).toEqual(new Set(['c1', 'c3']));
+        // cellctl sees the file's containers by their labels.
+        const status = await cliJson(home, ['status'], env());
+        expect(status.cells.map((cell: { id: string; state: string }) => [cell.id, cell.state])).toEqual([
+          ['c1', 'running'],
+          ['c3', 'running'],
+        ]);
+        const mover = (await cliJson<{ id: string; cellId: string }[]>(home, ['customers'], env())).find((row) => row.id === 'compose-0')!;
+        const target = mover.cellId === 'c1' ? 'c3' : 'c1';
+        await cliOk(home, ['migrate', 'customer', mover.id, '--to', target], env());
+        expect(((await http('GET', `${router()}/api/customers/${mover.id}`)).body as { cell_id: string }).cell_id).toBe(target);
+
+        await compose(['down']);
+        await compose(['up', '--detach']);
+        await waitFor('the router back after down and up', async () => (await http('GET', `${router()}/health`).catch(() => null))?.status === 200, 120_000);
+        for (const id of ids) {
+          const answer = await waitFor(
+            `${id} served again`,
+            async () => {
+              const got = await http('GET', `${router()}/api/customers/${id}`);
+              return got.status === 200 && got;
+            },
+            60_000,
+          );
+          expect((answer.body as { customer_id: string }).customer_id).toBe(id);
+        }
+      } finally {
+        await compose(['down']).catch(() => undefined);
+      }
+
+      const unwritable = await cli(home, ['export', 'compose', '--file', path.join(dir, 'no', 'such', 'dir', 'x.yml')], env());
+      expect(unwritable.code).toBe(1);
+      expect(unwritable.stderr.trim()).toMatch(/^error: cannot write .*x\.yml \(ENOENT\): give a file in a folder you can write$/);
+      const settingsFile = path.join(home, 'cellctl.json');
+      const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+      fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, engine: { ...settings.engine, image: 'cellctl:gone' } }, null, 2));
+      try {
+        const noImage = await cli(home, ['export', 'compose'], env());
+        expect(noImage.code).toBe(1);
+        expect(noImage.stderr).toMatch(/image cellctl:gone is not on the Docker engine at .*: build it with "cellctl image build --tag cellctl:gone"/);
+      } finally {
+        fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+      }
     },
     SLOW,
   );

@@ -17,6 +17,7 @@ import { remove } from './delete.js';
 import { drain } from './drain.js';
 import { drill } from './drill.js';
 import { events } from './events.js';
+import { exportFiles } from './export.js';
 import { health } from './health.js';
 import { image } from './image.js';
 import { init } from './init.js';
@@ -70,6 +71,7 @@ export const definitions: readonly Definition[] = [
   token,
   config,
   context,
+  exportFiles,
   // the mapping of customers to cells
   customers,
   assign,
