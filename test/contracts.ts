@@ -22,6 +22,8 @@ export interface ContractStep {
 }
 
 const text = expect.any(String);
+/** A time as the examples answer it: Python's `datetime.utcnow().isoformat()`, no zone, six fraction digits. */
+const time = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
 const number = expect.any(Number);
 
 /** The beginner example: its cell_application.py and the requests of its test_cell_architecture.py. */
@@ -72,7 +74,7 @@ export const BASIC_CONTRACT: ContractStep[] = [
     method: 'GET',
     path: '/api/customers/customer-001',
     status: 200,
-    answer: { customer_id: 'customer-001', name: 'Alice Johnson', email: 'alice@example.com', created_at: text, cell_id: '$cell' },
+    answer: { customer_id: 'customer-001', name: 'Alice Johnson', email: 'alice@example.com', created_at: time, cell_id: '$cell' },
   },
   { what: 'read an unknown customer', method: 'GET', path: '/api/customers/customer-404', status: 404, answer: { error: 'Customer not found' } },
   {
@@ -81,7 +83,7 @@ export const BASIC_CONTRACT: ContractStep[] = [
     path: '/api/customers/customer-001',
     body: { name: 'Alice Johnson-Updated', email: 'alice.updated@example.com' },
     status: 200,
-    answer: { customer_id: 'customer-001', name: 'Alice Johnson-Updated', email: 'alice.updated@example.com', created_at: text, cell_id: '$cell' },
+    answer: { customer_id: 'customer-001', name: 'Alice Johnson-Updated', email: 'alice.updated@example.com', created_at: time, cell_id: '$cell' },
   },
   { what: 'update with no data', method: 'PUT', path: '/api/customers/customer-001', body: {}, status: 400, answer: { error: 'No data provided' } },
   {
@@ -131,7 +133,7 @@ export const ECOMMERCE_CONTRACT: ContractStep[] = [
       email: 'eve@example.com',
       name: 'Eve',
       address: { street: '1 Main St', city: 'Porto', tags: ['home'] },
-      created_at: text,
+      created_at: time,
       cell_id: '$cell',
     },
   },
@@ -160,7 +162,7 @@ export const ECOMMERCE_CONTRACT: ContractStep[] = [
     path: '/api/customers/eve/cart/items',
     body: { product_id: 'sku-mouse' },
     status: 200,
-    answer: { status: 'added', customer_id: 'eve', items: [{ product_id: 'sku-mouse', quantity: 1, added_at: text }] },
+    answer: { status: 'added', customer_id: 'eve', items: [{ product_id: 'sku-mouse', quantity: 1, added_at: time }] },
   },
   {
     what: 'add the same product again',
@@ -168,7 +170,7 @@ export const ECOMMERCE_CONTRACT: ContractStep[] = [
     path: '/api/customers/eve/cart/items',
     body: { product_id: 'sku-mouse', quantity: 2 },
     status: 200,
-    answer: { items: [{ product_id: 'sku-mouse', quantity: 3, added_at: text }] },
+    answer: { items: [{ product_id: 'sku-mouse', quantity: 3, added_at: time }] },
   },
   {
     what: 'add another product',
@@ -222,8 +224,8 @@ export const ECOMMERCE_CONTRACT: ContractStep[] = [
           status: text,
           total_amount: 39,
           items: [expect.objectContaining({ product_id: 'sku-stand', quantity: 1 })],
-          created_at: text,
-          updated_at: text,
+          created_at: time,
+          updated_at: time,
           cell_id: '$cell',
         }),
         expect.objectContaining({ order_id: '$first', total_amount: 105, items: expect.any(Array) }),

@@ -348,6 +348,10 @@ export class PgControlPlane implements ControlPlane {
     await this.mappingWrite('UPDATE cells SET status = $1 WHERE id = $2', [status, id]);
   }
 
+  async setCellAddress(id: string, url: string, dataUrl: string): Promise<boolean> {
+    return (await this.mappingWrite('UPDATE cells SET url = $1, data_url = $2 WHERE id = $3', [url, dataUrl, id])) === 1;
+  }
+
   async customerCounts(): Promise<Map<string, number>> {
     const rows = (await this.query<{ cell_id: string; n: number }>('SELECT cell_id, COUNT(*) AS n FROM customers GROUP BY cell_id')).rows;
     return new Map(rows.map((row) => [row.cell_id, row.n]));

@@ -108,6 +108,8 @@ export interface ControlPlane {
   deleteCell(id: string): Promise<number>;
   markCellHealthy(id: string): Promise<void>;
   setCellStatus(id: string, status: CellStatus): Promise<void>;
+  /** Where a cell answers now (a cell that registers itself at start: `serve --register-url`); false when there is no such cell. */
+  setCellAddress(id: string, url: string, dataUrl: string): Promise<boolean>;
   customerCounts(): Promise<Map<string, number>>;
 
   // --- the mapping ---

@@ -124,6 +124,9 @@ export class SqliteControlPlane implements ControlPlane {
   async setCellStatus(id: string, status: CellStatus): Promise<void> {
     this.store.setCellStatus(id, status);
   }
+  async setCellAddress(id: string, url: string, dataUrl: string): Promise<boolean> {
+    return this.store.setCellAddress(id, url, dataUrl);
+  }
   async customerCounts(): Promise<Map<string, number>> {
     return this.store.customerCounts();
   }

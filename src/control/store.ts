@@ -334,6 +334,10 @@ export class ControlStore {
     this.db.prepare('UPDATE cells SET status = ? WHERE id = ?').run(status, id);
   }
 
+  setCellAddress(id: string, url: string, dataUrl: string): boolean {
+    return this.db.prepare('UPDATE cells SET url = ?, data_url = ? WHERE id = ?').run(url, dataUrl, id).changes === 1;
+  }
+
   /** Customers mapped to each cell (cells with none are absent). */
   customerCounts(): Map<string, number> {
     const rows = this.db.prepare('SELECT cell_id, COUNT(*) AS n FROM customers GROUP BY cell_id').all() as {

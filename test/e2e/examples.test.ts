@@ -59,6 +59,36 @@ describe("the beginner example's own test client", () => {
   });
 });
 
+describe('times in the examples form', () => {
+  it.skipIf(missingPython !== null)(
+    "a Python client reads every time the cells answer with datetime.fromisoformat and compares it with utcnow(), as the examples' own times",
+    async () => {
+      const ws = await startSystem('ecommerce', ['e1'], { limits: { rateLimit: { requests: 1000, windowSeconds: 60 } } });
+      const script = [
+        'import requests, datetime, sys',
+        `base = '${ws.url}/api/customers/py-1'`,
+        "assert requests.post(base, json={'name': 'Py', 'email': 'py@example.com'}).status_code == 201",
+        "assert requests.post(base + '/cart/items', json={'product_id': 'sku-cable', 'quantity': 2}).status_code == 200",
+        "cart = requests.get(base + '/cart').json()",
+        "assert requests.post(base + '/orders').status_code == 201",
+        "times = [requests.get(base).json()['created_at'], cart['items'][0]['added_at']]",
+        "for order in requests.get(base + '/orders').json()['orders']: times += [order['created_at'], order['updated_at']]",
+        'now = datetime.datetime.utcnow()',
+        'for t in times:',
+        '    parsed = datetime.datetime.fromisoformat(t)',
+        '    assert parsed.tzinfo is None and parsed <= now and now - parsed < datetime.timedelta(minutes=5), t',
+        "print('ok', len(times))",
+      ].join('\n');
+      const output = await new Promise<string>((resolve, reject) =>
+        execFile('python3', ['-c', script], { timeout: 120_000 }, (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+        ),
+      );
+      expect(output.trim()).toBe('ok 4');
+    },
+  );
+});
+
 describe('the example contracts through the router', () => {
   it('basic: every request of the beginner example', async () => {
     const ws = await startSystem('basic', ['b1', 'b2']);

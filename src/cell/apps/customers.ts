@@ -16,8 +16,28 @@ export interface CustomerRow {
 
 /** The example's GET answer: the row's columns, with the address parsed back into JSON. */
 export function presentCustomer(row: CustomerRow): Record<string, unknown> {
-  const { address, ...rest } = row;
+  const { address, ...rest } = apiTimes(row);
   return address === undefined ? { ...rest } : { ...rest, address: address === null ? null : JSON.parse(address) };
+}
+
+/** A stored time (ISO 8601 in UTC, `2026-12-07T04:01:02.232Z`: it sorts as text). */
+const STORED_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/;
+
+/**
+ * A stored time as the examples answer times (Python's `datetime.utcnow().isoformat()`): no zone,
+ * six fraction digits (`2026-12-07T04:01:02.232000`; the clock has milliseconds, padded). Rows keep
+ * the stored form; only answers change, so rows written before this read the same way.
+ */
+export function apiTime(stored: string): string {
+  const match = STORED_TIME.exec(stored);
+  return match ? `${match[1]}.${(match[2] ?? '').padEnd(6, '0').slice(0, 6)}` : stored;
+}
+
+/** A row with each `…_at` time in the examples' form (apiTime). */
+export function apiTimes<T extends object>(row: T): T {
+  const out: Record<string, unknown> = { ...(row as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(out)) if (key.endsWith('_at') && typeof value === 'string') out[key] = apiTime(value);
+  return out as T;
 }
 
 export const customerNotFound = () => new HttpError(404, 'Customer not found', 'customer_not_found');

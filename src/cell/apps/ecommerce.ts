@@ -6,7 +6,18 @@ import type Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { HttpError, type RouteDef } from '../../shared/http.js';
 import { type AppContext, type CellApp, databaseCheck, HEALTHY, isHealthy } from './app.js';
-import { changedText, conflictOnDuplicate, customerNotFound, nameAndEmail, nowIso, objectBody, readCustomerRoute, requireCustomer } from './customers.js';
+import {
+  apiTime,
+  apiTimes,
+  changedText,
+  conflictOnDuplicate,
+  customerNotFound,
+  nameAndEmail,
+  nowIso,
+  objectBody,
+  readCustomerRoute,
+  requireCustomer,
+} from './customers.js';
 import { OrderWorker } from './order-worker.js';
 import { notBarredClause } from '../../data/barrier.js';
 
@@ -160,7 +171,7 @@ function cartRoutes(db: Database.Database, cellId: string, products: Map<string,
     `INSERT INTO cart_items (customer_id, product_id, quantity, added_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (customer_id, product_id) DO UPDATE SET quantity = quantity + excluded.quantity`,
   );
-  const items = (customerId: string) => lines.all(customerId) as CartLine[];
+  const items = (customerId: string) => (lines.all(customerId) as CartLine[]).map(apiTimes);
   return [
     {
       method: 'GET',
@@ -244,11 +255,11 @@ function orderRoutes(db: Database.Database, cellId: string, products: Map<string
     status: row.status,
     total_amount: decimal(row.total_cents),
     items: (itemsOf.all(row.order_id) as (CartLine & { unit_price_cents: number })[]).map(({ unit_price_cents, ...item }) => ({
-      ...item,
+      ...apiTimes(item),
       unit_price: decimal(unit_price_cents),
     })),
-    created_at: row.created_at,
-    updated_at: row.updated_at,
+    created_at: apiTime(row.created_at),
+    updated_at: apiTime(row.updated_at),
     cell_id: row.cell_id,
   });
 
@@ -313,7 +324,7 @@ function orderRoutes(db: Database.Database, cellId: string, products: Map<string
             'SELECT id AS notification_id, order_id, channel, message, created_at FROM notifications WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC',
           )
           .all(params.id!);
-        return { status: 200, body: { customer_id: params.id!, notifications: rows, cell_id: cellId } };
+        return { status: 200, body: { customer_id: params.id!, notifications: (rows as object[]).map(apiTimes), cell_id: cellId } };
       },
     },
   ];
