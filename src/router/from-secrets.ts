@@ -1,10 +1,10 @@
-// A router with no workspace folder of its own (a swarm's router task): its secrets (admin token,
+// A router with no workspace folder of its own (a swarm's router task, a Kubernetes router pod): its secrets (admin token,
 // JWT key, control-plane URL) come from a folder of files (Docker's /run/secrets), its settings from
 // the control plane, where the CLI publishes them (workspace/swarm.ts publishSettings). It runs on a
 // private folder made from those, which it keeps current: settings changed in the control plane
 // are written there within a second, and the router applies them as it applies a hand edit of
-// cellctl.json. Its advertised address is its node's (the task knows its node's id; the service
-// names each node's address).
+// cellctl.json. On swarm its advertised address is its node's (the task knows its node's id; the
+// service names each node's address); elsewhere `--advertise` says it (a pod's address).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,4 +1,5 @@
-// cellctl export compose: writes the compose file of a docker workspace (workspace/compose.ts).
+// cellctl export compose | kubernetes: a docker workspace's compose file (workspace/compose.ts), or a
+// workspace's Kubernetes objects (workspace/kubernetes.ts, checked against the API's schemas first).
 import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
