@@ -240,7 +240,7 @@ export class SwarmEngine {
   /** `docker … inspect` of objects that may have vanished since they were listed: the ones still there. */
   private async inspectFound<T>(args: string[]): Promise<T[]> {
     const result = await runDocker(args, { timeoutMs: 30_000 });
-    if (result.code !== 0 && !/no such/i.test(result.stderr)) await this.docker.run(args); // throws the engine's own error
+    if (result.code !== 0 && !/no such|not found/i.test(result.stderr)) await this.docker.run(args); // throws the engine's own error
     const found = result.stdout.trim();
     return found ? (JSON.parse(found) as T[]) : [];
   }

@@ -106,7 +106,32 @@ export function claimPool(run: string, engine: string): string {
 /** Gives the pool back (only when this engine holds it). */
 export function releasePool(pool: string, engine: string): void {
   const file = path.join(CLAIMS, pool.split('.')[1]!);
-  if (readClaim(file)?.engine === engine) fs.rmSync(file, { force: true });
+  if (readClaim(file)?.engine !== engine) return;
+  removeBridges(Number(pool.split('.')[1]));
+  fs.rmSync(file, { force: true });
+}
+
+/**
+ * Deletes the machine's bridges with an address in 10.<octet>.0.0/16: a dockerd on the machine's
+ * own network leaves the bridge of each network it made when it stops, and each left one routes its
+ * pool, so runs after it would pass over that pool until none is left. Called once the pool's engine
+ * is gone (an engine in a simulated host takes its bridges with its namespace).
+ */
+function removeBridges(octet: number): void {
+  let listed = '';
+  try {
+    listed = execFileSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8', timeout: 10_000 });
+  } catch {
+    return; // no iproute2: nothing to clean
+  }
+  const bridges = new Set([...listed.matchAll(new RegExp(`^\\d+:\\s+(br-[0-9a-f]+)\\s+inet 10\\.${octet}\\.`, 'gm'))].map((match) => match[1]!));
+  for (const bridge of bridges) {
+    try {
+      execFileSync('ip', ['link', 'delete', bridge], { stdio: 'ignore', timeout: 10_000 });
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** Releases every pool `run` still claims (the suite's teardown); the pools it released. */
@@ -120,6 +145,7 @@ export function releasePools(run: string): string[] {
   return names.flatMap((name) => {
     const file = path.join(CLAIMS, name);
     if (readClaim(file)?.run !== run) return [];
+    removeBridges(Number(name));
     fs.rmSync(file, { force: true });
     return [poolOf(Number(name))];
   });
