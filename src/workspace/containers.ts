@@ -20,11 +20,31 @@ export const LABEL_CELL = 'cellctl.cell';
 /** The router's process name, as the supervisor's (supervisor/protocol.ts ROUTER). */
 export const ROUTER_NAME = 'router';
 /** Where a cell container keeps its database (a named volume), and reads its data API token. */
-const DATA_DIR = '/data';
+export const DATA_DIR = '/data';
 const TOKEN_FILE = '/run/cellctl/token';
 /** The ports inside a cell container: each cell has an address of its own, so every cell uses the same. */
 export const CONTAINER_CELL_PORT = 8080;
 export const CONTAINER_DATA_PORT = 8081;
+
+/**
+ * A built-in cell in a container of any engine (docker, swarm, Kubernetes): its environment (the app
+ * on `port` of every address, its data.db in DATA_DIR) and its `cellctl serve` command (the data API
+ * on `dataPort` with the token in `tokenFile`). Each engine adds how it names, places and mounts it.
+ */
+export function cellContainer(cell: Pick<CellRecord, 'id' | 'template' | 'healthPath'>, port: number, dataPort: number, tokenFile: string) {
+  return {
+    env: {
+      CELLCTL_ROLE: 'cell',
+      CELL_ID: cell.id,
+      PORT: String(port),
+      CELL_HOST: '0.0.0.0',
+      CELL_DB: `${DATA_DIR}/data.db`,
+      CELL_HOME: DATA_DIR,
+      CELLCTL_HEALTH_PATH: cell.healthPath,
+    },
+    command: ['serve', '--template', cell.template, '--data-port', String(dataPort), '--data-host', '0.0.0.0', '--token-file', tokenFile],
+  };
+}
 
 /** An id for a new workspace (the `cellctl.workspace` label). */
 export const newWorkspaceId = (): string => randomBytes(6).toString('hex');
@@ -144,26 +164,19 @@ export class DockerRuntime {
 
   /** A cell's container, as `create` makes it (and `export compose` writes it). */
   cellSpec(cell: CellRecord): ContainerSpec {
+    const { env, command } = cellContainer(cell, cell.port, cell.dataPort!, TOKEN_FILE);
     return {
       name: this.containerName(cell.id),
       hostname: this.containerName(cell.id),
       image: this.docker.image,
       labels: this.labels('cell', cell.id),
-      env: {
-        CELLCTL_ROLE: 'cell',
-        CELL_ID: cell.id,
-        PORT: String(cell.port),
-        CELL_HOST: '0.0.0.0',
-        CELL_DB: `${DATA_DIR}/data.db`,
-        CELL_HOME: DATA_DIR,
-        CELLCTL_HEALTH_PATH: cell.healthPath,
-      },
+      env,
       user: this.owner(),
       network: this.docker.network,
       ip: new URL(cell.url).hostname,
       mounts: [`${this.volumeName(cell.id)}:${DATA_DIR}`, `${cellTokenFile(this.home, cell.id)}:${TOKEN_FILE}:ro`],
       publish: [],
-      command: ['serve', '--template', cell.template, '--data-port', String(cell.dataPort), '--data-host', '0.0.0.0', '--token-file', TOKEN_FILE],
+      command,
     };
   }
 

@@ -10,7 +10,7 @@
 import type { CellRecord } from '../control/plane.js';
 import { usageError } from '../shared/errors.js';
 import type { Settings } from './settings.js';
-import { CONTAINER_CELL_PORT, CONTAINER_DATA_PORT, LABEL_CELL, LABEL_ROLE, LABEL_WORKSPACE, ROUTER_NAME } from './containers.js';
+import { cellContainer, CONTAINER_CELL_PORT, CONTAINER_DATA_PORT, DATA_DIR, LABEL_CELL, LABEL_ROLE, LABEL_WORKSPACE, ROUTER_NAME } from './containers.js';
 import { ROUTER_SECRETS } from './swarm.js';
 
 /** Kubernetes makes a StatefulSet's pods `<name>-<ordinal>` and labels them with it: 63 characters less the ordinal and the controller hash. */
@@ -73,6 +73,7 @@ function cellStatefulSet(shared: Shared, cell: CellRecord, storage: string): Kub
   const name = cellName(cell.id);
   const labels = { [LABEL_ROLE]: 'cell', [LABEL_CELL]: cell.id };
   const host = `${name}.${namespace}.svc.cluster.local`;
+  const container = cellContainer(cell, CONTAINER_CELL_PORT, CONTAINER_DATA_PORT, `${SECRETS_DIR}/token`);
   const probe = (periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path: cell.healthPath, port: 'app' },
     periodSeconds,
@@ -96,19 +97,11 @@ function cellStatefulSet(shared: Shared, cell: CellRecord, storage: string): Kub
               name: 'cell',
               image: shared.image,
               args: [
-                ...['serve', '--template', cell.template, '--data-port', String(CONTAINER_DATA_PORT), '--data-host', '0.0.0.0'],
-                ...['--token-file', `${SECRETS_DIR}/token`, '--control-url-file', `${SECRETS_DIR}/control-url`],
+                ...container.command,
+                ...['--control-url-file', `${SECRETS_DIR}/control-url`],
                 ...['--register-url', `http://${host}:${CONTAINER_CELL_PORT}`, '--register-data-url', `http://${host}:${CONTAINER_DATA_PORT}`],
               ],
-              env: Object.entries({
-                CELLCTL_ROLE: 'cell',
-                CELL_ID: cell.id,
-                PORT: String(CONTAINER_CELL_PORT),
-                CELL_HOST: '0.0.0.0',
-                CELL_DB: '/data/data.db',
-                CELL_HOME: '/data',
-                CELLCTL_HEALTH_PATH: cell.healthPath,
-              }).map(([key, value]) => ({ name: key, value })),
+              env: Object.entries(container.env).map(([key, value]) => ({ name: key, value })),
               ports: [
                 { name: 'app', containerPort: CONTAINER_CELL_PORT },
                 { name: 'data', containerPort: CONTAINER_DATA_PORT },
@@ -117,7 +110,7 @@ function cellStatefulSet(shared: Shared, cell: CellRecord, storage: string): Kub
               livenessProbe: probe(10, 3),
               resources,
               volumeMounts: [
-                { name: 'data', mountPath: '/data' },
+                { name: 'data', mountPath: DATA_DIR },
                 { name: 'secrets', mountPath: SECRETS_DIR, readOnly: true },
               ],
             },

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import type { CellRecord, ControlPlane } from '../control/plane.js';
 import { type ServiceView, SwarmEngine, type SwarmNode, type TaskView } from '../engine/swarm.js';
 import { failure, usageError } from '../shared/errors.js';
-import { LABEL_CELL, LABEL_ROLE, LABEL_WORKSPACE, ROUTER_NAME as ROUTER } from './containers.js';
+import { cellContainer, DATA_DIR, LABEL_CELL, LABEL_ROLE, LABEL_WORKSPACE, ROUTER_NAME as ROUTER } from './containers.js';
 import { cellTokenFile, workspacePaths } from './paths.js';
 import type { Settings } from './settings.js';
 
@@ -21,7 +21,6 @@ export const NODE_LABEL = 'cellctl.node';
 export const ROUTER_NODE_LABEL = 'cellctl.router';
 /** Where a router task finds its secrets (`router serve --from-secrets`), and a cell its token. */
 export const SECRETS_DIR = '/run/secrets';
-const DATA_DIR = '/data';
 /** A deleted cell's data is removed by a one-shot task on its node; it may take this long. */
 const PURGE_MS = 60_000;
 
@@ -184,21 +183,14 @@ export class SwarmRuntime {
   /** Makes a cell's token secret and service (no replica yet: `start` scales it to one). */
   async createCell(cell: CellRecord, node: SwarmNode): Promise<void> {
     const secret = this.cellSecret(cell.id);
+    const { env, command } = cellContainer(cell, cell.port, cell.dataPort!, `${SECRETS_DIR}/token`);
     await this.engine.createSecret(secret, fs.readFileSync(cellTokenFile(this.home, cell.id), 'utf8'), this.labels('cell', cell.id));
     try {
       await this.engine.createService({
         name: this.serviceName(cell.id),
         image: this.swarm.image,
         labels: this.labels('cell', cell.id),
-        env: {
-          CELLCTL_ROLE: 'cell',
-          CELL_ID: cell.id,
-          PORT: String(cell.port),
-          CELL_HOST: '0.0.0.0',
-          CELL_DB: `${DATA_DIR}/data.db`,
-          CELL_HOME: DATA_DIR,
-          CELLCTL_HEALTH_PATH: cell.healthPath,
-        },
+        env,
         constraints: [`node.id==${node.id}`],
         replicas: 0,
         hostname: this.serviceName(cell.id),
@@ -206,7 +198,7 @@ export class SwarmRuntime {
         mounts: [`type=volume,source=${this.volumeName(cell.id)},target=${DATA_DIR}`],
         secrets: [`source=${secret},target=token`],
         hostPorts: [cell.port, cell.dataPort!],
-        command: ['serve', '--template', cell.template, '--data-port', String(cell.dataPort), '--data-host', '0.0.0.0', '--token-file', `${SECRETS_DIR}/token`],
+        command,
       });
     } catch (error) {
       await this.engine.removeSecrets([secret]).catch(() => {});

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, it } from 'vitest';
 import { ControlStore } from '../../src/control/store.js';
+import { fenceHolds } from './fence-holds.js';
 import { CLI, cleanup, tempDir, waitFor } from '../helpers.js';
 import { type Host, type Hosts, hostsUnavailable, makeHosts, type RunResult } from '../hosts/netns.js';
 
@@ -120,16 +121,7 @@ it.skipIf(why !== null)('measures moves across hosts', { timeout: 1_200_000 }, a
   }
   fs.writeFileSync(stopFile, '');
   await new Promise((resolve) => writer.once('exit', resolve));
-  const token = fs.readFileSync(path.join(home, 'secrets', 'admin-token'), 'utf8').trim();
-  const stats = await a.run(
-    process.execPath,
-    [
-      '-e',
-      `fetch('http://127.0.0.1:${ROUTER_PORT + 1}/admin/stats', {headers: {authorization: 'Bearer ${token}'}}).then(r => r.text()).then(t => console.log(t))`,
-    ],
-    { timeoutMs: 30_000 },
-  );
-  const holds = (JSON.parse(stats.stdout) as { fenceHolds: { count: number; p50Ms: number; p99Ms: number; maxMs: number } }).fenceHolds;
+  const holds = await fenceHolds(a, `http://127.0.0.1:${ROUTER_PORT + 1}`, home);
   const figures = {
     hosts: 'network namespaces joined by a bridge (test/hosts/netns.ts): router and control store on A, cells on B and C',
     drain: { customers: drained.moved, rowsPerCustomer: 87, seconds: drained.seconds, customersPerSecond: drained.customersPerSecond },

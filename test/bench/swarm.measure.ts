@@ -7,9 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, it } from 'vitest';
+import { fenceHolds } from './fence-holds.js';
 import { CLI, cleanup, tempDir } from '../helpers.js';
 import type { RunResult } from '../hosts/netns.js';
-import { startSwarm, type Swarm, swarmUnavailable } from '../engine/swarm.js';
+import { operatorEnv, startSwarm, type Swarm, swarmInit, swarmUnavailable } from '../engine/swarm.js';
 
 const MOVES = Number(process.env.CELLCTL_BENCH_MOVES ?? 40);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -29,26 +30,13 @@ it.skipIf(why !== null)('measures the swarm runtime', { timeout: 1_800_000 }, as
   const root = tempDir();
   fs.chmodSync(root, 0o755);
   const home = path.join(root, 'ws');
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: 'true', DOCKER_HOST: swarm.manager.env.DOCKER_HOST };
-  delete env.CELLCTL_CONTROL_URL;
+  const env = operatorEnv(swarm);
   const cellctl = async (args: string[]): Promise<RunResult> => {
     const result = await a.run(process.execPath, [CLI, '--home', home, ...args], { env, timeoutMs: 300_000 });
     if (result.code !== 0) throw new Error(`cellctl ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
     return result;
   };
-  await cellctl([
-    'init',
-    '--runtime',
-    'swarm',
-    '--image',
-    swarm.image,
-    '--control',
-    swarm.pg.url,
-    '--router-port',
-    String(ROUTER_PORT),
-    '--template',
-    'ecommerce',
-  ]);
+  await cellctl(swarmInit(swarm, ROUTER_PORT));
   await cellctl(['config', 'set', 'limits.rateLimit', JSON.stringify({ requests: 100_000_000, windowSeconds: 1 })]);
   await cellctl(['start', 'router', '--timeout', '180']);
 
@@ -86,16 +74,7 @@ it.skipIf(why !== null)('measures the swarm runtime', { timeout: 1_800_000 }, as
     fs.writeFileSync(stopFile, '');
     await exited;
   }
-  const token = fs.readFileSync(path.join(home, 'secrets', 'admin-token'), 'utf8').trim();
-  const stats = await a.run(
-    process.execPath,
-    [
-      '-e',
-      `fetch('http://${a.ip}:${ROUTER_PORT + 1}/admin/stats', {headers: {authorization: 'Bearer ${token}'}}).then(r => r.text()).then(t => console.log(t))`,
-    ],
-    { timeoutMs: 30_000 },
-  );
-  const holds = (JSON.parse(stats.stdout) as { fenceHolds: { count: number; p50Ms: number; p99Ms: number; maxMs: number } }).fenceHolds;
+  const holds = await fenceHolds(a, `http://${a.ip}:${ROUTER_PORT + 1}`, home);
   const figures = {
     hosts: 'a Docker Swarm of network namespaces (test/engine/swarm.ts): manager, PostgreSQL and router on A, cells pinned to B and C',
     createUntilServingMs: createMs,

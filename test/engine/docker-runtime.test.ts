@@ -4,11 +4,11 @@
 // a move under continuous writes, a crash the engine restarts, logs, stop, delete; and the bad inputs.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { cleanup, cli, cliJson, cliOk, FIXTURES, freePort, http, tempDir, waitFor } from '../helpers.js';
-import { baseUnavailable, cellctlImage, type Engine, engineUnavailable, startDockerd } from './engine.js';
+import { baseUnavailable, cellctlImage, type Engine, engineUnavailable, runCommand, startDockerd } from './engine.js';
 
 const why = engineUnavailable() ?? baseUnavailable();
 if (why !== null) console.log(`skipped: the docker runtime tests need a Docker engine: ${why}`);
@@ -16,20 +16,6 @@ if (why !== null) console.log(`skipped: the docker runtime tests need a Docker e
 /** Debian's docker-compose (1.29), which .ci/run installs. */
 const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
 if (why === null && !hasCompose) console.log('skipped: export compose brought up for real needs docker-compose (apt-get install docker-compose)');
-
-/** Runs a command to its end (bounded: 5 min); its exit code and output. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', (error) => ((stderr += String(error)), resolve({ code: 127, stdout, stderr })));
-    child.once('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
-  });
-}
 
 /** Generous: the engine, the image build and the containers start on a busy 2-core machine. */
 const SLOW = 600_000;
@@ -271,7 +257,11 @@ describe.skipIf(why !== null)('the docker runtime on one engine', () => {
       expect((await cliOk(home, ['export', 'compose'], env())).stdout.trim()).toBe(fs.readFileSync(file, 'utf8').trim());
 
       const compose = async (args: string[]) => {
-        const result = await run('docker-compose', ['--project-name', 'exported', '--file', file, ...args], { ...process.env, ...env() }, dir);
+        const result = await runCommand('docker-compose', ['--project-name', 'exported', '--file', file, ...args], {
+          env: { ...process.env, ...env() },
+          cwd: dir,
+          timeoutMs: 300_000,
+        });
         if (result.code !== 0) throw new Error(`docker-compose ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
         return result;
       };

@@ -92,11 +92,13 @@ export function engineUnavailable(): string | null {
 
 /** Runs the docker client against `host`. */
 function dockerAt(host: string, args: string[], options: DockerCallOptions = {}): Promise<DockerCall> {
+  return runCommand('docker', args, { ...options, env: { ...process.env, ...options.env, DOCKER_HOST: host, DOCKER_BUILDKIT: '0' } });
+}
+
+/** Runs `command` to its end, killed at its deadline (default 120 s): its exit code and output. */
+export function runCommand(command: string, args: string[], options: DockerCallOptions & { cwd?: string } = {}): Promise<DockerCall> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, {
-      env: { ...process.env, ...options.env, DOCKER_HOST: host, DOCKER_BUILDKIT: '0' },
-      stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
@@ -106,7 +108,7 @@ function dockerAt(host: string, args: string[], options: DockerCallOptions = {})
     child.once('error', (error) => (clearTimeout(timer), reject(error)));
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr: signal ? `${stderr}\n(killed by ${signal}: docker ${args.join(' ')} passed its deadline)` : stderr });
+      resolve({ code: code ?? 1, stdout, stderr: signal ? `${stderr}\n(killed by ${signal}: ${command} ${args.join(' ')} passed its deadline)` : stderr });
     });
   });
 }

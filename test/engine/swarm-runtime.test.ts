@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cleanup, tempDir, waitFor } from '../helpers.js';
 import type { Host, RunResult } from '../hosts/netns.js';
 import { BUILD_MS } from './engine.js';
-import { startSwarm, type Swarm, swarmUnavailable } from './swarm.js';
+import { operatorEnv, startSwarm, type Swarm, swarmInit, swarmUnavailable } from './swarm.js';
 
 const why = swarmUnavailable();
 if (why) console.warn(`swarm runtime tests skipped: ${why}`);
@@ -45,11 +45,7 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
   let home: string;
   let router: string;
 
-  const env = (extra: NodeJS.ProcessEnv = {}) => {
-    const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: 'true', DOCKER_HOST: swarm.manager.env.DOCKER_HOST, ...extra };
-    delete base.CELLCTL_CONTROL_URL;
-    return base;
-  };
+  const env = (extra: NodeJS.ProcessEnv = {}) => operatorEnv(swarm, extra);
   /** cellctl on host A, the operator's. */
   const cellctl = (args: string[], extra: NodeJS.ProcessEnv = {}, at = home): Promise<RunResult> =>
     a.run(process.execPath, [CLI, '--home', at, ...args], { env: env(extra), timeoutMs: 240_000 });
@@ -103,19 +99,7 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
   });
 
   it('up gives cells on B and C and routers reachable from A; customers created through the router land in both cells', async () => {
-    await cellctlOk([
-      'init',
-      '--runtime',
-      'swarm',
-      '--image',
-      swarm.image,
-      '--control',
-      swarm.pg.url,
-      '--router-port',
-      String(ROUTER_PORT),
-      '--template',
-      'ecommerce',
-    ]);
+    await cellctlOk(swarmInit(swarm, ROUTER_PORT));
     const made = await cellctlJson(['create', 'b1', '--template', 'ecommerce', '--node', 'B']);
     expect(made.url).toBe(`http://${swarm.nodes.B!.address}:${made.port}`);
     await cellctlOk(['create', 'c1', '--template', 'ecommerce', '--node', 'C']);

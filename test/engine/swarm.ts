@@ -136,6 +136,19 @@ export interface Swarm {
   stop(): Promise<void>;
 }
 
+/** The environment of cellctl run on host A as the swarm's operator: DOCKER_HOST the manager, none of the caller's CELLCTL_CONTROL_URL. */
+export function operatorEnv(swarm: Swarm, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: 'true', DOCKER_HOST: swarm.manager.env.DOCKER_HOST, ...extra };
+  delete env.CELLCTL_CONTROL_URL;
+  return env;
+}
+
+/** `cellctl init` of a swarm workspace on `swarm`: its image, its PostgreSQL, the routers on `routerPort`, ecommerce cells. */
+export const swarmInit = (swarm: Swarm, routerPort: number): string[] => [
+  ...['init', '--runtime', 'swarm', '--image', swarm.image, '--control', swarm.pg.url],
+  ...['--router-port', String(routerPort), '--template', 'ecommerce'],
+];
+
 export function swarmUnavailable(): string | null {
   const why = hostsUnavailable() ?? engineUnavailable() ?? baseUnavailable();
   if (why) return why;
