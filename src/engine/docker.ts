@@ -164,8 +164,10 @@ export class DockerEngine {
   }
 
   /** The last `tail` lines a container wrote (stdout and stderr), oldest first. */
-  async logLines(name: string, tail: number): Promise<string[]> {
-    const result = await runDocker(['logs', '--tail', String(tail), name], { timeoutMs: ASK_MS });
+  /** The last `tail` lines a container wrote (since `sinceMs`, by the engine's clock of each line, when given). */
+  async logLines(name: string, tail: number, sinceMs: number | null = null): Promise<string[]> {
+    const since = sinceMs === null ? [] : ['--since', new Date(sinceMs).toISOString()];
+    const result = await runDocker(['logs', '--tail', String(tail), ...since, name], { timeoutMs: ASK_MS });
     if (result.code !== 0) throw failure(`docker logs ${name} failed: ${lastLines(result.stderr, 2).join('; ') || `exit ${result.code}`}`, 'E_ENGINE');
     return `${result.stdout}${result.stderr}`.split('\n').filter(Boolean);
   }

@@ -246,8 +246,10 @@ export class SwarmEngine {
   }
 
   /** The last `tail` lines a service's tasks wrote, oldest first. */
-  async logLines(name: string, tail: number): Promise<string[]> {
-    const result = await runDocker(['service', 'logs', '--raw', '--tail', String(tail), name], { timeoutMs: 30_000 });
+  /** The last `tail` lines a service's tasks wrote (since `sinceMs`, by the engine's clock of each line, when given). */
+  async logLines(name: string, tail: number, sinceMs: number | null = null): Promise<string[]> {
+    const since = sinceMs === null ? [] : ['--since', new Date(sinceMs).toISOString()];
+    const result = await runDocker(['service', 'logs', '--raw', '--tail', String(tail), ...since, name], { timeoutMs: 30_000 });
     if (result.code !== 0) throw failure(`docker service logs ${name} failed: ${lastLines(result.stderr, 2).join('; ') || `exit ${result.code}`}`, 'E_ENGINE');
     return `${result.stdout}${result.stderr}`.split('\n').filter(Boolean);
   }

@@ -134,8 +134,8 @@ export class DockerRuntime {
     return container?.running ? `container ${container.name}` : null;
   }
 
-  logLines(name: string, tail: number): Promise<string[]> {
-    return this.engine.logLines(this.containerName(name), tail);
+  logLines(name: string, tail: number, sinceMs: number | null = null): Promise<string[]> {
+    return this.engine.logLines(this.containerName(name), tail, sinceMs);
   }
 
   followLogs(name: string, onLine: (line: string) => void): { stop: () => void; done: Promise<void> } {

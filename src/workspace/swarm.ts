@@ -390,8 +390,8 @@ export class SwarmRuntime {
     }
   }
 
-  logLines(name: string, tail: number): Promise<string[]> {
-    return this.engine.logLines(this.serviceName(name), tail);
+  logLines(name: string, tail: number, sinceMs: number | null = null): Promise<string[]> {
+    return this.engine.logLines(this.serviceName(name), tail, sinceMs);
   }
 
   followLogs(name: string, onLine: (line: string) => void): { stop: () => void; done: Promise<void> } {

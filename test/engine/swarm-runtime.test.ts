@@ -44,6 +44,9 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
   let root: string;
   let home: string;
   let router: string;
+  /** The cells `up` placed on B and on C. */
+  let cellB = '';
+  let cellC = '';
 
   const env = (extra: NodeJS.ProcessEnv = {}) => operatorEnv(swarm, extra);
   /** cellctl on host A, the operator's. */
@@ -98,30 +101,32 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
     expect(await manager(['network', 'ls', '--quiet', '--filter', 'label=cellctl.workspace'])).toBe('');
   });
 
-  it('up gives cells on B and C and routers reachable from A; customers created through the router land in both cells', async () => {
-    await cellctlOk(swarmInit(swarm, ROUTER_PORT));
-    const made = await cellctlJson(['create', 'b1', '--template', 'ecommerce', '--node', 'B']);
-    expect(made.url).toBe(`http://${swarm.nodes.B!.address}:${made.port}`);
-    await cellctlOk(['create', 'c1', '--template', 'ecommerce', '--node', 'C']);
-    const badNode = await cellctl(['create', 'x1', '--template', 'ecommerce', '--node', 'Z']);
-    expect(badNode.code).toBe(2);
-    expect(badNode.stderr).toMatch(/no swarm node "Z" \(nodes: .*B.*\)/);
-
-    await cellctlOk(['start', '--timeout', '180']);
+  it('up on a swarm workspace gives cells on B and C and routers reachable from A; customers created through the router land in both cells', async () => {
+    // Cells go to the nodes labelled cellctl.node, here the workers B and C: A takes the routers.
+    await manager(['node', 'update', '--label-rm', 'cellctl.node', swarm.nodes.A!.id]);
+    const [, ...swarmFlags] = swarmInit(swarm, ROUTER_PORT);
+    const up = await cellctlOk(['up', ...swarmFlags, '--cells', '2', '--customers', '16', '--timeout', '180']);
+    expect(up.stdout + up.stderr).toMatch(/customers through the router: 16 created/);
     const status = await cellctlJson(['status']);
     expect(status.runtime).toMatchObject({ kind: 'swarm', image: swarm.image, error: null });
-    const byName = Object.fromEntries(status.cells.map((cell: any) => [cell.id, cell]));
-    expect(byName.b1.engine.container).toContain(` on B ${swarm.nodes.B!.address}`);
-    expect(byName.c1.engine.container).toContain(` on C ${swarm.nodes.C!.address}`);
+    const on = (node: string) => status.cells.find((cell: any) => cell.engine.container.includes(` on ${node} ${swarm.nodes[node]!.address}`))?.id;
+    [cellB, cellC] = [on('B'), on('C')];
+    expect([cellB, cellC].sort()).toEqual(['cell-1', 'cell-2']);
     // The one router registered under its node's id and port, at A's address.
     expect(status.routers.map((row: any) => row.id)).toEqual([`${swarm.nodes.A!.id}:${ROUTER_PORT}`]);
 
-    const ids = Array.from({ length: 16 }, (_, n) => `s-${n}`);
-    const created = await send(ids.map((id) => ({ method: 'POST', url: `${router}/api/customers/${id}`, body: { name: id, email: `${id}@example.com` } })));
-    expect(created.map((answer) => answer.status)).toEqual(ids.map(() => 201));
+    const ids = Array.from({ length: 16 }, (_, n) => `c-${String(n + 1).padStart(4, '0')}`);
     const read = await send(ids.map((id) => ({ method: 'GET', url: `${router}/api/customers/${id}` })));
-    expect(new Set(read.map((answer) => answer.body.cell_id))).toEqual(new Set(['b1', 'c1']));
+    expect(read.map((answer) => answer.status)).toEqual(ids.map(() => 200));
+    expect(new Set(read.map((answer) => answer.body.cell_id))).toEqual(new Set([cellB, cellC]));
     expect((await cellctl(['health'])).code).toBe(0);
+
+    const made = await cellctlJson(['create', 'x1', '--template', 'ecommerce', '--node', 'C']);
+    expect(made.url).toBe(`http://${swarm.nodes.C!.address}:${made.port}`);
+    await cellctlOk(['delete', 'x1', '--yes']);
+    const badNode = await cellctl(['create', 'x2', '--template', 'ecommerce', '--node', 'Z']);
+    expect(badNode.code).toBe(2);
+    expect(badNode.stderr).toMatch(/no swarm node "Z" \(nodes: .*B.*\)/);
   });
 
   it('a setting changed by config set reaches the routers through the control plane (they have no cellctl.json of ours)', async () => {
@@ -137,7 +142,7 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
   });
 
   it('a move B → C under continuous writes loses nothing, doubles nothing, answers no 5xx', async () => {
-    const customer = (await cellctlJson(['customers', '--cell', 'b1']))[0].id as string;
+    const customer = (await cellctlJson(['customers', '--cell', cellB]))[0].id as string;
     const before = await written(customer);
     const stopFile = path.join(root, `stop-${customer}`);
     const writer = a.exec(process.execPath, [WRITER, router, customer, stopFile, '4000', '150000'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -146,7 +151,7 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
     const ended = new Promise<void>((resolve) => writer.once('exit', () => resolve()));
     const acked = () => Math.max(0, ...[...output.matchAll(/acked (\d+)/g)].map((match) => Number(match[1])));
     await waitFor('the writer acknowledged 20 writes', () => acked() >= 20, 60_000);
-    const moved = await cellctl(['migrate', 'customer', customer, '--to', 'c1', '--json']);
+    const moved = await cellctl(['migrate', 'customer', customer, '--to', cellC, '--json']);
     const at = acked();
     await waitFor('the writer acknowledged 20 more', () => acked() >= at + 20, 60_000).catch(async (error: Error) => {
       const logs = await cellctl(['logs', 'router', '-n', '40']);
@@ -162,17 +167,17 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
     expect(tally.unexpected).toEqual([]);
     expect(tally.refused).toBe(0);
     const after = await written(customer);
-    expect(after.cell).toBe('c1');
+    expect(after.cell).toBe(cellC);
     expect(after.orders).toBe(before.orders + tally.ackedOrders);
     expect(after.quantity).toBe(before.quantity + tally.ackedAdds);
     expect((await cellctl(['audit'])).code).toBe(0);
   });
 
   it('a move killed (SIGKILL of the CLI) after its copy is verified converges with migrate resume: the customer in one cell, nothing lost or doubled', async () => {
-    const customer = (await cellctlJson(['customers', '--cell', 'c1']))[0].id as string;
+    const customer = (await cellctlJson(['customers', '--cell', cellC]))[0].id as string;
     const before = await written(customer);
     const file = path.join(root, `pause-${customer}`);
-    const mover = a.exec(process.execPath, [CLI, '--home', home, 'migrate', 'customer', customer, '--to', 'b1', '--json'], {
+    const mover = a.exec(process.execPath, [CLI, '--home', home, 'migrate', 'customer', customer, '--to', cellB, '--json'], {
       env: env({ CELLCTL_PAUSE_AFTER_STEP: 'verified', CELLCTL_PAUSE_FILE: file }),
       stdio: 'ignore',
     });
@@ -185,40 +190,62 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
     expect(interrupted).toMatchObject({ customerId: customer });
     await cellctlOk(['migrate', 'resume', String(interrupted!.id)]);
     const after = await written(customer);
-    expect(after).toEqual({ ...before, cell: 'b1' });
+    expect(after).toEqual({ ...before, cell: cellB });
     expect((await cellctl(['audit'])).code).toBe(0);
   });
 
-  it("an operator's folder holding only what context export wrote drives the workspace: status, health, a move, logs, stop and start", async () => {
+  it("an operator's folder holding only what context export wrote drives the workspace from host B, where no router runs: status, health, a move, logs (-n, --since, -f), stop, start, restart, rebalance, dashboard", async () => {
     const ops = path.join(root, 'ops');
     const exported = await cellctlOk(['context', 'export', ops]);
     expect(exported.stdout + exported.stderr).toContain(`operator's folder written to ${ops}`);
     expect(fs.statSync(ops).mode & 0o777).toBe(0o700);
     expect(fs.statSync(path.join(ops, 'secrets', 'admin-token')).mode & 0o777).toBe(0o600);
-    const fromOps = (args: string[]) => cellctl(args, {}, ops);
+    const b = swarm.hosts.hosts.B!;
+    const fromOps = (args: string[]) => b.run(process.execPath, [CLI, '--home', ops, ...args], { env: env(), timeoutMs: 240_000 });
     const status = JSON.parse((await fromOps(['status', '--json'])).stdout);
     expect(status.cells.map((cell: any) => [cell.id, cell.state])).toEqual([
-      ['b1', 'running'],
-      ['c1', 'running'],
+      [cellB, 'running'],
+      [cellC, 'running'],
     ]);
+    expect(status.router).toMatchObject({ state: 'running', healthy: true });
     expect((await fromOps(['health'])).code).toBe(0);
-    const customer = JSON.parse((await fromOps(['customers', '--cell', 'c1', '--json'])).stdout)[0].id as string;
-    const moved = await fromOps(['migrate', 'customer', customer, '--to', 'b1', '--json']);
+    const customer = JSON.parse((await fromOps(['customers', '--cell', cellC, '--json'])).stdout)[0].id as string;
+    const moved = await fromOps(['migrate', 'customer', customer, '--to', cellB, '--json']);
     expect(moved.code, moved.stderr).toBe(0);
-    expect((await send([{ method: 'GET', url: `${router}/api/customers/${customer}` }]))[0]!.body.cell_id).toBe('b1');
-    const logs = await fromOps(['logs', 'c1', '-n', '3']);
+    expect((await send([{ method: 'GET', url: `${router}/api/customers/${customer}` }]))[0]!.body.cell_id).toBe(cellB);
+    const logs = await fromOps(['logs', cellC, '-n', '3']);
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout.trim()).not.toBe('');
-    expect((await fromOps(['stop', 'c1'])).code).toBe(0);
-    expect(JSON.parse((await fromOps(['status', '--json'])).stdout).cells.find((cell: any) => cell.id === 'c1').state).toBe('stopped');
-    const started = await fromOps(['start', 'c1', '--timeout', '180']);
+    const recent = await fromOps(['logs', cellC, '--since', '1h', '--json']);
+    expect(recent.code, recent.stderr).toBe(0);
+    expect(recent.stdout).toMatch(new RegExp(`cell ${cellC} \\(ecommerce\\) serving on `));
+    expect((await fromOps(['logs', cellC, '--since', '2999-01-01T00:00:00Z'])).stdout.trim()).toBe('');
+    await followsRouterLog(b, ops);
+    expect((await fromOps(['stop', cellC])).code).toBe(0);
+    expect(JSON.parse((await fromOps(['status', '--json'])).stdout).cells.find((cell: any) => cell.id === cellC).state).toBe('stopped');
+    const started = await fromOps(['start', cellC, '--timeout', '180']);
     expect(started.code, started.stderr).toBe(0);
+    const pidBefore = JSON.parse((await fromOps(['status', '--json'])).stdout).cells.find((cell: any) => cell.id === cellB).pid;
+    const restarted = await fromOps(['restart', cellB, '--timeout', '180']);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    const afterRestart = JSON.parse((await fromOps(['status', '--json'])).stdout).cells.find((cell: any) => cell.id === cellB);
+    expect(afterRestart).toMatchObject({ state: 'running', healthy: true });
+    expect(afterRestart.pid).not.toBe(pidBefore);
+    const rebalanced = await fromOps(['rebalance', '--json']);
+    expect(rebalanced.code, rebalanced.stderr).toBe(0);
+    expect((await fromOps(['audit'])).code).toBe(0);
+    const view = await dashboardView(b, ops);
+    expect(view.cells.map((tile: any) => [tile.id, tile.health])).toEqual([
+      [cellB, 'healthy'],
+      [cellC, 'healthy'],
+    ]);
+    expect(view.routers.map((tile: any) => tile.health)).toEqual(['healthy']);
     expect((await fromOps(['health'])).code).toBe(0);
   });
 
   it("a node whose link is cut: only its cell's customers fail, health names the node; the cell comes back with its data when the node does", async () => {
-    const onC = (await cellctlJson(['customers', '--cell', 'c1']))[0].id as string;
-    const onB = (await cellctlJson(['customers', '--cell', 'b1']))[0].id as string;
+    const onC = (await cellctlJson(['customers', '--cell', cellC]))[0].id as string;
+    const onB = (await cellctlJson(['customers', '--cell', cellB]))[0].id as string;
     const before = await written(onC);
     const c = swarm.hosts.hosts.C!;
     swarm.hosts.cutLink(c);
@@ -231,8 +258,8 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
         },
         90_000,
       );
-      const c1 = (await cellctlJson(['customers', '--cell', 'c1'])).length;
-      expect(unhealthy.details.find((detail: any) => detail.problem.includes('its node C'))).toMatchObject({ customers: c1 });
+      const onCCount = (await cellctlJson(['customers', '--cell', cellC])).length;
+      expect(unhealthy.details.find((detail: any) => detail.problem.includes('its node C'))).toMatchObject({ customers: onCCount });
       const [fromB, fromC] = await send([
         { method: 'GET', url: `${router}/api/customers/${onB}` },
         { method: 'GET', url: `${router}/api/customers/${onC}` },
@@ -248,17 +275,17 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
   });
 
   it('drill kill of a cell (its process killed by host pid): the engine restarts it on its node, only its customers see errors, status counts the restart', async () => {
-    const before = (await cellctlJson(['status'])).cells.find((cell: any) => cell.id === 'b1');
+    const before = (await cellctlJson(['status'])).cells.find((cell: any) => cell.id === cellB);
     expect(before.pid).toBeGreaterThan(0);
-    const drill = await cellctl(['drill', 'kill', 'b1', '--duration', '20', '--json']);
+    const drill = await cellctl(['drill', 'kill', cellB, '--duration', '20', '--json']);
     expect(drill.code, drill.stderr).toBe(0);
     const summary = JSON.parse(drill.stdout);
-    expect(summary).toMatchObject({ victim: 'b1', contained: true, failuresOutsideVictim: 0, recoveryMeasured: true });
+    expect(summary).toMatchObject({ victim: cellB, contained: true, failuresOutsideVictim: 0, recoveryMeasured: true });
     expect(summary.recoveryMs).not.toBeNull();
     const back = await waitFor(
-      'b1 running again, a new process',
+      `${cellB} running again, a new process`,
       async () => {
-        const now = (await cellctlJson(['status'])).cells.find((cell: any) => cell.id === 'b1');
+        const now = (await cellctlJson(['status'])).cells.find((cell: any) => cell.id === cellB);
         return now.state === 'running' && now.pid !== before.pid && now.healthy === true && now;
       },
       120_000,
@@ -267,34 +294,34 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
     console.log(`drill kill on swarm: recovered in ${summary.recoveryMs} ms, ${(summary.requestShareFailed * 100).toFixed(1)}% of requests failed`);
   });
 
-  it("drain moves b1's customers to C; delete removes its service, secret and data; a cell made without --node goes to a node with none; stop keeps the volumes", async () => {
-    await cellctlOk(['drain', 'b1']);
-    expect(await cellctlJson(['customers', '--cell', 'b1'])).toEqual([]);
-    const stillRunning = await cellctl(['delete', 'b1', '--yes']);
+  it("drain moves the customers of B's cell to C; delete removes its service, secret and data; a cell made without --node goes to a node with none; stop keeps the volumes", async () => {
+    await cellctlOk(['drain', cellB]);
+    expect(await cellctlJson(['customers', '--cell', cellB])).toEqual([]);
+    const stillRunning = await cellctl(['delete', cellB, '--yes']);
     expect(stillRunning.code).not.toBe(0);
-    expect(stillRunning.stderr).toMatch(/cell b1 is running \(service cellctl-\w+-b1\): stop it first/);
-    await cellctlOk(['stop', 'b1']);
-    const volume = (await swarm.engines.B!.docker(['volume', 'ls', '--quiet'])).stdout.split('\n').find((name) => name.endsWith('-b1-data'))!;
+    expect(stillRunning.stderr).toMatch(new RegExp(`cell ${cellB} is running \\(service cellctl-\\w+-${cellB}\\): stop it first`));
+    await cellctlOk(['stop', cellB]);
+    const volume = (await swarm.engines.B!.docker(['volume', 'ls', '--quiet'])).stdout.split('\n').find((name) => name.endsWith(`-${cellB}-data`))!;
     expect(volume).toBeDefined();
     expect(await filesIn('B', volume)).toBeGreaterThan(0);
-    await cellctlOk(['delete', 'b1', '--yes']);
+    await cellctlOk(['delete', cellB, '--yes']);
     const left = await services();
-    expect(left.some((name) => name.endsWith('-b1') || name.endsWith('-b1-purge'))).toBe(false);
-    expect((await manager(['secret', 'ls', '--format', '{{.Name}}'])).split('\n').some((name) => name.endsWith('-b1-token'))).toBe(false);
+    expect(left.some((name) => name.endsWith(`-${cellB}`) || name.endsWith(`-${cellB}-purge`))).toBe(false);
+    expect((await manager(['secret', 'ls', '--format', '{{.Name}}'])).split('\n').some((name) => name.endsWith(`-${cellB}-token`))).toBe(false);
     expect(await filesIn('B', volume)).toBe(0);
 
-    // No --node: a node labelled cellctl.node with the fewest cells (A and B have none now, C has c1).
+    // No --node: the node labelled cellctl.node with the fewest cells (B has none now, C has one; A is not labelled).
     const placed = await cellctlJson(['create', 'd1', '--template', 'ecommerce']);
-    expect([swarm.nodes.A!.address, swarm.nodes.B!.address]).toContain(new URL(placed.url).hostname);
+    expect(new URL(placed.url).hostname).toBe(swarm.nodes.B!.address);
     await cellctlOk(['delete', 'd1', '--yes']);
 
     // What the cell's task wrote, read from the engine (its start line among it).
-    const logs = await cellctlOk(['logs', 'c1', '-n', '20', '--json']);
-    expect(logs.stdout).toMatch(/cell c1 \(ecommerce\) serving on /);
+    const logs = await cellctlOk(['logs', cellC, '-n', '20', '--json']);
+    expect(logs.stdout).toMatch(new RegExp(`cell ${cellC} \\(ecommerce\\) serving on `));
     await cellctlOk(['stop']);
-    expect((await cellctlJson(['status'])).cells.map((cell: any) => [cell.id, cell.state])).toEqual([['c1', 'stopped']]);
+    expect((await cellctlJson(['status'])).cells.map((cell: any) => [cell.id, cell.state])).toEqual([[cellC, 'stopped']]);
     expect((await services()).some((name) => name.endsWith('-router'))).toBe(false);
-    const c1Volume = (await swarm.engines.C!.docker(['volume', 'ls', '--quiet'])).stdout.split('\n').find((name) => name.endsWith('-c1-data'))!;
+    const c1Volume = (await swarm.engines.C!.docker(['volume', 'ls', '--quiet'])).stdout.split('\n').find((name) => name.endsWith(`-${cellC}-data`))!;
     expect(await filesIn('C', c1Volume)).toBeGreaterThan(0);
   });
 
@@ -309,8 +336,43 @@ describe.skipIf(why !== null)('the swarm runtime across hosts A, B, C', () => {
     await cellctlOk(['stop', 'e1']);
     const deleted = await cellctlOk(['delete', 'e1', '--yes']);
     expect(deleted.stderr).toMatch(/cell e1 is deleted, but its data stays on its node: emptying volume \S+-e1-data failed \(No such image/);
-    expect((await cellctlJson(['status'])).cells.map((cell: any) => cell.id)).toEqual(['c1']);
+    expect((await cellctlJson(['status'])).cells.map((cell: any) => cell.id)).toEqual([cellC]);
   });
+
+  /** `logs router -f` from `home` on `host`: a request through the router shows up in it, and Ctrl-C ends it with 130. */
+  async function followsRouterLog(host: Host, at: string): Promise<void> {
+    const follower = host.exec(process.execPath, [CLI, '--home', at, 'logs', 'router', '-f', '--json'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    follower.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => follower.once('exit', (code) => resolve(code)));
+    try {
+      // A router logs each cell it (re)loads; a setting changed makes it reload and log again.
+      const before = out.length;
+      await cellctlOk(['config', 'set', 'limits.maxBodyBytes', String(1_048_576 + out.length + 1)]);
+      await waitFor('the followed router log to show a new line', () => out.length > before && out.slice(before).includes('\n'), 60_000);
+    } finally {
+      follower.kill('SIGINT');
+    }
+    expect(await exited).toBe(130);
+  }
+
+  /** The first view `cellctl dashboard` from `at` on `host` sends its page (read from its event stream there). */
+  async function dashboardView(host: Host, at: string): Promise<any> {
+    const dashboard = host.exec(process.execPath, [CLI, '--home', at, 'dashboard'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    dashboard.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    try {
+      const url = await waitFor('the dashboard to print its URL', () => /^(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)$/m.exec(out)?.[1], 60_000);
+      const script =
+        "const u = new URL(process.argv[1]); require('http').get(new URL('/events' + u.search, u), (res) => { let b = ''; " +
+        "res.on('data', (c) => { b += c; const m = /^data: (.*)$/m.exec(b); if (m) { console.log(m[1]); process.exit(0); } }); })";
+      const read = await host.run(process.execPath, ['-e', script, url], { timeoutMs: 60_000 });
+      if (read.code !== 0) throw new Error(`reading the dashboard's events: ${read.code} ${read.stderr}`);
+      return JSON.parse(read.stdout);
+    } finally {
+      dashboard.kill('SIGINT');
+    }
+  }
 
   /** How many files a volume on `node` holds (a throwaway container lists it). */
   async function filesIn(node: string, volume: string): Promise<number> {

@@ -55,13 +55,15 @@ interface LogChoice {
   follow: boolean;
 }
 
-/** An engine runtime: the same lines (each process logs JSON lines to its output), read from the engine. */
+/**
+ * An engine runtime: the same lines (each process logs JSON lines to its output), read from the
+ * engine, which also keeps --since by its own clock of each line (a process's plain lines, such as a
+ * cell's start line, carry no time of their own).
+ */
 async function containerLogs(runtime: EngineRuntime, names: string[], choice: LogChoice): Promise<void> {
-  const logs = await Promise.all(names.map(async (name) => ({ process: name, lines: await runtime.logLines(name, choice.count) })));
+  const logs = await Promise.all(names.map(async (name) => ({ process: name, lines: await runtime.logLines(name, choice.count, choice.since) })));
   const print = (name: string, raw: string) => printLogLine(raw, choice.json, choice.all ? name : undefined);
-  const entries = interleave(logs)
-    .filter((entry) => choice.since === null || entry.at >= choice.since)
-    .slice(choice.all ? -choice.count : 0);
+  const entries = interleave(logs).slice(choice.all ? -choice.count : 0);
   for (const entry of entries) print(entry.process, entry.line.raw);
   if (!choice.follow) return;
   const followers = names.map((name) => runtime.followLogs(name, (line) => print(name, line)));
