@@ -239,8 +239,8 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       await pausePoint('switched');
       // The target takes the customer's writes from now on; then the held requests go to it.
       await transfer.handOver();
-      // Lifted before the journal is touched again: the held requests wait for nothing else.
-      await fence.lift(customerIds, fenceId, handle);
+      // Lifted before the journal is touched again, naming the new cell: the held requests wait for nothing else.
+      await fence.lift(customerIds, fenceId, handle, to.id);
       const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
       await journal.check();
       await journal.record('released');

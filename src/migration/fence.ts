@@ -203,20 +203,27 @@ export class MigrationFence {
    * or the journal) only that fence is lifted, never one a later mover put up. False when no router runs.
    * `handle`'s routers are lifted when the control plane cannot be read (it going down is often why a
    * move stops); the plane's list is preferred, since it also names routers that started meanwhile.
+   * After a switch (`switchedTo`, the customers' new cell), each router is told the new cell, so it
+   * releases the held requests without reading the control plane first, and `handle`'s routers are
+   * lifted without reading the plane's list: a router that started meanwhile holds the customers by
+   * the journal's fence, which it lets go once it reads the move past its switch.
    */
-  async lift(customerIds: string[], fenceId?: string, handle?: FenceHandle): Promise<boolean> {
+  async lift(customerIds: string[], fenceId?: string, handle?: FenceHandle, switchedTo?: string): Promise<boolean> {
     const known = handle?.kind === 'router' ? handle.routers : undefined;
-    const registered = await this.registered().catch((error: unknown) => {
-      if (known) return null;
-      throw error;
-    });
+    const registered =
+      switchedTo !== undefined && known
+        ? null
+        : await this.registered().catch((error: unknown) => {
+            if (known) return null;
+            throw error;
+          });
     const targets = registered === null ? known! : chooseFenceTargets(registered);
     if (targets !== null) {
       const lifted = await this.onEach(
         targets,
         async (target) => {
           try {
-            await this.adminOf(target).unfence(customerIds, fenceId);
+            await this.adminOf(target).unfence(customerIds, fenceId, switchedTo);
           } catch (error) {
             // One that cannot be reached (killed, cut off) holds nothing that needs lifting: a restarted
             // router adopts only running moves' fences from the journal, and a cut-off one's lapses with
@@ -229,7 +236,7 @@ export class MigrationFence {
       return lifted.length > 0;
     }
     try {
-      await this.admin.unfence(customerIds, fenceId);
+      await this.admin.unfence(customerIds, fenceId, switchedTo);
       return true;
     } catch (error) {
       if (isRouterDown(error)) return false;

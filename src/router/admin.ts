@@ -170,7 +170,7 @@ function stateRoutes(parts: AdminParts): RouteDef[] {
 
 /** The admin routes a move uses to hold, confirm and release its customers' requests. */
 function fenceRoutes(parts: AdminParts): RouteDef[] {
-  const { limits, mapping, fences, link } = parts;
+  const { limits, mapping, fences, link, upstreams } = parts;
   return [
     {
       method: 'POST',
@@ -207,8 +207,15 @@ function fenceRoutes(parts: AdminParts): RouteDef[] {
       path: ADMIN_PATHS.unfence,
       handler: async ({ body }) => {
         const input = parseWith(unfenceRequest, await body());
-        // Read the new mapping first, so held requests go to the customer's new cell.
-        await link.refresh();
+        // Held requests go to the customers' new cell: the one the mover switched them to (a cell this
+        // router knows; the read that follows confirms it), else the mapping read first.
+        const switchedTo = input.switchedTo;
+        if (switchedTo !== undefined && upstreams.get(switchedTo)) {
+          for (const customerId of input.customerIds) mapping.assign(customerId, switchedTo);
+          void link.refresh();
+        } else {
+          await link.refresh();
+        }
         const released = input.customerIds.reduce((sum, customerId) => sum + fences.release(customerId, input.fenceId), 0);
         return { status: 200, body: { released, mappingVersion: mapping.mappingVersion } satisfies UnfenceAnswer };
       },

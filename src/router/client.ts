@@ -67,8 +67,8 @@ export class RouterAdmin {
   }
 
   /** Lifts fences; with `fenceId`, only fences that still carry that id (not one a later mover put up). */
-  async unfence(customerIds: string[], fenceId?: string): Promise<UnfenceAnswer> {
-    const body: UnfenceRequest = fenceId === undefined ? { customerIds } : { customerIds, fenceId };
+  async unfence(customerIds: string[], fenceId?: string, switchedTo?: string): Promise<UnfenceAnswer> {
+    const body: UnfenceRequest = { customerIds, ...(fenceId === undefined ? {} : { fenceId }), ...(switchedTo === undefined ? {} : { switchedTo }) };
     return (await this.http.post<UnfenceAnswer>(ADMIN_PATHS.unfence, body)).data;
   }
 }

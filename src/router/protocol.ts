@@ -32,7 +32,12 @@ export type ConfirmFenceRequest = z.infer<typeof confirmFenceRequest>;
 
 /** Lift fences: held requests go on, to the customer's cell as the mapping now says. */
 /** With `fenceId`, only fences that still carry that id are lifted (not one a later mover put up). */
-export const unfenceRequest = z.strictObject({ customerIds, fenceId: z.string().min(1).optional() });
+/**
+ * `switchedTo`: the cell the customers' switch (committed in the control plane) gave them. The router
+ * maps them there at once and releases their held requests without reading the control plane first
+ * (it reads it just after); without it, it reads the mapping first.
+ */
+export const unfenceRequest = z.strictObject({ customerIds, fenceId: z.string().min(1).optional(), switchedTo: z.string().min(1).optional() });
 export type UnfenceRequest = z.infer<typeof unfenceRequest>;
 
 export interface FenceAnswer {

@@ -87,6 +87,21 @@ describe('routing', () => {
     expect((await cliJson(ws.home, ['customers'])).find((row: { id: string }) => row.id === 'invalid-one')).toBeUndefined();
   });
 
+  it('a fence lifted with the cell a switch gave the customer sends its held request there at once, not where the mapping it last read says', async () => {
+    const ws = await system({}, ['c1', 'c2']);
+    await cliOk(ws.home, ['assign', 'customer', 'held', '--cell', 'c1']);
+    expect((await http('POST', `${ws.url}/api/customers/held`, customer('held'))).headers.get('x-cellctl-cell')).toBe('c1');
+    const admin = `http://127.0.0.1:${ws.adminPort}/admin`;
+    const auth = { authorization: `Bearer ${readAdminToken(ws.home)}` };
+    expect((await http('POST', `${admin}/fence`, { customerIds: ['held'], fenceId: 'f-held' }, auth)).status).toBe(200);
+    const answer = http('GET', `${ws.url}/api/customers/held`);
+    await waitFor('the request to be held', async () => (await http('GET', `${admin}/stats`, undefined, auth)).body.fences.some((f: any) => f.held === 1));
+    // The control plane still maps the customer to c1: only the unfence names c2.
+    const lifted = await http('POST', `${admin}/unfence`, { customerIds: ['held'], fenceId: 'f-held', switchedTo: 'c2' }, auth);
+    expect(lifted.body).toMatchObject({ released: 1 });
+    expect((await answer).headers.get('x-cellctl-cell')).toBe('c2');
+  });
+
   it('answers 404 for unknown routes and 400 for malformed ids without reaching a cell', async () => {
     const ws = await system({}, ['c1']);
     expect((await http('GET', `${ws.url}/nope`)).status).toBe(404);
