@@ -47,47 +47,96 @@ export function sayDone(text: string): void {
   process.stderr.write(paintErr.green('✔ ') + text + '\n');
 }
 
-/** How wide a table may be: the terminal's width, or 80 columns into a pipe or file. */
-const tableWidth = (): number => Math.max(40, process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);
+/** How wide a table may be: the terminal's width; into a pipe or a file, no limit (nothing is wrapped). */
+const tableWidth = (): number | null => (process.stdout.isTTY ? Math.max(40, process.stdout.columns || 80) : null);
 
 const ANSI = /\u001b\[[0-9;]*m/g;
-const visibleLength = (text: string): number =>
-  Math.max(
-    0,
-    ...text
-      .replace(ANSI, '')
-      .split('\n')
-      .map((line) => line.length),
-  );
+const visible = (text: string): number => text.replace(ANSI, '').length;
+const visibleLength = (text: string): number => Math.max(0, ...text.split('\n').map(visible));
+
+/**
+ * The pieces a cell may be wrapped between: words, but a quoted or back-quoted phrase (a command to
+ * copy) is one piece, and a cell that is itself a command (starting "cellctl ") is one piece.
+ * Escape codes stay inside the piece they colour, so a wrap never cuts one.
+ */
+export function wrapUnits(text: string): string[] {
+  if (/^(?:\u001b\[[0-9;]*m)*cellctl /.test(text)) return [text];
+  return text.match(/(?:"[^"]*"|`[^`]*`|\S)+/g) ?? [];
+}
+
+/** A piece that is never cut, however narrow the column: a URL, a command, a coloured word. */
+const whole = (unit: string): boolean => /:\/\/|^["`]|^cellctl |\u001b/.test(unit);
+
+/**
+ * `text` in lines of at most `width` visible characters, broken between its pieces; a longer plain
+ * word (an id) is cut into lines of `width`, a longer whole piece keeps a line of its own.
+ */
+export function wrapCell(text: string, width: number): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const lines: string[] = [];
+      let current = '';
+      for (const unit of wrapUnits(line)) {
+        if (current !== '' && visible(current) + 1 + visible(unit) > width) {
+          lines.push(current);
+          current = '';
+        }
+        let rest = current === '' ? unit : `${current} ${unit}`;
+        while (!whole(unit) && rest.length > width) {
+          lines.push(rest.slice(0, width));
+          rest = rest.slice(width);
+        }
+        current = rest;
+      }
+      return [...lines, current].join('\n');
+    })
+    .join('\n');
+}
 
 /**
  * Column widths (padding included) that fit `limit` with the table's borders: the widest columns
- * give way first, none below `floor`; null when the table fits as it is.
+ * give way first, none below its floor (`floors`, else `floor`); null when the table fits as it is.
  */
-export function fitColumns(natural: readonly number[], limit: number, floor = 6): number[] | null {
+export function fitColumns(natural: readonly number[], limit: number, floor = 6, floors: readonly number[] = []): number[] | null {
   const total = (widths: readonly number[]) => widths.reduce((sum, width) => sum + width, 0) + widths.length + 1;
   if (total(natural) <= limit) return null;
+  const least = natural.map((width, index) => Math.min(width, Math.max(floor, floors[index] ?? 0)));
   const widths = [...natural];
   while (total(widths) > limit) {
-    const widest = widths.indexOf(Math.max(...widths));
-    if (widths[widest]! <= floor) break;
+    const shrinkable = widths.map((width, index) => (width > least[index]! ? width : -1));
+    const widest = shrinkable.indexOf(Math.max(...shrinkable));
+    if (shrinkable[widest]! < 0) break;
     widths[widest]! -= 1;
   }
   return widths;
 }
 
-/** A table for people: it wraps long cells to fit the terminal (80 columns off one) unless `wide`. */
-export function renderTable(head: string[], rows: (string | number)[][], options: { wide?: boolean } = {}): string {
+/**
+ * A table for people. On a terminal its long cells wrap to fit the terminal's width (`width` says
+ * another), between words only: a URL, a quoted command or an escape code is never broken, and a
+ * column is never narrower than its longest such piece. Into a pipe or a file, or `wide`, nothing wraps.
+ */
+export function renderTable(head: string[], rows: (string | number)[][], options: { wide?: boolean; width?: number | null } = {}): string {
   const cells = rows.map((row) => row.map((cell) => String(cell)));
+  const width = options.wide ? null : options.width === undefined ? tableWidth() : options.width;
   const natural = head.map((title, index) => Math.max(visibleLength(title), ...cells.map((row) => visibleLength(row[index] ?? ''))) + 2);
-  const colWidths = options.wide ? null : fitColumns(natural, tableWidth());
+  const floors = head.map(
+    (title, index) => Math.max(...[title, ...cells.map((row) => row[index] ?? '')].flatMap((text) => wrapUnits(text).filter(whole).map(visible)), 0) + 2,
+  );
+  const colWidths = width === null ? null : fitColumns(natural, width, 6, floors);
   const table = new Table({
-    head: head.map((title) => paint.bold(title)),
+    // Bold line by line: an escape code never spans a line the table pads and borders.
+    head: head.map((title, index) =>
+      (colWidths ? wrapCell(title, colWidths[index]! - 2) : title)
+        .split('\n')
+        .map((line) => paint.bold(line))
+        .join('\n'),
+    ),
     style: { head: [], border: [] },
     chars: colorEnabled() ? {} : { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-    ...(colWidths ? { colWidths, wordWrap: true, wrapOnWordBoundary: false } : {}),
   });
-  table.push(...cells);
+  table.push(...(colWidths ? cells.map((row) => row.map((cell, index) => wrapCell(cell, colWidths[index]! - 2))) : cells));
   return table.toString();
 }
 

@@ -299,7 +299,8 @@ describe('status: the control plane and the registered routers', () => {
     ]);
     const text = renderStatus(report);
     expect(text).toMatch(/control plane: postgres:\/\/cellctl:\*\*\*@db:5432\/cellctl \(PostgreSQL\)/);
-    expect(text).toMatch(/r1.*live.*42@host-r1/);
+    expect(text).toMatch(/r1.*live.*host-r1/);
+    expect(renderStatus(report, true)).toMatch(/r1.*live.*42@host-r1.*http:\/\/10\.0\.0\.1:8000/);
     expect(text).toMatch(/r2.*stale/);
   });
 

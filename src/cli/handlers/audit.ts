@@ -51,14 +51,14 @@ function render(report: AuditReport, output: OutputFormat): void {
   if (printData(output, report)) return;
   const { findings, customersChecked: checked, unreadableCells: unreadable } = report;
   if (findings.length === 0 && unreadable.length === 0) sayDone(`${checked} customer(s) checked: every one is wholly in the cell it is mapped to`);
-  if (findings.length > 0)
-    printLine(
-      renderTable(
-        ['problem', 'customer', 'mapped to', 'rows found in', 'advice'],
-        findings.map((f) => [paint.red(f.kind), f.customerId, f.mappedTo ?? '-', f.foundIn.join(', ') || '-', f.advice]),
-        { wide: output === 'wide' },
-      ),
-    );
+  if (findings.length > 0) {
+    // The advice holds a command to copy: a line of its own under the table, unless -o wide keeps it in a column.
+    const wide = output === 'wide';
+    const head = ['problem', 'customer', 'mapped to', 'rows found in', ...(wide ? ['advice'] : [])];
+    const rows = findings.map((f) => [paint.red(f.kind), f.customerId, f.mappedTo ?? '-', f.foundIn.join(', ') || '-', ...(wide ? [f.advice] : [])]);
+    printLine(renderTable(head, rows, { wide }));
+    if (!wide) for (const f of findings) printLine(`${f.customerId}: ${f.advice}`);
+  }
   for (const cell of unreadable) sayError(`cell ${cell.cell} not audited: ${cell.reason}`);
   if (unreadable.length > 0 && findings.length === 0) say(`in the other cells: no problem found (${checked} customer(s) checked)`);
 }

@@ -15,7 +15,8 @@ export async function run(input: InputOf<typeof list>): Promise<void> {
     printLine(
       renderTable(
         ['cell', 'template', 'schema', 'where', 'customers', 'status', 'created'],
-        // A local cell is its port here; a registered one, its host:port (created shrinks to the day to make room).
+        // A local cell is its port here; a registered one, its host:port. Created is to the minute, UTC
+        // (day and time wrap apart on a narrow terminal); -o wide shows it whole.
         cells.map((cell) => [
           cell.id,
           cell.template,
@@ -23,7 +24,7 @@ export async function run(input: InputOf<typeof list>): Promise<void> {
           cell.managed ? cell.port : cell.url.replace(/^http:\/\//, ''),
           `${cell.customers}/${cell.capacity}`,
           cell.status,
-          cell.managed ? cell.createdAt : cell.createdAt.slice(0, 10),
+          output === 'wide' ? cell.createdAt : `${cell.createdAt.slice(0, 10)} ${cell.createdAt.slice(11, 16)}Z`,
         ]),
         { wide: output === 'wide' },
       ),

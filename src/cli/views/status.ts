@@ -91,7 +91,7 @@ export function renderStatus(report: StatusReport, wide = false): string {
   if (runsNothingHere(report)) lines.push('no supervised process runs from this folder here: the routers are the registered ones below');
   const refusing = unconfirmedText(report.router.mapping);
   if (refusing) lines.push(paint.red(`router: ${refusing}; it refuses customers' requests (503 mapping_unconfirmed) until it reads the control plane again`));
-  if (report.routers.length > 0) lines.push(renderRouters(report.routers));
+  if (report.routers.length > 0) lines.push(renderRouters(report.routers, wide));
   const pending = report.router.enforcing?.needsRestart ?? [];
   if (pending.length > 0) lines.push(paint.yellow(`the router applies ${pending.join(', ')} once restarted: cellctl restart router`));
   // The narrow table has no room for URLs: registered cells (run elsewhere) are named below it.
@@ -125,12 +125,12 @@ function renderRuntime(report: StatusReport, wide: boolean): string {
   return `${head}\n${renderTable(['process', 'container', 'engine state', 'engine health', 'image'], rows)}`;
 }
 
-/** The routers registered in the control plane (every host's), each live or stale by its heartbeat. */
-export function renderRouters(routers: readonly RegisteredRouterRow[]): string {
+/** The routers registered in the control plane (every host's), each live or stale by its heartbeat; `wide` adds the pid and the public URL. */
+export function renderRouters(routers: readonly RegisteredRouterRow[], wide = false): string {
   const rows = routers.map((router) => [
     router.id,
     router.live ? paint.green('live') : paint.red('stale'),
-    `${router.pid}@${router.host}`,
+    wide ? `${router.pid}@${router.host}` : router.host,
     formatDuration(router.heartbeatAgeMs),
     mappingCell(router),
     router.adminUrl,
@@ -140,9 +140,14 @@ export function renderRouters(routers: readonly RegisteredRouterRow[]): string {
     const text = unconfirmedText(router.mapping);
     return text ? [paint.red(`router ${router.id}: ${text}; it refuses customers' requests (503 mapping_unconfirmed)`)] : [];
   });
-  return [`registered routers:\n${renderTable(['router', 'state', 'pid@host', 'heartbeat', 'mapping', 'admin URL', 'public URL'], rows)}`, ...refusing].join(
-    '\n',
+  // Without -o wide the public URL gives way: the admin URL is the one a move calls.
+  const head = ['router', 'state', wide ? 'pid@host' : 'host', 'heartbeat', 'mapping', 'admin URL', ...(wide ? ['public URL'] : [])];
+  const table = renderTable(
+    head,
+    rows.map((row) => row.slice(0, head.length)),
+    { wide },
   );
+  return [`registered routers:\n${table}`, ...refusing].join('\n');
 }
 
 /** Confirmed or not (the router says so; since when is named under the table), or '-' when it did not answer. */
