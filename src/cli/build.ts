@@ -49,7 +49,7 @@ function runner(definition: CommandDefinition, definitions: readonly Definition[
 }
 
 function addLeaf(parent: Command, definition: CommandDefinition, definitions: readonly Definition[]): void {
-  const command = parent.command(definition.command, { isDefault: definition.isDefault }).summary(definition.summary);
+  const command = parent.command(definition.command, { isDefault: definition.isDefault, hidden: definition.hidden }).summary(definition.summary);
   if (definition.description) command.description(definition.description);
   for (const alias of definition.aliases ?? []) command.alias(alias);
   for (const [name, arg] of Object.entries(definition.args)) command.argument(argumentSyntax(name, arg), arg.help, arg.default);

@@ -5,6 +5,10 @@
 import { usageError } from '../shared/errors.js';
 import { parseDuration, parsePort, parsePositiveInt, parseSeconds } from '../shared/names.js';
 
+/** The names shell completion offers for a value: read from the workspace when the user presses Tab (`cellctl __complete KIND`). */
+export const NAME_KINDS = ['cell', 'process', 'customer', 'migration', 'template', 'setting'] as const;
+export type NameKind = (typeof NAME_KINDS)[number];
+
 /** A flag: commander's syntax, its help, its default as typed, and how its raw value becomes typed. */
 export interface Flag<T> {
   /** commander's syntax: "-n, --lines <n>", "--force", "--no-check", "--keep-source [duration]" */
@@ -16,6 +20,8 @@ export interface Flag<T> {
   required?: boolean;
   /** The value this flag takes: a word from a fixed list (shown in --help, offered by completion). */
   choices?: readonly string[];
+  /** The names its value is one of, offered by completion (a cell for `--to`). */
+  complete?: NameKind;
   /** Switches that are another way to write this flag (`--json` for `-o json`), declared here only. */
   aliases?: { flags: string; help: string }[];
   /** The typed value from commander's raw one (and the raw values of the aliases), or a usage error. */
@@ -28,6 +34,8 @@ export interface Arg<T> {
   required: boolean;
   variadic?: boolean;
   default?: string;
+  /** The names it is one of, offered by completion (a cell, a customer…). */
+  complete?: NameKind;
   parse(raw: unknown): T;
 }
 
@@ -65,6 +73,8 @@ export interface CommandDefinition<F extends Flags = Flags, A extends Args = Arg
   epilogue?: string;
   /** The subcommand a group runs when called alone (`cellctl customers` lists them). */
   isDefault?: boolean;
+  /** Left out of --help and of completion (a command for the completion scripts themselves). */
+  hidden?: boolean;
   /** Checks that span flags, run after parsing and before the handler loads. */
   validate?(input: Input<F, A>): void;
   /** Loads the handler: `(input: InputOf<typeof this>) => Promise<void> | void`. Loaded only when the command runs. */
@@ -96,6 +106,11 @@ export function defineGroup(definition: Omit<GroupDefinition, 'kind'>): GroupDef
 
 /** The long name of a flag ("--lines"), for messages. */
 export const longOf = (flags: string): string => /--[a-z][\w-]*/.exec(flags)?.[0] ?? flags;
+
+/** The same flag or positional, whose value completion offers from the workspace's `kind` names. */
+export function names<S extends Flag<any> | Arg<any>>(kind: NameKind, spec: S): S {
+  return { ...spec, complete: kind };
+}
 
 // Flags.
 

@@ -374,6 +374,12 @@ export class PgControlPlane implements ControlPlane {
     return result.rows.map(toCustomer);
   }
 
+  async customerIdsStartingWith(prefix: string, limit: number): Promise<string[]> {
+    // Byte order, as SQLite's: the database's own collation may sort a prefix's ids apart.
+    const result = await this.query<{ id: string }>('SELECT id FROM customers WHERE starts_with(id, $1) ORDER BY id COLLATE "C" LIMIT $2', [prefix, limit]);
+    return result.rows.map((row) => row.id);
+  }
+
   async customersChangedSince(rev: number): Promise<MappingRow[]> {
     try {
       return await changedRows(this.pool, rev);

@@ -116,6 +116,8 @@ export interface ControlPlane {
   mappingVersion(): Promise<number>;
   getCustomer(id: string): Promise<CustomerRecord | undefined>;
   listCustomers(cellId?: string): Promise<CustomerRecord[]>;
+  /** Up to `limit` mapped customer ids that start with `prefix`, in byte order (shell completion). */
+  customerIdsStartingWith(prefix: string, limit: number): Promise<string[]>;
   customersChangedSince(rev: number): Promise<MappingRow[]>;
   customerCount(): Promise<number>;
   /** One consistent snapshot for a router's refresh (version, cells, rows changed after `sinceRev`, count). */

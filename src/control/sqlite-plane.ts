@@ -141,6 +141,9 @@ export class SqliteControlPlane implements ControlPlane {
   async listCustomers(cellId?: string): Promise<CustomerRecord[]> {
     return this.store.listCustomers(cellId);
   }
+  async customerIdsStartingWith(prefix: string, limit: number): Promise<string[]> {
+    return this.store.customerIdsStartingWith(prefix, limit);
+  }
   async customersChangedSince(rev: number): Promise<MappingRow[]> {
     return this.store.customersChangedSince(rev);
   }

@@ -366,6 +366,12 @@ export class ControlStore {
     return (rows as CustomerRow[]).map(toCustomer);
   }
 
+  /** Up to `limit` customer ids starting with `prefix`: a range of the primary key (SQLite compares bytes). */
+  customerIdsStartingWith(prefix: string, limit: number): string[] {
+    const rows = this.db.prepare('SELECT id FROM customers WHERE id >= ? ORDER BY id LIMIT ?').all(prefix, limit) as { id: string }[];
+    return rows.map((row) => row.id).filter((id) => id.startsWith(prefix));
+  }
+
   /** Mapping rows changed after `rev`, for the router's incremental refresh. */
   customersChangedSince(rev: number): { id: string; cellId: string; rev: number }[] {
     return (

@@ -188,6 +188,18 @@ describe('completion from the definitions', () => {
     expect(script).toContain("__fish_seen_subcommand_from cells; and __fish_seen_subcommand_from register' -l data-url");
   });
 
+  it('the names a value takes are asked of the workspace: bash by position and flag, fish by flag and after the path', () => {
+    const bash = bashScript(entries);
+    expect(bash).toContain('"migrate show|0") echo migration ;;');
+    expect(bash).toContain('"migrate customer|--to") echo cell ;;');
+    expect(bash).toContain('"restart|"*) echo process ;;');
+    expect(bash).toContain('"create|-t") echo template ;;');
+    expect(bash).not.toContain('__complete|');
+    const fish = fishScript(entries);
+    expect(fish).toContain("__fish_seen_subcommand_from migrate; and __fish_seen_subcommand_from customer' -l to -x -a '(__cellctl_names cell)'");
+    expect(fish).toContain("__fish_seen_subcommand_from route' -a '(__cellctl_names customer)'");
+  });
+
   it('a new definition appears by itself', () => {
     const extra = { ...definitions.find((d) => d.command === 'list')!, command: 'gadgets' } as Definition;
     expect(bashScript(completionEntries([...definitions, extra]))).toContain('"gadgets") opts="--output --json --help"');

@@ -110,6 +110,11 @@ for (const { title, make, skip } of kinds)
       expect(await plane.customerCounts()).toEqual(new Map([['b', 2]]));
       expect(await plane.customerCount()).toBe(2);
       expect((await plane.listCustomers('b')).map((c) => c.id)).toEqual(['x', 'y']);
+      await plane.pinCustomers(['c-10', 'c-2', 'c-1', 'd-1', 'C-1'].map((customerId) => ({ customerId, cellId: 'a' })));
+      expect(await plane.customerIdsStartingWith('c-', 10)).toEqual(['c-1', 'c-10', 'c-2']);
+      expect(await plane.customerIdsStartingWith('c-', 2)).toEqual(['c-1', 'c-10']);
+      expect(await plane.customerIdsStartingWith('', 2)).toEqual(['C-1', 'c-1']);
+      expect(await plane.customerIdsStartingWith('zz', 10)).toEqual([]);
       const [running] = await plane.startMigrations([{ ...move, customerId: 'y', sourceCell: 'b', targetCell: 'a' }], owner('t'), 10_000);
       expect(await plane.unmapCustomer('y', 'b')).toBe(false);
       await plane.endMigrations([running!.id], 't', 'done');

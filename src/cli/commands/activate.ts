@@ -1,10 +1,10 @@
 // cellctl activate: re-open a drained cell.
-import { defineCommand, required } from '../define.js';
+import { defineCommand, names, required } from '../define.js';
 
 export const activate = defineCommand({
   command: 'activate',
   summary: 're-open a drained cell to new customers',
-  args: { cell: required('cell name') },
+  args: { cell: names('cell', required('cell name')) },
   examples: ['cellctl activate cell-3'],
   handler: () => import('../handlers/activate.js').then((m) => m.run),
 });

@@ -1,6 +1,6 @@
 // cellctl assign customer <id>: pin a customer to a cell.
 import { checkCustomerId } from '../../shared/names.js';
-import { defineCommand, on, required, text } from '../define.js';
+import { defineCommand, names, on, required, text } from '../define.js';
 import { theWordCustomer } from './unassign.js';
 
 export const assign = defineCommand({
@@ -8,10 +8,10 @@ export const assign = defineCommand({
   summary: 'pin a customer to a cell: assign customer <id> [--cell C]',
   args: {
     what: required('the word "customer"', theWordCustomer('usage: cellctl assign customer <id> [--cell C]')),
-    id: required('customer id', checkCustomerId),
+    id: names('customer', required('customer id', checkCustomerId)),
   },
   flags: {
-    cell: text('--cell <cell>', 'cell to pin to (default: the placement policy decides)'),
+    cell: names('cell', text('--cell <cell>', 'cell to pin to (default: the placement policy decides)')),
     force: on('--force', 'pin even past the cell capacity'),
     json: on('--json', 'print JSON'),
   },

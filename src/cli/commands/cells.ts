@@ -1,12 +1,12 @@
 // cellctl cells register|unregister: cells run elsewhere, known by URL.
-import { count, defineCommand, defineGroup, on, onUnless, required, text } from '../define.js';
+import { count, defineCommand, defineGroup, names, on, onUnless, required, text } from '../define.js';
 
 export const cellsRegister = defineCommand({
   command: 'register',
   summary: 'add a cell that runs elsewhere: the router routes to its URL, moves reach its data API',
   args: { cell: required('cell name: lower-case letters, digits and "-"') },
   flags: {
-    template: text('-t, --template <name>', 'the template the cell was made from', { required: true }),
+    template: names('template', text('-t, --template <name>', 'the template the cell was made from', { required: true })),
     url: text('--url <url>', "where the router sends the cell's customers: http://HOST:PORT", { required: true }),
     dataUrl: text('--data-url <url>', "where the cell's data API answers: http://HOST:PORT", { required: true }),
     tokenFile: text('--token-file <file>', "file holding the token the cell's data API was started with (required)"),
@@ -21,7 +21,7 @@ export const cellsRegister = defineCommand({
 export const cellsUnregister = defineCommand({
   command: 'unregister',
   summary: 'forget a registered cell (refuses while customers are mapped to it); the cell itself is untouched',
-  args: { cell: required('cell name') },
+  args: { cell: names('cell', required('cell name')) },
   examples: ['cellctl cells unregister shop-b'],
   handler: () => import('../handlers/cells.js').then((m) => m.unregister),
 });

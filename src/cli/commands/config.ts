@@ -1,5 +1,5 @@
 // cellctl config view|get|set: the settings in cellctl.json.
-import { defineCommand, defineGroup, on, required } from '../define.js';
+import { defineCommand, defineGroup, names, on, required } from '../define.js';
 
 export const configView = defineCommand({
   command: 'view',
@@ -13,7 +13,7 @@ export const configView = defineCommand({
 export const configGet = defineCommand({
   command: 'get',
   summary: 'print one setting',
-  args: { name: required('setting name, dotted for nested ones (limits.maxBodyBytes)') },
+  args: { name: names('setting', required('setting name, dotted for nested ones (limits.maxBodyBytes)')) },
   flags: { json: on('--json', 'print JSON') },
   examples: ['cellctl config get auth', 'cellctl config get limits --json'],
   handler: () => import('../handlers/config.js').then((m) => m.get),
@@ -23,7 +23,7 @@ export const configSet = defineCommand({
   command: 'set',
   summary: 'change one setting; the running router applies it',
   args: {
-    name: required('setting name, dotted for nested ones (limits.maxBodyBytes)'),
+    name: names('setting', required('setting name, dotted for nested ones (limits.maxBodyBytes)')),
     value: required('new value: JSON (200, true, null) or text (jwt)'),
   },
   examples: ['cellctl config set auth jwt', 'cellctl config set limits.rateLimit.requests 50', 'cellctl config set placementTemplate basic'],

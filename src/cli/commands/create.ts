@@ -1,13 +1,13 @@
 // cellctl create: a cell from a template.
 import { checkCellName } from '../../shared/names.js';
-import { count, defineCommand, on, optional, tcpPort, text } from '../define.js';
+import { count, defineCommand, names, on, optional, tcpPort, text } from '../define.js';
 
 export const create = defineCommand({
   command: 'create',
   summary: 'create a cell from a template',
   args: { cell: optional('cell name: lower-case letters, digits and "-"', { parse: checkCellName }) },
   flags: {
-    template: text('-t, --template <name>', 'template (see "cellctl templates")'),
+    template: names('template', text('-t, --template <name>', 'template (see "cellctl templates")')),
     port: tcpPort('--port <port>', 'port for the cell (default: the next free one)'),
     capacity: count(1_000_000_000)('--capacity <n>', "customers the cell may hold (default: the template's)"),
     node: text('--node <node>', 'runtime swarm: the node to run on, a node id or its cellctl.node label (default: the labelled node with the fewest cells)'),

@@ -1,15 +1,15 @@
 // cellctl customers list|show|unassign|purge: the mapping of customers to cells.
 import { usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
-import { defineCommand, defineGroup, on, output, required, text } from '../define.js';
+import { defineCommand, defineGroup, names, on, output, required, text } from '../define.js';
 
-const customerId = required('customer id', checkCustomerId);
+const customerId = names('customer', required('customer id', checkCustomerId));
 
 export const customersList = defineCommand({
   command: 'list',
   summary: 'the mapping rows: customer → cell',
   isDefault: true,
-  flags: { cell: text('--cell <cell>', 'only customers of this cell'), output: output() },
+  flags: { cell: names('cell', text('--cell <cell>', 'only customers of this cell')), output: output() },
   examples: ['cellctl customers', 'cellctl customers --cell cell-1', 'cellctl customers list -o yaml'],
   handler: () => import('../handlers/customers.js').then((m) => m.list),
 });
@@ -37,7 +37,7 @@ export const customersPurge = defineCommand({
   summary: 'remove a stray copy of a customer’s rows from a cell that does not serve it',
   args: { id: customerId },
   flags: {
-    cell: text('--cell <cell>', 'the cell to remove the stray copy from'),
+    cell: names('cell', text('--cell <cell>', 'the cell to remove the stray copy from')),
     yes: on('-y, --yes', 'do not ask for confirmation (needed off a terminal)'),
     json: on('--json', 'print JSON'),
   },

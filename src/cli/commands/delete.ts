@@ -1,10 +1,10 @@
 // cellctl delete: a cell.
-import { defineCommand, on, required } from '../define.js';
+import { defineCommand, names, on, required } from '../define.js';
 
 export const remove = defineCommand({
   command: 'delete',
   summary: 'delete a cell (refuses while it holds customers)',
-  args: { cell: required('cell name') },
+  args: { cell: names('cell', required('cell name')) },
   flags: {
     force: on('--force', 'delete even if customers are mapped to it (their rows are lost)'),
     yes: on('-y, --yes', 'do not ask for confirmation'),

@@ -1,10 +1,10 @@
 // cellctl drain: move every customer out of a cell.
-import { count, defineCommand, on, required } from '../define.js';
+import { count, defineCommand, names, on, required } from '../define.js';
 
 export const drain = defineCommand({
   command: 'drain',
   summary: 'move every customer out of a cell, in batches',
-  args: { cell: required('cell to empty') },
+  args: { cell: names('cell', required('cell to empty')) },
   flags: {
     dryRun: on('--dry-run', 'print the plan and change nothing'),
     batchSize: count(10_000)('--batch-size <n>', 'customers per batch', { default: '100' }),

@@ -1,6 +1,6 @@
 // cellctl drill kill: a failure drill.
 import { usageError } from '../../shared/errors.js';
-import { defineCommand, on, required, secondsAsMs } from '../define.js';
+import { defineCommand, names, on, required, secondsAsMs } from '../define.js';
 
 export const drill = defineCommand({
   command: 'drill',
@@ -10,7 +10,7 @@ export const drill = defineCommand({
       if (raw !== 'kill') throw usageError('usage: cellctl drill kill <cell> [--duration S]');
       return raw;
     }),
-    cell: required('cell to kill'),
+    cell: names('cell', required('cell to kill')),
   },
   flags: {
     duration: secondsAsMs('--duration <seconds>', 'how long to watch after the kill', { default: '5' }),

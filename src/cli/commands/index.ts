@@ -7,6 +7,7 @@ import { audit } from './audit.js';
 import { cellAgent } from './cell-agent.js';
 import { cells } from './cells.js';
 import { completion } from './completion.js';
+import { completeNames } from './complete-names.js';
 import { config } from './config.js';
 import { context } from './context.js';
 import { control } from './control.js';
@@ -43,6 +44,7 @@ import { version } from './version.js';
 export const definitions: readonly Definition[] = [
   version,
   completion,
+  completeNames,
   init,
   templates,
   // the cells this workspace makes

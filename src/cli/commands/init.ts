@@ -1,5 +1,5 @@
 // cellctl init: create a workspace.
-import { defineCommand, oneOf, tcpPort, text } from '../define.js';
+import { defineCommand, names, oneOf, tcpPort, text } from '../define.js';
 
 export const init = defineCommand({
   command: 'init',
@@ -7,7 +7,7 @@ export const init = defineCommand({
   description: 'Create a workspace: cellctl.json, secrets/ and the control plane (control.db, or PostgreSQL with --control). Running it again changes nothing.',
   flags: {
     routerPort: tcpPort('--router-port <port>', 'router port of a new workspace (default 8000; its admin API uses port + 1)'),
-    template: text('-t, --template <name>', 'placement template: new customers go only to cells of it (default: the first cell created)'),
+    template: names('template', text('-t, --template <name>', 'placement template: new customers go only to cells of it (default: the first cell created)')),
     control: text(
       '--control <url>',
       'keep the control plane in PostgreSQL (postgres://user:password@host:5432/db; default: $CELLCTL_CONTROL_URL, else control.db)',

@@ -1,10 +1,10 @@
 // cellctl logs: a process's log, or all of them by time.
-import { count, defineCommand, on, optional, text } from '../define.js';
+import { count, defineCommand, names, on, optional, text } from '../define.js';
 
 export const logs = defineCommand({
   command: 'logs',
   summary: 'show a log: a cell, "router" or "supervisor", or --all of them by time',
-  args: { name: optional('cell name, router or supervisor') },
+  args: { name: names('process', optional('cell name, router or supervisor')) },
   flags: {
     lines: count(100_000)('-n, --lines <n>', 'lines to show', { default: '50' }),
     follow: on('-f, --follow', 'keep printing new lines'),

@@ -1,11 +1,11 @@
 // cellctl metrics: per-cell and router figures.
 import { usageError } from '../../shared/errors.js';
-import { defineCommand, on, optional, output } from '../define.js';
+import { defineCommand, names, on, optional, output } from '../define.js';
 
 export const metrics = defineCommand({
   command: 'metrics',
   summary: 'per-cell and router figures',
-  args: { cell: optional('one cell (default: all)') },
+  args: { cell: names('cell', optional('one cell (default: all)')) },
   flags: { output: output(), prometheus: on('--prometheus', 'print Prometheus text') },
   validate: ({ opts }) => {
     if (opts.prometheus && opts.output !== 'table') throw usageError('choose one of --json (-o) and --prometheus');

@@ -1,14 +1,14 @@
 // cellctl migrate customer|list|show|resume|abort|purge: moving customers, and the migration journal.
 import { usageError } from '../../shared/errors.js';
 import { checkCustomerId, parseDuration, parsePositiveInt } from '../../shared/names.js';
-import { count, defineCommand, defineGroup, on, oneOf, output, required, text } from '../define.js';
+import { count, defineCommand, defineGroup, names, on, oneOf, output, required, text } from '../define.js';
 
 export const migrateCustomer = defineCommand({
   command: 'customer',
   summary: 'move one customer: check, fence, copy, verify, switch, release, purge',
-  args: { id: required('customer id', checkCustomerId) },
+  args: { id: names('customer', required('customer id', checkCustomerId)) },
   flags: {
-    to: text('--to <cell>', 'target cell'),
+    to: names('cell', text('--to <cell>', 'target cell')),
     dryRun: on('--dry-run', 'print the plan (tables, row counts) and change nothing'),
     keepSource: {
       flags: '--keep-source [duration]',
@@ -36,7 +36,7 @@ function migrationId(raw: string): number {
     throw usageError(`"${raw}" is not a migration id: ids are whole numbers from 1 up; "cellctl migrate list" shows them`);
   return parsePositiveInt(raw, 'migration id');
 }
-const id = required('migration id ("cellctl migrate list" shows them)', migrationId);
+const id = names('migration', required('migration id ("cellctl migrate list" shows them)', migrationId));
 
 export const migrateList = defineCommand({
   command: 'list',

@@ -1,7 +1,7 @@
 // cellctl unassign customer <id>: the same as "cellctl customers unassign <id>".
 import { usageError } from '../../shared/errors.js';
 import { checkCustomerId } from '../../shared/names.js';
-import { defineCommand, on, required } from '../define.js';
+import { defineCommand, names, on, required } from '../define.js';
 
 /** The first word of `assign customer <id>` and `unassign customer <id>`. */
 export const theWordCustomer = (usage: string) => (raw: string) => {
@@ -14,7 +14,7 @@ export const unassign = defineCommand({
   summary: 'remove a customer mapping row: unassign customer <id> (same as "customers unassign")',
   args: {
     what: required('the word "customer"', theWordCustomer('usage: cellctl unassign customer <id> [--force]')),
-    id: required('customer id', checkCustomerId),
+    id: names('customer', required('customer id', checkCustomerId)),
   },
   flags: { force: on('--force', 'even though the customer has rows in its cell'), json: on('--json', 'print JSON') },
   examples: ['cellctl unassign customer ghost'],

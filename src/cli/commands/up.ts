@@ -1,5 +1,5 @@
 // cellctl up: the newcomer's one command.
-import { count, defineCommand, on, oneOf, secondsAsMs, tcpPort, text } from '../define.js';
+import { count, defineCommand, names, on, oneOf, secondsAsMs, tcpPort, text } from '../define.js';
 
 export const up = defineCommand({
   command: 'up',
@@ -8,7 +8,7 @@ export const up = defineCommand({
     "The newcomer's one command: init the workspace if needed, create cell-1..cell-N, start the router and cells, create sample customers through the router, and print the status.",
   flags: {
     cells: count(100)('--cells <n>', 'number of cells', { default: '3' }),
-    template: text('-t, --template <name>', "template for new cells (default: the workspace's placement template, else ecommerce)"),
+    template: names('template', text('-t, --template <name>', "template for new cells (default: the workspace's placement template, else ecommerce)")),
     customers: count(100_000)('--customers <n>', 'sample customers to create through the router', { default: '20' }),
     routerPort: tcpPort('--router-port <port>', 'router port for a new workspace (default 8000)'),
     control: text('--control <url>', 'a new workspace keeps its control plane in PostgreSQL (as init; default: $CELLCTL_CONTROL_URL, else control.db)'),
