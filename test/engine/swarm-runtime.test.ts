@@ -1,9 +1,10 @@
 // The swarm runtime, for real across hosts: a Docker Swarm of simulated hosts (swarm.ts) — A the
 // manager with PostgreSQL and the router node, B and C workers — driven by cellctl on host A
 // (DOCKER_HOST = the manager, --control = PostgreSQL on A). Cells run as services pinned to B and C,
-// the routers as a global service on A. Shown: customers land in both cells; a setting reaches the
-// routers through the control plane; a move B → C under writes loses nothing, one killed midway
-// converges; an operator's folder from `context export` drives everything; a node cut off fails only
+// the routers as a global service on A. Shown: `up` puts a cell on B and one on C, and customers
+// land in both; a setting reaches the routers through the control plane; a move B → C under writes
+// loses nothing, one killed midway converges; an operator's folder from `context export` drives
+// everything from host B (no router there), logs, restart, rebalance and the dashboard included; a node cut off fails only
 // its cell's customers and health names it; drill kill is contained and the engine restarts the
 // cell; a drained cell is deleted with its data; a node without the image fails a start at once.
 // Bad input (no engine, no --control, a worker, a missing image) leaves nothing behind.
