@@ -37,6 +37,10 @@ export interface PublicExchange {
   responder(cellId: string): Responder;
   /** The router failed on this request: a 500 if nothing was sent yet, else the connection is closed. */
   fail(message: string): void;
+  /** For the access log: the status answered (0 while none was), the cell that answered (null: the router itself), the client's address. */
+  readonly status: number;
+  readonly cell: string | null;
+  readonly client: string;
 }
 
 /** A whole JSON answer from the router itself, as bytes. */
@@ -65,6 +69,11 @@ export class RawExchange implements PublicExchange {
     private readonly done: (keepOpen: boolean) => void,
   ) {}
 
+  status = 0;
+  cell: string | null = null;
+  get client(): string {
+    return this.remote;
+  }
   /** Whether any of the answer has been written. */
   private answered = false;
   private finished = false;
@@ -82,6 +91,7 @@ export class RawExchange implements PublicExchange {
 
   reply(status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}): void {
     this.answered = true;
+    this.status = status;
     const close = this.close || headers.connection === 'close';
     this.socket.write(jsonAnswer(status, payload, headers, close, this.method !== 'HEAD'));
     this.finish(close);
@@ -106,6 +116,8 @@ export class RawExchange implements PublicExchange {
         // A body that ends with the cell's connection can only end with the client's, too.
         if (answer.framing === 'close') this.close = true;
         this.answered = true;
+        this.status = answer.status;
+        this.cell = cellId;
         head = `HTTP/1.1 ${answer.status} ${answer.reason}\r\n${answer.fields}x-cellctl-cell: ${cellId}\r\n${this.close ? 'connection: close\r\n' : ''}\r\n`;
       },
       data: (raw) => {
@@ -153,6 +165,11 @@ export class NodeExchange implements PublicExchange {
   readonly method: string;
   readonly url: string;
   readonly authorization: string | undefined;
+  status = 0;
+  cell: string | null = null;
+  get client(): string {
+    return this.req.socket.remoteAddress ?? '';
+  }
 
   constructor(
     private readonly req: IncomingMessage,
@@ -194,6 +211,7 @@ export class NodeExchange implements PublicExchange {
   }
 
   reply(status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}): void {
+    this.status = status;
     if (!this.req.complete) this.req.resume();
     sendJson(this.res, status, payload, headers);
   }
@@ -236,6 +254,8 @@ export class NodeExchange implements PublicExchange {
           headers[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
         }
         res.writeHead(head.status, head.reason, headers);
+        this.status = head.status;
+        this.cell = cellId;
       },
       data: (raw, payload) => {
         let more = true;

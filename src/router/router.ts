@@ -152,10 +152,14 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     return { ...applySettings(options.loadSettings()), enforcing: enforcing() };
   };
   const handle = (exchange: PublicExchange): void => {
-    routeRequest(exchange).catch((error: unknown) => {
+    const routed = routeRequest(exchange).catch((error: unknown) => {
       log.error({ err: error }, 'request failed');
       exchange.fail('router error; see the router log');
     });
+    if (settings.accessLog) {
+      const started = performance.now();
+      void routed.then(() => logAccess(log, exchange, started));
+    }
   };
 
   await link.refresh();
@@ -355,4 +359,19 @@ function fileStamp(file: string): string {
   } catch {
     return 'missing';
   }
+}
+
+/** One access log line: the request, what answered it (a cell, or the router itself), how long it took; 499 when the client left first, as nginx says. */
+function logAccess(log: Logger, exchange: PublicExchange, started: number): void {
+  log.info(
+    {
+      method: exchange.method,
+      url: exchange.url,
+      status: exchange.status || 499,
+      cell: exchange.cell ?? 'router',
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      client: exchange.client,
+    },
+    'request',
+  );
 }

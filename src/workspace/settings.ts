@@ -126,6 +126,11 @@ export const settingsSchema = z.strictObject({
   jwtRequireExp: z.boolean().default(true),
   placement: z.enum(['hash', 'least-loaded']).default('hash'),
   /**
+   * Each router logs one line per request it answers (method, path, status, the cell that answered,
+   * milliseconds, the client's address), so `cellctl logs router` says whether a request arrived.
+   */
+  accessLog: z.boolean().default(false),
+  /**
    * New customers are placed only in cells of this template (a client speaks one app's API); other
    * cells get customers by assign or a move. Set at init/up, or by the first cell created.
    */

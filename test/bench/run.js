@@ -179,6 +179,7 @@ async function routerVsDirect() {
     );
   }
   plainProxy.kill();
+  out.accessLog = await accessLogCost(ws.home, router + '/api/customers/bench');
   const directLatency = await sequentialLatency(direct + '/api/customers/bench', QUICK ? 1000 : 5000);
   const routerLatency = await sequentialLatency(router + '/api/customers/bench', QUICK ? 1000 : 5000);
   out.sequentialGet = { direct: directLatency, router: routerLatency, addedMedianMs: round(routerLatency.p50Ms - directLatency.p50Ms, 3) };
@@ -191,6 +192,33 @@ async function routerVsDirect() {
     seconds: SECONDS,
     rounds: ROUNDS,
   };
+}
+
+/**
+ * The access log's cost: router GETs with accessLog off and on, alternating rounds (config set applies
+ * it to the running router), medians. The setting is on by default only if on/off stays ≥ 0.97.
+ */
+async function accessLogCost(home, url) {
+  const rounds = { off: [], on: [] };
+  for (let round_ = 0; round_ < ROUNDS; round_ += 1) {
+    for (const state of ['off', 'on']) {
+      cellctl(home, ['config', 'set', 'accessLog', String(state === 'on')]);
+      await load({ url, duration: 1 }); // the new setting's path warm
+      rounds[state].push(summary(await load({ url })));
+    }
+  }
+  cellctl(home, ['config', 'set', 'accessLog', 'false']);
+  const mid = (list) => [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)].rps;
+  const figures = {
+    offPerSecond: mid(rounds.off),
+    onPerSecond: mid(rounds.on),
+    ratio: round(mid(rounds.on) / mid(rounds.off)),
+    ratiosPerRound: rounds.on.map((result, i) => round(result.rps / rounds.off[i].rps)),
+  };
+  log(
+    `access log: router GET ${figures.onPerSecond}/s with it, ${figures.offPerSecond}/s without (ratio ${figures.ratio}, rounds ${figures.ratiosPerRound.join(', ')})`,
+  );
+  return figures;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -779,6 +807,15 @@ function render(r) {
       `${r.routerVsDirect.POST.router.p50Ms} / ${r.routerVsDirect.POST.router.p99Ms} ms`,
       `direct ${r.routerVsDirect.POST.direct.p50Ms} / ${r.routerVsDirect.POST.direct.p99Ms} ms`,
     ],
+    ...(r.routerVsDirect.accessLog
+      ? [
+          [
+            'router GET with the access log on',
+            `${r.routerVsDirect.accessLog.onPerSecond}/s vs off ${r.routerVsDirect.accessLog.offPerSecond}/s`,
+            `ratio ${r.routerVsDirect.accessLog.ratio}, rounds ${r.routerVsDirect.accessLog.ratiosPerRound.join(', ')} (on by default only if ≥ 0.97)`,
+          ],
+        ]
+      : []),
     [
       'write pause (held requests) p50 / p99',
       `${r.writePause.heldP50Ms} / ${r.writePause.heldP99Ms} ms`,

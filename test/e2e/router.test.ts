@@ -102,6 +102,31 @@ describe('routing', () => {
     expect((await answer).headers.get('x-cellctl-cell')).toBe('c2');
   });
 
+  it('with accessLog on, logs router says whether a request arrived: one line per request, the cell or the router that answered', async () => {
+    const ws = await system({}, ['c1']);
+    const requests = async () =>
+      (await cliOk(ws.home, ['logs', 'router', '-n', '200', '--json'])).stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line))
+        .filter((line) => line.msg === 'request');
+    expect((await http('POST', `${ws.url}/api/customers/quiet`, customer('quiet'))).status).toBe(201);
+    expect(await requests()).toEqual([]);
+    const applied = await cliOk(ws.home, ['config', 'set', 'accessLog', 'true']);
+    expect(applied.stdout + applied.stderr).toMatch(/applied: accessLog/);
+    expect((await http('GET', `${ws.url}/api/customers/quiet`)).status).toBe(200);
+    expect((await http('GET', `${ws.url}/nope`)).status).toBe(404);
+    const lines = await waitFor('two access lines', async () => {
+      const found = await requests();
+      return found.length >= 2 && found;
+    });
+    expect(lines[0]).toMatchObject({ method: 'GET', url: '/api/customers/quiet', status: 200, cell: 'c1', client: '127.0.0.1' });
+    expect(lines[0].ms).toEqual(expect.any(Number));
+    expect(lines[1]).toMatchObject({ method: 'GET', url: '/nope', status: 404, cell: 'router' });
+    const people = (await cliOk(ws.home, ['logs', 'router', '-n', '5'])).stdout;
+    expect(people).toMatch(/INFO +request +method=GET url=\/nope status=404 cell=router/);
+  });
+
   it('answers 404 for unknown routes and 400 for malformed ids without reaching a cell', async () => {
     const ws = await system({}, ['c1']);
     expect((await http('GET', `${ws.url}/nope`)).status).toBe(404);
