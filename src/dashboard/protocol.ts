@@ -14,6 +14,8 @@ export interface Chart {
 export interface Tile {
   id: string;
   kind: 'cell' | 'router';
+  /** Where it runs: a registered router's host, a cell's address when it is not this machine's; null otherwise. */
+  host: string | null;
   /** The supervisor's word for the process: running, starting, backoff, crashed, stopped... */
   state: string;
   health: Health;
@@ -25,8 +27,13 @@ export interface Tile {
   rps: number | null;
   /** Errors per request over the last tick (0..1); null when no request was made. */
   errorRate: number | null;
+  /** The p99 over the last `p99WindowSeconds` only (null: no request meanwhile). */
   p99Ms: number | null;
+  p99WindowSeconds: number;
   restarts: number;
+  /** Crashes and restarts (the supervisor's events) in the last hour, and when the latest was; a cell killed and back within a second still shows. */
+  incidentsLastHour: number;
+  lastIncidentAt: string | null;
   pid: number | null;
   port: number | null;
   uptimeSeconds: number | null;
@@ -54,9 +61,11 @@ export interface MoveRow {
   fix: string[];
 }
 
-/** A drain's or rebalance's moves, journaled under one batch id. */
+/** A drain's or rebalance's moves, journaled under one batch id: one row for all of them, running or ended. */
 export interface BatchRow {
   batch: string;
+  /** running while any of its moves runs, else ended. */
+  progress: 'running' | 'ended';
   sources: string[];
   done: number;
   running: number;
@@ -76,6 +85,14 @@ export interface EventRow {
   message: string;
 }
 
+/** Requests the routers answered themselves, by reason, and the cells' 4xx and 5xx answers, from each router's metrics (counts since it started). */
+export interface TrafficRow {
+  /** A router's id, or "all routers" for the sum. */
+  router: string;
+  rejected: Record<string, number>;
+  cells: Record<string, { '4xx': number; '5xx': number }>;
+}
+
 export interface DashboardView {
   at: string;
   home: string;
@@ -86,7 +103,12 @@ export interface DashboardView {
   cells: Tile[];
   moves: MoveRow[];
   batches: BatchRow[];
+  /** The latest events, newest first (the page filters them by kind and subject). */
   events: EventRow[];
+  /** Crashes, restarts, hangs and failed health checks of the last hour, newest first. */
+  incidents: EventRow[];
+  /** Per router that answered, then their sum (when more than one did). */
+  traffic: TrafficRow[];
 }
 
 export interface CustomerAnswer {

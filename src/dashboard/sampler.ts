@@ -6,21 +6,30 @@ import { RouterAdmin } from '../router/client.js';
 import { collectStatus } from '../status/collect.js';
 import type { StatusReport } from '../status/model.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { parseLatencyBuckets, type LatencyBuckets } from './latency.js';
-import type { DashboardView } from './protocol.js';
+import { parseLatencyBuckets } from './latency.js';
+import type { DashboardView, TrafficRow } from './protocol.js';
+import { parseTraffic } from './traffic.js';
+import { readAdminToken } from '../workspace/secrets.js';
 import { buildView, Tracker } from './view.js';
 
-/** Enough of the journal to count a bulk run's progress, and the events feed's length. */
+/** Enough of the journal to count a bulk run's progress; enough events for an hour of incidents and the page's filters. */
 const JOURNAL_ROWS = 500;
-const EVENT_ROWS = 40;
+const EVENT_ROWS = 500;
 
-async function routerBuckets(ws: Workspace, report: StatusReport): Promise<LatencyBuckets | null> {
+/** The workspace's own router's exposition (its latency histogram and its counters), when it runs. */
+async function ownRouterMetrics(ws: Workspace, report: StatusReport): Promise<string | null> {
   if (report.router.state !== 'running' && report.router.state !== 'orphaned') return null;
-  try {
-    return parseLatencyBuckets(await RouterAdmin.forWorkspace(ws.home, ws.settings, 1_000).metricsText());
-  } catch {
-    return null;
-  }
+  return RouterAdmin.forWorkspace(ws.home, ws.settings, 1_000)
+    .metricsText()
+    .catch(() => null);
+}
+
+/** Every other live router's rejections and error answers, read through its admin URL with the admin token. */
+async function otherRouters(ws: Workspace, report: StatusReport): Promise<TrafficRow[]> {
+  const token = readAdminToken(ws.home);
+  const others = report.routers.filter((router) => router.live && router.id !== report.router.id);
+  const texts = await Promise.all(others.map((router) => new RouterAdmin(router.adminUrl, token, 1_000).metricsText().catch(() => null)));
+  return others.flatMap((router, index) => (texts[index] === null ? [] : [parseTraffic(router.id, texts[index]!)]));
 }
 
 async function cellMetrics(ws: Workspace, report: StatusReport): Promise<Map<string, Record<string, unknown> | null>> {
@@ -43,7 +52,9 @@ export class Sampler {
 
   async sample(): Promise<DashboardView> {
     const report = await collectStatus(this.ws);
-    const [buckets, metrics] = await Promise.all([routerBuckets(this.ws, report), cellMetrics(this.ws, report)]);
+    const [own, metrics, others] = await Promise.all([ownRouterMetrics(this.ws, report), cellMetrics(this.ws, report), otherRouters(this.ws, report)]);
+    const buckets = own === null ? null : parseLatencyBuckets(own);
+    const traffic = [...(own === null ? [] : [parseTraffic(report.router.id ?? 'router', own)]), ...others];
     const now = Date.now();
     const view = buildView({
       now,
@@ -53,6 +64,7 @@ export class Sampler {
       cellMetrics: metrics,
       migrations: await this.ws.plane.listMigrations({ limit: JOURNAL_ROWS }),
       events: (await this.ws.plane.listEvents({ limit: EVENT_ROWS })).reverse(),
+      traffic,
     });
     this.latest = view;
     return view;

@@ -18,7 +18,8 @@ export const PAGE_HTML = `<!doctype html>
 </header>
 <main>
   <ul id="problems" class="plain" aria-label="problems"></ul>
-  <section aria-labelledby="h-routers"><h2 id="h-routers">Router</h2><div id="routers" class="tiles"></div></section>
+  <section aria-labelledby="h-incidents" id="incidents-strip" hidden><h2 id="h-incidents">Incidents, last hour</h2><ol id="incidents" class="plain"></ol></section>
+  <section aria-labelledby="h-routers"><h2 id="h-routers">Routers</h2><div id="routers" class="tiles"></div></section>
   <section aria-labelledby="h-cells"><h2 id="h-cells">Cells</h2><div id="cells" class="tiles"></div></section>
   <div class="columns">
     <section aria-labelledby="h-moves"><h2 id="h-moves">Moves</h2><ul id="batches" class="plain"></ul><ul id="moves" class="plain"></ul></section>
@@ -32,7 +33,21 @@ export const PAGE_HTML = `<!doctype html>
       <div id="customer-result" aria-live="polite"></div>
     </section>
   </div>
-  <section aria-labelledby="h-events"><h2 id="h-events">Events</h2><ol id="events" class="plain"></ol></section>
+  <section aria-labelledby="h-traffic" id="traffic-section" hidden>
+    <h2 id="h-traffic">Refused and failed requests, by router</h2>
+    <p class="muted">Counts since each router started, from its own metrics: the requests it answered itself, by reason, and the cells' 4xx and 5xx answers.</p>
+    <table id="traffic"></table>
+  </section>
+  <section aria-labelledby="h-events">
+    <h2 id="h-events">Events</h2>
+    <form id="event-filter" class="filters">
+      <label for="event-kind">Kind</label>
+      <select id="event-kind"><option value="">all kinds</option></select>
+      <label for="event-subject">Subject</label>
+      <input id="event-subject" autocomplete="off" spellcheck="false" placeholder="a cell, customer or process">
+    </form>
+    <ol id="events" class="plain"></ol>
+  </section>
 </main>
 <script src="vendor/uPlot.iife.min.js"></script>
 <script type="module" src="app.js"></script>
@@ -84,6 +99,12 @@ table { border-collapse: collapse; font-size: .875rem; }
 th, td { text-align: left; padding: .15rem .75rem .15rem 0; }
 #events li { display: grid; grid-template-columns: 6rem 14rem 1fr; gap: .5rem; padding: .25rem 0; border-bottom: 1px solid #e5e7eb; font-size: .875rem; }
 #events time { color: #4b5563; font-variant-numeric: tabular-nums; }
+#incidents li { display: grid; grid-template-columns: 6rem 14rem 1fr; gap: .5rem; padding: .25rem .5rem; background: #fff; border-left: .3rem solid #dc2626; margin-bottom: .25rem; font-size: .875rem; }
+#traffic { background: #fff; border: 1px solid #d1d5db; }
+#traffic th, #traffic td { padding: .2rem .75rem; border-bottom: 1px solid #e5e7eb; font-variant-numeric: tabular-nums; }
+.filters { margin-bottom: .5rem; }
+.filters input { flex: 0 1 16rem; }
+select { font: inherit; padding: .25rem .4rem; border: 1px solid #6b7280; border-radius: .25rem; }
 #problems li { color: #991b1b; background: #fff; border: 1px solid #fca5a5; border-radius: .375rem; padding: .35rem .75rem; margin-top: .5rem; font-size: .875rem; }
 @media (max-width: 700px) {
   .columns { grid-template-columns: 1fr; }

@@ -127,6 +127,37 @@ describe.skipIf(skipReason !== null)('the dashboard in a browser', () => {
     await shot('c1-restarted');
   });
 
+  it('keeps the crash on its tile and in the incidents strip, filters events by kind and subject, and counts refusals and 4xx by router', async () => {
+    // The crash of the test before stays in view after the restart.
+    await page.waitForSelector('[data-tile="c1"]:not([data-incidents="0"])');
+    expect(await page.locator('[data-tile="c1"] [data-fact="incidents"]').textContent()).toMatch(
+      /^\d+ crash\(es\) or restart\(s\) in the last hour, latest at /,
+    );
+    expect(await page.locator('[data-tile="c2"] [data-fact="incidents"]').textContent()).toBe('');
+    await page.waitForSelector('#incidents-strip:not([hidden]) #incidents [data-kind="process.crashed"][data-subject="c1"]');
+    expect(await page.locator('[data-tile="c1"] dt', { hasText: 'p99' }).textContent()).toBe('p99, last 10 s');
+
+    await page.selectOption('#event-kind', 'process.crashed');
+    await page.waitForFunction("[...document.querySelectorAll('#events li')].every((item) => item.dataset.kind === 'process.crashed')");
+    expect(await page.locator('#events li').count()).toBeGreaterThan(0);
+    await page.fill('#event-subject', 'c2');
+    await page.waitForFunction("document.querySelectorAll('#events li').length === 0");
+    await page.selectOption('#event-kind', '');
+    await page.fill('#event-subject', '');
+    await page.waitForSelector('#events li[data-kind="process.started"]');
+
+    // A route no cell serves (the router refuses it: not_found) and a customer no cell has (its cell answers 404).
+    expect((await http('GET', `${system.url}/nope`)).status).toBe(404);
+    expect((await http('GET', `${system.url}/api/customers/nobody-at-all`)).status).toBe(404);
+    await page.waitForSelector('#traffic-section:not([hidden]) #traffic tr[data-line="refused: not_found"]');
+    const cell = (await cliJson<{ cell: string }>(system.home, ['route', 'nobody-at-all'])).cell;
+    const fourxx = page.locator(`#traffic tr[data-line="${cell}: 4xx"] td`);
+    await fourxx.first().waitFor();
+    expect(Number(await fourxx.first().textContent())).toBeGreaterThanOrEqual(1);
+    await shot('incidents-filters-traffic');
+    expect(await seriousViolations()).toEqual([]);
+  });
+
   it('shows a move started from the CLI in progress, then done', async () => {
     const from = (await cliJson<{ cell: string }>(system.home, ['route', 'alice'])).cell;
     const to = from === 'c1' ? 'c2' : 'c1';

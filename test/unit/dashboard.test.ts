@@ -5,6 +5,7 @@ import type { MigrationRecord } from '../../src/control/store.js';
 import { accessCookie, tokenShown } from '../../src/dashboard/access.js';
 import { bucketDelta, parseLatencyBuckets, quantile, totalBuckets } from '../../src/dashboard/latency.js';
 import { appendPoint, errorRatio, ratePerSecond, SeriesSet } from '../../src/dashboard/series.js';
+import { parseTraffic, trafficRows } from '../../src/dashboard/traffic.js';
 import { batchRows, buildView, healthOf, moveRow, ROUTER_TILE, shownMoves, Tracker } from '../../src/dashboard/view.js';
 import { buildStatus, type StatusInputs, type StatusReport } from '../../src/status/model.js';
 import { cellRecord } from '../helpers.js';
@@ -205,6 +206,9 @@ describe('the view-model', () => {
     expect(healthOf({ state: 'starting', healthy: null })).toBe('starting');
     expect(healthOf({ state: 'stopped', healthy: null })).toBe('stopped');
     expect(healthOf({ state: 'orphaned', healthy: true })).toBe('healthy');
+    // A registered cell that answers at its URL is healthy, as status and health say (it showed red).
+    expect(healthOf({ state: 'registered', healthy: true })).toBe('healthy');
+    expect(healthOf({ state: 'registered', healthy: false })).toBe('unhealthy');
   });
 
   it('turns successive counter readings into req/s, error rate and p99, per cell and for the router', () => {
@@ -279,7 +283,114 @@ describe('the view-model', () => {
       migration(4, { batch: 'y', state: 'done' }),
     ];
     const rows = batchRows(journal, report({ status: 'draining' }));
-    expect(rows).toEqual([{ batch: 'x', sources: ['a'], done: 2, running: 1, failed: 0, remaining: 4, fraction: 2 / 6, etaSeconds: 4 }]);
+    expect(rows).toEqual([
+      { batch: 'x', progress: 'running', sources: ['a'], done: 2, running: 1, failed: 0, remaining: 4, fraction: 2 / 6, etaSeconds: 4 },
+      { batch: 'y', progress: 'ended', sources: ['a'], done: 1, running: 0, failed: 0, remaining: 0, fraction: 1, etaSeconds: null },
+    ]);
     expect(batchRows(journal, report())[0]).toMatchObject({ remaining: 1, etaSeconds: 1 });
+  });
+
+  it("groups a bulk run: its moves are its batch's row, not cards of their own, but for one that needs a hand", () => {
+    const drain = Array.from({ length: 30 }, (_, i) => migration(i + 1, { batch: 'd', state: 'done', step: 'purged' }));
+    const journal = [...drain, migration(31, { batch: 'd', state: 'failed', error: 'boom' }), migration(32), migration(33, { state: 'done' })];
+    expect(shownMoves(journal).map((m) => m.id)).toEqual([33, 32, 31]);
+    const rows = batchRows(journal, report());
+    expect(rows).toEqual([expect.objectContaining({ batch: 'd', progress: 'ended', done: 30, failed: 1 })]);
+  });
+
+  it('keeps a crash or restart on its tile and in the incidents for an hour; says which window the p99 is of', () => {
+    const tracker = new Tracker(60_000, 10_000);
+    const status = report();
+    const now = Date.parse('2026-12-07T12:00:00Z');
+    const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+    const events = [
+      { id: 4, at: at(1), source: 'supervisor', kind: 'process.crashed', subject: 'b', message: 'exit 137; restarting in 100 ms' },
+      { id: 3, at: at(2), source: 'supervisor', kind: 'process.started', subject: 'b', message: 'pid 7' },
+      { id: 2, at: at(30), source: 'supervisor', kind: 'process.hung', subject: 'b', message: 'killing it' },
+      { id: 1, at: at(90), source: 'supervisor', kind: 'process.crashed', subject: 'a', message: 'exit 1' },
+    ];
+    const view = buildView({ now, report: status, figures: tracker.observe(now, status, null), tracker, cellMetrics: new Map(), migrations: [], events });
+    expect(view.cells.map((tile) => [tile.id, tile.incidentsLastHour, tile.lastIncidentAt])).toEqual([
+      ['a', 0, null],
+      ['b', 2, at(1)],
+    ]);
+    expect(view.incidents.map((event) => event.id)).toEqual([4, 2]);
+    expect(view.cells[0]!.p99WindowSeconds).toBe(10);
+  });
+
+  it('shows every router the control plane lists, live or stale, with its host', () => {
+    const tracker = new Tracker();
+    const status = report();
+    status.router.id = 'here:8000';
+    status.routers = [
+      {
+        id: 'here:8000',
+        adminUrl: 'http://127.0.0.1:8001',
+        publicUrl: 'http://127.0.0.1:8000',
+        pid: 10,
+        host: 'here',
+        heartbeatAgeMs: 100,
+        live: true,
+        mapping: null,
+      },
+      {
+        id: 'b:8020',
+        adminUrl: 'http://10.0.0.2:8021',
+        publicUrl: 'http://10.0.0.2:8020',
+        pid: 42,
+        host: 'host-b',
+        heartbeatAgeMs: 200,
+        live: true,
+        mapping: null,
+      },
+      {
+        id: 'c:8020',
+        adminUrl: 'http://10.0.0.3:8021',
+        publicUrl: 'http://10.0.0.3:8020',
+        pid: 43,
+        host: 'host-c',
+        heartbeatAgeMs: 9_000,
+        live: false,
+        mapping: null,
+      },
+    ];
+    const view = buildView({
+      now: 5_000,
+      report: status,
+      figures: tracker.observe(5_000, status, null),
+      tracker,
+      cellMetrics: new Map(),
+      migrations: [],
+      events: [],
+    });
+    expect(view.routers.map((tile) => [tile.id, tile.host, tile.state, tile.health])).toEqual([
+      ['router', null, 'running', 'healthy'],
+      ['b:8020', 'host-b', 'live', 'healthy'],
+      ['c:8020', 'host-c', 'stale', 'unhealthy'],
+    ]);
+    expect(view.routers[2]!.lastError).toBe('no heartbeat for 9 s');
+  });
+
+  it("counts each router's refusals by reason and the cells' 4xx and 5xx, and sums them", () => {
+    const one = parseTraffic(
+      'r1',
+      [
+        '# TYPE cellctl_router_rejected_total counter',
+        'cellctl_router_rejected_total{reason="rate_limited"} 7',
+        'cellctl_router_rejected_total{reason="fenced"} 2',
+        'cellctl_router_requests_total{cell="a",code="200"} 90',
+        'cellctl_router_requests_total{cell="a",code="404"} 3',
+        'cellctl_router_requests_total{cell="a",code="503"} 1',
+        'cellctl_router_requests_total{cell="b",code="201"} 4',
+      ].join('\n'),
+    );
+    expect(one).toEqual({ router: 'r1', rejected: { rate_limited: 7, fenced: 2 }, cells: { a: { '4xx': 3, '5xx': 1 } } });
+    const two = parseTraffic('r2', 'cellctl_router_rejected_total{reason="fenced"} 1\ncellctl_router_requests_total{cell="a",code="502"} 2');
+    expect(trafficRows([one])).toEqual([one]);
+    expect(trafficRows([one, two]).at(-1)).toEqual({
+      router: 'all routers',
+      rejected: { rate_limited: 7, fenced: 3 },
+      cells: { a: { '4xx': 3, '5xx': 3 } },
+    });
   });
 });

@@ -1,6 +1,6 @@
 // The dashboard page: renders each DashboardView the server streams (Server-Sent Events) into tiles,
 // moves and events, keeps one uPlot chart per tile, and runs the customer search. No framework.
-import type { BatchRow, CustomerAnswer, DashboardView, EventRow, MoveRow, Tile } from '../protocol.js';
+import type { BatchRow, CustomerAnswer, DashboardView, EventRow, MoveRow, Tile, TrafficRow } from '../protocol.js';
 
 const TONE: Record<Tile['health'], string> = { healthy: 'tone-ok', unhealthy: 'tone-bad', starting: 'tone-warn', stopped: 'tone-idle' };
 
@@ -42,7 +42,8 @@ function newTile(tile: Tile): TileParts {
       el('meter', { min: '0', max: '1', value: '0', 'aria-label': `${tile.id}: customers of capacity` }),
       el('span', { 'data-fact': 'customers' }),
     ),
-    el('dl', { class: 'facts' }, fact('req/s', 'rps'), fact('errors', 'errors'), fact('p99', 'p99')),
+    el('dl', { class: 'facts' }, fact('req/s', 'rps'), fact('errors', 'errors'), fact(`p99, last ${tile.p99WindowSeconds} s`, 'p99')),
+    el('p', { class: 'muted incidents', 'data-fact': 'incidents' }),
     chart,
     el('p', { class: 'legend muted' }, el('span', { class: 'key-rps' }, 'req/s (left)'), ' · ', el('span', { class: 'key-p99' }, 'p99 ms (right, dashed)')),
   );
@@ -91,9 +92,11 @@ function fillTile(parts: TileParts, tile: Tile): void {
   root.dataset.state = tile.state;
   root.dataset.pid = String(tile.pid ?? '');
   root.dataset.restarts = String(tile.restarts);
+  root.dataset.incidents = String(tile.incidentsLastHour);
   const word = tile.state === 'running' || tile.state === tile.health ? tile.health : `${tile.health} · ${tile.state}`;
   root.querySelector('.word')!.textContent = word;
   const about = [
+    tile.host ? `on ${tile.host}` : null,
     tile.template,
     tile.status,
     tile.pid ? `pid ${tile.pid}` : null,
@@ -107,6 +110,12 @@ function fillTile(parts: TileParts, tile: Tile): void {
   setText(root, 'rps', fixed(tile.rps, 1));
   setText(root, 'errors', percent(tile.errorRate));
   setText(root, 'p99', fixed(tile.p99Ms, 1, ' ms'));
+  // Kept in view for an hour: a cell killed and back within a second still says so.
+  setText(
+    root,
+    'incidents',
+    tile.incidentsLastHour === 0 ? '' : `${tile.incidentsLastHour} crash(es) or restart(s) in the last hour, latest at ${clock(tile.lastIncidentAt!)}`,
+  );
   drawChart(parts, tile);
 }
 
@@ -159,15 +168,14 @@ function moveItem(move: MoveRow): HTMLElement {
 
 function batchItem(batch: BatchRow): HTMLElement {
   const eta = batch.etaSeconds === null ? 'ETA unknown' : `ETA ${batch.etaSeconds} s`;
+  const where =
+    batch.progress === 'running'
+      ? ` ${batch.done} done, ${batch.running} running, ${batch.remaining} left · ${eta}`
+      : ` ${batch.done} done, ${batch.failed} failed · ended`;
   return el(
     'li',
-    { class: 'batch', 'data-batch': batch.batch },
-    el(
-      'p',
-      {},
-      el('strong', {}, `bulk move from ${batch.sources.join(', ')}`),
-      ` ${batch.done} done, ${batch.running} running, ${batch.remaining} left · ${eta}`,
-    ),
+    { class: 'batch', 'data-batch': batch.batch, 'data-progress': batch.progress },
+    el('p', {}, el('strong', {}, `bulk move from ${batch.sources.join(', ')}`), where),
     el('progress', { max: '1', value: String(batch.fraction), 'aria-label': `bulk move ${batch.batch} progress` }),
   );
 }
@@ -190,7 +198,59 @@ function replaceList<T>(container: HTMLElement, items: T[], key: (item: T) => st
   container.replaceChildren(...items.map(render));
 }
 
+/** The events the filters let through (kind and subject as chosen on the page), at most 40. */
+function filteredEvents(events: EventRow[]): EventRow[] {
+  const kind = (byId('event-kind') as HTMLSelectElement).value;
+  const subject = (byId('event-subject') as HTMLInputElement).value.trim();
+  return events.filter((event) => (kind === '' || event.kind === kind) && (subject === '' || event.subject.includes(subject))).slice(0, 40);
+}
+
+/** The kind filter offers the kinds seen so far (kept, so a choice does not vanish with its last event). */
+function offerKinds(events: EventRow[]): void {
+  const select = byId('event-kind') as HTMLSelectElement;
+  const known = new Set([...select.options].map((option) => option.value));
+  for (const kind of [...new Set(events.map((event) => event.kind))].sort()) if (!known.has(kind)) select.append(el('option', { value: kind }, kind));
+}
+
+function renderTraffic(rows: TrafficRow[]): void {
+  const section = byId('traffic-section');
+  section.hidden = rows.length === 0;
+  const reasons = [...new Set(rows.flatMap((row) => Object.keys(row.rejected)))].sort();
+  const cells = [...new Set(rows.flatMap((row) => Object.keys(row.cells)))].sort();
+  const lines: [string, (row: TrafficRow) => number][] = [
+    ...reasons.map((reason): [string, (row: TrafficRow) => number] => [`refused: ${reason}`, (row) => row.rejected[reason] ?? 0]),
+    ...cells.flatMap((cell): [string, (row: TrafficRow) => number][] => [
+      [`${cell}: 4xx`, (row) => row.cells[cell]?.['4xx'] ?? 0],
+      [`${cell}: 5xx`, (row) => row.cells[cell]?.['5xx'] ?? 0],
+    ]),
+  ];
+  const table = byId('traffic');
+  const signature = JSON.stringify(rows);
+  if (table.dataset.signature === signature) return;
+  table.dataset.signature = signature;
+  table.replaceChildren(
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'what'), ...rows.map((row) => el('th', { scope: 'col' }, row.router)))),
+    el(
+      'tbody',
+      {},
+      ...(lines.length === 0
+        ? [el('tr', {}, el('td', { colspan: String(rows.length + 1) }, 'none refused, no 4xx or 5xx'))]
+        : lines.map(([label, count]) =>
+            el('tr', { 'data-line': label }, el('th', { scope: 'row' }, label), ...rows.map((row) => el('td', {}, String(count(row))))),
+          )),
+    ),
+  );
+}
+
+let lastView: DashboardView | null = null;
+
+function renderEvents(view: DashboardView): void {
+  offerKinds(view.events);
+  replaceList(byId('events'), filteredEvents(view.events), (e) => String(e.id), eventItem);
+}
+
 function render(view: DashboardView): void {
+  lastView = view;
   const summary = byId('summary');
   summary.className = `badge ${view.healthy ? 'tone-ok' : 'tone-bad'}`;
   summary.querySelector('.word')!.textContent = view.healthy ? 'all healthy' : `${view.problems.length} problem(s)`;
@@ -200,7 +260,10 @@ function render(view: DashboardView): void {
   replaceList(byId('batches'), view.batches, (b) => `${b.batch}:${b.done}:${b.running}:${b.remaining}:${b.etaSeconds}`, batchItem);
   replaceList(byId('moves'), view.moves, (m) => `${m.id}:${m.progress}:${m.step}`, moveItem);
   if (view.moves.length === 0 && byId('moves').childElementCount === 0) byId('moves').append(el('li', { class: 'muted' }, 'no moves yet'));
-  replaceList(byId('events'), view.events, (e) => String(e.id), eventItem);
+  renderEvents(view);
+  byId('incidents-strip').hidden = view.incidents.length === 0;
+  replaceList(byId('incidents'), view.incidents, (e) => String(e.id), eventItem);
+  renderTraffic(view.traffic);
   replaceList(
     byId('problems'),
     view.problems,
@@ -261,6 +324,12 @@ function connect(): void {
     summary.querySelector('.word')!.textContent = 'reconnecting';
   };
   byId('search').addEventListener('submit', (event) => void search(event as SubmitEvent));
+  const refilter = () => {
+    if (lastView) renderEvents(lastView);
+  };
+  byId('event-kind').addEventListener('change', refilter);
+  byId('event-subject').addEventListener('input', refilter);
+  byId('event-filter').addEventListener('submit', (event) => event.preventDefault());
 }
 
 connect();
