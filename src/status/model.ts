@@ -314,7 +314,7 @@ export function unconfirmedText(mapping: MappingConfirmationState | null): strin
 }
 
 const UNCONFIRMED_FIX =
-  'let it reach the control plane again (cellctl logs router; restored control.db from a backup? then "cellctl repair --dry-run"; the router confirms its mapping by itself once it can)';
+  'let it reach the control plane again (cellctl logs router; restored the control plane from a backup? then "cellctl repair --dry-run"; the router confirms its mapping by itself once it can)';
 
 /** Registered routers (other than the supervised one) that answer but refuse customers: their clients are refused. */
 function unconfirmedRouterProblems(report: StatusReport): HealthProblem[] {
@@ -463,12 +463,17 @@ export function judgeUnreadableControl(
   reason: string,
   routerControlPlane: RouterHealth['controlPlane'] | null,
   routerMapping: MappingConfirmationState | null = null,
+  kind: PlaneKind = 'sqlite',
 ): HealthVerdict {
   const details: HealthProblem[] = [
     {
       problem: `the control plane cannot be read (${reason})`,
       customers: 0,
-      fix: 'restore control.db from a backup (then "cellctl repair --dry-run": a backup is behind its cells), or bring PostgreSQL back',
+      // What to bring back depends on where the control plane is: a file here, or a PostgreSQL server.
+      fix:
+        kind === 'postgres'
+          ? 'bring PostgreSQL back, or correct the URL in secrets/control-url (a database restored from a backup is behind its cells: then "cellctl repair --dry-run")'
+          : 'restore control.db from a backup (then "cellctl repair --dry-run": a backup is behind its cells)',
     },
   ];
   if (routerControlPlane === null) {

@@ -270,6 +270,11 @@ describe('health when control.db cannot be read', () => {
       { confirmed: false, confirmedAt: null, unconfirmedSince: '2030-01-01T00:00:08.000Z' },
     );
     expect(refusing.problems[1]).toMatch(/refuses every customer's requests .*mapping unconfirmed since 2030-01-01T00:00:08.000Z/);
+    // What to bring back: the file here, or the PostgreSQL server (which has no control.db to restore).
+    expect(both.problems[0]).toMatch(/restore control\.db from a backup/);
+    const postgres = judgeUnreadableControl('connect ECONNREFUSED 10.0.0.2:5432', null, null, 'postgres');
+    expect(postgres.problems[0]).toMatch(/bring PostgreSQL back, or correct the URL in secrets\/control-url/);
+    expect(postgres.problems[0]).not.toMatch(/control\.db/);
   });
 });
 

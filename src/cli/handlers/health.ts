@@ -1,10 +1,12 @@
 // cellctl health: exit 0 only when no customer would be refused (router, control store, every cell
 // holding customers or started, no interrupted move that still fences its customer); otherwise exit 3,
 // with who is hit and what helps. A move interrupted after its fence was lifted is a note, not a failure.
+import { isPostgresUrl } from '../../control/open.js';
 import { RouterAdmin } from '../../router/client.js';
 import { ExitCode, isCellctlError } from '../../shared/errors.js';
 import { collectStatus } from '../../status/collect.js';
 import { type HealthVerdict, judgeHealth, judgeUnreadableControl, runsNothingHere } from '../../status/model.js';
+import { controlLocation } from '../../workspace/secrets.js';
 import { openWorkspace, readSettings, type Workspace } from '../../workspace/workspace.js';
 import { homeOf } from '../context.js';
 import { planeBehindCells } from '../../workspace/cell-data.js';
@@ -64,7 +66,7 @@ async function unreadableControl(home: string, reason: string): Promise<HealthVe
   const routerControlPlane = router?.controlPlane ?? null;
   const routerMapping = router?.mapping ?? null;
   return {
-    ...judgeUnreadableControl(reason, routerControlPlane, routerMapping),
+    ...judgeUnreadableControl(reason, routerControlPlane, routerMapping, isPostgresUrl(controlLocation(home)) ? 'postgres' : 'sqlite'),
     report: null,
     controlDb: { ok: false, error: reason },
     routerControlPlane,
