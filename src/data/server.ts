@@ -23,18 +23,18 @@ async function parseBody<T>(ctx: RequestContext, schema: z.ZodType<T>): Promise<
   try {
     raw = await ctx.body();
   } catch (error) {
-    if (error instanceof HttpError && error.status === 400) throw new HttpError(400, error.message, 'bad_request');
+    if (error instanceof HttpError && error.status === 400) throw new HttpError('bad_request', error.message);
     throw error;
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new HttpError(400, formatIssues(parsed.error), 'bad_request');
+  if (!parsed.success) throw new HttpError('bad_request', formatIssues(parsed.error));
   return parsed.data;
 }
 
 export function dataRoutes(service: DataService, token: string): RouteDef[] {
   const guard = (ctx: RequestContext): void => {
     if (!hasBearerToken(ctx.req.headers.authorization, token)) {
-      throw new HttpError(401, 'send the cell\'s data API token as "Authorization: Bearer <token>"', 'unauthorized');
+      throw new HttpError('unauthorized', 'send the cell\'s data API token as "Authorization: Bearer <token>"');
     }
   };
   const get = (name: string, answer: () => unknown): RouteDef => ({

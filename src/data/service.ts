@@ -32,13 +32,9 @@ function parseRows(text: string, where: string): unknown[] {
   try {
     rows = JSON.parse(text);
   } catch (error) {
-    throw new HttpError(
-      400,
-      `${where}.rows must be the text of a JSON array of rows: ${error instanceof Error ? error.message : String(error)}`,
-      'bad_request',
-    );
+    throw new HttpError('bad_request', `${where}.rows must be the text of a JSON array of rows: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (!Array.isArray(rows)) throw new HttpError(400, `${where}.rows must be the text of a JSON array of rows`, 'bad_request');
+  if (!Array.isArray(rows)) throw new HttpError('bad_request', `${where}.rows must be the text of a JSON array of rows`);
   return rows;
 }
 
@@ -47,7 +43,7 @@ function decodeAt(value: unknown, where: string): unknown {
   try {
     return decodeWire(value);
   } catch (error) {
-    throw new HttpError(400, `${where}: ${error instanceof Error ? error.message : String(error)}`, 'bad_request');
+    throw new HttpError('bad_request', `${where}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -69,7 +65,7 @@ interface TableAccess {
 
 const IN_CUSTOMERS = 'IN (SELECT value FROM json_each(?))';
 
-const notDeclared = (what: string) => new HttpError(422, `${what}: the data API reads and writes only the template's declared customer tables`, 'not_declared');
+const notDeclared = (what: string) => new HttpError('not_declared', `${what}: the data API reads and writes only the template's declared customer tables`);
 
 /** A page that collides with rows the cell already has (a unique key, a missing parent) is the caller's to resolve. */
 function conflictOnConstraint<T>(table: string, work: () => T): T {
@@ -78,7 +74,7 @@ function conflictOnConstraint<T>(table: string, work: () => T): T {
   } catch (error) {
     if (!String((error as { code?: unknown }).code ?? '').startsWith('SQLITE_CONSTRAINT')) throw error;
     const why = error instanceof Error ? error.message : String(error);
-    throw new HttpError(409, `table "${table}": ${why}; the cell already holds rows this page collides with (purge them here first)`, 'conflict');
+    throw new HttpError('conflict', `table "${table}": ${why}; the cell already holds rows this page collides with (purge them here first)`);
   }
 }
 
@@ -261,9 +257,8 @@ export class DataService {
     const top = (this.db.prepare(`SELECT MAX(fencing) AS top FROM _cellctl_fencing WHERE customer ${IN_CUSTOMERS}`).get(json) as { top: number | null }).top;
     if (top !== null && top > fencing) {
       throw new HttpError(
-        409,
-        `a newer move (fencing ${top}) owns one of these customers; this mover (fencing ${fencing}) was replaced and must stop`,
         'stale_owner',
+        `a newer move (fencing ${top}) owns one of these customers; this mover (fencing ${fencing}) was replaced and must stop`,
       );
     }
     this.db
@@ -314,7 +309,7 @@ export class DataService {
     const stored = this.db.prepare('SELECT rows FROM _cellctl_imports WHERE move = ? AND key = ?').get(move, page.key) as { rows: number } | undefined;
     if (stored) return { rows: stored.rows, tables: [], replayed: true };
     const total = page.sections.reduce((sum, section) => sum + section.count, 0);
-    if (total > PAGE_ROWS) throw new HttpError(400, `page: ${total} rows; a page holds at most ${PAGE_ROWS}`, 'bad_request');
+    if (total > PAGE_ROWS) throw new HttpError('bad_request', `page: ${total} rows; a page holds at most ${PAGE_ROWS}`);
     const named = new Set(request.customers);
     const tables = page.sections.map((section, number) => {
       const access = this.table(section.table);
@@ -338,15 +333,15 @@ export class DataService {
     const { columns } = section;
     const unknown = columns.filter((column) => !access.columns.includes(column));
     if (unknown.length > 0) throw notDeclared(`table "${access.decl.table}" has no column ${unknown.map((c) => `"${c}"`).join(', ')}`);
-    if (new Set(columns).size !== columns.length) throw new HttpError(400, `${where}.columns: a column is named twice`, 'bad_request');
+    if (new Set(columns).size !== columns.length) throw new HttpError('bad_request', `${where}.columns: a column is named twice`);
     const customerIndex = columns.indexOf(access.decl.customerColumn);
     if (customerIndex < 0) throw notDeclared(`${where}.columns must include the customer column "${access.decl.customerColumn}"`);
     const cellIndex = access.decl.cellColumn === null ? -1 : columns.indexOf(access.decl.cellColumn);
     const rows = parseRows(section.rows, where);
-    if (rows.length !== section.count) throw new HttpError(400, `${where}.count is ${section.count} but rows holds ${rows.length}`, 'bad_request');
+    if (rows.length !== section.count) throw new HttpError('bad_request', `${where}.count is ${section.count} but rows holds ${rows.length}`);
     return rows.map((row, number) => {
       if (!Array.isArray(row) || row.length !== columns.length) {
-        throw new HttpError(400, `${where}.rows[${number}] is not an array of ${columns.length} values`, 'bad_request');
+        throw new HttpError('bad_request', `${where}.rows[${number}] is not an array of ${columns.length} values`);
       }
       const values = row.map((value, column) => decodeAt(value, `${where}.rows[${number}][${column}]`));
       if (!named.has(String(values[customerIndex]))) {

@@ -141,7 +141,7 @@ function stateRoutes(parts: AdminParts): RouteDef[] {
         try {
           return { status: 200, body: parts.reloadSettings() };
         } catch (error) {
-          throw new HttpError(422, error instanceof Error ? error.message : String(error), 'invalid_settings');
+          throw new HttpError('invalid_settings', error instanceof Error ? error.message : String(error));
         }
       },
     },
@@ -150,7 +150,7 @@ function stateRoutes(parts: AdminParts): RouteDef[] {
       path: ADMIN_PATHS.reload,
       handler: async () => {
         await link.refresh();
-        if (link.error) throw new HttpError(503, `control plane unreachable: ${link.error}`, 'control_plane_unavailable');
+        if (link.error) throw new HttpError('control_plane_unavailable', `control plane unreachable: ${link.error}`);
         return { status: 200, body: { mappingVersion: mapping.mappingVersion, customersMapped: mapping.size } satisfies ReloadAnswer };
       },
     },
@@ -186,7 +186,7 @@ function fenceRoutes(parts: AdminParts): RouteDef[] {
         );
         if (!result.drained) {
           for (const customerId of input.customerIds) fences.release(customerId, input.fenceId);
-          throw new HttpError(409, `${result.inFlight} request(s) still in flight after the drain timeout; fences lifted`, 'not_drained');
+          throw new HttpError('not_drained', `${result.inFlight} request(s) still in flight after the drain timeout; fences lifted`);
         }
         return { status: 200, body: { fenceId: input.fenceId, waitedMs: performance.now() - startedAt } satisfies FenceAnswer };
       },
@@ -197,7 +197,7 @@ function fenceRoutes(parts: AdminParts): RouteDef[] {
       handler: async ({ body }) => {
         const input = parseWith(confirmFenceRequest, await body());
         if (!fences.confirm(input.customerIds, input.fenceId, input.leaseMs ?? limits.fenceLeaseMs, Date.now())) {
-          throw new HttpError(409, `fence ${input.fenceId} was not held without a break (lease lapsed or router restarted)`, 'fence_lost');
+          throw new HttpError('fence_lost', `fence ${input.fenceId} was not held without a break (lease lapsed or router restarted)`);
         }
         return { status: 200, body: { held: true } satisfies ConfirmFenceAnswer };
       },

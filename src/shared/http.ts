@@ -6,13 +6,17 @@ import { HTTP_ERRORS, type HttpErrorCode } from './error-codes.js';
 import { formatIssues } from './validation.js';
 
 /** An expected error answer: `code` is one of the catalogue's (shared/error-codes.ts), `status` one it lists for the code. */
+/** An error answer: its code names it, and the catalogue (shared/error-codes.ts) fixes its status, unless one of the code's other statuses is given. */
 export class HttpError extends Error {
+  readonly status: number;
+
   constructor(
-    readonly status: number,
-    message: string,
     readonly code: HttpErrorCode,
+    message: string,
+    status?: number,
   ) {
     super(message);
+    this.status = status ?? HTTP_ERRORS[code].status;
   }
 }
 
@@ -81,7 +85,7 @@ async function withBusyRetry(handler: () => Reply | Promise<Reply>, onFirstBusy:
     } catch (error) {
       if (!isBusy(error)) throw error;
       if (attempt === 0) onFirstBusy();
-      if (Date.now() >= deadline) throw new HttpError(503, 'the database is busy; retry shortly', 'database_busy');
+      if (Date.now() >= deadline) throw new HttpError('database_busy', 'the database is busy; retry shortly');
       await new Promise((resolve) => setTimeout(resolve, BUSY_BACKOFF_MS[Math.min(attempt, BUSY_BACKOFF_MS.length - 1)]));
     }
   }
@@ -109,7 +113,7 @@ function compile(route: RouteDef): CompiledRoute {
 export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const tooLarge = () =>
-      new HttpError(413, `request body is larger than ${limit} bytes, this API's limit: send a smaller body (fewer items per request)`, 'body_too_large');
+      new HttpError('body_too_large', `request body is larger than ${limit} bytes, this API's limit: send a smaller body (fewer items per request)`);
     let chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -125,18 +129,18 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
 
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const raw = await readBody(req, limit);
-  if (raw.length === 0) throw new HttpError(400, 'request body is empty: send a JSON object', 'invalid_body');
+  if (raw.length === 0) throw new HttpError('invalid_body', 'request body is empty: send a JSON object');
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new HttpError(400, 'request body is not valid JSON', 'invalid_body');
+    throw new HttpError('invalid_body', 'request body is not valid JSON');
   }
 }
 
 /** Parses a body with a zod schema; a mismatch is a 400 that names the field. */
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new HttpError(400, formatIssues(parsed.error), 'invalid_body');
+  if (!parsed.success) throw new HttpError('invalid_body', formatIssues(parsed.error));
   return parsed.data;
 }
 

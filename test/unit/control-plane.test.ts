@@ -518,6 +518,12 @@ describe.skipIf(!pgCheck.ok)(`PostgreSQL control plane${pgCheck.ok ? '' : ` (ski
       // Whatever won, every customer is in one piece: all moved by the switch, or the switch refused.
       const cells = new Set((await plane.listCustomers()).map((c) => c.cellId));
       if (outcomes[0]!.status === 'fulfilled') expect(cells).toEqual(new Set([to]));
+      else {
+        // The switch lost its race: refused as a mapping that changed, nobody moved, the journal not past it.
+        expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'E_MAPPING_CHANGED' });
+        expect(cells).toEqual(new Set([from]));
+        expect((await plane.getMigration(migrationIds[0]!))!.step).not.toBe('switched');
+      }
       await plane.endMigrations(migrationIds, `o${round}`, 'done');
       // Put everyone back on the round's target, so the next round starts from one cell.
       for (const customerId of ids) await plane.moveCustomer(customerId, from, to);

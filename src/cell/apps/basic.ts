@@ -52,7 +52,7 @@ function basicCustomerRoutes(db: Database.Database, cellId: string): RouteDef[] 
       path: '/api/customers/:id',
       handler: async ({ params, body }) => {
         const data = await objectBody(body);
-        if (!data || Object.keys(data).length === 0) throw new HttpError(400, 'No data provided', 'no_data');
+        if (!data || Object.keys(data).length === 0) throw new HttpError('no_data', 'No data provided');
         findCustomer(db, params.id!);
         const changes = changedText(data, ['name', 'email']);
         const fields = Object.keys(changes);

@@ -40,7 +40,7 @@ export function apiTimes<T extends object>(row: T): T {
   return out as T;
 }
 
-export const customerNotFound = () => new HttpError(404, 'Customer not found', 'customer_not_found');
+export const customerNotFound = () => new HttpError('customer_not_found', 'Customer not found');
 
 export function findCustomer(db: Database.Database, id: string): CustomerRow {
   const row = db.prepare('SELECT * FROM customers WHERE customer_id = ?').get(id) as CustomerRow | undefined;
@@ -58,8 +58,8 @@ export function conflictOnDuplicate<T>(work: () => T): T {
     return work();
   } catch (error) {
     const message = error instanceof Error ? error.message : '';
-    if (message.includes('customers.email')) throw new HttpError(409, 'Email already exists', 'email_taken');
-    if (message.includes('customers.customer_id')) throw new HttpError(409, 'Customer already exists', 'customer_exists');
+    if (message.includes('customers.email')) throw new HttpError('email_taken', 'Email already exists');
+    if (message.includes('customers.customer_id')) throw new HttpError('customer_exists', 'Customer already exists');
     throw error;
   }
 }
@@ -78,8 +78,7 @@ export async function objectBody(body: () => Promise<unknown>): Promise<Record<s
 
 /** The examples require both fields on create, as text. */
 export function nameAndEmail(data: Record<string, unknown> | null): { name: string; email: string } {
-  if (!data || typeof data.name !== 'string' || typeof data.email !== 'string')
-    throw new HttpError(400, 'Name and email are required', 'name_and_email_required');
+  if (!data || typeof data.name !== 'string' || typeof data.email !== 'string') throw new HttpError('name_and_email_required', 'Name and email are required');
   return { name: data.name, email: data.email };
 }
 
@@ -88,7 +87,7 @@ export function changedText(data: Record<string, unknown>, fields: readonly stri
   const changes: Record<string, string> = {};
   for (const field of fields) {
     if (!(field in data)) continue;
-    if (typeof data[field] !== 'string') throw new HttpError(400, `${field[0]!.toUpperCase()}${field.slice(1)} must be text`, 'invalid_field');
+    if (typeof data[field] !== 'string') throw new HttpError('invalid_field', `${field[0]!.toUpperCase()}${field.slice(1)} must be text`);
     changes[field] = data[field];
   }
   return changes;

@@ -110,7 +110,7 @@ function customerRoutes(db: Database.Database, cellId: string): RouteDef[] {
       handler: async ({ params, body }) => {
         const customerId = params.id!;
         const data = await objectBody(body);
-        if (!data) throw new HttpError(400, 'No data provided', 'no_data');
+        if (!data) throw new HttpError('no_data', 'No data provided');
         requireCustomer(db, customerId);
         const changes: Record<string, string | null> = changedText(data, ['name', 'email']);
         if ('address' in data) changes.address = addressJson(data);
@@ -152,7 +152,7 @@ function productRoutes(products: Map<string, Product>): RouteDef[] {
       path: '/api/products/:productId',
       handler: ({ params }) => {
         const product = products.get(params.productId!);
-        if (!product) throw new HttpError(404, 'Product not found', 'product_not_found');
+        if (!product) throw new HttpError('product_not_found', 'Product not found');
         return { status: 200, body: presentProduct(product) };
       },
     },
@@ -187,12 +187,12 @@ function cartRoutes(db: Database.Database, cellId: string, products: Map<string,
       handler: async ({ params, body }) => {
         const data = (await objectBody(body)) ?? {};
         const productId = data.product_id;
-        if (productId === undefined || productId === null || productId === '') throw new HttpError(400, 'Product ID required', 'product_id_required');
+        if (productId === undefined || productId === null || productId === '') throw new HttpError('product_id_required', 'Product ID required');
         const quantity = data.quantity ?? 1;
         if (!Number.isInteger(quantity) || (quantity as number) < 1 || (quantity as number) > 1_000_000) {
-          throw new HttpError(400, 'Quantity must be a whole number from 1', 'invalid_quantity');
+          throw new HttpError('invalid_quantity', 'Quantity must be a whole number from 1');
         }
-        if (typeof productId !== 'string' || !products.has(productId)) throw new HttpError(400, 'Product not found', 'product_not_found');
+        if (typeof productId !== 'string' || !products.has(productId)) throw new HttpError('product_not_found', 'Product not found', 400);
         requireCustomer(db, params.id!);
         // The write and the answer's read in one transaction: a busy database fails it before it wrote.
         const after = db
@@ -214,7 +214,7 @@ function cartRoutes(db: Database.Database, cellId: string, products: Map<string,
             return removed === 0 ? null : items(params.id!);
           })
           .immediate();
-        if (left === null) throw new HttpError(404, 'Product not in cart', 'not_in_cart');
+        if (left === null) throw new HttpError('not_in_cart', 'Product not in cart');
         return { status: 200, body: { status: 'removed', customer_id: params.id!, items: left } };
       },
     },
@@ -266,10 +266,10 @@ function orderRoutes(db: Database.Database, cellId: string, products: Map<string
   // One transaction: the order, its lines at current prices, the emptied cart and the queued event.
   const placeOrder = db.transaction((customerId: string): OrderRow => {
     const lines = cartLines.all(customerId) as CartLine[];
-    if (lines.length === 0) throw new HttpError(400, 'Cart is empty', 'cart_empty');
+    if (lines.length === 0) throw new HttpError('cart_empty', 'Cart is empty');
     const priced = lines.map((line) => {
       const product = products.get(line.product_id);
-      if (!product) throw new HttpError(409, `Product ${line.product_id} is no longer sold; remove it from the cart`, 'product_gone');
+      if (!product) throw new HttpError('product_gone', `Product ${line.product_id} is no longer sold; remove it from the cart`);
       return { ...line, price: product.price_cents };
     });
     const orderId = randomUUID();
@@ -310,7 +310,7 @@ function orderRoutes(db: Database.Database, cellId: string, products: Map<string
       path: '/api/customers/:id/orders/:orderId',
       handler: ({ params }) => {
         const row = db.prepare('SELECT * FROM orders WHERE order_id = ? AND customer_id = ?').get(params.orderId!, params.id!) as OrderRow | undefined;
-        if (!row) throw new HttpError(404, 'Order not found', 'order_not_found');
+        if (!row) throw new HttpError('order_not_found', 'Order not found');
         return { status: 200, body: presentOrder(row) };
       },
     },
