@@ -13,6 +13,7 @@ import { createBasicApp } from './apps/basic.js';
 import { createEcommerceApp } from './apps/ecommerce.js';
 import { openCellDatabase } from './datadb.js';
 import { createRequestListener, type RouteDef } from '../shared/http.js';
+import { sqliteRequests } from '../shared/sqlite-requests.js';
 import { spellNaN } from '../shared/prometheus.js';
 import { WRITES_CHECK } from '../shared/health.js';
 import { type RunningDataApi, startDataApi } from '../data/server.js';
@@ -119,11 +120,11 @@ export async function startCell(options: CellOptions): Promise<RunningCell> {
     }
   }
   const app = APPS[options.app]({ db, cellId: options.cellId, log: options.log, env: options.env });
-  const listener = createRequestListener(
-    [healthRoute(app, data), metricsRoute(options.cellId, app), ...app.routes],
-    (error) => options.log.error({ err: error }, 'request failed'),
-    (req) => options.log.info({ method: req.method, url: req.url }, 'database busy: the request waits for the write lock'),
-  );
+  const listener = createRequestListener([healthRoute(app, data), metricsRoute(options.cellId, app), ...app.routes], {
+    onError: (error) => options.log.error({ err: error }, 'request failed'),
+    onBusy: (req) => options.log.info({ method: req.method, url: req.url }, 'database busy: the request waits for the write lock'),
+    store: sqliteRequests,
+  });
   const server = http.createServer({ keepAliveTimeout: 65_000 }, listener);
   server.headersTimeout = 30_000;
   try {

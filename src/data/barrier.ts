@@ -10,7 +10,7 @@
 // is what keeps a stale router, paused for any length of time, from landing a write in a cell the
 // customer has left.
 import type Database from 'better-sqlite3';
-import { BARRED_WRITE_MESSAGE } from '../shared/http.js';
+import { BARRED_WRITE_MESSAGE } from '../shared/sqlite-requests.js';
 import { type DataTable, quoteIdent } from './tables.js';
 
 /** Bumped when the triggers' text changes: starting the data API replaces older versions. */

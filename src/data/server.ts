@@ -8,6 +8,7 @@ import { describeError, failure } from '../shared/errors.js';
 import type { z } from 'zod';
 import { hasBearerToken } from '../shared/bearer.js';
 import { createRequestListener, HttpError, type RequestContext, type RequestListener, type RouteDef } from '../shared/http.js';
+import { sqliteRequests } from '../shared/sqlite-requests.js';
 import { formatIssues } from '../shared/validation.js';
 import { DATA_API_PREFIX, dataTokenProblem, MAX_DATA_BODY_BYTES, requests } from './protocol.js';
 import { DataService, type DataServiceOptions } from './service.js';
@@ -71,7 +72,11 @@ export function dataRoutes(service: DataService, token: string): RouteDef[] {
 /** A request listener serving the data API of one database (opened here, with its barrier installed). */
 export function createDataApi(options: DataApiOptions): { listener: RequestListener; service: DataService } {
   const service = new DataService(options);
-  const listener = createRequestListener(dataRoutes(service, options.token), options.onError ?? (() => {}), () => {}, MAX_DATA_BODY_BYTES);
+  const listener = createRequestListener(dataRoutes(service, options.token), {
+    onError: options.onError ?? (() => {}),
+    maxBodyBytes: MAX_DATA_BODY_BYTES,
+    store: sqliteRequests,
+  });
   return { listener, service };
 }
 

@@ -252,7 +252,7 @@ export class DataService {
   }
 
   /** Refuses a mover older than one already seen for any of these customers; remembers the newest. */
-  private fence(customers: readonly string[], fencing: number): void {
+  private refuseStaleMover(customers: readonly string[], fencing: number): void {
     const json = JSON.stringify(customers);
     const top = (this.db.prepare(`SELECT MAX(fencing) AS top FROM _cellctl_fencing WHERE customer ${IN_CUSTOMERS}`).get(json) as { top: number | null }).top;
     if (top !== null && top > fencing) {
@@ -270,7 +270,7 @@ export class DataService {
   }
 
   /** The customers live here (again): their barrier and their tombstone go. */
-  private lift(customers: readonly string[]): void {
+  private clearBarriers(customers: readonly string[]): void {
     const json = JSON.stringify(customers);
     this.db.prepare(`DELETE FROM _cellctl_barrier WHERE customer ${IN_CUSTOMERS}`).run(json);
     this.db.prepare(`DELETE FROM _cellctl_tombstone WHERE customer ${IN_CUSTOMERS}`).run(json);
@@ -294,10 +294,10 @@ export class DataService {
   import(request: Req<'import'>): ImportAnswer {
     return this.db
       .transaction((): ImportAnswer => {
-        this.fence(request.customers, request.fencing);
+        this.refuseStaleMover(request.customers, request.fencing);
         const answer = this.storePage(request);
         if (request.summary) answer.summary = this.summaryOf(JSON.stringify(request.customers));
-        if (request.lift) this.lift(request.customers);
+        if (request.lift) this.clearBarriers(request.customers);
         return answer;
       })
       .immediate();
@@ -366,7 +366,7 @@ export class DataService {
   purge(request: Req<'purge'>): PurgeAnswer {
     return this.db
       .transaction((): PurgeAnswer => {
-        this.fence(request.customers, request.fencing);
+        this.refuseStaleMover(request.customers, request.fencing);
         const customers = JSON.stringify(request.customers);
         let removed = 0;
         bypassing(this.db, () => {
@@ -392,7 +392,7 @@ export class DataService {
 
   /** Checks the fencing number, then bars the customers for `move` (inside the caller's transaction). */
   private bar(customers: readonly string[], move: number, fencing: number): void {
-    this.fence(customers, fencing);
+    this.refuseStaleMover(customers, fencing);
     this.db
       .prepare(
         `INSERT INTO _cellctl_barrier (customer, move, since) SELECT value, ?, ? FROM json_each(?) WHERE true
@@ -404,8 +404,8 @@ export class DataService {
   unbar(request: Req<'unbar'>): BarrierAnswer {
     this.db
       .transaction(() => {
-        this.fence(request.customers, request.fencing);
-        this.lift(request.customers);
+        this.refuseStaleMover(request.customers, request.fencing);
+        this.clearBarriers(request.customers);
       })
       .immediate();
     return { customers: request.customers };

@@ -119,8 +119,8 @@ class Journal {
     return { move: this.ids[0]!, fencing: first?.fencing ?? 0, customers: customerIds };
   }
 
-  /** Throws OwnershipLost unless this process still owns the migration. */
-  async check(): Promise<void> {
+  /** Renews this process's lease on the migration; throws OwnershipLost when another process owns it now. */
+  async renewLease(): Promise<void> {
     await this.ws.plane.renewLease(this.ids, this.owner, this.leaseMs);
   }
 
@@ -128,7 +128,7 @@ class Journal {
   keepAlive(): void {
     this.renewal ??= setInterval(
       () => {
-        void this.check().catch((error: unknown) => {
+        void this.renewLease().catch((error: unknown) => {
           // Lost: the next journal write says so. Busy: the next renewal (or write) tries again.
           if (error instanceof OwnershipLost) this.stop();
         });
@@ -183,7 +183,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
   journal.keepAlive();
   try {
     return await withTransfer(ws, from, to, await journal.ticket(customerIds), async (transfer) => {
-      await journal.check();
+      await journal.renewLease();
       let fencedAt = 0;
       let handle: FenceHandle;
       try {
@@ -242,7 +242,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       // Lifted before the journal is touched again, naming the new cell: the held requests wait for nothing else.
       await fence.lift(customerIds, fenceId, handle, to.id);
       const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
-      await journal.check();
+      await journal.renewLease();
       await journal.record('released');
       await pausePoint('released');
       if (!keepSource) {
@@ -410,7 +410,7 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
       await moveRows(ws, journal, [migration.customerId], from, to, keepSource);
     } else {
       if (migration.step === 'switched') {
-        await journal.check();
+        await journal.renewLease();
         await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => transfer.handOver());
         await new MigrationFence(ws).lift([migration.customerId], journaledFenceId(migration));
         await journal.record('released');
@@ -446,7 +446,7 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
         await transfer.purgeHeld('target', 'rollback', recordedCopy(migration.detail));
         await transfer.unbar();
       });
-      await journal.check();
+      await journal.renewLease();
       await new MigrationFence(ws).lift([migration.customerId], journaledFenceId(migration));
       await journal.end('aborted', 'aborted by the user');
       return;

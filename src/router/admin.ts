@@ -6,6 +6,7 @@ import { hasBearerToken } from '../shared/bearer.js';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { createRequestListener, HttpError, parseWith, type RouteDef, sendError, sendJson } from '../shared/http.js';
+import { sqliteRequests } from '../shared/sqlite-requests.js';
 import { spellNaN, systemExposition } from '../shared/prometheus.js';
 import { cellAddress, hostNamesThisMachine } from '../shared/urls.js';
 import type { CellRecord } from '../control/store.js';
@@ -225,7 +226,11 @@ function fenceRoutes(parts: AdminParts): RouteDef[] {
 
 export function createAdminServer(parts: AdminParts): http.Server {
   const { log } = parts;
-  const listener = createRequestListener([...stateRoutes(parts), ...fenceRoutes(parts)], (error) => log.error({ err: error }, 'admin request failed'));
+  const listener = createRequestListener([...stateRoutes(parts), ...fenceRoutes(parts)], {
+    onError: (error) => log.error({ err: error }, 'admin request failed'),
+    // Its routes read the control plane, which may be a busy control.db.
+    store: sqliteRequests,
+  });
 
   return http.createServer((req, res) => {
     // The scrape target: read-only figures, no token (Prometheus has none); only for requests that name

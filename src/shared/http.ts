@@ -52,44 +52,17 @@ interface CompiledRoute extends RouteDef {
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
- * What the data API's barrier triggers raise (src/data/barrier.ts) when a program writes a row of a
- * customer being moved away. Every route answers it 503 customer_moving, with Retry-After.
+ * How a listener runs its handlers against a store that may be busy, and answers the errors that
+ * store raises itself (shared/sqlite-requests.ts is SQLite's). Without one, handlers run once and
+ * any error that is not an HttpError is a 500.
  */
-export const BARRED_WRITE_MESSAGE = 'cellctl: customer is barred by a move';
-export const isBarredWrite = (error: unknown): boolean => error instanceof Error && error.message.includes(BARRED_WRITE_MESSAGE);
-
-function barredAnswer(customer: string | undefined): { error: string; code: string } {
-  const who = customer === undefined ? 'this customer' : `customer ${customer}`;
-  return { error: `${who} is being moved to another cell; retry shortly`, code: 'customer_moving' };
+export interface StorePolicy {
+  run(handler: () => Reply | Promise<Reply>, onFirstBusy: () => void): Promise<Reply>;
+  /** The answer to an error the store raised for a request with these path parameters, or null for one it does not know. */
+  answer(error: unknown, params: Record<string, string>): { status: number; body: Record<string, unknown>; headers: Record<string, string> } | null;
 }
 
-/**
- * How long a request whose database is busy (another connection holds the write lock: a move's
- * chunk, a checkpoint) is retried before it is answered 503. The retries wait on timers, never in
- * SQLite's own busy handler, so the process keeps serving everything else meanwhile.
- */
-export const BUSY_RETRY_MS = 5_000;
-const BUSY_BACKOFF_MS = [2, 5, 10, 20, 40, 80, 100];
-
-const isBusy = (error: unknown): boolean => String((error as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY');
-
-/**
- * Runs a handler, running it again while the database is busy. Safe because a handler writes in one
- * statement or one transaction: a busy error means it wrote nothing.
- */
-async function withBusyRetry(handler: () => Reply | Promise<Reply>, onFirstBusy: () => void): Promise<Reply> {
-  const deadline = Date.now() + BUSY_RETRY_MS;
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await handler();
-    } catch (error) {
-      if (!isBusy(error)) throw error;
-      if (attempt === 0) onFirstBusy();
-      if (Date.now() >= deadline) throw new HttpError('database_busy', 'the database is busy; retry shortly');
-      await new Promise((resolve) => setTimeout(resolve, BUSY_BACKOFF_MS[Math.min(attempt, BUSY_BACKOFF_MS.length - 1)]));
-    }
-  }
-}
+const NO_STORE: StorePolicy = { run: async (handler) => handler(), answer: () => null };
 
 function compile(route: RouteDef): CompiledRoute {
   const keys: string[] = [];
@@ -181,16 +154,17 @@ const ERROR_HEADERS: Partial<Record<HttpErrorCode, Record<string, string>>> = {
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/**
- * Builds a request listener from routes; unknown paths are 404, known paths with another method 405.
- * `onBusy` hears of each request that found its database busy and waits for it.
- */
-export function createRequestListener(
-  routes: RouteDef[],
-  onError: (error: unknown) => void,
-  onBusy: (req: IncomingMessage) => void = () => {},
-  maxBodyBytes = MAX_BODY_BYTES,
-): RequestListener {
+export interface ListenerOptions {
+  onError: (error: unknown) => void;
+  /** Hears of each request that found its store busy and waits for it. */
+  onBusy?: (req: IncomingMessage) => void;
+  maxBodyBytes?: number;
+  store?: StorePolicy;
+}
+
+/** Builds a request listener from routes; unknown paths are 404, known paths with another method 405. */
+export function createRequestListener(routes: RouteDef[], options: ListenerOptions): RequestListener {
+  const { onError, onBusy = () => {}, maxBodyBytes = MAX_BODY_BYTES, store = NO_STORE } = options;
   const compiled = routes.map(compile);
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://cell');
@@ -211,16 +185,18 @@ export function createRequestListener(
       }
       let body: Promise<unknown> | undefined;
       const ctx: RequestContext = { params, query: url.searchParams, req, body: () => (body ??= readJson(req, maxBodyBytes)) };
-      withBusyRetry(
-        () => route.handler(ctx),
-        () => onBusy(req),
-      )
+      store
+        .run(
+          () => route.handler(ctx),
+          () => onBusy(req),
+        )
         .then((reply) => sendReply(res, reply))
         .catch((error: unknown) => {
+          const stored = error instanceof HttpError ? null : store.answer(error, params);
           if (error instanceof HttpError) {
             sendJson(res, error.status, { error: error.message, code: error.code }, ERROR_HEADERS[error.code] ?? {});
-          } else if (isBarredWrite(error)) {
-            sendJson(res, 503, barredAnswer(params.id), { 'retry-after': '1' });
+          } else if (stored) {
+            sendJson(res, stored.status, stored.body, stored.headers);
           } else {
             onError(error);
             if (!res.headersSent) sendError(res, 'internal', 'Internal error; see the log');

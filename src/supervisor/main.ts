@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { z } from 'zod';
 import { createRequestListener, parseWith, sendError } from '../shared/http.js';
+import { sqliteRequests } from '../shared/sqlite-requests.js';
 import { processLogger } from '../shared/log.js';
 import { keepFilesPrivate, tightenModes } from '../shared/modes.js';
 import { processPaths, workspacePaths } from '../workspace/paths.js';
@@ -95,7 +96,8 @@ const listener = createRequestListener(
       },
     },
   ],
-  (error) => log.error({ err: error }, 'control request failed'),
+  // Its answers come from control.db too, which may be busy.
+  { onError: (error) => log.error({ err: error }, 'control request failed'), store: sqliteRequests },
 );
 
 const server = http.createServer((req, res) => {

@@ -10,12 +10,10 @@ let server: http.Server;
 let port = 0;
 
 beforeAll(async () => {
-  const listener = createRequestListener(
-    [{ method: 'POST', path: '/echo', handler: async (ctx) => ({ status: 200, body: await ctx.body() }) }],
-    () => {},
-    () => {},
-    LIMIT,
-  );
+  const listener = createRequestListener([{ method: 'POST', path: '/echo', handler: async (ctx) => ({ status: 200, body: await ctx.body() }) }], {
+    onError: () => {},
+    maxBodyBytes: LIMIT,
+  });
   server = http.createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as net.AddressInfo).port;

@@ -5,7 +5,7 @@
 // customer barred by a move (src/data/barrier.ts) wait: their rows must not change until the move ends.
 import type Database from 'better-sqlite3';
 import { notBarredClause } from '../../data/barrier.js';
-import { isBarredWrite } from '../../shared/http.js';
+import { isBarredWrite } from '../../shared/sqlite-requests.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 
