@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { createRequestListener, HttpError, parseWith, type RouteDef, sendError, sendJson } from '../shared/http.js';
 import { sqliteRequests } from '../shared/sqlite-requests.js';
+import { fetchCellPrometheus } from '../cell/client.js';
 import { spellNaN, systemExposition } from '../shared/prometheus.js';
 import { cellAddress, hostNamesThisMachine } from '../shared/urls.js';
 import type { CellRecord } from '../control/store.js';
@@ -101,18 +102,9 @@ function routerStats({ mapping, upstreams, metrics, fences, frontDoor, enforcing
 /** Where Prometheus scrapes the whole system (router and every cell) — no token needed. */
 export const SCRAPE_PATH = '/metrics';
 
-async function fetchCellText(cell: CellRecord): Promise<string | null> {
-  try {
-    const response = await fetch(`${cellAddress(cell).base}/metrics?format=prometheus`, { signal: AbortSignal.timeout(1_000) });
-    return response.ok ? await response.text() : null;
-  } catch {
-    return null;
-  }
-}
-
 async function scrapeSystem({ metrics, mapping }: AdminParts): Promise<string> {
   const cells = mapping.allCells();
-  const [router, ...texts] = await Promise.all([metrics.registry.metrics().then(spellNaN), ...cells.map((cell) => fetchCellText(cell))]);
+  const [router, ...texts] = await Promise.all([metrics.registry.metrics().then(spellNaN), ...cells.map((cell) => fetchCellPrometheus(cellAddress(cell).base, 1_000))]);
   return systemExposition(
     router,
     cells.map((cell, index) => ({ id: cell.id, text: texts[index] ?? null })),
