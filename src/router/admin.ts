@@ -10,7 +10,6 @@ import { sqliteRequests } from '../shared/sqlite-requests.js';
 import { fetchCellPrometheus } from '../cell/client.js';
 import { spellNaN, systemExposition } from '../shared/prometheus.js';
 import { cellAddress, hostNamesThisMachine } from '../shared/urls.js';
-import type { CellRecord } from '../control/store.js';
 import type { Limits } from '../workspace/settings.js';
 import type { MappingConfirmation } from './confirmation.js';
 import type { ControlLink } from './control-link.js';
