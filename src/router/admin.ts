@@ -103,7 +103,10 @@ export const SCRAPE_PATH = '/metrics';
 
 async function scrapeSystem({ metrics, mapping }: AdminParts): Promise<string> {
   const cells = mapping.allCells();
-  const [router, ...texts] = await Promise.all([metrics.registry.metrics().then(spellNaN), ...cells.map((cell) => fetchCellPrometheus(cellAddress(cell).base, 1_000))]);
+  const [router, ...texts] = await Promise.all([
+    metrics.registry.metrics().then(spellNaN),
+    ...cells.map((cell) => fetchCellPrometheus(cellAddress(cell).base, 1_000)),
+  ]);
   return systemExposition(
     router,
     cells.map((cell, index) => ({ id: cell.id, text: texts[index] ?? null })),
