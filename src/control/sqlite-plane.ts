@@ -1,6 +1,5 @@
-// The control plane in control.db: the synchronous ControlStore behind the asynchronous interface, plus
-// the router registrations (a `routers` table beside the control schema, made on first read-write open).
-import Database from 'better-sqlite3';
+// The control plane in control.db: the synchronous ControlStore (the one connection to the file) behind
+// the asynchronous interface.
 import { failure } from '../shared/errors.js';
 import type { AbortAndReverse, ControlPlane, MappingRead, MappingRow, NewMigration, NewRouter, PlaneHealth, RouterRecord, SwitchCustomers } from './plane.js';
 import { mappingChangedMessage } from './plane.js';
@@ -17,27 +16,8 @@ import {
   type MigrationStep,
   type NewCell,
   type OpenOptions,
+  type RouterRow,
 } from './store.js';
-
-const ROUTERS_TABLE = `CREATE TABLE IF NOT EXISTS routers (
-  id           TEXT PRIMARY KEY,
-  admin_url    TEXT NOT NULL,
-  public_url   TEXT NOT NULL,
-  pid          INTEGER NOT NULL,
-  host         TEXT NOT NULL,
-  started_at   TEXT NOT NULL,
-  heartbeat_at INTEGER NOT NULL
-)`;
-
-interface RouterRow {
-  id: string;
-  admin_url: string;
-  public_url: string;
-  pid: number;
-  host: string;
-  started_at: string;
-  heartbeat_at: number;
-}
 
 export function toRouter(row: RouterRow, nowMs: number, staleAfterMs: number): RouterRecord {
   const age = Math.max(0, nowMs - row.heartbeat_at);
@@ -62,7 +42,6 @@ export interface SqlitePlaneOptions extends OpenOptions {
 export class SqliteControlPlane implements ControlPlane {
   readonly kind = 'sqlite' as const;
   private readonly watchers = new Set<NodeJS.Timeout>();
-  private routersDb: Database.Database | null = null;
 
   private constructor(
     readonly store: ControlStore,
@@ -78,21 +57,9 @@ export class SqliteControlPlane implements ControlPlane {
     return new SqliteControlPlane(ControlStore.open(file, options), file, options);
   }
 
-  /** The routers table lives in control.db too, through its own connection (ControlStore keeps its handle private). */
-  private routers(): Database.Database {
-    if (this.routersDb) return this.routersDb;
-    const db = new Database(this.where, { readonly: this.options.readonly ?? false, fileMustExist: true });
-    db.pragma(`busy_timeout = ${this.options.busyTimeoutMs ?? 5000}`);
-    if (!this.options.readonly) db.exec(ROUTERS_TABLE);
-    this.routersDb = db;
-    return db;
-  }
-
   async close(): Promise<void> {
     for (const timer of this.watchers) clearInterval(timer);
     this.watchers.clear();
-    this.routersDb?.close();
-    this.routersDb = null;
     this.store.close();
   }
 
@@ -262,27 +229,17 @@ export class SqliteControlPlane implements ControlPlane {
 
   // --- routers ---
   async registerRouter(router: NewRouter): Promise<void> {
-    this.routers()
-      .prepare(
-        `INSERT INTO routers (id, admin_url, public_url, pid, host, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET admin_url = excluded.admin_url, public_url = excluded.public_url, pid = excluded.pid,
-           host = excluded.host, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
-      )
-      .run(router.id, router.adminUrl, router.publicUrl, router.pid, router.host, router.startedAt, Date.now());
+    this.store.registerRouter(router, Date.now());
   }
   async heartbeatRouter(id: string): Promise<boolean> {
-    return this.routers().prepare('UPDATE routers SET heartbeat_at = ? WHERE id = ?').run(Date.now(), id).changes === 1;
+    return this.store.heartbeatRouter(id, Date.now());
   }
   async listRouters(staleAfterMs: number): Promise<RouterRecord[]> {
-    const db = this.routers();
-    // A read-only open of a control.db no router ever wrote to has no routers table yet: no routers.
-    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'routers'").get()) return [];
-    const rows = db.prepare('SELECT * FROM routers ORDER BY id').all() as RouterRow[];
     const nowMs = Date.now();
-    return rows.map((row) => toRouter(row, nowMs, staleAfterMs));
+    return this.store.routerRows().map((row) => toRouter(row, nowMs, staleAfterMs));
   }
   async deregisterRouter(id: string): Promise<void> {
-    this.routers().prepare('DELETE FROM routers WHERE id = ?').run(id);
+    this.store.deregisterRouter(id);
   }
 
   async readShared(name: string): Promise<string | null> {

@@ -218,7 +218,31 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
 }
 
+/** A router's registration as control.db keeps it (the heartbeat in epoch ms). */
+export interface RouterRow {
+  id: string;
+  admin_url: string;
+  public_url: string;
+  pid: number;
+  host: string;
+  started_at: string;
+  heartbeat_at: number;
+}
+
+const ROUTERS_TABLE = `CREATE TABLE IF NOT EXISTS routers (
+  id           TEXT PRIMARY KEY,
+  admin_url    TEXT NOT NULL,
+  public_url   TEXT NOT NULL,
+  pid          INTEGER NOT NULL,
+  host         TEXT NOT NULL,
+  started_at   TEXT NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+)`;
+
+/** The one connection to a control.db: every reader and writer of the file goes through it. */
 export class ControlStore {
+  private routersReady = false;
+
   private constructor(private readonly db: Database.Database) {}
 
   /** Creates control.db with its schema. Fails if the file exists. */
@@ -271,6 +295,45 @@ export class ControlStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  // --- routers: their own table beside the control schema, made on the first read-write use ---------
+
+  /** Whether the routers table is there (made now unless this connection is read-only: a read-only open of a control.db no router wrote to has none). */
+  private routersTable(): boolean {
+    if (!this.routersReady) {
+      if (!this.db.readonly) this.db.exec(ROUTERS_TABLE);
+      this.routersReady = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'routers'").get() !== undefined;
+    }
+    return this.routersReady;
+  }
+
+  registerRouter(router: { id: string; adminUrl: string; publicUrl: string; pid: number; host: string; startedAt: string }, nowMs: number): void {
+    this.routersTable();
+    this.db
+      .prepare(
+        `INSERT INTO routers (id, admin_url, public_url, pid, host, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET admin_url = excluded.admin_url, public_url = excluded.public_url, pid = excluded.pid,
+           host = excluded.host, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
+      )
+      .run(router.id, router.adminUrl, router.publicUrl, router.pid, router.host, router.startedAt, nowMs);
+  }
+
+  heartbeatRouter(id: string, nowMs: number): boolean {
+    return this.routersTable() && this.db.prepare('UPDATE routers SET heartbeat_at = ? WHERE id = ?').run(nowMs, id).changes === 1;
+  }
+
+  routerRows(): RouterRow[] {
+    return this.routersTable() ? (this.db.prepare('SELECT * FROM routers ORDER BY id').all() as RouterRow[]) : [];
+  }
+
+  deregisterRouter(id: string): void {
+    if (this.routersTable()) this.db.prepare('DELETE FROM routers WHERE id = ?').run(id);
+  }
+
+  /** Runs `read` in one transaction: a consistent snapshot while other processes write (control dump and copy). */
+  snapshot<T>(read: (all: (sql: string) => Record<string, unknown>[]) => T): T {
+    return this.db.transaction(() => read((sql) => this.db.prepare(sql).all() as Record<string, unknown>[]))();
   }
 
   readMeta(key: string): string | null {
