@@ -15,6 +15,12 @@ export interface DockerResult {
   timedOut: boolean;
 }
 
+/** What an engine gave of a log: its lines, and what it could not read (null: nothing missing). */
+export interface LogRead {
+  lines: string[];
+  missing: string | null;
+}
+
 export interface DockerOptions {
   /** Killed (SIGKILL) after this long; default: no deadline. */
   timeoutMs?: number;

@@ -4,7 +4,7 @@
 // decided in workspace/swarm.ts.
 import { Readable } from 'node:stream';
 import { failure } from '../shared/errors.js';
-import { followDocker, lastLines, runDocker } from './client.js';
+import { followDocker, lastLines, runDocker, type LogRead, type DockerResult } from './client.js';
 import { DockerEngine } from './docker.js';
 
 export interface SwarmNode {
@@ -245,17 +245,27 @@ export class SwarmEngine {
     return found ? (JSON.parse(found) as T[]) : [];
   }
 
-  /** The last `tail` lines a service's tasks wrote, oldest first. */
-  /** The last `tail` lines a service's tasks wrote (since `sinceMs`, by the engine's clock of each line, when given). */
-  async logLines(name: string, tail: number, sinceMs: number | null = null): Promise<string[]> {
+  /**
+   * The last `tail` lines a service's tasks wrote, oldest first (since `sinceMs`, by the engine's clock
+   * of each line, when given). A node the manager cannot reach (down, or its agent reconnecting)
+   * leaves its tasks' lines out: the rest is returned, with what is missing said in `missing`.
+   */
+  async logLines(name: string, tail: number, sinceMs: number | null = null): Promise<LogRead> {
     const since = sinceMs === null ? [] : ['--since', new Date(sinceMs).toISOString()];
-    const result = await runDocker(['service', 'logs', '--raw', '--tail', String(tail), ...since, name], { timeoutMs: 30_000 });
-    if (result.code !== 0) throw failure(`docker service logs ${name} failed: ${lastLines(result.stderr, 2).join('; ') || `exit ${result.code}`}`, 'E_ENGINE');
-    return `${result.stdout}${result.stderr}`.split('\n').filter(Boolean);
+    return serviceLogRead(name, await runDocker(['service', 'logs', '--raw', '--tail', String(tail), ...since, name], { timeoutMs: 30_000 }));
   }
 
   /** Calls `onLine` with each new line a service's tasks write, until `stop()`. */
   followLogs(name: string, onLine: (line: string) => void): { stop: () => void; done: Promise<void> } {
     return followDocker(['service', 'logs', '--raw', '--follow', '--since', '0s', name], onLine);
   }
+}
+
+/** What `docker service logs` gave: its lines, or, when a node could not be read, the rest and what is missing; any other failure throws. */
+export function serviceLogRead(name: string, result: Pick<DockerResult, 'code' | 'stdout' | 'stderr'>): LogRead {
+  const incomplete = /incomplete log stream\.?(?:.*reasons: )?(.*)$/m.exec(result.stderr);
+  if (result.code !== 0 && !incomplete)
+    throw failure(`docker service logs ${name} failed: ${lastLines(result.stderr, 2).join('; ') || `exit ${result.code}`}`, 'E_ENGINE');
+  const lines = `${result.stdout}${result.stderr}`.split('\n').filter((line) => line !== '' && !line.includes('incomplete log stream'));
+  return { lines, missing: incomplete ? incomplete[1]!.trim() || "some of its tasks' lines" : null };
 }

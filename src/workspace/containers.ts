@@ -12,6 +12,7 @@ import { failure, usageError } from '../shared/errors.js';
 import type { Template } from '../templates/template.js';
 import { cellTokenFile } from './paths.js';
 import type { Settings } from './settings.js';
+import type { LogRead } from '../engine/client.js';
 
 export const LABEL_WORKSPACE = 'cellctl.workspace';
 export const LABEL_ROLE = 'cellctl.role';
@@ -134,7 +135,7 @@ export class DockerRuntime {
     return container?.running ? `container ${container.name}` : null;
   }
 
-  logLines(name: string, tail: number, sinceMs: number | null = null): Promise<string[]> {
+  logLines(name: string, tail: number, sinceMs: number | null = null): Promise<LogRead> {
     return this.engine.logLines(this.containerName(name), tail, sinceMs);
   }
 

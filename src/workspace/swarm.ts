@@ -15,6 +15,7 @@ import { failure, usageError } from '../shared/errors.js';
 import { cellContainer, DATA_DIR, LABEL_CELL, LABEL_ROLE, LABEL_WORKSPACE, ROUTER_NAME as ROUTER } from './containers.js';
 import { cellTokenFile, workspacePaths } from './paths.js';
 import type { Settings } from './settings.js';
+import type { LogRead } from '../engine/client.js';
 
 /** The node label that places a cell (`create --node <value>`), and the one that marks router nodes. */
 export const NODE_LABEL = 'cellctl.node';
@@ -390,7 +391,7 @@ export class SwarmRuntime {
     }
   }
 
-  logLines(name: string, tail: number, sinceMs: number | null = null): Promise<string[]> {
+  logLines(name: string, tail: number, sinceMs: number | null = null): Promise<LogRead> {
     return this.engine.logLines(this.serviceName(name), tail, sinceMs);
   }
 

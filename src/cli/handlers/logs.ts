@@ -8,7 +8,7 @@ import { processPaths } from '../../workspace/paths.js';
 import { type EngineRuntime, engineRuntime } from '../../workspace/engines.js';
 import { withWorkspace } from '../context.js';
 import { checkProcessName } from '../lifecycle.js';
-import { say } from '../output.js';
+import { say, sayWarning } from '../output.js';
 import { formatLogLine, interleave, parseLogLine } from '../views/logline.js';
 import { ExitCode, failure, usageError } from '../../shared/errors.js';
 import type { InputOf } from '../define.js';
@@ -61,10 +61,15 @@ interface LogChoice {
  * cell's start line, carry no time of their own).
  */
 async function containerLogs(runtime: EngineRuntime, names: string[], choice: LogChoice): Promise<void> {
-  const logs = await Promise.all(names.map(async (name) => ({ process: name, lines: await runtime.logLines(name, choice.count, choice.since) })));
+  const reads = await Promise.all(names.map(async (name) => ({ process: name, ...(await runtime.logLines(name, choice.count, choice.since)) })));
   const print = (name: string, raw: string) => printLogLine(raw, choice.json, choice.all ? name : undefined);
-  const entries = interleave(logs).slice(choice.all ? -choice.count : 0);
+  const entries = interleave(reads).slice(choice.all ? -choice.count : 0);
   for (const entry of entries) print(entry.process, entry.line.raw);
+  // What the engine could read is shown; the answer is incomplete, and the exit code says so.
+  for (const read of reads.filter((one) => one.missing !== null)) {
+    sayWarning(`${read.process}'s log is incomplete: the engine could not read all of it (${read.missing}); run it again once its node is back`);
+    process.exitCode = ExitCode.failure;
+  }
   if (!choice.follow) return;
   const followers = names.map((name) => runtime.followLogs(name, (line) => print(name, line)));
   // Ctrl-C ends the follow as an interrupted command: exit 130, as a shell reports one.
