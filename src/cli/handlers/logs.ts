@@ -22,6 +22,14 @@ export async function run(input: InputOf<typeof logs>): Promise<void> {
   const name = input.args.name;
   if (!all && name === undefined) throw usageError('name a process (a cell, router or supervisor), or pass --all');
   if (all && name !== undefined) throw usageError(`--all shows every process: leave out "${name}", or leave out --all`);
+  // Ctrl-C ends a follow as an interrupted command, exit 130 as a shell reports one, also while the
+  // lines before the follow are still being read.
+  const interrupt = new AbortController();
+  if (input.opts.follow)
+    process.once('SIGINT', () => {
+      process.exitCode = ExitCode.interrupted;
+      interrupt.abort();
+    });
   const files = await withWorkspace(input, async (ws) => {
     const registered = all ? undefined : await ws.plane.getCell(name!);
     if (registered && !registered.managed) {
@@ -30,7 +38,7 @@ export async function run(input: InputOf<typeof logs>): Promise<void> {
     const engine = engineRuntime(ws);
     if (engine) {
       const names = all ? [ROUTER, ...(await ws.plane.listCells()).filter((cell) => cell.managed).map((cell) => cell.id)] : [await checkProcessName(ws, name!)];
-      await containerLogs(engine, names, { count, since, json, all, follow: input.opts.follow });
+      await containerLogs(engine, names, { count, since, json, all, follow: input.opts.follow, interrupt: interrupt.signal });
       return null;
     }
     const names = all
@@ -44,7 +52,7 @@ export async function run(input: InputOf<typeof logs>): Promise<void> {
     .filter((entry) => since === null || entry.at >= since)
     .slice(all ? -count : 0);
   for (const entry of lines) process.stdout.write(`${json ? entry.line.raw : formatLogLine(entry.line, all ? entry.process : undefined)}\n`);
-  if (input.opts.follow) await follow(files, json, all);
+  if (input.opts.follow) await follow(files, json, all, interrupt.signal);
 }
 
 interface LogChoice {
@@ -53,6 +61,8 @@ interface LogChoice {
   json: boolean;
   all: boolean;
   follow: boolean;
+  /** Aborted by Ctrl-C: the follow stops (or never starts). */
+  interrupt: AbortSignal;
 }
 
 /**
@@ -70,13 +80,9 @@ async function containerLogs(runtime: EngineRuntime, names: string[], choice: Lo
     sayWarning(`${read.process}'s log is incomplete: the engine could not read all of it (${read.missing}); run it again once its node is back`);
     process.exitCode = ExitCode.failure;
   }
-  if (!choice.follow) return;
+  if (!choice.follow || choice.interrupt.aborted) return;
   const followers = names.map((name) => runtime.followLogs(name, (line) => print(name, line)));
-  // Ctrl-C ends the follow as an interrupted command: exit 130, as a shell reports one.
-  process.once('SIGINT', () => {
-    process.exitCode = ExitCode.interrupted;
-    for (const follower of followers) follower.stop();
-  });
+  choice.interrupt.addEventListener('abort', () => followers.forEach((follower) => follower.stop()), { once: true });
   await Promise.all(followers.map((follower) => follower.done));
 }
 
@@ -88,16 +94,10 @@ function parseSince(raw: string): number {
   return at;
 }
 
-async function follow(files: { process: string; file: string }[], json: boolean, prefixed: boolean): Promise<void> {
+async function follow(files: { process: string; file: string }[], json: boolean, prefixed: boolean, interrupt: AbortSignal): Promise<void> {
   const positions = new Map(files.map(({ file }) => [file, fs.existsSync(file) ? fs.statSync(file).size : 0]));
-  let stopped = false;
-  // Ctrl-C ends the follow as an interrupted command: exit 130, as a shell reports one.
-  process.once('SIGINT', () => {
-    stopped = true;
-    process.exitCode = ExitCode.interrupted;
-  });
   const partial = new Map<string, string>();
-  while (!stopped) {
+  while (!interrupt.aborted) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     for (const { process: name, file } of files) {
       const chunk = readNew(file, positions);
