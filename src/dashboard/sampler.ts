@@ -25,8 +25,7 @@ async function ownRouterMetrics(ws: Workspace, report: StatusReport): Promise<st
 }
 
 /** Every other live router's rejections and error answers, read through its admin URL with the admin token. */
-async function otherRouters(ws: Workspace, report: StatusReport): Promise<TrafficRow[]> {
-  const token = readAdminToken(ws.home);
+async function otherRouters(report: StatusReport, token: string): Promise<TrafficRow[]> {
   const others = report.routers.filter((router) => router.live && router.id !== report.router.id);
   const texts = await Promise.all(others.map((router) => new RouterAdmin(router.adminUrl, token, 1_000).metricsText().catch(() => null)));
   return others.flatMap((router, index) => (texts[index] === null ? [] : [parseTraffic(router.id, texts[index]!)]));
@@ -42,6 +41,8 @@ export class Sampler {
   private readonly tracker = new Tracker();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Read once: every tick calls the other routers' admin APIs with it. */
+  private adminToken: string | null = null;
   latest: DashboardView | null = null;
 
   constructor(
@@ -52,7 +53,11 @@ export class Sampler {
 
   async sample(): Promise<DashboardView> {
     const report = await collectStatus(this.ws);
-    const [own, metrics, others] = await Promise.all([ownRouterMetrics(this.ws, report), cellMetrics(this.ws, report), otherRouters(this.ws, report)]);
+    const [own, metrics, others] = await Promise.all([
+      ownRouterMetrics(this.ws, report),
+      cellMetrics(this.ws, report),
+      otherRouters(report, (this.adminToken ??= readAdminToken(this.ws.home))),
+    ]);
     const buckets = own === null ? null : parseLatencyBuckets(own);
     const traffic = [...(own === null ? [] : [parseTraffic(report.router.id ?? 'router', own)]), ...others];
     const now = Date.now();

@@ -220,8 +220,8 @@ type TileBase = Omit<Tile, 'template' | 'status' | 'customers' | 'capacity' | 'f
 
 function tile(id: string, kind: Tile['kind'], row: ProcessRow, inputs: ViewInputs, incidents: readonly EventRecord[]): TileBase {
   const figures = inputs.figures.get(id) ?? { rps: null, errorRate: null, p99Ms: null };
-  const subject = kind === 'router' ? ROUTER_TILE : id;
-  const own = incidents.filter((event) => event.subject === subject);
+  // The supervisor names its processes as the tiles are named (the router is ROUTER_TILE).
+  const own = incidents.filter((event) => event.subject === id);
   return {
     id,
     kind,

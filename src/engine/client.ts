@@ -15,6 +15,9 @@ export interface DockerResult {
   timedOut: boolean;
 }
 
+/** `docker logs` / `docker service logs` arguments for lines since `sinceMs` (none for null). */
+export const sinceArgs = (sinceMs: number | null): string[] => (sinceMs === null ? [] : ['--since', new Date(sinceMs).toISOString()]);
+
 /** What an engine gave of a log: its lines, and what it could not read (null: nothing missing). */
 export interface LogRead {
   lines: string[];

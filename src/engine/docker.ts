@@ -2,7 +2,7 @@
 // docker client (client.ts). Each call has a deadline; each failure says how to fix it. Knows nothing
 // of workspaces: what runs where is decided above (workspace/containers.ts).
 import { failure } from '../shared/errors.js';
-import { checkEngine, engineName, followDocker, inspectImage, lastLines, runDocker, type LogRead } from './client.js';
+import { checkEngine, engineName, followDocker, inspectImage, lastLines, runDocker, sinceArgs, type LogRead } from './client.js';
 
 /** How long a question to the engine may take (a build or a pull has its own, longer). */
 const ASK_MS = 30_000;
@@ -165,8 +165,7 @@ export class DockerEngine {
 
   /** The last `tail` lines a container wrote (stdout and stderr), oldest first (since `sinceMs`, by the engine's clock of each line, when given). */
   async logLines(name: string, tail: number, sinceMs: number | null = null): Promise<LogRead> {
-    const since = sinceMs === null ? [] : ['--since', new Date(sinceMs).toISOString()];
-    const result = await runDocker(['logs', '--tail', String(tail), ...since, name], { timeoutMs: ASK_MS });
+    const result = await runDocker(['logs', '--tail', String(tail), ...sinceArgs(sinceMs), name], { timeoutMs: ASK_MS });
     if (result.code !== 0) throw failure(`docker logs ${name} failed: ${lastLines(result.stderr, 2).join('; ') || `exit ${result.code}`}`, 'E_ENGINE');
     return { lines: `${result.stdout}${result.stderr}`.split('\n').filter(Boolean), missing: null };
   }

@@ -4,7 +4,7 @@
 // decided in workspace/swarm.ts.
 import { Readable } from 'node:stream';
 import { failure } from '../shared/errors.js';
-import { followDocker, lastLines, runDocker, type LogRead, type DockerResult } from './client.js';
+import { followDocker, lastLines, runDocker, sinceArgs, type LogRead, type DockerResult } from './client.js';
 import { DockerEngine } from './docker.js';
 
 export interface SwarmNode {
@@ -251,8 +251,7 @@ export class SwarmEngine {
    * leaves its tasks' lines out: the rest is returned, with what is missing said in `missing`.
    */
   async logLines(name: string, tail: number, sinceMs: number | null = null): Promise<LogRead> {
-    const since = sinceMs === null ? [] : ['--since', new Date(sinceMs).toISOString()];
-    return serviceLogRead(name, await runDocker(['service', 'logs', '--raw', '--tail', String(tail), ...since, name], { timeoutMs: 30_000 }));
+    return serviceLogRead(name, await runDocker(['service', 'logs', '--raw', '--tail', String(tail), ...sinceArgs(sinceMs), name], { timeoutMs: 30_000 }));
   }
 
   /** Calls `onLine` with each new line a service's tasks write, until `stop()`. */

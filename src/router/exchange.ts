@@ -64,18 +64,15 @@ export class RawExchange implements PublicExchange {
     private readonly tooLarge: boolean,
     /** The client asked to close after this exchange. */
     private close: boolean,
-    private readonly remote: string,
+    /** The client's address (x-forwarded-for, and the access log). */
+    readonly client: string,
     /** Called once the answer is written: `keepOpen` false when the connection is ending. */
     private readonly done: (keepOpen: boolean) => void,
   ) {}
 
+  /** 0 until any of the answer has been written. */
   status = 0;
   cell: string | null = null;
-  get client(): string {
-    return this.remote;
-  }
-  /** Whether any of the answer has been written. */
-  private answered = false;
   private finished = false;
   /** The exchange with the cell, while the answer comes from one. */
   private relayed: Exchange | null = null;
@@ -90,7 +87,6 @@ export class RawExchange implements PublicExchange {
   }
 
   reply(status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}): void {
-    this.answered = true;
     this.status = status;
     const close = this.close || headers.connection === 'close';
     this.socket.write(jsonAnswer(status, payload, headers, close, this.method !== 'HEAD'));
@@ -99,7 +95,7 @@ export class RawExchange implements PublicExchange {
 
   upstreamHead(body: Buffer | null): string {
     const length = body === null ? '' : `content-length: ${body.length}\r\n`;
-    return `${this.method} ${this.url} HTTP/1.1\r\n${this.fields}x-forwarded-for: ${this.remote}\r\n${length}\r\n`;
+    return `${this.method} ${this.url} HTTP/1.1\r\n${this.fields}x-forwarded-for: ${this.client}\r\n${length}\r\n`;
   }
 
   responder(cellId: string): Responder {
@@ -115,7 +111,6 @@ export class RawExchange implements PublicExchange {
       start: (answer) => {
         // A body that ends with the cell's connection can only end with the client's, too.
         if (answer.framing === 'close') this.close = true;
-        this.answered = true;
         this.status = answer.status;
         this.cell = cellId;
         head = `HTTP/1.1 ${answer.status} ${answer.reason}\r\n${answer.fields}x-cellctl-cell: ${cellId}\r\n${this.close ? 'connection: close\r\n' : ''}\r\n`;
@@ -147,7 +142,7 @@ export class RawExchange implements PublicExchange {
 
   fail(message: string): void {
     if (this.finished) return;
-    if (!this.answered) return this.reply(500, routerError('internal', { details: message }).body);
+    if (this.status === 0) return this.reply(500, routerError('internal', { details: message }).body);
     this.socket.destroy();
     this.finish(true);
   }
@@ -228,7 +223,7 @@ export class NodeExchange implements PublicExchange {
     for (let i = 0; i < raw.length; i += 2) {
       if (!isHopByHop(raw[i]!.toLowerCase(), named)) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
     }
-    head += `x-forwarded-for: ${this.req.socket.remoteAddress ?? ''}\r\n`;
+    head += `x-forwarded-for: ${this.client}\r\n`;
     if (body !== null) head += `content-length: ${body.length}\r\n`;
     return head + '\r\n';
   }

@@ -152,14 +152,13 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     return { ...applySettings(options.loadSettings()), enforcing: enforcing() };
   };
   const handle = (exchange: PublicExchange): void => {
+    // Timed from before the routing, as the setting stood when the request came.
+    const started = settings.accessLog ? performance.now() : null;
     const routed = routeRequest(exchange).catch((error: unknown) => {
       log.error({ err: error }, 'request failed');
       exchange.fail('router error; see the router log');
     });
-    if (settings.accessLog) {
-      const started = performance.now();
-      void routed.then(() => logAccess(log, exchange, started));
-    }
+    if (started !== null) void routed.then(() => logAccess(log, exchange, started));
   };
 
   await link.refresh();

@@ -187,6 +187,17 @@ describe('export and import', () => {
   });
 });
 
+/** A seeded cell whose data API has barred customer a (move 3, fencing 5). */
+function barredCell(name: string): { file: string; service: DataService } {
+  const file = cellDb(name);
+  const seed = new Database(file);
+  seed.exec(SEED);
+  seed.close();
+  const service = new DataService({ dbFile: file, cellId: 'src', tables: TABLES });
+  service.barrier({ move: 3, fencing: 5, customers: ['a'] });
+  return { file, service };
+}
+
 describe('the barrier triggers', () => {
   it("a cell of the previous version gets the tombstone table and this version's triggers when its data API starts", () => {
     const file = cellDb('older');
@@ -210,12 +221,7 @@ describe('the barrier triggers', () => {
   });
 
   it.skipIf(PYTHON_SKIP !== null)(`refuse another program's writes the same way (python's sqlite3)${PYTHON_SKIP ? `: skipped, ${PYTHON_SKIP}` : ''}`, () => {
-    const file = cellDb('barred-python');
-    const seed = new Database(file);
-    seed.exec(SEED);
-    seed.close();
-    const service = new DataService({ dbFile: file, cellId: 'src', tables: TABLES });
-    service.barrier({ move: 3, fencing: 5, customers: ['a'] });
+    const { file, service } = barredCell('barred-python');
     const python = spawnSync(
       'python3',
       [
@@ -231,12 +237,7 @@ describe('the barrier triggers', () => {
   });
 
   it("refuse another connection's writes to a barred customer, and only those; the data API's own writes pass", () => {
-    const file = cellDb('barred');
-    const seed = new Database(file);
-    seed.exec(SEED);
-    seed.close();
-    const service = new DataService({ dbFile: file, cellId: 'src', tables: TABLES });
-    service.barrier({ move: 3, fencing: 5, customers: ['a'] });
+    const { file, service } = barredCell('barred');
     const app = new Database(file);
     expect(() => app.prepare("INSERT INTO notes (owner, body) VALUES ('a', 'late')").run()).toThrow(/barred/);
     expect(() => app.prepare("UPDATE owners SET t = 'changed' WHERE id = 'a'").run()).toThrow(/barred/);

@@ -215,6 +215,11 @@ function offerKinds(events: EventRow[]): void {
 function renderTraffic(rows: TrafficRow[]): void {
   const section = byId('traffic-section');
   section.hidden = rows.length === 0;
+  // Redrawn only when a count changed.
+  const table = byId('traffic');
+  const signature = JSON.stringify(rows);
+  if (table.dataset.signature === signature) return;
+  table.dataset.signature = signature;
   const reasons = [...new Set(rows.flatMap((row) => Object.keys(row.rejected)))].sort();
   const cells = [...new Set(rows.flatMap((row) => Object.keys(row.cells)))].sort();
   const lines: [string, (row: TrafficRow) => number][] = [
@@ -224,10 +229,6 @@ function renderTraffic(rows: TrafficRow[]): void {
       [`${cell}: 5xx`, (row) => row.cells[cell]?.['5xx'] ?? 0],
     ]),
   ];
-  const table = byId('traffic');
-  const signature = JSON.stringify(rows);
-  if (table.dataset.signature === signature) return;
-  table.dataset.signature = signature;
   table.replaceChildren(
     el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'what'), ...rows.map((row) => el('th', { scope: 'col' }, row.router)))),
     el(
