@@ -38,7 +38,8 @@ import type { Upstreams } from './upstreams.js';
 export interface AdminParts {
   adminToken: string;
   log: Logger;
-  limits: Limits;
+  /** The limits in force (they change with a reload). */
+  limits: () => Limits;
   mapping: MappingTable;
   upstreams: Upstreams;
   fences: FenceBook;
@@ -176,8 +177,8 @@ function fenceRoutes(parts: AdminParts): RouteDef[] {
         const result = await fences.fence(
           input.customerIds,
           input.fenceId,
-          input.leaseMs ?? limits.fenceLeaseMs,
-          input.drainTimeoutMs ?? limits.upstreamTimeoutMs,
+          input.leaseMs ?? limits().fenceLeaseMs,
+          input.drainTimeoutMs ?? limits().upstreamTimeoutMs,
         );
         if (!result.drained) {
           for (const customerId of input.customerIds) fences.release(customerId, input.fenceId);
@@ -191,7 +192,7 @@ function fenceRoutes(parts: AdminParts): RouteDef[] {
       path: ADMIN_PATHS.confirmFence,
       handler: async ({ body }) => {
         const input = parseWith(confirmFenceRequest, await body());
-        if (!fences.confirm(input.customerIds, input.fenceId, input.leaseMs ?? limits.fenceLeaseMs, Date.now())) {
+        if (!fences.confirm(input.customerIds, input.fenceId, input.leaseMs ?? limits().fenceLeaseMs, Date.now())) {
           throw new HttpError('fence_lost', `fence ${input.fenceId} was not held without a break (lease lapsed or router restarted)`);
         }
         return { status: 200, body: { held: true } satisfies ConfirmFenceAnswer };

@@ -1,6 +1,6 @@
 // `cellctl route`: which cell serves a customer and by which rule. Pure; the same rules the router
 // applies (mapping row first, else the placement policy), plus an in-flight migration's fence.
-import type { CellRecord, MigrationRecord } from '../control/store.js';
+import type { CellRecord, MigrationRecord } from '../control/records.js';
 import { type PlacementPolicy, placeCustomer, placementCells } from '../control/placement.js';
 
 export interface RouteExplanation {

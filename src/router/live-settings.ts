@@ -54,3 +54,37 @@ function loosensAuth(key: string, running: Settings, next: Settings): boolean {
   if (key === 'jwtRequireExp') return running.jwtRequireExp && !next.jwtRequireExp;
   return false;
 }
+
+export interface SettingsInForce extends SettingsChange {
+  /** What the router runs with now: `next`, less what waits for a restart. */
+  settings: Settings;
+}
+
+/**
+ * The settings a running router moves to when cellctl.json reads `next`: every live setting from
+ * `next`; the restart-only ones as the router started (`startedWith`); loosened authentication as it
+ * runs (`running`). `needsRestart` lists what differs from `next` until a restart, whichever reload
+ * saw it first.
+ */
+export function settingsInForce(startedWith: Settings, running: Settings, next: Settings): SettingsInForce {
+  const change = diffRouterSettings(running, next);
+  const held = new Set(change.needsRestart);
+  const settings: Settings = {
+    ...structuredClone(next),
+    // Loosened authentication waits for a restart (loosensAuth): keep enforcing what runs.
+    auth: held.has('auth') ? running.auth : next.auth,
+    jwtRequireExp: held.has('jwtRequireExp') ? running.jwtRequireExp : next.jwtRequireExp,
+  };
+  for (const key of ROUTER_RESTART_SETTINGS) copyDotted(startedWith, settings, key);
+  const needsRestart = [...new Set([...diffRouterSettings(startedWith, next).needsRestart, ...change.needsRestart])].sort();
+  return { settings, applied: change.applied, needsRestart };
+}
+
+/** Copies the setting at a dotted name (`limits.fenceHoldMs`) from one settings object to another. */
+function copyDotted(from: Settings, to: Settings, dotted: string): void {
+  const path = dotted.split('.');
+  const last = path.pop()!;
+  const source = path.reduce<Record<string, unknown>>((at, key) => at[key] as Record<string, unknown>, from as unknown as Record<string, unknown>);
+  const target = path.reduce<Record<string, unknown>>((at, key) => at[key] as Record<string, unknown>, to as unknown as Record<string, unknown>);
+  target[last] = source[last];
+}

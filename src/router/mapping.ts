@@ -1,7 +1,8 @@
 // The router's in-memory copy of the mapping (customer → cell) and of the cells, refreshed from the
 // control plane incrementally by mapping version. Lookups never touch the database.
 import type { MappingRead } from '../control/plane.js';
-import type { CellRecord, ControlStore } from '../control/store.js';
+import type { CellRecord } from '../control/records.js';
+import type { ControlStore } from '../control/store.js';
 import { type PlacementCell, type PlacementPolicy, placeCustomer, placementCells } from '../control/placement.js';
 
 export type RouteRule = 'mapping' | 'placement';

@@ -38,6 +38,11 @@ export class RateLimiter {
     return new RateLimiter(requests, windowSeconds);
   }
 
+  /** Whether this limiter counts `requests` per `windowSeconds` (a settings change that leaves them keeps its counts). */
+  sameWindow(requests: number, windowSeconds: number): boolean {
+    return this.requests === requests && this.windowMs === windowSeconds * 1000;
+  }
+
   take(key: string, now: number): RateDecision {
     let log = this.logs.get(key);
     if (!log) {

@@ -3,17 +3,15 @@
 // plane link (control-link.ts), its registration (registration.ts), the request policy (policy.ts), forwarding (forwarding.ts), the admin API
 // (admin.ts) and the front door below — and owns their timers. Built apart from main.ts so tests
 // can start one in-process.
-import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import type { ControlPlane } from '../control/plane.js';
+import type { ControlPlane, NewRouter } from '../control/plane.js';
 import type { Limits, Settings } from '../workspace/settings.js';
 import { listenOn } from '../shared/listen.js';
 import { createAdminServer, publicHealth } from './admin.js';
-import { diffRouterSettings, ROUTER_RESTART_SETTINGS, type SettingsChange } from './live-settings.js';
-import type { FrontDoorStats, RouterEnforcing, SettingsAnswer } from './protocol.js';
+import type { FrontDoorStats, PublicRouterHealth, RouterEnforcing } from './protocol.js';
 import { TokenVerifier } from './auth.js';
 import { routerError, unavailableText } from './errors.js';
 import { InputBudget } from './budget.js';
@@ -28,6 +26,7 @@ import { RouterMetrics } from './metrics.js';
 import { createRequestPolicy } from './policy.js';
 import { RateLimiter } from './ratelimit.js';
 import { advertisedUrl, Registration, routerId } from './registration.js';
+import { SettingsSwitch } from './settings-switch.js';
 import { Upstreams } from './upstreams.js';
 
 export interface RouterOptions {
@@ -69,92 +68,49 @@ const JOURNAL_FENCE_POLL_MS = 100;
 /** Kept-alive connections per cell, at most. */
 const CONNECTIONS_PER_CELL = 64;
 
-// Long because it wires the router's parts once and keeps the settings in force as closure state that
-// applySettings, the policy builder and the timers share; each of those pieces is short.
+/** What one version of the settings builds (settings-switch.ts): the request policy and the rate limiter it counts with. */
+interface Handler {
+  route: (exchange: PublicExchange) => Promise<void>;
+  limiter: RateLimiter;
+}
+
+/** The parts that live as long as the router, whatever the settings; each is told of a change by `build`. */
+interface LongLived {
+  mapping: MappingTable;
+  upstreams: Upstreams;
+  fences: FenceBook;
+  metrics: RouterMetrics;
+  /** The bound is routerStaleAfterMs itself: movers skip a router whose heartbeat is older. */
+  confirmation: MappingConfirmation;
+  link: ControlLink;
+}
+
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
   const { log } = options;
   const startedWith = options.settings;
-  // The settings in force: changed in place when cellctl.json changes, so every part that reads
-  // `limits` at request time sees the new value; parts built from a setting are rebuilt.
-  let settings: Settings = structuredClone(startedWith);
-  const limits = settings.limits;
   const host = options.host ?? startedWith.routerHost;
-  const mapping = new MappingTable(settings.placement, settings.placementTemplate);
-  const upstreams = new Upstreams(CONNECTIONS_PER_CELL);
-  const fences = new FenceBook({ holdMs: limits.fenceHoldMs, queueLimit: limits.fenceQueueLimit });
-  let limiter = RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
-  const metrics = new RouterMetrics();
-  // The bound is routerStaleAfterMs itself: movers skip a router whose heartbeat is older.
-  const confirmation = new MappingConfirmation(settings.routerStaleAfterMs);
-  const link = new ControlLink({
-    open: options.openPlane,
-    mapping,
-    upstreams,
-    fences,
-    fenceLeaseMs: () => limits.fenceLeaseMs,
-    log,
-    mappingConfirmed: (sentAt) => confirmation.mappingRead(sentAt),
-  });
+  // The limits of the version in force; read by the long-lived parts only once the router runs.
+  const limits = (): Limits => inForce.current.settings.limits;
+  const parts = longLivedParts(options, limits);
+  const { link, metrics, confirmation } = parts;
   const health = () => publicHealth(link, confirmation);
-  const buildPolicy = () =>
-    createRequestPolicy({
-      limits,
-      mapping,
-      upstreams,
-      fences,
-      confirmation,
-      limiter,
-      metrics,
-      verifier: settings.auth === 'jwt' ? new TokenVerifier(options.jwtKey, { requireExp: settings.jwtRequireExp }) : null,
-      unavailableText: unavailableText(settings.auth),
-      forward: createForwarder(upstreams, metrics, limits.upstreamTimeoutMs, unavailableText(settings.auth)),
-      pin: (customerId, cellId) => link.pin(customerId, cellId),
-      health,
-    });
-  let routeRequest = buildPolicy();
-  let needsRestart: string[] = [];
-  const enforcing = (): RouterEnforcing => ({
-    auth: settings.auth,
-    jwtRequireExp: settings.jwtRequireExp,
-    placement: settings.placement,
-    placementTemplate: settings.placementTemplate,
-    host,
-    needsRestart,
+  const inForce = new SettingsSwitch<Handler>({
+    startedWith,
+    build: (settings, previous) => buildHandler(parts, settings, previous, options.jwtKey, health),
+    load: options.loadSettings,
+    file: options.settingsFile,
+    log,
   });
-  const applySettings = (next: Settings): SettingsChange => {
-    const change = diffRouterSettings(settings, next);
-    // What waits for a restart: settings read only at start, and authentication this reload did not loosen.
-    needsRestart = [...new Set([...diffRouterSettings(startedWith, next).needsRestart, ...change.needsRestart])].sort();
-    for (const key of Object.keys(next.limits) as (keyof Settings['limits'])[]) {
-      // Each key copies its own value across: the record view keeps one assignment for every field type.
-      if (!ROUTER_RESTART_SETTINGS.has(`limits.${key}`)) (limits as Record<string, unknown>)[key] = next.limits[key];
-    }
-    const rateChanged = change.applied.some((key) => key.startsWith('limits.rateLimit'));
-    const held = new Set(change.needsRestart);
-    settings = {
-      ...next,
-      limits,
-      routerPort: startedWith.routerPort,
-      routerAdminPort: startedWith.routerAdminPort,
-      // Loosened authentication waits for a restart (live-settings.ts): keep enforcing what runs.
-      auth: held.has('auth') ? settings.auth : next.auth,
-      jwtRequireExp: held.has('jwtRequireExp') ? settings.jwtRequireExp : next.jwtRequireExp,
-    };
-    if (rateChanged) limiter = RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
-    confirmation.setBound(settings.routerStaleAfterMs);
-    mapping.configure(settings.placement, settings.placementTemplate);
-    routeRequest = buildPolicy();
-    if (change.applied.length > 0) log.info({ applied: change.applied, needsRestart }, 'settings applied');
-    return { applied: change.applied, needsRestart };
-  };
-  const reloadSettings = (): SettingsAnswer => {
-    if (!options.loadSettings) throw new Error('this router was started without a settings file');
-    return { ...applySettings(options.loadSettings()), enforcing: enforcing() };
+  const enforcing = (): RouterEnforcing => {
+    const { settings, needsRestart } = inForce.current;
+    const { auth, jwtRequireExp, placement, placementTemplate } = settings;
+    return { auth, jwtRequireExp, placement, placementTemplate, host, needsRestart: [...needsRestart] };
   };
   const handle = (exchange: PublicExchange): void => {
+    const { settings, built } = inForce.current;
     // Timed from before the routing, as the setting stood when the request came.
     const started = settings.accessLog ? performance.now() : null;
-    const routed = routeRequest(exchange).catch((error: unknown) => {
+    const routed = built.route(exchange).catch((error: unknown) => {
       log.error({ err: error }, 'request failed');
       exchange.fail('router error; see the router log');
     });
@@ -169,48 +125,129 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
 
   const frontDoor = openFrontDoor(limits, metrics, handle);
   const adminServer = createAdminServer({
+    ...parts,
     adminToken: options.adminToken,
     log,
+    limits,
+    frontDoor: () => frontDoor.stats(),
+    enforcing,
+    id: () => routerId(os.hostname(), ports.publicPort),
+    reloadSettings: () => ({ ...inForce.reload(), enforcing: enforcing() }),
+    scrapeHostNames: [os.hostname(), ...(options.advertise ? [options.advertise] : [])],
+  });
+  const ports = await listenBoth(options, frontDoor, adminServer, link);
+  const registration = new Registration(
+    () => link.connect(),
+    routerRecord(options, ports),
+    startedWith.routerHeartbeatMs,
+    log,
+    (sentAt) => confirmation.heartbeatWritten(sentAt),
+  );
+  await registration.start();
+  const timers = startTimers(options, parts, inForce);
+
+  return {
+    publicPort: ports.publicPort,
+    adminPort: ports.adminPort,
+    id: registration.record.id,
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      await registration.stop();
+      const adminClosed = new Promise<void>((resolve) => adminServer.close(() => resolve()));
+      adminServer.closeIdleConnections();
+      await Promise.all([frontDoor.close(), adminClosed]);
+      parts.upstreams.close();
+      await link.close();
+    },
+  };
+}
+
+/** How the control plane lists this router: its id (host and public port), the URLs others reach it at. */
+function routerRecord(options: RouterOptions, ports: { publicPort: number; adminPort: number; adminHost: string }): NewRouter {
+  return {
+    id: routerId(os.hostname(), ports.publicPort),
+    adminUrl: advertisedUrl({ bindHost: ports.adminHost, port: ports.adminPort, advertise: options.advertise }),
+    publicUrl: advertisedUrl({ bindHost: options.host ?? options.settings.routerHost, port: ports.publicPort, advertise: options.advertise }),
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt: new Date().toISOString(),
+  };
+}
+
+function longLivedParts(options: RouterOptions, limits: () => Limits): LongLived {
+  const { settings } = options;
+  const mapping = new MappingTable(settings.placement, settings.placementTemplate);
+  const upstreams = new Upstreams(CONNECTIONS_PER_CELL);
+  // Hold and queue are restart-only settings (live-settings.ts): read once.
+  const fences = new FenceBook({ holdMs: settings.limits.fenceHoldMs, queueLimit: settings.limits.fenceQueueLimit });
+  const confirmation = new MappingConfirmation(settings.routerStaleAfterMs);
+  const link = new ControlLink({
+    open: options.openPlane,
+    mapping,
+    upstreams,
+    fences,
+    fenceLeaseMs: () => limits().fenceLeaseMs,
+    log: options.log,
+    mappingConfirmed: (sentAt) => confirmation.mappingRead(sentAt),
+  });
+  return { mapping, upstreams, fences, metrics: new RouterMetrics(), confirmation, link };
+}
+
+/**
+ * Builds what one version of the settings needs, and tells the long-lived parts of it: the mapping
+ * its placement, the confirmation its bound. The rate limiter keeps its counts unless its own
+ * setting changed.
+ */
+function buildHandler(parts: LongLived, settings: Settings, previous: Handler | null, jwtKey: Uint8Array, health: () => PublicRouterHealth): Handler {
+  const { limits } = settings;
+  const { mapping, upstreams, fences, confirmation, metrics, link } = parts;
+  confirmation.setBound(settings.routerStaleAfterMs);
+  mapping.configure(settings.placement, settings.placementTemplate);
+  const limiter = previous?.limiter.sameWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds)
+    ? previous.limiter
+    : RateLimiter.perWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds);
+  const route = createRequestPolicy({
     limits,
     mapping,
     upstreams,
     fences,
-    metrics,
-    link,
     confirmation,
-    frontDoor: () => frontDoor.stats(),
-    enforcing,
-    id: () => routerId(os.hostname(), publicPort),
-    reloadSettings,
-    scrapeHostNames: [os.hostname(), ...(options.advertise ? [options.advertise] : [])],
+    limiter,
+    metrics,
+    verifier: settings.auth === 'jwt' ? new TokenVerifier(jwtKey, { requireExp: settings.jwtRequireExp }) : null,
+    unavailableText: unavailableText(settings.auth),
+    forward: createForwarder(upstreams, metrics, limits.upstreamTimeoutMs, unavailableText(settings.auth)),
+    pin: (customerId, cellId) => link.pin(customerId, cellId),
+    health,
   });
-  // A port that cannot be taken ends the start with nothing left open (no timer, no connection).
+  return { route, limiter };
+}
+
+/** Takes both ports; one that cannot be taken ends the start with nothing left open (no timer, no connection). */
+async function listenBoth(
+  options: RouterOptions,
+  frontDoor: FrontDoor,
+  adminServer: http.Server,
+  link: ControlLink,
+): Promise<{ publicPort: number; adminPort: number; adminHost: string }> {
+  const { settings } = options;
+  const host = options.host ?? settings.routerHost;
   const publicPort = await listenOn(frontDoor.server, options.publicPort ?? settings.routerPort, host, "the router's public port").catch(async (error) => {
     await link.close();
     throw error;
   });
-  const adminHost = options.adminHost ?? startedWith.routerAdminHost;
+  const adminHost = options.adminHost ?? settings.routerAdminHost;
   const adminPort = await listenOn(adminServer, options.adminPort ?? settings.routerAdminPort, adminHost, "the router's admin API").catch(async (error) => {
     frontDoor.server.close();
     await link.close();
     throw error;
   });
-  const registration = new Registration(
-    () => link.connect(),
-    {
-      id: routerId(os.hostname(), publicPort),
-      adminUrl: advertisedUrl({ bindHost: adminHost, port: adminPort, advertise: options.advertise }),
-      publicUrl: advertisedUrl({ bindHost: host, port: publicPort, advertise: options.advertise }),
-      pid: process.pid,
-      host: os.hostname(),
-      startedAt: new Date().toISOString(),
-    },
-    settings.routerHeartbeatMs,
-    log,
-    (sentAt) => confirmation.heartbeatWritten(sentAt),
-  );
-  await registration.start();
+  return { publicPort, adminPort, adminHost };
+}
 
+/** The router's timers: the mapping read, the journal's fences, cell health, the settings watch, the rate limiter's sweep. */
+function startTimers(options: RouterOptions, parts: LongLived, inForce: SettingsSwitch<Handler>): NodeJS.Timeout[] {
+  const { link, upstreams, mapping } = parts;
   // Healthy cells are checked every second; cells marked down four times as often, so one that
   // comes back (a restart, a late start) is routed to again within a quarter of a second.
   const healthInterval = options.cellHealthIntervalMs ?? 1_000;
@@ -225,50 +262,23 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       });
     }
   };
-  const timers = [
+  checkCells();
+  return [
     // At least as often as the heartbeat: each read that finds the mapping current confirms it.
-    setInterval(() => void link.refresh(), Math.min(options.mappingPollMs ?? 1_000, settings.routerHeartbeatMs)),
+    setInterval(() => void link.refresh(), Math.min(options.mappingPollMs ?? 1_000, options.settings.routerHeartbeatMs)),
     // Journal steps bump no mapping version (no notice): while a fence learned from the journal is
     // held, read it ten times a second, so the fence lifts soon after the move moves on.
     setInterval(() => {
       if (link.holdsJournalFences) void link.refresh();
     }, JOURNAL_FENCE_POLL_MS),
     setInterval(checkCells, Math.max(50, Math.floor(healthInterval / 4))),
-    setInterval(() => watchSettings(), 1_000),
+    // A hand edit of cellctl.json applies within a second; an invalid one is logged and ignored.
+    setInterval(() => inForce.watch(), 1_000),
     setInterval(() => {
-      limiter.sweep(Date.now());
+      inForce.current.built.limiter.sweep(Date.now());
       if (link.hasPendingPins) void link.flushPins();
     }, 5_000),
   ];
-  checkCells();
-  // A hand edit of cellctl.json applies within a second; an invalid one is logged and ignored.
-  let settingsSeen = options.settingsFile ? fileStamp(options.settingsFile) : '';
-  function watchSettings(): void {
-    if (!options.settingsFile || !options.loadSettings) return;
-    const stamp = fileStamp(options.settingsFile);
-    if (stamp === settingsSeen) return;
-    settingsSeen = stamp;
-    try {
-      applySettings(options.loadSettings());
-    } catch (error) {
-      log.warn({ err: error }, 'cellctl.json changed but is invalid; keeping the settings in force');
-    }
-  }
-
-  return {
-    publicPort,
-    adminPort,
-    id: registration.record.id,
-    async close() {
-      for (const timer of timers) clearInterval(timer);
-      await registration.stop();
-      const adminClosed = new Promise<void>((resolve) => adminServer.close(() => resolve()));
-      adminServer.closeIdleConnections();
-      await Promise.all([frontDoor.close(), adminClosed]);
-      upstreams.close();
-      await link.close();
-    },
-  };
 }
 
 interface FrontDoor {
@@ -284,16 +294,18 @@ interface FrontDoor {
  * Expect, odd heads) are read by Node's HTTP server, which gets those connections from the front
  * door and never listens itself.
  */
-function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange: PublicExchange) => void): FrontDoor {
-  const budget = new InputBudget(limits.maxBufferedBytes);
+function openFrontDoor(current: () => Limits, metrics: RouterMetrics, handle: (exchange: PublicExchange) => void): FrontDoor {
+  // Buffered bytes and the request timeout are restart-only settings (live-settings.ts): read once.
+  const { maxBufferedBytes, requestTimeoutMs } = current();
+  const budget = new InputBudget(maxBufferedBytes);
   const fallback = http.createServer(
     {
       keepAliveTimeout: IDLE_TIMEOUT_MS,
-      requestTimeout: limits.requestTimeoutMs,
-      headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
-      connectionsCheckingInterval: Math.max(50, Math.min(limits.requestTimeoutMs / 4, 30_000)),
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.max(50, Math.min(requestTimeoutMs / 4, 30_000)),
     },
-    (req, res) => handle(new NodeExchange(req, res, limits.maxBodyBytes, budget)),
+    (req, res) => handle(new NodeExchange(req, res, current().maxBodyBytes, budget)),
   );
   // Node tracks its connections' request and header deadlines (and closeAllConnections) only from a
   // 'listening' event; this server never listens, so it is told.
@@ -303,6 +315,7 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
   let pipelinePauses = 0;
   const stoppedFor = (reason: ReadingStopped) => [...connections].filter((connection) => connection.stoppedFor() === reason).length;
   const server = net.createServer((socket) => {
+    const limits = current();
     if (connections.size >= limits.maxClientConnections) {
       metrics.recordRejected('too_many_connections');
       const answer = routerError('too_many_connections', {
@@ -316,14 +329,14 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
       maxHeadBytes: MAX_HEAD_BYTES,
       // Read at each request, so a lowered limit (config set, applied live) reaches open connections too.
       get maxBodyBytes() {
-        return limits.maxBodyBytes;
+        return current().maxBodyBytes;
       },
       get pipelining() {
-        return limits.pipelining;
+        return current().pipelining;
       },
       onPipelineLimited: () => (pipelinePauses += 1),
       idleTimeoutMs: IDLE_TIMEOUT_MS,
-      requestTimeoutMs: limits.requestTimeoutMs,
+      requestTimeoutMs: requestTimeoutMs,
       budget,
     });
     connections.add(connection);
@@ -349,15 +362,6 @@ function openFrontDoor(limits: Limits, metrics: RouterMetrics, handle: (exchange
       fallback.close(() => undefined); // stops its connection-deadline timer
     },
   };
-}
-
-function fileStamp(file: string): string {
-  try {
-    const stat = fs.statSync(file);
-    return `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
-  } catch {
-    return 'missing';
-  }
 }
 
 /** One access log line: the request, what answered it (a cell, or the router itself), how long it took; 499 when the client left first, as nginx says. */

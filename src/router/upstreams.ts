@@ -1,6 +1,6 @@
 // Connections to cells: one set of kept-alive connections per cell, and what the router believes
 // about each cell's health (from failed requests and from periodic health checks).
-import type { CellRecord } from '../control/store.js';
+import type { CellRecord } from '../control/records.js';
 import { cellAddress } from '../shared/urls.js';
 import { CellLinks, fetchSmall } from './relay.js';
 

@@ -231,40 +231,44 @@ interface OrderRow {
   cell_id: string;
 }
 
-/**
- * The e-commerce example's order endpoints (place an order from the cart, list, show, and the
- * notifications the order worker wrote), over statements prepared once and shared by them.
- * Long because it is that route table: each handler is a few lines, and they share the prepared
- * statements and the order-placing transaction.
- */
-function orderRoutes(db: Database.Database, cellId: string, products: Map<string, Product>): RouteDef[] {
-  const cartLines = db.prepare('SELECT product_id, quantity, added_at FROM cart_items WHERE customer_id = ? ORDER BY added_at, product_id');
-  const insertOrder = db.prepare(
-    "INSERT INTO orders (order_id, customer_id, status, total_cents, created_at, updated_at, cell_id) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
-  );
-  const insertItem = db.prepare('INSERT INTO order_items (order_id, customer_id, product_id, quantity, unit_price_cents, added_at) VALUES (?, ?, ?, ?, ?, ?)');
-  const insertEvent = db.prepare(
-    "INSERT INTO order_events (id, order_id, customer_id, kind, state, available_at, created_at) VALUES (?, ?, ?, 'order.placed', 'queued', ?, ?)",
-  );
-  const clearCart = db.prepare('DELETE FROM cart_items WHERE customer_id = ?');
-  const itemsOf = db.prepare('SELECT product_id, quantity, added_at, unit_price_cents FROM order_items WHERE order_id = ? ORDER BY added_at, product_id');
-  /** The example's order row: its columns, `total_amount` decimal and `items` as the cart held them (plus each unit price). */
-  const presentOrder = (row: OrderRow) => ({
+/** The order routes' statements, prepared once. */
+function orderStatements(db: Database.Database) {
+  return {
+    cartLines: db.prepare('SELECT product_id, quantity, added_at FROM cart_items WHERE customer_id = ? ORDER BY added_at, product_id'),
+    insertOrder: db.prepare(
+      "INSERT INTO orders (order_id, customer_id, status, total_cents, created_at, updated_at, cell_id) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
+    ),
+    insertItem: db.prepare('INSERT INTO order_items (order_id, customer_id, product_id, quantity, unit_price_cents, added_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertEvent: db.prepare(
+      "INSERT INTO order_events (id, order_id, customer_id, kind, state, available_at, created_at) VALUES (?, ?, ?, 'order.placed', 'queued', ?, ?)",
+    ),
+    clearCart: db.prepare('DELETE FROM cart_items WHERE customer_id = ?'),
+    itemsOf: db.prepare('SELECT product_id, quantity, added_at, unit_price_cents FROM order_items WHERE order_id = ? ORDER BY added_at, product_id'),
+  };
+}
+type OrderStatements = ReturnType<typeof orderStatements>;
+
+/** The example's order row: its columns, `total_amount` decimal and `items` as the cart held them (plus each unit price). */
+function presentOrder(statements: OrderStatements, row: OrderRow) {
+  return {
     order_id: row.order_id,
     customer_id: row.customer_id,
     status: row.status,
     total_amount: decimal(row.total_cents),
-    items: (itemsOf.all(row.order_id) as (CartLine & { unit_price_cents: number })[]).map(({ unit_price_cents, ...item }) => ({
+    items: (statements.itemsOf.all(row.order_id) as (CartLine & { unit_price_cents: number })[]).map(({ unit_price_cents, ...item }) => ({
       ...apiTimes(item),
       unit_price: decimal(unit_price_cents),
     })),
     created_at: apiTime(row.created_at),
     updated_at: apiTime(row.updated_at),
     cell_id: row.cell_id,
-  });
+  };
+}
 
-  // One transaction: the order, its lines at current prices, the emptied cart and the queued event.
-  const placeOrder = db.transaction((customerId: string): OrderRow => {
+/** Places an order from a customer's cart in one transaction: the order, its lines at current prices, the emptied cart and the queued event. */
+function orderPlacer(db: Database.Database, statements: OrderStatements, cellId: string, products: Map<string, Product>) {
+  const { cartLines, insertOrder, insertItem, insertEvent, clearCart } = statements;
+  return db.transaction((customerId: string): OrderRow => {
     const lines = cartLines.all(customerId) as CartLine[];
     if (lines.length === 0) throw new HttpError('cart_empty', 'Cart is empty');
     const priced = lines.map((line) => {
@@ -281,7 +285,12 @@ function orderRoutes(db: Database.Database, cellId: string, products: Map<string
     clearCart.run(customerId);
     return { order_id: orderId, customer_id: customerId, status: 'pending', total_cents: totalCents, created_at: at, updated_at: at, cell_id: cellId };
   });
+}
 
+/** The e-commerce example's order endpoints: place an order from the cart, list, show, and the notifications the order worker wrote. */
+function orderRoutes(db: Database.Database, cellId: string, products: Map<string, Product>): RouteDef[] {
+  const statements = orderStatements(db);
+  const placeOrder = orderPlacer(db, statements, cellId, products);
   return [
     {
       method: 'POST',
@@ -302,7 +311,7 @@ function orderRoutes(db: Database.Database, cellId: string, products: Map<string
       handler: ({ params }) => {
         requireCustomer(db, params.id!);
         const rows = db.prepare('SELECT * FROM orders WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC').all(params.id!) as OrderRow[];
-        return { status: 200, body: { customer_id: params.id!, orders: rows.map(presentOrder), cell_id: cellId } };
+        return { status: 200, body: { customer_id: params.id!, orders: rows.map((row) => presentOrder(statements, row)), cell_id: cellId } };
       },
     },
     {
@@ -311,7 +320,7 @@ function orderRoutes(db: Database.Database, cellId: string, products: Map<string
       handler: ({ params }) => {
         const row = db.prepare('SELECT * FROM orders WHERE order_id = ? AND customer_id = ?').get(params.orderId!, params.id!) as OrderRow | undefined;
         if (!row) throw new HttpError('order_not_found', 'Order not found');
-        return { status: 200, body: presentOrder(row) };
+        return { status: 200, body: presentOrder(statements, row) };
       },
     },
     {
