@@ -52,9 +52,24 @@ module.exports = {
       to: { path: '^src/(?!control/|shared/)' },
     },
     {
+      name: 'control-records-below-both-stores',
+      severity: 'error',
+      comment:
+        'The records and errors (control/records.ts) sit below the interface and both stores; the interface and the PostgreSQL store know nothing of the SQLite one.',
+      from: { path: '^src/control/(records|plane|dump|pg-.*)\\.ts$' },
+      to: { path: '^src/control/(store|sqlite-plane|schema|copy)\\.ts$' },
+    },
+    {
+      name: 'control-records-import-nothing',
+      severity: 'error',
+      from: { path: '^src/control/records\\.ts$' },
+      to: { path: '^src/(?!shared/)' },
+    },
+    {
       name: 'image-stays-low',
       severity: 'error',
-      comment: "The image (its build and its health check) uses shared/, the docker client (engine/) and the cell's health probe: nothing of the workspace or the services.",
+      comment:
+        "The image (its build and its health check) uses shared/, the docker client (engine/) and the cell's health probe: nothing of the workspace or the services.",
       from: { path: '^src/image/' },
       to: { path: `^src/(?!image/|shared/|engine/|cell/client\\.ts$)` },
     },

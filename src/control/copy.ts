@@ -1,9 +1,9 @@
 // Copies a control plane from control.db into an empty PostgreSQL one (`cellctl control migrate-to`):
 // every row, the mapping version and the fencing sequence, verified by counts and per-table checksums.
 import { failure } from '../shared/errors.js';
-import { type DumpSummary, type DumpTable, readSqliteDump, summarize } from './dump.js';
+import { type DumpSummary, type DumpTable, summarize } from './dump.js';
 import type { PgControlPlane } from './pg-plane.js';
-import { ControlStore } from './store.js';
+import { ControlStore, readSqliteDump } from './store.js';
 
 /** What differs between two summaries, one line each (empty: the copy is the source). */
 export function summaryDifferences(expected: DumpSummary, got: DumpSummary): string[] {

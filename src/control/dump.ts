@@ -1,7 +1,6 @@
 // Every row of a control plane as plain values (what `control migrate-to` copies), and the per-table
 // checksums that prove a copy equal to its source whatever store each side is.
 import { createHash } from 'node:crypto';
-import { ControlStore } from './store.js';
 
 export type DumpRow = Record<string, string | number | null>;
 
@@ -107,20 +106,4 @@ export function summarize(dump: ControlDump): DumpSummary {
     mappingVersion: dump.mappingVersion,
     fencingSeq: dump.fencingSeq,
   };
-}
-
-/** Every row of a control.db, read in one transaction (a consistent snapshot even while cellctl writes). */
-export function readSqliteDump(file: string): ControlDump {
-  const store = ControlStore.open(file, { readonly: true });
-  try {
-    return store.snapshot((all) => {
-      const meta = new Map((all('SELECT key, value FROM meta') as { key: string; value: string }[]).map((r) => [r.key, r.value]));
-      const tables = Object.fromEntries(
-        (Object.keys(DUMP_TABLES) as DumpTable[]).map((t) => [t, all(`SELECT ${DUMP_TABLES[t].join(', ')} FROM ${t}`).map((row) => canonicalRow(t, row))]),
-      ) as Record<DumpTable, DumpRow[]>;
-      return { tables, mappingVersion: Number(meta.get('mapping_version') ?? 0), fencingSeq: Number(meta.get('fencing_seq') ?? 0) };
-    });
-  } finally {
-    store.close();
-  }
 }

@@ -2,7 +2,7 @@
 // lease lapsed, or at once when the owner ran on this host and its process is gone.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type { MigrationLease, MigrationOwner, MigrationRecord } from './store.js';
+import type { MigrationLease, MigrationOwner, MigrationRecord } from './records.js';
 import { isAlive, processStartTicks } from '../shared/procfs.js';
 
 /** This process as a migration owner (a new token per run). */

@@ -4,7 +4,7 @@
 // and takes the best one that can take it. Adding a cell moves only the customers that now rank it
 // first (about 1/n of the unmapped ones); removing one moves only its own.
 
-import type { CellRecord } from './store.js';
+import type { CellRecord } from './records.js';
 import { hash32 } from '../shared/hash.js';
 
 export interface PlacementCell {

@@ -11,10 +11,26 @@ import type {
   MigrationState,
   MigrationStep,
   NewCell,
-} from './store.js';
+  NewRouter,
+  RouterRecord,
+} from './records.js';
 
-export type { CellRecord, CellStatus, CustomerRecord, EventRecord, MigrationLease, MigrationOwner, MigrationRecord, MigrationState, MigrationStep, NewCell };
-export { ALL, fenceLifted, MIGRATION_STEPS, OwnershipLost } from './store.js';
+// The records are the interface's vocabulary: whoever holds a plane imports them from here.
+export type {
+  CellRecord,
+  CellStatus,
+  CustomerRecord,
+  EventRecord,
+  MigrationLease,
+  MigrationOwner,
+  MigrationRecord,
+  MigrationState,
+  MigrationStep,
+  NewCell,
+  NewRouter,
+  RouterRecord,
+};
+export { ALL, fenceLifted, mappingChangedMessage, MIGRATION_STEPS, OwnershipLost } from './records.js';
 
 /** What journals a new running migration (startMigrations). */
 export interface NewMigration {
@@ -63,26 +79,6 @@ export interface AbortAndReverse {
   error: string;
   reverse: readonly NewMigration[];
   leaseMs: number;
-}
-
-export interface NewRouter {
-  id: string;
-  /** The admin API (fences, stats) that moves call. */
-  adminUrl: string;
-  /** Where clients send traffic. */
-  publicUrl: string;
-  pid: number;
-  host: string;
-  startedAt: string;
-}
-
-export interface RouterRecord extends NewRouter {
-  /** The last heartbeat (ISO), by the store's clock. */
-  heartbeatAt: string;
-  /** Milliseconds since the last heartbeat, by the store's clock (hosts' clocks may disagree). */
-  heartbeatAgeMs: number;
-  /** Heart-beat within the `staleAfterMs` given to listRouters. */
-  live: boolean;
 }
 
 export interface PlaneHealth {
@@ -176,7 +172,3 @@ export interface ControlPlane {
   readShared(name: string): Promise<string | null>;
   writeShared(name: string, value: string): Promise<void>;
 }
-
-/** The error for a switch whose mapping row no longer points at the move's source. */
-export const mappingChangedMessage = (customerId: string): string =>
-  `the mapping of ${customerId} changed during the move; "cellctl customers show ${customerId}" tells where it is now`;

@@ -4,7 +4,6 @@ import { failure } from '../shared/errors.js';
 import type { AbortAndReverse, ControlPlane, MappingRead, MappingRow, NewMigration, NewRouter, PlaneHealth, RouterRecord, SwitchCustomers } from './plane.js';
 import { mappingChangedMessage } from './plane.js';
 import {
-  ControlStore,
   type CellRecord,
   type CellStatus,
   type CustomerRecord,
@@ -15,9 +14,9 @@ import {
   type MigrationState,
   type MigrationStep,
   type NewCell,
-  type OpenOptions,
   type RouterRow,
-} from './store.js';
+} from './records.js';
+import { ControlStore, type OpenOptions } from './store.js';
 
 export function toRouter(row: RouterRow, nowMs: number, staleAfterMs: number): RouterRecord {
   const age = Math.max(0, nowMs - row.heartbeat_at);

@@ -34,7 +34,11 @@ export class DataApiError extends Error {
 
 /** The data API could not be reached at all (refused, timed out, reset): nothing is known of the call's effect. */
 export class DataApiUnreachable extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The socket's reason alone (ECONNREFUSED, ECONNABORTED for a timeout, …). */
+    readonly reason: string,
+  ) {
     super(message);
     this.name = 'DataApiUnreachable';
   }
@@ -80,6 +84,7 @@ export class HttpDataApi implements DataApi {
       const reason = isAxiosError(error) ? (error.code ?? error.message) : String(error);
       throw new DataApiUnreachable(
         `cannot reach the data API of cell ${this.cellId} at ${this.url} (${reason}): is the cell running? "cellctl status" shows it`,
+        reason,
       );
     }
     if (response.status >= 200 && response.status < 300) return response.data as T;

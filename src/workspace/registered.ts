@@ -7,6 +7,7 @@ import { describeError, failure, usageError } from '../shared/errors.js';
 import { checkCellName } from '../shared/names.js';
 import { type CellAddress, parseCellUrl } from '../shared/urls.js';
 import type { Template } from '../templates/template.js';
+import { DataApiError, DataApiUnreachable, HttpDataApi } from '../data/client.js';
 import { DATA_API_PREFIX, DATA_API_VERSION, dataTokenProblem, type InfoAnswer } from '../data/protocol.js';
 import { loadCellTemplate, type CellDescriptor } from './cells.js';
 import { cellPaths } from './paths.js';
@@ -62,19 +63,21 @@ export function infoMismatch(info: Partial<InfoAnswer>, cellId: string, template
 
 type Probe = { kind: 'ok' } | { kind: 'unreachable'; why: string } | { kind: 'wrong'; why: string };
 
-/** Asks the data API who it is. Unreachable is told apart from a wrong answer: only the latter is certain. */
+/** Asks the data API who it is (its client's info call). Unreachable is told apart from a wrong answer: only the latter is certain. */
 async function probeDataApi(data: CellAddress, token: string, cellId: string, template: Template): Promise<Probe> {
-  let response: Response;
+  const api = new HttpDataApi(cellId, data.base, token, { timeoutMs: 3_000 });
+  let info: Partial<InfoAnswer>;
   try {
-    response = await fetch(`${data.base}${DATA_API_PREFIX}/info`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(3_000) });
+    info = await api.info();
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return { kind: 'unreachable', why: cause ?? describeError(error) };
+    if (error instanceof DataApiUnreachable) return { kind: 'unreachable', why: error.reason };
+    if (!(error instanceof DataApiError)) throw error;
+    if (error.status === 401) return { kind: 'wrong', why: "it refused the token (401): give the --token-file the cell's data API was started with" };
+    return { kind: 'wrong', why: `GET ${DATA_API_PREFIX}/info answered ${error.status}: is --data-url the data API's address?` };
+  } finally {
+    api.close();
   }
-  if (response.status === 401) return { kind: 'wrong', why: "it refused the token (401): give the --token-file the cell's data API was started with" };
-  if (response.status !== 200) return { kind: 'wrong', why: `GET ${DATA_API_PREFIX}/info answered ${response.status}: is --data-url the data API's address?` };
-  const info = (await response.json().catch(() => ({}))) as Partial<InfoAnswer>;
-  const mismatch = infoMismatch(info, cellId, template);
+  const mismatch = infoMismatch(typeof info === 'object' && info !== null ? info : {}, cellId, template);
   return mismatch === null ? { kind: 'ok' } : { kind: 'wrong', why: mismatch };
 }
 

@@ -1,10 +1,12 @@
 // One conformance suite for the control plane, run against control.db and against a throwaway
 // PostgreSQL (skipped with its reason where PostgreSQL cannot start), plus PostgreSQL's own guarantees.
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { copyControlPlane } from '../../src/control/copy.js';
 import { isPostgresUrl, openControlPlane, printableLocation } from '../../src/control/open.js';
-import { readSqliteDump, summarize } from '../../src/control/dump.js';
+import { summarize } from '../../src/control/dump.js';
+import { readSqliteDump } from '../../src/control/store.js';
 import { PgControlPlane, redactUrl } from '../../src/control/pg-plane.js';
 import { ALL, type ControlPlane, type NewMigration, OwnershipLost } from '../../src/control/plane.js';
 import { SqliteControlPlane } from '../../src/control/sqlite-plane.js';
@@ -445,16 +447,18 @@ describe.skipIf(!pgCheck.ok)(`PostgreSQL control plane${pgCheck.ok ? '' : ` (ski
       await plane.pinCustomers([{ customerId: 'x', cellId: 'a' }]);
       const first = await plane.mappingVersion();
       await waitFor('the watch to be told', () => seen.includes(first), 10_000);
-      const admin = track(await PgControlPlane.connect(server!.url()));
+      const admin = new pg.Client({ connectionString: server!.url() });
+      await admin.connect();
       const database = new URL(url).pathname.slice(1);
       // Cuts every connection the plane holds, the listener's among them.
-      await waitFor('the plane connections to be cut', async () => {
-        const cut = await (admin as unknown as { pool: import('pg').Pool }).pool.query(
-          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-          [database],
-        );
-        return (cut.rowCount ?? 0) > 0;
-      });
+      try {
+        await waitFor('the plane connections to be cut', async () => {
+          const cut = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+          return (cut.rowCount ?? 0) > 0;
+        });
+      } finally {
+        await admin.end();
+      }
       // The first query after the cut may fail (the pool learns of the loss); the next ones must not.
       await waitFor('queries to work again', async () => (await plane.health()).ok);
       expect(await plane.customerCount()).toBe(1);
