@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MIGRATION_STEPS } from '../../src/control/store.js';
+import { MIGRATION_STEPS } from '../../src/control/records.js';
 import { readAdminToken } from '../../src/workspace/secrets.js';
 import { cli, cliJson, cliOk, cleanup, createCells, http, otherCell, type RunningSystem, waitFor } from '../helpers.js';
 import { mappedCell, none, pausedCommand, pausedMove, rowsIn, seedShopper, shop, shopper } from '../shop.js';

@@ -1,7 +1,7 @@
 // The dashboard's pure parts: time series and rates, p99 from the router's histogram, the access
 // check, and the view-model built from status inputs and the migration journal.
 import { describe, expect, it } from 'vitest';
-import type { MigrationRecord } from '../../src/control/store.js';
+import type { MigrationRecord } from '../../src/control/records.js';
 import { accessCookie, tokenShown } from '../../src/dashboard/access.js';
 import { bucketDelta, parseLatencyBuckets, quantile, totalBuckets } from '../../src/dashboard/latency.js';
 import { appendPoint, errorRatio, ratePerSecond, SeriesSet } from '../../src/dashboard/series.js';

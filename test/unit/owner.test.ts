@@ -1,6 +1,6 @@
 // Whether a running migration's owner still runs it: the lease, and a dead owner on this host.
 import { describe, expect, it } from 'vitest';
-import type { MigrationLease } from '../../src/control/store.js';
+import type { MigrationLease } from '../../src/control/records.js';
 import { judgeOwner, type OwnerProbe } from '../../src/control/ownership.js';
 
 const now = 1_000_000;

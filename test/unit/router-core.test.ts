@@ -3,7 +3,7 @@ import { FenceBook, nearestRank } from '../../src/router/fences.js';
 import { classifyPath, pathHazard } from '../../src/router/paths.js';
 import { RateLimiter } from '../../src/router/ratelimit.js';
 import { Upstreams } from '../../src/router/upstreams.js';
-import type { CellRecord } from '../../src/control/store.js';
+import type { CellRecord } from '../../src/control/records.js';
 
 describe('path classification', () => {
   it.each([

@@ -2,7 +2,8 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ControlStore, OwnershipLost } from '../../src/control/store.js';
+import { OwnershipLost } from '../../src/control/records.js';
+import { ControlStore } from '../../src/control/store.js';
 import { MappingTable } from '../../src/router/mapping.js';
 import { cleanup, newCell, tempDir } from '../helpers.js';
 
