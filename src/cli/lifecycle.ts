@@ -79,7 +79,7 @@ export async function startProcesses(ws: Workspace, names: string[], timeoutMs: 
       const failed = last.find((proc) => proc.state === 'failed' || proc.state === 'crashed');
       if (failed) throw startFailure(ws, failed, `${failed.name} ${failed.state === 'failed' ? 'could not start' : 'keeps crashing'}`);
       const waiting = last.filter((proc) => proc.state !== 'running');
-      if (waiting.length === 0 && !placeable) placeable = await enterPlacement(ws, names);
+      if (waiting.length === 0 && !placeable) placeable = await tellRouter(ws);
       if (waiting.length === 0 && !(await routerSeesCells(ws, names))) {
         progress.update('waiting for the router to see every cell healthy');
         await delay(50);
@@ -102,23 +102,22 @@ export async function startProcesses(ws: Workspace, names: string[], timeoutMs: 
   }
 }
 
-/**
- * Healthy cells enter placement (the supervisor records it too; this makes it certain), and the
- * router reads that now, so new customers reach them as soon as start returns.
- */
-async function enterPlacement(ws: Workspace, names: string[]): Promise<boolean> {
-  for (const name of names) if (name !== ROUTER) await ws.plane.markCellHealthy(name);
+/** The router reads the mapping now (new cells among it) rather than at its next poll. */
+async function tellRouter(ws: Workspace): Promise<boolean> {
   return notifyRouter(ws.home, ws.settings).catch(() => false);
 }
 
-/** The router is the customers' way in: started cells count as up once it routes to them. */
+/**
+ * The router is the customers' way in: started cells count as up once it routes to them and places
+ * new customers in them (the router records a cell's first health itself: first_healthy_at has that one writer).
+ */
 async function routerSeesCells(ws: Workspace, names: string[]): Promise<boolean> {
   const cells = names.filter((name) => name !== ROUTER);
   if (cells.length === 0) return true;
   const stats = await RouterAdmin.forWorkspace(ws.home, ws.settings, 2_000)
     .stats()
     .catch(() => null);
-  return stats !== null && cells.every((cell) => stats.cells[cell]?.healthy === true);
+  return stats !== null && cells.every((cell) => stats.cells[cell]?.healthy === true && stats.cells[cell]?.placing !== false);
 }
 
 function startFailure(ws: Workspace, proc: ProcessStatus, headline: string) {

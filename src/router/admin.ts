@@ -91,7 +91,15 @@ function routerStats({ mapping, upstreams, metrics, fences, frontDoor, enforcing
     cells: Object.fromEntries(
       mapping.allCells().map((cell) => {
         const upstream = upstreams.get(cell.id);
-        return [cell.id, { ...metrics.cellCounters(cell.id), healthy: upstream?.healthy ?? null, customers: mapping.customersIn(cell.id) }];
+        return [
+          cell.id,
+          {
+            ...metrics.cellCounters(cell.id),
+            healthy: upstream?.healthy ?? null,
+            placing: cell.firstHealthyAt !== null,
+            customers: mapping.customersIn(cell.id),
+          },
+        ];
       }),
     ),
     fences: fences.fencedCustomers(),

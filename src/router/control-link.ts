@@ -214,8 +214,9 @@ export class ControlLink {
   }
 
   /**
-   * A registered cell (run elsewhere, with no supervisor watching it) enters placement once the
-   * router first finds it healthy. Best effort: an unreachable store only delays it.
+   * A cell enters placement once a router first finds it healthy, whoever runs it (the supervisor,
+   * an engine, a compose file, a host of its own): routers are the only writers of
+   * cells.first_healthy_at. Best effort: an unreachable store only delays it.
    */
   async markCellHealthy(cellId: string): Promise<void> {
     try {
@@ -223,7 +224,7 @@ export class ControlLink {
       await this.plane.markCellHealthy(cellId);
       await this.refresh();
     } catch (error) {
-      this.parts.log.warn({ err: error, cell: cellId }, 'could not record that the registered cell is healthy');
+      this.parts.log.warn({ err: error, cell: cellId }, 'could not record that the cell is healthy');
     }
   }
 

@@ -143,7 +143,8 @@ export interface RouterStats extends FrontDoorStats {
   mappingVersion: number;
   customersMapped: number;
   memoryRssBytes: number;
-  cells: Record<string, { requests: number; errors: number; healthy: boolean | null; customers: number }>;
+  /** `placing`: the cell was seen healthy once (first_healthy_at, which routers alone write), so placement may give it new customers. */
+  cells: Record<string, { requests: number; errors: number; healthy: boolean | null; placing?: boolean; customers: number }>;
   fences: { customerId: string; held: number; leaseUntil: number }[];
   fenceHolds: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
 }

@@ -107,13 +107,6 @@ export class Supervisor {
       .catch((error: unknown) => this.log.warn({ err: error }, 'could not record event'));
   }
 
-  /** A cell enters placement once it was seen healthy; a damaged control.db only delays that. */
-  private markHealthy(cellId: string): void {
-    this.withPlane((plane) => plane.markCellHealthy(cellId)).catch((error: unknown) =>
-      this.log.warn({ err: error, cell: cellId }, 'could not record that the cell is healthy'),
-    );
-  }
-
   /** Closes the control plane once the events so far are written. */
   async close(): Promise<void> {
     await this.events;
@@ -504,7 +497,6 @@ export class Supervisor {
         if (proc.state === 'starting' && healthy) {
           proc.state = 'running';
           this.event('process.healthy', proc.name, `answering ${healthUrl}`);
-          if (proc.kind === 'cell') this.markHealthy(proc.name);
         }
         if (proc.state === 'running' && proc.healthy !== null && proc.healthy !== healthy) {
           const failing = health.checks.filter((check) => !check.ok).map((check) => check.detail ?? check.name);
