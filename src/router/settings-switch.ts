@@ -15,6 +15,9 @@ export interface InForce<Built> {
   /** Changed in cellctl.json, waiting for a router restart. */
   readonly needsRestart: readonly string[];
   readonly built: Built;
+  /** What the reload that made this version applied, and the stamp of the file it read. */
+  readonly change: SettingsChange;
+  readonly fileStamp: string;
 }
 
 export interface SettingsSwitchOptions<Built> {
@@ -37,23 +40,31 @@ export class SettingsSwitch<Built> {
   constructor(private readonly options: SettingsSwitchOptions<Built>) {
     this.fileSeen = options.file ? fileStamp(options.file) : '';
     const settings = structuredClone(options.startedWith);
-    this.version = { settings, needsRestart: [], built: options.build(settings, null) };
+    const change = { applied: [], needsRestart: [] };
+    this.version = { settings, needsRestart: [], built: options.build(settings, null), change, fileStamp: this.fileSeen };
   }
 
   get current(): InForce<Built> {
     return this.version;
   }
 
-  /** Reads cellctl.json, builds the next version and swaps it in; throws (keeping the version in force) when the file is invalid. */
+  /**
+   * Reads cellctl.json, builds the next version and swaps it in; throws (keeping the version in force)
+   * when the file is invalid. Returns what this edit of the file changed, also when the watch applied
+   * it first (cellctl config set writes the file, then calls this: it learns what its edit did).
+   */
   reload(): SettingsChange {
     const { load, file, startedWith, build, log } = this.options;
     if (!load) throw new Error('this router was started without a settings file');
     // Stamped before the read: an edit made after it changes the stamp again, so the watch reads it.
-    if (file) this.fileSeen = fileStamp(file);
+    const stamp = file ? fileStamp(file) : '';
+    this.fileSeen = stamp;
     const next = settingsInForce(startedWith, this.version.settings, load());
-    this.version = { settings: next.settings, needsRestart: next.needsRestart, built: build(next.settings, this.version.built) };
-    if (next.applied.length > 0) log.info({ applied: next.applied, needsRestart: next.needsRestart }, 'settings applied');
-    return { applied: next.applied, needsRestart: next.needsRestart };
+    if (next.applied.length === 0 && file && stamp === this.version.fileStamp) return { applied: this.version.change.applied, needsRestart: next.needsRestart };
+    const change = { applied: next.applied, needsRestart: next.needsRestart };
+    this.version = { settings: next.settings, needsRestart: next.needsRestart, built: build(next.settings, this.version.built), change, fileStamp: stamp };
+    if (next.applied.length > 0) log.info(change, 'settings applied');
+    return change;
   }
 
   /** Called every second: reloads when cellctl.json changed since it was last read. An invalid edit is logged and ignored. */

@@ -104,6 +104,15 @@ describe('SettingsSwitch', () => {
     expect(inForce.current.settings.accessLog).toBe(false);
   });
 
+  it('tells the reload after an edit what the edit changed, also when the watch applied it first', () => {
+    const { inForce, builds, write } = over(base);
+    write({ ...base, accessLog: true });
+    inForce.watch();
+    expect(inForce.current.settings.accessLog).toBe(true);
+    expect(inForce.reload()).toEqual({ applied: ['accessLog'], needsRestart: [] });
+    expect(builds).toHaveLength(2);
+  });
+
   it('keeps the version in force when the file is invalid, and tries that edit only once', () => {
     const { inForce, builds, file } = over(base);
     fs.writeFileSync(file, '{ not json');
