@@ -1,5 +1,12 @@
 #!/usr/bin/env node
 // The cellctl command. The TypeScript build lives in dist/ (npm install builds it).
-import { main } from '../dist/cli/main.js';
+import { readFileSync } from 'node:fs';
 
-process.exitCode = await main(process.argv);
+const [, , only, ...rest] = process.argv;
+if ((only === '--version' || only === '-V') && rest.length === 0) {
+  // Answered before the program and its command table load: a script's version check costs a Node start.
+  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+} else {
+  const { main } = await import('../dist/cli/main.js');
+  process.exitCode = await main(process.argv);
+}

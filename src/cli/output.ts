@@ -1,8 +1,9 @@
 // Rendering and terminal conventions for every command: data to stdout (a table for people, JSON for
 // scripts), messages to stderr; colour and spinners only on a terminal and never with NO_COLOR.
 import { Chalk, type ChalkInstance } from 'chalk';
-import Table from 'cli-table3';
+import type Table from 'cli-table3';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const noColorRequested = (): boolean => process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
@@ -125,7 +126,9 @@ export function renderTable(head: string[], rows: (string | number)[][], options
     (title, index) => Math.max(...[title, ...cells.map((row) => row[index] ?? '')].flatMap((text) => wrapUnits(text).filter(whole).map(visible)), 0) + 2,
   );
   const colWidths = width === null ? null : fitColumns(natural, width, 6, floors);
-  const table = new Table({
+  // Loaded when a table is drawn (cli-table3 and its width tables are most of this module's load time).
+  const TableClass = createRequire(import.meta.url)('cli-table3') as typeof Table;
+  const table = new TableClass({
     // Bold line by line: an escape code never spans a line the table pads and borders.
     head: head.map((title, index) =>
       (colWidths ? wrapCell(title, colWidths[index]! - 2) : title)

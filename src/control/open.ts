@@ -1,7 +1,8 @@
 // Opens the control plane a workspace names: a control.db path, or a PostgreSQL URL (--control,
 // CELLCTL_CONTROL_URL). The one place that chooses between the two implementations.
 import type { ControlPlane } from './plane.js';
-import { PgControlPlane, type PgPlaneOptions, redactUrl } from './pg-plane.js';
+import type { PgPlaneOptions } from './pg-connection.js';
+import { redactUrl } from './pg-url.js';
 import { SqliteControlPlane, type SqlitePlaneOptions } from './sqlite-plane.js';
 
 /** Whether `location` is a PostgreSQL connection URL (else it is a control.db path). */
@@ -18,5 +19,8 @@ export interface OpenPlaneOptions {
 
 /** Opens an existing control.db, or connects to PostgreSQL (creating the schema there on first use). */
 export async function openControlPlane(location: string, options: OpenPlaneOptions = {}): Promise<ControlPlane> {
-  return isPostgresUrl(location) ? PgControlPlane.connect(location.trim(), options.postgres) : SqliteControlPlane.open(location, options.sqlite);
+  if (!isPostgresUrl(location)) return SqliteControlPlane.open(location, options.sqlite);
+  // Loaded only for a PostgreSQL plane: a control.db workspace never pays for the driver.
+  const { PgControlPlane } = await import('./pg-plane.js');
+  return PgControlPlane.connect(location.trim(), options.postgres);
 }

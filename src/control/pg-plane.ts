@@ -28,7 +28,8 @@ import {
   toMigration,
 } from './records.js';
 
-export { type PgPlaneOptions, redactUrl, validatePgUrl } from './pg-connection.js';
+export { type PgPlaneOptions } from './pg-connection.js';
+export { redactUrl, validatePgUrl } from './pg-url.js';
 
 const now = (): string => new Date().toISOString();
 

@@ -272,13 +272,15 @@ export class ControlStore {
 
   /** Mapping rows changed after `rev`, for the router's incremental refresh. */
   customersChangedSince(rev: number): { id: string; cellId: string; rev: number }[] {
-    return (
-      this.db.prepare('SELECT id, cell_id, rev FROM customers WHERE rev > ?').all(rev) as {
-        id: string;
-        cell_id: string;
-        rev: number;
-      }[]
-    ).map((row) => ({ id: row.id, cellId: row.cell_id, rev: row.rev }));
+    // Row by row into the records, with no array of row objects beside them: a router's first read
+    // is a million rows, and the peak of that read is most of its memory afterwards.
+    const rows: { id: string; cellId: string; rev: number }[] = [];
+    for (const [id, cellId, changed] of this.db.prepare('SELECT id, cell_id, rev FROM customers WHERE rev > ?').raw().iterate(rev) as Iterable<
+      [string, string, number]
+    >) {
+      rows.push({ id, cellId, rev: changed });
+    }
+    return rows;
   }
 
   customerCount(): number {

@@ -112,7 +112,8 @@ export class MappingTable {
     const previous = this.customers.get(customerId);
     if (previous === cellId) return;
     if (previous !== undefined) this.counts.set(previous, (this.counts.get(previous) ?? 1) - 1);
-    this.customers.set(customerId, cellId);
+    // The cell's own id string, not the row's copy: a million rows then hold one string per cell.
+    this.customers.set(customerId, this.cells.get(cellId)?.id ?? cellId);
     this.counts.set(cellId, (this.counts.get(cellId) ?? 0) + 1);
     this.refreshLoad(cellId);
     if (previous !== undefined) this.refreshLoad(previous);
