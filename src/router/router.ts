@@ -256,9 +256,10 @@ function startTimers(options: RouterOptions, parts: LongLived, inForce: Settings
     for (const upstream of upstreams.all()) {
       const cell = mapping.cell(upstream.cellId);
       if (!cell || (upstream.healthy && now - upstream.checkedAt < healthInterval)) continue;
-      void upstreams.check(upstream, cell.healthPath).then(() => {
-        // A cell enters placement once healthy, whoever started it (the supervisor, the CLI, an engine, a compose file).
-        if (upstream.healthy && cell.firstHealthyAt === null) void link.markCellHealthy(cell.id);
+      void upstreams.check(upstream, cell.healthPath).then((passed) => {
+        // A cell enters placement once a check of it passed, whoever started it (the supervisor, the
+        // CLI, an engine, a compose file): never on the health a new upstream is assumed to have.
+        if (passed && cell.firstHealthyAt === null) void link.markCellHealthy(cell.id);
       });
     }
   };

@@ -81,9 +81,13 @@ export class Upstreams {
     return !upstream.hung;
   }
 
-  /** Checks one cell's health endpoint over its kept-alive connections. */
-  async check(upstream: Upstream, healthPath: string): Promise<void> {
-    if (upstream.checking) return;
+  /**
+   * Checks one cell's health endpoint over its kept-alive connections. True only when this call ran
+   * the check and the cell passed it: a check already in flight answers false at once (the cell's
+   * `healthy` is then only what the router assumed or last found).
+   */
+  async check(upstream: Upstream, healthPath: string): Promise<boolean> {
+    if (upstream.checking) return false;
     upstream.checking = true;
     try {
       const response = await fetchSmall(upstream.links, healthPath, 1_000);
@@ -95,6 +99,7 @@ export class Upstreams {
       upstream.checking = false;
     }
     upstream.checkedAt = Date.now();
+    return upstream.healthy;
   }
 
   close(): void {

@@ -1,9 +1,12 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FenceBook, nearestRank } from '../../src/router/fences.js';
 import { classifyPath, pathHazard } from '../../src/router/paths.js';
 import { RateLimiter } from '../../src/router/ratelimit.js';
 import { Upstreams } from '../../src/router/upstreams.js';
 import type { CellRecord } from '../../src/control/records.js';
+import { waitFor } from '../helpers.js';
 
 describe('path classification', () => {
   it.each([
@@ -200,6 +203,31 @@ describe('which cells the router sends requests to', () => {
     upstreams.markUp(c1);
     expect(upstreams.mayTry(c1)).toBe(true);
     upstreams.close();
+  });
+
+  it('says a check passed only when that call ran it: a check already in flight is no proof of health (a new cell is assumed healthy)', async () => {
+    const pending: http.ServerResponse[] = [];
+    const server = http.createServer((_req, res) => pending.push(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const upstreams = new Upstreams(4);
+    try {
+      upstreams.sync([{ ...cell('c1', 1), url, dataUrl: url }]);
+      const c1 = upstreams.get('c1')!;
+      expect(c1.healthy).toBe(true); // assumed: never checked
+      const first = upstreams.check(c1, '/health');
+      await waitFor('the first check to reach the cell', () => pending.length === 1);
+      expect(await upstreams.check(c1, '/health')).toBe(false);
+      pending.shift()!.writeHead(503).end();
+      expect(await first).toBe(false);
+      const second = upstreams.check(c1, '/health');
+      await waitFor('the second check to reach the cell', () => pending.length === 1);
+      pending.shift()!.writeHead(200).end();
+      expect(await second).toBe(true);
+    } finally {
+      upstreams.close();
+      server.close();
+    }
   });
 
   it('keeps trying a cell that refuses connections: finding out again costs nothing', () => {
