@@ -1,12 +1,16 @@
 // npm run bench: measures cellctl side by side with its baselines, in one run on this machine, and
 // prints a table (and writes the same figures to test/bench/latest.json). Not a test: no CI.
 //
-//  1. router vs direct: one cell, GET and POST, keep-alive clients (autocannon), fixed duration;
+//  1. router vs direct: one cell, GET and POST, keep-alive clients (autocannon), fixed duration; the
+//     router's CPU per GET (from /proc) against nginx in front of the same cell and the router of the
+//     build before issue 28 (SHAPE_BASELINE_REF);
 //  2. migration: write pause under load for single moves; bulk drain vs the last ATTACH build and a
 //     bare SQLite loop; other customers' latency and failures while a customer with 100,000 orders
 //     moves (bystanders); drain and write pause across simulated hosts (hosts.measure.ts);
-//  3. CLI: --version and status --json vs `node -e 0`; start of 3 and 10 cells until healthy;
-//  4. scale: the router's memory, start-up and lookup time with 1,000,000 customers over 100 cells;
+//  3. CLI: --version and status --json vs `node -e 0` (and the SHAPE_BASELINE_REF build's); start of 3
+//     and 10 cells until healthy;
+//  4. scale: the router's memory, start-up and lookup time with 1,000,000 customers over 100 cells
+//     (memory and start-up also for the SHAPE_BASELINE_REF build's router);
 //  5. control: the control plane in PostgreSQL beside control.db (control.measure.ts): a router's load
 //     of 1,000,000 customers, a mapping change's lag to two routers, router throughput with either store;
 //  6. pipelining: a client that keeps sending on one connection (reading its answers) against a
@@ -184,6 +188,7 @@ async function routerVsDirect() {
   const routerLatency = await sequentialLatency(router + '/api/customers/bench', QUICK ? 1000 : 5000);
   out.sequentialGet = { direct: directLatency, router: routerLatency, addedMedianMs: round(routerLatency.p50Ms - directLatency.p50Ms, 3) };
   log(`sequential GET latency: direct p50 ${directLatency.p50Ms} ms, router p50 ${routerLatency.p50Ms} ms`);
+  out.cpu = await routerCpuVsNginx(ws, cellPort, '/api/customers/bench');
   cellctl(ws.home, ['stop']);
   results.routerVsDirect = {
     ...out,
@@ -219,6 +224,144 @@ async function accessLogCost(home, url) {
     `access log: router GET ${figures.onPerSecond}/s with it, ${figures.offPerSecond}/s without (ratio ${figures.ratio}, rounds ${figures.ratiosPerRound.join(', ')})`,
   );
   return figures;
+}
+
+/** Clock ticks per second of /proc's CPU times. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** CPU time (ms, user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuMs(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command's closing parenthesis: state is field 3, utime 14 and stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/**
+ * nginx (Debian's package) in front of the cell at `cellPort`, as a tuned reverse proxy runs: one
+ * worker, no access log, kept-alive upstream connections (keepalive 64, HTTP/1.1, empty Connection;
+ * idle ones closed after 4 s, before the cell's Node server closes them after 5 s, which nginx would
+ * otherwise answer 502 for a request it had just sent on one). Client connections are kept for a
+ * million requests (nginx closes them after 1,000 by default; the router never does).
+ * Returns its URL, the worker's pid (the process that does the work) and a stop function; null
+ * without nginx.
+ */
+async function startNginx(cellPort) {
+  const binary = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((file) => fs.existsSync(file));
+  if (!binary) return null;
+  const dir = fs.mkdtempSync(path.join(temp, 'nginx-'));
+  const port = await freePort();
+  const conf = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream cell { server 127.0.0.1:${cellPort}; keepalive 64; keepalive_timeout 4s; }
+  server {
+    listen 127.0.0.1:${port};
+    keepalive_requests 1000000;
+    location / { proxy_pass http://cell; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`,
+  );
+  const master = spawn(binary, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  // Bounded: 10 s, or nginx exiting.
+  const started = performance.now();
+  let worker = null;
+  while (worker === null) {
+    if (master.exitCode !== null || performance.now() - started > 10_000) {
+      master.kill('SIGKILL');
+      throw new Error(`nginx did not start: ${fs.readFileSync(path.join(dir, 'error.log'), 'utf8').slice(-400)}`);
+    }
+    const children = fs.readFileSync(`/proc/${master.pid}/task/${master.pid}/children`, 'utf8').trim();
+    const answers =
+      children !== '' &&
+      (await fetch(`${url}/health`).then(
+        (response) => response.ok,
+        () => false,
+      ));
+    if (answers) worker = Number(children.split(' ')[0]);
+    else await sleep(20);
+  }
+  const version = spawnSync(binary, ['-v']).stderr.toString().trim().replace('nginx version: ', '');
+  return { url, pid: worker, version, stop: () => master.kill('SIGQUIT') };
+}
+
+/**
+ * CPU per proxied GET: this build's router, the shape baseline's router (SHAPE_BASELINE_REF, its own
+ * workspace and cell of the same template) and nginx in front of this build's cell, in alternating
+ * rounds of the same load; each process's CPU read from /proc before and after its round. Medians.
+ */
+async function routerCpuVsNginx(ws, cellPort, get) {
+  const nginx = await startNginx(cellPort);
+  if (!nginx) {
+    log('router CPU: skipped, nginx is not installed (apt-get install -y nginx)');
+    return { skipped: 'nginx is not installed' };
+  }
+  const baseline = buildBaseline(SHAPE_BASELINE_REF);
+  const old = await workspace('router-baseline', {}, baseline.cli);
+  await createCells(old.home, 'ecommerce', 1, 'cell', baseline.cli);
+  cellctl(old.home, ['start'], {}, baseline.cli);
+  const oldRouter = `http://127.0.0.1:${old.settings.routerPort}`;
+  await fetch(`${oldRouter}/api/customers/bench`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Bench', email: 'bench@example.com' }),
+  });
+  const targets = {
+    router: { url: `http://127.0.0.1:${ws.settings.routerPort}${get}`, pid: (await routerStats(ws)).pid },
+    baselineRouter: { url: `${oldRouter}${get}`, pid: (await routerStats(old)).pid },
+    nginx: { url: `${nginx.url}${get}`, pid: nginx.pid },
+  };
+  const rounds = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
+  for (const target of Object.values(targets)) await load({ url: target.url, duration: 1 }); // warm-up
+  for (let round_ = 0; round_ < ROUNDS; round_ += 1) {
+    for (const [name, target] of Object.entries(targets)) {
+      const before = cpuMs(target.pid);
+      const result = await load({ url: target.url });
+      const used = cpuMs(target.pid) - before;
+      rounds[name].push({
+        usPerRequest: round((used * 1000) / result.requests.total, 1),
+        rps: Math.round(result.requests.average),
+        errors: result.errors + result.non2xx,
+      });
+    }
+  }
+  nginx.stop();
+  cellctl(old.home, ['stop'], {}, baseline.cli);
+  const mid = (list, key) => median(list.map((entry) => entry[key]));
+  const figures = Object.fromEntries(
+    Object.entries(rounds).map(([name, list]) => [
+      name,
+      {
+        usPerRequest: mid(list, 'usPerRequest'),
+        rps: mid(list, 'rps'),
+        errors: list.reduce((sum, entry) => sum + entry.errors, 0),
+        rounds: list.map((entry) => entry.usPerRequest),
+      },
+    ]),
+  );
+  const out = {
+    ...figures,
+    nginxVersion: nginx.version,
+    cpuRatioToNginx: round(figures.router.usPerRequest / figures.nginx.usPerRequest),
+    throughputRatioToNginx: round(figures.router.rps / figures.nginx.rps),
+    cpuRatioToBaseline: round(figures.router.usPerRequest / figures.baselineRouter.usPerRequest),
+    baselineRef: SHAPE_BASELINE_REF,
+    against: `nginx ${nginx.version} (one worker, access_log off, upstream keepalive 64, HTTP/1.1, empty Connection) in front of the same cell; the ${SHAPE_BASELINE_REF} build's router in front of a cell of its own; same load, alternating rounds, CPU from /proc (user + system)`,
+  };
+  log(
+    `router CPU per GET: ${figures.router.usPerRequest} µs (${figures.router.rps}/s), ${SHAPE_BASELINE_REF} build ${figures.baselineRouter.usPerRequest} µs (${figures.baselineRouter.rps}/s), nginx ${figures.nginx.usPerRequest} µs (${figures.nginx.rps}/s): ${out.cpuRatioToNginx}× nginx's CPU, ${out.throughputRatioToNginx}× its throughput`,
+  );
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,16 +472,29 @@ function bareLoop(sourceFile, targetFile, customers) {
  * --baseline <git ref>). Built from git into a temporary worktree, so both run in the same run.
  */
 const BASELINE_REF = process.argv.includes('--baseline') ? process.argv[process.argv.indexOf('--baseline') + 1] : '7aa687b';
-let baselineDir = null;
+/**
+ * The build before issue 28's restructuring (router connection, settings, control store): the router's
+ * CPU per request, the CLI's times and the router's memory are measured with it and with this build
+ * in the same run. --shape-baseline REF picks another.
+ */
+const SHAPE_BASELINE_REF = process.argv.includes('--shape-baseline') ? process.argv[process.argv.indexOf('--shape-baseline') + 1] : '55242de';
+/** Worktrees made for baselines, removed at the end. */
+const baselineDirs = [];
+const baselines = new Map();
 
-function buildBaseline() {
-  baselineDir = path.join(temp, 'baseline');
-  execFileSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', baselineDir, BASELINE_REF], { stdio: 'ignore' });
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(baselineDir, 'node_modules'));
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(baselineDir, 'tsconfig.json')], {
+/** Checks out and compiles `ref` in a worktree of its own (once per run); its CLI and dist. */
+function buildBaseline(ref = BASELINE_REF) {
+  if (baselines.has(ref)) return baselines.get(ref);
+  const dir = path.join(temp, `baseline-${ref}`);
+  execFileSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', dir, ref], { stdio: 'ignore' });
+  baselineDirs.push(dir);
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(dir, 'tsconfig.json')], {
     stdio: 'ignore',
   });
-  return { name: `baseline ${BASELINE_REF}`, cli: path.join(baselineDir, 'bin', 'cellctl.js'), dist: path.join(baselineDir, 'dist') };
+  const build = { name: `baseline ${ref}`, ref, cli: path.join(dir, 'bin', 'cellctl.js'), dist: path.join(dir, 'dist') };
+  baselines.set(ref, build);
+  return build;
 }
 
 /** Drains DRAIN_CUSTOMERS seeded customers from cell-1 to cell-2 with one build; customers per second. */
@@ -511,10 +667,20 @@ async function cliTimes() {
   const ws = await workspace('cli');
   await createCells(ws.home, 'basic', 3);
   cellctl(ws.home, ['start']);
+  const baseline = buildBaseline(SHAPE_BASELINE_REF);
+  const old = await workspace('cli-baseline', {}, baseline.cli);
+  await createCells(old.home, 'basic', 3, 'cell', baseline.cli);
+  cellctl(old.home, ['start'], {}, baseline.cli);
   const nodeMs = wallMs(process.execPath, ['-e', '0']);
   const versionMs = wallMs(process.execPath, [CLI, '--version']);
   const statusMs = wallMs(process.execPath, [CLI, '--home', ws.home, 'status', '--json']);
+  const before = {
+    ref: SHAPE_BASELINE_REF,
+    versionMs: wallMs(process.execPath, [baseline.cli, '--version']),
+    statusJsonMs: wallMs(process.execPath, [baseline.cli, '--home', old.home, 'status', '--json']),
+  };
   cellctl(ws.home, ['stop']);
+  cellctl(old.home, ['stop'], {}, baseline.cli);
   const startOf = async (count) => {
     const space = await workspace(`start-${count}`);
     await createCells(space.home, 'basic', count);
@@ -528,11 +694,40 @@ async function cliTimes() {
     nodeNoopMs: nodeMs,
     versionMs,
     statusJsonMs: statusMs,
+    baseline: before,
     start3CellsMs: await startOf(3),
     start10CellsMs: await startOf(10),
     against: 'node -e 0 on the same machine (median of 10 runs)',
   };
-  log(`CLI: node -e 0 ${nodeMs} ms, --version ${versionMs} ms, status --json ${statusMs} ms`);
+  log(
+    `CLI: node -e 0 ${nodeMs} ms, --version ${versionMs} ms (${SHAPE_BASELINE_REF} build ${before.versionMs} ms), status --json ${statusMs} ms (${before.statusJsonMs} ms)`,
+  );
+}
+
+/** Starts the router of the build at `dist` on the scale workspace until it answers; its RSS then (MiB) and how long it took. */
+async function routerAtScale(ws, dist) {
+  const started = performance.now();
+  const router = spawn(process.execPath, [path.join(dist, 'router', 'main.js')], {
+    env: { ...process.env, CELLCTL_HOME: ws.home, CELLCTL_PROC: 'router', CELLCTL_LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${ws.settings.routerPort}/health`;
+  try {
+    // Bounded: 2 minutes, or the router exiting.
+    for (let ready = false; !ready;) {
+      if (router.exitCode !== null || performance.now() - started > 120_000) throw new Error('scale: the router did not start within 2 minutes');
+      ready = await fetch(url).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (!ready) await sleep(20);
+    }
+    const readyMs = Math.round(performance.now() - started);
+    return { rssMiB: Math.round((await routerStats(ws)).memoryRssBytes / 1048576), readyMs };
+  } finally {
+    router.kill('SIGKILL');
+    await new Promise((resolve) => (router.exitCode !== null ? resolve() : router.once('exit', resolve)));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,25 +745,8 @@ async function scale() {
     for (let i = 0; i < SCALE_CUSTOMERS; i += 1) insert.run(`customer-${i}`, `cell-${i % 100}`);
   })();
   db.close();
-  const started = performance.now();
-  const router = spawn(process.execPath, [path.join(ROOT, 'dist', 'router', 'main.js')], {
-    env: { ...process.env, CELLCTL_HOME: ws.home, CELLCTL_PROC: 'router', CELLCTL_LOG_LEVEL: 'warn' },
-    stdio: 'ignore',
-  });
-  const url = `http://127.0.0.1:${ws.settings.routerPort}/health`;
-  // Bounded: 2 minutes, or the router exiting.
-  for (let ready = false; !ready;) {
-    if (router.exitCode !== null || performance.now() - started > 120_000) throw new Error('scale: the router did not start within 2 minutes');
-    ready = await fetch(url).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (!ready) await sleep(20);
-  }
-  const readyMs = Math.round(performance.now() - started);
-  const token = fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim();
-  const stats = await (await fetch(`http://127.0.0.1:${ws.settings.routerAdminPort}/admin/stats`, { headers: { authorization: `Bearer ${token}` } })).json();
-  router.kill('SIGKILL');
+  const now = await routerAtScale(ws, path.join(ROOT, 'dist'));
+  const before = await routerAtScale(ws, buildBaseline(SHAPE_BASELINE_REF).dist);
   // Lookup time, in-process, on the same table the router builds.
   const store = ControlStore.open(path.join(ws.home, 'control.db'));
   const table = new MappingTable('hash');
@@ -586,14 +764,17 @@ async function scale() {
   results.scale = {
     customers: SCALE_CUSTOMERS,
     cells: 100,
-    routerRssMiB: Math.round(stats.memoryRssBytes / 1048576),
-    routerReadyMs: readyMs,
+    routerRssMiB: now.rssMiB,
+    routerReadyMs: now.readyMs,
+    baseline: { ref: SHAPE_BASELINE_REF, routerRssMiB: before.rssMiB, routerReadyMs: before.readyMs },
     nsPerMappedLookup: nsPerLookup,
     nsPerHashPlacement: nsPerPlacement,
     lookupsChecked: hits,
     against: 'in-memory Map lookup; placement = rendezvous hash over 100 cells',
   };
-  log(`scale: RSS ${results.scale.routerRssMiB} MiB, ready in ${readyMs} ms, ${nsPerLookup} ns per mapped lookup`);
+  log(
+    `scale: RSS ${now.rssMiB} MiB (${SHAPE_BASELINE_REF} build ${before.rssMiB} MiB), ready in ${now.readyMs} ms (${before.readyMs} ms), ${nsPerLookup} ns per mapped lookup`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -816,6 +997,20 @@ function render(r) {
           ],
         ]
       : []),
+    ...(r.routerVsDirect.cpu?.nginx
+      ? [
+          [
+            'router CPU per proxied GET',
+            `${r.routerVsDirect.cpu.router.usPerRequest} µs vs nginx ${r.routerVsDirect.cpu.nginx.usPerRequest} µs`,
+            `ratio ${r.routerVsDirect.cpu.cpuRatioToNginx} (goal ≤ 1: ${r.routerVsDirect.cpu.cpuRatioToNginx <= 1 ? 'met' : 'NOT met'}); ${r.routerVsDirect.cpu.baselineRef} build ${r.routerVsDirect.cpu.baselineRouter.usPerRequest} µs`,
+          ],
+          [
+            'router throughput vs nginx',
+            `${r.routerVsDirect.cpu.router.rps}/s vs nginx ${r.routerVsDirect.cpu.nginx.rps}/s`,
+            `ratio ${r.routerVsDirect.cpu.throughputRatioToNginx} (goal ≥ 1: ${r.routerVsDirect.cpu.throughputRatioToNginx >= 1 ? 'met' : 'NOT met'}); ${r.routerVsDirect.cpu.baselineRef} build ${r.routerVsDirect.cpu.baselineRouter.rps}/s`,
+          ],
+        ]
+      : []),
     [
       'write pause (held requests) p50 / p99',
       `${r.writePause.heldP50Ms} / ${r.writePause.heldP99Ms} ms`,
@@ -827,8 +1022,16 @@ function render(r) {
       `${r.drain.cellctlPerSecond} customers/s`,
       `${r.drain.baselineRef} build ${r.drain.baselinePerSecond}/s (ratio ${r.drain.ratioToBaseline}, goal ≥ 0.8; best of rounds ${r.drain.rounds?.now.join('/') ?? '?'} vs ${r.drain.rounds?.baseline.join('/') ?? '?'}); bare loop ${r.drain.bareLoopPerSecond}/s`,
     ],
-    ['cellctl --version', `${r.cli.versionMs} ms`, `node -e 0: ${r.cli.nodeNoopMs} ms`],
-    ['cellctl status --json (3 cells)', `${r.cli.statusJsonMs} ms`, `node -e 0: ${r.cli.nodeNoopMs} ms`],
+    [
+      'cellctl --version',
+      `${r.cli.versionMs} ms`,
+      `node -e 0: ${r.cli.nodeNoopMs} ms (${round(r.cli.versionMs / r.cli.nodeNoopMs)}×, goal ≤ 1.3×)${r.cli.baseline ? `; ${r.cli.baseline.ref} build ${r.cli.baseline.versionMs} ms` : ''}`,
+    ],
+    [
+      'cellctl status --json (3 cells)',
+      `${r.cli.statusJsonMs} ms`,
+      `node -e 0: ${r.cli.nodeNoopMs} ms (${round(r.cli.statusJsonMs / r.cli.nodeNoopMs)}×, goal ≤ 2×)${r.cli.baseline ? `; ${r.cli.baseline.ref} build ${r.cli.baseline.statusJsonMs} ms` : ''}`,
+    ],
     ['cellctl start, 3 / 10 cells', `${r.cli.start3CellsMs} / ${r.cli.start10CellsMs} ms`, 'until every process is healthy'],
     ...(r.bystanders
       ? [
@@ -875,7 +1078,7 @@ function render(r) {
     [
       `router with ${r.scale.customers} customers`,
       `${r.scale.routerRssMiB} MiB RSS, ready in ${r.scale.routerReadyMs} ms`,
-      `${r.scale.nsPerMappedLookup} ns per lookup`,
+      `${r.scale.nsPerMappedLookup} ns per lookup (goal ≤ 300 MB: ${r.scale.routerRssMiB * 1.048576 <= 300 ? 'met' : 'NOT met'})${r.scale.baseline ? `; ${r.scale.baseline.ref} build ${r.scale.baseline.routerRssMiB} MiB` : ''}`,
     ],
     ...(r.control ? controlRows(r.control) : []),
     ...(r.pipelining
@@ -929,6 +1132,6 @@ try {
   log(`figures written to ${path.relative(process.cwd(), out)}`);
 } finally {
   for (const { home, cli } of homes) spawnSync(process.execPath, [cli, '--home', home, 'stop', '--timeout', '5'], { stdio: 'ignore' });
-  if (baselineDir) spawnSync('git', ['-C', ROOT, 'worktree', 'remove', '--force', baselineDir], { stdio: 'ignore' });
+  for (const dir of baselineDirs) spawnSync('git', ['-C', ROOT, 'worktree', 'remove', '--force', dir], { stdio: 'ignore' });
   fs.rmSync(temp, { recursive: true, force: true });
 }
