@@ -1,6 +1,6 @@
 // The migration journal's writes in a PostgreSQL control plane, each inside a transaction the plane
 // opens: new migrations with their fencing number, and compare-and-set writes on the owner.
-import type { Client } from './pg-connection.js';
+import type { Client, Queryable } from './pg-connection.js';
 import type { NewMigration } from './plane.js';
 import { FENCING_LOCK } from './pg-schema.js';
 import {
@@ -57,17 +57,28 @@ export async function insertMigrations(client: Client, inputs: readonly NewMigra
   return records;
 }
 
-/** A compare-and-set on the owner over every id: all rows change, or none (OwnershipLost names the lost ones). */
-export async function ownedWrite(client: Client, ids: readonly number[], owner: string, sql: string, params: unknown[]): Promise<void> {
+/**
+ * A compare-and-set on the owner over every id, in one statement (one round trip, no transaction of
+ * its own): all rows change, or none — the rows are locked and counted first, and changed only if
+ * every one is still running under `owner`. When not, a second read names the lost ones
+ * (OwnershipLost). `set` is the SET clause; its parameters start at $3.
+ */
+export async function ownedWrite(client: Queryable, ids: readonly number[], owner: string, set: string, params: unknown[]): Promise<void> {
   const wanted = [...new Set(ids)];
-  const result = await client.query<{ id: number }>(sql, [wanted, owner, ...params]);
-  const changed = new Set(result.rows.map((row) => row.id));
-  const lost = wanted.filter((id) => !changed.has(id));
-  if (lost.length > 0) throw new OwnershipLost(lost);
+  const result = await client.query<{ id: number }>(
+    `WITH owned AS (SELECT id FROM migrations WHERE id = ANY($1) AND owner = $2 AND state = 'running' FOR UPDATE)
+     UPDATE migrations SET ${set} WHERE id IN (SELECT id FROM owned) AND (SELECT COUNT(*) FROM owned) = cardinality($1) RETURNING id`,
+    [wanted, owner, ...params],
+  );
+  if (result.rows.length === wanted.length) return;
+  const still = await client.query<{ id: number }>("SELECT id FROM migrations WHERE id = ANY($1) AND owner = $2 AND state = 'running'", [wanted, owner]);
+  const ours = new Set(still.rows.map((row) => row.id));
+  const lost = wanted.filter((id) => !ours.has(id));
+  throw new OwnershipLost(lost.length > 0 ? lost : wanted);
 }
 
 export function recordStep(
-  client: Client,
+  client: Queryable,
   ids: readonly number[],
   owner: string,
   step: MigrationStep,
@@ -78,24 +89,17 @@ export function recordStep(
     client,
     ids,
     owner,
-    `UPDATE migrations SET step = $3, detail = merge_patch(detail, $4::jsonb), updated_at = $5, lease_until = COALESCE($6::bigint, lease_until)
-     WHERE id = ANY($1) AND owner = $2 AND state = 'running' RETURNING id`,
+    'step = $3, detail = merge_patch(detail, $4::jsonb), updated_at = $5, lease_until = COALESCE($6::bigint, lease_until)',
     [step, JSON.stringify(detail ?? {}), now(), leaseMs === undefined ? null : Date.now() + leaseMs],
   );
 }
 
 export function endOwned(
-  client: Client,
+  client: Queryable,
   ids: readonly number[],
   owner: string,
   state: Exclude<MigrationState, 'running'>,
   error: string | null,
 ): Promise<void> {
-  return ownedWrite(
-    client,
-    ids,
-    owner,
-    "UPDATE migrations SET state = $3, error = $4, updated_at = $5 WHERE id = ANY($1) AND owner = $2 AND state = 'running' RETURNING id",
-    [state, error, now()],
-  );
+  return ownedWrite(client, ids, owner, 'state = $3, error = $4, updated_at = $5', [state, error, now()]);
 }

@@ -244,19 +244,15 @@ export class PgControlPlane implements ControlPlane {
   }
 
   async recordMigrationStep(ids: readonly number[], owner: string, step: MigrationStep, detail?: Record<string, unknown>, leaseMs?: number): Promise<void> {
-    await this.db.tx((client) => recordStep(client, ids, owner, step, detail, leaseMs));
+    await this.db.pooled((pool) => recordStep(pool, ids, owner, step, detail, leaseMs));
   }
 
   async endMigrations(ids: readonly number[], owner: string, state: Exclude<MigrationState, 'running'>, error: string | null = null): Promise<void> {
-    await this.db.tx((client) => endOwned(client, ids, owner, state, error));
+    await this.db.pooled((pool) => endOwned(pool, ids, owner, state, error));
   }
 
   async renewLease(ids: readonly number[], owner: string, leaseMs: number): Promise<void> {
-    await this.db.tx((client) =>
-      ownedWrite(client, ids, owner, "UPDATE migrations SET lease_until = $3 WHERE id = ANY($1) AND owner = $2 AND state = 'running' RETURNING id", [
-        Date.now() + leaseMs,
-      ]),
-    );
+    await this.db.pooled((pool) => ownedWrite(pool, ids, owner, 'lease_until = $3', [Date.now() + leaseMs]));
   }
 
   async takeOverMigration(id: number, seen: MigrationLease | null, owner: MigrationOwner, leaseMs: number): Promise<boolean> {
