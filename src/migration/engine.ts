@@ -29,6 +29,20 @@ export interface BatchResult {
   verification: TableVerification[];
   /** How long the customers' requests were held at the router, in ms (0 without a router). */
   fencedMs: number;
+  /** Where the move spent its time, step by step in order (ms): what a slow move or a long hold is made of. */
+  stepsMs: Record<string, number>;
+}
+
+/** Times the steps of one move: each lap is the time since the one before. */
+class StepClock {
+  readonly laps: Record<string, number> = {};
+  private last = performance.now();
+
+  lap(step: string): void {
+    const now = performance.now();
+    this.laps[step] = Math.round((now - this.last) * 100) / 100;
+    this.last = now;
+  }
 }
 
 /** How recent a fence confirmation must be to switch on it without asking again. */
@@ -182,6 +196,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
   const fence = new MigrationFence(ws);
   journal.keepAlive();
   try {
+    const steps = new StepClock();
     return await withTransfer(ws, from, to, await journal.ticket(customerIds), async (transfer) => {
       await journal.renewLease();
       let fencedAt = 0;
@@ -189,8 +204,10 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       try {
         await transfer.prepareTarget();
         await pausePoint('prepared');
+        steps.lap('prepare');
         fencedAt = performance.now();
         handle = await fence.put(customerIds);
+        steps.lap('fence');
       } catch (error) {
         // Nothing is held yet; the last purge page also lifts the target's barrier. Best effort.
         await transfer.purgeHeld('target', 'stale-copy', null).catch(() => {});
@@ -201,6 +218,7 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       try {
         // The copy's first export bars the source (abort and resume lift or redo that whatever the step).
         await journal.record('fenced', { fence: handle.kind, barrier: true, ...(fenceId ? { fenceId } : {}) });
+        steps.lap('journal fenced');
         // The last page's import also lifts the target's barrier: the router still sends the target
         // nothing until the release, and a rollback purges the copy anyway. The fence is confirmed
         // beside the first export: the source is barred from that export on, so a fence that broke
@@ -209,13 +227,18 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
           () => fence.keepUp(customerIds, handle),
           () => fence.confirm(customerIds, handle),
         );
+        steps.lap('copy');
         await journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
+        steps.lap('journal copied');
         await journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
+        steps.lap('journal verified');
         await pausePoint('verified');
         // Confirmed beside the first export; again only if that was not just now (a big customer's copy, a paused mover).
         await fence.confirmFresh(customerIds, handle, FRESH_CONFIRM_MS);
+        steps.lap('confirm fence');
         // The journal (checked first: still ours?) and the mapping change together, or not at all.
         await journal.switchCustomers(customerIds, from.id, to.id, () => fence.stillHeld(handle));
+        steps.lap('switch');
       } catch (error) {
         const lost = lostOwnership(error, journal.ids);
         if (lost) {
@@ -237,23 +260,62 @@ async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], 
       }
       faultPoint('switched');
       await pausePoint('switched');
-      // The target takes the customer's writes from now on; then the held requests go to it.
-      await transfer.handOver();
-      // Lifted before the journal is touched again, naming the new cell: the held requests wait for nothing else.
-      await fence.lift(customerIds, fenceId, handle, to.id);
-      const fencedMs = handle.kind === 'router' ? performance.now() - fencedAt : 0;
-      await journal.renewLease();
-      await journal.record('released');
-      await pausePoint('released');
-      if (!keepSource) {
-        await purgeSource(ws, journal, from, () => transfer.purgeHeld('source', 'after-switch', copyOf(verification)));
-        await journal.record('purged');
-      }
-      return { moved: customerIds, migrationIds: journal.ids, verification, fencedMs };
+      const liftedAt = await releaseAfterSwitch({ ws, journal, transfer, fence, handle, customerIds, from, to, keepSource, verification, steps });
+      const fencedMs = handle.kind === 'router' ? liftedAt - fencedAt : 0;
+      return { moved: customerIds, migrationIds: journal.ids, verification, fencedMs, stepsMs: steps.laps };
     });
   } finally {
     journal.stop();
   }
+}
+
+interface AfterSwitch {
+  ws: Workspace;
+  journal: Journal;
+  transfer: Transfer;
+  fence: MigrationFence;
+  handle: FenceHandle;
+  customerIds: string[];
+  from: CellRecord;
+  to: CellRecord;
+  keepSource: boolean;
+  verification: TableVerification[];
+  steps: StepClock;
+}
+
+/**
+ * After the switch: the target takes the customers' writes, then the held requests go to it; then
+ * the journal and the source's rows follow. Returns when the fence was lifted (performance.now()).
+ */
+async function releaseAfterSwitch({
+  ws,
+  journal,
+  transfer,
+  fence,
+  handle,
+  customerIds,
+  from,
+  to,
+  keepSource,
+  verification,
+  steps,
+}: AfterSwitch): Promise<number> {
+  await transfer.handOver();
+  steps.lap('hand over');
+  // Lifted before the journal is touched again, naming the new cell: the held requests wait for nothing else.
+  await fence.lift(customerIds, handle.kind === 'router' ? handle.fenceId : undefined, handle, to.id);
+  steps.lap('lift');
+  const liftedAt = performance.now();
+  await journal.renewLease();
+  await journal.record('released');
+  await pausePoint('released');
+  steps.lap('journal released');
+  if (!keepSource) {
+    await purgeSource(ws, journal, from, () => transfer.purgeHeld('source', 'after-switch', copyOf(verification)));
+    await journal.record('purged');
+    steps.lap('purge');
+  }
+  return liftedAt;
 }
 
 /** The source's purge after the switch, retried while another writer holds the source's database (busy-source.ts). */

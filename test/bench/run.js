@@ -626,6 +626,8 @@ async function swarmRuntime() {
   }
   results.swarm = JSON.parse(fs.readFileSync(out, 'utf8'));
   log(`swarm: create until serving ${results.swarm.createUntilServingMs.join(', ')} ms; write pause held p99 ${results.swarm.writePause.heldP99Ms} ms`);
+  const steps = Object.entries(results.swarm.stepsMs ?? {}).map(([step, t]) => `${step} ${t.p50}`);
+  if (steps.length > 0) log(`swarm: a move's steps, p50 ms: ${steps.join(', ')}`);
 }
 
 /**

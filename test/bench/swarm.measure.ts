@@ -65,10 +65,13 @@ it.skipIf(why !== null)('measures the swarm runtime', { timeout: 1_800_000 }, as
   const stopFile = path.join(root, 'stop-writer');
   const writer = a.exec(process.execPath, [WRITER, router, 'mover', stopFile, '1000000', '900000', '0'], { env, stdio: 'ignore' });
   const exited = new Promise((resolve) => writer.once('exit', resolve));
+  /** Each move's time by step (migrate customer --json stepsMs). */
+  const stepTimes: Record<string, number>[] = [];
   try {
     for (let i = 0; i < MOVES; i += 1) {
       const at = (JSON.parse((await cellctl(['route', 'mover', '--json'])).stdout) as { cell: string }).cell;
-      await cellctl(['migrate', 'customer', 'mover', '--to', at === 'b1' ? 'c1' : 'b1']);
+      const moved = await cellctl(['migrate', 'customer', 'mover', '--to', at === 'b1' ? 'c1' : 'b1', '--json']);
+      stepTimes.push((JSON.parse(moved.stdout) as { stepsMs: Record<string, number> }).stepsMs);
     }
   } finally {
     fs.writeFileSync(stopFile, '');
@@ -79,6 +82,13 @@ it.skipIf(why !== null)('measures the swarm runtime', { timeout: 1_800_000 }, as
     hosts: 'a Docker Swarm of network namespaces (test/engine/swarm.ts): manager, PostgreSQL and router on A, cells pinned to B and C',
     createUntilServingMs: createMs,
     writePause: { moves: MOVES, heldRequests: holds.count, heldP50Ms: holds.p50Ms, heldP99Ms: holds.p99Ms, heldMaxMs: holds.maxMs },
+    /** The mover's time by step, p50 and max over the moves (ms): where the hold (fence … lift) goes. */
+    stepsMs: Object.fromEntries(
+      Object.keys(stepTimes[0] ?? {}).map((step) => {
+        const times = stepTimes.map((laps) => laps[step] ?? 0).sort((x, y) => x - y);
+        return [step, { p50: times[Math.floor(times.length / 2)], max: times.at(-1) }];
+      }),
+    ),
   };
   if (process.env.CELLCTL_BENCH_OUT) fs.writeFileSync(process.env.CELLCTL_BENCH_OUT, JSON.stringify(figures));
   console.log(JSON.stringify(figures));

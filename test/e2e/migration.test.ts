@@ -98,6 +98,24 @@ describe('a move under load', () => {
       const target = otherCell(cells.at(-1)!);
       const result = await cliJson(ws.home, ['migrate', 'customer', 'mover', '--to', target]);
       expect(result).toMatchObject({ from: cells.at(-1), to: target });
+      // Where the move spent its time, in the order of its steps; the hold is the steps from the fence to the lift.
+      const steps = Object.keys(result.stepsMs);
+      expect(steps).toEqual([
+        'prepare',
+        'fence',
+        'journal fenced',
+        'copy',
+        'journal copied',
+        'journal verified',
+        'confirm fence',
+        'switch',
+        'hand over',
+        'lift',
+        'journal released',
+        'purge',
+      ]);
+      const held = steps.slice(steps.indexOf('fence'), steps.indexOf('lift') + 1).reduce((sum, step) => sum + result.stepsMs[step], 0);
+      expect(Math.abs(held - result.requestsHeldMs)).toBeLessThan(1);
       cells.push(target);
     }
     await writers.progressed(20);

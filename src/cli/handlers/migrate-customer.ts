@@ -59,6 +59,7 @@ export async function run(input: InputOf<typeof migrateCustomer>): Promise<void>
       migrationId: result.migrationIds[0],
       tookMs: Math.round(performance.now() - started),
       requestsHeldMs: Math.round(result.fencedMs * 10) / 10,
+      stepsMs: result.stepsMs,
       verification: result.verification,
       keepSourceUntil,
     };
