@@ -23,6 +23,7 @@ import {
   type MigrationStep,
   mappingChangedMessage,
   type NewCell,
+  type RouterRow,
   toCell,
   toCustomer,
   toMigration,
@@ -360,7 +361,7 @@ export class PgControlPlane implements ControlPlane {
 
   async listRouters(staleAfterMs: number): Promise<RouterRecord[]> {
     const rows = (
-      await this.db.query<RouterRow>(
+      await this.db.query<PgRouterRow>(
         `SELECT id, admin_url, public_url, pid, host, started_at, heartbeat_at,
            GREATEST(0, (EXTRACT(EPOCH FROM (clock_timestamp() - heartbeat_at)) * 1000))::bigint AS age_ms
          FROM routers ORDER BY id COLLATE "C"`,
@@ -430,13 +431,8 @@ async function changedRows(client: Queryable, rev: number): Promise<MappingRow[]
 
 // --- rows → records ---
 
-interface RouterRow {
-  id: string;
-  admin_url: string;
-  public_url: string;
-  pid: number;
-  host: string;
-  started_at: string;
+/** A routers row as PostgreSQL returns it: the heartbeat a timestamp, its age by the database's clock. */
+interface PgRouterRow extends Omit<RouterRow, 'heartbeat_at'> {
   heartbeat_at: Date;
   age_ms: number;
 }

@@ -102,9 +102,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     log,
   });
   const enforcing = (): RouterEnforcing => {
-    const { settings, needsRestart } = inForce.current;
+    const { settings, change } = inForce.current;
     const { auth, jwtRequireExp, placement, placementTemplate } = settings;
-    return { auth, jwtRequireExp, placement, placementTemplate, host, needsRestart: [...needsRestart] };
+    return { auth, jwtRequireExp, placement, placementTemplate, host, needsRestart: [...change.needsRestart] };
   };
   const handle = (exchange: PublicExchange): void => {
     const { settings, built } = inForce.current;
@@ -135,7 +135,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     reloadSettings: () => ({ ...inForce.reload(), enforcing: enforcing() }),
     scrapeHostNames: [os.hostname(), ...(options.advertise ? [options.advertise] : [])],
   });
-  const ports = await listenBoth(options, frontDoor, adminServer, link);
+  const ports = await listenBoth(options, host, frontDoor, adminServer, link);
   const registration = new Registration(
     () => link.connect(),
     routerRecord(options, ports),
@@ -163,11 +163,11 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
 }
 
 /** How the control plane lists this router: its id (host and public port), the URLs others reach it at. */
-function routerRecord(options: RouterOptions, ports: { publicPort: number; adminPort: number; adminHost: string }): NewRouter {
+function routerRecord(options: RouterOptions, ports: BoundAddresses): NewRouter {
   return {
     id: routerId(os.hostname(), ports.publicPort),
     adminUrl: advertisedUrl({ bindHost: ports.adminHost, port: ports.adminPort, advertise: options.advertise }),
-    publicUrl: advertisedUrl({ bindHost: options.host ?? options.settings.routerHost, port: ports.publicPort, advertise: options.advertise }),
+    publicUrl: advertisedUrl({ bindHost: ports.host, port: ports.publicPort, advertise: options.advertise }),
     pid: process.pid,
     host: os.hostname(),
     startedAt: new Date().toISOString(),
@@ -201,6 +201,7 @@ function longLivedParts(options: RouterOptions, limits: () => Limits): LongLived
 function buildHandler(parts: LongLived, settings: Settings, previous: Handler | null, jwtKey: Uint8Array, health: () => PublicRouterHealth): Handler {
   const { limits } = settings;
   const { mapping, upstreams, fences, confirmation, metrics, link } = parts;
+  const unavailable = unavailableText(settings.auth);
   confirmation.setBound(settings.routerStaleAfterMs);
   mapping.configure(settings.placement, settings.placementTemplate);
   const limiter = previous?.limiter.sameWindow(limits.rateLimit.requests, limits.rateLimit.windowSeconds)
@@ -215,23 +216,25 @@ function buildHandler(parts: LongLived, settings: Settings, previous: Handler | 
     limiter,
     metrics,
     verifier: settings.auth === 'jwt' ? new TokenVerifier(jwtKey, { requireExp: settings.jwtRequireExp }) : null,
-    unavailableText: unavailableText(settings.auth),
-    forward: createForwarder(upstreams, metrics, limits.upstreamTimeoutMs, unavailableText(settings.auth)),
+    unavailableText: unavailable,
+    forward: createForwarder(upstreams, metrics, limits.upstreamTimeoutMs, unavailable),
     pin: (customerId, cellId) => link.pin(customerId, cellId),
     health,
   });
   return { route, limiter };
 }
 
+/** Where the router listens: its public host and port, and its admin API's. */
+interface BoundAddresses {
+  host: string;
+  publicPort: number;
+  adminHost: string;
+  adminPort: number;
+}
+
 /** Takes both ports; one that cannot be taken ends the start with nothing left open (no timer, no connection). */
-async function listenBoth(
-  options: RouterOptions,
-  frontDoor: FrontDoor,
-  adminServer: http.Server,
-  link: ControlLink,
-): Promise<{ publicPort: number; adminPort: number; adminHost: string }> {
+async function listenBoth(options: RouterOptions, host: string, frontDoor: FrontDoor, adminServer: http.Server, link: ControlLink): Promise<BoundAddresses> {
   const { settings } = options;
-  const host = options.host ?? settings.routerHost;
   const publicPort = await listenOn(frontDoor.server, options.publicPort ?? settings.routerPort, host, "the router's public port").catch(async (error) => {
     await link.close();
     throw error;
@@ -242,7 +245,7 @@ async function listenBoth(
     await link.close();
     throw error;
   });
-  return { publicPort, adminPort, adminHost };
+  return { host, publicPort, adminPort, adminHost };
 }
 
 /** The router's timers: the mapping read, the journal's fences, cell health, the settings watch, the rate limiter's sweep. */

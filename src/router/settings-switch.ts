@@ -12,10 +12,8 @@ import { type SettingsChange, settingsInForce } from './live-settings.js';
 /** One version of the settings and what was built from it; never changed once swapped in. */
 export interface InForce<Built> {
   readonly settings: Readonly<Settings>;
-  /** Changed in cellctl.json, waiting for a router restart. */
-  readonly needsRestart: readonly string[];
   readonly built: Built;
-  /** What the reload that made this version applied, and the stamp of the file it read. */
+  /** What the reload that made this version applied and what waits for a router restart, and the stamp of the file it read. */
   readonly change: SettingsChange;
   readonly fileStamp: string;
 }
@@ -40,8 +38,7 @@ export class SettingsSwitch<Built> {
   constructor(private readonly options: SettingsSwitchOptions<Built>) {
     this.fileSeen = options.file ? fileStamp(options.file) : '';
     const settings = structuredClone(options.startedWith);
-    const change = { applied: [], needsRestart: [] };
-    this.version = { settings, needsRestart: [], built: options.build(settings, null), change, fileStamp: this.fileSeen };
+    this.version = { settings, built: options.build(settings, null), change: { applied: [], needsRestart: [] }, fileStamp: this.fileSeen };
   }
 
   get current(): InForce<Built> {
@@ -62,7 +59,7 @@ export class SettingsSwitch<Built> {
     const next = settingsInForce(startedWith, this.version.settings, load());
     if (next.applied.length === 0 && file && stamp === this.version.fileStamp) return { applied: this.version.change.applied, needsRestart: next.needsRestart };
     const change = { applied: next.applied, needsRestart: next.needsRestart };
-    this.version = { settings: next.settings, needsRestart: next.needsRestart, built: build(next.settings, this.version.built), change, fileStamp: stamp };
+    this.version = { settings: next.settings, built: build(next.settings, this.version.built), change, fileStamp: stamp };
     if (next.applied.length > 0) log.info(change, 'settings applied');
     return change;
   }
