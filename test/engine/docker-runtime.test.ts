@@ -272,6 +272,18 @@ describe.skipIf(why !== null)('the docker runtime on one engine', () => {
           async () => (await http('GET', `${router()}/health`).catch(() => null))?.status === 200,
           120_000,
         );
+        // c3 never ran before: new customers go to it once the router has seen it pass a health check.
+        const token = fs.readFileSync(path.join(home, 'secrets', 'admin-token'), 'utf8').trim();
+        await waitFor(
+          'the router of the compose file to place customers in both cells',
+          async () => {
+            const stats = await fetch(`http://127.0.0.1:${routerPort + 1}/admin/stats`, { headers: { authorization: `Bearer ${token}` } })
+              .then((response) => response.json() as Promise<{ cells: Record<string, { placing?: boolean }> }>)
+              .catch(() => null);
+            return stats?.cells.c1?.placing === true && stats.cells.c3?.placing === true;
+          },
+          120_000,
+        );
         const ids = Array.from({ length: 12 }, (_, n) => `compose-${n}`);
         const cells = new Set<string>();
         for (const id of ids) {
