@@ -63,3 +63,71 @@ export async function pausedCommand(ws: Workspace, args: string[], step: string,
 /** Runs a move that stops after `step` until the test lets it go on. */
 export const pausedMove = (ws: Workspace, customerId: string, target: string, step: string) =>
   pausedCommand(ws, ['migrate', 'customer', customerId, '--to', target], step, customerId);
+
+export interface WriteTally {
+  ackedAdds: number;
+  ackedOrders: number;
+  failures: string[];
+}
+
+/**
+ * Three clients writing to one customer through the router (cart adds, and every seventh request an
+ * order) until stopped, or for at most `maxRequests` each. Counts what was acknowledged.
+ */
+export function startWriters(ws: RunningSystem, customerId: string, maxRequests = 5_000) {
+  let stop = false;
+  const tally: WriteTally = { ackedAdds: 0, ackedOrders: 0, failures: [] };
+  const writer = async (worker: number) => {
+    for (let n = 1; !stop && n <= maxRequests; n += 1) {
+      const placeOrder = n % 7 === 0;
+      const response = placeOrder
+        ? await http('POST', `${ws.url}/api/customers/${customerId}/orders`)
+        : await http('POST', `${ws.url}/api/customers/${customerId}/cart/items`, { product_id: worker % 2 ? 'sku-mouse' : 'sku-cable', quantity: 1 });
+      if (response.status >= 500) tally.failures.push(`${response.status} ${JSON.stringify(response.body)}`);
+      else if (placeOrder && response.status === 201) tally.ackedOrders += 1;
+      else if (!placeOrder && response.status === 200) tally.ackedAdds += 1;
+      else if (!(placeOrder && response.status === 400)) tally.failures.push(`unexpected ${response.status} ${JSON.stringify(response.body)}`);
+    }
+  };
+  const writers = [writer(0), writer(1), writer(2)];
+  return {
+    tally,
+    /** Resolves once at least `count` writes more than now were acknowledged. */
+    progressed: (count: number) => {
+      const target = tally.ackedAdds + tally.ackedOrders + count;
+      return waitFor(
+        `${count} more acknowledged writes`,
+        () => tally.ackedAdds + tally.ackedOrders >= target || (tally.failures.length > 0 && tally.failures.join('; ')) || stop,
+      );
+    },
+    stop: async (): Promise<WriteTally> => {
+      stop = true;
+      await Promise.all(writers);
+      return tally;
+    },
+  };
+}
+
+/** Every acknowledged write is in the customer's one cell, once; the other cell holds none of its rows. */
+export async function expectAllWritesKept(
+  ws: RunningSystem,
+  customerId: string,
+  home: string,
+  away: string,
+  tally: WriteTally,
+  before = { orders: 0, items: 0 },
+): Promise<void> {
+  expect(tally.failures).toEqual([]);
+  const orders = (await http('GET', `${ws.url}/api/customers/${customerId}/orders`)).body.orders;
+  const cart = (await http('GET', `${ws.url}/api/customers/${customerId}/cart`)).body.items;
+  const ordered = orders.reduce((sum: number, order: { items: { quantity: number }[] }) => sum + order.items.reduce((s, item) => s + item.quantity, 0), 0);
+  const inCart = cart.reduce((sum: number, item: { quantity: number }) => sum + item.quantity, 0);
+  expect(orders).toHaveLength(before.orders + tally.ackedOrders);
+  // Rows record their cell (the template's cellColumn): every one now says the cell it lives in.
+  expect(orders.map((order: { cell_id: string }) => order.cell_id)).toEqual(orders.map(() => home));
+  expect((await http('GET', `${ws.url}/api/customers/${customerId}`)).body.cell_id).toBe(home);
+  expect(ordered + inCart).toBe(before.items + tally.ackedAdds);
+  expect(rowsIn(ws, away, customerId)).toEqual(none);
+  expect(rowsIn(ws, home, customerId).orders).toBe(before.orders + tally.ackedOrders);
+  expect(await mappedCell(ws, customerId)).toBe(home);
+}

@@ -143,6 +143,12 @@ function valueFlag<T>(convert: (raw: string, flag: string) => T) {
 
 /** A whole number from 1 to `max`. */
 export const count = (max: number) => valueFlag((raw, flag) => parsePositiveInt(raw, flag, max));
+/** A whole number from 0 to `max`. */
+export const countFromZero = (max: number) =>
+  valueFlag((raw, flag) => {
+    if (!/^\d+$/.test(raw) || Number(raw) > max) throw usageError(`${flag} must be a whole number from 0 to ${max}, got "${raw}"`);
+    return Number(raw);
+  });
 /** A number of seconds, as milliseconds. */
 export const secondsAsMs = valueFlag((raw, flag) => parseSeconds(raw, flag) * 1000);
 export const tcpPort = valueFlag(parsePort);

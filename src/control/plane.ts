@@ -30,7 +30,7 @@ export type {
   NewRouter,
   RouterRecord,
 };
-export { ALL, fenceLifted, mappingChangedMessage, MIGRATION_STEPS, OwnershipLost } from './records.js';
+export { ALL, fenceLifted, mappingChangedMessage, MIGRATION_STEPS, OwnershipLost, stepsOf } from './records.js';
 
 /** What journals a new running migration (startMigrations). */
 export interface NewMigration {

@@ -48,9 +48,18 @@ export interface EventRecord {
 
 export type MigrationState = 'running' | 'done' | 'aborted' | 'failed';
 
-/** The journal records the last completed step; a run killed anywhere resumes or aborts from it. */
-export const MIGRATION_STEPS = ['checked', 'fenced', 'copied', 'verified', 'switched', 'released', 'purged'] as const;
+/**
+ * The journal records the last completed step; a run killed anywhere resumes or aborts from it.
+ * An online move (migration/online-copy.ts) goes through 'capturing' (the source captures changes and
+ * the rows are copied unfenced) and 'caught-up' (the changes left are few) before 'fenced'; a fenced
+ * copy goes from 'checked' to 'fenced'. Routers hold the customer from 'fenced' on (router/journal-fences.ts).
+ */
+export const MIGRATION_STEPS = ['checked', 'capturing', 'caught-up', 'fenced', 'copied', 'verified', 'switched', 'released', 'purged'] as const;
 export type MigrationStep = (typeof MIGRATION_STEPS)[number];
+
+/** The steps a move goes through: all of them online, all but the two before the fence for a fenced copy. */
+export const stepsOf = (online: boolean): readonly MigrationStep[] =>
+  online ? MIGRATION_STEPS : MIGRATION_STEPS.filter((step) => step !== 'capturing' && step !== 'caught-up');
 
 /** Whether a move at `step` has lifted its router fence for good: the target serves its customer, only the source's purge may be left. */
 export const fenceLifted = (step: MigrationStep): boolean => MIGRATION_STEPS.indexOf(step) >= MIGRATION_STEPS.indexOf('released');

@@ -51,8 +51,10 @@ export interface MoveRow {
   /** running (in progress), interrupted (nobody runs it), done, aborted or failed. */
   progress: 'running' | 'interrupted' | 'done' | 'aborted' | 'failed';
   step: string;
-  /** Steps completed of all steps (0..1). */
+  /** Steps completed of all the steps of its kind of copy (0..1). */
   fraction: number;
+  /** An online move's phase as its mover last journaled it (copying: rows of all; catching up: changes behind), else null. */
+  online: { phase: string; rows: number; totalRows: number; lag: number } | null;
   batch: string | null;
   startedAt: string;
   updatedAt: string;

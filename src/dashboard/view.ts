@@ -1,7 +1,7 @@
 // The dashboard's view-model: tiles, moves, batches and events as pure functions of what the
 // sampler read (the status report, the router's latency histogram, cells' metrics, the journal).
 import type { EventRecord, MigrationRecord } from '../control/plane.js';
-import { MIGRATION_STEPS } from '../control/plane.js';
+import { stepsOf } from '../control/plane.js';
 import { judgeHealth, type ProcessRow, type StatusReport } from '../status/model.js';
 import { bucketDelta, quantile, totalBuckets, type LatencyBuckets } from './latency.js';
 import type { BatchRow, Chart, DashboardView, EventRow, Health, MoveRow, Tile, TrafficRow } from './protocol.js';
@@ -109,7 +109,21 @@ export class Tracker {
 const numbersOnly = (metrics: Record<string, unknown> | null | undefined): Record<string, number> =>
   Object.fromEntries(Object.entries(metrics ?? {}).filter((entry): entry is [string, number] => typeof entry[1] === 'number' && entry[0] !== 'timestamp'));
 
+/** An online move's last journaled progress (migration/online-copy.ts's OnlineProgress), or null. */
+function onlineOf(migration: MigrationRecord): MoveRow['online'] {
+  if (migration.detail.online !== true) return null;
+  const progress = migration.detail.progress as Record<string, unknown> | undefined;
+  const number = (value: unknown) => (typeof value === 'number' ? value : 0);
+  return {
+    phase: typeof progress?.phase === 'string' ? progress.phase : 'copying',
+    rows: number(progress?.rows),
+    totalRows: number(progress?.totalRows ?? migration.detail.totalRows),
+    lag: number(progress?.lag),
+  };
+}
+
 export function moveRow(migration: MigrationRecord, interrupted: ReadonlySet<number>): MoveRow {
+  const steps: readonly string[] = stepsOf(migration.detail.online === true);
   const progress = migration.state !== 'running' ? migration.state : interrupted.has(migration.id) ? 'interrupted' : 'running';
   return {
     id: migration.id,
@@ -118,7 +132,8 @@ export function moveRow(migration: MigrationRecord, interrupted: ReadonlySet<num
     to: migration.targetCell,
     progress,
     step: migration.step,
-    fraction: migration.state === 'done' ? 1 : (MIGRATION_STEPS.indexOf(migration.step) + 1) / MIGRATION_STEPS.length,
+    fraction: migration.state === 'done' ? 1 : (steps.indexOf(migration.step) + 1) / steps.length,
+    online: onlineOf(migration),
     batch: migration.batch,
     startedAt: migration.startedAt,
     updatedAt: migration.updatedAt,

@@ -3,8 +3,13 @@
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import http from 'node:http';
 import {
+  type ApplyAnswer,
+  type ApplyRequest,
   type BarrierAnswer,
   type BarrierRequest,
+  type CaptureAnswer,
+  type ChangesAnswer,
+  type ChangesRequest,
   type BarriersAnswer,
   type CustomersAnswer,
   DATA_API_PREFIX,
@@ -97,8 +102,8 @@ export class HttpDataApi implements DataApi {
   info(): Promise<InfoAnswer> {
     return this.call('get', '/info');
   }
-  summary(customerIds: readonly string[]): Promise<SummaryAnswer> {
-    return this.call('post', '/summary', { customers: customerIds });
+  summary(customerIds: readonly string[], options?: { checksums: boolean }): Promise<SummaryAnswer> {
+    return this.call('post', '/summary', { customers: customerIds, ...options });
   }
   customers(after: string | null, limit = 1_000): Promise<CustomersAnswer> {
     return this.call('post', '/customers', { after, limit });
@@ -120,6 +125,18 @@ export class HttpDataApi implements DataApi {
   }
   barriers(): Promise<BarriersAnswer> {
     return this.call('get', '/barriers');
+  }
+  capture(request: BarrierRequest): Promise<CaptureAnswer> {
+    return this.call('post', '/capture', request);
+  }
+  captureStop(request: BarrierRequest): Promise<CaptureAnswer> {
+    return this.call('post', '/capture/stop', request);
+  }
+  changes(request: ChangesRequest): Promise<ChangesAnswer> {
+    return this.call('post', '/changes', request);
+  }
+  apply(request: ApplyRequest): Promise<ApplyAnswer> {
+    return this.call('post', '/apply', request);
   }
 
   close(): void {

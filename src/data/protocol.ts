@@ -17,8 +17,12 @@ import { z } from 'zod';
  * cellctl still answers GET /info, and a mover can tell the user which side to upgrade.
  */
 export const DATA_API_PREFIX = '/data/v2';
-/** What GET /info answers as `api`. 3: tombstones (a purge leaves one; import's lift and unbar drop it) and `fencing` in /info. */
-export const DATA_API_VERSION = 3;
+/**
+ * What GET /info answers as `api`. 3: tombstones (a purge leaves one; import's lift and unbar drop it)
+ * and `fencing` in /info. 4: online moves (capture, changes, apply; checksums of export and import
+ * pages; `online` in /info; counts without checksums).
+ */
+export const DATA_API_VERSION = 4;
 
 /** Rows per page of an export, all tables together (and so per import transaction): a cell never waits long for its write lock. */
 export const PAGE_ROWS = 2_000;
@@ -35,7 +39,7 @@ export type ExportCursor = z.infer<typeof exportCursor>;
 
 export const requests = {
   /** POST /data/v2/summary: per declared table, how many rows these customers have and their checksum. */
-  summary: z.strictObject({ customers }),
+  summary: z.strictObject({ customers, checksums: z.boolean().default(true) }),
   /** POST /data/v2/customers: the ids that have at least one row, in order, a page at a time. */
   customers: z.strictObject({ after: z.string().nullable().default(null), limit: z.number().int().min(1).max(10_000).default(1_000) }),
   /**
@@ -51,6 +55,8 @@ export const requests = {
     limit: z.number().int().min(1).max(PAGE_ROWS).default(PAGE_ROWS),
     barrier: z.strictObject({ move, fencing }).optional(),
     summary: z.boolean().default(false),
+    /** Each section carries the checksum of its rows (an online copy checks every page as it goes). */
+    checksums: z.boolean().default(false),
   }),
   /**
    * POST /data/v2/import: stores one exported page, in one transaction, writing the cell's own id into
@@ -75,6 +81,7 @@ export const requests = {
             table: z.string().min(1),
             columns: z.array(z.string().min(1)).min(1),
             count: z.number().int().min(0).max(PAGE_ROWS),
+            checksum: z.number().int().min(0).optional(),
             rows: z.string(),
           }),
         )
@@ -82,6 +89,8 @@ export const requests = {
     }),
     summary: z.boolean().default(false),
     lift: z.boolean().default(false),
+    /** The answer's `tables` carry the checksum of the rows stored, read back. */
+    checksums: z.boolean().default(false),
   }),
   /**
    * POST /data/v2/purge: deletes up to `limit` of these customers' rows, children's tables first, in one
@@ -94,6 +103,50 @@ export const requests = {
   barrier: z.strictObject({ move, fencing, customers }),
   /** POST /data/v2/unbar: the customers live here: lifts the barrier and drops a tombstone (a move rolled back; the target, once it owns them; a placement). */
   unbar: z.strictObject({ move, fencing, customers }),
+  /**
+   * POST /data/v2/capture: from now on the cell records the key of every row of these customers that
+   * a write touches, for `move` (capture.ts); a move started again forgets its earlier changes. 422
+   * not_keyed when a declared table has no primary key.
+   */
+  capture: z.strictObject({ move, fencing, customers }),
+  /** POST /data/v2/capture/stop: stops the capture; the last one to stop removes the triggers and the change table. */
+  captureStop: z.strictObject({ move, fencing, customers }),
+  /**
+   * POST /data/v2/changes: the rows of `move`'s changes after `after` (at most `limit` changes), as
+   * they are now: a page of the rows that exist (with checksums), and the keys of those that no longer
+   * do (or no longer belong to these customers). With `barrier`, the cell first bars the customers in
+   * the same transaction: no change can follow. 409 not_capturing when no capture of `move` runs.
+   */
+  changes: z.strictObject({
+    move,
+    customers,
+    after: z.number().int().min(0),
+    limit: z.number().int().min(1).max(PAGE_ROWS).default(PAGE_ROWS),
+    barrier: z.strictObject({ move, fencing }).optional(),
+  }),
+  /**
+   * POST /data/v2/apply: stores a page of changes in one transaction, passing this cell's barrier: the
+   * keys in `deletes` go (children's tables first), then the rows of `page` are inserted or replace the
+   * row with their key (parents first). Idempotent. Answers each table's rows and checksum of the keys
+   * touched, before and after.
+   */
+  apply: z.strictObject({
+    move,
+    fencing,
+    customers,
+    sections: z
+      .array(
+        z.strictObject({
+          table: z.string().min(1),
+          columns: z.array(z.string().min(1)).min(1),
+          count: z.number().int().min(0).max(PAGE_ROWS),
+          checksum: z.number().int().min(0).optional(),
+          rows: z.string(),
+        }),
+      )
+      .max(1_000),
+    deletes: z.array(z.strictObject({ table: z.string().min(1), keys: z.string() })).max(1_000),
+  }),
 };
 
 export type SummaryRequest = z.input<typeof requests.summary>;
@@ -102,6 +155,8 @@ export type ExportRequest = z.input<typeof requests.export>;
 export type ImportRequest = z.input<typeof requests.import>;
 export type PurgeRequest = z.input<typeof requests.purge>;
 export type BarrierRequest = z.input<typeof requests.barrier>;
+export type ChangesRequest = z.input<typeof requests.changes>;
+export type ApplyRequest = z.input<typeof requests.apply>;
 
 /** Rows and the order-independent checksum of a set of rows (the sum of each row's hash, mod 2^52). */
 export interface RowsSummary {
@@ -117,6 +172,8 @@ export interface InfoAnswer {
   tables: { table: string; customer_column: string; parent: string | null; cell_column: string | null }[];
   /** How the write barrier is enforced: always triggers on the declared tables. */
   barrier: 'triggers';
+  /** Null when this cell's customers can move online (every declared table has a primary key), else why not. */
+  online: string | null;
   /** The highest fencing number this cell has seen (0: none). Above the control plane's sequence, the plane is behind its cells. */
   fencing: number;
 }
@@ -137,6 +194,8 @@ export interface PageSection {
   columns: string[];
   /** How many rows `rows` holds. */
   count: number;
+  /** With `checksums` asked for: the checksum of this section's rows (rows.ts). */
+  checksum?: number;
   /**
    * A JSON array of rows, each an array of values in the order of `columns`, as text: the source's
    * SQLite writes it, the target parses it once and checks each value (rows.ts). A value is null,
@@ -166,12 +225,35 @@ export interface ExportAnswer {
 export interface ImportAnswer {
   /** Rows the page stored (now, or the first time when replayed). */
   rows: number;
-  /** Rows stored per table now; empty when replayed. */
-  tables: { table: string; rows: number }[];
+  /** Rows stored per table now (with `checksums`, their checksum read back); empty when replayed. */
+  tables: { table: string; rows: number; checksum?: number }[];
   /** True when this page had been stored before (a retried request); nothing was written now. */
   replayed: boolean;
   /** With `summary` asked for: these customers' summary as stored, read in the import's transaction. */
   summary?: SummaryAnswer['tables'];
+}
+
+export interface CaptureAnswer {
+  customers: string[];
+  /** How many customers this cell captures changes of now (0: the triggers and the change table are gone). */
+  capturing: number;
+}
+
+export interface ChangesAnswer {
+  /** The rows of the changed keys that exist now (parents' tables first), each section with its checksum; null when none. */
+  sections: PageSection[];
+  /** Per table, a JSON array of keys (each an array of wire values) whose rows are gone or are no longer these customers'. */
+  deletes: { table: string; keys: string }[];
+  /** The last change this answer covers: `after` for the next call. */
+  last: number;
+  /** Changes recorded after `last`. */
+  left: number;
+}
+
+export interface ApplyAnswer {
+  /** Per declared table, the rows and checksum of the keys this page touched, before and after it. */
+  before: ({ table: string } & RowsSummary)[];
+  after: ({ table: string } & RowsSummary)[];
 }
 
 export interface PurgeAnswer {
@@ -204,9 +286,11 @@ export const DATA_ERROR_CODES = [
   'unauthorized',
   'not_found',
   'stale_owner',
+  'not_capturing',
   'conflict',
   'body_too_large',
   'not_declared',
+  'not_keyed',
   'database_busy',
 ] as const;
 export type DataErrorCode = (typeof DATA_ERROR_CODES)[number];
@@ -215,7 +299,7 @@ export type DataErrorCode = (typeof DATA_ERROR_CODES)[number];
 export interface DataApi {
   readonly cellId: string;
   info(): Promise<InfoAnswer>;
-  summary(customerIds: readonly string[]): Promise<SummaryAnswer>;
+  summary(customerIds: readonly string[], options?: { checksums: boolean }): Promise<SummaryAnswer>;
   customers(after: string | null, limit?: number): Promise<CustomersAnswer>;
   export(request: ExportRequest): Promise<ExportAnswer>;
   import(request: ImportRequest): Promise<ImportAnswer>;
@@ -223,6 +307,10 @@ export interface DataApi {
   barrier(request: BarrierRequest): Promise<BarrierAnswer>;
   unbar(request: BarrierRequest): Promise<BarrierAnswer>;
   barriers(): Promise<BarriersAnswer>;
+  capture(request: BarrierRequest): Promise<CaptureAnswer>;
+  captureStop(request: BarrierRequest): Promise<CaptureAnswer>;
+  changes(request: ChangesRequest): Promise<ChangesAnswer>;
+  apply(request: ApplyRequest): Promise<ApplyAnswer>;
 }
 
 /** A data API token's one rule, for every side that reads one (serve, cell-agent, cells register). */

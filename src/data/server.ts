@@ -66,6 +66,10 @@ export function dataRoutes(service: DataService, token: string): RouteDef[] {
     post('purge', requests.purge, (request) => service.purge(request)),
     post('barrier', requests.barrier, (request) => service.barrier(request)),
     post('unbar', requests.unbar, (request) => service.unbar(request)),
+    post('capture', requests.capture, (request) => service.capture(request)),
+    post('capture/stop', requests.captureStop, (request) => service.captureStop(request)),
+    post('changes', requests.changes, (request) => service.changes(request)),
+    post('apply', requests.apply, (request) => service.apply(request)),
   ];
 }
 

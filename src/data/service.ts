@@ -6,9 +6,14 @@ import { configureSqlite } from '../shared/sqlite.js';
 import { HttpError } from '../shared/http.js';
 import { WRITES_CHECK, WRITES_REFUSED } from '../shared/health.js';
 import { bypassing, installBarrier } from './barrier.js';
+import { capturing, primaryKeyOf, readChanges, startCapture, stopCapture } from './capture.js';
+import { decodeKey, type KeyedAccess, keyText, prepareKeyed, upsertFor } from './online.js';
 import type {
+  ApplyAnswer,
   BarrierAnswer,
   BarriersAnswer,
+  CaptureAnswer,
+  ChangesAnswer,
   CustomersAnswer,
   ExportAnswer,
   ImportAnswer,
@@ -56,8 +61,17 @@ const FIRST = Number.MIN_SAFE_INTEGER;
 interface TableAccess {
   decl: DataTable;
   columns: string[];
+  /** The columns the checksum covers: all but the cell column. */
+  hashed: string[];
   exportPage: Database.Statement;
+  /** exportPage with the checksum of the page's rows. */
+  exportChecksummed: Database.Statement;
   summary: Database.Statement;
+  count: Database.Statement;
+  /** The checksum of rows by rowid (a JSON array): an import's rows, read back. */
+  checksumOfRowids: Database.Statement;
+  /** The primary key, or why online moves cannot use this table. */
+  key: { key: string[] } | { why: string };
   customerIds: Database.Statement;
   anyLeft: Database.Statement;
   deleteSome: Database.Statement;
@@ -88,6 +102,8 @@ export interface DataServiceOptions {
 export class DataService {
   readonly db: Database.Database;
   private readonly access: TableAccess[];
+  /** The keyed statements of online moves per table, prepared on first use. */
+  private readonly keyedAccess = new Map<string, KeyedAccess>();
   /** The import's insert per table and column list, prepared on first use. */
   private readonly inserts = new Map<string, Database.Statement>();
 
@@ -121,11 +137,18 @@ export class DataService {
     const prepare = (sql: string) => this.db.prepare(sql).safeIntegers(true);
     // One string of rows per page, rendered by SQLite (rows.ts), with the first and last rowid for the key and the cursor.
     const page = `SELECT rowid AS id, ${exportRowSql(columns)} AS row FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} AND rowid > ? ORDER BY rowid LIMIT ?`;
+    const hashedPage = `SELECT rowid AS id, ${exportRowSql(columns)} AS row, ${rowHashSql(hashed)} AS hash FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} AND rowid > ? ORDER BY rowid LIMIT ?`;
+    const pageColumns = 'count(*) AS n, min(id) AS first, max(id) AS last, json_group_array(json(row)) AS rows';
     return {
       decl,
       columns,
-      exportPage: prepare(`SELECT count(*) AS n, min(id) AS first, max(id) AS last, json_group_array(json(row)) AS rows FROM (${page})`),
+      hashed,
+      exportPage: prepare(`SELECT ${pageColumns} FROM (${page})`),
+      exportChecksummed: prepare(`SELECT ${pageColumns}, SUM(hash) AS total FROM (${hashedPage})`),
       summary: prepare(`SELECT COUNT(*) AS n, SUM(${rowHashSql(hashed)}) AS total FROM ${table} WHERE ${customer} ${IN_CUSTOMERS}`),
+      count: prepare(`SELECT COUNT(*) AS n, NULL AS total FROM ${table} WHERE ${customer} ${IN_CUSTOMERS}`),
+      checksumOfRowids: prepare(`SELECT SUM(${rowHashSql(hashed)}) AS total FROM ${table} WHERE rowid IN (SELECT value FROM json_each(?))`),
+      key: primaryKeyOf(this.db, decl.table),
       customerIds: prepare(`SELECT DISTINCT ${customer} AS id FROM ${table} WHERE ${customer} > ? ORDER BY ${customer} LIMIT ?`),
       anyLeft: prepare(`SELECT 1 FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} LIMIT 1`),
       deleteSome: prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} LIMIT ?)`),
@@ -180,8 +203,15 @@ export class DataService {
       schema_version: this.db.pragma('user_version', { simple: true }) as number,
       tables: this.access.map(({ decl }) => ({ table: decl.table, customer_column: decl.customerColumn, parent: decl.parent, cell_column: decl.cellColumn })),
       barrier: 'triggers',
+      online: this.onlineProblem(),
       fencing: this.highestFencing(),
     };
+  }
+
+  /** Null when every declared table has a key an online move can match changes by, else why not. */
+  private onlineProblem(): string | null {
+    const problems = this.access.flatMap(({ key }) => ('why' in key ? [key.why] : []));
+    return problems.length === 0 ? null : problems.join('; ');
   }
 
   /** The highest fencing number this cell has seen for any customer (0: none). */
@@ -189,15 +219,15 @@ export class DataService {
     return (this.db.prepare('SELECT MAX(fencing) AS top FROM _cellctl_fencing').get() as { top: number | null }).top ?? 0;
   }
 
-  summary(request: Req<'summary'>): SummaryAnswer {
+  summary(request: { customers: string[]; checksums?: boolean }): SummaryAnswer {
     const customers = JSON.stringify(request.customers);
-    return { tables: this.db.transaction(() => this.summaryOf(customers))() };
+    return { tables: this.db.transaction(() => this.summaryOf(customers, request.checksums ?? true))() };
   }
 
-  /** Per declared table, the rows of these customers (a JSON array) and their checksum. */
-  private summaryOf(customers: string): SummaryAnswer['tables'] {
+  /** Per declared table, the rows of these customers (a JSON array) and their checksum (0 without `checksums`: counting only is much faster). */
+  private summaryOf(customers: string, checksums = true): SummaryAnswer['tables'] {
     return this.access.map((access) => {
-      const { n, total } = access.summary.get(customers) as { n: bigint; total: bigint | null };
+      const { n, total } = (checksums ? access.summary : access.count).get(customers) as { n: bigint; total: bigint | null };
       return { table: access.decl.table, rows: Number(n), checksum: checksumOfSum(total) };
     });
   }
@@ -237,11 +267,20 @@ export class DataService {
     let after = request.cursor?.after ?? FIRST;
     for (; index < this.access.length; index += 1, after = FIRST) {
       const access = this.access[index]!;
-      const read = access.exportPage.get(customers, BigInt(after), room) as { n: bigint; first: bigint | null; last: bigint | null; rows: string };
+      const statement = request.checksums ? access.exportChecksummed : access.exportPage;
+      const read = statement.get(customers, BigInt(after), room) as {
+        n: bigint;
+        first: bigint | null;
+        last: bigint | null;
+        rows: string;
+        total?: bigint | null;
+      };
       const count = Number(read.n);
       if (count === 0) continue;
       key ??= `${access.decl.table}:${String(read.first)}`;
-      sections.push({ table: access.decl.table, columns: access.columns, count, rows: read.rows });
+      const section: PageSection = { table: access.decl.table, columns: access.columns, count, rows: read.rows };
+      if (request.checksums) section.checksum = checksumOfSum(read.total ?? null);
+      sections.push(section);
       room -= count;
       if (room === 0) {
         // The page is full: the next one starts after this row (an empty last page is possible, and harmless).
@@ -315,8 +354,10 @@ export class DataService {
       const access = this.table(section.table);
       const where = `page.sections.${number}`;
       const rows = this.checkedRows(access, section, named, where);
-      bypassing(this.db, () => conflictOnConstraint(access.decl.table, () => this.insertRows(access, section.columns, rows)));
-      return { table: access.decl.table, rows: rows.length };
+      const rowids = bypassing(this.db, () => conflictOnConstraint(access.decl.table, () => this.insertRows(access, section.columns, rows)));
+      if (!request.checksums) return { table: access.decl.table, rows: rows.length };
+      const { total } = access.checksumOfRowids.get(`[${rowids.join(',')}]`) as { total: bigint | null };
+      return { table: access.decl.table, rows: rows.length, checksum: checksumOfSum(total) };
     });
     this.db
       .prepare('INSERT INTO _cellctl_imports (move, key, tbl, rows, checksum) VALUES (?, ?, ?, ?, 0)')
@@ -352,7 +393,8 @@ export class DataService {
     });
   }
 
-  private insertRows(access: TableAccess, columns: string[], rows: unknown[][]): void {
+  /** Inserts the rows; returns their rowids. */
+  private insertRows(access: TableAccess, columns: string[], rows: unknown[][]): bigint[] {
     const key = `${access.decl.table}(${columns.join(',')})`;
     let insert = this.inserts.get(key);
     if (!insert) {
@@ -360,7 +402,7 @@ export class DataService {
       insert = this.db.prepare(`INSERT INTO ${quoteIdent(access.decl.table)} (${list}) VALUES (${columns.map(() => '?').join(', ')})`).safeIntegers(true);
       this.inserts.set(key, insert);
     }
-    for (const values of rows) insert.run(...values);
+    return rows.map((values) => BigInt(insert.run(...values).lastInsertRowid));
   }
 
   purge(request: Req<'purge'>): PurgeAnswer {
@@ -416,5 +458,168 @@ export class DataService {
       barriers: this.db.prepare('SELECT customer, move, since FROM _cellctl_barrier ORDER BY customer').all() as BarriersAnswer['barriers'],
       tombstones: this.db.prepare('SELECT customer, fencing, since FROM _cellctl_tombstone ORDER BY customer').all() as BarriersAnswer['tombstones'],
     };
+  }
+
+  /** The keyed statements of a table, made on first use; 422 not_keyed for a table an online move cannot use. */
+  private keyed(access: TableAccess): KeyedAccess {
+    let keyed = this.keyedAccess.get(access.decl.table);
+    if (!keyed) {
+      if ('why' in access.key) throw new HttpError('not_keyed', `${access.key.why}: move this cell's customers with a fenced copy`);
+      keyed = prepareKeyed(this.db, access.decl, access.columns, access.hashed, access.key.key);
+      this.keyedAccess.set(access.decl.table, keyed);
+    }
+    return keyed;
+  }
+
+  capture(request: Req<'capture'>): CaptureAnswer {
+    const problem = this.onlineProblem();
+    if (problem !== null) throw new HttpError('not_keyed', `${problem}: move this cell's customers with a fenced copy`);
+    const keyed = this.access.map((access) => ({ decl: access.decl, key: this.keyed(access).key }));
+    return this.db
+      .transaction((): CaptureAnswer => {
+        this.refuseStaleMover(request.customers, request.fencing);
+        startCapture(this.db, keyed, request.move, JSON.stringify(request.customers));
+        return { customers: request.customers, capturing: this.db.prepare('SELECT COUNT(*) FROM _cellctl_capture').pluck().get() as number };
+      })
+      .immediate();
+  }
+
+  captureStop(request: Req<'captureStop'>): CaptureAnswer {
+    return this.db
+      .transaction((): CaptureAnswer => {
+        this.refuseStaleMover(request.customers, request.fencing);
+        return { customers: request.customers, ...stopCapture(this.db, JSON.stringify(request.customers)) };
+      })
+      .immediate();
+  }
+
+  /**
+   * The rows of a move's changes as they are now, in one transaction (which first bars the customers
+   * when asked, so the answer is the last one): rows that exist go in sections with their checksums,
+   * parents first; keys whose row is gone, or belongs to another customer now, go in `deletes`.
+   */
+  changes(request: Req<'changes'>): ChangesAnswer {
+    const read = (): ChangesAnswer => {
+      if (request.barrier) this.bar(request.customers, request.barrier.move, request.barrier.fencing);
+      if (!capturing(this.db, request.move))
+        throw new HttpError(
+          'not_capturing',
+          `cell ${this.options.cellId} captures no changes for move ${request.move} (the capture was stopped, or never started): the move must start again`,
+        );
+      const { changes, left } = readChanges(this.db, request.move, request.after, request.limit);
+      const byTable = new Map<string, Set<string>>();
+      for (const change of changes) byTable.set(change.tbl, (byTable.get(change.tbl) ?? new Set()).add(change.key));
+      const named = new Set(request.customers);
+      const answer: ChangesAnswer = { sections: [], deletes: [], last: changes.at(-1)?.seq ?? request.after, left };
+      for (const access of this.access) {
+        const keys = byTable.get(access.decl.table);
+        if (keys) this.readKeys(this.keyed(access), access.columns, keys, named, answer);
+      }
+      return answer;
+    };
+    const transaction = this.db.transaction(read);
+    return request.barrier ? transaction.immediate() : transaction();
+  }
+
+  /** The rows of these keys of one table, into `answer`: a section of those that exist and are the customers', the rest as deletes. */
+  private readKeys(keyed: KeyedAccess, columns: string[], keys: ReadonlySet<string>, named: ReadonlySet<string>, answer: ChangesAnswer): void {
+    const rows: string[] = [];
+    const gone: string[] = [];
+    let total = 0n;
+    for (const key of keys) {
+      const found = keyed.lookup.get(...decodeKey(key, keyed.key.length)) as { row: string; customer: unknown; hash: bigint } | undefined;
+      if (found && named.has(String(found.customer))) {
+        rows.push(found.row);
+        total += found.hash;
+      } else gone.push(key);
+    }
+    const table = keyed.decl.table;
+    if (rows.length > 0) answer.sections.push({ table, columns, count: rows.length, checksum: checksumOfSum(total), rows: `[${rows.join(',')}]` });
+    if (gone.length > 0) answer.deletes.push({ table, keys: `[${gone.join(',')}]` });
+  }
+
+  /**
+   * A page of changes, in one transaction passing the barrier: deletes (children's tables first), then
+   * rows inserted or replacing the row with their key (parents first); foreign keys checked at commit.
+   * A key held by another customer's row here is a conflict, and nothing is written.
+   */
+  apply(request: Req<'apply'>): ApplyAnswer {
+    return this.db
+      .transaction((): ApplyAnswer => {
+        this.refuseStaleMover(request.customers, request.fencing);
+        this.db.pragma('defer_foreign_keys = ON');
+        const named = new Set(request.customers);
+        const customers = JSON.stringify(request.customers);
+        const touched = new Map<KeyedAccess, Map<string, unknown[]>>();
+        const touch = (keyed: KeyedAccess, key: unknown[]) => {
+          const keys = touched.get(keyed) ?? new Map<string, unknown[]>();
+          keys.set(keyText(key as Parameters<typeof keyText>[0]), key);
+          touched.set(keyed, keys);
+        };
+        const work: (() => void)[] = [];
+        for (const access of [...this.access].reverse()) {
+          for (const section of request.deletes.filter((d) => d.table === access.decl.table)) {
+            const keyed = this.keyed(access);
+            for (const key of this.deleteKeys(section.keys, keyed.key.length, access.decl.table)) {
+              touch(keyed, key);
+              work.push(() => keyed.remove.run(...key, customers));
+            }
+          }
+        }
+        request.sections.forEach((section, number) => {
+          const access = this.table(section.table);
+          const keyed = this.keyed(access);
+          const at = keyed.key.map((column) => section.columns.indexOf(column));
+          if (at.some((index) => index < 0)) throw new HttpError('bad_request', `sections.${number}.columns must include the key (${keyed.key.join(', ')})`);
+          const upsert = upsertFor(this.db, keyed, section.columns);
+          for (const values of this.checkedRows(access, section, named, `sections.${number}`)) {
+            touch(
+              keyed,
+              at.map((index) => values[index]),
+            );
+            work.push(() => upsert.run(...values));
+          }
+        });
+        const before = this.sumKeys(touched, named, true);
+        bypassing(this.db, () => {
+          for (const step of work) conflictOnConstraint('apply', step);
+        });
+        return { before, after: this.sumKeys(touched, named, false) };
+      })
+      .immediate();
+  }
+
+  /** A delete section's keys, decoded; 400 when they are not keys of the table. */
+  private deleteKeys(text: string, length: number, table: string): unknown[][] {
+    const keys = parseRows(text, `deletes (${table})`);
+    try {
+      return keys.map((key) => decodeKey(JSON.stringify(key), length));
+    } catch (error) {
+      throw new HttpError('bad_request', `deletes (${table}): ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Per declared table, the rows and checksum of these keys' rows here that are the customers'; `strict`: a key held by another customer's row is a conflict. */
+  private sumKeys(touched: ReadonlyMap<KeyedAccess, ReadonlyMap<string, unknown[]>>, named: ReadonlySet<string>, strict: boolean): ApplyAnswer['before'] {
+    return this.access.map((access) => {
+      const keyed = this.keyedAccess.get(access.decl.table);
+      let rows = 0;
+      let total = 0n;
+      for (const key of (keyed && touched.get(keyed)?.values()) ?? []) {
+        const found = keyed!.hashOf.get(...key) as { customer: unknown; hash: bigint } | undefined;
+        if (!found) continue;
+        if (!named.has(String(found.customer))) {
+          if (strict)
+            throw new HttpError(
+              'conflict',
+              `table "${access.decl.table}": key ${JSON.stringify(key.map(String))} is held here by another customer's row; nothing was written`,
+            );
+          continue;
+        }
+        rows += 1;
+        total += found.hash;
+      }
+      return { table: access.decl.table, rows, checksum: checksumOfSum(total) };
+    });
   }
 }

@@ -16,12 +16,35 @@ import type { MigrationStep } from '../control/plane.js';
 import { isSwitched, type Move } from './plan.js';
 import { recordedCopy } from './only-copy.js';
 import { copyOf, type MoveTicket, OnlyCopy, Transfer, type TableVerification } from './transfer.js';
+import { chooseMode, type CopyMode, type ModeContext, stopCapture } from './copy-modes.js';
+import type { OnlineProgress } from './online-copy.js';
 
 export interface BatchOptions {
   /** Keep the source rows until this time (ISO) instead of purging them at once. */
   keepSourceUntil: string | null;
   batch: string | null;
+  /** An online move's bounds (defaults: limits.maxLag, abort). */
+  maxLag?: number;
+  cutover?: 'abort' | 'force';
+  /** Told where an online copy stands, as it goes. */
+  onProgress?: (progress: OnlineProgress) => void;
 }
+
+/** How a move copies: the bounds of an online one, and who hears its progress. */
+interface MoveHow {
+  maxLag: number | undefined;
+  cutover: 'abort' | 'force';
+  onProgress: ((progress: OnlineProgress) => void) | undefined;
+  /** The journal had the move further than 'checked' (resume): an online copy must lift the source's barrier first. */
+  resumed: boolean;
+}
+
+const howOf = (options: Pick<BatchOptions, 'maxLag' | 'cutover' | 'onProgress'>, resumed: boolean): MoveHow => ({
+  maxLag: options.maxLag,
+  cutover: options.cutover ?? 'abort',
+  onProgress: options.onProgress,
+  resumed,
+});
 
 export interface BatchResult {
   moved: string[];
@@ -31,6 +54,8 @@ export interface BatchResult {
   fencedMs: number;
   /** Where the move spent its time, step by step in order (ms): what a slow move or a long hold is made of. */
   stepsMs: Record<string, number>;
+  /** How the rows were copied: online (held for the cutover only) or fenced (held for the whole copy, and why). */
+  copy: { mode: 'online' | 'fenced'; why: string | null };
 }
 
 /** Times the steps of one move: each lap is the time since the one before. */
@@ -192,80 +217,163 @@ const journaledFenceId = (migration: MigrationRecord): string | undefined =>
  * for abort after the switch. Every write to a cell's rows carries this owner's fencing number, so
  * one that lost the migration to another process is refused by the cells and stops.
  */
-async function moveRows(ws: Workspace, journal: Journal, customerIds: string[], from: CellRecord, to: CellRecord, keepSource: boolean): Promise<BatchResult> {
+async function moveRows(
+  ws: Workspace,
+  journal: Journal,
+  customerIds: string[],
+  from: CellRecord,
+  to: CellRecord,
+  keepSource: boolean,
+  how: MoveHow,
+): Promise<BatchResult> {
   const fence = new MigrationFence(ws);
   journal.keepAlive();
   try {
     const steps = new StepClock();
     return await withTransfer(ws, from, to, await journal.ticket(customerIds), async (transfer) => {
       await journal.renewLease();
+      const { limits } = ws.settings;
+      const mode = await chooseMode(transfer.source, transfer.target, customerIds, {
+        onlineRows: limits.onlineMoveRows,
+        bounds: { maxLag: how.maxLag ?? limits.maxLag, boundMs: limits.catchUpMs, cutover: how.cutover },
+        resumed: how.resumed,
+      });
+      const context = modeContext(journal, transfer, steps, how);
       let fencedAt = 0;
       let handle: FenceHandle;
       try {
         await transfer.prepareTarget();
         await pausePoint('prepared');
         steps.lap('prepare');
+        await mode.beforeFence(context);
         fencedAt = performance.now();
         handle = await fence.put(customerIds);
         steps.lap('fence');
       } catch (error) {
         // Nothing is held yet; the last purge page also lifts the target's barrier. Best effort.
         await transfer.purgeHeld('target', 'stale-copy', null).catch(() => {});
+        await mode.cleanUp(context).catch(() => {});
         throw error;
       }
-      const fenceId = handle.kind === 'router' ? handle.fenceId : undefined;
-      let verification: TableVerification[] | null = null;
-      try {
-        // The copy's first export bars the source (abort and resume lift or redo that whatever the step).
-        await journal.record('fenced', { fence: handle.kind, barrier: true, ...(fenceId ? { fenceId } : {}) });
-        steps.lap('journal fenced');
-        // The last page's import also lifts the target's barrier: the router still sends the target
-        // nothing until the release, and a rollback purges the copy anyway. The fence is confirmed
-        // beside the first export: the source is barred from that export on, so a fence that broke
-        // later could only get requests refused, never a write lost (see confirmFresh below).
-        verification = await transfer.copy(
-          () => fence.keepUp(customerIds, handle),
-          () => fence.confirm(customerIds, handle),
-        );
-        steps.lap('copy');
-        await journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
-        steps.lap('journal copied');
-        await journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
-        steps.lap('journal verified');
-        await pausePoint('verified');
-        // Confirmed beside the first export; again only if that was not just now (a big customer's copy, a paused mover).
-        await fence.confirmFresh(customerIds, handle, FRESH_CONFIRM_MS);
-        steps.lap('confirm fence');
-        // The journal (checked first: still ours?) and the mapping change together, or not at all.
-        await journal.switchCustomers(customerIds, from.id, to.id, () => fence.stillHeld(handle));
-        steps.lap('switch');
-      } catch (error) {
-        const lost = lostOwnership(error, journal.ids);
-        if (lost) {
-          // The move is another process's now: its data is not ours to touch, but the fence we put is
-          // (lifted by our id only), and left up it would hold the customer's requests for a lease.
-          await fence.lift(customerIds, fenceId, handle).catch(() => {});
-          throw lost;
-        }
-        await rollBack(
-          transfer,
-          verification,
-          async () => {
-            await fence.lift(customerIds, fenceId, handle);
-          },
-          error,
-          journal.ids,
-        );
-        throw error;
-      }
+      const verification = await underFence({ journal, transfer, fence, handle, customerIds, from, to, mode, context, steps });
       faultPoint('switched');
       await pausePoint('switched');
-      const liftedAt = await releaseAfterSwitch({ ws, journal, transfer, fence, handle, customerIds, from, to, keepSource, verification, steps });
+      const liftedAt = await releaseAfterSwitch({
+        ws,
+        journal,
+        transfer,
+        fence,
+        handle,
+        customerIds,
+        from,
+        to,
+        keepSource,
+        verification,
+        steps,
+        mode,
+        context,
+      });
       const fencedMs = handle.kind === 'router' ? liftedAt - fencedAt : 0;
-      return { moved: customerIds, migrationIds: journal.ids, verification, fencedMs, stepsMs: steps.laps };
+      return { moved: customerIds, migrationIds: journal.ids, verification, fencedMs, stepsMs: steps.laps, copy: { mode: mode.kind, why: mode.why } };
     });
   } finally {
     journal.stop();
+  }
+}
+
+/**
+ * What a copy mode may ask of this move. The journal hears an online copy's progress at most once a
+ * second, under the step it is at; a step journaled meanwhile waits for that write, so it can never
+ * be overwritten by it.
+ */
+function modeContext(journal: Journal, transfer: Transfer, steps: StepClock, how: MoveHow): ModeContext {
+  let journaledAt = 0;
+  let step: MigrationStep = 'checked';
+  let writing: Promise<void> = Promise.resolve();
+  return {
+    transfer,
+    async record(next, detail) {
+      await writing;
+      step = next;
+      await journal.record(next, detail);
+    },
+    lap: (name) => steps.lap(name),
+    progress(progress) {
+      how.onProgress?.(progress);
+      if (step === 'checked' || performance.now() - journaledAt < 1_000) return;
+      journaledAt = performance.now();
+      // A lost journal is the next step's write to find out.
+      writing = writing.then(() => journal.record(step, { progress }).catch(() => {}));
+    },
+  };
+}
+
+interface UnderFence {
+  journal: Journal;
+  transfer: Transfer;
+  fence: MigrationFence;
+  handle: FenceHandle;
+  customerIds: string[];
+  from: CellRecord;
+  to: CellRecord;
+  mode: CopyMode;
+  context: ModeContext;
+  steps: StepClock;
+}
+
+/**
+ * Under the fence: bar the source and finish the copy (the mode's), journal it, confirm the fence, and
+ * switch (the journal and the mapping together, in one control-plane transaction). A failure rolls
+ * back: the copy is dropped, the source unbarred, the fence lifted.
+ */
+async function underFence({ journal, transfer, fence, handle, customerIds, from, to, mode, context, steps }: UnderFence): Promise<TableVerification[]> {
+  const fenceId = handle.kind === 'router' ? handle.fenceId : undefined;
+  let verification: TableVerification[] | null = null;
+  try {
+    // The copy's first read bars the source (abort and resume lift or redo that whatever the step).
+    await journal.record('fenced', { fence: handle.kind, barrier: true, ...(fenceId ? { fenceId } : {}) });
+    steps.lap('journal fenced');
+    // The target's barrier stays until the hand-over: the router still sends the target nothing until
+    // the release, and a rollback purges the copy anyway. The fence is confirmed beside the first read:
+    // the source is barred from that read on, so a fence that broke later could only get requests
+    // refused, never a write lost (see confirmFresh below).
+    verification = await mode.underFence(
+      context,
+      () => fence.keepUp(customerIds, handle),
+      () => fence.confirm(customerIds, handle),
+    );
+    steps.lap(mode.kind === 'online' ? 'cut over' : 'copy');
+    await journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
+    steps.lap('journal copied');
+    await journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
+    steps.lap('journal verified');
+    await pausePoint('verified');
+    // Confirmed beside the first read; again only if that was not just now (a big customer's copy, a paused mover).
+    await fence.confirmFresh(customerIds, handle, FRESH_CONFIRM_MS);
+    steps.lap('confirm fence');
+    // The journal (checked first: still ours?) and the mapping change together, or not at all.
+    await journal.switchCustomers(customerIds, from.id, to.id, () => fence.stillHeld(handle));
+    steps.lap('switch');
+    return verification;
+  } catch (error) {
+    const lost = lostOwnership(error, journal.ids);
+    if (lost) {
+      // The move is another process's now: its data is not ours to touch, but the fence we put is
+      // (lifted by our id only), and left up it would hold the customer's requests for a lease.
+      await fence.lift(customerIds, fenceId, handle).catch(() => {});
+      throw lost;
+    }
+    await rollBack(
+      transfer,
+      verification,
+      async () => {
+        await mode.cleanUp(context);
+        await fence.lift(customerIds, fenceId, handle);
+      },
+      error,
+      journal.ids,
+    );
+    throw error;
   }
 }
 
@@ -281,6 +389,8 @@ interface AfterSwitch {
   keepSource: boolean;
   verification: TableVerification[];
   steps: StepClock;
+  mode: CopyMode;
+  context: ModeContext;
 }
 
 /**
@@ -299,6 +409,8 @@ async function releaseAfterSwitch({
   keepSource,
   verification,
   steps,
+  mode,
+  context,
 }: AfterSwitch): Promise<number> {
   await transfer.handOver();
   steps.lap('hand over');
@@ -310,6 +422,7 @@ async function releaseAfterSwitch({
   await journal.record('released');
   await pausePoint('released');
   steps.lap('journal released');
+  await mode.cleanUp(context);
   if (!keepSource) {
     await purgeSource(ws, journal, from, () => transfer.purgeHeld('source', 'after-switch', copyOf(verification)));
     await journal.record('purged');
@@ -395,7 +508,7 @@ export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOpti
   const journal = await Journal.start(ws, moves, options);
   faultPoint('checked');
   try {
-    const result = await moveRows(ws, journal, customerIds, from, to, options.keepSourceUntil !== null);
+    const result = await moveRows(ws, journal, customerIds, from, to, options.keepSourceUntil !== null, howOf(options, false));
     await journal.end('done');
     await ws.plane.addEvent(
       'migration',
@@ -469,7 +582,7 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
       // From 'fenced' on the target was prepared (barred): one that takes the writes was handed over.
       if (migration.step !== 'checked')
         await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => transfer.checkNotHandedOver());
-      await moveRows(ws, journal, [migration.customerId], from, to, keepSource);
+      await moveRows(ws, journal, [migration.customerId], from, to, keepSource, howOf({}, migration.step !== 'checked'));
     } else {
       if (migration.step === 'switched') {
         await journal.renewLease();
@@ -477,6 +590,7 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
         await new MigrationFence(ws).lift([migration.customerId], journaledFenceId(migration));
         await journal.record('released');
       }
+      if (migration.detail.online === true) await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => stopCapture(transfer));
       if (!keepSource && migration.step !== 'purged') {
         journal.keepAlive(); // the purge may wait for a busy source
         const ticket = await journal.ticket([migration.customerId]);
@@ -507,12 +621,16 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
         await transfer.checkNotHandedOver();
         await transfer.purgeHeld('target', 'rollback', recordedCopy(migration.detail));
         await transfer.unbar();
+        // An online move's capture goes with it, at whatever step it stopped.
+        await stopCapture(transfer);
       });
       await journal.renewLease();
       await new MigrationFence(ws).lift([migration.customerId], journaledFenceId(migration));
       await journal.end('aborted', 'aborted by the user');
       return;
     }
+    // The source kept capturing since the switch (the move stopped before its release): that capture goes first.
+    if (migration.detail.online === true) await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => stopCapture(transfer));
     const reverse = await ws.plane.abortAndReverse({
       ids: journal.ids,
       owner: { ...thisProcessAsOwner(), token: journal.owner },
@@ -523,7 +641,7 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
       leaseMs: ws.settings.limits.migrationLeaseMs,
     });
     const back = journal.sibling(reverse.map((record) => record.id));
-    await moveRows(ws, back, [migration.customerId], to, from, false);
+    await moveRows(ws, back, [migration.customerId], to, from, false, howOf({}, false));
     await back.end('done');
   });
   await ws.plane.addEvent('migration', 'migration.aborted', migration.customerId, `migration ${id} rolled back: customer stays in ${from.id}`);

@@ -43,9 +43,12 @@ export const HTTP_ERRORS = {
   not_drained: { status: 409, by: ['router-admin'] },
   fence_lost: { status: 409, by: ['router-admin'] },
   stale_owner: { status: 409, by: ['data-api'] },
+  // An online move asked for changes no capture recorded (it was stopped, or never started): the move must start again.
+  not_capturing: { status: 409, by: ['data-api'] },
   body_too_large: { status: 413, by: ['router', 'json-api', 'data-api'] },
   invalid_settings: { status: 422, by: ['router-admin'] },
   not_declared: { status: 422, by: ['data-api'] },
+  not_keyed: { status: 422, by: ['data-api'] },
   conflict: { status: 409, by: ['data-api'] },
   rate_limited: { status: 429, by: ['router'] },
   // 5xx

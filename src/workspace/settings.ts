@@ -36,6 +36,12 @@ const limitsSchema = z.strictObject(
      * is locked by another writer, before it stops and says so; `migrate resume` finishes it later.
      */
     purgeBusyRetryMs: z.number().int().min(0).default(60_000),
+    /** A move of customers with more rows than this copies online (the fence holds only the cutover); up to it, a fenced copy. */
+    onlineMoveRows: z.number().int().min(0).default(2_000),
+    /** Changes an online move may leave for the cutover (under the fence); --max-lag overrides it for one move. */
+    maxLag: z.number().int().min(0).max(100_000).default(500),
+    /** How long an online move's catch-up may take to get under maxLag before --cutover decides (abort, or force the cutover). */
+    catchUpMs: z.number().int().min(0).default(30_000),
     // The router's front door: a slow or greedy client cannot take the router's time or memory.
     /** How long a client may take to send one whole request (head and body); 408 after it. */
     requestTimeoutMs: z.number().int().positive().default(30_000),

@@ -84,7 +84,7 @@ describe('the data API of built-in cells', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.body.code).toBe('unauthorized');
     const info = await call(a, 'GET', 'info');
-    expect(info.body).toMatchObject({ api: 3, cell_id: 'c1', barrier: 'triggers', fencing: expect.any(Number) });
+    expect(info.body).toMatchObject({ api: 4, cell_id: 'c1', barrier: 'triggers', online: null, fencing: expect.any(Number) });
     expect(info.body.tables.map((t: any) => t.table)[0]).toBe('customers');
   });
 
@@ -217,6 +217,58 @@ describe('the data API of built-in cells', () => {
     expect((await call(a, 'GET', 'barriers')).body.barriers.map((row: any) => row.customer)).toEqual(['k3']);
     expect(await ok(a, 'unbar', { move: 30, fencing: 40, customers: ['k3'] })).toEqual({ customers: ['k3'] });
     expect((await http('PUT', `${a.app}/api/customers/k3`, { name: 'free again' })).status).toBe(200);
+  });
+});
+
+describe('change capture (online moves)', () => {
+  it("records every writer's changes; changes answers rows as they are now and the keys that went; apply makes the target equal and refuses another customer's key", async () => {
+    const ws = await startSystem('ecommerce', ['c1', 'c2']);
+    const a = dataCell(ws.home, 'c1');
+    const b = dataCell(ws.home, 'c2');
+    expect((await http('POST', `${a.app}/api/customers/m1`, { name: 'm1', email: 'm1@example.com' })).status).toBe(201);
+    expect((await http('POST', `${a.app}/api/customers/m1/cart/items`, { product_id: 'sku-mouse', quantity: 1 })).status).toBe(200);
+    const move = { move: 7, fencing: 7, customers: ['m1'] };
+    // Without a capture there are no changes to read: the move must start again.
+    const none = await call(a, 'POST', 'changes', { move: 7, customers: ['m1'], after: 0 });
+    expect([none.status, none.body.code]).toEqual([409, 'not_capturing']);
+    expect(await ok(a, 'capture', move)).toEqual({ customers: ['m1'], capturing: 1 });
+    await copy(a, b, ['m1'], 7, 7);
+    // The app writes after the copy: an insert, an update and a delete, each captured by the triggers.
+    expect((await http('POST', `${a.app}/api/customers/m1/cart/items`, { product_id: 'sku-cable', quantity: 2 })).status).toBe(200);
+    expect((await http('PUT', `${a.app}/api/customers/m1`, { name: 'renamed' })).status).toBe(200);
+    expect((await http('DELETE', `${a.app}/api/customers/m1/cart/items/sku-mouse`)).status).toBe(200);
+    const changes = await ok(a, 'changes', { move: 7, customers: ['m1'], after: 0 });
+    expect(changes.left).toBe(0);
+    expect(changes.sections.map((section: any) => [section.table, section.count])).toEqual([
+      ['customers', 1],
+      ['cart_items', 1],
+    ]);
+    expect(changes.deletes).toEqual([{ table: 'cart_items', keys: '[["m1","sku-mouse"]]' }]);
+    const applied = await ok(b, 'apply', { ...move, sections: changes.sections, deletes: changes.deletes });
+    expect(applied.after.find((t: any) => t.table === 'cart_items')).toMatchObject({ rows: 1, checksum: changes.sections[1].checksum });
+    expect(await ok(b, 'summary', { customers: ['m1'] })).toEqual(await ok(a, 'summary', { customers: ['m1'] }));
+    // Read again from the start, the same changes apply once more to the same result (idempotent).
+    await ok(b, 'apply', { ...move, sections: changes.sections, deletes: changes.deletes });
+    expect(await ok(b, 'summary', { customers: ['m1'] })).toEqual(await ok(a, 'summary', { customers: ['m1'] }));
+    // A row whose key another customer holds in the target is a conflict: nothing of the page is written.
+    expect((await http('POST', `${b.app}/api/customers/other`, { name: 'o', email: 'o@example.com' })).status).toBe(201);
+    expect((await http('POST', `${b.app}/api/customers/other/cart/items`, { product_id: 'sku-cable', quantity: 1 })).status).toBe(200);
+    const order = (await http('POST', `${b.app}/api/customers/other/orders`)).body.order_id;
+    const row = JSON.stringify([[order, 'm1', 'pending', 100, 't', 't', 'c1']]);
+    const columns = ['order_id', 'customer_id', 'status', 'total_cents', 'created_at', 'updated_at', 'cell_id'];
+    const clash = await call(b, 'POST', 'apply', { ...move, sections: [{ table: 'orders', columns, count: 1, rows: row }], deletes: [] });
+    expect([clash.status, clash.body.code]).toEqual([409, 'conflict']);
+    expect((await http('GET', `${b.app}/api/customers/other/orders`)).body.orders).toHaveLength(1);
+    // And a row of a customer the request does not name is refused before anything is read.
+    const theirs = changes.sections[0].rows.replace('"m1"', '"other"');
+    const unnamed = await call(b, 'POST', 'apply', { ...move, sections: [{ ...changes.sections[0], rows: theirs }], deletes: [] });
+    expect([unnamed.status, unnamed.body.code]).toEqual([422, 'not_declared']);
+    const bad = await call(b, 'POST', 'apply', { ...move, sections: [], deletes: [{ table: 'cart_items', keys: '[["m1"]]' }] });
+    expect([bad.status, bad.body.code]).toEqual([400, 'bad_request']);
+    // The last capture to stop takes the triggers and the change table with it.
+    expect(await ok(a, 'capture/stop', move)).toEqual({ customers: ['m1'], capturing: 0 });
+    expect((await call(a, 'POST', 'changes', { move: 7, customers: ['m1'], after: 0 })).body.code).toBe('not_capturing');
+    expect(await ok(a, 'capture/stop', move)).toEqual({ customers: ['m1'], capturing: 0 });
   });
 });
 

@@ -42,14 +42,14 @@ describe('cell URLs', () => {
 });
 
 describe('a data API fits a registered cell', () => {
-  const info = { api: 3 as const, cell_id: 'b', schema_version: 2 };
+  const info = { api: 4 as const, cell_id: 'b', schema_version: 2 };
   it('only when it names the cell and the template schema version', () => {
     const basic = (version: number) => ({ name: 'basic', schema: { file: 'schema.sql', version }, customerTables: [{ table: 'customers' }] as never });
     expect(infoMismatch(info, 'b', basic(2))).toBeNull();
     expect(infoMismatch(info, 'c', basic(2))).toMatch(/serves cell "b"/);
     expect(infoMismatch(info, 'b', basic(3))).toMatch(/schema version 2/);
-    expect(infoMismatch({}, 'b', basic(2))).toMatch(/data API version 3/);
-    expect(infoMismatch({ ...info, api: 1 as never }, 'b', basic(2))).toMatch(/data API version 3/);
+    expect(infoMismatch({}, 'b', basic(2))).toMatch(/data API version 4/);
+    expect(infoMismatch({ ...info, api: 1 as never }, 'b', basic(2))).toMatch(/data API version 4/);
     // Another template's tables at the same schema version.
     const tables = (...names: string[]) => names.map((table) => ({ table, customer_column: 'customer_id', parent: null, cell_column: null }));
     expect(infoMismatch({ ...info, tables: tables('customers') }, 'b', basic(2))).toBeNull();

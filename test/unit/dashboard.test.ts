@@ -263,7 +263,13 @@ describe('the view-model', () => {
 
   it('marks an interrupted move with the commands that finish it; a done one is complete', () => {
     expect(moveRow(migration(7), new Set([7]))).toMatchObject({ progress: 'interrupted', fix: ['cellctl migrate resume 7', 'cellctl migrate abort 7'] });
-    expect(moveRow(migration(7, { step: 'verified' }), new Set())).toMatchObject({ progress: 'running', fraction: 4 / 7, fix: [] });
+    expect(moveRow(migration(7, { step: 'verified' }), new Set())).toMatchObject({ progress: 'running', fraction: 4 / 7, online: null, fix: [] });
+    // An online move counts its two steps before the fence, and says where its copy stands.
+    const online = migration(9, {
+      step: 'capturing',
+      detail: { online: true, totalRows: 9000, progress: { phase: 'copying', rows: 4000, totalRows: 9000, lag: 0 } },
+    });
+    expect(moveRow(online, new Set())).toMatchObject({ fraction: 2 / 9, online: { phase: 'copying', rows: 4000, totalRows: 9000, lag: 0 } });
     expect(moveRow(migration(8, { state: 'done', step: 'purged' }), new Set())).toMatchObject({ progress: 'done', fraction: 1 });
   });
 

@@ -215,7 +215,7 @@ describe('the barrier triggers', () => {
     const triggers = service.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").pluck().all() as string[];
     expect(triggers.length).toBeGreaterThan(0);
     expect(triggers.every((name) => name.startsWith('_cellctl_barrier_v3_'))).toBe(true);
-    expect(service.info()).toMatchObject({ api: 3, fencing: 9 });
+    expect(service.info()).toMatchObject({ api: 4, fencing: 9 });
     expect(service.barriers()).toEqual({ barriers: [], tombstones: [] });
     service.close();
   });

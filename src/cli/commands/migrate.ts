@@ -1,11 +1,11 @@
 // cellctl migrate customer|list|show|resume|abort|purge: moving customers, and the migration journal.
 import { usageError } from '../../shared/errors.js';
 import { checkCustomerId, parseDuration, parsePositiveInt } from '../../shared/names.js';
-import { count, defineCommand, defineGroup, names, on, oneOf, output, required, text } from '../define.js';
+import { count, countFromZero, defineCommand, defineGroup, names, on, oneOf, output, required, text } from '../define.js';
 
 export const migrateCustomer = defineCommand({
   command: 'customer',
-  summary: 'move one customer: check, fence, copy, verify, switch, release, purge',
+  summary: 'move one customer: check, (capture, copy online, catch up,) fence, copy, verify, switch, release, purge',
   args: { id: names('customer', required('customer id', checkCustomerId)) },
   flags: {
     to: names('cell', text('--to <cell>', 'target cell')),
@@ -17,6 +17,11 @@ export const migrateCustomer = defineCommand({
       parse: (raw: unknown) => (raw === undefined ? null : parseDuration(raw === true ? '24h' : String(raw), '--keep-source')),
     },
     force: on('--force', 'move even if the target is at capacity'),
+    maxLag: countFromZero(100_000)('--max-lag <changes>', 'an online move cuts over once at most this many changes wait (default: limits.maxLag, 500)'),
+    cutover: oneOf('--cutover <what>', 'when the catch-up cannot get under --max-lag within limits.catchUpMs: abort (roll back) or force (cut over anyway)', [
+      'abort',
+      'force',
+    ]),
     json: on('--json', 'print JSON'),
   },
   validate: ({ opts }) => {
@@ -26,6 +31,7 @@ export const migrateCustomer = defineCommand({
     'cellctl migrate customer c-0001 --to cell-2',
     'cellctl migrate customer c-0001 --to cell-2 --dry-run',
     'cellctl migrate customer c-0001 --to cell-2 --keep-source 2h',
+    'cellctl migrate customer c-0001 --to cell-2 --max-lag 100 --cutover force',
   ],
   handler: () => import('../handlers/migrate-customer.js').then((m) => m.run),
 });

@@ -148,6 +148,12 @@ const MOVE_TONE: Record<MoveRow['progress'], string> = {
   failed: 'tone-bad',
 };
 
+/** Where an online move's copy stands: rows copied, or changes left to apply. */
+function onlineLine(online: NonNullable<MoveRow['online']>): string {
+  if (online.phase === 'copying') return `online copy: ${online.rows} of ${online.totalRows} rows`;
+  return `online copy: catching up, ${online.lag} change(s) behind`;
+}
+
 function moveItem(move: MoveRow): HTMLElement {
   const item = el(
     'li',
@@ -159,6 +165,9 @@ function moveItem(move: MoveRow): HTMLElement {
       el('progress', { max: '1', value: String(move.fraction), 'aria-label': `move ${move.id} progress` }),
       el('span', {}, `${move.step} (${Math.round(move.fraction * 100)} %)`),
     ),
+    ...(move.online && move.progress === 'running' && (move.step === 'capturing' || move.step === 'caught-up')
+      ? [el('p', { class: 'muted' }, onlineLine(move.online))]
+      : []),
     el('p', { class: 'muted' }, `started ${clock(move.startedAt)}, last step ${clock(move.updatedAt)}${move.batch ? ` · batch ${move.batch}` : ''}`),
   );
   if (move.error) item.append(el('p', { class: 'muted' }, move.error));
@@ -259,7 +268,7 @@ function render(view: DashboardView): void {
   renderTiles(byId('routers'), view.routers);
   renderTiles(byId('cells'), view.cells);
   replaceList(byId('batches'), view.batches, (b) => `${b.batch}:${b.done}:${b.running}:${b.remaining}:${b.etaSeconds}`, batchItem);
-  replaceList(byId('moves'), view.moves, (m) => `${m.id}:${m.progress}:${m.step}`, moveItem);
+  replaceList(byId('moves'), view.moves, (m) => `${m.id}:${m.progress}:${m.step}:${m.online?.rows ?? ''}:${m.online?.lag ?? ''}`, moveItem);
   if (view.moves.length === 0 && byId('moves').childElementCount === 0) byId('moves').append(el('li', { class: 'muted' }, 'no moves yet'));
   renderEvents(view);
   byId('incidents-strip').hidden = view.incidents.length === 0;
