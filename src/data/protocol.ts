@@ -26,6 +26,8 @@ export const DATA_API_VERSION = 4;
 
 /** Rows per page of an export, all tables together (and so per import transaction): a cell never waits long for its write lock. */
 export const PAGE_ROWS = 2_000;
+/** Rows per page of a paged summary (each row hashed): about as long a read as an export page. */
+export const SUMMARY_PAGE_ROWS = 10_000;
 /** Largest request body the data API reads (an import page). */
 export const MAX_DATA_BODY_BYTES = 32 * 1024 * 1024;
 
@@ -39,7 +41,17 @@ export type ExportCursor = z.infer<typeof exportCursor>;
 
 export const requests = {
   /** POST /data/v2/summary: per declared table, how many rows these customers have and their checksum. */
-  summary: z.strictObject({ customers, checksums: z.boolean().default(true) }),
+  summary: z.strictObject({
+    customers,
+    checksums: z.boolean().default(true),
+    /**
+     * Paged: the sums of the rows from `cursor` on (null: the first), at most `limit`, and `next` in the
+     * answer. Each page is its own read, so the pages add up to the whole only for customers whose
+     * rows do not change meanwhile (barred ones); a cell is never busy with one read for long.
+     */
+    cursor: exportCursor.nullable().optional(),
+    limit: z.number().int().min(1).max(SUMMARY_PAGE_ROWS).default(SUMMARY_PAGE_ROWS),
+  }),
   /** POST /data/v2/customers: the ids that have at least one row, in order, a page at a time. */
   customers: z.strictObject({ after: z.string().nullable().default(null), limit: z.number().int().min(1).max(10_000).default(1_000) }),
   /**
@@ -180,6 +192,8 @@ export interface InfoAnswer {
 
 export interface SummaryAnswer {
   tables: ({ table: string } & RowsSummary)[];
+  /** A paged summary's next cursor (null: that was the last page); absent when not paged. */
+  next?: ExportCursor | null;
 }
 
 export interface CustomersAnswer {
@@ -299,7 +313,7 @@ export type DataErrorCode = (typeof DATA_ERROR_CODES)[number];
 export interface DataApi {
   readonly cellId: string;
   info(): Promise<InfoAnswer>;
-  summary(customerIds: readonly string[], options?: { checksums: boolean }): Promise<SummaryAnswer>;
+  summary(customerIds: readonly string[], options?: { checksums?: boolean; cursor?: ExportCursor | null; limit?: number }): Promise<SummaryAnswer>;
   customers(after: string | null, limit?: number): Promise<CustomersAnswer>;
   export(request: ExportRequest): Promise<ExportAnswer>;
   import(request: ImportRequest): Promise<ImportAnswer>;

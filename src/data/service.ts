@@ -23,7 +23,7 @@ import type {
   requests,
   SummaryAnswer,
 } from './protocol.js';
-import { DATA_API_VERSION, PAGE_ROWS } from './protocol.js';
+import { DATA_API_VERSION, type ExportCursor, PAGE_ROWS, SUMMARY_PAGE_ROWS } from './protocol.js';
 import { checksumOfSum, decodeWire, exportRowSql, registerRowFunctions, rowHashSql } from './rows.js';
 import { checkTablesExist, type DataTable, quoteIdent, tableColumns } from './tables.js';
 import type { z } from 'zod';
@@ -68,6 +68,9 @@ interface TableAccess {
   exportChecksummed: Database.Statement;
   summary: Database.Statement;
   count: Database.Statement;
+  /** One page of a paged summary (with or without checksums): rows, last rowid, sum of hashes. */
+  summaryPage: Database.Statement;
+  countPage: Database.Statement;
   /** The checksum of rows by rowid (a JSON array): an import's rows, read back. */
   checksumOfRowids: Database.Statement;
   /** The primary key, or why online moves cannot use this table. */
@@ -147,6 +150,12 @@ export class DataService {
       exportChecksummed: prepare(`SELECT ${pageColumns}, SUM(hash) AS total FROM (${hashedPage})`),
       summary: prepare(`SELECT COUNT(*) AS n, SUM(${rowHashSql(hashed)}) AS total FROM ${table} WHERE ${customer} ${IN_CUSTOMERS}`),
       count: prepare(`SELECT COUNT(*) AS n, NULL AS total FROM ${table} WHERE ${customer} ${IN_CUSTOMERS}`),
+      summaryPage: prepare(
+        `SELECT count(*) AS n, max(id) AS last, SUM(hash) AS total FROM (SELECT rowid AS id, ${rowHashSql(hashed)} AS hash FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} AND rowid > ? ORDER BY rowid LIMIT ?)`,
+      ),
+      countPage: prepare(
+        `SELECT count(*) AS n, max(id) AS last, NULL AS total FROM (SELECT rowid AS id FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} AND rowid > ? ORDER BY rowid LIMIT ?)`,
+      ),
       checksumOfRowids: prepare(`SELECT SUM(${rowHashSql(hashed)}) AS total FROM ${table} WHERE rowid IN (SELECT value FROM json_each(?))`),
       key: primaryKeyOf(this.db, decl.table),
       customerIds: prepare(`SELECT DISTINCT ${customer} AS id FROM ${table} WHERE ${customer} > ? ORDER BY ${customer} LIMIT ?`),
@@ -219,9 +228,32 @@ export class DataService {
     return (this.db.prepare('SELECT MAX(fencing) AS top FROM _cellctl_fencing').get() as { top: number | null }).top ?? 0;
   }
 
-  summary(request: { customers: string[]; checksums?: boolean }): SummaryAnswer {
+  summary(request: { customers: string[]; checksums?: boolean; cursor?: Req<'summary'>['cursor']; limit?: number }): SummaryAnswer {
     const customers = JSON.stringify(request.customers);
-    return { tables: this.db.transaction(() => this.summaryOf(customers, request.checksums ?? true))() };
+    const checksums = request.checksums ?? true;
+    if (request.cursor === undefined) return { tables: this.db.transaction(() => this.summaryOf(customers, checksums))() };
+    return this.db.transaction(() => this.summaryPage(customers, checksums, request.cursor ?? null, request.limit ?? SUMMARY_PAGE_ROWS))();
+  }
+
+  /** The sums of up to `limit` of these customers' rows from `cursor` on, tables in copy order, and where the next page starts. */
+  private summaryPage(customers: string, checksums: boolean, cursor: ExportCursor | null, limit: number): SummaryAnswer {
+    let room = limit;
+    let index = cursor === null ? 0 : this.access.indexOf(this.table(cursor.table));
+    let after = cursor?.after ?? FIRST;
+    const tables = this.access.map((access) => ({ table: access.decl.table, rows: 0, checksum: 0 }));
+    for (; index < this.access.length; index += 1, after = FIRST) {
+      const access = this.access[index]!;
+      const read = (checksums ? access.summaryPage : access.countPage).get(customers, BigInt(after), room) as {
+        n: bigint;
+        last: bigint | null;
+        total: bigint | null;
+      };
+      const count = Number(read.n);
+      tables[index] = { table: access.decl.table, rows: count, checksum: checksumOfSum(read.total) };
+      room -= count;
+      if (room === 0) return { tables, next: { table: access.decl.table, after: Number(read.last) } };
+    }
+    return { tables, next: null };
   }
 
   /** Per declared table, the rows of these customers (a JSON array) and their checksum (0 without `checksums`: counting only is much faster). */

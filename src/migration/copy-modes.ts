@@ -2,6 +2,7 @@
 // customers, or tables an online move cannot use), or an online copy (held only for the cutover).
 // The engine runs either the same way: what comes before the fence, what runs under it, and what
 // either leaves on the cells to clean up after a rollback or the release.
+import { summaryInPages } from '../data/client.js';
 import type { DataApi } from '../data/protocol.js';
 import type { MigrationStep } from '../control/plane.js';
 import { pausePoint } from '../shared/test-hooks.js';
@@ -96,9 +97,9 @@ export async function chooseMode(
   customers: readonly string[],
   settings: { onlineRows: number; bounds: CatchUpBounds; resumed: boolean },
 ): Promise<CopyMode> {
-  const [counts, sourceInfo, targetInfo] = await Promise.all([source.summary(customers, { checksums: false }), source.info(), target.info()]);
-  const totalRows = counts.tables.reduce((sum, table) => sum + table.rows, 0);
+  const [counts, sourceInfo, targetInfo] = await Promise.all([summaryInPages(source, customers, false), source.info(), target.info()]);
+  const totalRows = counts.reduce((sum, table) => sum + table.rows, 0);
   const why = fencedBecause(totalRows, settings.onlineRows, sourceInfo.online ?? targetInfo.online);
   if (why !== null) return fencedCopy(why, settings.resumed);
-  return onlineCopy({ tables: counts.tables.map((table) => table.table), totalRows, bounds: settings.bounds, resumed: settings.resumed });
+  return onlineCopy({ tables: counts.map((table) => table.table), totalRows, bounds: settings.bounds, resumed: settings.resumed });
 }

@@ -10,7 +10,7 @@
 // touched (before and after). The totals are the verified copy the journal records; the source's
 // purge later compares the source's own summary to them (only-copy.ts).
 import type { ApplyAnswer, ChangesAnswer, DataApi, ExportAnswer, ExportCursor, RowsSummary } from '../data/protocol.js';
-import { CopyMismatch, type MoveTicket, type TableVerification } from './transfer.js';
+import { CopyMismatch, type MoveTicket, type TableVerification, WORK_PAGE_ROWS } from './transfer.js';
 
 const MODULUS = 2 ** 52;
 const mod = (value: number): number => ((value % MODULUS) + MODULUS) % MODULUS;
@@ -79,7 +79,7 @@ export class OnlineCopy {
     const { move, fencing, customers } = this.ticket;
     const started = performance.now();
     const read = (cursor: ExportCursor | null) => {
-      const next = this.source.export({ customers, cursor, checksums: true });
+      const next = this.source.export({ customers, cursor, checksums: true, limit: WORK_PAGE_ROWS });
       next.catch(() => {}); // awaited on the next turn
       return next;
     };
@@ -131,7 +131,7 @@ export class OnlineCopy {
     const started = performance.now();
     let applied = 0;
     for (;;) {
-      const changes = await this.source.changes({ move: this.ticket.move, customers: this.ticket.customers, after: this.cursor });
+      const changes = await this.source.changes({ move: this.ticket.move, customers: this.ticket.customers, after: this.cursor, limit: WORK_PAGE_ROWS });
       applied += await this.apply(changes);
       const elapsed = performance.now() - started;
       const rate = applied / Math.max(1, elapsed);

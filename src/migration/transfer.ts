@@ -4,6 +4,7 @@
 //
 // Every call that changes rows carries the move's fencing number, so a mover that lost its migration
 // to another process is refused by the cells themselves (409 stale_owner), wherever it runs.
+import { summaryInPages } from '../data/client.js';
 import type { DataApi, ExportAnswer, ExportCursor, ImportAnswer, SummaryAnswer } from '../data/protocol.js';
 import { type OnlyCopyQuestion, onlyCopyRisk, type RecordedCopy } from './only-copy.js';
 
@@ -41,6 +42,13 @@ export interface MoveTicket {
   customers: string[];
 }
 
+/**
+ * Rows per page of the work a move does beside the customers' own traffic (an online copy, a purge):
+ * each page blocks its cell for a few milliseconds at most, so other customers of the cell barely
+ * notice a big customer moving. (A fenced copy uses the data API's full page: it is short, and held.)
+ */
+export const WORK_PAGE_ROWS = 500;
+
 /** Called between two pages (the engine keeps the router's fence up there). */
 export type Between = () => Promise<void>;
 const nothing: Between = async () => {};
@@ -72,7 +80,7 @@ export class Transfer {
    * journal is behind (a restored control plane); its rows may be the only live ones.
    */
   async checkNotHandedOver(): Promise<void> {
-    const [{ tables }, { barriers, tombstones }] = await Promise.all([this.target.summary(this.ticket.customers), this.target.barriers()]);
+    const [tables, { barriers, tombstones }] = await Promise.all([summaryInPages(this.target, this.ticket.customers, false), this.target.barriers()]);
     if (tables.every((table) => table.rows === 0)) return;
     const refused = new Set([...barriers, ...(tombstones ?? [])].map((entry) => entry.customer));
     const open = this.ticket.customers.filter((customer) => !refused.has(customer));
@@ -150,20 +158,29 @@ export class Transfer {
   async purgeHeld(side: Side, kind: OnlyCopyQuestion['kind'], recorded: RecordedCopy | null, between: Between = nothing): Promise<number> {
     const dropping = this.side(side);
     const keeping = this.side(side === 'source' ? 'target' : 'source');
-    const [drop, keep] = await Promise.all([dropping.summary(this.ticket.customers), keeping.summary(this.ticket.customers)]);
-    const risk = onlyCopyRisk({ drop: { cell: dropping.cellId, tables: drop.tables }, keep: { cell: keeping.cellId, tables: keep.tables }, recorded, kind });
+    const { customers } = this.ticket;
+    // Counts first, page by page: an empty side needs nothing more, and most checks need only counts.
+    let drop = await summaryInPages(dropping, customers, false);
+    if (drop.every((table) => table.rows === 0)) return this.purge(side, between);
+    let keep = await summaryInPages(keeping, customers, false);
+    if (recorded !== null && kind !== 'stale-copy') {
+      // The side barred since the copy must hold exactly what the journal recorded: its checksums too (barred, so its pages add up).
+      if (kind === 'rollback') keep = await summaryInPages(keeping, customers, true);
+      else drop = await summaryInPages(dropping, customers, true);
+    }
+    const risk = onlyCopyRisk({ drop: { cell: dropping.cellId, tables: drop }, keep: { cell: keeping.cellId, tables: keep }, recorded, kind });
     if (risk !== null) throw new OnlyCopy(dropping.cellId, risk);
     // A verified copy (recorded) covers the batch as a whole; without one, the sums could hide one customer's only copy.
-    if (recorded === null && this.ticket.customers.length > 1 && drop.tables.some((table) => table.rows > 0)) await this.eachHeld(dropping, keeping);
+    if (recorded === null && customers.length > 1) await this.eachHeld(dropping, keeping);
     return this.purge(side, between);
   }
 
   /** For a batch: every customer with rows where they are deleted has rows where they are kept (the sums above could hide one). */
   private async eachHeld(dropping: DataApi, keeping: DataApi): Promise<void> {
     for (const customer of this.ticket.customers) {
-      const drop = (await dropping.summary([customer])).tables;
+      const drop = (await dropping.summary([customer], { checksums: false })).tables;
       if (drop.every((table) => table.rows === 0)) continue;
-      const keep = (await keeping.summary([customer])).tables;
+      const keep = (await keeping.summary([customer], { checksums: false })).tables;
       const risk = onlyCopyRisk({
         drop: { cell: dropping.cellId, tables: drop },
         keep: { cell: keeping.cellId, tables: keep },
@@ -178,7 +195,7 @@ export class Transfer {
   async purge(side: Side, between: Between = nothing): Promise<number> {
     let removed = 0;
     for (;;) {
-      const answer = await this.side(side).purge(this.ticket);
+      const answer = await this.side(side).purge({ ...this.ticket, limit: WORK_PAGE_ROWS });
       removed += answer.removed;
       if (answer.done) return removed;
       await between();

@@ -941,6 +941,138 @@ async function bystanders() {
   );
 }
 
+/** Seeds customer `id` in a cell's data.db with about `rows` rows over the customer tables (a customer row, and orders of 4 rows each). */
+function seedRows(file, id, rows, cellId) {
+  const orders = Math.max(1, Math.round((rows - 1) / 4));
+  const seed = new Database(file);
+  seed.transaction(() => {
+    seed.prepare("INSERT INTO customers VALUES (?, ?, ?, NULL, 't', 't', ?)").run(id, `${id}@example.com`, id, cellId);
+    const series = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${orders})`;
+    const o = `'${id}-' || i`;
+    seed.exec(`${series} INSERT INTO orders SELECT ${o}, '${id}', 'fulfilled', 900, 't', 't', '${cellId}' FROM n`);
+    seed.exec(`${series} INSERT INTO order_items SELECT ${o}, '${id}', 'sku-cable', 1, 900, 't' FROM n`);
+    seed.exec(`${series} INSERT INTO order_events SELECT ${o} || '-e', ${o}, '${id}', 'order.processing', 'done', 2, 0, 't' FROM n`);
+    seed.exec(`${series} INSERT INTO notifications SELECT ${o} || '-n', '${id}', ${o}, 'email', 'shipped', 't' FROM n`);
+  })();
+  seed.close();
+  return 1 + orders * 4;
+}
+
+/** `cellctl migrate customer … --json` as a child process: its report, or null when it failed. */
+function moveByCli(home, args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, '--home', home, 'migrate', 'customer', ...args, '--json'], {
+      env: { ...process.env, NO_COLOR: '1', CI: 'true' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('exit', (code) => resolve(code === 0 ? JSON.parse(out) : null));
+  });
+}
+
+const pct = (values, q) => round([...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))] ?? 0);
+
+/**
+ * One online move of a customer of `rows` rows while a writer adds to its cart 50 times a second and
+ * 4 clients read and write 20 other customers of both cells: the moving customer's pause at the
+ * router (held p99 and max), and the others' latency before and during the move.
+ */
+async function onlineMoveOfSize(rows) {
+  const ws = await workspace(`online-${rows}`);
+  await createCells(ws.home, 'ecommerce', 2);
+  const seeded = seedRows(path.join(ws.home, 'cell-1', 'data.db'), 'whale', rows, 'cell-1');
+  cellctl(ws.home, ['assign', 'customer', 'whale', '--cell', 'cell-1']);
+  cellctl(ws.home, ['start']);
+  const router = `http://127.0.0.1:${ws.settings.routerPort}`;
+  const post = (url, body) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const others = Array.from({ length: 20 }, (_, i) => `by-${i}`);
+  for (const id of others) await post(`${router}/api/customers/${id}`, { name: id, email: `${id}@example.com` }).then((r) => r.text());
+  let phase = 'before';
+  let stop = false;
+  const samples = { before: [], during: [], after: [] };
+  const failures = { before: 0, during: 0, after: 0 };
+  const client = async (worker) => {
+    for (let n = 0; !stop && n < 1_000_000; n += 1) {
+      const id = others[(worker * 7 + n) % others.length];
+      const at = phase;
+      const started = performance.now();
+      const response =
+        n % 2
+          ? await post(`${router}/api/customers/${id}/cart/items`, { product_id: 'sku-cable', quantity: 1 })
+          : await fetch(`${router}/api/customers/${id}/cart`);
+      await response.text();
+      if (response.status >= 500) failures[at] += 1;
+      else samples[at].push(performance.now() - started);
+    }
+  };
+  // The moving customer's own writer: one write every 20 ms, its latency and its failures.
+  const whale = { latencies: [], failures: 0 };
+  const writer = async () => {
+    const skus = ['sku-keyboard', 'sku-mouse', 'sku-monitor', 'sku-cable', 'sku-stand', 'sku-headset'];
+    for (let n = 0; !stop && n < 1_000_000; n += 1) {
+      const next = performance.now() + 20;
+      const started = performance.now();
+      const response = await post(`${router}/api/customers/whale/cart/items`, { product_id: skus[n % skus.length], quantity: 1 });
+      await response.text();
+      if (response.status >= 500) whale.failures += 1;
+      else if (phase === 'during') whale.latencies.push(performance.now() - started);
+      await sleep(Math.max(0, next - performance.now()));
+    }
+  };
+  const clients = [client(0), client(1), client(2), client(3), writer()];
+  await sleep(3_000);
+  phase = 'during';
+  const moved = await moveByCli(ws.home, ['whale', '--to', 'cell-2']);
+  phase = 'after';
+  stop = true;
+  await Promise.all(clients);
+  const stats = await (
+    await fetch(`http://127.0.0.1:${ws.settings.routerAdminPort}/admin/stats`, {
+      headers: { authorization: `Bearer ${fs.readFileSync(path.join(ws.home, 'secrets', 'admin-token'), 'utf8').trim()}` },
+    })
+  ).json();
+  cellctl(ws.home, ['stop']);
+  if (!moved) throw new Error(`the customer of ${rows} rows could not be moved`);
+  return {
+    rows: seeded,
+    copy: moved.copy.mode,
+    moveSeconds: round(moved.tookMs / 1000),
+    requestsHeldMs: moved.requestsHeldMs,
+    heldRequests: stats.fenceHolds.count,
+    heldP50Ms: stats.fenceHolds.p50Ms,
+    heldP99Ms: stats.fenceHolds.p99Ms,
+    heldMaxMs: stats.fenceHolds.maxMs,
+    writerP99Ms: pct(whale.latencies, 0.99),
+    writerMaxMs: pct(whale.latencies, 1),
+    writerFailures: whale.failures,
+    stepsMs: moved.stepsMs,
+    others: {
+      before: { requests: samples.before.length, failures: failures.before, p99Ms: pct(samples.before, 0.99) },
+      during: { requests: samples.during.length, failures: failures.during, p99Ms: pct(samples.during, 0.99), maxMs: pct(samples.during, 1) },
+    },
+  };
+}
+
+/** Online moves by customer size (issue 27): the write pause must not grow with the customer. */
+async function onlineMoves() {
+  const sizes = QUICK ? [1_000, 20_000, 100_000] : [1_000, 100_000, 1_000_000];
+  const bySize = [];
+  for (const rows of sizes) {
+    log(`online moves: a customer of ${rows} rows, written 50 times a second, while others use both cells`);
+    const figure = await onlineMoveOfSize(rows);
+    log(
+      `online move of ${figure.rows} rows (${figure.copy}): ${figure.moveSeconds} s, held p99 ${figure.heldP99Ms} ms, max ${figure.heldMaxMs} ms; writer p99 ${figure.writerP99Ms} ms; others' p99 ${figure.others.before.p99Ms} → ${figure.others.during.p99Ms} ms, failures ${figure.others.during.failures}`,
+    );
+    bySize.push(figure);
+  }
+  results.onlineMoves = {
+    bySize,
+    against:
+      "held: time each of the moving customer's requests spent held by the fence at the router; others: 4 clients (reads and writes of 20 other customers of both cells, through the router) in the 3 s before the move",
+  };
+}
+
 /** The control part's lines: each of issue 14's goals, PostgreSQL beside control.db. */
 function controlRows(c) {
   const met = (ok) => (ok ? 'met' : 'NOT met');
@@ -1116,6 +1248,7 @@ try {
   if (wanted('pause')) await migrationPause();
   if (wanted('drain')) await bulkDrain();
   if (wanted('bystanders')) await bystanders();
+  if (wanted('online')) await onlineMoves();
   if (wanted('hosts')) await acrossHosts();
   if (wanted('cli')) await cliTimes();
   if (wanted('scale')) await scale();

@@ -269,7 +269,7 @@ describe('a cell of an older cellctl', () => {
       const refused = await cli(ws.home, ['migrate', 'customer', 'jo', '--to', otherCell(home)]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(
-        new RegExp(`cell ${otherCell(home)}'s data API speaks version 2, this cellctl needs version 3.*cellctl restart ${otherCell(home)}`),
+        new RegExp(`cell ${otherCell(home)}'s data API speaks version 2, this cellctl needs version 4.*cellctl restart ${otherCell(home)}`),
       );
       expect(rowsIn(ws, home, 'jo').customers).toBe(1);
     } finally {
