@@ -103,6 +103,12 @@ export const requests = {
     lift: z.boolean().default(false),
     /** The answer's `tables` carry the checksum of the rows stored, read back. */
     checksums: z.boolean().default(false),
+    /**
+     * The page may hold rows whose parents come later (an online copy reads each table while the
+     * customer writes): foreign keys are not enforced for it. The copy ends as the source is, once the
+     * captured changes are applied; the customer is barred here until then, so no one reads it between.
+     */
+    unordered: z.boolean().default(false),
   }),
   /**
    * POST /data/v2/purge: deletes up to `limit` of these customers' rows, children's tables first, in one
@@ -139,8 +145,9 @@ export const requests = {
   /**
    * POST /data/v2/apply: stores a page of changes in one transaction, passing this cell's barrier: the
    * keys in `deletes` go (children's tables first), then the rows of `page` are inserted or replace the
-   * row with their key (parents first). Idempotent. Answers each table's rows and checksum of the keys
-   * touched, before and after.
+   * row with their key (parents first). Foreign keys are not enforced (as for an `unordered` import):
+   * changes arrive row by row, a cascade's too, so the end state is the source's. Idempotent. Answers
+   * each table's rows and checksum of the keys touched, before and after.
    */
   apply: z.strictObject({
     move,

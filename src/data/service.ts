@@ -363,15 +363,24 @@ export class DataService {
   }
 
   import(request: Req<'import'>): ImportAnswer {
-    return this.db
-      .transaction((): ImportAnswer => {
-        this.refuseStaleMover(request.customers, request.fencing);
-        const answer = this.storePage(request);
-        if (request.summary) answer.summary = this.summaryOf(JSON.stringify(request.customers));
-        if (request.lift) this.clearBarriers(request.customers);
-        return answer;
-      })
-      .immediate();
+    const store = this.db.transaction((): ImportAnswer => {
+      this.refuseStaleMover(request.customers, request.fencing);
+      const answer = this.storePage(request);
+      if (request.summary) answer.summary = this.summaryOf(JSON.stringify(request.customers));
+      if (request.lift) this.clearBarriers(request.customers);
+      return answer;
+    });
+    return request.unordered ? this.withoutForeignKeys(() => store.immediate()) : store.immediate();
+  }
+
+  /** Runs `work` (a whole transaction) with foreign keys not enforced on this connection; a pragma SQLite takes only outside a transaction. */
+  private withoutForeignKeys<T>(work: () => T): T {
+    this.db.pragma('foreign_keys = OFF');
+    try {
+      return work();
+    } finally {
+      this.db.pragma('foreign_keys = ON');
+    }
   }
 
   /** Stores a page once per (move, key), each section under its table's checks. */
@@ -572,14 +581,17 @@ export class DataService {
 
   /**
    * A page of changes, in one transaction passing the barrier: deletes (children's tables first), then
-   * rows inserted or replacing the row with their key (parents first); foreign keys checked at commit.
+   * rows inserted or replacing the row with their key (parents first); foreign keys not enforced (protocol.ts).
    * A key held by another customer's row here is a conflict, and nothing is written.
    */
   apply(request: Req<'apply'>): ApplyAnswer {
+    return this.withoutForeignKeys(() => this.applyPage(request));
+  }
+
+  private applyPage(request: Req<'apply'>): ApplyAnswer {
     return this.db
       .transaction((): ApplyAnswer => {
         this.refuseStaleMover(request.customers, request.fencing);
-        this.db.pragma('defer_foreign_keys = ON');
         const named = new Set(request.customers);
         const customers = JSON.stringify(request.customers);
         const touched = new Map<KeyedAccess, Map<string, unknown[]>>();

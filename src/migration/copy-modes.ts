@@ -74,6 +74,7 @@ export function onlineCopy(plan: { tables: string[]; totalRows: number; bounds: 
       context.lap('catch up');
       await context.record('caught-up', { lag });
       await pausePoint('caught-up');
+      context.lap('journal caught-up');
     },
     underFence(_context, keepUp, confirm) {
       if (!copy) throw new Error('an online copy cuts over only after it copied');

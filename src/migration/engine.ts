@@ -250,9 +250,12 @@ async function moveRows(
         handle = await fence.put(customerIds);
         steps.lap('fence');
       } catch (error) {
-        // Nothing is held yet; the last purge page also lifts the target's barrier. Best effort.
+        // Nothing is held yet; the last purge page also lifts the target's barrier. Best effort: a stale copy in a barred target harms nobody.
         await transfer.purgeHeld('target', 'stale-copy', null).catch(() => {});
-        await mode.cleanUp(context).catch(() => {});
+        // Not so a capture left on the source (its change table would grow with every write): the journal stays running for "migrate abort".
+        await mode.cleanUp(context).catch((cleanup: unknown) => {
+          throw lostOwnership(cleanup, journal.ids) ?? new RollbackIncomplete(error, cleanup);
+        });
         throw error;
       }
       const verification = await underFence({ journal, transfer, fence, handle, customerIds, from, to, mode, context, steps });

@@ -9,6 +9,7 @@
 // changes is checked the same way, and the totals are kept up to date from the keys each page
 // touched (before and after). The totals are the verified copy the journal records; the source's
 // purge later compares the source's own summary to them (only-copy.ts).
+import { pausePoint } from '../shared/test-hooks.js';
 import type { ApplyAnswer, ChangesAnswer, DataApi, ExportAnswer, ExportCursor, RowsSummary } from '../data/protocol.js';
 import { CopyMismatch, type MoveTicket, type TableVerification, WORK_PAGE_ROWS } from './transfer.js';
 
@@ -89,8 +90,9 @@ export class OnlineCopy {
       if (next) pending = read(next);
       if (page) {
         // A replayed page (stored by an earlier try of this move) has no read-back: checked as a mismatch.
-        const stored = await this.target.import({ move, fencing, customers, page, checksums: true });
+        const stored = await this.target.import({ move, fencing, customers, page, checksums: true, unordered: true });
         this.checkPage(page.sections, stored.tables);
+        if (this.copied === 0) await pausePoint('copying');
         this.copied += page.sections.reduce((sum, section) => sum + section.count, 0);
         const rate = this.copied / Math.max(1, performance.now() - started);
         this.report({ phase: 'copying', rows: this.copied, totalRows: this.totalRows, lag: 0, etaMs: Math.max(0, this.totalRows - this.copied) / rate });

@@ -59,6 +59,7 @@ describe('an online move under load', () => {
         'capture',
         'copy online',
         'catch up',
+        'journal caught-up',
         'fence',
         'journal fenced',
         'cut over',
@@ -126,6 +127,51 @@ describe('an online move killed at each step', () => {
       }
     }
   }, 300_000); // 12 killed moves, each with resume or abort and checks: minutes on a busy machine
+});
+
+/** `orders` orders of one item each, written straight into the customer's cell: a customer of several pages. */
+function seedOrders(ws: Workspace, cell: string, customerId: string, orders: number): void {
+  const db = new Database(path.join(ws.home, cell, 'data.db'));
+  try {
+    db.pragma('busy_timeout = 10000');
+    db.transaction(() => {
+      for (let n = 0; n < orders; n += 1) {
+        db.prepare("INSERT INTO orders VALUES (?, ?, 'fulfilled', 900, 't', 't', ?)").run(`${customerId}-s${n}`, customerId, cell);
+        db.prepare("INSERT INTO order_items VALUES (?, ?, 'sku-cable', 1, 900, 't')").run(`${customerId}-s${n}`, customerId);
+      }
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+describe('an online move whose source, target or router restarts in the middle of its copy', () => {
+  it('finishes from where the copy was, with every acknowledged write kept once', async () => {
+    const ws = await shop(['c1', 'c2'], online());
+    expect((await http('POST', `${ws.url}/api/customers/mover`, shopper('mover'))).status).toBe(201);
+    seedOrders(ws, await mappedCell(ws, 'mover'), 'mover', 400);
+    const writers = startWriters(ws, 'mover', 5_000, true);
+    let at = await mappedCell(ws, 'mover');
+    for (const restarted of ['source', 'target', 'router'] as const) {
+      await writers.progressed(10);
+      const target = otherCell(at);
+      // Paused after the copy's first page (of several): the capture runs, and the rest is still to copy.
+      const paused = await pausedCommand(ws, ['migrate', 'customer', 'mover', '--to', target, '--json'], 'copying', `restart-${restarted}`);
+      await cliOk(ws.home, ['restart', restarted === 'source' ? at : restarted === 'target' ? target : 'router']);
+      await writers.progressed(5);
+      paused.goOn();
+      const moved = await paused.done;
+      expect(moved.code, `${restarted} restarted: ${moved.stderr}`).toBe(0);
+      expect(JSON.parse(moved.stdout)).toMatchObject({ to: target, copy: { mode: 'online' } });
+      at = target;
+    }
+    await writers.progressed(10);
+    const tally = await writers.stop();
+    await expectAllWritesKept(ws, 'mover', at, otherCell(at), tally, { orders: 400, items: 400 });
+    expect(captureLeft(ws, 'c1')).toEqual([]);
+    expect(captureLeft(ws, 'c2')).toEqual([]);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+  });
 });
 
 describe('a customer that writes faster than the catch-up', () => {
