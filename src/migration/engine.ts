@@ -15,9 +15,10 @@ import { busyMessage, judgeOwner, localProbe, thisProcessAsOwner } from '../cont
 import type { MigrationStep } from '../control/plane.js';
 import { isSwitched, type Move } from './plan.js';
 import { recordedCopy } from './only-copy.js';
-import { copyOf, type MoveTicket, OnlyCopy, Transfer, type TableVerification } from './transfer.js';
-import { chooseMode, type CopyMode, type ModeContext, stopCapture } from './copy-modes.js';
-import type { OnlineProgress } from './online-copy.js';
+import { copyOf, type MoveTicket, OnlyCopy, Transfer, type TableVerification, WORK_PAGE_ROWS } from './transfer.js';
+import { chooseCopy, type CopyChoice, stopCapture } from './copy-modes.js';
+import { drive, type MoveActions, moveSteps, RollbackIncomplete } from './driver.js';
+import { OnlineCopy, type OnlineProgress } from './online-copy.js';
 
 export interface BatchOptions {
   /** Keep the source rows until this time (ISO) instead of purging them at once. */
@@ -37,13 +38,16 @@ interface MoveHow {
   onProgress: ((progress: OnlineProgress) => void) | undefined;
   /** The journal had the move further than 'checked' (resume): an online copy must lift the source's barrier first. */
   resumed: boolean;
+  /** The journal says the move started online: it goes on online (its capture is started again, and removed at the end). */
+  wasOnline: boolean;
 }
 
-const howOf = (options: Pick<BatchOptions, 'maxLag' | 'cutover' | 'onProgress'>, resumed: boolean): MoveHow => ({
+const howOf = (options: Pick<BatchOptions, 'maxLag' | 'cutover' | 'onProgress'>, resumed = false, wasOnline = false): MoveHow => ({
   maxLag: options.maxLag,
   cutover: options.cutover ?? 'abort',
   onProgress: options.onProgress,
   resumed,
+  wasOnline,
 });
 
 export interface BatchResult {
@@ -226,236 +230,220 @@ async function moveRows(
   keepSource: boolean,
   how: MoveHow,
 ): Promise<BatchResult> {
-  const fence = new MigrationFence(ws);
   journal.keepAlive();
   try {
-    const steps = new StepClock();
     return await withTransfer(ws, from, to, await journal.ticket(customerIds), async (transfer) => {
+      const steps = new StepClock();
       await journal.renewLease();
       const { limits } = ws.settings;
-      const mode = await chooseMode(transfer.source, transfer.target, customerIds, {
-        onlineRows: limits.onlineMoveRows,
-        bounds: { maxLag: how.maxLag ?? limits.maxLag, boundMs: limits.catchUpMs, cutover: how.cutover },
-        resumed: how.resumed,
+      const copy = await chooseCopy(transfer.source, transfer.target, customerIds, { onlineRows: limits.onlineMoveRows, wasOnline: how.wasOnline });
+      const move = new LiveMove({ ws, journal, transfer, customerIds, from, to, steps, how, copy });
+      await drive(moveSteps(move, { online: copy.kind === 'online', keepSource }), {
+        lost: (error) => lostOwnership(error, journal.ids),
+        describe: describeError,
       });
-      const context = modeContext(journal, transfer, steps, how);
-      let fencedAt = 0;
-      let handle: FenceHandle;
-      try {
-        await transfer.prepareTarget();
-        await pausePoint('prepared');
-        steps.lap('prepare');
-        await mode.beforeFence(context);
-        fencedAt = performance.now();
-        handle = await fence.put(customerIds);
-        steps.lap('fence');
-      } catch (error) {
-        // Nothing is held yet; the last purge page also lifts the target's barrier. Best effort: a stale copy in a barred target harms nobody.
-        await transfer.purgeHeld('target', 'stale-copy', null).catch(() => {});
-        // Not so a capture left on the source (its change table would grow with every write): the journal stays running for "migrate abort".
-        await mode.cleanUp(context).catch((cleanup: unknown) => {
-          throw lostOwnership(cleanup, journal.ids) ?? new RollbackIncomplete(error, cleanup);
-        });
-        throw error;
-      }
-      const verification = await underFence({ journal, transfer, fence, handle, customerIds, from, to, mode, context, steps });
-      faultPoint('switched');
-      await pausePoint('switched');
-      const liftedAt = await releaseAfterSwitch({
-        ws,
-        journal,
-        transfer,
-        fence,
-        handle,
-        customerIds,
-        from,
-        to,
-        keepSource,
-        verification,
-        steps,
-        mode,
-        context,
-      });
-      const fencedMs = handle.kind === 'router' ? liftedAt - fencedAt : 0;
-      return { moved: customerIds, migrationIds: journal.ids, verification, fencedMs, stepsMs: steps.laps, copy: { mode: mode.kind, why: mode.why } };
+      return move.result();
     });
   } finally {
     journal.stop();
   }
 }
 
-/**
- * What a copy mode may ask of this move. The journal hears an online copy's progress at most once a
- * second, under the step it is at; a step journaled meanwhile waits for that write, so it can never
- * be overwritten by it.
- */
-function modeContext(journal: Journal, transfer: Transfer, steps: StepClock, how: MoveHow): ModeContext {
-  let journaledAt = 0;
-  let step: MigrationStep = 'checked';
-  let writing: Promise<void> = Promise.resolve();
-  return {
-    transfer,
-    async record(next, detail) {
-      await writing;
-      step = next;
-      await journal.record(next, detail);
-    },
-    lap: (name) => steps.lap(name),
-    progress(progress) {
-      how.onProgress?.(progress);
-      if (step === 'checked' || performance.now() - journaledAt < 1_000) return;
-      journaledAt = performance.now();
-      // A lost journal is the next step's write to find out.
-      writing = writing.then(() => journal.record(step, { progress }).catch(() => {}));
-    },
-  };
-}
-
-interface UnderFence {
-  journal: Journal;
-  transfer: Transfer;
-  fence: MigrationFence;
-  handle: FenceHandle;
-  customerIds: string[];
-  from: CellRecord;
-  to: CellRecord;
-  mode: CopyMode;
-  context: ModeContext;
-  steps: StepClock;
-}
-
-/**
- * Under the fence: bar the source and finish the copy (the mode's), journal it, confirm the fence, and
- * switch (the journal and the mapping together, in one control-plane transaction). A failure rolls
- * back: the copy is dropped, the source unbarred, the fence lifted.
- */
-async function underFence({ journal, transfer, fence, handle, customerIds, from, to, mode, context, steps }: UnderFence): Promise<TableVerification[]> {
-  const fenceId = handle.kind === 'router' ? handle.fenceId : undefined;
-  let verification: TableVerification[] | null = null;
-  try {
-    // The copy's first read bars the source (abort and resume lift or redo that whatever the step).
-    await journal.record('fenced', { fence: handle.kind, barrier: true, ...(fenceId ? { fenceId } : {}) });
-    steps.lap('journal fenced');
-    // The target's barrier stays until the hand-over: the router still sends the target nothing until
-    // the release, and a rollback purges the copy anyway. The fence is confirmed beside the first read:
-    // the source is barred from that read on, so a fence that broke later could only get requests
-    // refused, never a write lost (see confirmFresh below).
-    verification = await mode.underFence(
-      context,
-      () => fence.keepUp(customerIds, handle),
-      () => fence.confirm(customerIds, handle),
-    );
-    steps.lap(mode.kind === 'online' ? 'cut over' : 'copy');
-    await journal.record('copied', { rows: Object.fromEntries(verification.map((t) => [t.table, t.targetRows])) });
-    steps.lap('journal copied');
-    await journal.record('verified', { checksums: Object.fromEntries(verification.map((t) => [t.table, t.targetChecksum])) });
-    steps.lap('journal verified');
-    await pausePoint('verified');
-    // Confirmed beside the first read; again only if that was not just now (a big customer's copy, a paused mover).
-    await fence.confirmFresh(customerIds, handle, FRESH_CONFIRM_MS);
-    steps.lap('confirm fence');
-    // The journal (checked first: still ours?) and the mapping change together, or not at all.
-    await journal.switchCustomers(customerIds, from.id, to.id, () => fence.stillHeld(handle));
-    steps.lap('switch');
-    return verification;
-  } catch (error) {
-    const lost = lostOwnership(error, journal.ids);
-    if (lost) {
-      // The move is another process's now: its data is not ours to touch, but the fence we put is
-      // (lifted by our id only), and left up it would hold the customer's requests for a lease.
-      await fence.lift(customerIds, fenceId, handle).catch(() => {});
-      throw lost;
-    }
-    await rollBack(
-      transfer,
-      verification,
-      async () => {
-        await mode.cleanUp(context);
-        await fence.lift(customerIds, fenceId, handle);
-      },
-      error,
-      journal.ids,
-    );
-    throw error;
-  }
-}
-
-interface AfterSwitch {
+interface LiveMoveParts {
   ws: Workspace;
   journal: Journal;
   transfer: Transfer;
-  fence: MigrationFence;
-  handle: FenceHandle;
   customerIds: string[];
   from: CellRecord;
   to: CellRecord;
-  keepSource: boolean;
-  verification: TableVerification[];
   steps: StepClock;
-  mode: CopyMode;
-  context: ModeContext;
+  how: MoveHow;
+  copy: CopyChoice;
 }
 
 /**
- * After the switch: the target takes the customers' writes, then the held requests go to it; then
- * the journal and the source's rows follow. Returns when the fence was lifted (performance.now()).
+ * A move's steps done for real (driver.ts runs them). Every write to a cell's rows carries this
+ * owner's fencing number, so one that lost the migration to another process is refused by the cells
+ * and stops. Each journal step is written before the next begins.
  */
-async function releaseAfterSwitch({
-  ws,
-  journal,
-  transfer,
-  fence,
-  handle,
-  customerIds,
-  from,
-  to,
-  keepSource,
-  verification,
-  steps,
-  mode,
-  context,
-}: AfterSwitch): Promise<number> {
-  await transfer.handOver();
-  steps.lap('hand over');
-  // Lifted before the journal is touched again, naming the new cell: the held requests wait for nothing else.
-  await fence.lift(customerIds, handle.kind === 'router' ? handle.fenceId : undefined, handle, to.id);
-  steps.lap('lift');
-  const liftedAt = performance.now();
-  await journal.renewLease();
-  await journal.record('released');
-  await pausePoint('released');
-  steps.lap('journal released');
-  await mode.cleanUp(context);
-  if (!keepSource) {
-    await purgeSource(ws, journal, from, () => transfer.purgeHeld('source', 'after-switch', copyOf(verification)));
+class LiveMove implements MoveActions {
+  private readonly routers: MigrationFence;
+  private handle: FenceHandle | null = null;
+  private online: OnlineCopy | null = null;
+  private verification: TableVerification[] | null = null;
+  private fencedAt = 0;
+  private liftedAt = 0;
+  /** The journal step written last (an online copy's progress is journaled under it). */
+  private step: MigrationStep = 'checked';
+  private journaling: Promise<void> = Promise.resolve();
+  private progressAt = 0;
+
+  constructor(private readonly parts: LiveMoveParts) {
+    this.routers = new MigrationFence(parts.ws);
+    // An online move works beside the customers' traffic: small pages. A fenced one is held: the fewest round trips.
+    if (parts.copy.kind === 'online') parts.transfer.pageRows = WORK_PAGE_ROWS;
+  }
+
+  private get fenceId(): string | undefined {
+    return this.handle?.kind === 'router' ? this.handle.fenceId : undefined;
+  }
+
+  /** Journals a step once any progress write before it is done (so it never overwrites this one). */
+  private async record(step: MigrationStep, detail?: Record<string, unknown>): Promise<void> {
+    await this.journaling;
+    this.step = step;
+    await this.parts.journal.record(step, detail);
+  }
+
+  /** An online copy's progress: to the caller, and to the journal at most once a second (for migrate show and the dashboard). */
+  private progress(progress: OnlineProgress): void {
+    this.parts.how.onProgress?.(progress);
+    if (performance.now() - this.progressAt < 1_000) return;
+    this.progressAt = performance.now();
+    const step = this.step;
+    // A lost journal is the next step's write to find out.
+    this.journaling = this.journaling.then(() => this.parts.journal.record(step, { progress }).catch(() => {}));
+  }
+
+  async prepare(): Promise<void> {
+    await this.parts.transfer.prepareTarget();
+    await pausePoint('prepared');
+    this.parts.steps.lap('prepare');
+  }
+
+  async dropStaleCopy(): Promise<void> {
+    // The last purge page also lifts the target's barrier. Best effort: a stale copy in a barred target harms nobody.
+    await this.parts.transfer.purgeHeld('target', 'stale-copy', null).catch(() => {});
+  }
+
+  async capture(): Promise<void> {
+    const { transfer, copy, how, steps } = this.parts;
+    if (copy.kind !== 'online') throw new Error('only an online move captures changes');
+    // Journaled first: a move killed from here on has its capture removed by abort, whatever it got to.
+    await this.record('capturing', { online: true, totalRows: copy.totalRows });
+    this.online = new OnlineCopy(transfer.source, transfer.target, transfer.ticket, copy.tables, copy.totalRows, (at) => this.progress(at));
+    await this.online.startCapture();
+    // Taken over after the source was barred ('fenced' or later, not switched): the source is the truth again, and takes writes meanwhile.
+    if (how.resumed) await transfer.unbar();
+    await pausePoint('capturing');
+    steps.lap('capture');
+  }
+
+  stopCapture(): Promise<void> {
+    return stopCapture(this.parts.transfer);
+  }
+
+  async copy(): Promise<void> {
+    await this.online!.copy();
+    this.parts.steps.lap('copy online');
+  }
+
+  async catchUp(): Promise<void> {
+    const { ws, how, steps } = this.parts;
+    const { limits } = ws.settings;
+    const lag = await this.online!.catchUp({ maxLag: how.maxLag ?? limits.maxLag, boundMs: limits.catchUpMs, cutover: how.cutover });
+    steps.lap('catch up');
+    await this.record('caught-up', { lag });
+    await pausePoint('caught-up');
+    steps.lap('journal caught-up');
+  }
+
+  async fence(): Promise<void> {
+    this.fencedAt = performance.now();
+    this.handle = await this.routers.put(this.parts.customerIds);
+    this.parts.steps.lap('fence');
+  }
+
+  async liftFence(): Promise<void> {
+    await this.routers.lift(this.parts.customerIds, this.fenceId, this.handle ?? undefined);
+  }
+
+  /**
+   * Bars the source and finishes the copy: all of it (fenced), or the last changes (online). The fence
+   * is confirmed beside the first read, which bars the source: a fence that broke later could only get
+   * requests refused, never a write lost. The target stays barred until the hand-over.
+   */
+  async cutOver(): Promise<void> {
+    const { journal, transfer, customerIds, steps } = this.parts;
+    const handle = this.handle!;
+    await this.record('fenced', { fence: handle.kind, barrier: true, ...(this.fenceId ? { fenceId: this.fenceId } : {}) });
+    steps.lap('journal fenced');
+    const keepUp = () => this.routers.keepUp(customerIds, handle);
+    const confirm = () => this.routers.confirm(customerIds, handle);
+    this.verification = this.online ? await this.online.cutOver(confirm, keepUp) : await transfer.copy(keepUp, confirm);
+    steps.lap(this.online ? 'cut over' : 'copy');
+    await journal.record('copied', { rows: Object.fromEntries(this.verification.map((t) => [t.table, t.targetRows])) });
+    steps.lap('journal copied');
+    await journal.record('verified', { checksums: Object.fromEntries(this.verification.map((t) => [t.table, t.targetChecksum])) });
+    steps.lap('journal verified');
+    await pausePoint('verified');
+    // Confirmed beside the first read; again only if that was not just now (a big customer's copy, a paused mover).
+    await this.routers.confirmFresh(customerIds, handle, FRESH_CONFIRM_MS);
+    steps.lap('confirm fence');
+  }
+
+  /** Before the switch the source is still the truth: the copy goes (once the source is seen to hold it), then the source's barrier. */
+  async rollBackCopy(): Promise<void> {
+    const { transfer } = this.parts;
+    await transfer.purgeHeld('target', 'rollback', this.verification === null ? null : copyOf(this.verification));
+    await transfer.unbar();
+  }
+
+  async switch(): Promise<void> {
+    const { journal, customerIds, from, to, steps } = this.parts;
+    const handle = this.handle!;
+    // The journal (checked first: still ours?) and the mapping change together, or not at all.
+    await journal.switchCustomers(customerIds, from.id, to.id, () => this.routers.stillHeld(handle));
+    steps.lap('switch');
+    faultPoint('switched');
+    await pausePoint('switched');
+  }
+
+  async handOver(): Promise<void> {
+    await this.parts.transfer.handOver();
+    this.parts.steps.lap('hand over');
+  }
+
+  /** Lifted before the journal is touched again, naming the new cell: the held requests wait for nothing else. */
+  async release(): Promise<void> {
+    const { journal, customerIds, to, steps } = this.parts;
+    await this.routers.lift(customerIds, this.fenceId, this.handle ?? undefined, to.id);
+    steps.lap('lift');
+    this.liftedAt = performance.now();
+    await journal.renewLease();
+    await journal.record('released');
+    await pausePoint('released');
+    steps.lap('journal released');
+  }
+
+  async cleanUp(): Promise<void> {
+    await stopCapture(this.parts.transfer);
+    this.parts.steps.lap('clean up');
+  }
+
+  async purge(): Promise<void> {
+    const { ws, journal, transfer, from, steps } = this.parts;
+    await purgeSource(ws, journal, from, () => transfer.purgeHeld('source', 'after-switch', copyOf(this.verification!)));
     await journal.record('purged');
     steps.lap('purge');
   }
-  return liftedAt;
+
+  result(): BatchResult {
+    const { journal, customerIds, steps, copy } = this.parts;
+    return {
+      moved: customerIds,
+      migrationIds: journal.ids,
+      verification: this.verification!,
+      fencedMs: this.handle?.kind === 'router' ? this.liftedAt - this.fencedAt : 0,
+      stepsMs: steps.laps,
+      copy: { mode: copy.kind, why: copy.kind === 'fenced' ? copy.why : null },
+    };
+  }
 }
 
 /** The source's purge after the switch, retried while another writer holds the source's database (busy-source.ts). */
 function purgeSource<T>(ws: Workspace, journal: Journal, source: CellRecord, purge: () => Promise<T>): Promise<T> {
   return purgeWhileBusy(purge, { boundMs: ws.settings.limits.purgeBusyRetryMs, cell: source.id, migrationId: journal.ids[0]! });
-}
-
-/** Before the switch the source is still the truth: drop the copy (once the source is seen to hold it), lift the source's barrier, then the router's fence. */
-async function rollBack(
-  transfer: Transfer,
-  verified: TableVerification[] | null,
-  liftFence: () => Promise<void>,
-  failed: unknown,
-  ids: readonly number[],
-): Promise<void> {
-  try {
-    await transfer.purgeHeld('target', 'rollback', verified === null ? null : copyOf(verified));
-    await transfer.unbar();
-    await liftFence();
-  } catch (rollback) {
-    const lost = lostOwnership(rollback, ids);
-    if (lost) throw lost;
-    throw new RollbackIncomplete(failed, rollback);
-  }
 }
 
 /** A cell refused a write because another process now owns the move (a newer fencing number). */
@@ -465,16 +453,6 @@ const isStaleOwner = (error: unknown): boolean => error instanceof DataApiError 
 function lostOwnership(error: unknown, ids: readonly number[]): OwnershipLost | null {
   if (error instanceof OwnershipLost) return error;
   return isStaleOwner(error) ? new OwnershipLost(ids) : null;
-}
-
-/** A move failed before its switch and its rollback failed too: the journal stays running for "migrate abort". */
-class RollbackIncomplete extends Error {
-  constructor(
-    failed: unknown,
-    readonly rollback: unknown,
-  ) {
-    super(`${describeError(failed)}; rolling back failed too (${describeError(rollback)})`);
-  }
 }
 
 /** A delete refused for want of another copy (OnlyCopy), as the CLI reports it: what to look at, and where the journal stands. */
@@ -511,7 +489,7 @@ export async function moveBatch(ws: Workspace, moves: Move[], options: BatchOpti
   const journal = await Journal.start(ws, moves, options);
   faultPoint('checked');
   try {
-    const result = await moveRows(ws, journal, customerIds, from, to, options.keepSourceUntil !== null, howOf(options, false));
+    const result = await moveRows(ws, journal, customerIds, from, to, options.keepSourceUntil !== null, howOf(options));
     await journal.end('done');
     await ws.plane.addEvent(
       'migration',
@@ -585,7 +563,7 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
       // From 'fenced' on the target was prepared (barred): one that takes the writes was handed over.
       if (migration.step !== 'checked')
         await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => transfer.checkNotHandedOver());
-      await moveRows(ws, journal, [migration.customerId], from, to, keepSource, howOf({}, migration.step !== 'checked'));
+      await moveRows(ws, journal, [migration.customerId], from, to, keepSource, howOf({}, migration.step !== 'checked', migration.detail.online === true));
     } else {
       if (migration.step === 'switched') {
         await journal.renewLease();
@@ -644,7 +622,7 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
       leaseMs: ws.settings.limits.migrationLeaseMs,
     });
     const back = journal.sibling(reverse.map((record) => record.id));
-    await moveRows(ws, back, [migration.customerId], to, from, false, howOf({}, false));
+    await moveRows(ws, back, [migration.customerId], to, from, false, howOf({}));
     await back.end('done');
   });
   await ws.plane.addEvent('migration', 'migration.aborted', migration.customerId, `migration ${id} rolled back: customer stays in ${from.id}`);

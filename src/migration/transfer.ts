@@ -5,7 +5,7 @@
 // Every call that changes rows carries the move's fencing number, so a mover that lost its migration
 // to another process is refused by the cells themselves (409 stale_owner), wherever it runs.
 import { summaryInPages } from '../data/client.js';
-import type { DataApi, ExportAnswer, ExportCursor, ImportAnswer, SummaryAnswer } from '../data/protocol.js';
+import { type DataApi, type ExportAnswer, type ExportCursor, type ImportAnswer, PAGE_ROWS, type SummaryAnswer } from '../data/protocol.js';
 import { type OnlyCopyQuestion, onlyCopyRisk, type RecordedCopy } from './only-copy.js';
 
 export interface TableVerification {
@@ -54,6 +54,9 @@ export type Between = () => Promise<void>;
 const nothing: Between = async () => {};
 
 export class Transfer {
+  /** Rows per page of a purge: the data API's full page, or WORK_PAGE_ROWS beside the customers' traffic (an online move). */
+  pageRows = PAGE_ROWS;
+
   constructor(
     readonly source: DataApi,
     readonly target: DataApi,
@@ -159,14 +162,18 @@ export class Transfer {
     const dropping = this.side(side);
     const keeping = this.side(side === 'source' ? 'target' : 'source');
     const { customers } = this.ticket;
-    // Counts first, page by page: an empty side needs nothing more, and most checks need only counts.
-    let drop = await summaryInPages(dropping, customers, false);
-    if (drop.every((table) => table.rows === 0)) return this.purge(side, between);
-    let keep = await summaryInPages(keeping, customers, false);
-    if (recorded !== null && kind !== 'stale-copy') {
-      // The side barred since the copy must hold exactly what the journal recorded: its checksums too (barred, so its pages add up).
-      if (kind === 'rollback') keep = await summaryInPages(keeping, customers, true);
-      else drop = await summaryInPages(dropping, customers, true);
+    // Page by page. A target being prepared (stale-copy) is usually empty: then nothing more is read.
+    // Otherwise counts do, except on the side barred since a copy the journal recorded: it must hold
+    // exactly that copy, checksums too (barred, so its pages add up).
+    const frozen = recorded !== null && kind !== 'stale-copy' ? (kind === 'rollback' ? 'keep' : 'drop') : null;
+    let drop: SummaryAnswer['tables'];
+    let keep: SummaryAnswer['tables'];
+    if (kind === 'stale-copy') {
+      drop = await summaryInPages(dropping, customers, false);
+      if (drop.every((table) => table.rows === 0)) return this.purge(side, between);
+      keep = await summaryInPages(keeping, customers, false);
+    } else {
+      [drop, keep] = await Promise.all([summaryInPages(dropping, customers, frozen === 'drop'), summaryInPages(keeping, customers, frozen === 'keep')]);
     }
     const risk = onlyCopyRisk({ drop: { cell: dropping.cellId, tables: drop }, keep: { cell: keeping.cellId, tables: keep }, recorded, kind });
     if (risk !== null) throw new OnlyCopy(dropping.cellId, risk);
@@ -195,7 +202,7 @@ export class Transfer {
   async purge(side: Side, between: Between = nothing): Promise<number> {
     let removed = 0;
     for (;;) {
-      const answer = await this.side(side).purge({ ...this.ticket, limit: WORK_PAGE_ROWS });
+      const answer = await this.side(side).purge({ ...this.ticket, limit: this.pageRows });
       removed += answer.removed;
       if (answer.done) return removed;
       await between();

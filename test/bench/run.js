@@ -567,6 +567,55 @@ async function bulkDrain() {
   log(`drain: cellctl ${now.rate}/s, ${BASELINE_REF} build ${before.rate}/s (ratio ${results.drain.ratioToBaseline}), bare loop ${bareRate}/s`);
 }
 
+/** The build before online moves (issue 27): a drain of small customers must not get slower than it. */
+const ONLINE_BASELINE_REF = 'eea6f27';
+
+/** `cellctl drain cell-1` of DRAIN_CUSTOMERS seeded customers with one build, through its CLI: customers per second. */
+async function drainByCli(build, label) {
+  const ws = await workspace(`cli-drain-${label}`, {}, build.cli);
+  await createCells(ws.home, 'ecommerce', 2, 'cell', build.cli);
+  const ids = Array.from({ length: DRAIN_CUSTOMERS }, (_, i) => `d-${i}`);
+  const seed = new Database(path.join(ws.home, 'cell-1', 'data.db'));
+  seed.transaction(() => ids.forEach((id) => seedShopper(seed, id, 20, 6)))();
+  seed.close();
+  const { ControlStore: Store } = await import(path.join(build.dist, 'control', 'store.js'));
+  const store = Store.open(path.join(ws.home, 'control.db'));
+  store.pinCustomers(ids.map((customerId) => ({ customerId, cellId: 'cell-1' })));
+  store.close();
+  cellctl(ws.home, ['start'], {}, build.cli);
+  const started = performance.now();
+  const drained = spawnSync(process.execPath, [build.cli, '--home', ws.home, 'drain', 'cell-1', '--json'], {
+    env: { ...process.env, NO_COLOR: '1', CI: 'true' },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (drained.status !== 0) throw new Error(`drain with ${label} failed: ${drained.stderr}`);
+  cellctl(ws.home, ['stop'], {}, build.cli);
+  return { rate: Math.round(ids.length / seconds) };
+}
+
+/** A drain of small customers through the CLI, this build against the one before online moves, best of alternating rounds. */
+async function drainBeforeOnline() {
+  log(`migration: drain of ${DRAIN_CUSTOMERS} small customers through the CLI: this build and the ${ONLINE_BASELINE_REF} build (before online moves)`);
+  const builds = { now: { cli: CLI, dist: path.join(ROOT, 'dist') }, before: buildBaseline(ONLINE_BASELINE_REF) };
+  const rounds = { now: [], before: [] };
+  for (let turn = 0; turn < ROUNDS; turn += 1) {
+    for (const label of turn % 2 === 0 ? ['now', 'before'] : ['before', 'now']) rounds[label].push((await drainByCli(builds[label], `${label}-${turn}`)).rate);
+  }
+  const best = (rates) => Math.max(...rates);
+  results.drainBeforeOnline = {
+    customers: DRAIN_CUSTOMERS,
+    perSecond: best(rounds.now),
+    baselinePerSecond: best(rounds.before),
+    baselineRef: ONLINE_BASELINE_REF,
+    ratio: round(best(rounds.now) / best(rounds.before)),
+    rounds,
+    against: `\`cellctl drain cell-1\` (wall time of the command) with the ${ONLINE_BASELINE_REF} build, the last before online moves, on the same data in the same run; best of ${ROUNDS} alternating rounds`,
+  };
+  log(
+    `drain through the CLI: ${results.drainBeforeOnline.perSecond}/s, ${ONLINE_BASELINE_REF} build ${results.drainBeforeOnline.baselinePerSecond}/s (ratio ${results.drainBeforeOnline.ratio})`,
+  );
+}
+
 /** Runs one test/bench/<name>.measure.ts (only that file) through vitest, with `env` added. */
 function measure(name, env) {
   return spawnSync(
@@ -1249,6 +1298,7 @@ try {
   if (wanted('drain')) await bulkDrain();
   if (wanted('bystanders')) await bystanders();
   if (wanted('online')) await onlineMoves();
+  if (wanted('online-drain')) await drainBeforeOnline();
   if (wanted('hosts')) await acrossHosts();
   if (wanted('cli')) await cliTimes();
   if (wanted('scale')) await scale();

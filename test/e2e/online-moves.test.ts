@@ -70,6 +70,7 @@ describe('an online move under load', () => {
         'hand over',
         'lift',
         'journal released',
+        'clean up',
         'purge',
       ]);
       // The hold is the steps from the fence to the lift: the copy and the catch-up come before it.
@@ -180,6 +181,23 @@ describe('a customer that writes faster than the catch-up', () => {
     await seedShopper(ws, 'busy', 1);
     const source = await mappedCell(ws, 'busy');
     const target = otherCell(source);
+    // The dry run is the move's own driver, describing: the online steps, in order.
+    const plan = await cliJson(ws.home, ['migrate', 'customer', 'busy', '--to', target, '--dry-run', '--json']);
+    expect(plan.copy).toEqual({ mode: 'online', why: null });
+    expect(plan.steps.map((step: { step: string }) => step.step)).toEqual([
+      'prepare',
+      'capture',
+      'copy',
+      'catch up',
+      'fence',
+      'cut over',
+      'switch',
+      'hand over',
+      'release',
+      'clean up',
+      'purge',
+    ]);
+    expect(await cliJson(ws.home, ['migrate', 'list'])).toEqual([]);
     for (const cutover of ['abort', 'force'] as const) {
       // Paused once the capture runs: 3,000 changes land before the copy, more than one page of catch-up.
       const paused = await pausedCommand(

@@ -4,9 +4,10 @@ import { gatherMoveCheck } from '../../migration/checks.js';
 import { moveBatch } from '../../migration/engine.js';
 import { stepsOf } from '../../control/plane.js';
 import { fencedBecause } from '../../migration/copy-modes.js';
+import { describedActions, drive, moveSteps, type StepName } from '../../migration/driver.js';
 import { type MoveCheck, moveRefusal } from '../../migration/plan.js';
 import type { Workspace } from '../../workspace/workspace.js';
-import { failure } from '../../shared/errors.js';
+import { describeError, failure } from '../../shared/errors.js';
 import { withCellData } from '../../workspace/cell-data.js';
 import { withWorkspace } from '../context.js';
 import { formatDuration, printJson, printLine, renderTable, startProgress } from '../output.js';
@@ -92,15 +93,22 @@ async function dryRun(ws: Workspace, check: MoveCheck, keepSource: boolean, json
   }));
   const rows = Object.fromEntries(summary.tables.map((table) => [table.table, table.rows]));
   const totalRows = summary.tables.reduce((sum, table) => sum + table.rows, 0);
-  const why = fencedBecause(totalRows, ws.settings.limits.onlineMoveRows, online);
+  const why = fencedBecause(totalRows, 1, ws.settings.limits.onlineMoveRows, online);
   const copy = { mode: why === null ? 'online' : 'fenced', why };
-  const steps = stepsOf(why === null);
+  // The steps as the move's own driver runs them, over actions that only say what they would do.
+  const described: { step: StepName; what: string }[] = [];
+  const actions = describedActions(
+    { customers: customerId, from: source.id, to: target.id, online: why === null, routers: check.targetLiveness !== 'offline' },
+    (step, what) => described.push({ step, what }),
+  );
+  await drive(moveSteps(actions, { online: why === null, keepSource }), { lost: () => null, describe: describeError });
   const estimatedMs = Math.round((totalRows / COPY_ROWS_PER_SECOND) * 1000);
   const plan = {
     customerId,
     from: source.id,
     to: target.id,
-    steps,
+    steps: described,
+    journalSteps: stepsOf(why === null),
     copy,
     rows,
     estimatedMs,
@@ -111,11 +119,12 @@ async function dryRun(ws: Workspace, check: MoveCheck, keepSource: boolean, json
   const held =
     check.targetLiveness === 'offline'
       ? 'system not running: no fence needed'
-      : copy.mode === 'online'
+      : why === null
         ? 'copied online, held at the router for the cutover only'
-        : `fenced at the router for the whole copy: ${copy.why}`;
+        : `fenced at the router for the whole copy: ${why}`;
   printLine(`plan: move ${customerId} from ${source.id} to ${target.id} (${held})`);
-  printLine(`steps: ${steps.join(' → ')}${keepSource ? ' (purge deferred by --keep-source)' : ''}`);
+  described.forEach(({ step, what }, index) => printLine(`${index + 1}. ${step}: ${what}`));
+  if (keepSource) printLine('(the purge is deferred by --keep-source)');
   printLine(`estimated copy time: ${formatDuration(estimatedMs)} for ${totalRows} row(s) (at ${COPY_ROWS_PER_SECOND} rows/s, measured by "npm run bench")`);
   printLine(
     renderTable(
