@@ -1225,6 +1225,22 @@ function render(r) {
           ],
         ]
       : []),
+    ...(r.onlineMoves
+      ? r.onlineMoves.bySize.map((f) => [
+          `online move, ${f.rows} rows`,
+          `held p99 ${f.heldP99Ms} ms, max ${f.heldMaxMs} ms`,
+          `${f.copy} copy, ${f.moveSeconds} s, ${f.heldRequests} held; writer (50/s) p99 ${f.writerP99Ms} ms, ${f.writerFailures} failed; others p99 ${f.others.before.p99Ms} → ${f.others.during.p99Ms} ms, ${f.others.during.failures} failed (goals: held p99 < 50 ms, max < 500 ms; others within 2×)`,
+        ])
+      : []),
+    ...(r.drainBeforeOnline
+      ? [
+          [
+            'drain through the CLI',
+            `${r.drainBeforeOnline.perSecond} customers/s`,
+            `${r.drainBeforeOnline.baselineRef} build (before online moves) ${r.drainBeforeOnline.baselinePerSecond}/s: ratio ${r.drainBeforeOnline.ratio} (goal ≥ 0.95; best of ${r.drainBeforeOnline.rounds.now.join('/')} vs ${r.drainBeforeOnline.rounds.before.join('/')})`,
+          ],
+        ]
+      : []),
     ...(r.hosts
       ? [
           [

@@ -188,8 +188,9 @@ describe.skipIf(!pgCheck.ok)(`a move interrupted by PostgreSQL going down${pgChe
     }
   };
 
-  // Before the switch (the switch itself cannot be written) and after it (the release cannot be journaled).
-  it.each(['verified', 'switched'])(
+  // Before the switch (the switch itself cannot be written) and after it (the release cannot be journaled);
+  // and in the middle of an online copy ("copying": its catch-up cannot be journaled, its capture is removed).
+  it.each(['verified', 'switched', 'copying'])(
     'stopped after "%s" while PostgreSQL is down: the router serves (until its mapping is unconfirmed), the move fails saying how to finish, and resume finishes it once PostgreSQL is back',
     async (step) => {
       const ws = await pgWorkspace();
@@ -204,6 +205,7 @@ describe.skipIf(!pgCheck.ok)(`a move interrupted by PostgreSQL going down${pgChe
       const from = (await cliJson<{ cell: string }>(ws.home, ['route', 'held'])).cell;
       const to = from === 'c1' ? 'c2' : 'c1';
       const before = rowsIn(ws.home, from, 'held');
+      if (step === 'copying') await cliOk(ws.home, ['config', 'set', 'limits.onlineMoveRows', '0']);
       const pause = path.join(ws.home, '..', `pause-${step}`);
       const move = cli(ws.home, ['migrate', 'customer', 'held', '--to', to], { CELLCTL_PAUSE_AFTER_STEP: step, CELLCTL_PAUSE_FILE: pause });
       await waitFor(`the move to reach "${step}"`, () => fs.existsSync(`${pause}.reached`));
@@ -219,7 +221,7 @@ describe.skipIf(!pgCheck.ok)(`a move interrupted by PostgreSQL going down${pgChe
         expect(servedOrUnconfirmed(await http('GET', `${url}/api/customers/other`))).toBe(true);
         fs.writeFileSync(pause, '');
         moved = await move;
-        if (step === 'verified') {
+        if (step !== 'switched') {
           // Rolled back without the control plane: the fence the move put up is lifted, the source serves the customer.
           // (Or refused as unconfirmed, if routerStaleAfterMs passed since the router last read PostgreSQL: never held, never from the target.)
           const held = await http('GET', `${url}/api/customers/held`);
@@ -241,8 +243,16 @@ describe.skipIf(!pgCheck.ok)(`a move interrupted by PostgreSQL going down${pgChe
       // What its steps recorded, as lines: no raw JSON in the human output.
       expect(shown.stdout).toMatch(/recorded by its steps:\n {2}\w+: /);
       expect(shown.stdout).not.toContain('{"');
+      if (step === 'copying') {
+        // The online copy's rollback removed its capture, although the journal could not be written.
+        const db = new Database(path.join(ws.home, from, 'data.db'), { readonly: true });
+        expect(db.prepare("SELECT name FROM sqlite_master WHERE name LIKE '_cellctl_capture%'").all()).toEqual([]);
+        db.close();
+      }
       await cliOk(ws.home, ['migrate', 'resume', id!]);
-      expect((await cliJson<{ state: string }>(ws.home, ['migrate', 'show', id!, '--json'])).state).toBe('done');
+      const resumed = await cliJson<{ state: string; detail: { online?: boolean } }>(ws.home, ['migrate', 'show', id!, '--json']);
+      expect(resumed.state).toBe('done');
+      if (step === 'copying') expect(resumed.detail.online).toBe(true);
       expect(rowsIn(ws.home, to, 'held')).toEqual(before);
       expect(Object.values(rowsIn(ws.home, from, 'held')).every((n) => n === 0)).toBe(true);
       await waitFor('the router to serve held from its new cell', async () => {

@@ -339,6 +339,34 @@ function hostsSuite(setup: ControlSetup): void {
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
   });
 
+  it('moves a customer online from B to C and back under writes through every router: copied unfenced, nothing lost or doubled, no capture left on either host', async () => {
+    await customerOn('b', 'big', 3);
+    await cellctlOk(['config', 'set', 'limits.onlineMoveRows', '0']);
+    try {
+      for (const [from, to] of [
+        [b, c],
+        [c, b],
+      ] as const) {
+        let report: { copy?: { mode: string } } = {};
+        await moveUnderWrites('big', from, to, async () => {
+          const moved = await cellctl(['migrate', 'customer', 'big', '--to', to.name, '--json']);
+          if (moved.code === 0) report = JSON.parse(moved.stdout);
+          return moved;
+        });
+        expect(report.copy).toEqual({ mode: 'online', why: null });
+        for (const host of [b, c]) {
+          const db = new Database(path.join(disks[host.name]!, 'data.db'), { readonly: true, fileMustExist: true });
+          const left = db.prepare("SELECT name FROM sqlite_master WHERE name LIKE '_cellctl_capture%' OR name LIKE '_cellctl_changes%'").all();
+          db.close();
+          expect(left, `capture left on ${host.name}`).toEqual([]);
+        }
+      }
+    } finally {
+      await cellctlOk(['config', 'set', 'limits.onlineMoveRows', '2000']);
+    }
+    expect(await mappedCell('big')).toBe('b');
+  });
+
   /**
    * An operator's folder on B's disk for the system whose workspace folder is on A: cellctl.json and
    * the secrets a command run elsewhere uses (the control plane's URL, the routers' admin token, the
