@@ -24,15 +24,16 @@ CREATE INDEX IF NOT EXISTS _cellctl_changes_move ON _cellctl_changes (move, seq)
 const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 
 /**
- * A key column's value as a wire value (rows.ts), in built-in SQL: never an error, whatever the type
- * (json_array of a BLOB would raise, and fail the app's write).
+ * A key column's value as a wire value (rows.ts), in built-in SQL only (no iif: an app's older SQLite
+ * must still prepare its writes): never an error, whatever the type (json_array of a BLOB would raise,
+ * and fail the app's write).
  */
 function keyValueSql(row: 'NEW' | 'OLD', column: string): string {
   const c = `${row}.${quoteIdent(column)}`;
   return `CASE typeof(${c})
     WHEN 'blob' THEN json_object('$x', hex(${c}))
     WHEN 'real' THEN json_object('$r', printf('%!.17g', ${c}))
-    WHEN 'integer' THEN iif(${c} BETWEEN ${-MAX_EXACT} AND ${MAX_EXACT}, ${c}, json_object('$i', CAST(${c} AS TEXT)))
+    WHEN 'integer' THEN CASE WHEN ${c} BETWEEN ${-MAX_EXACT} AND ${MAX_EXACT} THEN ${c} ELSE json_object('$i', CAST(${c} AS TEXT)) END
     ELSE ${c} END`;
 }
 

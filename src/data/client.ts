@@ -21,6 +21,7 @@ import {
   type ImportRequest,
   type InfoAnswer,
   MAX_DATA_BODY_BYTES,
+  SUMMARY_PAGE_ROWS,
   type PurgeAnswer,
   type PurgeRequest,
   type SummaryAnswer,
@@ -168,7 +169,8 @@ export async function summaryInPages(api: DataApi, customers: readonly string[],
   const totals = new Map<string, { rows: number; checksum: number }>();
   let cursor: ExportCursor | null = null;
   for (;;) {
-    const page: SummaryAnswer = await api.summary(customers, { checksums, cursor });
+    // Hashing a row costs far more than counting it: a page of checksums is a fifth of a page of counts.
+    const page: SummaryAnswer = await api.summary(customers, { checksums, cursor, limit: checksums ? SUMMARY_PAGE_ROWS / 5 : SUMMARY_PAGE_ROWS });
     for (const table of page.tables) {
       const total = totals.get(table.table) ?? { rows: 0, checksum: 0 };
       totals.set(table.table, { rows: total.rows + table.rows, checksum: (total.checksum + table.checksum) % CHECKSUM_MODULUS });

@@ -105,8 +105,9 @@ export const requests = {
     checksums: z.boolean().default(false),
     /**
      * The page may hold rows whose parents come later (an online copy reads each table while the
-     * customer writes): foreign keys are not enforced for it. The copy ends as the source is, once the
-     * captured changes are applied; the customer is barred here until then, so no one reads it between.
+     * customer writes): foreign keys are not enforced for it, and a row whose key or unique value the
+     * cell already holds is skipped and reported (`skipped`), not a conflict. The copy ends as the
+     * source is, once the captured changes are applied; the customer is barred here until then.
      */
     unordered: z.boolean().default(false),
   }),
@@ -246,12 +247,22 @@ export interface ExportAnswer {
 export interface ImportAnswer {
   /** Rows the page stored (now, or the first time when replayed). */
   rows: number;
-  /** Rows stored per table now (with `checksums`, their checksum read back); empty when replayed. */
-  tables: { table: string; rows: number; checksum?: number }[];
+  /** Rows stored per table now (with `checksums`, their checksum read back; `unordered`, the rows skipped); empty when replayed. */
+  tables: { table: string; rows: number; checksum?: number; skipped?: SkippedRows }[];
   /** True when this page had been stored before (a retried request); nothing was written now. */
   replayed: boolean;
   /** With `summary` asked for: these customers' summary as stored, read in the import's transaction. */
   summary?: SummaryAnswer['tables'];
+}
+
+/** Rows an unordered import skipped because the cell already held their key or a unique value of theirs: their changes settle them. */
+export interface SkippedRows {
+  count: number;
+  /** Their checksum as the source computed it (the page's checksum less this is what was stored). */
+  checksum: number;
+  /** The table's key columns, and the skipped rows' keys: a JSON array of arrays of wire values. */
+  key: string[];
+  keys: string;
 }
 
 export interface CaptureAnswer {

@@ -80,5 +80,14 @@ export function rowHashSql(columns: readonly string[]): string {
   return `${ROW_HASH}(concat_ws(',', ${parts.join(', ')}))`;
 }
 
+/** rowHashSql over named parameters @v0…@v(n-1) instead of columns: the hash a row of these values has once stored (the same schema, so the same types). */
+export function rowHashOfParamsSql(count: number): string {
+  const parts = Array.from({ length: count }, (_, index) => {
+    const p = `@v${index}`;
+    return `CASE typeof(${p}) WHEN 'real' THEN 'r' || ${REAL_OUT}(${p}) ELSE quote(${p}) END`;
+  });
+  return `${ROW_HASH}(concat_ws(',', ${parts.join(', ')}))`;
+}
+
 /** A total of row hashes as SQL's SUM returns it, reduced to a checksum. */
 export const checksumOfSum = (total: bigint | number | null): number => (total === null ? 0 : Number(BigInt(total) % BigInt(CHECKSUM_MODULUS)));

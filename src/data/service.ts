@@ -21,10 +21,11 @@ import type {
   PageSection,
   PurgeAnswer,
   requests,
+  SkippedRows,
   SummaryAnswer,
 } from './protocol.js';
 import { DATA_API_VERSION, type ExportCursor, PAGE_ROWS, SUMMARY_PAGE_ROWS } from './protocol.js';
-import { checksumOfSum, decodeWire, exportRowSql, registerRowFunctions, rowHashSql } from './rows.js';
+import { checksumOfSum, decodeWire, exportRowSql, registerRowFunctions, rowHashOfParamsSql, rowHashSql } from './rows.js';
 import { checkTablesExist, type DataTable, quoteIdent, tableColumns } from './tables.js';
 import type { z } from 'zod';
 
@@ -73,6 +74,8 @@ interface TableAccess {
   countPage: Database.Statement;
   /** The checksum of rows by rowid (a JSON array): an import's rows, read back. */
   checksumOfRowids: Database.Statement;
+  /** The hash of one row given as values of the hashed columns (a row an unordered import skipped). */
+  hashOfValues: Database.Statement;
   /** The primary key, or why online moves cannot use this table. */
   key: { key: string[] } | { why: string };
   customerIds: Database.Statement;
@@ -157,6 +160,7 @@ export class DataService {
         `SELECT count(*) AS n, max(id) AS last, NULL AS total FROM (SELECT rowid AS id FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} AND rowid > ? ORDER BY rowid LIMIT ?)`,
       ),
       checksumOfRowids: prepare(`SELECT SUM(${rowHashSql(hashed)}) AS total FROM ${table} WHERE rowid IN (SELECT value FROM json_each(?))`),
+      hashOfValues: prepare(`SELECT ${rowHashOfParamsSql(hashed.length)}`).pluck(),
       key: primaryKeyOf(this.db, decl.table),
       customerIds: prepare(`SELECT DISTINCT ${customer} AS id FROM ${table} WHERE ${customer} > ? ORDER BY ${customer} LIMIT ?`),
       anyLeft: prepare(`SELECT 1 FROM ${table} WHERE ${customer} ${IN_CUSTOMERS} LIMIT 1`),
@@ -395,10 +399,12 @@ export class DataService {
       const access = this.table(section.table);
       const where = `page.sections.${number}`;
       const rows = this.checkedRows(access, section, named, where);
-      const rowids = bypassing(this.db, () => conflictOnConstraint(access.decl.table, () => this.insertRows(access, section.columns, rows)));
-      if (!request.checksums) return { table: access.decl.table, rows: rows.length };
+      const stored = bypassing(this.db, () => conflictOnConstraint(access.decl.table, () => this.insertRows(access, section.columns, rows, request.unordered)));
+      const rowids = stored.filter((rowid): rowid is bigint => rowid !== null);
+      const skipped = request.unordered ? this.skippedRows(access, section, rows, stored) : undefined;
+      if (!request.checksums) return { table: access.decl.table, rows: rowids.length, ...(skipped ? { skipped } : {}) };
       const { total } = access.checksumOfRowids.get(`[${rowids.join(',')}]`) as { total: bigint | null };
-      return { table: access.decl.table, rows: rows.length, checksum: checksumOfSum(total) };
+      return { table: access.decl.table, rows: rowids.length, checksum: checksumOfSum(total), ...(skipped ? { skipped } : {}) };
     });
     this.db
       .prepare('INSERT INTO _cellctl_imports (move, key, tbl, rows, checksum) VALUES (?, ?, ?, ?, 0)')
@@ -434,16 +440,42 @@ export class DataService {
     });
   }
 
-  /** Inserts the rows; returns their rowids. */
-  private insertRows(access: TableAccess, columns: string[], rows: unknown[][]): bigint[] {
-    const key = `${access.decl.table}(${columns.join(',')})`;
+  /**
+   * Inserts the rows; returns their rowids. `unordered` (an online copy): a row whose key or unique
+   * value the cell already holds is skipped (null), not a conflict: it was written after the capture
+   * began (copied twice, or beside a stale row), so its change follows and settles it.
+   */
+  private insertRows(access: TableAccess, columns: string[], rows: unknown[][], unordered = false): (bigint | null)[] {
+    const key = `${unordered ? 'or ignore ' : ''}${access.decl.table}(${columns.join(',')})`;
     let insert = this.inserts.get(key);
     if (!insert) {
       const list = columns.map(quoteIdent).join(', ');
-      insert = this.db.prepare(`INSERT INTO ${quoteIdent(access.decl.table)} (${list}) VALUES (${columns.map(() => '?').join(', ')})`).safeIntegers(true);
+      const verb = unordered ? 'INSERT OR IGNORE' : 'INSERT';
+      insert = this.db.prepare(`${verb} INTO ${quoteIdent(access.decl.table)} (${list}) VALUES (${columns.map(() => '?').join(', ')})`).safeIntegers(true);
       this.inserts.set(key, insert);
     }
-    return rows.map((values) => BigInt(insert.run(...values).lastInsertRowid));
+    return rows.map((values) => {
+      const result = insert.run(...values);
+      return result.changes === 0 ? null : BigInt(result.lastInsertRowid);
+    });
+  }
+
+  /** The rows an unordered import skipped: how many, their checksum (as the source hashed them) and their keys (wire values), or undefined when none. */
+  private skippedRows(access: TableAccess, section: ImportSection, rows: unknown[][], stored: (bigint | null)[]): SkippedRows | undefined {
+    const at = stored.flatMap((rowid, index) => (rowid === null ? [index] : []));
+    if (at.length === 0) return undefined;
+    const keyed = this.keyed(access);
+    const raw = parseRows(section.rows, 'rows') as unknown[][];
+    const keyAt = keyed.key.map((column) => section.columns.indexOf(column));
+    const hashedAt = access.hashed.map((column) => section.columns.indexOf(column));
+    let total = 0n;
+    for (const index of at) total += access.hashOfValues.get(Object.fromEntries(hashedAt.map((column, n) => [`v${n}`, rows[index]![column]]))) as bigint;
+    return {
+      count: at.length,
+      checksum: checksumOfSum(total),
+      key: keyed.key,
+      keys: JSON.stringify(at.map((index) => keyAt.map((column) => raw[index]![column]))),
+    };
   }
 
   purge(request: Req<'purge'>): PurgeAnswer {

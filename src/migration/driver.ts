@@ -89,7 +89,7 @@ export interface DriveOptions {
 }
 
 /**
- * Runs the steps before the switch; when one fails, undoes those done, latest first, and throws the
+ * Runs the steps before the switch; when one fails, undoes it and those done, latest first, and throws the
  * failure (a RollbackIncomplete when an undo failed too; only `undoWhenLost` undos when the move was
  * lost, then the loss). Then the steps after the switch, which are never undone: resume finishes them.
  */
@@ -100,7 +100,9 @@ export async function drive(steps: { beforeSwitch: MoveStep[]; afterSwitch: Move
       await step.run();
       done.push(step);
     } catch (error) {
-      await undo(done.reverse(), error, options);
+      // The failed step's own undo too, first: it may have got partway (a cutover that barred the
+      // source, a capture that started but whose answer was lost). Every undo is idempotent.
+      await undo([step, ...done.reverse()], error, options);
       throw error;
     }
   }

@@ -237,6 +237,8 @@ async function moveRows(
       await journal.renewLease();
       const { limits } = ws.settings;
       const copy = await chooseCopy(transfer.source, transfer.target, customerIds, { onlineRows: limits.onlineMoveRows, wasOnline: how.wasOnline });
+      // Journaled online but copied fenced now (its tables lost their keys): the earlier capture is of no use, and would grow.
+      if (copy.kind === 'fenced' && how.wasOnline) await stopCapture(transfer);
       const move = new LiveMove({ ws, journal, transfer, customerIds, from, to, steps, how, copy });
       await drive(moveSteps(move, { online: copy.kind === 'online', keepSource }), {
         lost: (error) => lostOwnership(error, journal.ids),
@@ -355,7 +357,8 @@ class LiveMove implements MoveActions {
   }
 
   async liftFence(): Promise<void> {
-    await this.routers.lift(this.parts.customerIds, this.fenceId, this.handle ?? undefined);
+    // A put that failed lifted what it had put itself: there is no fence of ours to lift.
+    if (this.handle) await this.routers.lift(this.parts.customerIds, this.fenceId, this.handle);
   }
 
   /**
@@ -382,10 +385,16 @@ class LiveMove implements MoveActions {
     steps.lap('confirm fence');
   }
 
-  /** Before the switch the source is still the truth: the copy goes (once the source is seen to hold it), then the source's barrier. */
+  /**
+   * Before the switch the source is still the truth: the copy goes (once the source is seen to hold
+   * it), then the source's barrier. An online copy not yet verified is compared by nothing more than
+   * "the source holds the customer": while it ran unfenced the customer may have deleted rows the
+   * target still holds, and the target, barred throughout, never served them.
+   */
   async rollBackCopy(): Promise<void> {
     const { transfer } = this.parts;
-    await transfer.purgeHeld('target', 'rollback', this.verification === null ? null : copyOf(this.verification));
+    if (this.verification !== null) await transfer.purgeHeld('target', 'rollback', copyOf(this.verification));
+    else await transfer.purgeHeld('target', this.online ? 'stale-copy' : 'rollback', null);
     await transfer.unbar();
   }
 
@@ -600,7 +609,10 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
     if (!isSwitched(migration.step)) {
       await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), async (transfer) => {
         await transfer.checkNotHandedOver();
-        await transfer.purgeHeld('target', 'rollback', recordedCopy(migration.detail));
+        // An online copy before its record: the target, barred and never handed over, may hold rows the customer deleted since (rollBackCopy).
+        const recorded = recordedCopy(migration.detail);
+        const partialOnline = recorded === null && migration.detail.online === true;
+        await transfer.purgeHeld('target', partialOnline ? 'stale-copy' : 'rollback', recorded);
         await transfer.unbar();
         // An online move's capture goes with it, at whatever step it stopped.
         await stopCapture(transfer);

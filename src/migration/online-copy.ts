@@ -10,7 +10,7 @@
 // touched (before and after). The totals are the verified copy the journal records; the source's
 // purge later compares the source's own summary to them (only-copy.ts).
 import { pausePoint } from '../shared/test-hooks.js';
-import type { ApplyAnswer, ChangesAnswer, DataApi, ExportAnswer, ExportCursor, RowsSummary } from '../data/protocol.js';
+import type { ApplyAnswer, ChangesAnswer, DataApi, ExportAnswer, ExportCursor, ImportAnswer, RowsSummary } from '../data/protocol.js';
 import { CopyMismatch, type MoveTicket, type TableVerification, WORK_PAGE_ROWS } from './transfer.js';
 
 const MODULUS = 2 ** 52;
@@ -54,6 +54,8 @@ export class CatchUpTooSlow extends Error {
 
 export class OnlineCopy {
   private readonly totals = new Map<string, RowsSummary>();
+  /** Rows the copy skipped, by table: their key columns, and their keys (as JSON) no change has settled yet. */
+  private readonly unsettled = new Map<string, { key: string[]; keys: Set<string> }>();
   /** The last change applied. */
   private cursor = 0;
   private copied = 0;
@@ -101,28 +103,60 @@ export class OnlineCopy {
     }
   }
 
-  /** Each table of a stored page has the source's rows and checksum; its rows join the totals. */
-  private checkPage(
-    sent: readonly { table: string; count: number; checksum?: number }[],
-    stored: readonly { table: string; rows: number; checksum?: number }[],
-  ): void {
+  /**
+   * Each table of a stored page has the source's rows and checksum, less the rows it skipped (their key
+   * or a unique value was held already: written after the capture began, so a change of theirs must
+   * follow, and settle them; cutOver checks that one did). The stored rows join the totals.
+   */
+  private checkPage(sent: readonly { table: string; count: number; checksum?: number }[], stored: ImportAnswer['tables']): void {
     const wrong: TableVerification[] = [];
     for (const section of sent) {
       const there = stored.find((table) => table.table === section.table);
-      if (!there || there.rows !== section.count || there.checksum !== section.checksum) {
-        wrong.push({
-          table: section.table,
-          sourceRows: section.count,
-          targetRows: there?.rows ?? -1,
-          sourceChecksum: section.checksum ?? -1,
-          targetChecksum: there?.checksum ?? -1,
-        });
+      const skipped = there?.skipped ?? { count: 0, checksum: 0, key: [], keys: '[]' };
+      const rows = section.count - skipped.count;
+      const checksum = mod((section.checksum ?? -1) - skipped.checksum);
+      if (!there || there.rows !== rows || there.checksum !== checksum) {
+        wrong.push({ table: section.table, sourceRows: rows, targetRows: there?.rows ?? -1, sourceChecksum: checksum, targetChecksum: there?.checksum ?? -1 });
         continue;
       }
+      if (skipped.count > 0) this.awaitChanges(section.table, skipped.key, JSON.parse(skipped.keys) as unknown[][]);
       const total = this.totals.get(section.table) ?? { rows: 0, checksum: 0 };
-      this.totals.set(section.table, { rows: total.rows + section.count, checksum: mod(total.checksum + section.checksum!) });
+      this.totals.set(section.table, { rows: total.rows + rows, checksum: mod(total.checksum + checksum) });
     }
     if (wrong.length > 0) throw new CopyMismatch(wrong);
+  }
+
+  private awaitChanges(table: string, key: string[], keys: unknown[][]): void {
+    const entry = this.unsettled.get(table) ?? { key, keys: new Set<string>() };
+    for (const one of keys) entry.keys.add(JSON.stringify(one));
+    this.unsettled.set(table, entry);
+  }
+
+  /** The keys a page of changes applied settle the rows the copy skipped with those keys. */
+  private settle(changes: ChangesAnswer): void {
+    if (this.unsettled.size === 0) return;
+    for (const section of changes.sections) {
+      const entry = this.unsettled.get(section.table);
+      if (!entry) continue;
+      const at = entry.key.map((column) => section.columns.indexOf(column));
+      for (const row of JSON.parse(section.rows) as unknown[][]) entry.keys.delete(JSON.stringify(at.map((index) => row[index])));
+    }
+    for (const deleted of changes.deletes) {
+      const entry = this.unsettled.get(deleted.table);
+      if (entry) for (const key of JSON.parse(deleted.keys) as unknown[][]) entry.keys.delete(JSON.stringify(key));
+    }
+  }
+
+  /** Throws when a row the copy skipped was never changed again on the source: the target held its key or unique value for another reason. */
+  private checkSettled(): void {
+    const left = [...this.unsettled].filter(([, entry]) => entry.keys.size > 0);
+    if (left.length === 0) return;
+    const named = left.map(
+      ([table, entry]) => `${table} ${[...entry.keys].slice(0, 3).join(', ')}${entry.keys.size > 3 ? ` and ${entry.keys.size - 3} more` : ''}`,
+    );
+    throw new Error(
+      `${this.target.cellId} already held the key or a unique value of rows the copy sent, and the source never changed them afterwards (${named.join('; ')}): another customer's rows there may collide with this customer's; nothing was switched`,
+    );
   }
 
   /**
@@ -165,6 +199,7 @@ export class OnlineCopy {
       changes = await this.source.changes({ move, customers, after: this.cursor });
     }
     await beside;
+    this.checkSettled();
     return this.verification();
   }
 
@@ -175,6 +210,7 @@ export class OnlineCopy {
     const { move, fencing, customers } = this.ticket;
     const answer = await this.target.apply({ move, fencing, customers, sections: changes.sections, deletes: changes.deletes });
     this.checkApplied(changes, answer);
+    this.settle(changes);
     return changes.sections.reduce((sum, section) => sum + section.count, 0) + changes.deletes.length;
   }
 

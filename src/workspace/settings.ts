@@ -37,7 +37,7 @@ const limitsSchema = z.strictObject(
      */
     purgeBusyRetryMs: z.number().int().min(0).default(60_000),
     /** A move of customers with more rows than this copies online (the fence holds only the cutover); up to it, a fenced copy. */
-    onlineMoveRows: z.number().int().min(0).default(2_000),
+    onlineMoveRows: z.number().int().min(0).default(200),
     /** Changes an online move may leave for the cutover (under the fence); --max-lag overrides it for one move. */
     maxLag: z.number().int().min(0).max(100_000).default(500),
     /** How long an online move's catch-up may take to get under maxLag before --cutover decides (abort, or force the cutover). */

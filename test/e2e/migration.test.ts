@@ -21,7 +21,8 @@ async function snapshot(ws: RunningSystem, id: string) {
 
 describe('a move under load', () => {
   it('loses no acknowledged write, applies none twice, and no request sees a 5xx', async () => {
-    const ws = await shop(['c1', 'c2']);
+    // A fenced copy however many rows the writers add (online-moves.test.ts moves the same load online).
+    const ws = await shop(['c1', 'c2'], { limits: { rateLimit: { requests: 1_000_000, windowSeconds: 1 }, onlineMoveRows: 1_000_000 } });
     expect((await http('POST', `${ws.url}/api/customers/mover`, shopper('mover'))).status).toBe(201);
     const writers = startWriters(ws, 'mover');
     const cells: string[] = [await mappedCell(ws, 'mover')];

@@ -175,6 +175,65 @@ describe('an online move whose source, target or router restarts in the middle o
   });
 });
 
+describe('rows rewritten while an online copy runs', () => {
+  it('a row deleted and written again after it was copied (a new rowid, the same key) is copied twice without a conflict and ends once, as the source has it', async () => {
+    const ws = await shop(['c1', 'c2'], online());
+    expect((await http('POST', `${ws.url}/api/customers/again`, shopper('again'))).status).toBe(201);
+    const source = await mappedCell(ws, 'again');
+    const target = otherCell(source);
+    seedOrders(ws, source, 'again', 1_000);
+    const paused = await pausedCommand(ws, ['migrate', 'customer', 'again', '--to', target, '--json'], 'copying', 'again');
+    // The first page holds the first orders; written again they get a rowid past the copy's cursor, so the next page sends them too.
+    const db = new Database(path.join(ws.home, source, 'data.db'));
+    db.pragma('busy_timeout = 10000');
+    db.pragma('foreign_keys = ON');
+    db.transaction(() => {
+      for (const n of [0, 1, 2]) {
+        db.prepare('DELETE FROM orders WHERE order_id = ?').run(`again-s${n}`);
+        db.prepare("INSERT INTO orders VALUES (?, 'again', 'pending', 1200, 't', 't', ?)").run(`again-s${n}`, source);
+        db.prepare("INSERT INTO order_items VALUES (?, 'again', 'sku-mouse', 2, 600, 't')").run(`again-s${n}`);
+      }
+    })();
+    db.close();
+    const expected = rowsIn(ws, source, 'again');
+    paused.goOn();
+    const moved = await paused.done;
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(JSON.parse(moved.stdout)).toMatchObject({ to: target, copy: { mode: 'online' } });
+    expect(rowsIn(ws, target, 'again')).toEqual(expected);
+    const orders = (await http('GET', `${ws.url}/api/customers/again/orders`)).body.orders;
+    expect(orders.filter((order: { status: string }) => order.status === 'pending')).toHaveLength(3);
+    expect((await cli(ws.home, ['audit'])).code).toBe(0);
+  });
+});
+
+describe('an online move aborted after the customer deleted rows it had copied', () => {
+  it('abort drops the partial copy: the target, barred and never handed over, held rows the source no longer has', async () => {
+    const ws = await shop(['c1', 'c2'], online());
+    expect((await http('POST', `${ws.url}/api/customers/shrinks`, shopper('shrinks'))).status).toBe(201);
+    const source = await mappedCell(ws, 'shrinks');
+    const target = otherCell(source);
+    seedOrders(ws, source, 'shrinks', 300);
+    const paused = await pausedCommand(ws, ['migrate', 'customer', 'shrinks', '--to', target], 'caught-up', 'shrinks');
+    const db = new Database(path.join(ws.home, source, 'data.db'));
+    db.pragma('busy_timeout = 10000');
+    db.prepare("DELETE FROM order_items WHERE customer_id = 'shrinks' AND order_id LIKE 'shrinks-s1%'").run();
+    db.prepare("DELETE FROM orders WHERE customer_id = 'shrinks' AND order_id LIKE 'shrinks-s1%'").run();
+    db.close();
+    const expected = rowsIn(ws, source, 'shrinks');
+    expect(rowsIn(ws, target, 'shrinks').orders).toBeGreaterThan(expected.orders!);
+    process.kill(paused.pid, 'SIGKILL');
+    await paused.done;
+    const running = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+    expect(running).toEqual([expect.objectContaining({ customerId: 'shrinks', step: 'caught-up' })]);
+    await cliOk(ws.home, ['migrate', 'abort', String(running[0].id)]);
+    expect(rowsIn(ws, target, 'shrinks')).toEqual(none);
+    expect(rowsIn(ws, source, 'shrinks')).toEqual(expected);
+    expect(captureLeft(ws, source)).toEqual([]);
+    expect((await http('POST', `${ws.url}/api/customers/shrinks/cart/items`, { product_id: 'sku-cable', quantity: 1 })).status).toBe(200);
+  });
+});
+
 describe('a customer that writes faster than the catch-up', () => {
   it('--cutover abort rolls the move back and says why; --cutover force cuts over with every write', async () => {
     const ws = await shop(['c1', 'c2'], online({ catchUpMs: 0 }));

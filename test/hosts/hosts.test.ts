@@ -362,7 +362,7 @@ function hostsSuite(setup: ControlSetup): void {
         }
       }
     } finally {
-      await cellctlOk(['config', 'set', 'limits.onlineMoveRows', '2000']);
+      await cellctlOk(['config', 'set', 'limits.onlineMoveRows', '200']);
     }
     expect(await mappedCell('big')).toBe('b');
   });

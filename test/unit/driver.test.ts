@@ -65,6 +65,12 @@ describe('the move driver', () => {
     ]);
   });
 
+  it('undoes the failed step too, first: a cutover that barred the source before it failed is unbarred', async () => {
+    const run = recorder('cutOver');
+    await expect(drive(moveSteps(run.actions, { online: false, keepSource: false }), options)).rejects.toThrow('cutOver failed');
+    expect(run.log).toEqual(['prepare', 'fence', 'cutOver', 'rollBackCopy', 'liftFence', 'dropStaleCopy']);
+  });
+
   it('a move lost to another process lifts only its own fence, and says it was lost', async () => {
     const run = recorder('cutOver', { lost: true });
     await expect(drive(moveSteps(run.actions, { online: true, keepSource: false }), options)).rejects.toBeInstanceOf(Lost);
