@@ -55,7 +55,7 @@ export async function pausedCommand(ws: Workspace, args: string[], step: string,
   const done = cli(ws.home, args, { CELLCTL_PAUSE_AFTER_STEP: step, CELLCTL_PAUSE_FILE: file });
   const pid = await waitFor(
     `"cellctl ${args.join(' ')}" to reach "${step}"`,
-    () => fs.existsSync(`${file}.reached`) && Number(fs.readFileSync(`${file}.reached`, 'utf8')),
+    () => fs.existsSync(`${file}.reached`) && (Number(fs.readFileSync(`${file}.reached`, 'utf8')) || undefined),
   );
   return { pid, done, goOn: () => fs.writeFileSync(file, '') };
 }

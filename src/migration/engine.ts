@@ -15,7 +15,7 @@ import { busyMessage, judgeOwner, localProbe, thisProcessAsOwner } from '../cont
 import type { MigrationStep } from '../control/plane.js';
 import { isSwitched, type Move } from './plan.js';
 import { recordedCopy } from './only-copy.js';
-import { copyOf, type MoveTicket, OnlyCopy, Transfer, type TableVerification, WORK_PAGE_ROWS } from './transfer.js';
+import { copyOf, type MoveTicket, OnlyCopy, paced, Transfer, type TableVerification, WORK_PAGE_ROWS } from './transfer.js';
 import { chooseCopy, type CopyChoice, stopCapture } from './copy-modes.js';
 import { drive, type MoveActions, moveSteps, RollbackIncomplete } from './driver.js';
 import { OnlineCopy, type OnlineProgress } from './online-copy.js';
@@ -323,7 +323,8 @@ class LiveMove implements MoveActions {
     if (copy.kind !== 'online') throw new Error('only an online move captures changes');
     // Journaled first: a move killed from here on has its capture removed by abort, whatever it got to.
     await this.record('capturing', { online: true, totalRows: copy.totalRows });
-    this.online = new OnlineCopy(transfer.source, transfer.target, transfer.ticket, copy.tables, copy.totalRows, (at) => this.progress(at));
+    const pace = paced(this.parts.ws.settings.limits.onlineCopyPace);
+    this.online = new OnlineCopy(transfer.source, transfer.target, transfer.ticket, copy.tables, copy.totalRows, (at) => this.progress(at), pace);
     await this.online.startCapture();
     // Taken over after the source was barred ('fenced' or later, not switched): the source is the truth again, and takes writes meanwhile.
     if (how.resumed) await transfer.unbar();
@@ -432,7 +433,9 @@ class LiveMove implements MoveActions {
 
   async purge(): Promise<void> {
     const { ws, journal, transfer, from, steps } = this.parts;
-    await purgeSource(ws, journal, from, () => transfer.purgeHeld('source', 'after-switch', copyOf(this.verification!)));
+    // An online move's purge is paced like its copy: the source serves its other customers meanwhile.
+    const between = this.online ? paced(ws.settings.limits.onlineCopyPace) : undefined;
+    await purgeSource(ws, journal, from, () => transfer.purgeHeld('source', 'after-switch', copyOf(this.verification!), between));
     await journal.record('purged');
     steps.lap('purge');
   }

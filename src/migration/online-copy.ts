@@ -67,6 +67,8 @@ export class OnlineCopy {
     tables: readonly string[],
     private readonly totalRows: number,
     private readonly report: (progress: OnlineProgress) => void = () => {},
+    /** Called after each page of the copy (paced(): the cells keep time for their other customers). */
+    private readonly between: () => Promise<void> = async () => {},
   ) {
     for (const table of tables) this.totals.set(table, { rows: 0, checksum: 0 });
   }
@@ -100,6 +102,7 @@ export class OnlineCopy {
         this.report({ phase: 'copying', rows: this.copied, totalRows: this.totalRows, lag: 0, etaMs: Math.max(0, this.totalRows - this.copied) / rate });
       }
       if (next === null) return;
+      await this.between();
     }
   }
 

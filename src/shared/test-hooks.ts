@@ -10,7 +10,9 @@ import fs from 'node:fs';
 export async function pausePoint(name: string): Promise<void> {
   const file = process.env.CELLCTL_PAUSE_FILE;
   if (process.env.CELLCTL_PAUSE_AFTER_STEP !== name || !file) return;
-  fs.writeFileSync(`${file}.reached`, String(process.pid));
+  // Written whole, then renamed: a test that sees the file always reads the pid (a reader once saw it empty).
+  fs.writeFileSync(`${file}.reached.tmp`, String(process.pid));
+  fs.renameSync(`${file}.reached.tmp`, `${file}.reached`);
   const deadline = Date.now() + 300_000;
   while (!fs.existsSync(file) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }

@@ -42,6 +42,8 @@ const limitsSchema = z.strictObject(
     maxLag: z.number().int().min(0).max(100_000).default(500),
     /** How long an online move's catch-up may take to get under maxLag before --cutover decides (abort, or force the cutover). */
     catchUpMs: z.number().int().min(0).default(30_000),
+    /** After each page of an online copy or a purge, the move waits this many times as long as the page took: the cells keep that share of their time for their other customers (0: no wait). */
+    onlineCopyPace: z.number().min(0).max(10).default(1),
     // The router's front door: a slow or greedy client cannot take the router's time or memory.
     /** How long a client may take to send one whole request (head and body); 408 after it. */
     requestTimeoutMs: z.number().int().positive().default(30_000),

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATA_API_VERSION } from '../../src/data/protocol.js';
 import { CLI, cleanup, cli, cliJson, cliOk, freePort, http as request, newWorkspace, spawnTracked, tempDir, waitFor, type Workspace } from '../helpers.js';
 
 afterAll(cleanup);
@@ -171,18 +172,18 @@ describe('registering', () => {
     // The data API does not answer: refused unless --no-check.
     await refused(['near', ...ok], /does not answer.*--no-check/);
     // It answers, but as another cell, another schema, or refusing the token.
-    const other = await fakeDataApi({ api: 3, cell_id: 'other', schema_version: 2 });
+    const other = await fakeDataApi({ api: DATA_API_VERSION, cell_id: 'other', schema_version: 2 });
     await refused(['near', ...without('--data-url'), '--data-url', other.url, '--no-check'], /serves cell "other"/);
     other.close();
     // The same schema version, but another template's tables (an ecommerce cell registered as basic).
     const shop = ['customers', 'cart_items', 'orders'].map((table) => ({ table, customer_column: 'customer_id', parent: null, cell_column: null }));
-    const ecommerce = await fakeDataApi({ api: 3, cell_id: 'near', schema_version: 2, tables: shop });
+    const ecommerce = await fakeDataApi({ api: DATA_API_VERSION, cell_id: 'near', schema_version: 2, tables: shop });
     await refused(
       ['near', ...without('--data-url'), '--data-url', ecommerce.url],
       /serves the customer tables cart_items, customers, orders, template basic declares customers/,
     );
     ecommerce.close();
-    const older = await fakeDataApi({ api: 3, cell_id: 'near', schema_version: 99 });
+    const older = await fakeDataApi({ api: DATA_API_VERSION, cell_id: 'near', schema_version: 99 });
     await refused(['near', ...without('--data-url'), '--data-url', older.url], /schema version 99/);
     older.close();
     const locked = await fakeDataApi({ error: 'unauthorized', code: 'unauthorized' }, 401);
@@ -192,7 +193,7 @@ describe('registering', () => {
 
   it('accepts a data API that answers as the cell, refuses a second cell at the same URL, and unregisters', async () => {
     const customers = { table: 'customers', customer_column: 'id', parent: null, cell_column: null };
-    const info = await fakeDataApi({ api: 3, cell_id: 'near', schema_version: 2, tables: [customers], barrier: 'triggers', fencing: 0 });
+    const info = await fakeDataApi({ api: DATA_API_VERSION, cell_id: 'near', schema_version: 2, tables: [customers], barrier: 'triggers', fencing: 0 });
     const base = ['--template', 'basic', '--url', near.url, '--data-url', info.url, '--token-file', tokenFile()];
     await cliOk(ws.home, ['cells', 'register', 'near', ...base]);
     const [cell] = await cliJson(ws.home, ['list']);
