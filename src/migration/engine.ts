@@ -278,7 +278,7 @@ class LiveMove implements MoveActions {
   /** The journal step written last (an online copy's progress is journaled under it). */
   private step: MigrationStep = 'checked';
   private journaling: Promise<void> = Promise.resolve();
-  private progressAt = 0;
+  private progressAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly parts: LiveMoveParts) {
     this.routers = new MigrationFence(parts.ws);

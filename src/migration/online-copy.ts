@@ -99,7 +99,13 @@ export class OnlineCopy {
         if (this.copied === 0) await pausePoint('copying');
         this.copied += page.sections.reduce((sum, section) => sum + section.count, 0);
         const rate = this.copied / Math.max(1, performance.now() - started);
-        this.report({ phase: 'copying', rows: this.copied, totalRows: this.totalRows, lag: 0, etaMs: Math.max(0, this.totalRows - this.copied) / rate });
+        this.report({
+          phase: 'copying',
+          rows: this.copied,
+          totalRows: this.totalRows,
+          lag: 0,
+          etaMs: Math.round(Math.max(0, this.totalRows - this.copied) / rate),
+        });
       }
       if (next === null) return;
       await this.between();
@@ -174,7 +180,13 @@ export class OnlineCopy {
       applied += await this.apply(changes);
       const elapsed = performance.now() - started;
       const rate = applied / Math.max(1, elapsed);
-      this.report({ phase: 'catching-up', rows: this.copied, totalRows: this.totalRows, lag: changes.left, etaMs: rate > 0 ? changes.left / rate : null });
+      this.report({
+        phase: 'catching-up',
+        rows: this.copied,
+        totalRows: this.totalRows,
+        lag: changes.left,
+        etaMs: rate > 0 ? Math.round(changes.left / rate) : null,
+      });
       if (changes.left <= bounds.maxLag) return changes.left;
       if (elapsed >= bounds.boundMs) {
         if (bounds.cutover === 'force') return changes.left;

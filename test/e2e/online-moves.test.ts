@@ -222,6 +222,11 @@ describe('an online move aborted after the customer deleted rows it had copied',
     db.close();
     const expected = rowsIn(ws, source, 'shrinks');
     expect(rowsIn(ws, target, 'shrinks').orders).toBeGreaterThan(expected.orders!);
+    const [moving] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
+    // migrate show says where the online copy stood (its journaled progress) and the lag at the catch-up's end.
+    const shown = (await cliOk(ws.home, ['migrate', 'show', String(moving.id)])).stdout;
+    expect(shown).toMatch(/progress: phase copying, rows \d+, totalRows 601, lag 0/);
+    expect(shown).toMatch(/\n {2}lag: \d+/);
     process.kill(paused.pid, 'SIGKILL');
     await paused.done;
     const running = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);
