@@ -117,12 +117,13 @@ describe.skipIf(why !== null)('the docker runtime on one engine', () => {
       // Each acknowledged add is one more in the line's quantity: the cart's total tells lost or doubled writes.
       let moving = true;
       let acknowledged = 0;
-      const failures: number[] = [];
+      // Each answer other than 200 with its code: a failure says which answer it was (CI once saw five 503s here).
+      const failures: string[] = [];
       const writer = (async () => {
         for (let index = 0; moving && index < 5_000; index += 1) {
           const answer = await http('POST', `${router()}/api/customers/d-1/cart/items`, { product_id: 'sku-cable', quantity: 1 });
           if (answer.status === 200) acknowledged += 1;
-          else failures.push(answer.status);
+          else failures.push(`${answer.status} ${(answer.body as { code?: string } | null)?.code ?? ''}`);
         }
       })();
       await waitFor('a few writes before the move', () => acknowledged >= 5);
