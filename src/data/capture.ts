@@ -8,6 +8,7 @@
 // so a cell that no move touches carries nothing of it. The triggers use SQLite's built-in functions
 // only (they run in the app's connections too), and never raise: a capture must not fail a write.
 import type Database from 'better-sqlite3';
+import { wireValueSql } from './rows.js';
 import { type DataTable, quoteIdent } from './tables.js';
 
 /** Bumped when the triggers' text changes: a capture started by a newer cellctl replaces older ones. */
@@ -20,22 +21,12 @@ CREATE TABLE IF NOT EXISTS _cellctl_changes (seq INTEGER PRIMARY KEY AUTOINCREME
 CREATE INDEX IF NOT EXISTS _cellctl_changes_move ON _cellctl_changes (move, seq);
 `;
 
-/** The largest integer a JSON number carries exactly (rows.ts sends larger ones as {"$i": digits}). */
-const MAX_EXACT = Number.MAX_SAFE_INTEGER;
-
 /**
- * A key column's value as a wire value (rows.ts), in built-in SQL only (no iif: an app's older SQLite
- * must still prepare its writes): never an error, whatever the type (json_array of a BLOB would raise,
- * and fail the app's write).
+ * A key column's value as a wire value (rows.ts): never an error, whatever the type (json_array of a
+ * BLOB would raise, and fail the app's write). The app's connection has no cellctl function: a REAL
+ * is rendered with 17 significant digits, which read back to the same double.
  */
-function keyValueSql(row: 'NEW' | 'OLD', column: string): string {
-  const c = `${row}.${quoteIdent(column)}`;
-  return `CASE typeof(${c})
-    WHEN 'blob' THEN json_object('$x', hex(${c}))
-    WHEN 'real' THEN json_object('$r', printf('%!.17g', ${c}))
-    WHEN 'integer' THEN CASE WHEN ${c} BETWEEN ${-MAX_EXACT} AND ${MAX_EXACT} THEN ${c} ELSE json_object('$i', CAST(${c} AS TEXT)) END
-    ELSE ${c} END`;
-}
+const keyValueSql = (row: 'NEW' | 'OLD', column: string): string => wireValueSql(`${row}.${quoteIdent(column)}`, (value) => `printf('%!.17g', ${value})`);
 
 /** A row's key as the change table keeps it: a JSON array of its key columns' wire values. */
 const keySql = (row: 'NEW' | 'OLD', key: readonly string[]): string => `json_array(${key.map((column) => keyValueSql(row, column)).join(', ')})`;

@@ -22,6 +22,7 @@ import {
   type InfoAnswer,
   MAX_DATA_BODY_BYTES,
   SUMMARY_PAGE_ROWS,
+  sumChecksums,
   type PurgeAnswer,
   type PurgeRequest,
   type SummaryAnswer,
@@ -158,8 +159,6 @@ export async function allCustomersIn(api: DataApi): Promise<Set<string>> {
   }
 }
 
-const CHECKSUM_MODULUS = 2 ** 52;
-
 /**
  * These customers' summary read page by page (protocol.ts's paged summary): no read keeps the cell
  * busy for long, whatever the customers' size. The pages add up to the whole only for rows that do
@@ -173,7 +172,7 @@ export async function summaryInPages(api: DataApi, customers: readonly string[],
     const page: SummaryAnswer = await api.summary(customers, { checksums, cursor, limit: checksums ? SUMMARY_PAGE_ROWS / 5 : SUMMARY_PAGE_ROWS });
     for (const table of page.tables) {
       const total = totals.get(table.table) ?? { rows: 0, checksum: 0 };
-      totals.set(table.table, { rows: total.rows + table.rows, checksum: (total.checksum + table.checksum) % CHECKSUM_MODULUS });
+      totals.set(table.table, { rows: total.rows + table.rows, checksum: sumChecksums(total.checksum, table.checksum) });
     }
     if (!page.next) return [...totals].map(([table, total]) => ({ table, ...total }));
     cursor = page.next;

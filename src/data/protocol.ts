@@ -39,6 +39,15 @@ const move = z.number().int().positive();
 export const exportCursor = z.strictObject({ table: z.string().min(1), after: z.number().int() });
 export type ExportCursor = z.infer<typeof exportCursor>;
 
+/** One table's rows in a page (PageSection below), as import and apply take it. */
+const pageSection = z.strictObject({
+  table: z.string().min(1),
+  columns: z.array(z.string().min(1)).min(1),
+  count: z.number().int().min(0).max(PAGE_ROWS),
+  checksum: z.number().int().min(0).optional(),
+  rows: z.string(),
+});
+
 export const requests = {
   /** POST /data/v2/summary: per declared table, how many rows these customers have and their checksum. */
   summary: z.strictObject({
@@ -87,17 +96,7 @@ export const requests = {
     customers,
     page: z.strictObject({
       key: z.string().min(1).max(200),
-      sections: z
-        .array(
-          z.strictObject({
-            table: z.string().min(1),
-            columns: z.array(z.string().min(1)).min(1),
-            count: z.number().int().min(0).max(PAGE_ROWS),
-            checksum: z.number().int().min(0).optional(),
-            rows: z.string(),
-          }),
-        )
-        .min(1),
+      sections: z.array(pageSection).min(1),
     }),
     summary: z.boolean().default(false),
     lift: z.boolean().default(false),
@@ -154,17 +153,7 @@ export const requests = {
     move,
     fencing,
     customers,
-    sections: z
-      .array(
-        z.strictObject({
-          table: z.string().min(1),
-          columns: z.array(z.string().min(1)).min(1),
-          count: z.number().int().min(0).max(PAGE_ROWS),
-          checksum: z.number().int().min(0).optional(),
-          rows: z.string(),
-        }),
-      )
-      .max(1_000),
+    sections: z.array(pageSection).max(1_000),
     deletes: z.array(z.strictObject({ table: z.string().min(1), keys: z.string() })).max(1_000),
   }),
 };
@@ -177,6 +166,16 @@ export type PurgeRequest = z.input<typeof requests.purge>;
 export type BarrierRequest = z.input<typeof requests.barrier>;
 export type ChangesRequest = z.input<typeof requests.changes>;
 export type ApplyRequest = z.input<typeof requests.apply>;
+
+/** Checksums are sums of 32-bit row hashes kept below 2^52, so they stay exact JSON numbers. */
+export const CHECKSUM_MODULUS = 2 ** 52;
+
+/** Checksums (or a checksum and its parts, added or taken away) combined: the sum, mod 2^52. */
+export const sumChecksums = (...terms: number[]): number => {
+  // Reduced at every step: each partial sum stays below 2^53, so no term is rounded.
+  const total = terms.reduce((sum, term) => (sum + term) % CHECKSUM_MODULUS, 0);
+  return total < 0 ? total + CHECKSUM_MODULUS : total;
+};
 
 /** Rows and the order-independent checksum of a set of rows (the sum of each row's hash, mod 2^52). */
 export interface RowsSummary {

@@ -6,10 +6,8 @@
 // BLOB as {"$x": "<hex>"}. Each value lands with the type it had. docs/data-api.md describes it.
 import type Database from 'better-sqlite3';
 import { hash32 } from '../shared/hash.js';
+import { CHECKSUM_MODULUS } from './protocol.js';
 import { quoteIdent } from './tables.js';
-
-/** Checksums are sums of 32-bit row hashes kept below 2^52, so they stay exact JSON numbers. */
-const CHECKSUM_MODULUS = 2 ** 52;
 
 /** The SQL functions a data API connection registers (registerRowFunctions). */
 const REAL_OUT = 'cellctl_real_out';
@@ -24,21 +22,26 @@ export function registerRowFunctions(db: Database.Database): void {
   db.function(ROW_HASH, { deterministic: true, safeIntegers: true }, (text: unknown) => BigInt(hash32(String(text))));
 }
 
-/** The JSON value of column `column` as the export sends it. */
-function exportValueSql(column: string): string {
-  const c = quoteIdent(column);
-  return `CASE typeof(${c})
-    WHEN 'blob' THEN json_object('$x', hex(${c}))
-    WHEN 'real' THEN json_object('$r', ${REAL_OUT}(${c}))
-    WHEN 'integer' THEN iif(${c} BETWEEN ${-MAX_EXACT} AND ${MAX_EXACT}, ${c}, json_object('$i', CAST(${c} AS TEXT)))
-    ELSE ${c} END`;
+/** The largest integer a JSON number carries exactly to a JavaScript parser. */
+const MAX_EXACT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The SQL of `value` (a column, NEW.col…) as a wire value; `real` renders a REAL's decimal. Built-in
+ * functions only (no iif): capture.ts's triggers use it in an app's connection, whatever its SQLite.
+ */
+export function wireValueSql(value: string, real: (value: string) => string): string {
+  return `CASE typeof(${value})
+    WHEN 'blob' THEN json_object('$x', hex(${value}))
+    WHEN 'real' THEN json_object('$r', ${real(value)})
+    WHEN 'integer' THEN CASE WHEN ${value} BETWEEN ${-MAX_EXACT} AND ${MAX_EXACT} THEN ${value} ELSE json_object('$i', CAST(${value} AS TEXT)) END
+    ELSE ${value} END`;
 }
+
+/** The JSON value of column `column` as the export sends it (a REAL exact, through the connection's own function). */
+const exportValueSql = (column: string): string => wireValueSql(quoteIdent(column), (value) => `${REAL_OUT}(${value})`);
 
 /** A JSON array of a row's values, in the order of `columns`. */
 export const exportRowSql = (columns: readonly string[]): string => `json_array(${columns.map(exportValueSql).join(', ')})`;
-
-/** The largest integer a JSON number carries exactly to a JavaScript parser. */
-const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 const DIGITS = /^-?\d+$/;
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 

@@ -241,23 +241,36 @@ export class DataService {
 
   /** The sums of up to `limit` of these customers' rows from `cursor` on, tables in copy order, and where the next page starts. */
   private summaryPage(customers: string, checksums: boolean, cursor: ExportCursor | null, limit: number): SummaryAnswer {
+    const tables = this.access.map((access) => ({ table: access.decl.table, rows: 0, checksum: 0 }));
+    const next = this.walkPage(cursor, limit, (access, index, after, room) => {
+      const read = (checksums ? access.summaryPage : access.countPage).get(customers, after, room) as { n: bigint; last: bigint | null; total: bigint | null };
+      tables[index] = { table: access.decl.table, rows: Number(read.n), checksum: checksumOfSum(read.total) };
+      return { count: Number(read.n), last: read.last };
+    });
+    return { tables, next };
+  }
+
+  /**
+   * Walks the declared tables from `cursor` (parents first, each in rowid order) for up to `limit` rows
+   * in all: `read` takes at most `room` rows of one table after rowid `after` and says how many it took
+   * and the last rowid. Returns where the next page starts, or null at the end.
+   */
+  private walkPage(
+    cursor: ExportCursor | null,
+    limit: number,
+    read: (access: TableAccess, index: number, after: bigint, room: number) => { count: number; last: bigint | null },
+  ): ExportCursor | null {
     let room = limit;
     let index = cursor === null ? 0 : this.access.indexOf(this.table(cursor.table));
     let after = cursor?.after ?? FIRST;
-    const tables = this.access.map((access) => ({ table: access.decl.table, rows: 0, checksum: 0 }));
     for (; index < this.access.length; index += 1, after = FIRST) {
       const access = this.access[index]!;
-      const read = (checksums ? access.summaryPage : access.countPage).get(customers, BigInt(after), room) as {
-        n: bigint;
-        last: bigint | null;
-        total: bigint | null;
-      };
-      const count = Number(read.n);
-      tables[index] = { table: access.decl.table, rows: count, checksum: checksumOfSum(read.total) };
+      const { count, last } = read(access, index, BigInt(after), room);
       room -= count;
-      if (room === 0) return { tables, next: { table: access.decl.table, after: Number(read.last) } };
+      // The page is full: the next one starts after this row (an empty last page is possible, and harmless).
+      if (room === 0) return { table: access.decl.table, after: Number(last) };
     }
-    return { tables, next: null };
+    return null;
   }
 
   /** Per declared table, the rows of these customers (a JSON array) and their checksum (0 without `checksums`: counting only is much faster). */
@@ -298,32 +311,19 @@ export class DataService {
     const customers = JSON.stringify(request.customers);
     const sections: PageSection[] = [];
     let key: string | null = null;
-    let room = request.limit;
-    let index = request.cursor === null ? 0 : this.access.indexOf(this.table(request.cursor.table));
-    let after = request.cursor?.after ?? FIRST;
-    for (; index < this.access.length; index += 1, after = FIRST) {
-      const access = this.access[index]!;
+    const next = this.walkPage(request.cursor, request.limit, (access, _index, after, room) => {
       const statement = request.checksums ? access.exportChecksummed : access.exportPage;
-      const read = statement.get(customers, BigInt(after), room) as {
-        n: bigint;
-        first: bigint | null;
-        last: bigint | null;
-        rows: string;
-        total?: bigint | null;
-      };
+      const read = statement.get(customers, after, room) as { n: bigint; first: bigint | null; last: bigint | null; rows: string; total?: bigint | null };
       const count = Number(read.n);
-      if (count === 0) continue;
-      key ??= `${access.decl.table}:${String(read.first)}`;
-      const section: PageSection = { table: access.decl.table, columns: access.columns, count, rows: read.rows };
-      if (request.checksums) section.checksum = checksumOfSum(read.total ?? null);
-      sections.push(section);
-      room -= count;
-      if (room === 0) {
-        // The page is full: the next one starts after this row (an empty last page is possible, and harmless).
-        return { page: { key, sections }, next: { table: access.decl.table, after: Number(read.last) } };
+      if (count > 0) {
+        key ??= `${access.decl.table}:${String(read.first)}`;
+        const section: PageSection = { table: access.decl.table, columns: access.columns, count, rows: read.rows };
+        if (request.checksums) section.checksum = checksumOfSum(read.total ?? null);
+        sections.push(section);
       }
-    }
-    return { page: key === null ? null : { key, sections }, next: null };
+      return { count, last: read.last };
+    });
+    return { page: key === null ? null : { key, sections }, next };
   }
 
   /** Refuses a mover older than one already seen for any of these customers; remembers the newest. */

@@ -16,7 +16,7 @@ import type { MigrationStep } from '../control/plane.js';
 import { isSwitched, type Move } from './plan.js';
 import { recordedCopy } from './only-copy.js';
 import { copyOf, type MoveTicket, OnlyCopy, paced, Transfer, type TableVerification, WORK_PAGE_ROWS } from './transfer.js';
-import { chooseCopy, type CopyChoice, stopCapture } from './copy-modes.js';
+import { chooseCopy, type CopyChoice } from './copy-modes.js';
 import { drive, type MoveActions, moveSteps, RollbackIncomplete } from './driver.js';
 import { OnlineCopy, type OnlineProgress } from './online-copy.js';
 
@@ -238,7 +238,7 @@ async function moveRows(
       const { limits } = ws.settings;
       const copy = await chooseCopy(transfer.source, transfer.target, customerIds, { onlineRows: limits.onlineMoveRows, wasOnline: how.wasOnline });
       // Journaled online but copied fenced now (its tables lost their keys): the earlier capture is of no use, and would grow.
-      if (copy.kind === 'fenced' && how.wasOnline) await stopCapture(transfer);
+      if (copy.kind === 'fenced' && how.wasOnline) await transfer.stopCapture();
       const move = new LiveMove({ ws, journal, transfer, customerIds, from, to, steps, how, copy });
       await drive(moveSteps(move, { online: copy.kind === 'online', keepSource }), {
         lost: (error) => lostOwnership(error, journal.ids),
@@ -325,7 +325,7 @@ class LiveMove implements MoveActions {
     await this.record('capturing', { online: true, totalRows: copy.totalRows });
     const pace = paced(this.parts.ws.settings.limits.onlineCopyPace);
     this.online = new OnlineCopy(transfer.source, transfer.target, transfer.ticket, copy.tables, copy.totalRows, (at) => this.progress(at), pace);
-    await this.online.startCapture();
+    await transfer.startCapture();
     // Taken over after the source was barred ('fenced' or later, not switched): the source is the truth again, and takes writes meanwhile.
     if (how.resumed) await transfer.unbar();
     await pausePoint('capturing');
@@ -333,7 +333,7 @@ class LiveMove implements MoveActions {
   }
 
   stopCapture(): Promise<void> {
-    return stopCapture(this.parts.transfer);
+    return this.parts.transfer.stopCapture();
   }
 
   async copy(): Promise<void> {
@@ -427,7 +427,7 @@ class LiveMove implements MoveActions {
   }
 
   async cleanUp(): Promise<void> {
-    await stopCapture(this.parts.transfer);
+    await this.parts.transfer.stopCapture();
     this.parts.steps.lap('clean up');
   }
 
@@ -583,7 +583,8 @@ export async function resumeMigration(ws: Workspace, id: number): Promise<Migrat
         await new MigrationFence(ws).lift([migration.customerId], journaledFenceId(migration));
         await journal.record('released');
       }
-      if (migration.detail.online === true) await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => stopCapture(transfer));
+      if (migration.detail.online === true)
+        await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => transfer.stopCapture());
       if (!keepSource && migration.step !== 'purged') {
         journal.keepAlive(); // the purge may wait for a busy source
         const ticket = await journal.ticket([migration.customerId]);
@@ -618,7 +619,7 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
         await transfer.purgeHeld('target', partialOnline ? 'stale-copy' : 'rollback', recorded);
         await transfer.unbar();
         // An online move's capture goes with it, at whatever step it stopped.
-        await stopCapture(transfer);
+        await transfer.stopCapture();
       });
       await journal.renewLease();
       await new MigrationFence(ws).lift([migration.customerId], journaledFenceId(migration));
@@ -626,7 +627,7 @@ export async function abortMigration(ws: Workspace, id: number): Promise<Migrati
       return;
     }
     // The source kept capturing since the switch (the move stopped before its release): that capture goes first.
-    if (migration.detail.online === true) await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => stopCapture(transfer));
+    if (migration.detail.online === true) await withTransfer(ws, from, to, await journal.ticket([migration.customerId]), (transfer) => transfer.stopCapture());
     const reverse = await ws.plane.abortAndReverse({
       ids: journal.ids,
       owner: { ...thisProcessAsOwner(), token: journal.owner },

@@ -10,11 +10,17 @@
 // touched (before and after). The totals are the verified copy the journal records; the source's
 // purge later compares the source's own summary to them (only-copy.ts).
 import { pausePoint } from '../shared/test-hooks.js';
-import type { ApplyAnswer, ChangesAnswer, DataApi, ExportAnswer, ExportCursor, ImportAnswer, RowsSummary } from '../data/protocol.js';
+import {
+  type ApplyAnswer,
+  type ChangesAnswer,
+  type DataApi,
+  type ExportAnswer,
+  type ExportCursor,
+  type ImportAnswer,
+  type RowsSummary,
+  sumChecksums,
+} from '../data/protocol.js';
 import { CopyMismatch, type MoveTicket, type TableVerification, WORK_PAGE_ROWS } from './transfer.js';
-
-const MODULUS = 2 ** 52;
-const mod = (value: number): number => ((value % MODULUS) + MODULUS) % MODULUS;
 
 export type OnlinePhase = 'copying' | 'catching-up' | 'cutting-over';
 
@@ -73,12 +79,6 @@ export class OnlineCopy {
     for (const table of tables) this.totals.set(table, { rows: 0, checksum: 0 });
   }
 
-  /** Starts capturing the customers' changes on the source: before the first page is read. */
-  async startCapture(): Promise<void> {
-    const { move, fencing, customers } = this.ticket;
-    await this.source.capture({ move, fencing, customers });
-  }
-
   /** Copies the rows page by page, unfenced: each page is its own read on the source and its own transaction on the target, checked as stored. */
   async copy(): Promise<void> {
     const { move, fencing, customers } = this.ticket;
@@ -123,14 +123,14 @@ export class OnlineCopy {
       const there = stored.find((table) => table.table === section.table);
       const skipped = there?.skipped ?? { count: 0, checksum: 0, key: [], keys: '[]' };
       const rows = section.count - skipped.count;
-      const checksum = mod((section.checksum ?? -1) - skipped.checksum);
+      const checksum = sumChecksums(section.checksum ?? -1, -skipped.checksum);
       if (!there || there.rows !== rows || there.checksum !== checksum) {
         wrong.push({ table: section.table, sourceRows: rows, targetRows: there?.rows ?? -1, sourceChecksum: checksum, targetChecksum: there?.checksum ?? -1 });
         continue;
       }
       if (skipped.count > 0) this.awaitChanges(section.table, skipped.key, JSON.parse(skipped.keys) as unknown[][]);
       const total = this.totals.get(section.table) ?? { rows: 0, checksum: 0 };
-      this.totals.set(section.table, { rows: total.rows + rows, checksum: mod(total.checksum + checksum) });
+      this.totals.set(section.table, { rows: total.rows + rows, checksum: sumChecksums(total.checksum, checksum) });
     }
     if (wrong.length > 0) throw new CopyMismatch(wrong);
   }
@@ -242,7 +242,7 @@ export class OnlineCopy {
       }
       const before = answer.before.find((table) => table.table === after.table) ?? { rows: 0, checksum: 0 };
       const total = this.totals.get(after.table) ?? { rows: 0, checksum: 0 };
-      this.totals.set(after.table, { rows: total.rows + after.rows - before.rows, checksum: mod(total.checksum + after.checksum - before.checksum) });
+      this.totals.set(after.table, { rows: total.rows + after.rows - before.rows, checksum: sumChecksums(total.checksum, after.checksum, -before.checksum) });
     }
     if (wrong.length > 0) throw new CopyMismatch(wrong);
   }

@@ -86,6 +86,16 @@ export class Transfer {
     await this.source.unbar(this.ticket);
   }
 
+  /** (online) The source starts recording every change to the customers' rows (data/capture.ts). */
+  async startCapture(): Promise<void> {
+    await this.source.capture(this.ticket);
+  }
+
+  /** Stops the source's capture of the customers (its triggers and change table go with the last one); idempotent. */
+  async stopCapture(): Promise<void> {
+    await this.source.captureStop(this.ticket);
+  }
+
   /** Lifts the target's barrier: after the switch, the target owns the customers and its app may write them. */
   async handOver(): Promise<void> {
     await this.target.unbar(this.ticket);

@@ -497,13 +497,12 @@ function buildBaseline(ref = BASELINE_REF) {
   return build;
 }
 
-/** Drains DRAIN_CUSTOMERS seeded customers from cell-1 to cell-2 with one build; customers per second. */
-async function drainWith(build, label) {
-  const ws = await workspace(`drain-${label}`, {}, build.cli);
+/** A started two-cell workspace of one build with DRAIN_CUSTOMERS small customers (87 rows each) seeded and pinned in cell-1. */
+async function drainWorkspace(build, name) {
+  const ws = await workspace(name, {}, build.cli);
   await createCells(ws.home, 'ecommerce', 2, 'cell', build.cli);
   const ids = Array.from({ length: DRAIN_CUSTOMERS }, (_, i) => `d-${i}`);
-  const sourceFile = path.join(ws.home, 'cell-1', 'data.db');
-  const seed = new Database(sourceFile);
+  const seed = new Database(path.join(ws.home, 'cell-1', 'data.db'));
   seed.transaction(() => ids.forEach((id) => seedShopper(seed, id, 20, 6)))();
   seed.close();
   const { ControlStore: Store } = await import(path.join(build.dist, 'control', 'store.js'));
@@ -511,6 +510,12 @@ async function drainWith(build, label) {
   control.pinCustomers(ids.map((customerId) => ({ customerId, cellId: 'cell-1' })));
   control.close();
   cellctl(ws.home, ['start'], {}, build.cli);
+  return { ws, ids };
+}
+
+/** Drains DRAIN_CUSTOMERS seeded customers from cell-1 to cell-2 with one build; customers per second. */
+async function drainWith(build, label) {
+  const { ws, ids } = await drainWorkspace(build, `drain-${label}`);
   const bulk = await import(path.join(build.dist, 'migration', 'bulk.js'));
   const plan = await import(path.join(build.dist, 'migration', 'plan.js'));
   const { openWorkspace: open } = await import(path.join(build.dist, 'workspace', 'workspace.js'));
@@ -572,17 +577,7 @@ const ONLINE_BASELINE_REF = 'eea6f27';
 
 /** `cellctl drain cell-1` of DRAIN_CUSTOMERS seeded customers with one build, through its CLI: customers per second. */
 async function drainByCli(build, label) {
-  const ws = await workspace(`cli-drain-${label}`, {}, build.cli);
-  await createCells(ws.home, 'ecommerce', 2, 'cell', build.cli);
-  const ids = Array.from({ length: DRAIN_CUSTOMERS }, (_, i) => `d-${i}`);
-  const seed = new Database(path.join(ws.home, 'cell-1', 'data.db'));
-  seed.transaction(() => ids.forEach((id) => seedShopper(seed, id, 20, 6)))();
-  seed.close();
-  const { ControlStore: Store } = await import(path.join(build.dist, 'control', 'store.js'));
-  const store = Store.open(path.join(ws.home, 'control.db'));
-  store.pinCustomers(ids.map((customerId) => ({ customerId, cellId: 'cell-1' })));
-  store.close();
-  cellctl(ws.home, ['start'], {}, build.cli);
+  const { ws, ids } = await drainWorkspace(build, `cli-drain-${label}`);
   const started = performance.now();
   const drained = spawnSync(process.execPath, [build.cli, '--home', ws.home, 'drain', 'cell-1', '--json'], {
     env: { ...process.env, NO_COLOR: '1', CI: 'true' },

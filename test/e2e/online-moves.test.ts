@@ -24,22 +24,28 @@ function captureLeft(ws: Workspace, cell: string): string[] {
   }
 }
 
-/** Cart rows written straight into a cell's data.db, as another program on the cell would (the capture sees every writer). */
-function writeBehindTheRouter(ws: Workspace, cell: string, customerId: string, rows: number): void {
+/** Runs `work` in one transaction on a cell's data.db, as another program on the cell would write it (the capture sees every writer). */
+function writeCell(ws: Workspace, cell: string, work: (db: Database.Database) => void): void {
   const db = new Database(path.join(ws.home, cell, 'data.db'));
   try {
     db.pragma('busy_timeout = 10000');
+    db.pragma('foreign_keys = ON');
+    db.transaction(() => work(db))();
+  } finally {
+    db.close();
+  }
+}
+
+/** Cart rows written straight into a cell's data.db, as another program on the cell would (the capture sees every writer). */
+function writeBehindTheRouter(ws: Workspace, cell: string, customerId: string, rows: number): void {
+  writeCell(ws, cell, (db) => {
     const products = db.prepare('SELECT product_id FROM products ORDER BY product_id').pluck().all() as string[];
     const add = db.prepare(
       `INSERT INTO cart_items (customer_id, product_id, quantity, added_at) VALUES (?, ?, 1, 'x')
        ON CONFLICT (customer_id, product_id) DO UPDATE SET quantity = quantity + 1`,
     );
-    db.transaction(() => {
-      for (let n = 0; n < rows; n += 1) add.run(customerId, products[n % products.length]);
-    })();
-  } finally {
-    db.close();
-  }
+    for (let n = 0; n < rows; n += 1) add.run(customerId, products[n % products.length]);
+  });
 }
 
 describe('an online move under load', () => {
@@ -132,27 +138,28 @@ describe('an online move killed at each step', () => {
 
 /** `orders` orders of one item each, written straight into the customer's cell: a customer of several pages. */
 function seedOrders(ws: Workspace, cell: string, customerId: string, orders: number): void {
-  const db = new Database(path.join(ws.home, cell, 'data.db'));
-  try {
-    db.pragma('busy_timeout = 10000');
-    db.transaction(() => {
-      for (let n = 0; n < orders; n += 1) {
-        db.prepare("INSERT INTO orders VALUES (?, ?, 'fulfilled', 900, 't', 't', ?)").run(`${customerId}-s${n}`, customerId, cell);
-        db.prepare("INSERT INTO order_items VALUES (?, ?, 'sku-cable', 1, 900, 't')").run(`${customerId}-s${n}`, customerId);
-      }
-    })();
-  } finally {
-    db.close();
-  }
+  writeCell(ws, cell, (db) => {
+    for (let n = 0; n < orders; n += 1) {
+      db.prepare("INSERT INTO orders VALUES (?, ?, 'fulfilled', 900, 't', 't', ?)").run(`${customerId}-s${n}`, customerId, cell);
+      db.prepare("INSERT INTO order_items VALUES (?, ?, 'sku-cable', 1, 900, 't')").run(`${customerId}-s${n}`, customerId);
+    }
+  });
+}
+
+/** A two-cell shop moving every customer online, and `customerId` created there with `orders` orders: where it lives, and the other cell. */
+async function bigCustomer(customerId: string, orders: number) {
+  const ws = await shop(['c1', 'c2'], online());
+  expect((await http('POST', `${ws.url}/api/customers/${customerId}`, shopper(customerId))).status).toBe(201);
+  const source = await mappedCell(ws, customerId);
+  seedOrders(ws, source, customerId, orders);
+  return { ws, source, target: otherCell(source) };
 }
 
 describe('an online move whose source, target or router restarts in the middle of its copy', () => {
   it('finishes from where the copy was, with every acknowledged write kept once', async () => {
-    const ws = await shop(['c1', 'c2'], online());
-    expect((await http('POST', `${ws.url}/api/customers/mover`, shopper('mover'))).status).toBe(201);
-    seedOrders(ws, await mappedCell(ws, 'mover'), 'mover', 400);
+    const { ws, source } = await bigCustomer('mover', 400);
     const writers = startWriters(ws, 'mover', 5_000, true);
-    let at = await mappedCell(ws, 'mover');
+    let at = source;
     for (const restarted of ['source', 'target', 'router'] as const) {
       await writers.progressed(10);
       const target = otherCell(at);
@@ -177,24 +184,16 @@ describe('an online move whose source, target or router restarts in the middle o
 
 describe('rows rewritten while an online copy runs', () => {
   it('a row deleted and written again after it was copied (a new rowid, the same key) is copied twice without a conflict and ends once, as the source has it', async () => {
-    const ws = await shop(['c1', 'c2'], online());
-    expect((await http('POST', `${ws.url}/api/customers/again`, shopper('again'))).status).toBe(201);
-    const source = await mappedCell(ws, 'again');
-    const target = otherCell(source);
-    seedOrders(ws, source, 'again', 1_000);
+    const { ws, source, target } = await bigCustomer('again', 1_000);
     const paused = await pausedCommand(ws, ['migrate', 'customer', 'again', '--to', target, '--json'], 'copying', 'again');
     // The first page holds the first orders; written again they get a rowid past the copy's cursor, so the next page sends them too.
-    const db = new Database(path.join(ws.home, source, 'data.db'));
-    db.pragma('busy_timeout = 10000');
-    db.pragma('foreign_keys = ON');
-    db.transaction(() => {
+    writeCell(ws, source, (db) => {
       for (const n of [0, 1, 2]) {
         db.prepare('DELETE FROM orders WHERE order_id = ?').run(`again-s${n}`);
         db.prepare("INSERT INTO orders VALUES (?, 'again', 'pending', 1200, 't', 't', ?)").run(`again-s${n}`, source);
         db.prepare("INSERT INTO order_items VALUES (?, 'again', 'sku-mouse', 2, 600, 't')").run(`again-s${n}`);
       }
-    })();
-    db.close();
+    });
     const expected = rowsIn(ws, source, 'again');
     paused.goOn();
     const moved = await paused.done;
@@ -209,17 +208,12 @@ describe('rows rewritten while an online copy runs', () => {
 
 describe('an online move aborted after the customer deleted rows it had copied', () => {
   it('abort drops the partial copy: the target, barred and never handed over, held rows the source no longer has', async () => {
-    const ws = await shop(['c1', 'c2'], online());
-    expect((await http('POST', `${ws.url}/api/customers/shrinks`, shopper('shrinks'))).status).toBe(201);
-    const source = await mappedCell(ws, 'shrinks');
-    const target = otherCell(source);
-    seedOrders(ws, source, 'shrinks', 300);
+    const { ws, source, target } = await bigCustomer('shrinks', 300);
     const paused = await pausedCommand(ws, ['migrate', 'customer', 'shrinks', '--to', target], 'caught-up', 'shrinks');
-    const db = new Database(path.join(ws.home, source, 'data.db'));
-    db.pragma('busy_timeout = 10000');
-    db.prepare("DELETE FROM order_items WHERE customer_id = 'shrinks' AND order_id LIKE 'shrinks-s1%'").run();
-    db.prepare("DELETE FROM orders WHERE customer_id = 'shrinks' AND order_id LIKE 'shrinks-s1%'").run();
-    db.close();
+    writeCell(ws, source, (db) => {
+      db.prepare("DELETE FROM order_items WHERE customer_id = 'shrinks' AND order_id LIKE 'shrinks-s1%'").run();
+      db.prepare("DELETE FROM orders WHERE customer_id = 'shrinks' AND order_id LIKE 'shrinks-s1%'").run();
+    });
     const expected = rowsIn(ws, source, 'shrinks');
     expect(rowsIn(ws, target, 'shrinks').orders).toBeGreaterThan(expected.orders!);
     const [moving] = await cliJson(ws.home, ['migrate', 'list', '--state', 'running']);

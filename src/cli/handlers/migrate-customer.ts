@@ -3,7 +3,7 @@
 import { gatherMoveCheck } from '../../migration/checks.js';
 import { moveBatch } from '../../migration/engine.js';
 import { stepsOf } from '../../control/plane.js';
-import { fencedBecause } from '../../migration/copy-modes.js';
+import { keylessCopy, smallCopy } from '../../migration/copy-modes.js';
 import { describedActions, drive, moveSteps, type StepName } from '../../migration/driver.js';
 import { type MoveCheck, moveRefusal } from '../../migration/plan.js';
 import type { Workspace } from '../../workspace/workspace.js';
@@ -20,7 +20,7 @@ import type { OnlineProgress } from '../../migration/online-copy.js';
 const COPY_ROWS_PER_SECOND = 40_000;
 
 /** One line of where an online move stands. */
-export function describeProgress(customerId: string, at: OnlineProgress): string {
+function describeProgress(customerId: string, at: OnlineProgress): string {
   const eta = at.etaMs === null ? '' : `, about ${formatDuration(at.etaMs)} left`;
   if (at.phase === 'copying')
     return `moving ${customerId}: copied ${at.rows}/${at.totalRows} rows (${Math.floor((at.rows / Math.max(1, at.totalRows)) * 100)}%)${eta}`;
@@ -93,7 +93,7 @@ async function dryRun(ws: Workspace, check: MoveCheck, keepSource: boolean, json
   }));
   const rows = Object.fromEntries(summary.tables.map((table) => [table.table, table.rows]));
   const totalRows = summary.tables.reduce((sum, table) => sum + table.rows, 0);
-  const why = fencedBecause(totalRows, 1, ws.settings.limits.onlineMoveRows, online);
+  const why = smallCopy(totalRows, 1, ws.settings.limits.onlineMoveRows) ?? keylessCopy(totalRows, online);
   const copy = { mode: why === null ? 'online' : 'fenced', why };
   // The steps as the move's own driver runs them, over actions that only say what they would do.
   const described: { step: StepName; what: string }[] = [];
