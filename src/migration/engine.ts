@@ -65,7 +65,12 @@ export interface BatchResult {
 /** Times the steps of one move: each lap is the time since the one before. */
 class StepClock {
   readonly laps: Record<string, number> = {};
+  /** When the last lap ended (performance.now()): where the next one starts. */
   private last = performance.now();
+
+  get lastLapEnded(): number {
+    return this.last;
+  }
 
   lap(step: string): void {
     const now = performance.now();
@@ -352,7 +357,8 @@ class LiveMove implements MoveActions {
   }
 
   async fence(): Promise<void> {
-    this.fencedAt = performance.now();
+    // The hold is timed by the same clock as the steps: from the end of the lap before the fence to the end of the lift's.
+    this.fencedAt = this.parts.steps.lastLapEnded;
     this.handle = await this.routers.put(this.parts.customerIds);
     this.parts.steps.lap('fence');
   }
@@ -419,7 +425,7 @@ class LiveMove implements MoveActions {
     const { journal, customerIds, to, steps } = this.parts;
     await this.routers.lift(customerIds, this.fenceId, this.handle ?? undefined, to.id);
     steps.lap('lift');
-    this.liftedAt = performance.now();
+    this.liftedAt = steps.lastLapEnded;
     await journal.renewLease();
     await journal.record('released');
     await pausePoint('released');
